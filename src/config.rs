@@ -1,0 +1,305 @@
+//! The configuration file (TOML): parsing, defaults, validation. Errors name the file, the
+//! line and what to do about it.
+
+use crate::proto::CaseMapping;
+use serde::Deserialize;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+
+/// The configuration used when no file is given: a server for trying Portico locally.
+pub const DEFAULT_CONFIG: &str = r#"# Portico's built-in configuration.
+[server]
+name = "irc.portico.local"
+id = 1
+description = "Portico IRC server"
+network = "PorticoNet"
+motd = "Welcome to Portico."
+
+[[listen]]
+address = "127.0.0.1:6667"
+"#;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerCfg,
+    #[serde(default)]
+    pub listen: Vec<Listen>,
+    #[serde(default)]
+    pub limits: Limits,
+    #[serde(default)]
+    pub oper: Vec<Oper>,
+    #[serde(default)]
+    pub admin: Admin,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerCfg {
+    pub name: String,
+    pub id: u16,
+    #[serde(default = "default_description")]
+    pub description: String,
+    #[serde(default = "default_network")]
+    pub network: String,
+    #[serde(default)]
+    pub motd: Option<String>,
+    #[serde(default)]
+    pub motd_file: Option<String>,
+    #[serde(default)]
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Listen {
+    pub address: SocketAddr,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    pub max_clients: usize,
+    pub max_clients_per_ip: usize,
+    pub sendq_bytes: usize,
+    pub nick_length: usize,
+    pub casemapping: CaseMapping,
+    pub ping_interval_s: u64,
+    pub ping_timeout_s: u64,
+    pub registration_timeout_s: u64,
+    /// Lines a client may send at once before flood penalty starts.
+    pub flood_burst: u32,
+    /// Milliseconds per line once the burst is spent.
+    pub flood_interval_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_clients: 50_000,
+            max_clients_per_ip: 16,
+            sendq_bytes: 1 << 20,
+            nick_length: 30,
+            casemapping: CaseMapping::Rfc1459,
+            ping_interval_s: 120,
+            ping_timeout_s: 60,
+            registration_timeout_s: crate::limits::REGISTRATION_TIMEOUT_S,
+            flood_burst: crate::limits::FLOOD_BURST,
+            flood_interval_ms: crate::limits::FLOOD_INTERVAL_MS,
+        }
+    }
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Oper {
+    pub name: String,
+    pub password: String,
+    /// `user@host` mask the operator must match; default any.
+    #[serde(default = "default_oper_host")]
+    pub host: String,
+}
+
+impl fmt::Debug for Oper {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Passwords are never logged.
+        write!(f, "Oper {{ name: {:?}, host: {:?} }}", self.name, self.host)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Admin {
+    #[serde(default)]
+    pub location: String,
+    #[serde(default)]
+    pub location2: String,
+    #[serde(default)]
+    pub email: String,
+}
+
+fn default_description() -> String {
+    "Portico IRC server".into()
+}
+fn default_network() -> String {
+    "PorticoNet".into()
+}
+fn default_oper_host() -> String {
+    "*@*".into()
+}
+
+/// A configuration error, printed as `file:line: message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: String,
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// The built-in configuration.
+    pub fn default_config() -> Config {
+        Config::parse(DEFAULT_CONFIG, "<built-in>").expect("the built-in config is valid")
+    }
+
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: file.clone(),
+            line: 0,
+            message: format!("cannot read the file: {e}; check the path and its permissions"),
+        })?;
+        let mut cfg = Config::parse(&text, &file)?;
+        if let Some(motd) = &cfg.server.motd_file {
+            let motd_path = path.parent().unwrap_or(Path::new(".")).join(motd);
+            cfg.server.motd = Some(std::fs::read_to_string(&motd_path).map_err(|e| ConfigError {
+                file: file.clone(),
+                line: line_of(&text, "motd_file"),
+                message: format!(
+                    "cannot read motd_file {}: {e}; fix the path (relative to this file) or use motd = \"...\"",
+                    motd_path.display()
+                ),
+            })?);
+        }
+        Ok(cfg)
+    }
+
+    pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
+        let cfg: Config = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+                .unwrap_or(0);
+            ConfigError {
+                file: file.into(),
+                line,
+                message: format!("{}; see the configuration reference in README.md", e.message()),
+            }
+        })?;
+        cfg.validate(text, file)?;
+        Ok(cfg)
+    }
+
+    fn validate(&self, text: &str, file: &str) -> Result<(), ConfigError> {
+        let err = |key: &str, message: String| ConfigError {
+            file: file.into(),
+            line: line_of(text, key),
+            message,
+        };
+        let s = &self.server;
+        if !(1..=4095).contains(&s.id) {
+            return Err(err("id", format!("server id {} is out of range; use a number from 1 to 4095, unique in the network", s.id)));
+        }
+        if s.name.is_empty() || !s.name.contains('.') || s.name.len() > 63
+            || !s.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        {
+            return Err(err("name", format!("server name {:?} is not a valid host-like name; use letters, digits, '-' and at least one '.', at most 63 characters", s.name)));
+        }
+        if s.network.is_empty() || s.network.contains(' ') {
+            return Err(err("network", "network must be a non-empty word without spaces".into()));
+        }
+        let l = &self.limits;
+        if !(1..=50).contains(&l.nick_length) {
+            return Err(err("nick_length", format!("nick_length {} is out of range; use 1 to 50", l.nick_length)));
+        }
+        if l.max_clients == 0 {
+            return Err(err("max_clients", "max_clients must be at least 1".into()));
+        }
+        if l.sendq_bytes < 4096 {
+            return Err(err("sendq_bytes", "sendq_bytes must be at least 4096".into()));
+        }
+        if l.ping_interval_s == 0 || l.ping_timeout_s == 0 || l.registration_timeout_s == 0 {
+            return Err(err("ping_", "ping_interval_s, ping_timeout_s and registration_timeout_s must be at least 1".into()));
+        }
+        if l.flood_burst == 0 {
+            return Err(err("flood_burst", "flood_burst must be at least 1".into()));
+        }
+        for o in &self.oper {
+            if o.name.is_empty() || o.password.is_empty() {
+                return Err(err("[[oper]]", "every [[oper]] needs a non-empty name and password".into()));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn motd_lines(&self) -> Vec<String> {
+        self.server
+            .motd
+            .as_deref()
+            .map(|m| m.lines().map(str::to_owned).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// The line (1-based) where `key` is first set, for errors found after parsing; 0 if absent.
+fn line_of(text: &str, key: &str) -> usize {
+    text.lines()
+        .position(|l| l.trim_start().starts_with(key))
+        .map_or(0, |i| i + 1)
+}
+
+impl fmt::Display for Config {
+    /// The effective settings, as `--check-config` prints them (passwords hidden).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.server;
+        writeln!(f, "[server]")?;
+        writeln!(f, "name = {:?}\nid = {}\ndescription = {:?}\nnetwork = {:?}", s.name, s.id, s.description, s.network)?;
+        writeln!(f, "motd = {} line(s)", self.motd_lines().len())?;
+        writeln!(f, "password = {}", if s.password.is_empty() { "(none)" } else { "(set)" })?;
+        for l in &self.listen {
+            writeln!(f, "\n[[listen]]\naddress = \"{}\"", l.address)?;
+        }
+        let l = &self.limits;
+        writeln!(f, "\n[limits]")?;
+        writeln!(f, "max_clients = {}\nmax_clients_per_ip = {}\nsendq_bytes = {}", l.max_clients, l.max_clients_per_ip, l.sendq_bytes)?;
+        writeln!(f, "nick_length = {}\ncasemapping = {:?}", l.nick_length, l.casemapping.name())?;
+        writeln!(f, "ping_interval_s = {}\nping_timeout_s = {}\nregistration_timeout_s = {}", l.ping_interval_s, l.ping_timeout_s, l.registration_timeout_s)?;
+        writeln!(f, "flood_burst = {}\nflood_interval_ms = {}", l.flood_burst, l.flood_interval_ms)?;
+        for o in &self.oper {
+            writeln!(f, "\n[[oper]]\nname = {:?}\nhost = {:?}\npassword = (set)", o.name, o.host)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_valid() {
+        let c = Config::default_config();
+        assert_eq!(c.listen[0].address.to_string(), "127.0.0.1:6667");
+        assert_eq!(c.limits.max_clients, 50_000);
+        assert_eq!(c.limits.casemapping, CaseMapping::Rfc1459);
+    }
+
+    #[test]
+    fn errors_name_file_and_line() {
+        let e = Config::parse("[server]\nname = \"a.b\"\nid = 5000\n", "x.toml").unwrap_err();
+        assert_eq!((e.file.as_str(), e.line), ("x.toml", 3));
+        assert!(e.message.contains("1 to 4095"), "{}", e.message);
+        let e = Config::parse("[server]\nname = \"a.b\"\nid = 1\n[limits]\nbogus = 1\n", "y.toml").unwrap_err();
+        assert_eq!(e.line, 5, "{e}");
+        let e = Config::parse("[server]\nname = \"a.b\"\nid = 1\n[limits]\ncasemapping = \"utf8\"\n", "y.toml").unwrap_err();
+        assert_eq!(e.line, 5, "{e}");
+        let e = Config::parse("[server\n", "z.toml").unwrap_err();
+        assert_eq!(e.line, 1, "{e}");
+    }
+
+    #[test]
+    fn oper_password_not_in_debug() {
+        let c = Config::parse("[server]\nname=\"a.b\"\nid=1\n[[oper]]\nname=\"root\"\npassword=\"hunter2\"\n", "t").unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+        assert!(!format!("{c}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,169 @@
+//! Delivery of one message to many: encoded once, shared by `Rc`, with a variant per
+//! capability combination that changes the bytes (server-time, message-tags, extended-join).
+
+use super::caps;
+use super::{ChanId, ClientId, Outbox, World};
+use crate::proto::line::with_tags;
+use std::rc::Rc;
+
+/// One message on its way to several recipients.
+pub struct Msg {
+    body: Rc<[u8]>,
+    /// The extended-join form, for JOIN only.
+    ext_join: Option<Rc<[u8]>>,
+    /// Client-only tags (`+draft/reply=…`) to relay to message-tags clients.
+    client_tags: Box<[u8]>,
+    unix_ms: u64,
+    time: Option<String>,
+    cache: Vec<(u16, Rc<[u8]>)>,
+}
+
+impl Msg {
+    pub fn new(body: Rc<[u8]>, unix_ms: u64) -> Msg {
+        Msg {
+            body,
+            ext_join: None,
+            client_tags: Box::default(),
+            unix_ms,
+            time: None,
+            cache: Vec::new(),
+        }
+    }
+
+    pub fn with_ext_join(mut self, ext: Rc<[u8]>) -> Msg {
+        self.ext_join = Some(ext);
+        self
+    }
+
+    pub fn with_client_tags(mut self, tags: &[u8]) -> Msg {
+        self.client_tags = tags.into();
+        self
+    }
+
+    /// The bytes for a recipient with these capabilities; allocates only the first time a
+    /// tagged variant is needed.
+    pub fn for_caps(&mut self, recipient_caps: u16) -> Rc<[u8]> {
+        let mut key = recipient_caps & caps::SERVER_TIME;
+        if !self.client_tags.is_empty() {
+            key |= recipient_caps & caps::MESSAGE_TAGS;
+        }
+        if self.ext_join.is_some() {
+            key |= recipient_caps & caps::EXTENDED_JOIN;
+        }
+        let base = match (&self.ext_join, key & caps::EXTENDED_JOIN != 0) {
+            (Some(ext), true) => ext,
+            _ => &self.body,
+        };
+        if key & (caps::SERVER_TIME | caps::MESSAGE_TAGS) == 0 {
+            return base.clone();
+        }
+        if let Some((_, rc)) = self.cache.iter().find(|(k, _)| *k == key) {
+            return rc.clone();
+        }
+        let mut tags = Vec::new();
+        if key & caps::SERVER_TIME != 0 {
+            let unix_ms = self.unix_ms;
+            let time = self
+                .time
+                .get_or_insert_with(|| crate::proto::time::iso8601(unix_ms));
+            tags.extend_from_slice(b"time=");
+            tags.extend_from_slice(time.as_bytes());
+        }
+        if key & caps::MESSAGE_TAGS != 0 {
+            if !tags.is_empty() {
+                tags.push(b';');
+            }
+            tags.extend_from_slice(&self.client_tags);
+        }
+        let rc = with_tags(&tags, base);
+        self.cache.push((key, rc.clone()));
+        rc
+    }
+}
+
+impl World {
+    /// Queues `msg` for one client if it is local (remote delivery arrives with portals).
+    pub fn send_client(&mut self, cid: ClientId, msg: &mut Msg, out: &mut Outbox) {
+        let c = &self.clients[cid];
+        if let Some(conn) = c.conn {
+            out.send(conn, msg.for_caps(c.caps));
+        }
+    }
+
+    /// Every member of `chan` except `except`, whose membership flags pass `filter`.
+    pub fn to_channel(
+        &mut self,
+        chan: ChanId,
+        except: Option<ClientId>,
+        msg: &mut Msg,
+        out: &mut Outbox,
+        filter: impl Fn(u8) -> bool,
+    ) {
+        for (&member, &flags) in &self.channels[chan].members {
+            if Some(member) == except || !filter(flags) {
+                continue;
+            }
+            let c = &self.clients[member];
+            if let Some(conn) = c.conn {
+                out.send(conn, msg.for_caps(c.caps));
+            }
+        }
+    }
+
+    /// Every client sharing a channel with `cid`, each once, optionally `cid` itself, and only
+    /// those with all of `need_caps`.
+    pub fn to_common(
+        &mut self,
+        cid: ClientId,
+        include_self: bool,
+        need_caps: u16,
+        msg: &mut Msg,
+        out: &mut Outbox,
+    ) {
+        let serial = self.next_serial();
+        self.clients[cid].serial = serial;
+        if include_self && self.clients[cid].caps & need_caps == need_caps {
+            self.send_client(cid, msg, out);
+        }
+        let World {
+            clients, channels, ..
+        } = self;
+        for &ch in &clients[cid].chans.clone() {
+            for &member in channels[ch].members.keys() {
+                let c = &mut clients[member];
+                if c.serial == serial {
+                    continue;
+                }
+                c.serial = serial;
+                if c.caps & need_caps != need_caps {
+                    continue;
+                }
+                if let Some(conn) = c.conn {
+                    out.send(conn, msg.for_caps(c.caps));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variants_are_shared() {
+        let mut m = Msg::new(Rc::from(&b"X\r\n"[..]), 0).with_client_tags(b"+a=b");
+        let plain1 = m.for_caps(0);
+        let plain2 = m.for_caps(caps::MESSAGE_TAGS & 0);
+        assert!(Rc::ptr_eq(&plain1, &plain2));
+        let t1 = m.for_caps(caps::SERVER_TIME);
+        let t2 = m.for_caps(caps::SERVER_TIME | caps::ECHO_MESSAGE);
+        assert!(Rc::ptr_eq(&t1, &t2));
+        assert_eq!(&*t1, b"@time=1970-01-01T00:00:00.000Z X\r\n");
+        assert_eq!(&*m.for_caps(caps::MESSAGE_TAGS), b"@+a=b X\r\n");
+        assert_eq!(
+            &*m.for_caps(caps::MESSAGE_TAGS | caps::SERVER_TIME),
+            b"@time=1970-01-01T00:00:00.000Z;+a=b X\r\n"
+        );
+    }
+}

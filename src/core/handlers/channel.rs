@@ -1,0 +1,402 @@
+//! Channel membership and channel queries: JOIN PART TOPIC NAMES LIST KICK INVITE.
+
+use crate::core::caps;
+use crate::core::dispatch::{err, Ctx, HResult};
+use crate::core::fanout::Msg;
+use crate::core::state::{cmode, umode, Channel, Topic, OP, VOICE};
+use crate::core::{ChanId, ClientId, ConnId, Outbox, World};
+use crate::limits::*;
+use crate::proto::casemap::{valid_channel, wild_match};
+use crate::proto::line::Line;
+use crate::proto::numeric as n;
+use crate::proto::Message;
+
+fn split(list: &[u8]) -> impl Iterator<Item = &[u8]> {
+    list.split(|&b| b == b',').filter(|s| !s.is_empty())
+}
+
+/// True if `cid` matches a ban of `ch`.
+pub fn is_banned(w: &World, ch: ChanId, cid: ClientId) -> bool {
+    let bans = &w.channels[ch].bans;
+    if bans.is_empty() {
+        return false;
+    }
+    let mask = w.clients[cid].mask();
+    bans.iter().any(|b| wild_match(w.cm, b.mask.as_bytes(), mask.as_bytes()))
+}
+
+pub fn join(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
+    let cid = ctx.client();
+    if msg.param(0) == b"0" {
+        for ch in ctx.w.clients[cid].chans.clone() {
+            part_one(ctx.w, cid, ch, None, ctx.out);
+        }
+        return Ok(());
+    }
+    let mut keys = split(msg.param(1));
+    for name in split(msg.param(0)) {
+        let key = keys.next();
+        if let Err(reply) = join_one(ctx, cid, name, key) {
+            let args: Vec<&[u8]> = reply.args.iter().map(Vec::as_slice).collect();
+            ctx.w.reply(ctx.out, ctx.conn, reply.num, &args);
+        }
+    }
+    Ok(())
+}
+
+fn join_one(ctx: &mut Ctx<'_>, cid: ClientId, name: &[u8], key: Option<&[u8]>) -> HResult {
+    if !valid_channel(name, CHANNEL_LEN) {
+        let num = if matches!(name.first(), Some(b'#' | b'&')) { n::ERR_BADCHANNAME } else { n::ERR_NOSUCHCHANNEL };
+        return Err(err(num, &[name]));
+    }
+    let w = &mut *ctx.w;
+    let name = std::str::from_utf8(name).expect("valid_channel checks UTF-8");
+    let ch = match w.find_channel(name.as_bytes()) {
+        Some(ch) => {
+            let chan = &w.channels[ch];
+            if chan.members.contains_key(&cid) {
+                return Ok(());
+            }
+            let invited = chan.invites.contains(&cid);
+            if w.clients[cid].chans.len() >= MAX_CHANNELS {
+                return Err(err(n::ERR_TOOMANYCHANNELS, &[name.as_bytes()]));
+            }
+            if chan.has(cmode::INVITE) && !invited {
+                return Err(err(n::ERR_INVITEONLYCHAN, &[name.as_bytes()]));
+            }
+            if let Some(k) = &chan.key {
+                if key != Some(k.as_bytes()) && !invited {
+                    return Err(err(n::ERR_BADCHANNELKEY, &[name.as_bytes()]));
+                }
+            }
+            if chan.limit != 0 && chan.members.len() >= chan.limit as usize && !invited {
+                return Err(err(n::ERR_CHANNELISFULL, &[name.as_bytes()]));
+            }
+            if !invited && is_banned(w, ch, cid) {
+                return Err(err(n::ERR_BANNEDFROMCHAN, &[name.as_bytes()]));
+            }
+            w.channels[ch].members.insert(cid, 0);
+            w.channels[ch].invites.retain(|&i| i != cid);
+            ch
+        }
+        None => {
+            if w.clients[cid].chans.len() >= MAX_CHANNELS {
+                return Err(err(n::ERR_TOOMANYCHANNELS, &[name.as_bytes()]));
+            }
+            let mut chan = Channel::new(name, w.now.unix_s());
+            chan.modes = cmode::NO_EXTERNAL | cmode::TOPIC_OPS;
+            chan.members.insert(cid, OP);
+            let ch = w.channels.insert(chan);
+            let key = w.fold(name);
+            w.chan_names.insert(key, ch);
+            ch
+        }
+    };
+    w.clients[cid].chans.push(ch);
+    let c = &w.clients[cid];
+    let mask = c.mask();
+    let chan_name = w.channels[ch].name.clone();
+    let plain = Line::new(&mask, "JOIN").arg(&*chan_name).finish();
+    let ext = Line::new(&mask, "JOIN").arg(&*chan_name).arg("*").trailing(&c.realname).finish();
+    let mut m = Msg::new(plain, w.now.unix_ms).with_ext_join(ext);
+    w.to_channel(ch, None, &mut m, ctx.out, |_| true);
+    if let Some(c) = w.clients.get(cid) {
+        if c.away.is_some() {
+            // away-notify: members learn the newcomer is away without polling.
+            let line = Line::new(&mask, "AWAY").trailing(c.away.as_deref().unwrap_or_default()).finish();
+            let mut m = Msg::new(line, w.now.unix_ms);
+            let members: Vec<ClientId> = w.channels[ch].members.keys().copied().filter(|&m| m != cid).collect();
+            for member in members {
+                if w.clients[member].caps & caps::AWAY_NOTIFY != 0 {
+                    w.send_client(member, &mut m, ctx.out);
+                }
+            }
+        }
+    }
+    if w.channels[ch].topic.is_some() {
+        send_topic(w, ctx.conn, ch, ctx.out);
+    }
+    send_names(w, ctx.conn, cid, ch, ctx.out);
+    Ok(())
+}
+
+fn send_topic(w: &World, conn: ConnId, ch: ChanId, out: &mut Outbox) {
+    let chan = &w.channels[ch];
+    match &chan.topic {
+        Some(t) => {
+            let line = Line::new(w.name(), n::RPL_TOPIC)
+                .arg(w.target_nick(conn))
+                .arg(&*chan.name)
+                .trailing(&t.text)
+                .finish();
+            out.send(conn, line);
+            let time = t.time.to_string();
+            let line = Line::new(w.name(), n::RPL_TOPICWHOTIME)
+                .arg(w.target_nick(conn))
+                .arg(&*chan.name)
+                .arg(&*t.setter)
+                .arg(&time)
+                .finish();
+            out.send(conn, line);
+        }
+        None => w.reply(out, conn, n::RPL_NOTOPIC, &[chan.name.as_bytes()]),
+    }
+}
+
+/// 353 lines (as many as needed) and 366.
+pub fn send_names(w: &World, conn: ConnId, viewer: ClientId, ch: ChanId, out: &mut Outbox) {
+    let chan = &w.channels[ch];
+    let viewer_caps = w.clients[viewer].caps;
+    let is_member = chan.members.contains_key(&viewer);
+    let symbol = if chan.has(cmode::SECRET) { "@" } else if chan.has(cmode::PRIVATE) { "*" } else { "=" };
+    let me = w.target_nick(conn);
+    let head = Line::new(w.name(), n::RPL_NAMREPLY).arg(me).arg(symbol).arg(&*chan.name);
+    let mut names = String::new();
+    let flush = |names: &mut String, out: &mut Outbox| {
+        if !names.is_empty() {
+            out.send(conn, head.clone().trailing(names.as_bytes()).finish());
+            names.clear();
+        }
+    };
+    for (&member, &flags) in &chan.members {
+        let c = &w.clients[member];
+        if !is_member && c.has(umode::INVISIBLE) {
+            continue;
+        }
+        if names.len() + c.nick.len() + c.user.len() + c.host.len() + 4 > 400 {
+            flush(&mut names, out);
+        }
+        if !names.is_empty() {
+            names.push(' ');
+        }
+        push_prefix(&mut names, flags, viewer_caps & caps::MULTI_PREFIX != 0);
+        if viewer_caps & caps::USERHOST_IN_NAMES != 0 {
+            names.push_str(&c.mask());
+        } else {
+            names.push_str(&c.nick);
+        }
+    }
+    flush(&mut names, out);
+    w.reply(out, conn, n::RPL_ENDOFNAMES, &[chan.name.as_bytes()]);
+}
+
+/// `@`/`+` membership prefixes; with multi-prefix all of them, highest first.
+pub fn push_prefix(s: &mut String, flags: u8, multi: bool) {
+    if flags & OP != 0 {
+        s.push('@');
+        if !multi {
+            return;
+        }
+    }
+    if flags & VOICE != 0 {
+        s.push('+');
+    }
+}
+
+fn part_one(w: &mut World, cid: ClientId, ch: ChanId, reason: Option<&[u8]>, out: &mut Outbox) {
+    let mut l = Line::new(&w.clients[cid].mask(), "PART").arg(&*w.channels[ch].name);
+    if let Some(r) = reason {
+        l = l.trailing(r);
+    }
+    let mut m = Msg::new(l.finish(), w.now.unix_ms);
+    w.to_channel(ch, None, &mut m, out, |_| true);
+    w.part_channel(ch, cid);
+}
+
+pub fn part(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
+    let cid = ctx.client();
+    let reason = (msg.len() > 1).then(|| msg.param(1));
+    for name in split(msg.param(0)) {
+        match ctx.w.find_channel(name) {
+            None => ctx.w.reply(ctx.out, ctx.conn, n::ERR_NOSUCHCHANNEL, &[name]),
+            Some(ch) if !ctx.w.channels[ch].members.contains_key(&cid) => {
+                ctx.w.reply(ctx.out, ctx.conn, n::ERR_NOTONCHANNEL, &[name])
+            }
+            Some(ch) => part_one(ctx.w, cid, ch, reason, ctx.out),
+        }
+    }
+    Ok(())
+}
+
+pub fn topic(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
+    let cid = ctx.client();
+    let name = msg.param(0);
+    let ch = ctx.w.find_channel(name).ok_or_else(|| err(n::ERR_NOSUCHCHANNEL, &[name]))?;
+    let chan = &ctx.w.channels[ch];
+    let member = chan.members.contains_key(&cid);
+    if msg.len() < 2 {
+        if !member && chan.is_secret() {
+            return Err(err(n::ERR_NOTONCHANNEL, &[name]));
+        }
+        send_topic(ctx.w, ctx.conn, ch, ctx.out);
+        return Ok(());
+    }
+    if !member {
+        return Err(err(n::ERR_NOTONCHANNEL, &[name]));
+    }
+    if chan.has(cmode::TOPIC_OPS) && !chan.is_op(cid) {
+        return Err(err(n::ERR_CHANOPRIVSNEEDED, &[name]));
+    }
+    let text = &msg.param(1)[..msg.param(1).len().min(TOPIC_LEN)];
+    let w = &mut *ctx.w;
+    let setter = w.clients[cid].mask();
+    w.channels[ch].topic = (!text.is_empty()).then(|| Topic {
+        text: text.into(),
+        setter: setter.as_str().into(),
+        time: w.now.unix_s(),
+    });
+    let line = Line::new(&setter, "TOPIC").arg(&*w.channels[ch].name).trailing(text).finish();
+    let mut m = Msg::new(line, w.now.unix_ms);
+    w.to_channel(ch, None, &mut m, ctx.out, |_| true);
+    Ok(())
+}
+
+pub fn names(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
+    let cid = ctx.client();
+    if msg.is_empty() {
+        ctx.w.reply(ctx.out, ctx.conn, n::RPL_ENDOFNAMES, &[b"*"]);
+        return Ok(());
+    }
+    for name in split(msg.param(0)) {
+        match ctx.w.find_channel(name) {
+            Some(ch) if !ctx.w.channels[ch].has(cmode::SECRET) || ctx.w.channels[ch].members.contains_key(&cid) => {
+                send_names(ctx.w, ctx.conn, cid, ch, ctx.out)
+            }
+            _ => ctx.w.reply(ctx.out, ctx.conn, n::RPL_ENDOFNAMES, &[name]),
+        }
+    }
+    Ok(())
+}
+
+pub fn list(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
+    let cid = ctx.client();
+    let w = &*ctx.w;
+    let mut masks = Vec::new();
+    let (mut min, mut max) = (0usize, usize::MAX);
+    for item in split(msg.param(0)) {
+        let num = || std::str::from_utf8(&item[1..]).ok().and_then(|s| s.parse::<usize>().ok());
+        match item[0] {
+            b'>' => min = num().map_or(min, |v| v + 1),
+            b'<' => max = num().map_or(max, |v| v.saturating_sub(1)),
+            _ => masks.push(item),
+        }
+    }
+    w.reply(ctx.out, ctx.conn, n::RPL_LISTSTART, &[]);
+    let me = w.target_nick(ctx.conn);
+    for (_, chan) in &w.channels {
+        let count = chan.members.len();
+        let visible = !chan.is_secret() || chan.members.contains_key(&cid);
+        let matches = masks.is_empty() || masks.iter().any(|m| wild_match(w.cm, m, chan.name.as_bytes()));
+        if !visible || !matches || count < min || count > max {
+            continue;
+        }
+        let mut text = Vec::new();
+        text.extend_from_slice(b"[+");
+        for &(c, bit) in cmode::ALL {
+            if chan.has(bit) {
+                text.push(c);
+            }
+        }
+        text.extend_from_slice(b"] ");
+        if let Some(t) = &chan.topic {
+            text.extend_from_slice(&t.text);
+        }
+        let line = Line::new(w.name(), n::RPL_LIST)
+            .arg(me)
+            .arg(&*chan.name)
+            .arg(count.to_string())
+            .trailing(text)
+            .finish();
+        ctx.out.send(ctx.conn, line);
+    }
+    w.reply(ctx.out, ctx.conn, n::RPL_LISTEND, &[]);
+    Ok(())
+}
+
+pub fn kick(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
+    let cid = ctx.client();
+    let name = msg.param(0);
+    let ch = ctx.w.find_channel(name).ok_or_else(|| err(n::ERR_NOSUCHCHANNEL, &[name]))?;
+    let chan = &ctx.w.channels[ch];
+    if !chan.members.contains_key(&cid) {
+        return Err(err(n::ERR_NOTONCHANNEL, &[name]));
+    }
+    if !chan.is_op(cid) {
+        return Err(err(n::ERR_CHANOPRIVSNEEDED, &[name]));
+    }
+    let kicker = ctx.w.clients[cid].nick.clone();
+    let reason = match msg.param(2) {
+        [] => kicker.as_bytes(),
+        r => &r[..r.len().min(KICK_LEN)],
+    };
+    for target in split(msg.param(1)) {
+        let w = &mut *ctx.w;
+        let victim = match w.find_nick(target) {
+            Some(v) if w.channels[ch].members.contains_key(&v) => v,
+            Some(_) => {
+                w.reply(ctx.out, ctx.conn, n::ERR_USERNOTINCHANNEL, &[target, name]);
+                continue;
+            }
+            None => {
+                w.reply(ctx.out, ctx.conn, n::ERR_NOSUCHNICK, &[target]);
+                continue;
+            }
+        };
+        let line = Line::new(&w.clients[cid].mask(), "KICK")
+            .arg(&*w.channels[ch].name)
+            .arg(&*w.clients[victim].nick)
+            .trailing(reason)
+            .finish();
+        let mut m = Msg::new(line, w.now.unix_ms);
+        w.to_channel(ch, None, &mut m, ctx.out, |_| true);
+        let last = w.channels[ch].members.len() == 1;
+        w.part_channel(ch, victim);
+        if last {
+            break;
+        }
+    }
+    Ok(())
+}
+
+pub fn invite(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
+    let cid = ctx.client();
+    let (target, name) = (msg.param(0), msg.param(1));
+    let victim = ctx.w.find_nick(target).ok_or_else(|| err(n::ERR_NOSUCHNICK, &[target]))?;
+    let w = &mut *ctx.w;
+    let ch = w.find_channel(name).ok_or_else(|| err(n::ERR_NOSUCHCHANNEL, &[name]))?;
+    let chan = &w.channels[ch];
+    if !chan.members.contains_key(&cid) {
+        return Err(err(n::ERR_NOTONCHANNEL, &[name]));
+    }
+    if chan.members.contains_key(&victim) {
+        return Err(err(n::ERR_USERONCHANNEL, &[target, name]));
+    }
+    if chan.has(cmode::INVITE) && !chan.is_op(cid) {
+        return Err(err(n::ERR_CHANOPRIVSNEEDED, &[name]));
+    }
+    let chan_name = chan.name.clone();
+    if !chan.invites.contains(&victim) {
+        w.channels[ch].invites.push(victim);
+    }
+    let vnick = w.clients[victim].nick.clone();
+    let line = Line::new(w.name(), n::RPL_INVITING).arg(w.target_nick(ctx.conn)).arg(&*vnick).arg(&*chan_name).finish();
+    ctx.out.send(ctx.conn, line);
+    if let Some(away) = &w.clients[victim].away {
+        let line = Line::new(w.name(), n::RPL_AWAY).arg(w.target_nick(ctx.conn)).arg(&*vnick).trailing(away).finish();
+        ctx.out.send(ctx.conn, line);
+    }
+    let line = Line::new(&w.clients[cid].mask(), "INVITE").arg(&*vnick).arg(&*chan_name).finish();
+    let mut m = Msg::new(line, w.now.unix_ms);
+    w.send_client(victim, &mut m, ctx.out);
+    // invite-notify: other channel operators who asked for it see the invitation too.
+    let ops: Vec<ClientId> = w.channels[ch]
+        .members
+        .iter()
+        .filter(|&(&m, &f)| m != cid && f & OP != 0 && w.clients[m].caps & caps::INVITE_NOTIFY != 0)
+        .map(|(&m, _)| m)
+        .collect();
+    for op in ops {
+        w.send_client(op, &mut m, ctx.out);
+    }
+    Ok(())
+}

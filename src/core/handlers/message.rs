@@ -1,0 +1,178 @@
+//! PRIVMSG, NOTICE, TAGMSG and AWAY.
+
+use crate::core::caps;
+use crate::core::dispatch::{err, Ctx, HResult};
+use crate::core::fanout::Msg;
+use crate::core::state::{cmode, OP, VOICE};
+use crate::core::{ChanId, ClientId};
+use crate::limits::{AWAY_LEN, MAX_TARGETS};
+use crate::proto::casemap::is_channel;
+use crate::proto::line::Line;
+use crate::proto::message::tags;
+use crate::proto::numeric as n;
+use crate::proto::Message;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Privmsg,
+    Notice,
+    Tagmsg,
+}
+
+impl Kind {
+    fn verb(self) -> &'static str {
+        match self {
+            Kind::Privmsg => "PRIVMSG",
+            Kind::Notice => "NOTICE",
+            Kind::Tagmsg => "TAGMSG",
+        }
+    }
+}
+
+pub fn privmsg(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
+    deliver(ctx, msg, Kind::Privmsg)
+}
+
+pub fn notice(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
+    // NOTICE never triggers an automatic reply, errors included (RFC 2812 §3.3.2).
+    let _ = deliver(ctx, msg, Kind::Notice);
+    Ok(())
+}
+
+pub fn tagmsg(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
+    deliver(ctx, msg, Kind::Tagmsg)
+}
+
+/// Client-only tags (`+name[=value]`) of a message, to relay to message-tags clients.
+fn client_tags(msg: &Message<'_>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (k, v) in msg.tags.map(tags).into_iter().flatten() {
+        if k.first() == Some(&b'+') {
+            if !out.is_empty() {
+                out.push(b';');
+            }
+            out.extend_from_slice(k);
+            if !v.is_empty() {
+                out.push(b'=');
+                out.extend_from_slice(v);
+            }
+        }
+    }
+    out
+}
+
+fn deliver(ctx: &mut Ctx<'_>, msg: &Message<'_>, kind: Kind) -> HResult {
+    let cid = ctx.client();
+    let notice = kind == Kind::Notice;
+    if msg.is_empty() || msg.param(0).is_empty() {
+        let text = format!("No recipient given ({})", kind.verb());
+        let line = ctx.w.numeric(ctx.conn, n::ERR_NORECIPIENT, &[], &text);
+        ctx.out.send(ctx.conn, line);
+        return Ok(());
+    }
+    if kind != Kind::Tagmsg && (msg.len() < 2 || msg.param(1).is_empty()) {
+        return Err(err(n::ERR_NOTEXTTOSEND, &[]));
+    }
+    let targets: Vec<&[u8]> = msg.param(0).split(|&b| b == b',').filter(|t| !t.is_empty()).collect();
+    if targets.len() > MAX_TARGETS {
+        return Err(err(n::ERR_TOOMANYTARGETS, &[msg.param(0)]));
+    }
+    let ctags = client_tags(msg);
+    let now = ctx.w.now.unix_s();
+    if let Some(l) = ctx.w.local_mut(ctx.conn) {
+        l.last_msg = now;
+    }
+    for target in targets {
+        let result = deliver_one(ctx, cid, target, msg, kind, &ctags);
+        if let (Err(reply), false) = (result, notice) {
+            let args: Vec<&[u8]> = reply.args.iter().map(Vec::as_slice).collect();
+            ctx.w.reply(ctx.out, ctx.conn, reply.num, &args);
+        }
+    }
+    Ok(())
+}
+
+fn deliver_one(ctx: &mut Ctx<'_>, cid: ClientId, target: &[u8], msg: &Message<'_>, kind: Kind, ctags: &[u8]) -> HResult {
+    let w = &mut *ctx.w;
+    let (status, chan_part) = match target {
+        [b'@', rest @ ..] if is_channel(rest) => (OP, rest),
+        [b'+', rest @ ..] if is_channel(rest) => (OP | VOICE, rest),
+        _ => (0, target),
+    };
+    let mut line = Line::new(&w.clients[cid].mask(), kind.verb()).arg(target);
+    if kind != Kind::Tagmsg {
+        line = line.trailing(msg.param(1));
+    }
+    let mut m = Msg::new(line.finish(), w.now.unix_ms).with_client_tags(ctags);
+    let sender_caps = w.clients[cid].caps;
+    if is_channel(chan_part) {
+        let ch = w.find_channel(chan_part).ok_or_else(|| err(n::ERR_NOSUCHNICK, &[target]))?;
+        if !can_send(w, ch, cid) {
+            return Err(err(n::ERR_CANNOTSENDTOCHAN, &[chan_part]));
+        }
+        let tagmsg = kind == Kind::Tagmsg;
+        let clients = &w.clients;
+        let filter = |flags: u8| status == 0 || flags & status != 0;
+        // TAGMSG only reaches clients that asked for message tags.
+        for (&member, &flags) in &w.channels[ch].members {
+            if member == cid || !filter(flags) {
+                continue;
+            }
+            let c = &clients[member];
+            if tagmsg && c.caps & caps::MESSAGE_TAGS == 0 {
+                continue;
+            }
+            if let Some(conn) = c.conn {
+                ctx.out.send(conn, m.for_caps(c.caps));
+            }
+        }
+    } else {
+        let to = w.find_nick(target).ok_or_else(|| err(n::ERR_NOSUCHNICK, &[target]))?;
+        if kind != Kind::Tagmsg || w.clients[to].caps & caps::MESSAGE_TAGS != 0 {
+            w.send_client(to, &mut m, ctx.out);
+        }
+        if kind == Kind::Privmsg {
+            if let Some(away) = &w.clients[to].away {
+                let line = Line::new(w.name(), n::RPL_AWAY)
+                    .arg(w.target_nick(ctx.conn))
+                    .arg(&*w.clients[to].nick)
+                    .trailing(away)
+                    .finish();
+                ctx.out.send(ctx.conn, line);
+            }
+        }
+    }
+    if sender_caps & caps::ECHO_MESSAGE != 0 {
+        ctx.out.send(ctx.conn, m.for_caps(sender_caps));
+    }
+    Ok(())
+}
+
+/// +n keeps outsiders out, +m silences all but voiced and ops, a ban silences the unvoiced.
+pub fn can_send(w: &crate::core::World, ch: ChanId, cid: ClientId) -> bool {
+    let chan = &w.channels[ch];
+    match chan.members.get(&cid) {
+        None => !chan.has(cmode::NO_EXTERNAL) && !chan.has(cmode::MODERATED) && !super::channel::is_banned(w, ch, cid),
+        Some(&flags) if flags & (OP | VOICE) != 0 => true,
+        Some(_) => !chan.has(cmode::MODERATED) && !super::channel::is_banned(w, ch, cid),
+    }
+}
+
+pub fn away(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
+    let cid = ctx.client();
+    let text = msg.param(0);
+    let w = &mut *ctx.w;
+    let line = if text.is_empty() {
+        w.clients[cid].away = None;
+        w.reply(ctx.out, ctx.conn, n::RPL_UNAWAY, &[]);
+        Line::new(&w.clients[cid].mask(), "AWAY").finish()
+    } else {
+        let text = &text[..text.len().min(AWAY_LEN)];
+        w.clients[cid].away = Some(text.into());
+        w.reply(ctx.out, ctx.conn, n::RPL_NOWAWAY, &[]);
+        Line::new(&w.clients[cid].mask(), "AWAY").trailing(text).finish()
+    };
+    let mut m = Msg::new(line, w.now.unix_ms);
+    w.to_common(cid, false, caps::AWAY_NOTIFY, &mut m, ctx.out);
+    Ok(())
+}

@@ -1,0 +1,7 @@
+//! Command handlers, one module per family.
+pub mod channel;
+pub mod message;
+pub mod mode;
+pub mod oper;
+pub mod query;
+pub mod register;

@@ -1,0 +1,340 @@
+//! Registration (PASS, NICK, USER, CAP), keepalive (PING, PONG), QUIT, SETNAME, and the
+//! welcome burst.
+
+use crate::config::Config;
+use crate::core::caps;
+use crate::core::dispatch::{err, Ctx, HResult};
+use crate::core::fanout::Msg;
+use crate::core::state::Client;
+use crate::core::{ClientId, ConnId, Outbox, World};
+use crate::limits::*;
+use crate::proto::casemap::{clean_user, valid_nick};
+use crate::proto::line::Line;
+use crate::proto::numeric as n;
+use crate::proto::Message;
+
+pub const VERSION: &str = concat!("portico-", env!("CARGO_PKG_VERSION"));
+
+/// RPL_ISUPPORT tokens. UTF8ONLY is not advertised: text is relayed as bytes, so clients in
+/// other encodings keep working; identifiers (nicks, channel names) must be ASCII/UTF-8.
+pub fn isupport_tokens(cfg: &Config) -> Vec<String> {
+    let l = &cfg.limits;
+    vec![
+        format!("AWAYLEN={AWAY_LEN}"),
+        format!("CASEMAPPING={}", l.casemapping.name()),
+        format!("CHANLIMIT=#&:{MAX_CHANNELS}"),
+        "CHANMODES=b,k,l,imnpst".into(),
+        format!("CHANNELLEN={CHANNEL_LEN}"),
+        "CHANTYPES=#&".into(),
+        "ELIST=U".into(),
+        format!("KICKLEN={KICK_LEN}"),
+        format!("MAXLIST=b:{MAX_BANS}"),
+        format!("MODES={MAX_MODES}"),
+        format!("NETWORK={}", cfg.server.network),
+        format!("NICKLEN={}", l.nick_length),
+        "PREFIX=(ov)@+".into(),
+        "STATUSMSG=@+".into(),
+        format!("TARGMAX=JOIN:,KICK:1,NAMES:1,NOTICE:{MAX_TARGETS},PART:,PRIVMSG:{MAX_TARGETS},WHOIS:1"),
+        format!("TOPICLEN={TOPIC_LEN}"),
+        format!("USERLEN={USER_LEN}"),
+    ]
+}
+
+pub fn pass(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
+    let Some(reg) = ctx.w.reg_mut(ctx.conn) else {
+        return Err(err(n::ERR_ALREADYREGISTERED, &[]));
+    };
+    reg.pass = Some(msg.param(0).into());
+    Ok(())
+}
+
+pub fn nick(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
+    let raw = msg.param(0);
+    if raw.is_empty() {
+        return Err(err(n::ERR_NONICKNAMEGIVEN, &[]));
+    }
+    let max = ctx.w.config.limits.nick_length;
+    let nick = match std::str::from_utf8(raw) {
+        Ok(s) if valid_nick(raw, max) => s,
+        _ => return Err(err(n::ERR_ERRONEUSNICKNAME, &[raw])),
+    };
+    let me = ctx.w.local(ctx.conn).and_then(|l| l.client);
+    if let Some(owner) = ctx.w.find_nick(raw) {
+        if Some(owner) != me {
+            return Err(err(n::ERR_NICKNAMEINUSE, &[raw]));
+        }
+    }
+    match me {
+        None => {
+            if let Some(reg) = ctx.w.reg_mut(ctx.conn) {
+                reg.nick = Some(nick.into());
+            }
+            try_register(ctx);
+        }
+        Some(cid) => change_nick(ctx.w, cid, nick, ctx.out),
+    }
+    Ok(())
+}
+
+fn change_nick(w: &mut World, cid: ClientId, nick: &str, out: &mut Outbox) {
+    let c = &w.clients[cid];
+    if *c.nick == *nick {
+        return;
+    }
+    let line = Line::new(&c.mask(), "NICK").trailing(nick).finish();
+    let mut msg = Msg::new(line, w.now.unix_ms);
+    w.to_common(cid, true, 0, &mut msg, out);
+    let old = std::mem::replace(&mut w.clients[cid].nick, nick.into());
+    let snapshot = Client {
+        nick: old.clone(),
+        user: w.clients[cid].user.clone(),
+        host: w.clients[cid].host.clone(),
+        realname: w.clients[cid].realname.clone(),
+        umodes: 0,
+        caps: 0,
+        away: None,
+        chans: Vec::new(),
+        conn: None,
+        signon: 0,
+        serial: 0,
+    };
+    w.remember_whowas(&snapshot);
+    w.nicks.remove(&*w.cm.fold(&old));
+    let key = w.fold(nick);
+    w.nicks.insert(key, cid);
+}
+
+pub fn user(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
+    let Some(reg) = ctx.w.reg_mut(ctx.conn) else {
+        return Err(err(n::ERR_ALREADYREGISTERED, &[]));
+    };
+    let Some(user) = clean_user(msg.param(0), USER_LEN - 1) else {
+        return Err(err(n::ERR_NEEDMOREPARAMS, &[b"USER"]));
+    };
+    reg.user = Some((format!("~{user}").into(), msg.param(3).into()));
+    try_register(ctx);
+    Ok(())
+}
+
+pub fn cap(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
+    let sub = msg.param(0).to_ascii_uppercase();
+    let registered = ctx.w.local(ctx.conn).is_some_and(|l| l.client.is_some());
+    let target = ctx.w.target_nick(ctx.conn).to_string();
+    let server = ctx.w.name().to_string();
+    let reply = |w: &World, sub: &str, text: &str| Line::new(&w.config.server.name, "CAP").arg(&target).arg(sub).trailing(text).finish();
+    let _ = server;
+    match &sub[..] {
+        b"LS" => {
+            let version = msg.param_str(1).and_then(|v| v.parse().ok()).unwrap_or(0u16);
+            if let Some(l) = ctx.w.local_mut(ctx.conn) {
+                l.cap_version = l.cap_version.max(version);
+            }
+            if let Some(reg) = ctx.w.reg_mut(ctx.conn) {
+                reg.cap_negotiating = true;
+            }
+            let line = reply(ctx.w, "LS", &caps::names(u16::MAX));
+            ctx.out.send(ctx.conn, line);
+        }
+        b"LIST" => {
+            let bits = current_caps(ctx.w, ctx.conn);
+            let line = reply(ctx.w, "LIST", &caps::names(bits));
+            ctx.out.send(ctx.conn, line);
+        }
+        b"REQ" => {
+            if let Some(reg) = ctx.w.reg_mut(ctx.conn) {
+                reg.cap_negotiating = true;
+            }
+            let text = String::from_utf8_lossy(msg.param(1)).into_owned();
+            let mut add = 0u16;
+            let mut remove = 0u16;
+            let mut ok = true;
+            for token in text.split_whitespace() {
+                let (neg, name) = match token.strip_prefix('-') {
+                    Some(rest) => (true, rest),
+                    None => (false, token),
+                };
+                match caps::by_name(name) {
+                    Some(bit) if neg => remove |= bit,
+                    Some(bit) => add |= bit,
+                    None => ok = false,
+                }
+            }
+            if !ok || text.trim().is_empty() {
+                let line = reply(ctx.w, "NAK", &text);
+                ctx.out.send(ctx.conn, line);
+                return Ok(());
+            }
+            let bits = (current_caps(ctx.w, ctx.conn) | add) & !remove;
+            set_caps(ctx.w, ctx.conn, bits);
+            let line = reply(ctx.w, "ACK", &text);
+            ctx.out.send(ctx.conn, line);
+        }
+        b"END" => {
+            if !registered {
+                if let Some(reg) = ctx.w.reg_mut(ctx.conn) {
+                    reg.cap_negotiating = false;
+                }
+                try_register(ctx);
+            }
+        }
+        _ => return Err(err(n::ERR_INVALIDCAPCMD, &[msg.param(0)])),
+    }
+    Ok(())
+}
+
+fn current_caps(w: &World, conn: ConnId) -> u16 {
+    match w.local(conn) {
+        Some(l) => match (l.client, &l.reg) {
+            (Some(c), _) => w.clients[c].caps,
+            (None, Some(r)) => r.caps,
+            _ => 0,
+        },
+        None => 0,
+    }
+}
+
+fn set_caps(w: &mut World, conn: ConnId, bits: u16) {
+    match w.local(conn).and_then(|l| l.client) {
+        Some(c) => w.clients[c].caps = bits,
+        None => {
+            if let Some(r) = w.reg_mut(conn) {
+                r.caps = bits;
+            }
+        }
+    }
+}
+
+/// Completes registration once NICK and USER are in and CAP negotiation is over.
+fn try_register(ctx: &mut Ctx<'_>) {
+    let conn = ctx.conn;
+    let w = &mut *ctx.w;
+    let ready = w
+        .local(conn)
+        .and_then(|l| l.reg.as_deref())
+        .is_some_and(|r| r.nick.is_some() && r.user.is_some() && !r.cap_negotiating);
+    if !ready {
+        return;
+    }
+    let password = w.config.server.password.clone();
+    let local = w.local_mut(conn).expect("checked above");
+    let reg = local.reg.take().expect("checked above");
+    if !password.is_empty() && reg.pass.as_deref() != Some(password.as_bytes()) {
+        local.reg = Some(reg);
+        w.reply(ctx.out, conn, n::ERR_PASSWDMISMATCH, &[]);
+        w.close_conn(conn, "Bad password", ctx.out);
+        return;
+    }
+    let nick = reg.nick.clone().expect("checked above");
+    if w.find_nick(nick.as_bytes()).is_some() {
+        // Taken between NICK and USER.
+        let local = w.local_mut(conn).expect("checked above");
+        let mut reg = reg;
+        reg.nick = None;
+        local.reg = Some(reg);
+        w.reply(ctx.out, conn, n::ERR_NICKNAMEINUSE, &[nick.as_bytes()]);
+        return;
+    }
+    let (user, realname) = reg.user.clone().expect("checked above");
+    let host = w.local(conn).expect("checked above").host.clone();
+    let client = Client {
+        nick: nick.clone(),
+        user,
+        host,
+        realname,
+        umodes: 0,
+        caps: reg.caps,
+        away: None,
+        chans: Vec::new(),
+        conn: Some(conn),
+        signon: w.now.unix_s(),
+        serial: 0,
+    };
+    let cid = w.clients.insert(client);
+    w.local_mut(conn).expect("checked above").client = Some(cid);
+    let key = w.fold(&nick);
+    w.nicks.insert(key, cid);
+    w.unregistered -= 1;
+    w.local_users += 1;
+    w.max_local_users = w.max_local_users.max(w.local_users);
+    welcome(w, conn, cid, ctx.out);
+}
+
+fn welcome(w: &World, conn: ConnId, cid: ClientId, out: &mut Outbox) {
+    let c = &w.clients[cid];
+    let cfg = &w.config.server;
+    let send = |out: &mut Outbox, code: &str, args: &[&[u8]], text: &str| {
+        out.send(conn, w.numeric(conn, code, args, text));
+    };
+    send(out, n::RPL_WELCOME, &[], &format!("Welcome to the {} Internet Relay Chat Network {}", cfg.network, c.mask()));
+    send(out, n::RPL_YOURHOST, &[], &format!("Your host is {}, running version {VERSION}", cfg.name));
+    send(out, n::RPL_CREATED, &[], &format!("This server was created {}", crate::proto::time::iso8601(w.started_unix * 1000)));
+    let myinfo = Line::new(&cfg.name, n::RPL_MYINFO)
+        .arg(&*c.nick)
+        .arg(&cfg.name)
+        .arg(VERSION)
+        .arg("iosw")
+        .arg("biklmnopstv")
+        .arg("bklov")
+        .finish();
+    out.send(conn, myinfo);
+    for chunk in w.isupport.chunks(13) {
+        let mut l = Line::new(&cfg.name, n::RPL_ISUPPORT).arg(&*c.nick);
+        for t in chunk {
+            l = l.arg(t);
+        }
+        out.send(conn, l.trailing("are supported by this server").finish());
+    }
+    super::query::send_lusers(w, conn, out);
+    super::query::send_motd(w, conn, out);
+}
+
+pub fn ping(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
+    if msg.is_empty() || msg.param(0).is_empty() {
+        return Err(err(n::ERR_NOORIGIN, &[]));
+    }
+    let name = ctx.w.name();
+    let line = Line::new(name, "PONG").arg(name).trailing(msg.param(0)).finish();
+    ctx.out.send(ctx.conn, line);
+    Ok(())
+}
+
+pub fn pong(_ctx: &mut Ctx<'_>, _msg: &Message<'_>) -> HResult {
+    // Any input already counts as life (World::on_line); PONG needs nothing more.
+    Ok(())
+}
+
+pub fn quit(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
+    let reason = if msg.is_empty() {
+        "Client Quit".to_string()
+    } else {
+        format!("Quit: {}", String::from_utf8_lossy(msg.param(0)))
+    };
+    ctx.w.close_conn(ctx.conn, &reason, ctx.out);
+    Ok(())
+}
+
+pub fn setname(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
+    let cid = ctx.client();
+    let text = msg.param(0);
+    if text.is_empty() || text.len() > 100 {
+        let line = Line::new(ctx.w.name(), "FAIL").arg("SETNAME").arg("INVALID_REALNAME").trailing("Realname is not valid").finish();
+        ctx.out.send(ctx.conn, line);
+        return Ok(());
+    }
+    ctx.w.clients[cid].realname = text.into();
+    let line = Line::new(&ctx.w.clients[cid].mask(), "SETNAME").trailing(text).finish();
+    let mut m = Msg::new(line, ctx.w.now.unix_ms);
+    ctx.w.to_common(cid, true, caps::SETNAME, &mut m, ctx.out);
+    Ok(())
+}
+
+impl Ctx<'_> {
+    /// The registered client behind this connection (dispatch guarantees one for `User`
+    /// commands).
+    pub fn client(&self) -> ClientId {
+        self.w
+            .local(self.conn)
+            .and_then(|l| l.client)
+            .expect("dispatch checks registration")
+    }
+}

@@ -1,0 +1,192 @@
+//! The state machine: every client, channel and connection's protocol state, and the
+//! handlers that change them. The core never sees a socket or the clock: the shell passes
+//! each line, the time and closes in, and applies the [`Outbox`] that comes back.
+
+pub mod caps;
+pub mod dispatch;
+pub mod fanout;
+pub mod handlers;
+pub mod lifecycle;
+pub mod state;
+#[cfg(test)]
+pub mod testing;
+
+use crate::config::Config;
+use crate::proto::line::Line;
+use crate::proto::numeric::Numeric;
+use crate::proto::CaseMapping;
+use hashbrown::HashMap;
+use slab::Slab;
+use std::net::IpAddr;
+use std::rc::Rc;
+
+pub use state::{Channel, Client, Local, Reg};
+
+/// The shell's connection key (its slab index).
+pub type ConnId = usize;
+/// Index of a client in [`World::clients`].
+pub type ClientId = usize;
+/// Index of a channel in [`World::channels`].
+pub type ChanId = usize;
+
+/// Time as the shell sees it, passed into every call: monotonic milliseconds for timers,
+/// Unix milliseconds for what users see (signon, topic time, server-time).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Clock {
+    pub mono_ms: u64,
+    pub unix_ms: u64,
+}
+
+impl Clock {
+    pub fn unix_s(&self) -> u64 {
+        self.unix_ms / 1000
+    }
+}
+
+/// What the core asks the shell to do.
+#[derive(Default, Debug)]
+pub struct Outbox {
+    /// Lines to queue, in order; one `Rc` is shared by every recipient of the same line.
+    pub sends: Vec<(ConnId, Rc<[u8]>)>,
+    /// Connections to close after queuing this last line (an `ERROR`) and flushing.
+    pub closes: Vec<(ConnId, Rc<[u8]>)>,
+    /// An operator asked for REHASH: reload the configuration file.
+    pub rehash: bool,
+    /// An operator asked for DIE.
+    pub die: bool,
+}
+
+impl Outbox {
+    pub fn send(&mut self, conn: ConnId, line: Rc<[u8]>) {
+        self.sends.push((conn, line));
+    }
+}
+
+/// Counters for STATS m.
+#[derive(Default, Debug, Clone, Copy)]
+pub struct CmdStat {
+    pub count: u64,
+    pub bytes: u64,
+}
+
+/// Network-wide state plus this server's local connections.
+pub struct World {
+    pub config: Rc<Config>,
+    pub cm: CaseMapping,
+    /// Local connections, indexed by [`ConnId`] (dense, like the shell's slab).
+    pub locals: Vec<Option<Local>>,
+    pub clients: Slab<Client>,
+    pub nicks: HashMap<Box<str>, ClientId>,
+    pub channels: Slab<Channel>,
+    pub chan_names: HashMap<Box<str>, ChanId>,
+    pub whowas: std::collections::VecDeque<state::WhoWas>,
+    /// Stamp for "already sent this one" during fanout to common channels.
+    pub serial: u64,
+    pub stats: HashMap<&'static str, CmdStat>,
+    pub started_unix: u64,
+    pub started_mono_ms: u64,
+    pub unregistered: usize,
+    pub local_users: usize,
+    pub max_local_users: usize,
+    pub opers: usize,
+    pub isupport: Vec<String>,
+    pub connections_total: u64,
+    /// Per-IP connection counts, for `max_clients_per_ip`.
+    pub per_ip: HashMap<IpAddr, u32>,
+    pub now: Clock,
+}
+
+impl World {
+    pub fn new(config: Config, now: Clock) -> World {
+        let mut w = World {
+            cm: config.limits.casemapping,
+            config: Rc::new(config),
+            locals: Vec::new(),
+            clients: Slab::new(),
+            nicks: HashMap::new(),
+            channels: Slab::new(),
+            chan_names: HashMap::new(),
+            whowas: Default::default(),
+            serial: 0,
+            stats: HashMap::new(),
+            started_unix: now.unix_s(),
+            started_mono_ms: now.mono_ms,
+            unregistered: 0,
+            local_users: 0,
+            max_local_users: 0,
+            opers: 0,
+            isupport: Vec::new(),
+            connections_total: 0,
+            per_ip: HashMap::new(),
+            now,
+        };
+        w.isupport = handlers::register::isupport_tokens(&w.config);
+        w
+    }
+
+    /// Applies a reloaded configuration. The case mapping of a running server cannot change
+    /// (every key is folded with it); the caller is told so.
+    pub fn set_config(&mut self, mut config: Config) -> Result<(), String> {
+        let mut note = Ok(());
+        if config.limits.casemapping != self.cm {
+            config.limits.casemapping = self.cm;
+            note = Err("casemapping cannot change while running; kept the old one".into());
+        }
+        self.isupport = handlers::register::isupport_tokens(&config);
+        self.config = Rc::new(config);
+        note
+    }
+
+    pub fn name(&self) -> &str {
+        &self.config.server.name
+    }
+
+    pub fn fold(&self, s: &str) -> Box<str> {
+        self.cm.fold(s)
+    }
+
+    pub fn find_nick(&self, nick: &[u8]) -> Option<ClientId> {
+        let nick = std::str::from_utf8(nick).ok()?;
+        self.nicks.get(&*self.fold(nick)).copied()
+    }
+
+    pub fn find_channel(&self, name: &[u8]) -> Option<ChanId> {
+        let name = std::str::from_utf8(name).ok()?;
+        self.chan_names.get(&*self.fold(name)).copied()
+    }
+
+    pub fn local(&self, conn: ConnId) -> Option<&Local> {
+        self.locals.get(conn).and_then(Option::as_ref)
+    }
+
+    pub fn local_mut(&mut self, conn: ConnId) -> Option<&mut Local> {
+        self.locals.get_mut(conn).and_then(Option::as_mut)
+    }
+
+    /// The nick to address numerics to: the client's nick, or `*` before registration.
+    pub fn target_nick(&self, conn: ConnId) -> &str {
+        match self.local(conn) {
+            Some(Local { client: Some(c), .. }) => &self.clients[*c].nick,
+            Some(Local { reg: Some(r), .. }) => r.nick.as_deref().unwrap_or("*"),
+            _ => "*",
+        }
+    }
+
+    /// A numeric from this server to a connection: `:server CODE nick args… :text`.
+    pub fn numeric(&self, conn: ConnId, code: &str, args: &[&[u8]], text: &str) -> Rc<[u8]> {
+        let mut l = Line::new(self.name(), code).arg(self.target_nick(conn));
+        for a in args {
+            l = l.arg(a);
+        }
+        l.trailing(text).finish()
+    }
+
+    pub fn reply(&self, out: &mut Outbox, conn: ConnId, num: Numeric, args: &[&[u8]]) {
+        out.send(conn, self.numeric(conn, num.0, args, num.1));
+    }
+
+    pub fn next_serial(&mut self) -> u64 {
+        self.serial += 1;
+        self.serial
+    }
+}

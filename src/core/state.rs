@@ -1,0 +1,165 @@
+//! The records the core keeps: clients, channels, local connections.
+
+use super::{ChanId, ClientId};
+use hashbrown::HashMap;
+use std::net::IpAddr;
+
+/// User modes, one bit each.
+pub mod umode {
+    pub const INVISIBLE: u8 = 1;
+    pub const OPER: u8 = 2;
+    pub const WALLOPS: u8 = 4;
+    pub const SNOTICE: u8 = 8;
+    /// In the order `MODE nick` lists them.
+    pub const ALL: &[(u8, u8)] = &[(b'i', INVISIBLE), (b'o', OPER), (b's', SNOTICE), (b'w', WALLOPS)];
+}
+
+/// Channel flag modes, one bit each.
+pub mod cmode {
+    pub const INVITE: u16 = 1;
+    pub const MODERATED: u16 = 2;
+    pub const NO_EXTERNAL: u16 = 4;
+    pub const PRIVATE: u16 = 8;
+    pub const SECRET: u16 = 16;
+    pub const TOPIC_OPS: u16 = 32;
+    /// In the order `MODE #chan` lists them.
+    pub const ALL: &[(u8, u16)] = &[
+        (b'i', INVITE),
+        (b'm', MODERATED),
+        (b'n', NO_EXTERNAL),
+        (b'p', PRIVATE),
+        (b's', SECRET),
+        (b't', TOPIC_OPS),
+    ];
+}
+
+/// Membership flags.
+pub const OP: u8 = 1;
+pub const VOICE: u8 = 2;
+
+/// A user of the network. Fields are boxed slices, not `String`s, to keep idle users small.
+#[derive(Debug)]
+pub struct Client {
+    pub nick: Box<str>,
+    pub user: Box<str>,
+    pub host: Box<str>,
+    pub realname: Box<[u8]>,
+    pub umodes: u8,
+    pub caps: u16,
+    pub away: Option<Box<[u8]>>,
+    pub chans: Vec<ChanId>,
+    /// The local connection, if the user is on this server.
+    pub conn: Option<usize>,
+    pub signon: u64,
+    /// Fanout dedup stamp (see `World::serial`).
+    pub serial: u64,
+}
+
+impl Client {
+    pub fn has(&self, m: u8) -> bool {
+        self.umodes & m != 0
+    }
+    /// `nick!user@host`.
+    pub fn mask(&self) -> String {
+        let mut s = String::with_capacity(self.nick.len() + self.user.len() + self.host.len() + 2);
+        s.push_str(&self.nick);
+        s.push('!');
+        s.push_str(&self.user);
+        s.push('@');
+        s.push_str(&self.host);
+        s
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Topic {
+    pub text: Box<[u8]>,
+    pub setter: Box<str>,
+    pub time: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Ban {
+    pub mask: Box<str>,
+    pub setter: Box<str>,
+    pub time: u64,
+}
+
+#[derive(Debug)]
+pub struct Channel {
+    pub name: Box<str>,
+    pub created: u64,
+    pub topic: Option<Topic>,
+    pub modes: u16,
+    pub key: Option<Box<str>>,
+    pub limit: u32,
+    pub bans: Vec<Ban>,
+    pub invites: Vec<ClientId>,
+    pub members: HashMap<ClientId, u8>,
+}
+
+impl Channel {
+    pub fn new(name: &str, created: u64) -> Channel {
+        Channel {
+            name: name.into(),
+            created,
+            topic: None,
+            modes: 0,
+            key: None,
+            limit: 0,
+            bans: Vec::new(),
+            invites: Vec::new(),
+            members: HashMap::new(),
+        }
+    }
+    pub fn has(&self, m: u16) -> bool {
+        self.modes & m != 0
+    }
+    pub fn is_op(&self, c: ClientId) -> bool {
+        self.members.get(&c).is_some_and(|f| f & OP != 0)
+    }
+    pub fn is_secret(&self) -> bool {
+        self.modes & (cmode::SECRET | cmode::PRIVATE) != 0
+    }
+}
+
+/// A connection still registering.
+#[derive(Debug, Default)]
+pub struct Reg {
+    pub nick: Option<Box<str>>,
+    pub user: Option<(Box<str>, Box<[u8]>)>,
+    pub pass: Option<Box<[u8]>>,
+    /// CAP LS/REQ was seen and CAP END not yet: registration waits.
+    pub cap_negotiating: bool,
+    pub caps: u16,
+}
+
+/// Protocol state of one local connection.
+#[derive(Debug)]
+pub struct Local {
+    pub ip: IpAddr,
+    pub host: Box<str>,
+    pub client: Option<ClientId>,
+    pub reg: Option<Box<Reg>>,
+    pub connected_ms: u64,
+    /// Last time anything arrived (ping timeout).
+    pub last_rx_ms: u64,
+    pub ping_sent: bool,
+    /// Flood control: the theoretical time of the next line (GCRA).
+    pub flood_tat_ms: u64,
+    /// Unix time of the last PRIVMSG/NOTICE (WHOIS idle).
+    pub last_msg: u64,
+    /// CAP version the client asked for (302 enables cap values).
+    pub cap_version: u16,
+    pub lines_in: u64,
+    pub lines_out: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct WhoWas {
+    pub nick: Box<str>,
+    pub user: Box<str>,
+    pub host: Box<str>,
+    pub realname: Box<[u8]>,
+    pub time: u64,
+}

@@ -1,0 +1,154 @@
+//! A socket-free harness for the core: open users, feed lines, read what each connection
+//! was sent. Time is a parameter, so timeouts and flood control are tested without sleeping.
+
+use super::{Clock, ConnId, Outbox, World};
+use crate::config::Config;
+
+pub struct TestWorld {
+    pub w: World,
+    pub now: Clock,
+    next_conn: ConnId,
+    /// Lines sent per connection, not yet taken by `take`.
+    sent: Vec<Vec<String>>,
+    pub closed: Vec<(ConnId, String)>,
+    pub rehash: bool,
+    pub die: bool,
+}
+
+pub const BASE_CONFIG: &str = "[server]\nname = \"irc.test\"\nid = 1\nnetwork = \"TestNet\"\nmotd = \"Hello\"\n";
+
+impl TestWorld {
+    pub fn new() -> TestWorld {
+        TestWorld::with_config(BASE_CONFIG)
+    }
+
+    /// `extra` is appended to the base config (e.g. an `[[oper]]` table).
+    pub fn with_config(toml: &str) -> TestWorld {
+        let cfg = Config::parse(toml, "test").expect("test config");
+        let now = Clock { mono_ms: 1_000_000, unix_ms: 1_700_000_000_000 };
+        TestWorld { w: World::new(cfg, now), now, next_conn: 0, sent: Vec::new(), closed: Vec::new(), rehash: false, die: false }
+    }
+
+    /// A new connection, not registered.
+    pub fn connect(&mut self) -> ConnId {
+        let conn = self.next_conn;
+        self.next_conn += 1;
+        self.sent.push(Vec::new());
+        let mut out = Outbox::default();
+        let ok = self.w.on_open(conn, "127.0.0.1".parse().unwrap(), self.now, &mut out);
+        assert!(ok, "connection refused");
+        self.apply(out);
+        conn
+    }
+
+    /// A registered user `nick` (user name `nick`, shown as `~nick`), welcome burst discarded.
+    pub fn user(&mut self, nick: &str) -> ConnId {
+        let c = self.connect();
+        self.feed(c, &format!("NICK {nick}"));
+        self.feed(c, &format!("USER {nick} 0 * :{nick} real"));
+        let got = self.take(c);
+        assert!(got.iter().any(|l| l.contains(" 001 ")), "{nick} did not register: {got:?}");
+        c
+    }
+
+    pub fn feed(&mut self, conn: ConnId, line: &str) {
+        let mut out = Outbox::default();
+        self.w.on_line(conn, line.as_bytes(), self.now, &mut out);
+        self.apply(out);
+    }
+
+    pub fn tick(&mut self, advance_ms: u64) {
+        self.now.mono_ms += advance_ms;
+        self.now.unix_ms += advance_ms;
+        let mut out = Outbox::default();
+        self.w.on_tick(self.now, &mut out);
+        self.apply(out);
+    }
+
+    /// The shell closed `conn` (EOF, error).
+    pub fn drop_conn(&mut self, conn: ConnId, reason: &str) {
+        let mut out = Outbox::default();
+        self.w.on_close(conn, reason, self.now, &mut out);
+        self.apply(out);
+    }
+
+    fn apply(&mut self, out: Outbox) {
+        for (c, line) in out.sends {
+            self.sent[c].push(String::from_utf8_lossy(&line).trim_end_matches("\r\n").to_string());
+        }
+        for (c, line) in out.closes {
+            let text = String::from_utf8_lossy(&line).trim_end_matches("\r\n").to_string();
+            self.sent[c].push(text.clone());
+            self.closed.push((c, text));
+        }
+        self.rehash |= out.rehash;
+        self.die |= out.die;
+    }
+
+    /// Everything sent to `conn` since the last call, without CR LF.
+    pub fn take(&mut self, conn: ConnId) -> Vec<String> {
+        std::mem::take(&mut self.sent[conn])
+    }
+
+    /// Feeds a line and returns what `conn` got back.
+    pub fn ask(&mut self, conn: ConnId, line: &str) -> Vec<String> {
+        self.feed(conn, line);
+        self.take(conn)
+    }
+}
+
+impl Default for TestWorld {
+    fn default() -> Self {
+        TestWorld::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn welcome_burst() {
+        let mut t = TestWorld::new();
+        let c = t.connect();
+        t.feed(c, "NICK alice");
+        assert!(t.take(c).is_empty());
+        let got = t.ask(c, "USER alice 0 * :Alice A");
+        assert_eq!(got[0], ":irc.test 001 alice :Welcome to the TestNet Internet Relay Chat Network alice!~alice@127.0.0.1");
+        assert_eq!(got[1], ":irc.test 002 alice :Your host is irc.test, running version portico-0.1.0");
+        assert!(got[3].starts_with(":irc.test 004 alice irc.test portico-0.1.0 iosw biklmnopstv bklov"));
+        assert!(got.iter().any(|l| l.starts_with(":irc.test 005 alice ") && l.contains("CASEMAPPING=rfc1459")));
+    }
+
+    #[test]
+    fn channel_message_reaches_members_once_and_not_the_sender() {
+        let mut t = TestWorld::new();
+        let a = t.user("alice");
+        let b = t.user("bob");
+        let c = t.user("carol");
+        t.feed(a, "JOIN #c");
+        t.feed(b, "JOIN #c");
+        t.take(a);
+        t.take(b);
+        t.feed(a, "PRIVMSG #c :hi");
+        assert!(t.take(a).is_empty());
+        assert_eq!(t.take(b), vec![":alice!~alice@127.0.0.1 PRIVMSG #c :hi"]);
+        assert!(t.take(c).is_empty());
+        assert_eq!(t.ask(c, "PRIVMSG #c :x"), vec![":irc.test 404 carol #c :Cannot send to channel"]);
+    }
+
+    #[test]
+    fn quit_reaches_each_peer_once() {
+        let mut t = TestWorld::new();
+        let a = t.user("alice");
+        let b = t.user("bob");
+        for ch in ["#a", "#b", "#c"] {
+            t.feed(a, &format!("JOIN {ch}"));
+            t.feed(b, &format!("JOIN {ch}"));
+        }
+        t.take(b);
+        t.feed(a, "QUIT :bye");
+        assert_eq!(t.take(b), vec![":alice!~alice@127.0.0.1 QUIT :Quit: bye"]);
+        assert_eq!(t.closed, vec![(a, "ERROR :Closing Link: 127.0.0.1 (Quit: bye)".to_string())]);
+    }
+}

@@ -1,0 +1,60 @@
+//! Named limits, each with the reason it has the value it has.
+
+/// RFC 1459 §2.3: a message is at most 512 bytes including the CR LF, so the body of a
+/// received line (without its terminator) may hold 510 bytes.
+pub const MAX_BODY: usize = 510;
+
+/// IRCv3 message-tags: the tag section of a line may hold 8191 bytes, including the leading
+/// `@` and the trailing space.
+pub const MAX_TAGS: usize = 8191;
+
+/// The longest unterminated tail a connection may keep; past it the line is overlong and is
+/// discarded up to its terminator (417), without closing the connection.
+pub const MAX_LINE: usize = MAX_TAGS + MAX_BODY + 2;
+
+/// Lines read from a client but not yet processed because of flood penalty. A client that
+/// keeps sending past this is flooding for real and is closed with "Excess Flood".
+pub const RECVQ_LIMIT: usize = 24 * 1024;
+
+/// Size of the loop-owned read buffer; no connection owns one of its own.
+pub const SCRATCH: usize = 64 * 1024;
+
+/// Bytes read from one socket per readiness event before the loop moves on to others, so a
+/// fast sender cannot starve the rest; leftover input is remembered and read next turn.
+pub const READ_BUDGET: usize = 32 * 1024;
+
+/// Bytes written to one socket per flush; the remainder waits for the next loop turn.
+pub const WRITE_BUDGET: usize = 256 * 1024;
+
+/// Maximum IoSlices handed to one `write_vectored` (Linux IOV_MAX is 1024; 64 keeps the stack
+/// array small while still batching many lines per syscall).
+pub const MAX_IOV: usize = 64;
+
+/// Seconds a connection may take to register before it is closed.
+pub const REGISTRATION_TIMEOUT_S: u64 = 60;
+
+/// Flood control (a token bucket, as RFC 1459 §8.10 and ergo's fakelag describe): a client may
+/// send `FLOOD_BURST` lines at once, then one line per `FLOOD_INTERVAL_MS`. Lines over the
+/// budget are delayed (penalty), not refused.
+pub const FLOOD_BURST: u32 = 10;
+pub const FLOOD_INTERVAL_MS: u64 = 500;
+
+/// WHOWAS history entries kept (a ring).
+pub const WHOWAS_LEN: usize = 1024;
+
+/// Channels one user may be in (CHANLIMIT).
+pub const MAX_CHANNELS: usize = 50;
+/// Longest channel name (CHANNELLEN).
+pub const CHANNEL_LEN: usize = 50;
+/// TOPICLEN, KICKLEN, AWAYLEN.
+pub const TOPIC_LEN: usize = 390;
+pub const KICK_LEN: usize = 255;
+pub const AWAY_LEN: usize = 200;
+/// Bans per channel (MAXLIST).
+pub const MAX_BANS: usize = 100;
+/// Mode changes with a parameter per MODE command (MODES).
+pub const MAX_MODES: usize = 4;
+/// Targets per PRIVMSG/NOTICE (TARGMAX).
+pub const MAX_TARGETS: usize = 4;
+/// Username length kept (USERLEN).
+pub const USER_LEN: usize = 10;

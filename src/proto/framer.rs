@@ -1,0 +1,202 @@
+//! Line framing over byte buffers. A connection keeps only its unfinished tail (and, while
+//! it is under flood penalty, the lines not yet processed); complete lines are handed out as
+//! slices of whichever buffer holds them, so the common case copies nothing.
+
+use crate::limits::MAX_LINE;
+
+/// What the framer hands to the caller for each line.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Input<'a> {
+    /// A complete line without its `\n` and without one trailing `\r`.
+    Line(&'a [u8]),
+    /// A line longer than [`MAX_LINE`] was discarded up to its terminator.
+    TooLong,
+}
+
+/// What the caller wants after a line.
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub enum Flow {
+    Continue,
+    /// Stop handing out lines: the rest stays queued until [`Framer::feed`] is called again.
+    Pause,
+}
+
+/// Per-connection framing state: an empty `Vec` owns no allocation, so an idle connection
+/// costs 32 bytes here.
+#[derive(Default, Debug)]
+pub struct Framer {
+    pending: Vec<u8>,
+    /// Inside an overlong line: drop bytes until the next `\n`.
+    discarding: bool,
+}
+
+impl Framer {
+    /// Bytes held (an unfinished tail plus lines paused by the caller).
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Feeds newly read bytes (may be empty, to resume after a pause) and calls `on` for each
+    /// complete line until it asks to pause. Returns whether the framer paused.
+    pub fn feed(&mut self, data: &[u8], mut on: impl FnMut(Input<'_>) -> Flow) -> bool {
+        if self.pending.is_empty() {
+            let (used, paused) = self.scan(data, &mut on);
+            self.pending.extend_from_slice(&data[used..]);
+            return paused;
+        }
+        let mut buf = std::mem::take(&mut self.pending);
+        buf.extend_from_slice(data);
+        let (used, paused) = self.scan(&buf, &mut on);
+        buf.drain(..used);
+        if buf.is_empty() {
+            // Give the memory back: idle connections must not keep buffers.
+            buf = Vec::new();
+        } else if buf.capacity() > 4 * buf.len() + 1024 {
+            buf.shrink_to(buf.len());
+        }
+        self.pending = buf;
+        paused
+    }
+
+    /// Returns (bytes consumed, paused).
+    fn scan(&mut self, buf: &[u8], on: &mut impl FnMut(Input<'_>) -> Flow) -> (usize, bool) {
+        let mut pos = 0;
+        while pos < buf.len() {
+            let Some(nl) = buf[pos..].iter().position(|&b| b == b'\n') else {
+                if buf.len() - pos > MAX_LINE {
+                    pos = buf.len();
+                    if !self.discarding {
+                        self.discarding = true;
+                        if on(Input::TooLong) == Flow::Pause {
+                            return (pos, true);
+                        }
+                    }
+                }
+                break;
+            };
+            let end = pos + nl;
+            let mut line = &buf[pos..end];
+            pos = end + 1;
+            if self.discarding {
+                self.discarding = false;
+                continue;
+            }
+            if let [rest @ .., b'\r'] = line {
+                line = rest;
+            }
+            let input = if line.len() > MAX_LINE {
+                Input::TooLong
+            } else {
+                Input::Line(line)
+            };
+            if on(input) == Flow::Pause {
+                return (pos, true);
+            }
+        }
+        (pos, false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(chunks: &[&[u8]]) -> Vec<String> {
+        let mut f = Framer::default();
+        let mut out = Vec::new();
+        for c in chunks {
+            f.feed(c, |i| {
+                out.push(match i {
+                    Input::Line(l) => String::from_utf8_lossy(l).into_owned(),
+                    Input::TooLong => "<too long>".into(),
+                });
+                Flow::Continue
+            });
+        }
+        out
+    }
+
+    #[test]
+    fn terminators() {
+        let cases: &[(&[u8], &[&str])] = &[
+            (b"A\r\nB\nC", &["A", "B"]),
+            (b"\r\n\n", &["", ""]),
+            (b"A\rB\r\n", &["A\rB"]),
+            (b"A\r\r\n", &["A\r"]),
+            (b"no terminator", &[]),
+        ];
+        for (input, want) in cases {
+            assert_eq!(collect(&[input]), *want, "input {:?}", input);
+        }
+    }
+
+    #[test]
+    fn split_at_every_offset() {
+        let input = b"NICK alice\r\nUSER a 0 * :Alice A\r\nPRIVMSG #c :hi\n";
+        let whole = collect(&[input]);
+        assert_eq!(whole.len(), 3);
+        for i in 0..=input.len() {
+            for j in i..=input.len() {
+                let got = collect(&[&input[..i], &input[i..j], &input[j..]]);
+                assert_eq!(got, whole, "split at {i},{j}");
+            }
+        }
+    }
+
+    #[test]
+    fn overlong_is_dropped_once_and_framing_recovers() {
+        let long = vec![b'x'; MAX_LINE + 10];
+        let got = collect(&[&long, b"more\r\nPING x\r\n"]);
+        assert_eq!(got, vec!["<too long>", "PING x"]);
+        let mut complete = long.clone();
+        complete.extend_from_slice(b"\nPING y\n");
+        assert_eq!(collect(&[&complete]), vec!["<too long>", "PING y"]);
+        // Byte by byte, still exactly one report.
+        let bytes: Vec<&[u8]> = complete.chunks(1).collect();
+        assert_eq!(collect(&bytes), vec!["<too long>", "PING y"]);
+    }
+
+    #[test]
+    fn pause_keeps_the_rest() {
+        let mut f = Framer::default();
+        let mut seen = Vec::new();
+        let paused = f.feed(b"A\nB\nC\nD", |i| {
+            seen.push(format!("{i:?}"));
+            if seen.len() == 2 {
+                Flow::Pause
+            } else {
+                Flow::Continue
+            }
+        });
+        assert!(paused);
+        assert_eq!(f.pending(), b"C\nD".len());
+        let mut rest = Vec::new();
+        f.feed(b"\n", |i| {
+            if let Input::Line(l) = i {
+                rest.push(l.to_vec());
+            }
+            Flow::Continue
+        });
+        assert_eq!(rest, vec![b"C".to_vec(), b"D".to_vec()]);
+        assert_eq!(f.pending(), 0);
+    }
+
+    #[test]
+    fn random_bytes_never_panic() {
+        let mut seed = 0x2545F4914F6CDD1Du64;
+        for _ in 0..200 {
+            let mut f = Framer::default();
+            for _ in 0..20 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let len = (seed % 3000) as usize;
+                let data: Vec<u8> = (0..len)
+                    .map(|k| (seed.rotate_left(k as u32 % 64) as u8) | 0x0a * ((k % 97 == 0) as u8))
+                    .collect();
+                f.feed(&data, |_| Flow::Continue);
+                assert!(f.pending() <= MAX_LINE);
+            }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! Building outgoing lines: `[:prefix] COMMAND arg arg :trailing\r\n`, cut safely at 512 bytes.
+
+use std::rc::Rc;
+
+/// Longest line sent, terminator included (RFC 1459 §2.3).
+pub const MAX_OUT: usize = 512;
+
+#[derive(Debug, Clone)]
+pub struct Line {
+    buf: Vec<u8>,
+}
+
+impl Line {
+    pub fn new(prefix: &str, command: &str) -> Line {
+        let mut buf = Vec::with_capacity(96);
+        buf.push(b':');
+        buf.extend_from_slice(prefix.as_bytes());
+        buf.push(b' ');
+        buf.extend_from_slice(command.as_bytes());
+        Line { buf }
+    }
+
+    /// A line without a prefix (`ERROR`, `PING` to a client).
+    pub fn bare(command: &str) -> Line {
+        Line {
+            buf: command.as_bytes().to_vec(),
+        }
+    }
+
+    /// A middle parameter. An empty one, or one with a space or a leading `:`, could not be
+    /// parsed back, so it is written as `*`; such text belongs in [`Line::trailing`].
+    pub fn arg(mut self, a: impl AsRef<[u8]>) -> Line {
+        let a = a.as_ref();
+        self.buf.push(b' ');
+        if a.is_empty() || a[0] == b':' || a.contains(&b' ') {
+            self.buf.push(b'*');
+        } else {
+            self.buf.extend_from_slice(a);
+        }
+        self
+    }
+
+    /// The last parameter, always written with its `:` (clients handle that uniformly).
+    pub fn trailing(mut self, t: impl AsRef<[u8]>) -> Line {
+        self.buf.extend_from_slice(b" :");
+        self.buf.extend_from_slice(t.as_ref());
+        self
+    }
+
+    /// Terminates the line, cutting it to 510 bytes first, never in the middle of a UTF-8
+    /// sequence, and never leaving a CR or LF from a parameter inside it.
+    pub fn bytes(mut self) -> Vec<u8> {
+        for b in self.buf.iter_mut() {
+            if *b == b'\r' || *b == b'\n' || *b == 0 {
+                *b = b' ';
+            }
+        }
+        if self.buf.len() > MAX_OUT - 2 {
+            let mut cut = MAX_OUT - 2;
+            while cut > 0 && (self.buf[cut] & 0xC0) == 0x80 {
+                cut -= 1;
+            }
+            self.buf.truncate(cut);
+        }
+        self.buf.extend_from_slice(b"\r\n");
+        self.buf
+    }
+
+    pub fn finish(self) -> Rc<[u8]> {
+        Rc::from(self.bytes())
+    }
+}
+
+/// Prepends an IRCv3 tag section (`@a=b;c `) to a finished line.
+pub fn with_tags(tags: &[u8], line: &[u8]) -> Rc<[u8]> {
+    let mut v = Vec::with_capacity(tags.len() + 2 + line.len());
+    v.push(b'@');
+    v.extend_from_slice(tags);
+    v.push(b' ');
+    v.extend_from_slice(line);
+    Rc::from(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds() {
+        let l = Line::new("irc.test", "001").arg("alice").trailing("Welcome");
+        assert_eq!(l.bytes(), b":irc.test 001 alice :Welcome\r\n");
+        assert_eq!(Line::bare("ERROR").trailing("x").bytes(), b"ERROR :x\r\n");
+        assert_eq!(Line::bare("X").arg("").arg(":a").arg("b c").bytes(), b"X * * *\r\n");
+    }
+
+    #[test]
+    fn cuts_at_512_on_a_char_boundary() {
+        let text = "é".repeat(400);
+        let out = Line::new("s", "PRIVMSG").arg("#c").trailing(&text).bytes();
+        assert!(out.len() <= MAX_OUT);
+        assert!(std::str::from_utf8(&out).is_ok());
+        assert!(out.ends_with(b"\r\n"));
+    }
+
+    #[test]
+    fn no_injected_lines() {
+        let out = Line::new("s", "NOTICE").arg("x").trailing("a\r\nQUIT").bytes();
+        assert_eq!(out, b":s NOTICE x :a  QUIT\r\n");
+    }
+}

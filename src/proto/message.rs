@@ -1,0 +1,225 @@
+//! Parsing one IRC line into a [`Message`] that borrows the line's bytes.
+
+use crate::limits::{MAX_BODY, MAX_TAGS};
+
+/// Most parameters a message carries (RFC 1459 §2.3.1); the 15th takes the rest of the line.
+pub const MAX_PARAMS: usize = 15;
+
+#[derive(Debug, Clone)]
+pub struct Message<'a> {
+    /// The tag section without the leading `@`.
+    pub tags: Option<&'a [u8]>,
+    pub prefix: Option<&'a [u8]>,
+    pub command: &'a [u8],
+    params: [&'a [u8]; MAX_PARAMS],
+    nparams: u8,
+}
+
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub enum ParseError {
+    /// Nothing but whitespace (or tags/prefix alone): silently ignored, as the RFC asks.
+    Empty,
+    /// Body over 510 bytes or tags over 8191 bytes: 417.
+    TooLong,
+    /// A NUL byte inside the line.
+    Nul,
+}
+
+impl<'a> Message<'a> {
+    pub fn params(&self) -> &[&'a [u8]] {
+        &self.params[..self.nparams as usize]
+    }
+    pub fn param(&self, i: usize) -> &'a [u8] {
+        self.params().get(i).copied().unwrap_or(b"")
+    }
+    /// The parameter as text, if it is valid UTF-8 (identifiers must be).
+    pub fn param_str(&self, i: usize) -> Option<&'a str> {
+        std::str::from_utf8(self.param(i)).ok()
+    }
+    pub fn len(&self) -> usize {
+        self.nparams as usize
+    }
+    pub fn is_empty(&self) -> bool {
+        self.nparams == 0
+    }
+    /// The command, upper-cased into `buf` (commands are ASCII; anything else is unknown).
+    pub fn command_upper<'b>(&self, buf: &'b mut [u8; 16]) -> &'b [u8] {
+        let n = self.command.len().min(16);
+        for (d, s) in buf.iter_mut().zip(&self.command[..n]) {
+            *d = s.to_ascii_uppercase();
+        }
+        &buf[..n]
+    }
+}
+
+fn skip_spaces(line: &[u8], mut i: usize) -> usize {
+    while i < line.len() && line[i] == b' ' {
+        i += 1;
+    }
+    i
+}
+
+fn word(line: &[u8], i: usize) -> (&[u8], usize) {
+    let end = line[i..]
+        .iter()
+        .position(|&b| b == b' ')
+        .map_or(line.len(), |p| i + p);
+    (&line[i..end], end)
+}
+
+/// Parses a line (without its terminator).
+pub fn parse(line: &[u8]) -> Result<Message<'_>, ParseError> {
+    if line.contains(&0) {
+        return Err(ParseError::Nul);
+    }
+    let mut i = skip_spaces(line, 0);
+    let mut tags = None;
+    if line.get(i) == Some(&b'@') {
+        let (t, end) = word(line, i + 1);
+        if end + 1 > MAX_TAGS {
+            return Err(ParseError::TooLong);
+        }
+        tags = Some(t);
+        i = skip_spaces(line, end);
+    }
+    if line.len() - i > MAX_BODY {
+        return Err(ParseError::TooLong);
+    }
+    let mut prefix = None;
+    if line.get(i) == Some(&b':') {
+        let (p, end) = word(line, i + 1);
+        prefix = Some(p);
+        i = skip_spaces(line, end);
+    }
+    let (command, end) = word(line, i);
+    if command.is_empty() {
+        return Err(ParseError::Empty);
+    }
+    let mut msg = Message {
+        tags,
+        prefix,
+        command,
+        params: [b""; MAX_PARAMS],
+        nparams: 0,
+    };
+    i = skip_spaces(line, end);
+    while i < line.len() {
+        let n = msg.nparams as usize;
+        if line[i] == b':' || n == MAX_PARAMS - 1 {
+            let start = if line[i] == b':' { i + 1 } else { i };
+            msg.params[n] = &line[start..];
+            msg.nparams += 1;
+            break;
+        }
+        let (p, end) = word(line, i);
+        msg.params[n] = p;
+        msg.nparams += 1;
+        i = skip_spaces(line, end);
+    }
+    Ok(msg)
+}
+
+/// Iterates `key[=value]` pairs of a tag section, with values unescaped lazily by the caller.
+pub fn tags(section: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    section.split(|&b| b == b';').filter(|t| !t.is_empty()).map(|t| {
+        match t.iter().position(|&b| b == b'=') {
+            Some(p) => (&t[..p], &t[p + 1..]),
+            None => (t, &b""[..]),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(line: &str) -> (Option<String>, Option<String>, String, Vec<String>) {
+        let m = parse(line.as_bytes()).unwrap();
+        let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (
+            m.tags.map(s),
+            m.prefix.map(s),
+            s(m.command),
+            m.params().iter().map(|x| s(x)).collect(),
+        )
+    }
+
+    #[test]
+    fn table() {
+        let cases: &[(&str, Option<&str>, Option<&str>, &str, &[&str])] = &[
+            ("PING", None, None, "PING", &[]),
+            ("PRIVMSG #c :hello world", None, None, "PRIVMSG", &["#c", "hello world"]),
+            ("PRIVMSG #c :", None, None, "PRIVMSG", &["#c", ""]),
+            ("PRIVMSG #c ::)", None, None, "PRIVMSG", &["#c", ":)"]),
+            (":n!u@h JOIN #a", None, Some("n!u@h"), "JOIN", &["#a"]),
+            ("@a=b;c :srv 001 me :Hi", Some("a=b;c"), Some("srv"), "001", &["me", "Hi"]),
+            ("  NICK   x  ", None, None, "NICK", &["x"]),
+            ("USER a 0 * :Real Name", None, None, "USER", &["a", "0", "*", "Real Name"]),
+            (
+                "C 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16",
+                None,
+                None,
+                "C",
+                &["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15 16"],
+            ),
+        ];
+        for (line, tags, prefix, cmd, params) in cases {
+            let (t, pr, c, ps) = p(line);
+            assert_eq!(t.as_deref(), *tags, "{line}");
+            assert_eq!(pr.as_deref(), *prefix, "{line}");
+            assert_eq!(c, *cmd, "{line}");
+            assert_eq!(ps, *params, "{line}");
+        }
+    }
+
+    #[test]
+    fn errors() {
+        assert_eq!(parse(b"").unwrap_err(), ParseError::Empty);
+        assert_eq!(parse(b"   ").unwrap_err(), ParseError::Empty);
+        assert_eq!(parse(b":prefix").unwrap_err(), ParseError::Empty);
+        assert_eq!(parse(b"@tag").unwrap_err(), ParseError::Empty);
+        assert_eq!(parse(b"PRIV\0MSG").unwrap_err(), ParseError::Nul);
+        let ok = format!("PRIVMSG #c :{}", "x".repeat(MAX_BODY - 12));
+        assert_eq!(ok.len(), MAX_BODY);
+        assert!(parse(ok.as_bytes()).is_ok());
+        let long = format!("{ok}x");
+        assert_eq!(parse(long.as_bytes()).unwrap_err(), ParseError::TooLong);
+        let tagged = format!("@{} {ok}", "t".repeat(MAX_TAGS - 2));
+        assert!(parse(tagged.as_bytes()).is_ok());
+        let too_tagged = format!("@{} PING", "t".repeat(MAX_TAGS - 1));
+        assert_eq!(parse(too_tagged.as_bytes()).unwrap_err(), ParseError::TooLong);
+    }
+
+    #[test]
+    fn invalid_utf8_is_kept_as_bytes() {
+        let m = parse(b"PRIVMSG #c :caf\xe9").unwrap();
+        assert_eq!(m.param(1), b"caf\xe9");
+        assert_eq!(m.param_str(1), None);
+        assert_eq!(m.param_str(0), Some("#c"));
+    }
+
+    #[test]
+    fn tag_iteration() {
+        let t: Vec<_> = tags(b"a=1;+b;c=").collect();
+        assert_eq!(t, vec![(&b"a"[..], &b"1"[..]), (b"+b", b""), (b"c", b"")]);
+    }
+
+    #[test]
+    fn random_lines_never_panic() {
+        let mut seed = 88172645463325252u64;
+        for _ in 0..20000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 64) as usize;
+            let alphabet = b" :@;=abcX\xff#";
+            let line: Vec<u8> = (0..len)
+                .map(|k| alphabet[(seed.rotate_left(k as u32) % alphabet.len() as u64) as usize])
+                .collect();
+            if let Ok(m) = parse(&line) {
+                assert!(!m.command.is_empty());
+                assert!(m.len() <= MAX_PARAMS);
+            }
+        }
+    }
+}
