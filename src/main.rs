@@ -1,1 +1,97 @@
-fn main() {}
+//! `portico`: command line, logging, configuration; then the event loop. No logic here.
+
+use portico::config::Config;
+use portico::net::{Options, Server};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+fn usage(opts: &getopts::Options) -> String {
+    opts.usage(
+        "Usage: portico [options]\n\n\
+         Runs the Portico IRC server. Without -c it uses the built-in configuration\n\
+         (listening on 127.0.0.1:6667). Logging is set with RUST_LOG (e.g. RUST_LOG=debug).",
+    )
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut opts = getopts::Options::new();
+    opts.optopt("c", "config", "configuration file (TOML)", "FILE");
+    opts.optmulti("l", "listen", "listen on ADDR (repeatable; replaces the config's listeners; port 0 picks a free port)", "ADDR");
+    opts.optopt("", "check-config", "validate FILE, print the effective settings, exit 0 (valid) or 1", "FILE");
+    opts.optflag("h", "help", "print this help");
+    opts.optflag("V", "version", "print the version");
+    let m = match opts.parse(&args) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("portico: {e}\n\n{}", usage(&opts));
+            return ExitCode::from(2);
+        }
+    };
+    if m.opt_present("h") {
+        print!("{}", usage(&opts));
+        return ExitCode::SUCCESS;
+    }
+    if m.opt_present("V") {
+        println!("portico {}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
+    if let Some(file) = m.opt_str("check-config") {
+        return match Config::load(&PathBuf::from(&file)) {
+            Ok(cfg) => {
+                print!("{cfg}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("portico: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let config_path = m.opt_str("c").map(PathBuf::from);
+    let config = match &config_path {
+        Some(path) => match Config::load(path) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("portico: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => Config::default_config(),
+    };
+    let mut listen = Vec::new();
+    for a in m.opt_strs("l") {
+        match a.parse::<SocketAddr>() {
+            Ok(addr) => listen.push(addr),
+            Err(_) => {
+                eprintln!("portico: --listen {a}: not an address; use IP:PORT, e.g. 127.0.0.1:6667");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let options = Options {
+        config,
+        config_path,
+        listen_override: (!listen.is_empty()).then_some(listen),
+        signals: true,
+    };
+    let mut server = match Server::bind(options) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("portico: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    for addr in server.local_addrs() {
+        eprintln!("portico: listening on {addr}");
+    }
+    match server.run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("portico: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

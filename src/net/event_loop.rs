@@ -1,0 +1,559 @@
+//! The readiness loop. Each turn: poll, read what is ready (within a budget per socket),
+//! hand complete lines to the core, queue what it returns, run timers, flush every dirty
+//! socket once with vectored writes, and only then remove closed connections, so a QUIT
+//! fans out while every other connection is still valid.
+
+use super::conn::{Conn, State};
+use super::listener;
+use super::sendq::Flushed;
+use super::{Handle, Options, REHASH, RUN, STOP};
+use crate::config::Config;
+use crate::core::{Clock, Outbox, World};
+use crate::limits::{READ_BUDGET, RECVQ_LIMIT, SCRATCH};
+use crate::proto::framer::{Flow, Input};
+use log::{debug, info, warn};
+use mio::net::TcpListener;
+use mio::{Events, Interest, Poll, Token, Waker};
+use slab::Slab;
+use std::io::{self, Read};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const WAKER: Token = Token(usize::MAX - 1);
+const SIGNALS: Token = Token(usize::MAX - 2);
+const LISTENER_BASE: usize = 1 << 40;
+/// How long a closing connection may take to flush its last line and see EOF.
+const LINGER_MS: u64 = 2_000;
+/// Time between timer runs (ping, registration timeout).
+const TICK_MS: u64 = 1_000;
+/// How soon throttled connections are looked at again.
+const THROTTLE_RETRY_MS: u64 = 50;
+
+struct Listener {
+    sock: TcpListener,
+    addr: SocketAddr,
+}
+
+pub struct Server {
+    poll: Poll,
+    opts: Options,
+    listeners: Vec<Option<Listener>>,
+    conns: Slab<Conn>,
+    world: World,
+    out: Outbox,
+    scratch: Vec<u8>,
+    /// Connections with queued output, each once.
+    dirty: Vec<usize>,
+    /// Connections whose read budget ran out with input possibly left in the socket.
+    pending_read: Vec<usize>,
+    /// Connections with lines held back by flood control.
+    throttled: Vec<usize>,
+    /// Connections closing or dead, to look at after the turn.
+    closing: Vec<usize>,
+    waker: Arc<Waker>,
+    request: Arc<AtomicU8>,
+    signals: Option<signal_hook_mio::v1_0::Signals>,
+    start: Instant,
+    next_tick_ms: u64,
+    accept_retry_ms: Option<u64>,
+    stopping: bool,
+}
+
+fn clock(start: Instant) -> Clock {
+    let unix_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    Clock { mono_ms: start.elapsed().as_millis() as u64 + 1, unix_ms }
+}
+
+impl Server {
+    /// Opens the listeners and the poller; nothing is accepted until [`Server::run`].
+    pub fn bind(opts: Options) -> io::Result<Server> {
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let start = Instant::now();
+        let world = World::new(opts.config.clone(), clock(start));
+        let mut server = Server {
+            poll,
+            listeners: Vec::new(),
+            conns: Slab::new(),
+            world,
+            out: Outbox::default(),
+            scratch: vec![0; SCRATCH],
+            dirty: Vec::new(),
+            pending_read: Vec::new(),
+            throttled: Vec::new(),
+            closing: Vec::new(),
+            waker,
+            request: Arc::new(AtomicU8::new(RUN)),
+            signals: None,
+            start,
+            next_tick_ms: TICK_MS,
+            accept_retry_ms: None,
+            stopping: false,
+            opts,
+        };
+        for addr in server.wanted_listeners(&server.opts.config.clone()) {
+            server.open_listener(addr)?;
+        }
+        if server.opts.signals {
+            use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+            let mut signals = signal_hook_mio::v1_0::Signals::new([SIGTERM, SIGINT, SIGHUP])?;
+            server.poll.registry().register(&mut signals, SIGNALS, Interest::READABLE)?;
+            server.signals = Some(signals);
+        }
+        Ok(server)
+    }
+
+    fn wanted_listeners(&self, cfg: &Config) -> Vec<SocketAddr> {
+        match &self.opts.listen_override {
+            Some(addrs) => addrs.clone(),
+            None => cfg.listen.iter().map(|l| l.address).collect(),
+        }
+    }
+
+    fn open_listener(&mut self, addr: SocketAddr) -> io::Result<()> {
+        let mut sock = listener::bind(addr).map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
+        let addr = sock.local_addr()?;
+        let slot = self.listeners.iter().position(Option::is_none).unwrap_or(self.listeners.len());
+        self.poll.registry().register(&mut sock, Token(LISTENER_BASE + slot), Interest::READABLE)?;
+        let l = Some(Listener { sock, addr });
+        if slot == self.listeners.len() {
+            self.listeners.push(l);
+        } else {
+            self.listeners[slot] = l;
+        }
+        Ok(())
+    }
+
+    /// The bound addresses (port 0 resolved).
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.listeners.iter().flatten().map(|l| l.addr).collect()
+    }
+
+    pub fn handle(&self) -> Handle {
+        Handle { waker: self.waker.clone(), request: self.request.clone() }
+    }
+
+    /// Serves until stopped (signal, handle, DIE).
+    pub fn run(&mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(1024);
+        while !self.stopping {
+            let timeout = self.poll_timeout();
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            let now = clock(self.start);
+            for event in events.iter() {
+                match event.token() {
+                    WAKER => self.on_wake(now),
+                    SIGNALS => self.on_signals(now),
+                    Token(t) if t >= LISTENER_BASE => self.accept(t - LISTENER_BASE, now),
+                    Token(k) => {
+                        if event.is_writable() {
+                            self.on_writable(k);
+                        }
+                        if event.is_readable() || event.is_read_closed() || event.is_error() {
+                            self.read(k, now);
+                        }
+                    }
+                }
+            }
+            self.turn(now);
+        }
+        self.drain_on_shutdown();
+        Ok(())
+    }
+
+    /// Work after the events of one poll: leftovers, timers, flush, reap.
+    fn turn(&mut self, now: Clock) {
+        for k in std::mem::take(&mut self.pending_read) {
+            self.read(k, now);
+        }
+        if !self.throttled.is_empty() {
+            for k in std::mem::take(&mut self.throttled) {
+                if let Some(c) = self.conns.get_mut(k) {
+                    c.in_throttled = false;
+                }
+                self.process(k, &[], now);
+            }
+        }
+        if self.accept_retry_ms.is_some_and(|t| now.mono_ms >= t) {
+            self.accept_retry_ms = None;
+            for i in 0..self.listeners.len() {
+                self.accept(i, now);
+            }
+        }
+        if now.mono_ms >= self.next_tick_ms {
+            self.next_tick_ms = now.mono_ms + TICK_MS;
+            self.world.on_tick(now, &mut self.out);
+            self.apply(now);
+        }
+        self.flush_dirty(now);
+        self.reap(now);
+    }
+
+    fn poll_timeout(&self) -> Duration {
+        if !self.pending_read.is_empty() || !self.dirty.is_empty() && self.dirty.iter().any(|&k| self.conns.get(k).is_some_and(|c| c.writable)) {
+            return Duration::ZERO;
+        }
+        let now = self.start.elapsed().as_millis() as u64 + 1;
+        let mut wake = self.next_tick_ms;
+        if !self.throttled.is_empty() {
+            wake = wake.min(now + THROTTLE_RETRY_MS);
+        }
+        if let Some(t) = self.accept_retry_ms {
+            wake = wake.min(t);
+        }
+        if !self.closing.is_empty() {
+            wake = wake.min(now + 100);
+        }
+        Duration::from_millis(wake.saturating_sub(now))
+    }
+
+    fn on_wake(&mut self, now: Clock) {
+        match self.request.swap(RUN, Ordering::SeqCst) {
+            STOP => self.begin_shutdown(),
+            REHASH => self.rehash(now),
+            _ => {}
+        }
+    }
+
+    fn on_signals(&mut self, now: Clock) {
+        let Some(signals) = self.signals.as_mut() else { return };
+        let pending: Vec<i32> = signals.pending().collect();
+        for sig in pending {
+            match sig {
+                signal_hook::consts::SIGHUP => {
+                    info!("SIGHUP: reloading the configuration");
+                    self.rehash(now);
+                }
+                _ => {
+                    info!("signal {sig}: shutting down");
+                    self.begin_shutdown();
+                }
+            }
+        }
+    }
+
+    fn begin_shutdown(&mut self) {
+        self.world.shutdown(&mut self.out);
+        self.stopping = true;
+    }
+
+    /// Sends every connection its last line and waits (bounded) for the writes to finish.
+    fn drain_on_shutdown(&mut self) {
+        let now = clock(self.start);
+        self.apply(now);
+        let deadline = Instant::now() + Duration::from_millis(LINGER_MS);
+        let mut events = Events::with_capacity(1024);
+        loop {
+            self.flush_dirty(now);
+            let busy = self.conns.iter().any(|(_, c)| !c.sendq.is_empty() && c.state != State::Dead);
+            if !busy || Instant::now() >= deadline {
+                break;
+            }
+            let _ = self.poll.poll(&mut events, Some(Duration::from_millis(20)));
+            for event in events.iter() {
+                let Token(k) = event.token();
+                if event.is_writable() {
+                    self.on_writable(k);
+                }
+            }
+        }
+        for (_, c) in self.conns.iter_mut() {
+            let _ = c.stream.shutdown(std::net::Shutdown::Write);
+        }
+        info!("shut down");
+    }
+
+    fn rehash(&mut self, now: Clock) {
+        let Some(path) = self.opts.config_path.clone() else {
+            warn!("rehash: running on the built-in configuration; nothing to reload");
+            return;
+        };
+        let cfg = match Config::load(&path) {
+            Ok(cfg) => cfg,
+            Err(e) => {
+                warn!("rehash failed, keeping the old configuration: {e}");
+                return;
+            }
+        };
+        let old = self.world.config.clone();
+        log_changes(&old, &cfg);
+        let wanted = self.wanted_listeners(&cfg);
+        for slot in 0..self.listeners.len() {
+            let Some(l) = &self.listeners[slot] else { continue };
+            let configured = wanted.iter().any(|a| *a == l.addr || (a.port() == 0 && a.ip() == l.addr.ip()));
+            if !configured {
+                info!("rehash: closing listener {}", l.addr);
+                if let Some(mut l) = self.listeners[slot].take() {
+                    let _ = self.poll.registry().deregister(&mut l.sock);
+                }
+            }
+        }
+        for addr in wanted {
+            let open = self.listeners.iter().flatten().any(|l| l.addr == addr || (addr.port() == 0 && l.addr.ip() == addr.ip()));
+            if !open {
+                match self.open_listener(addr) {
+                    Ok(()) => info!("rehash: listening on {addr}"),
+                    Err(e) => warn!("rehash: {e}"),
+                }
+            }
+        }
+        if let Err(note) = self.world.set_config(cfg) {
+            warn!("rehash: {note}");
+        }
+        let _ = now;
+    }
+
+    fn accept(&mut self, slot: usize, now: Clock) {
+        loop {
+            let Some(Some(l)) = self.listeners.get(slot) else { return };
+            let (mut stream, peer) = match l.sock.accept() {
+                Ok(pair) => pair,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if listener::is_fd_exhaustion(&e) => {
+                    // Pending connections stay in the backlog; try again shortly.
+                    warn!("accept: {e}; retrying in 100 ms");
+                    self.accept_retry_ms = Some(now.mono_ms + 100);
+                    return;
+                }
+                Err(e) => {
+                    warn!("accept on {}: {e}", l.addr);
+                    return;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            let entry = self.conns.vacant_entry();
+            let k = entry.key();
+            if let Err(e) = self.poll.registry().register(&mut stream, Token(k), Interest::READABLE | Interest::WRITABLE) {
+                warn!("register {peer}: {e}");
+                continue;
+            }
+            entry.insert(Conn::new(stream));
+            debug!("conn {k}: accepted from {peer}");
+            self.world.on_open(k, peer.ip(), now, &mut self.out);
+            self.apply(now);
+        }
+    }
+
+    fn on_writable(&mut self, k: usize) {
+        let Some(c) = self.conns.get_mut(k) else { return };
+        c.writable = true;
+        if !c.sendq.is_empty() && !c.in_dirty {
+            c.in_dirty = true;
+            self.dirty.push(k);
+        }
+    }
+
+    /// Reads until WouldBlock or the budget; a closing connection's input is discarded.
+    fn read(&mut self, k: usize, now: Clock) {
+        let mut total = 0;
+        loop {
+            let Some(c) = self.conns.get_mut(k) else { return };
+            if c.state == State::Dead {
+                return;
+            }
+            match c.stream.read(&mut self.scratch) {
+                Ok(0) => {
+                    self.lost(k, "Connection closed", now);
+                    return;
+                }
+                Ok(n) => {
+                    total += n;
+                    if c.is_open() {
+                        let data = std::mem::take(&mut self.scratch);
+                        self.process(k, &data[..n], now);
+                        self.scratch = data;
+                    }
+                    if total >= READ_BUDGET {
+                        self.pending_read.push(k);
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.lost(k, &format!("Read error: {e}"), now);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Frames `data` (after any held input) and runs each line through the core, stopping
+    /// while the client is over its flood budget.
+    fn process(&mut self, k: usize, data: &[u8], now: Clock) {
+        let Some(c) = self.conns.get_mut(k) else { return };
+        if !c.is_open() {
+            return;
+        }
+        let (world, out) = (&mut self.world, &mut self.out);
+        let paused = c.framer.feed(data, |input| {
+            if world.local(k).is_none() {
+                return Flow::Pause;
+            }
+            if !world.ready(k, now) {
+                return Flow::Pause;
+            }
+            match input {
+                Input::Line(line) => world.on_line(k, line, now, out),
+                Input::TooLong => world.on_too_long(k, out),
+            }
+            Flow::Continue
+        });
+        let still_open = world.local(k).is_some();
+        if paused && still_open && !c.in_throttled {
+            c.in_throttled = true;
+            self.throttled.push(k);
+        }
+        if still_open && c.framer.pending() > RECVQ_LIMIT {
+            self.world.close_conn(k, "Excess Flood", &mut self.out);
+        }
+        self.apply(now);
+    }
+
+    /// Moves the core's outbox into send queues; closes whoever goes over its limit.
+    fn apply(&mut self, now: Clock) {
+        let limit = self.world.config.limits.sendq_bytes;
+        loop {
+            let mut overflowed = Vec::new();
+            for (k, line) in self.out.sends.drain(..) {
+                let Some(c) = self.conns.get_mut(k) else { continue };
+                if !c.is_open() {
+                    continue;
+                }
+                c.sendq.push(line);
+                if c.sendq.len() > limit {
+                    overflowed.push(k);
+                } else if !c.in_dirty {
+                    c.in_dirty = true;
+                    self.dirty.push(k);
+                }
+            }
+            for (k, line) in self.out.closes.drain(..) {
+                let Some(c) = self.conns.get_mut(k) else { continue };
+                if !c.is_open() {
+                    continue;
+                }
+                c.sendq.push(line);
+                c.state = State::Closing { deadline_ms: now.mono_ms + LINGER_MS, shut: false };
+                self.closing.push(k);
+                if !c.in_dirty {
+                    c.in_dirty = true;
+                    self.dirty.push(k);
+                }
+            }
+            if overflowed.is_empty() {
+                break;
+            }
+            for k in overflowed {
+                if let Some(c) = self.conns.get_mut(k) {
+                    if c.is_open() {
+                        // Whatever was queued can never be delivered in time; only the ERROR goes.
+                        c.sendq.clear();
+                        warn!("conn {k}: SendQ exceeded");
+                        self.world.close_conn(k, "SendQ exceeded", &mut self.out);
+                    }
+                }
+            }
+        }
+        if self.out.die {
+            self.out.die = false;
+            info!("DIE from an operator: shutting down");
+            self.begin_shutdown();
+        }
+        if self.out.rehash {
+            self.out.rehash = false;
+            self.rehash(now);
+        }
+    }
+
+    fn flush_dirty(&mut self, now: Clock) {
+        let mut still = Vec::new();
+        for k in std::mem::take(&mut self.dirty) {
+            let Some(c) = self.conns.get_mut(k) else { continue };
+            if c.state == State::Dead || !c.writable {
+                c.in_dirty = false;
+                continue;
+            }
+            match c.sendq.flush(&mut c.stream) {
+                Ok(Flushed::Empty) => c.in_dirty = false,
+                Ok(Flushed::Blocked) => {
+                    c.writable = false;
+                    c.in_dirty = false;
+                }
+                Ok(Flushed::Budget) => still.push(k),
+                Err(e) => {
+                    c.in_dirty = false;
+                    self.lost(k, &format!("Write error: {e}"), now);
+                }
+            }
+        }
+        self.dirty = still;
+    }
+
+    /// The peer is gone (EOF or an error): the core fans out the QUIT now; the slab entry
+    /// goes at the end of the turn so no stale event can reach a reused key.
+    fn lost(&mut self, k: usize, reason: &str, now: Clock) {
+        let Some(c) = self.conns.get_mut(k) else { return };
+        let was_open = c.is_open();
+        c.state = State::Dead;
+        self.closing.push(k);
+        if was_open {
+            debug!("conn {k}: {reason}");
+            self.world.on_close(k, reason, now, &mut self.out);
+            self.apply(now);
+        }
+    }
+
+    /// Finishes closing connections: write-shutdown once flushed, drop on EOF or deadline.
+    fn reap(&mut self, now: Clock) {
+        let mut keep = Vec::new();
+        for k in std::mem::take(&mut self.closing) {
+            let Some(c) = self.conns.get_mut(k) else { continue };
+            match c.state {
+                State::Dead => {
+                    let mut c = self.conns.remove(k);
+                    let _ = self.poll.registry().deregister(&mut c.stream);
+                    self.world.on_close(k, "Connection closed", now, &mut self.out);
+                }
+                State::Closing { deadline_ms, shut } => {
+                    if now.mono_ms >= deadline_ms {
+                        c.state = State::Dead;
+                        keep.push(k);
+                    } else if !shut && c.sendq.is_empty() {
+                        let _ = c.stream.shutdown(std::net::Shutdown::Write);
+                        c.state = State::Closing { deadline_ms, shut: true };
+                        keep.push(k);
+                    } else {
+                        keep.push(k);
+                    }
+                }
+                State::Open => {}
+            }
+        }
+        self.closing = keep;
+        self.apply(now);
+    }
+}
+
+fn log_changes(old: &Config, new: &Config) {
+    if old.motd_lines() != new.motd_lines() {
+        info!("rehash: MOTD changed");
+    }
+    if old.oper.len() != new.oper.len() || old.oper.iter().zip(&new.oper).any(|(a, b)| a.name != b.name || a.password != b.password || a.host != b.host) {
+        info!("rehash: operators changed ({} now)", new.oper.len());
+    }
+    if format!("{:?}", old.limits) != format!("{:?}", new.limits) {
+        info!("rehash: limits changed: {:?}", new.limits);
+    }
+    if old.server.password != new.server.password {
+        info!("rehash: server password changed");
+    }
+}

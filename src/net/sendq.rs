@@ -1,0 +1,134 @@
+//! A connection's send queue: shared line buffers, written with vectored writes.
+
+use crate::limits::{MAX_IOV, WRITE_BUDGET};
+use std::collections::VecDeque;
+use std::io::{self, IoSlice, Write};
+use std::rc::Rc;
+
+/// Lines waiting to be written. An empty queue owns no allocation.
+#[derive(Default, Debug)]
+pub struct SendQ {
+    lines: VecDeque<Rc<[u8]>>,
+    /// Bytes of the front line already written.
+    head: usize,
+    bytes: usize,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Flushed {
+    /// Everything written.
+    Empty,
+    /// The socket is full: wait for the next WRITABLE edge.
+    Blocked,
+    /// The write budget for this turn is spent; more remains.
+    Budget,
+}
+
+impl SendQ {
+    pub fn push(&mut self, line: Rc<[u8]>) {
+        self.bytes += line.len();
+        self.lines.push_back(line);
+    }
+
+    /// Bytes queued and not yet written.
+    pub fn len(&self) -> usize {
+        self.bytes - self.head
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        *self = SendQ::default();
+    }
+
+    /// Writes as much as the socket takes, up to the write budget.
+    pub fn flush<W: Write>(&mut self, w: &mut W) -> io::Result<Flushed> {
+        let mut written_total = 0;
+        while !self.lines.is_empty() {
+            if written_total >= WRITE_BUDGET {
+                return Ok(Flushed::Budget);
+            }
+            let mut slices: [IoSlice<'_>; MAX_IOV] = [IoSlice::new(&[]); MAX_IOV];
+            let mut n = 0;
+            for (i, line) in self.lines.iter().take(MAX_IOV).enumerate() {
+                slices[i] = IoSlice::new(if i == 0 { &line[self.head..] } else { line });
+                n += 1;
+            }
+            match w.write_vectored(&slices[..n]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(written) => {
+                    written_total += written;
+                    self.advance(written);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Flushed::Blocked),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        // Give the ring's memory back: idle connections keep nothing.
+        self.lines = VecDeque::new();
+        Ok(Flushed::Empty)
+    }
+
+    fn advance(&mut self, mut written: usize) {
+        while written > 0 {
+            let front = self.lines.front().expect("written bytes come from queued lines");
+            let left = front.len() - self.head;
+            if written >= left {
+                written -= left;
+                self.bytes -= front.len();
+                self.head = 0;
+                self.lines.pop_front();
+            } else {
+                self.head += written;
+                written = 0;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Accepts at most `cap` bytes per call and `room` in total before blocking.
+    struct Trickle {
+        out: Vec<u8>,
+        cap: usize,
+        room: usize,
+    }
+
+    impl Write for Trickle {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.room == 0 {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            let n = buf.len().min(self.cap).min(self.room);
+            self.out.extend_from_slice(&buf[..n]);
+            self.room -= n;
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn partial_writes_resume_mid_line() {
+        let mut q = SendQ::default();
+        let shared: Rc<[u8]> = Rc::from(&b"hello\r\n"[..]);
+        for _ in 0..10 {
+            q.push(shared.clone());
+        }
+        assert_eq!(q.len(), 70);
+        let mut t = Trickle { out: Vec::new(), cap: 3, room: 33 };
+        assert_eq!(q.flush(&mut t).unwrap(), Flushed::Blocked);
+        assert_eq!(q.len(), 70 - 33);
+        t.room = usize::MAX;
+        assert_eq!(q.flush(&mut t).unwrap(), Flushed::Empty);
+        assert_eq!(t.out, b"hello\r\n".repeat(10));
+        assert_eq!(q.len(), 0);
+    }
+}
