@@ -192,7 +192,7 @@ mod tests {
                 seed ^= seed << 17;
                 let len = (seed % 3000) as usize;
                 let data: Vec<u8> = (0..len)
-                    .map(|k| (seed.rotate_left(k as u32 % 64) as u8) | 0x0a * ((k % 97 == 0) as u8))
+                    .map(|k| (seed.rotate_left(k as u32 % 64) as u8) | (0x0a * ((k % 97 == 0) as u8)))
                     .collect();
                 f.feed(&data, |_| Flow::Continue);
                 assert!(f.pending() <= MAX_LINE);

@@ -144,9 +144,12 @@ mod tests {
         )
     }
 
+    /// (line, tags, prefix, command, params)
+    type Case<'a> = (&'a str, Option<&'a str>, Option<&'a str>, &'a str, &'a [&'a str]);
+
     #[test]
     fn table() {
-        let cases: &[(&str, Option<&str>, Option<&str>, &str, &[&str])] = &[
+        let cases: &[Case] = &[
             ("PING", None, None, "PING", &[]),
             ("PRIVMSG #c :hello world", None, None, "PRIVMSG", &["#c", "hello world"]),
             ("PRIVMSG #c :", None, None, "PRIVMSG", &["#c", ""]),

@@ -1,7 +1,843 @@
-//! MODE for channels and users.
-use crate::core::dispatch::{Ctx, HResult};
+//! MODE for channels and users (RFC 2812 §3.1.5 and §3.2.3, as modern.ircdocs.horse
+//! describes current practice). ISUPPORT promises CHANMODES=b,k,l,imnpst, PREFIX=(ov)@+,
+//! MODES=4 and MAXLIST=b:100; this is where those promises are kept.
+
+use crate::core::dispatch::{err, Ctx, HResult, Reply};
+use crate::core::fanout::Msg;
+use crate::core::state::{cmode, umode, Ban, Channel, OP, VOICE};
+use crate::core::{ChanId, ClientId, ConnId, Outbox, World};
+use crate::limits::{MAX_BANS, MAX_MODES};
+use crate::proto::casemap::is_channel;
+use crate::proto::line::Line;
+use crate::proto::numeric::{self as n, Numeric};
 use crate::proto::Message;
 
-pub fn mode(_ctx: &mut Ctx<'_>, _msg: &Message<'_>) -> HResult {
+/// Longest channel key kept (ratbox's KEYLEN); longer keys are cut, as there.
+const KEY_LEN: usize = 23;
+/// Longest ban mask accepted (ratbox's BANLEN): room for any real `nick!user@host` while
+/// keeping 367 replies well inside 512 bytes.
+const BAN_LEN: usize = 195;
+
+const INVALID_KEY: Numeric = (n::ERR_INVALIDMODEPARAM, "Invalid key");
+const INVALID_LIMIT: Numeric = (n::ERR_INVALIDMODEPARAM, "Invalid limit");
+
+pub fn mode(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
+    let target = msg.param(0);
+    if let Some(ch) = ctx.w.find_channel(target) {
+        return channel_mode(ctx, msg, ch);
+    }
+    match ctx.w.find_nick(target) {
+        Some(cid) => user_mode(ctx, msg, cid),
+        None if is_channel(target) => Err(err(n::ERR_NOSUCHCHANNEL, &[target])),
+        None => Err(err(n::ERR_NOSUCHNICK, &[target])),
+    }
+}
+
+/// Sends a failure that happened in the middle of a list, so the rest still runs.
+fn send_reply(ctx: &mut Ctx<'_>, reply: Reply) {
+    let args: Vec<&[u8]> = reply.args.iter().map(Vec::as_slice).collect();
+    ctx.w.reply(ctx.out, ctx.conn, reply.num, &args);
+}
+
+/// `+ab-c` from signed letters, a sign written only where it changes.
+fn modestring(changes: impl Iterator<Item = (bool, u8)>) -> String {
+    let mut s = String::new();
+    let mut sign = None;
+    for (plus, letter) in changes {
+        if sign != Some(plus) {
+            s.push(if plus { '+' } else { '-' });
+            sign = Some(plus);
+        }
+        s.push(letter as char);
+    }
+    s
+}
+
+// ---- channel modes ----------------------------------------------------------------------
+
+/// One change as asked for, before it is checked against the channel.
+struct Change<'a> {
+    plus: bool,
+    letter: u8,
+    /// Empty for modes without a parameter (and for `-k` given none).
+    arg: &'a [u8],
+}
+
+/// Everything one mode string asks for.
+#[derive(Default)]
+struct Request<'a> {
+    changes: Vec<Change<'a>>,
+    /// A `b` without a mask: the ban list is wanted.
+    list_bans: bool,
+    /// The first unknown letter; one 472 per command keeps `+XXXX…` from multiplying replies.
+    unknown: Option<u8>,
+    /// A mode that needs a parameter came without one.
+    missing: bool,
+}
+
+fn flag_bit(letter: u8) -> Option<u16> {
+    cmode::ALL
+        .iter()
+        .find(|&&(c, _)| c == letter)
+        .map(|&(_, bit)| bit)
+}
+
+/// Splits a mode string and its parameters into changes. Parameterised changes beyond
+/// MODES are dropped, with their parameters, rather than refused as a whole.
+fn parse<'a>(modes: &[u8], params: &[&'a [u8]]) -> Request<'a> {
+    let mut req = Request::default();
+    let mut params = params.iter().copied().filter(|p| !p.is_empty());
+    let mut budget = MAX_MODES;
+    let mut plus = true;
+    for &letter in modes {
+        let needs_param = match letter {
+            b'+' | b'-' => {
+                plus = letter == b'+';
+                continue;
+            }
+            b'b' | b'k' | b'o' | b'v' => true,
+            b'l' => plus,
+            _ if flag_bit(letter).is_some() => false,
+            _ => {
+                req.unknown.get_or_insert(letter);
+                continue;
+            }
+        };
+        if !needs_param {
+            req.changes.push(Change {
+                plus,
+                letter,
+                arg: b"",
+            });
+            continue;
+        }
+        if budget == 0 {
+            continue;
+        }
+        match (letter, params.next()) {
+            (_, Some(arg)) => {
+                budget -= 1;
+                req.changes.push(Change { plus, letter, arg });
+            }
+            (b'b', None) => req.list_bans = true,
+            // Removing a key needs no proof of it; many clients send a bare `-k`.
+            (b'k', None) if !plus => req.changes.push(Change {
+                plus,
+                letter,
+                arg: b"",
+            }),
+            (_, None) => req.missing = true,
+        }
+    }
+    req
+}
+
+fn channel_mode(ctx: &mut Ctx<'_>, msg: &Message<'_>, ch: ChanId) -> HResult {
+    let cid = ctx.client();
+    if msg.len() < 2 || msg.param(1).is_empty() {
+        send_channel_modes(ctx.w, ctx.conn, cid, ch, ctx.out);
+        return Ok(());
+    }
+    let req = parse(msg.param(1), &msg.params()[2..]);
+    if let Some(letter) = req.unknown {
+        send_reply(ctx, err(n::ERR_UNKNOWNMODE, &[&[letter]]));
+    }
+    if req.missing {
+        send_reply(ctx, err(n::ERR_NEEDMOREPARAMS, &[b"MODE"]));
+    }
+    if req.list_bans {
+        send_bans(ctx.w, ctx.conn, ch, ctx.out);
+    }
+    if req.changes.is_empty() {
+        return Ok(());
+    }
+    let chan = &ctx.w.channels[ch];
+    if !chan.members.contains_key(&cid) {
+        return Err(err(n::ERR_NOTONCHANNEL, &[chan.name.as_bytes()]));
+    }
+    // IRC operators get no override here: that is what most networks expect of them.
+    if !chan.is_op(cid) {
+        return Err(err(n::ERR_CHANOPRIVSNEEDED, &[chan.name.as_bytes()]));
+    }
+    let setter = ctx.w.clients[cid].mask();
+    let mut done = Vec::new();
+    for change in &req.changes {
+        match apply(ctx.w, ch, &setter, change) {
+            Ok(Some(d)) => done.push(d),
+            Ok(None) => {}
+            Err(reply) => send_reply(ctx, reply),
+        }
+    }
+    if !done.is_empty() {
+        let w = &mut *ctx.w;
+        let line = announcement(&setter, &w.channels[ch].name, &done);
+        let mut m = Msg::new(line, w.now.unix_ms);
+        w.to_channel(ch, None, &mut m, ctx.out, |_| true);
+    }
     Ok(())
+}
+
+/// 324 and 329. Non-members learn that a key is set but not what it is.
+fn send_channel_modes(w: &World, conn: ConnId, viewer: ClientId, ch: ChanId, out: &mut Outbox) {
+    let chan = &w.channels[ch];
+    let (modes, params) = describe(chan, chan.members.contains_key(&viewer));
+    let me = w.target_nick(conn);
+    let mut line = Line::new(w.name(), n::RPL_CHANNELMODEIS)
+        .arg(me)
+        .arg(&*chan.name)
+        .arg(modes);
+    for p in params {
+        line = line.arg(p);
+    }
+    out.send(conn, line.finish());
+    let created = chan.created.to_string();
+    let line = Line::new(w.name(), n::RPL_CREATIONTIME)
+        .arg(me)
+        .arg(&*chan.name)
+        .arg(created);
+    out.send(conn, line.finish());
+}
+
+/// The channel's modes as `+flags[k][l]` and their parameters. A hidden key is shown as `*`
+/// so clients that parse by CHANMODES still read the limit as the limit.
+fn describe(chan: &Channel, show_key: bool) -> (String, Vec<String>) {
+    let mut modes = String::from("+");
+    let mut params = Vec::new();
+    for &(letter, bit) in cmode::ALL {
+        if chan.has(bit) {
+            modes.push(letter as char);
+        }
+    }
+    if let Some(key) = &chan.key {
+        modes.push('k');
+        params.push(if show_key {
+            key.to_string()
+        } else {
+            "*".into()
+        });
+    }
+    if chan.limit != 0 {
+        modes.push('l');
+        params.push(chan.limit.to_string());
+    }
+    (modes, params)
+}
+
+fn send_bans(w: &World, conn: ConnId, ch: ChanId, out: &mut Outbox) {
+    let chan = &w.channels[ch];
+    let me = w.target_nick(conn);
+    for ban in &chan.bans {
+        let line = Line::new(w.name(), n::RPL_BANLIST)
+            .arg(me)
+            .arg(&*chan.name)
+            .arg(&*ban.mask)
+            .arg(&*ban.setter)
+            .arg(ban.time.to_string());
+        out.send(conn, line.finish());
+    }
+    w.reply(out, conn, n::RPL_ENDOFBANLIST, &[chan.name.as_bytes()]);
+}
+
+/// A change that took effect, as it is announced.
+struct Done {
+    plus: bool,
+    letter: u8,
+    arg: Option<Box<str>>,
+}
+
+impl Done {
+    fn new(plus: bool, letter: u8, arg: Option<&str>) -> Option<Done> {
+        Some(Done {
+            plus,
+            letter,
+            arg: arg.map(Into::into),
+        })
+    }
+}
+
+/// `:setter MODE #chan +ov-b alice bob *!*@bad`.
+fn announcement(setter: &str, chan: &str, done: &[Done]) -> std::rc::Rc<[u8]> {
+    let modes = modestring(done.iter().map(|d| (d.plus, d.letter)));
+    let mut line = Line::new(setter, "MODE").arg(chan).arg(modes);
+    for arg in done.iter().filter_map(|d| d.arg.as_deref()) {
+        line = line.arg(arg);
+    }
+    line.finish()
+}
+
+/// Applies one change; `Ok(None)` when the channel already was that way.
+fn apply(w: &mut World, ch: ChanId, setter: &str, c: &Change<'_>) -> Result<Option<Done>, Reply> {
+    match c.letter {
+        b'o' => set_member(w, ch, c, OP),
+        b'v' => set_member(w, ch, c, VOICE),
+        b'k' => set_key(&mut w.channels[ch], c),
+        b'l' => set_limit(&mut w.channels[ch], c),
+        b'b' => set_ban(w, ch, setter, c),
+        letter => Ok(set_flag(&mut w.channels[ch], c.plus, letter)),
+    }
+}
+
+fn set_flag(chan: &mut Channel, plus: bool, letter: u8) -> Option<Done> {
+    let bit = flag_bit(letter)?;
+    if chan.has(bit) == plus {
+        return None;
+    }
+    chan.modes ^= bit;
+    Done::new(plus, letter, None)
+}
+
+fn set_member(w: &mut World, ch: ChanId, c: &Change<'_>, bit: u8) -> Result<Option<Done>, Reply> {
+    let target = w
+        .find_nick(c.arg)
+        .ok_or_else(|| err(n::ERR_NOSUCHNICK, &[c.arg]))?;
+    let chan = &mut w.channels[ch];
+    let Some(flags) = chan.members.get_mut(&target) else {
+        return Err(err(n::ERR_USERNOTINCHANNEL, &[c.arg, chan.name.as_bytes()]));
+    };
+    if (*flags & bit != 0) == c.plus {
+        return Ok(None);
+    }
+    *flags ^= bit;
+    Ok(Done::new(c.plus, c.letter, Some(&w.clients[target].nick)))
+}
+
+/// Keys travel as middle parameters of JOIN and 324, so only bytes that survive there are
+/// kept (ratbox drops the same ones).
+fn clean_key(raw: &[u8]) -> Option<Box<str>> {
+    let key: String = raw
+        .iter()
+        .filter(|&&b| b.is_ascii_graphic() && b != b',' && b != b':')
+        .take(KEY_LEN)
+        .map(|&b| b as char)
+        .collect();
+    (!key.is_empty()).then(|| key.into())
+}
+
+fn set_key(chan: &mut Channel, c: &Change<'_>) -> Result<Option<Done>, Reply> {
+    if !c.plus {
+        // The announced parameter is `*`: the old key is nobody's business any more.
+        return Ok(chan
+            .key
+            .take()
+            .and_then(|_| Done::new(false, b'k', Some("*"))));
+    }
+    let key =
+        clean_key(c.arg).ok_or_else(|| err(INVALID_KEY, &[chan.name.as_bytes(), b"k", c.arg]))?;
+    match &chan.key {
+        Some(old) if *old == key => Ok(None),
+        Some(_) => Err(err(n::ERR_KEYSET, &[chan.name.as_bytes()])),
+        None => {
+            chan.key = Some(key.clone());
+            Ok(Done::new(true, b'k', Some(&key)))
+        }
+    }
+}
+
+fn set_limit(chan: &mut Channel, c: &Change<'_>) -> Result<Option<Done>, Reply> {
+    if !c.plus {
+        let was = std::mem::take(&mut chan.limit);
+        return Ok(if was == 0 {
+            None
+        } else {
+            Done::new(false, b'l', None)
+        });
+    }
+    let limit = std::str::from_utf8(c.arg)
+        .ok()
+        .and_then(|s| s.parse::<u32>().ok())
+        .filter(|&l| l > 0);
+    let limit = limit.ok_or_else(|| err(INVALID_LIMIT, &[chan.name.as_bytes(), b"l", c.arg]))?;
+    if chan.limit == limit {
+        return Ok(None);
+    }
+    chan.limit = limit;
+    Ok(Done::new(true, b'l', Some(&limit.to_string())))
+}
+
+/// The full `nick!user@host` form of a ban parameter, every missing or empty part `*`:
+/// `bob` → `bob!*@*`, `u@h` → `*!u@h`, `bob!u` → `bob!u@*`. Without it a bare nick would
+/// never match anyone, and duplicates would hide behind different spellings.
+fn ban_mask(raw: &[u8]) -> Option<Box<str>> {
+    let raw = String::from_utf8_lossy(raw);
+    let raw = raw.trim_start_matches(':');
+    let (nick, rest) = match raw.split_once('!') {
+        Some((nick, rest)) => (nick, Some(rest)),
+        None if raw.contains('@') => ("*", Some(raw)),
+        None => (raw, None),
+    };
+    let (user, host) = rest.map_or(("*", "*"), |r| r.split_once('@').unwrap_or((r, "*")));
+    let star = |s: &str| {
+        if s.is_empty() {
+            "*".to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    let mask = format!("{}!{}@{}", star(nick), star(user), star(host));
+    (mask.len() <= BAN_LEN && !mask.contains(' ')).then(|| mask.into())
+}
+
+fn set_ban(w: &mut World, ch: ChanId, setter: &str, c: &Change<'_>) -> Result<Option<Done>, Reply> {
+    let Some(mask) = ban_mask(c.arg) else {
+        return Ok(None);
+    };
+    let cm = w.cm;
+    let time = w.now.unix_s();
+    let chan = &mut w.channels[ch];
+    let existing = chan.bans.iter().position(|b| cm.eq(&b.mask, &mask));
+    match (c.plus, existing) {
+        (true, Some(_)) | (false, None) => Ok(None),
+        (false, Some(i)) => Ok(Done::new(false, b'b', Some(&chan.bans.remove(i).mask))),
+        (true, None) if chan.bans.len() >= MAX_BANS => {
+            Err(err(n::ERR_BANLISTFULL, &[chan.name.as_bytes(), b"b"]))
+        }
+        (true, None) => {
+            chan.bans.push(Ban {
+                mask: mask.clone(),
+                setter: setter.into(),
+                time,
+            });
+            Ok(Done::new(true, b'b', Some(&mask)))
+        }
+    }
+}
+
+// ---- user modes -------------------------------------------------------------------------
+
+fn umode_bit(letter: u8) -> Option<u8> {
+    umode::ALL
+        .iter()
+        .find(|&&(c, _)| c == letter)
+        .map(|&(_, bit)| bit)
+}
+
+fn user_mode(ctx: &mut Ctx<'_>, msg: &Message<'_>, target: ClientId) -> HResult {
+    let cid = ctx.client();
+    if target != cid {
+        return Err(err(n::ERR_USERSDONTMATCH, &[]));
+    }
+    if msg.len() < 2 || msg.param(1).is_empty() {
+        let modes = modestring(
+            umode::ALL
+                .iter()
+                .filter(|&&(_, bit)| ctx.w.clients[cid].has(bit))
+                .map(|&(c, _)| (true, c)),
+        );
+        let me = ctx.w.target_nick(ctx.conn);
+        let line = Line::new(ctx.w.name(), n::RPL_UMODEIS)
+            .arg(me)
+            .arg(if modes.is_empty() { "+" } else { &modes });
+        ctx.out.send(ctx.conn, line.finish());
+        return Ok(());
+    }
+    let old = ctx.w.clients[cid].umodes;
+    let (new, unknown) = parse_umodes(old, msg.param(1));
+    if unknown {
+        send_reply(ctx, err(n::ERR_UMODEUNKNOWNFLAG, &[]));
+    }
+    set_umodes(ctx, cid, old, new);
+    Ok(())
+}
+
+/// The user modes after `modes`, and whether it held a letter that is not a user mode.
+fn parse_umodes(mut umodes: u8, modes: &[u8]) -> (u8, bool) {
+    let mut plus = true;
+    let mut unknown = false;
+    for &letter in modes {
+        match (letter, umode_bit(letter)) {
+            (b'+' | b'-', _) => plus = letter == b'+',
+            // Operator status comes from OPER alone; giving it up is allowed.
+            (b'o', _) if plus => {}
+            (_, Some(bit)) if plus => umodes |= bit,
+            (_, Some(bit)) => umodes &= !bit,
+            (_, None) => unknown = true,
+        }
+    }
+    (umodes, unknown)
+}
+
+/// Stores the new modes and tells the user the net difference, as `:nick MODE nick :+i`.
+fn set_umodes(ctx: &mut Ctx<'_>, cid: ClientId, old: u8, new: u8) {
+    let changed = old ^ new;
+    if changed == 0 {
+        return;
+    }
+    let w = &mut *ctx.w;
+    if changed & umode::OPER != 0 {
+        w.opers -= 1;
+    }
+    w.clients[cid].umodes = new;
+    let modes = umode::ALL
+        .iter()
+        .filter(|&&(_, bit)| changed & bit != 0)
+        .map(|&(c, bit)| (new & bit != 0, c));
+    let nick = w.clients[cid].nick.clone();
+    let line = Line::new(&nick, "MODE")
+        .arg(&*nick)
+        .trailing(modestring(modes))
+        .finish();
+    let mut m = Msg::new(line, w.now.unix_ms);
+    w.send_client(cid, &mut m, ctx.out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::testing::TestWorld;
+
+    const ALICE: usize = 0;
+    const BOB: usize = 1;
+    const CAROL: usize = 2;
+
+    /// alice (op, creator) and bob on #c; carol on no channel; nothing left to take.
+    fn world() -> (TestWorld, [ConnId; 3]) {
+        let mut t = TestWorld::new();
+        let conns = [t.user("alice"), t.user("bob"), t.user("carol")];
+        t.feed(conns[ALICE], "JOIN #c");
+        t.feed(conns[BOB], "JOIN #c");
+        for c in conns {
+            t.take(c);
+        }
+        (t, conns)
+    }
+
+    fn cid(t: &TestWorld, conn: ConnId) -> ClientId {
+        t.w.local(conn).and_then(|l| l.client).unwrap()
+    }
+
+    /// Each case: alice's setup lines, who asks, what, and exactly what the asker gets back.
+    /// Every `MODE #c` line the asker gets must reach the other member unchanged, too.
+    #[rustfmt::skip]
+    const CASES: &[(&[&str], usize, &str, &[&str])] = &[
+        // queries
+        (&[], ALICE, "MODE #c", &[":irc.test 324 alice #c +nt", ":irc.test 329 alice #c 1700000000"]),
+        (&[], BOB, "MODE #C", &[":irc.test 324 bob #c +nt", ":irc.test 329 bob #c 1700000000"]),
+        (&["MODE #c +kl key 5"], BOB, "MODE #c", &[":irc.test 324 bob #c +ntkl key 5", ":irc.test 329 bob #c 1700000000"]),
+        (&["MODE #c +kl key 5"], CAROL, "MODE #c", &[":irc.test 324 carol #c +ntkl * 5", ":irc.test 329 carol #c 1700000000"]),
+        (&["MODE #c -nt+ims"], ALICE, "MODE #c", &[":irc.test 324 alice #c +ims", ":irc.test 329 alice #c 1700000000"]),
+        (&["MODE #c -nt"], ALICE, "MODE #c", &[":irc.test 324 alice #c +", ":irc.test 329 alice #c 1700000000"]),
+        (&[], ALICE, "MODE #nope", &[":irc.test 403 alice #nope :No such channel"]),
+        (&[], ALICE, "MODE #nope +i", &[":irc.test 403 alice #nope :No such channel"]),
+        // ban list: anyone may look, members or not, ops or not
+        (&[], ALICE, "MODE #c +b", &[":irc.test 368 alice #c :End of channel ban list"]),
+        (&["MODE #c +bb x y!u@h"], BOB, "MODE #c b", &[
+            ":irc.test 367 bob #c x!*@* alice!~alice@127.0.0.1 1700000000",
+            ":irc.test 367 bob #c y!u@h alice!~alice@127.0.0.1 1700000000",
+            ":irc.test 368 bob #c :End of channel ban list",
+        ]),
+        (&["MODE #c +b x"], CAROL, "MODE #c +b", &[
+            ":irc.test 367 carol #c x!*@* alice!~alice@127.0.0.1 1700000000",
+            ":irc.test 368 carol #c :End of channel ban list",
+        ]),
+        (&[], ALICE, "MODE #c +ib", &[":irc.test 368 alice #c :End of channel ban list", ":alice!~alice@127.0.0.1 MODE #c +i"]),
+        // flags
+        (&[], ALICE, "MODE #c +imps", &[":alice!~alice@127.0.0.1 MODE #c +imps"]),
+        (&[], ALICE, "MODE #c -nt", &[":alice!~alice@127.0.0.1 MODE #c -nt"]),
+        (&[], ALICE, "MODE #c imnpst", &[":alice!~alice@127.0.0.1 MODE #c +imps"]),
+        (&[], ALICE, "MODE #c +nt", &[]),
+        (&[], ALICE, "MODE #c -i", &[]),
+        (&[], ALICE, "MODE #c +i-i", &[":alice!~alice@127.0.0.1 MODE #c +i-i"]),
+        (&[], ALICE, "MODE #c +i-t+m-n", &[":alice!~alice@127.0.0.1 MODE #c +i-t+m-n"]),
+        (&[], ALICE, "MODE #c +", &[]),
+        // k
+        (&[], ALICE, "MODE #c +k secret", &[":alice!~alice@127.0.0.1 MODE #c +k secret"]),
+        (&[], ALICE, "MODE #c +k a,b:c", &[":alice!~alice@127.0.0.1 MODE #c +k abc"]),
+        (&[], ALICE, "MODE #c +k abcdefghijklmnopqrstuvwxyz", &[":alice!~alice@127.0.0.1 MODE #c +k abcdefghijklmnopqrstuvw"]),
+        (&[], ALICE, "MODE #c +k ,,", &[":irc.test 696 alice #c k ,, :Invalid key"]),
+        (&["MODE #c +k secret"], ALICE, "MODE #c +k secret", &[]),
+        (&["MODE #c +k secret"], ALICE, "MODE #c +k other", &[":irc.test 467 alice #c :Channel key already set"]),
+        (&["MODE #c +k secret"], ALICE, "MODE #c -k wrong", &[":alice!~alice@127.0.0.1 MODE #c -k *"]),
+        (&["MODE #c +k secret"], ALICE, "MODE #c -k", &[":alice!~alice@127.0.0.1 MODE #c -k *"]),
+        (&[], ALICE, "MODE #c -k x", &[]),
+        (&[], ALICE, "MODE #c +k", &[":irc.test 461 alice MODE :Not enough parameters"]),
+        // l
+        (&[], ALICE, "MODE #c +l 10", &[":alice!~alice@127.0.0.1 MODE #c +l 10"]),
+        (&["MODE #c +l 10"], ALICE, "MODE #c +l 10", &[]),
+        (&["MODE #c +l 10"], ALICE, "MODE #c +l 3", &[":alice!~alice@127.0.0.1 MODE #c +l 3"]),
+        (&["MODE #c +l 10"], ALICE, "MODE #c -l", &[":alice!~alice@127.0.0.1 MODE #c -l"]),
+        (&[], ALICE, "MODE #c -l", &[]),
+        (&[], ALICE, "MODE #c +l 0", &[":irc.test 696 alice #c l 0 :Invalid limit"]),
+        (&[], ALICE, "MODE #c +l -3", &[":irc.test 696 alice #c l -3 :Invalid limit"]),
+        (&[], ALICE, "MODE #c +l many", &[":irc.test 696 alice #c l many :Invalid limit"]),
+        (&[], ALICE, "MODE #c +l", &[":irc.test 461 alice MODE :Not enough parameters"]),
+        // -l takes no parameter, so the next mode gets it
+        (&["MODE #c +l 5", "MODE #c +v bob"], ALICE, "MODE #c -lv bob", &[":alice!~alice@127.0.0.1 MODE #c -lv bob"]),
+        // o and v
+        (&[], ALICE, "MODE #c +o bob", &[":alice!~alice@127.0.0.1 MODE #c +o bob"]),
+        (&[], ALICE, "MODE #c +o BOB", &[":alice!~alice@127.0.0.1 MODE #c +o bob"]),
+        (&[], ALICE, "MODE #c +v bob", &[":alice!~alice@127.0.0.1 MODE #c +v bob"]),
+        (&[], ALICE, "MODE #c +ov bob bob", &[":alice!~alice@127.0.0.1 MODE #c +ov bob bob"]),
+        (&["MODE #c +v bob"], ALICE, "MODE #c -v+v bob bob", &[":alice!~alice@127.0.0.1 MODE #c -v+v bob bob"]),
+        (&[], ALICE, "MODE #c -o bob", &[]),
+        (&[], ALICE, "MODE #c +o alice", &[]),
+        (&[], ALICE, "MODE #c -o alice", &[":alice!~alice@127.0.0.1 MODE #c -o alice"]),
+        (&[], ALICE, "MODE #c +o nobody", &[":irc.test 401 alice nobody :No such nick/channel"]),
+        (&[], ALICE, "MODE #c +v carol", &[":irc.test 441 alice carol #c :They aren't on that channel"]),
+        (&[], ALICE, "MODE #c +o", &[":irc.test 461 alice MODE :Not enough parameters"]),
+        (&[], ALICE, "MODE #c +v", &[":irc.test 461 alice MODE :Not enough parameters"]),
+        (&[], ALICE, "MODE #c +vo nobody bob", &[
+            ":irc.test 401 alice nobody :No such nick/channel",
+            ":alice!~alice@127.0.0.1 MODE #c +o bob",
+        ]),
+        // b
+        (&[], ALICE, "MODE #c +b bad", &[":alice!~alice@127.0.0.1 MODE #c +b bad!*@*"]),
+        (&[], ALICE, "MODE #c +b u@h", &[":alice!~alice@127.0.0.1 MODE #c +b *!u@h"]),
+        (&[], ALICE, "MODE #c +b n!u", &[":alice!~alice@127.0.0.1 MODE #c +b n!u@*"]),
+        (&[], ALICE, "MODE #c +b !@", &[":alice!~alice@127.0.0.1 MODE #c +b *!*@*"]),
+        (&[], ALICE, "MODE #c +b *!*@*.example", &[":alice!~alice@127.0.0.1 MODE #c +b *!*@*.example"]),
+        (&[], ALICE, "MODE #c +bb x x", &[":alice!~alice@127.0.0.1 MODE #c +b x!*@*"]),
+        (&["MODE #c +b bad"], ALICE, "MODE #c +b BAD!*@*", &[]),
+        (&["MODE #c +b bad"], ALICE, "MODE #c -b BAD", &[":alice!~alice@127.0.0.1 MODE #c -b bad!*@*"]),
+        (&[], ALICE, "MODE #c -b nothere", &[]),
+        // several at once, and the MODES limit
+        (&["MODE #c +b x"], ALICE, "MODE #c +ov-b+i bob bob x", &[":alice!~alice@127.0.0.1 MODE #c +ov-b+i bob bob x!*@*"]),
+        (&[], ALICE, "MODE #c +bbbbb a b c d e", &[":alice!~alice@127.0.0.1 MODE #c +bbbb a!*@* b!*@* c!*@* d!*@*"]),
+        (&[], ALICE, "MODE #c +bbbbbi a b c d e", &[":alice!~alice@127.0.0.1 MODE #c +bbbbi a!*@* b!*@* c!*@* d!*@*"]),
+        (&[], ALICE, "MODE #c +bbbbk a b c d", &[":alice!~alice@127.0.0.1 MODE #c +bbbb a!*@* b!*@* c!*@* d!*@*"]),
+        // unknown letters: one 472, the rest still applies
+        (&[], ALICE, "MODE #c +X", &[":irc.test 472 alice X :is an unknown mode char to me"]),
+        (&[], ALICE, "MODE #c +XiY", &[
+            ":irc.test 472 alice X :is an unknown mode char to me",
+            ":alice!~alice@127.0.0.1 MODE #c +i",
+        ]),
+        // privileges
+        (&[], BOB, "MODE #c +i", &[":irc.test 482 bob #c :You're not channel operator"]),
+        (&[], BOB, "MODE #c -o alice", &[":irc.test 482 bob #c :You're not channel operator"]),
+        (&[], CAROL, "MODE #c +i", &[":irc.test 442 carol #c :You're not on that channel"]),
+        (&["MODE #c +o bob"], BOB, "MODE #c +i", &[":bob!~bob@127.0.0.1 MODE #c +i"]),
+    ];
+
+    #[test]
+    fn channel_table() {
+        for (pre, who, line, want) in CASES {
+            let (mut t, conns) = world();
+            for p in *pre {
+                t.feed(conns[ALICE], p);
+            }
+            for c in conns {
+                t.take(c);
+            }
+            let got = t.ask(conns[*who], line);
+            assert_eq!(got, *want, "{pre:?} then {line:?}");
+            let modes: Vec<&str> = want
+                .iter()
+                .copied()
+                .filter(|l| l.contains(" MODE #c "))
+                .collect();
+            for other in [ALICE, BOB].into_iter().filter(|o| o != who) {
+                assert_eq!(
+                    t.take(conns[other]),
+                    modes,
+                    "{pre:?} then {line:?}, seen by {other}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn irc_operators_get_no_override() {
+        let (mut t, [_, b, _]) = world();
+        let bob = cid(&t, b);
+        t.w.clients[bob].umodes |= umode::OPER;
+        t.w.opers += 1;
+        assert_eq!(
+            t.ask(b, "MODE #c +i"),
+            vec![":irc.test 482 bob #c :You're not channel operator"]
+        );
+    }
+
+    #[test]
+    fn ban_list_fills_up() {
+        let (mut t, [a, b, _]) = world();
+        for i in 0..MAX_BANS / MAX_MODES {
+            let masks: Vec<String> = (0..MAX_MODES).map(|j| format!("n{i}x{j}")).collect();
+            t.feed(a, &format!("MODE #c +bbbb {}", masks.join(" ")));
+        }
+        t.take(a);
+        t.take(b);
+        assert_eq!(
+            t.ask(a, "MODE #c +bi one more"),
+            vec![
+                ":irc.test 478 alice #c b :Channel ban list is full",
+                ":alice!~alice@127.0.0.1 MODE #c +i",
+            ]
+        );
+        // Room again after an unban.
+        assert_eq!(
+            t.ask(a, "MODE #c -b+b n0x0 one"),
+            vec![":alice!~alice@127.0.0.1 MODE #c -b+b n0x0!*@* one!*@*"]
+        );
+        t.take(b);
+        let list = t.ask(b, "MODE #c b");
+        assert_eq!(list.len(), MAX_BANS + 1);
+        assert_eq!(
+            list[MAX_BANS - 1],
+            ":irc.test 367 bob #c one!*@* alice!~alice@127.0.0.1 1700000000"
+        );
+    }
+
+    #[test]
+    fn key_limit_invite_and_bans_gate_join() {
+        #[rustfmt::skip]
+        let cases: &[(&str, &str, &str)] = &[
+            ("+k secret", "JOIN #c", ":irc.test 475 carol #c :Cannot join channel (+k)"),
+            ("+k secret", "JOIN #c wrong", ":irc.test 475 carol #c :Cannot join channel (+k)"),
+            ("+k secret", "JOIN #c secret", ":carol!~carol@127.0.0.1 JOIN #c"),
+            ("+l 2", "JOIN #c", ":irc.test 471 carol #c :Cannot join channel (+l)"),
+            ("+l 3", "JOIN #c", ":carol!~carol@127.0.0.1 JOIN #c"),
+            ("+i", "JOIN #c", ":irc.test 473 carol #c :Cannot join channel (+i)"),
+            ("+b carol", "JOIN #c", ":irc.test 474 carol #c :Cannot join channel (+b)"),
+            ("+b *!~carol@*", "JOIN #c", ":irc.test 474 carol #c :Cannot join channel (+b)"),
+            ("+b carol!*@10.*", "JOIN #c", ":carol!~carol@127.0.0.1 JOIN #c"),
+        ];
+        for (modes, join, want) in cases {
+            let (mut t, [a, _, c]) = world();
+            t.feed(a, &format!("MODE #c {modes}"));
+            assert_eq!(t.ask(c, join)[0], *want, "{modes} then {join}");
+        }
+        // Taking the mode away opens the door again.
+        for (set, unset) in [("+k s", "-k"), ("+l 2", "-l"), ("+b carol", "-b carol")] {
+            let (mut t, [a, _, c]) = world();
+            t.feed(a, &format!("MODE #c {set}"));
+            t.feed(a, &format!("MODE #c {unset}"));
+            assert_eq!(
+                t.ask(c, "JOIN #c")[0],
+                ":carol!~carol@127.0.0.1 JOIN #c",
+                "{set} then {unset}"
+            );
+        }
+    }
+
+    #[test]
+    fn moderation_no_external_and_bans_gate_speech() {
+        let denied = |nick: &str| format!(":irc.test 404 {nick} #c :Cannot send to channel");
+        let (mut t, [a, b, c]) = world();
+        // +n is on by default: outsiders are refused until it goes.
+        assert_eq!(t.ask(c, "PRIVMSG #c :hi"), vec![denied("carol")]);
+        t.feed(a, "MODE #c -n");
+        assert!(t.ask(c, "PRIVMSG #c :hi").is_empty());
+        assert_eq!(
+            t.take(b),
+            vec![
+                ":alice!~alice@127.0.0.1 MODE #c -n",
+                ":carol!~carol@127.0.0.1 PRIVMSG #c :hi"
+            ]
+        );
+        t.feed(a, "MODE #c +n");
+        assert_eq!(t.ask(c, "PRIVMSG #c :hi"), vec![denied("carol")]);
+        // +m silences all but voiced members and ops.
+        t.feed(a, "MODE #c +m");
+        t.take(b);
+        assert_eq!(t.ask(b, "PRIVMSG #c :hi"), vec![denied("bob")]);
+        t.feed(a, "MODE #c +v bob");
+        t.take(a);
+        t.take(b);
+        assert!(t.ask(b, "PRIVMSG #c :hi").is_empty());
+        assert_eq!(t.take(a), vec![":bob!~bob@127.0.0.1 PRIVMSG #c :hi"]);
+        t.feed(a, "MODE #c -vm bob");
+        // A ban silences an unvoiced member who is already inside.
+        t.feed(a, "MODE #c +b bob");
+        t.take(b);
+        assert_eq!(t.ask(b, "PRIVMSG #c :hi"), vec![denied("bob")]);
+        t.feed(a, "MODE #c -b bob!*@*");
+        t.take(a);
+        t.take(b);
+        assert!(t.ask(b, "PRIVMSG #c :hi").is_empty());
+        assert_eq!(t.take(a), vec![":bob!~bob@127.0.0.1 PRIVMSG #c :hi"]);
+    }
+
+    #[test]
+    fn losing_op_loses_the_right_to_change() {
+        let (mut t, [a, b, _]) = world();
+        t.feed(a, "MODE #c +o bob");
+        t.feed(b, "MODE #c -o alice");
+        assert_eq!(
+            t.take(a),
+            vec![
+                ":alice!~alice@127.0.0.1 MODE #c +o bob",
+                ":bob!~bob@127.0.0.1 MODE #c -o alice",
+            ]
+        );
+        assert_eq!(
+            t.ask(a, "MODE #c +i"),
+            vec![":irc.test 482 alice #c :You're not channel operator"]
+        );
+        assert!(!t.w.channels[t.w.find_channel(b"#c").unwrap()].is_op(cid(&t, a)));
+    }
+
+    /// Each case: alice's setup lines, what she asks, exactly what she gets back.
+    #[rustfmt::skip]
+    const USER_CASES: &[(&[&str], &str, &[&str])] = &[
+        (&[], "MODE alice", &[":irc.test 221 alice +"]),
+        (&["MODE alice +wi"], "MODE Alice", &[":irc.test 221 alice +iw"]),
+        (&[], "MODE alice +iw", &[":alice MODE alice :+iw"]),
+        (&[], "MODE ALICE +s", &[":alice MODE alice :+s"]),
+        (&["MODE alice +iw"], "MODE alice -w+s", &[":alice MODE alice :+s-w"]),
+        (&["MODE alice +iw"], "MODE alice +iw", &[]),
+        (&[], "MODE alice -i", &[]),
+        (&[], "MODE alice +i-i", &[]),
+        (&[], "MODE alice +o", &[]),
+        (&[], "MODE alice -o", &[]),
+        (&[], "MODE alice +x", &[":irc.test 501 alice :Unknown MODE flag"]),
+        (&[], "MODE alice +xyi", &[":irc.test 501 alice :Unknown MODE flag", ":alice MODE alice :+i"]),
+        (&[], "MODE bob", &[":irc.test 502 alice :Cant change mode for other users"]),
+        (&[], "MODE bob +i", &[":irc.test 502 alice :Cant change mode for other users"]),
+        (&[], "MODE nobody", &[":irc.test 401 alice nobody :No such nick/channel"]),
+        (&[], "MODE nobody +i", &[":irc.test 401 alice nobody :No such nick/channel"]),
+        (&[], "MODE", &[":irc.test 461 alice MODE :Not enough parameters"]),
+    ];
+
+    #[test]
+    fn user_table() {
+        for (pre, line, want) in USER_CASES {
+            let (mut t, [a, b, _]) = world();
+            for p in *pre {
+                t.feed(a, p);
+            }
+            t.take(a);
+            assert_eq!(t.ask(a, line), *want, "{pre:?} then {line:?}");
+            assert!(t.take(b).is_empty(), "{line:?} reached bob");
+        }
+    }
+
+    #[test]
+    fn user_modes_are_stored() {
+        let (mut t, [a, _, _]) = world();
+        t.feed(a, "MODE alice +iws-w");
+        let alice = cid(&t, a);
+        assert_eq!(t.w.clients[alice].umodes, umode::INVISIBLE | umode::SNOTICE);
+    }
+
+    #[test]
+    fn minus_o_deopers() {
+        let (mut t, [a, _, _]) = world();
+        let alice = cid(&t, a);
+        t.w.clients[alice].umodes |= umode::OPER;
+        t.w.opers += 1;
+        assert_eq!(t.ask(a, "MODE alice +o"), Vec::<String>::new());
+        assert_eq!(t.ask(a, "MODE alice"), vec![":irc.test 221 alice +o"]);
+        assert_eq!(t.ask(a, "MODE alice -o+i"), vec![":alice MODE alice :+i-o"]);
+        assert!(!t.w.clients[alice].has(umode::OPER));
+        assert_eq!(t.w.opers, 0);
+        assert_eq!(t.ask(a, "MODE alice -o"), Vec::<String>::new());
+        assert_eq!(t.w.opers, 0);
+    }
+
+    #[test]
+    fn ban_masks_normalise() {
+        let cases = [
+            ("nick", "nick!*@*"),
+            ("u@h", "*!u@h"),
+            ("n!u", "n!u@*"),
+            ("n!u@h", "n!u@h"),
+            ("!u@", "*!u@*"),
+            (":x", "x!*@*"),
+            ("@h", "*!*@h"),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(ban_mask(raw.as_bytes()).as_deref(), Some(want), "{raw}");
+        }
+        assert_eq!(ban_mask(b"a b"), None);
+        assert_eq!(ban_mask("x".repeat(BAN_LEN).as_bytes()), None);
+    }
 }

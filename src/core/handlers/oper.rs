@@ -1,19 +1,329 @@
 //! Operator commands: OPER KILL WALLOPS REHASH DIE.
-use crate::core::dispatch::{Ctx, HResult};
+
+use crate::core::dispatch::{err, Ctx, HResult};
+use crate::core::fanout::Msg;
+use crate::core::state::umode;
+use crate::proto::casemap::wild_match;
+use crate::proto::line::Line;
+use crate::proto::numeric as n;
 use crate::proto::Message;
 
-pub fn oper(_ctx: &mut Ctx<'_>, _msg: &Message<'_>) -> HResult {
+/// The name REHASH reports: the core is not told which file the shell reloads.
+const CONFIG_NAME: &str = "portico.toml";
+
+/// Compares without stopping at the first difference, so response time does not tell a
+/// guesser how much of a password was right.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+pub fn oper(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
+    let cid = ctx.client();
+    let w = &mut *ctx.w;
+    let (name, password) = (msg.param(0), msg.param(1));
+    let c = &w.clients[cid];
+    let userhost = format!("{}@{}", c.user, c.host);
+    let entry = w.config.oper.iter().find(|o| o.name.as_bytes() == name);
+    // The host is checked before the password, so a password cannot be tried from anywhere.
+    let failure = match entry {
+        None => Some(("no such operator", n::ERR_NOOPERHOST)),
+        Some(o) if !wild_match(w.cm, o.host.as_bytes(), userhost.as_bytes()) => {
+            Some(("host does not match", n::ERR_NOOPERHOST))
+        }
+        Some(o) if !same_secret(o.password.as_bytes(), password) => {
+            Some(("wrong password", n::ERR_PASSWDMISMATCH))
+        }
+        Some(_) => None,
+    };
+    if let Some((why, num)) = failure {
+        log::warn!(
+            "OPER {:?} by {} failed: {why}",
+            String::from_utf8_lossy(name),
+            c.mask()
+        );
+        return Err(err(num, &[]));
+    }
+    w.reply(ctx.out, ctx.conn, n::RPL_YOUREOPER, &[]);
+    if !c.has(umode::OPER) {
+        log::info!(
+            "{} is now an operator ({:?})",
+            c.mask(),
+            String::from_utf8_lossy(name)
+        );
+        let line = Line::new(&c.nick, "MODE")
+            .arg(&*c.nick)
+            .trailing("+o")
+            .finish();
+        ctx.out.send(ctx.conn, line);
+        w.clients[cid].umodes |= umode::OPER;
+        w.opers += 1;
+    }
     Ok(())
 }
-pub fn kill(_ctx: &mut Ctx<'_>, _msg: &Message<'_>) -> HResult {
+
+pub fn kill(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
+    let killer = ctx.client();
+    let w = &mut *ctx.w;
+    let target = msg.param(0);
+    if target.eq_ignore_ascii_case(w.name().as_bytes()) {
+        return Err(err(n::ERR_CANTKILLSERVER, &[]));
+    }
+    let victim = w
+        .find_nick(target)
+        .ok_or_else(|| err(n::ERR_NOSUCHNICK, &[target]))?;
+    let reason = match msg.param(1) {
+        [] => &b"No reason given"[..],
+        r => r,
+    };
+    let k = &w.clients[killer];
+    let v = &w.clients[victim];
+    let why = format!("Killed ({} ({}))", k.nick, String::from_utf8_lossy(reason));
+    log::info!("{} killed {}: {why}", k.mask(), v.mask());
+    let line = Line::new(&k.mask(), "KILL")
+        .arg(&*v.nick)
+        .trailing(reason)
+        .finish();
+    match v.conn {
+        Some(conn) => {
+            ctx.out.send(conn, line);
+            w.close_conn(conn, &why, ctx.out);
+        }
+        // A user on another server leaves the network without a connection to close here.
+        None => w.quit_client(victim, why.as_bytes(), ctx.out),
+    }
     Ok(())
 }
-pub fn wallops(_ctx: &mut Ctx<'_>, _msg: &Message<'_>) -> HResult {
+
+pub fn wallops(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
+    let text = msg.param(0);
+    if text.is_empty() {
+        return Err(err(n::ERR_NEEDMOREPARAMS, &[b"WALLOPS"]));
+    }
+    let w = &*ctx.w;
+    let line = Line::new(&w.clients[ctx.client()].mask(), "WALLOPS")
+        .trailing(text)
+        .finish();
+    let mut m = Msg::new(line, w.now.unix_ms);
+    for (_, c) in w.clients.iter().filter(|(_, c)| c.has(umode::WALLOPS)) {
+        if let Some(conn) = c.conn {
+            ctx.out.send(conn, m.for_caps(c.caps));
+        }
+    }
     Ok(())
 }
-pub fn rehash(_ctx: &mut Ctx<'_>, _msg: &Message<'_>) -> HResult {
+
+pub fn rehash(ctx: &mut Ctx<'_>, _msg: &Message<'_>) -> HResult {
+    let w = &*ctx.w;
+    log::info!("REHASH by {}", w.clients[ctx.client()].mask());
+    w.reply(
+        ctx.out,
+        ctx.conn,
+        n::RPL_REHASHING,
+        &[CONFIG_NAME.as_bytes()],
+    );
+    ctx.out.rehash = true;
     Ok(())
 }
-pub fn die(_ctx: &mut Ctx<'_>, _msg: &Message<'_>) -> HResult {
+
+pub fn die(ctx: &mut Ctx<'_>, _msg: &Message<'_>) -> HResult {
+    let w = &*ctx.w;
+    log::warn!("DIE by {}", w.clients[ctx.client()].mask());
+    let nick = w.target_nick(ctx.conn);
+    let line = Line::new(w.name(), "NOTICE")
+        .arg(nick)
+        .trailing("Server terminating")
+        .finish();
+    ctx.out.send(ctx.conn, line);
+    ctx.out.die = true;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::core::state::umode;
+    use crate::core::testing::{TestWorld, BASE_CONFIG};
+
+    fn opers() -> TestWorld {
+        TestWorld::with_config(&format!(
+            "{BASE_CONFIG}[[oper]]\nname = \"admin\"\npassword = \"pw\"\n"
+        ))
+    }
+
+    fn set_umode(t: &mut TestWorld, conn: usize, bit: u8) {
+        let c = t.w.local(conn).unwrap().client.unwrap();
+        t.w.clients[c].umodes |= bit;
+    }
+
+    /// A registered operator.
+    fn oper_user(t: &mut TestWorld, nick: &str) -> usize {
+        let c = t.user(nick);
+        t.feed(c, "OPER admin pw");
+        t.take(c);
+        c
+    }
+
+    #[test]
+    fn oper_success() {
+        let mut t = opers();
+        let a = t.user("alice");
+        assert_eq!(
+            t.ask(a, "OPER admin pw"),
+            vec![
+                ":irc.test 381 alice :You are now an IRC operator",
+                ":alice MODE alice :+o"
+            ]
+        );
+        assert_eq!(t.w.opers, 1);
+        // Again: no second mode change, no double count.
+        assert_eq!(
+            t.ask(a, "OPER admin pw"),
+            vec![":irc.test 381 alice :You are now an IRC operator"]
+        );
+        assert_eq!(t.w.opers, 1);
+        t.feed(a, "QUIT");
+        assert_eq!(t.w.opers, 0);
+    }
+
+    #[test]
+    fn oper_failures() {
+        let mut t = opers();
+        let a = t.user("alice");
+        assert_eq!(
+            t.ask(a, "OPER admin nope"),
+            vec![":irc.test 464 alice :Password incorrect"]
+        );
+        assert_eq!(
+            t.ask(a, "OPER Admin pw"),
+            vec![":irc.test 491 alice :No O-lines for your host"]
+        );
+        assert_eq!(
+            t.ask(a, "OPER admin"),
+            vec![":irc.test 461 alice OPER :Not enough parameters"]
+        );
+        assert_eq!(t.w.opers, 0);
+        let cfg = format!(
+            "{BASE_CONFIG}[[oper]]\nname = \"admin\"\npassword = \"pw\"\nhost = \"*@10.*\"\n"
+        );
+        let mut t = TestWorld::with_config(&cfg);
+        let a = t.user("alice");
+        assert_eq!(
+            t.ask(a, "OPER admin pw"),
+            vec![":irc.test 491 alice :No O-lines for your host"]
+        );
+        let cfg = format!(
+            "{BASE_CONFIG}[[oper]]\nname = \"admin\"\npassword = \"pw\"\nhost = \"~ALICE@127.*\"\n"
+        );
+        let mut t = TestWorld::with_config(&cfg);
+        let a = t.user("alice");
+        assert_eq!(
+            t.ask(a, "OPER admin pw")[0],
+            ":irc.test 381 alice :You are now an IRC operator"
+        );
+    }
+
+    #[test]
+    fn kill() {
+        let mut t = opers();
+        let a = oper_user(&mut t, "alice");
+        let b = t.user("bob");
+        let c = t.user("carol");
+        t.feed(b, "JOIN #x");
+        t.feed(c, "JOIN #x");
+        t.take(b);
+        t.take(c);
+        assert!(t.ask(a, "KILL Bob :spamming").is_empty());
+        assert_eq!(
+            t.take(b),
+            vec![
+                ":alice!~alice@127.0.0.1 KILL bob :spamming",
+                "ERROR :Closing Link: 127.0.0.1 (Killed (alice (spamming)))",
+            ]
+        );
+        assert_eq!(
+            t.closed,
+            vec![(
+                b,
+                "ERROR :Closing Link: 127.0.0.1 (Killed (alice (spamming)))".to_string()
+            )]
+        );
+        assert_eq!(
+            t.take(c),
+            vec![":bob!~bob@127.0.0.1 QUIT :Killed (alice (spamming))"]
+        );
+        assert!(t.w.find_nick(b"bob").is_none());
+    }
+
+    #[test]
+    fn kill_errors() {
+        let mut t = opers();
+        let a = t.user("alice");
+        t.user("bob");
+        assert_eq!(
+            t.ask(a, "KILL bob :x"),
+            vec![":irc.test 481 alice :Permission Denied- You're not an IRC operator"]
+        );
+        t.feed(a, "OPER admin pw");
+        t.take(a);
+        assert_eq!(
+            t.ask(a, "KILL nobody :x"),
+            vec![":irc.test 401 alice nobody :No such nick/channel"]
+        );
+        assert_eq!(
+            t.ask(a, "KILL irc.test :x"),
+            vec![":irc.test 483 alice :You can't kill a server!"]
+        );
+        assert_eq!(
+            t.ask(a, "KILL bob"),
+            vec![":irc.test 461 alice KILL :Not enough parameters"]
+        );
+        assert!(t.closed.is_empty());
+    }
+
+    #[test]
+    fn wallops_reaches_plus_w_only() {
+        let mut t = opers();
+        let a = oper_user(&mut t, "alice");
+        let b = t.user("bob");
+        let c = t.user("carol");
+        set_umode(&mut t, a, umode::WALLOPS);
+        set_umode(&mut t, b, umode::WALLOPS);
+        let line = ":alice!~alice@127.0.0.1 WALLOPS :hello all";
+        assert_eq!(t.ask(a, "WALLOPS :hello all"), vec![line]);
+        assert_eq!(t.take(b), vec![line]);
+        assert!(t.take(c).is_empty());
+        assert_eq!(
+            t.ask(a, "WALLOPS :"),
+            vec![":irc.test 461 alice WALLOPS :Not enough parameters"]
+        );
+        assert_eq!(
+            t.ask(b, "WALLOPS :x"),
+            vec![":irc.test 481 bob :Permission Denied- You're not an IRC operator"]
+        );
+    }
+
+    #[test]
+    fn rehash_and_die() {
+        let mut t = opers();
+        let b = t.user("bob");
+        assert_eq!(
+            t.ask(b, "REHASH"),
+            vec![":irc.test 481 bob :Permission Denied- You're not an IRC operator"]
+        );
+        assert_eq!(
+            t.ask(b, "DIE"),
+            vec![":irc.test 481 bob :Permission Denied- You're not an IRC operator"]
+        );
+        assert!(!t.rehash && !t.die);
+        let a = oper_user(&mut t, "alice");
+        assert_eq!(
+            t.ask(a, "REHASH"),
+            vec![":irc.test 382 alice portico.toml :Rehashing"]
+        );
+        assert!(t.rehash && !t.die);
+        assert_eq!(
+            t.ask(a, "DIE"),
+            vec![":irc.test NOTICE alice :Server terminating"]
+        );
+        assert!(t.die);
+    }
 }
