@@ -11,6 +11,19 @@ use crate::proto::line::Line;
 use crate::proto::numeric as n;
 use crate::proto::Message;
 
+/// `text` cut to at most `max` bytes, never inside a UTF-8 sequence (TOPICLEN, KICKLEN,
+/// AWAYLEN must not leave half a character behind).
+pub fn cut(text: &[u8], max: usize) -> &[u8] {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while end > 0 && text[end] & 0xC0 == 0x80 {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 fn split(list: &[u8]) -> impl Iterator<Item = &[u8]> {
     list.split(|&b| b == b',').filter(|s| !s.is_empty())
 }
@@ -22,7 +35,8 @@ pub fn is_banned(w: &World, ch: ChanId, cid: ClientId) -> bool {
         return false;
     }
     let mask = w.clients[cid].mask();
-    bans.iter().any(|b| wild_match(w.cm, b.mask.as_bytes(), mask.as_bytes()))
+    bans.iter()
+        .any(|b| wild_match(w.cm, b.mask.as_bytes(), mask.as_bytes()))
 }
 
 pub fn join(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
@@ -46,7 +60,11 @@ pub fn join(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
 
 fn join_one(ctx: &mut Ctx<'_>, cid: ClientId, name: &[u8], key: Option<&[u8]>) -> HResult {
     if !valid_channel(name, CHANNEL_LEN) {
-        let num = if matches!(name.first(), Some(b'#' | b'&')) { n::ERR_BADCHANNAME } else { n::ERR_NOSUCHCHANNEL };
+        let num = if matches!(name.first(), Some(b'#' | b'&')) {
+            n::ERR_BADCHANNAME
+        } else {
+            n::ERR_NOSUCHCHANNEL
+        };
         return Err(err(num, &[name]));
     }
     let w = &mut *ctx.w;
@@ -97,15 +115,26 @@ fn join_one(ctx: &mut Ctx<'_>, cid: ClientId, name: &[u8], key: Option<&[u8]>) -
     let mask = c.mask();
     let chan_name = w.channels[ch].name.clone();
     let plain = Line::new(&mask, "JOIN").arg(&*chan_name).finish();
-    let ext = Line::new(&mask, "JOIN").arg(&*chan_name).arg("*").trailing(&c.realname).finish();
+    let ext = Line::new(&mask, "JOIN")
+        .arg(&*chan_name)
+        .arg("*")
+        .trailing(&c.realname)
+        .finish();
     let mut m = Msg::new(plain, w.now.unix_ms).with_ext_join(ext);
     w.to_channel(ch, None, &mut m, ctx.out, |_| true);
     if let Some(c) = w.clients.get(cid) {
         if c.away.is_some() {
             // away-notify: members learn the newcomer is away without polling.
-            let line = Line::new(&mask, "AWAY").trailing(c.away.as_deref().unwrap_or_default()).finish();
+            let line = Line::new(&mask, "AWAY")
+                .trailing(c.away.as_deref().unwrap_or_default())
+                .finish();
             let mut m = Msg::new(line, w.now.unix_ms);
-            let members: Vec<ClientId> = w.channels[ch].members.keys().copied().filter(|&m| m != cid).collect();
+            let members: Vec<ClientId> = w.channels[ch]
+                .members
+                .keys()
+                .copied()
+                .filter(|&m| m != cid)
+                .collect();
             for member in members {
                 if w.clients[member].caps & caps::AWAY_NOTIFY != 0 {
                     w.send_client(member, &mut m, ctx.out);
@@ -148,9 +177,18 @@ pub fn send_names(w: &World, conn: ConnId, viewer: ClientId, ch: ChanId, out: &m
     let chan = &w.channels[ch];
     let viewer_caps = w.clients[viewer].caps;
     let is_member = chan.members.contains_key(&viewer);
-    let symbol = if chan.has(cmode::SECRET) { "@" } else if chan.has(cmode::PRIVATE) { "*" } else { "=" };
+    let symbol = if chan.has(cmode::SECRET) {
+        "@"
+    } else if chan.has(cmode::PRIVATE) {
+        "*"
+    } else {
+        "="
+    };
     let me = w.target_nick(conn);
-    let head = Line::new(w.name(), n::RPL_NAMREPLY).arg(me).arg(symbol).arg(&*chan.name);
+    let head = Line::new(w.name(), n::RPL_NAMREPLY)
+        .arg(me)
+        .arg(symbol)
+        .arg(&*chan.name);
     let mut names = String::new();
     let flush = |names: &mut String, out: &mut Outbox| {
         if !names.is_empty() {
@@ -208,7 +246,9 @@ pub fn part(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let reason = (msg.len() > 1).then(|| msg.param(1));
     for name in split(msg.param(0)) {
         match ctx.w.find_channel(name) {
-            None => ctx.w.reply(ctx.out, ctx.conn, n::ERR_NOSUCHCHANNEL, &[name]),
+            None => ctx
+                .w
+                .reply(ctx.out, ctx.conn, n::ERR_NOSUCHCHANNEL, &[name]),
             Some(ch) if !ctx.w.channels[ch].members.contains_key(&cid) => {
                 ctx.w.reply(ctx.out, ctx.conn, n::ERR_NOTONCHANNEL, &[name])
             }
@@ -221,7 +261,10 @@ pub fn part(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
 pub fn topic(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let cid = ctx.client();
     let name = msg.param(0);
-    let ch = ctx.w.find_channel(name).ok_or_else(|| err(n::ERR_NOSUCHCHANNEL, &[name]))?;
+    let ch = ctx
+        .w
+        .find_channel(name)
+        .ok_or_else(|| err(n::ERR_NOSUCHCHANNEL, &[name]))?;
     let chan = &ctx.w.channels[ch];
     let member = chan.members.contains_key(&cid);
     if msg.len() < 2 {
@@ -237,7 +280,7 @@ pub fn topic(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     if chan.has(cmode::TOPIC_OPS) && !chan.is_op(cid) {
         return Err(err(n::ERR_CHANOPRIVSNEEDED, &[name]));
     }
-    let text = &msg.param(1)[..msg.param(1).len().min(TOPIC_LEN)];
+    let text = cut(msg.param(1), TOPIC_LEN);
     let w = &mut *ctx.w;
     let setter = w.clients[cid].mask();
     w.channels[ch].topic = (!text.is_empty()).then(|| Topic {
@@ -245,7 +288,10 @@ pub fn topic(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         setter: setter.as_str().into(),
         time: w.now.unix_s(),
     });
-    let line = Line::new(&setter, "TOPIC").arg(&*w.channels[ch].name).trailing(text).finish();
+    let line = Line::new(&setter, "TOPIC")
+        .arg(&*w.channels[ch].name)
+        .trailing(text)
+        .finish();
     let mut m = Msg::new(line, w.now.unix_ms);
     w.to_channel(ch, None, &mut m, ctx.out, |_| true);
     Ok(())
@@ -259,7 +305,10 @@ pub fn names(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     }
     for name in split(msg.param(0)) {
         match ctx.w.find_channel(name) {
-            Some(ch) if !ctx.w.channels[ch].has(cmode::SECRET) || ctx.w.channels[ch].members.contains_key(&cid) => {
+            Some(ch)
+                if !ctx.w.channels[ch].has(cmode::SECRET)
+                    || ctx.w.channels[ch].members.contains_key(&cid) =>
+            {
                 send_names(ctx.w, ctx.conn, cid, ch, ctx.out)
             }
             _ => ctx.w.reply(ctx.out, ctx.conn, n::RPL_ENDOFNAMES, &[name]),
@@ -274,19 +323,27 @@ pub fn list(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let mut masks = Vec::new();
     let (mut min, mut max) = (0usize, usize::MAX);
     for item in split(msg.param(0)) {
-        let num = || std::str::from_utf8(&item[1..]).ok().and_then(|s| s.parse::<usize>().ok());
+        let num = || {
+            std::str::from_utf8(&item[1..])
+                .ok()
+                .and_then(|s| s.parse::<usize>().ok())
+        };
         match item[0] {
             b'>' => min = num().map_or(min, |v| v + 1),
             b'<' => max = num().map_or(max, |v| v.saturating_sub(1)),
             _ => masks.push(item),
         }
     }
-    w.reply(ctx.out, ctx.conn, n::RPL_LISTSTART, &[]);
+    // `321 nick Channel :Users  Name`: the column titles (RFC 1459 §6.2).
+    w.reply(ctx.out, ctx.conn, n::RPL_LISTSTART, &[b"Channel"]);
     let me = w.target_nick(ctx.conn);
     for (_, chan) in &w.channels {
         let count = chan.members.len();
         let visible = !chan.is_secret() || chan.members.contains_key(&cid);
-        let matches = masks.is_empty() || masks.iter().any(|m| wild_match(w.cm, m, chan.name.as_bytes()));
+        let matches = masks.is_empty()
+            || masks
+                .iter()
+                .any(|m| wild_match(w.cm, m, chan.name.as_bytes()));
         if !visible || !matches || count < min || count > max {
             continue;
         }
@@ -316,7 +373,10 @@ pub fn list(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
 pub fn kick(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let cid = ctx.client();
     let name = msg.param(0);
-    let ch = ctx.w.find_channel(name).ok_or_else(|| err(n::ERR_NOSUCHCHANNEL, &[name]))?;
+    let ch = ctx
+        .w
+        .find_channel(name)
+        .ok_or_else(|| err(n::ERR_NOSUCHCHANNEL, &[name]))?;
     let chan = &ctx.w.channels[ch];
     if !chan.members.contains_key(&cid) {
         return Err(err(n::ERR_NOTONCHANNEL, &[name]));
@@ -327,7 +387,7 @@ pub fn kick(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let kicker = ctx.w.clients[cid].nick.clone();
     let reason = match msg.param(2) {
         [] => kicker.as_bytes(),
-        r => &r[..r.len().min(KICK_LEN)],
+        r => cut(r, KICK_LEN),
     };
     for target in split(msg.param(1)) {
         let w = &mut *ctx.w;
@@ -361,9 +421,14 @@ pub fn kick(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
 pub fn invite(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let cid = ctx.client();
     let (target, name) = (msg.param(0), msg.param(1));
-    let victim = ctx.w.find_nick(target).ok_or_else(|| err(n::ERR_NOSUCHNICK, &[target]))?;
+    let victim = ctx
+        .w
+        .find_nick(target)
+        .ok_or_else(|| err(n::ERR_NOSUCHNICK, &[target]))?;
     let w = &mut *ctx.w;
-    let ch = w.find_channel(name).ok_or_else(|| err(n::ERR_NOSUCHCHANNEL, &[name]))?;
+    let ch = w
+        .find_channel(name)
+        .ok_or_else(|| err(n::ERR_NOSUCHCHANNEL, &[name]))?;
     let chan = &w.channels[ch];
     if !chan.members.contains_key(&cid) {
         return Err(err(n::ERR_NOTONCHANNEL, &[name]));
@@ -379,13 +444,24 @@ pub fn invite(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         w.channels[ch].invites.push(victim);
     }
     let vnick = w.clients[victim].nick.clone();
-    let line = Line::new(w.name(), n::RPL_INVITING).arg(w.target_nick(ctx.conn)).arg(&*vnick).arg(&*chan_name).finish();
+    let line = Line::new(w.name(), n::RPL_INVITING)
+        .arg(w.target_nick(ctx.conn))
+        .arg(&*vnick)
+        .arg(&*chan_name)
+        .finish();
     ctx.out.send(ctx.conn, line);
     if let Some(away) = &w.clients[victim].away {
-        let line = Line::new(w.name(), n::RPL_AWAY).arg(w.target_nick(ctx.conn)).arg(&*vnick).trailing(away).finish();
+        let line = Line::new(w.name(), n::RPL_AWAY)
+            .arg(w.target_nick(ctx.conn))
+            .arg(&*vnick)
+            .trailing(away)
+            .finish();
         ctx.out.send(ctx.conn, line);
     }
-    let line = Line::new(&w.clients[cid].mask(), "INVITE").arg(&*vnick).arg(&*chan_name).finish();
+    let line = Line::new(&w.clients[cid].mask(), "INVITE")
+        .arg(&*vnick)
+        .arg(&*chan_name)
+        .finish();
     let mut m = Msg::new(line, w.now.unix_ms);
     w.send_client(victim, &mut m, ctx.out);
     // invite-notify: other channel operators who asked for it see the invitation too.
@@ -399,4 +475,35 @@ pub fn invite(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         w.send_client(op, &mut m, ctx.out);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes() {
+        for (flags, multi, want) in [
+            (OP | VOICE, true, "@+"),
+            (OP | VOICE, false, "@"),
+            (VOICE, false, "+"),
+            (VOICE, true, "+"),
+            (0, true, ""),
+        ] {
+            let mut s = String::new();
+            push_prefix(&mut s, flags, multi);
+            assert_eq!(s, want, "flags {flags} multi {multi}");
+        }
+    }
+
+    #[test]
+    fn cuts_on_char_boundaries() {
+        assert_eq!(cut(b"abc", 5), b"abc");
+        assert_eq!(cut(b"abc", 2), b"ab");
+        assert_eq!(cut("aé".as_bytes(), 2), b"a");
+        assert_eq!(cut("aé".as_bytes(), 3), "aé".as_bytes());
+        assert_eq!(cut("€".as_bytes(), 2), b"");
+        // Not UTF-8 at all: a plain byte cut.
+        assert_eq!(cut(b"\xff\xff\xff", 2), b"\xff\xff");
+    }
 }

@@ -65,6 +65,9 @@ fn deliver(ctx: &mut Ctx<'_>, msg: &Message<'_>, kind: Kind) -> HResult {
     let cid = ctx.client();
     let notice = kind == Kind::Notice;
     if msg.is_empty() || msg.param(0).is_empty() {
+        if notice {
+            return Ok(());
+        }
         let text = format!("No recipient given ({})", kind.verb());
         let line = ctx.w.numeric(ctx.conn, n::ERR_NORECIPIENT, &[], &text);
         ctx.out.send(ctx.conn, line);
@@ -73,7 +76,11 @@ fn deliver(ctx: &mut Ctx<'_>, msg: &Message<'_>, kind: Kind) -> HResult {
     if kind != Kind::Tagmsg && (msg.len() < 2 || msg.param(1).is_empty()) {
         return Err(err(n::ERR_NOTEXTTOSEND, &[]));
     }
-    let targets: Vec<&[u8]> = msg.param(0).split(|&b| b == b',').filter(|t| !t.is_empty()).collect();
+    let targets: Vec<&[u8]> = msg
+        .param(0)
+        .split(|&b| b == b',')
+        .filter(|t| !t.is_empty())
+        .collect();
     if targets.len() > MAX_TARGETS {
         return Err(err(n::ERR_TOOMANYTARGETS, &[msg.param(0)]));
     }
@@ -92,24 +99,41 @@ fn deliver(ctx: &mut Ctx<'_>, msg: &Message<'_>, kind: Kind) -> HResult {
     Ok(())
 }
 
-fn deliver_one(ctx: &mut Ctx<'_>, cid: ClientId, target: &[u8], msg: &Message<'_>, kind: Kind, ctags: &[u8]) -> HResult {
+fn deliver_one(
+    ctx: &mut Ctx<'_>,
+    cid: ClientId,
+    target: &[u8],
+    msg: &Message<'_>,
+    kind: Kind,
+    ctags: &[u8],
+) -> HResult {
     let w = &mut *ctx.w;
     let (status, chan_part) = match target {
         [b'@', rest @ ..] if is_channel(rest) => (OP, rest),
         [b'+', rest @ ..] if is_channel(rest) => (OP | VOICE, rest),
         _ => (0, target),
     };
-    let mut line = Line::new(&w.clients[cid].mask(), kind.verb()).arg(target);
-    if kind != Kind::Tagmsg {
-        line = line.trailing(msg.param(1));
-    }
-    let mut m = Msg::new(line.finish(), w.now.unix_ms).with_client_tags(ctags);
+    // Recipients see the target as the server spells it (`#Chan` for `#chan`, the nick's own
+    // case), with the status prefix kept.
+    let line = |shown: &[u8]| {
+        let mut line = Line::new(&w.clients[cid].mask(), kind.verb()).arg(shown);
+        if kind != Kind::Tagmsg {
+            line = line.trailing(msg.param(1));
+        }
+        line.finish()
+    };
     let sender_caps = w.clients[cid].caps;
+    let mut m;
     if is_channel(chan_part) {
-        let ch = w.find_channel(chan_part).ok_or_else(|| err(n::ERR_NOSUCHNICK, &[target]))?;
+        let ch = w
+            .find_channel(chan_part)
+            .ok_or_else(|| err(n::ERR_NOSUCHNICK, &[target]))?;
         if !can_send(w, ch, cid) {
             return Err(err(n::ERR_CANNOTSENDTOCHAN, &[chan_part]));
         }
+        let mut shown = target[..target.len() - chan_part.len()].to_vec();
+        shown.extend_from_slice(w.channels[ch].name.as_bytes());
+        m = Msg::new(line(&shown), w.now.unix_ms).with_client_tags(ctags);
         let tagmsg = kind == Kind::Tagmsg;
         let clients = &w.clients;
         let filter = |flags: u8| status == 0 || flags & status != 0;
@@ -127,7 +151,10 @@ fn deliver_one(ctx: &mut Ctx<'_>, cid: ClientId, target: &[u8], msg: &Message<'_
             }
         }
     } else {
-        let to = w.find_nick(target).ok_or_else(|| err(n::ERR_NOSUCHNICK, &[target]))?;
+        let to = w
+            .find_nick(target)
+            .ok_or_else(|| err(n::ERR_NOSUCHNICK, &[target]))?;
+        m = Msg::new(line(w.clients[to].nick.as_bytes()), w.now.unix_ms).with_client_tags(ctags);
         if kind != Kind::Tagmsg || w.clients[to].caps & caps::MESSAGE_TAGS != 0 {
             w.send_client(to, &mut m, ctx.out);
         }
@@ -152,7 +179,11 @@ fn deliver_one(ctx: &mut Ctx<'_>, cid: ClientId, target: &[u8], msg: &Message<'_
 pub fn can_send(w: &crate::core::World, ch: ChanId, cid: ClientId) -> bool {
     let chan = &w.channels[ch];
     match chan.members.get(&cid) {
-        None => !chan.has(cmode::NO_EXTERNAL) && !chan.has(cmode::MODERATED) && !super::channel::is_banned(w, ch, cid),
+        None => {
+            !chan.has(cmode::NO_EXTERNAL)
+                && !chan.has(cmode::MODERATED)
+                && !super::channel::is_banned(w, ch, cid)
+        }
         Some(&flags) if flags & (OP | VOICE) != 0 => true,
         Some(_) => !chan.has(cmode::MODERATED) && !super::channel::is_banned(w, ch, cid),
     }
@@ -167,10 +198,12 @@ pub fn away(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         w.reply(ctx.out, ctx.conn, n::RPL_UNAWAY, &[]);
         Line::new(&w.clients[cid].mask(), "AWAY").finish()
     } else {
-        let text = &text[..text.len().min(AWAY_LEN)];
+        let text = super::channel::cut(text, AWAY_LEN);
         w.clients[cid].away = Some(text.into());
         w.reply(ctx.out, ctx.conn, n::RPL_NOWAWAY, &[]);
-        Line::new(&w.clients[cid].mask(), "AWAY").trailing(text).finish()
+        Line::new(&w.clients[cid].mask(), "AWAY")
+            .trailing(text)
+            .finish()
     };
     let mut m = Msg::new(line, w.now.unix_ms);
     w.to_common(cid, false, caps::AWAY_NOTIFY, &mut m, ctx.out);

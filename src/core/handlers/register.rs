@@ -34,7 +34,9 @@ pub fn isupport_tokens(cfg: &Config) -> Vec<String> {
         format!("NICKLEN={}", l.nick_length),
         "PREFIX=(ov)@+".into(),
         "STATUSMSG=@+".into(),
-        format!("TARGMAX=JOIN:,KICK:1,NAMES:1,NOTICE:{MAX_TARGETS},PART:,PRIVMSG:{MAX_TARGETS},WHOIS:1"),
+        format!(
+            "TARGMAX=JOIN:,KICK:1,NAMES:1,NOTICE:{MAX_TARGETS},PART:,PRIVMSG:{MAX_TARGETS},WHOIS:1"
+        ),
         format!("TOPICLEN={TOPIC_LEN}"),
         format!("USERLEN={USER_LEN}"),
     ]
@@ -121,11 +123,20 @@ pub fn cap(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let registered = ctx.w.local(ctx.conn).is_some_and(|l| l.client.is_some());
     let target = ctx.w.target_nick(ctx.conn).to_string();
     let server = ctx.w.name().to_string();
-    let reply = |w: &World, sub: &str, text: &str| Line::new(&w.config.server.name, "CAP").arg(&target).arg(sub).trailing(text).finish();
+    let reply = |w: &World, sub: &str, text: &str| {
+        Line::new(&w.config.server.name, "CAP")
+            .arg(&target)
+            .arg(sub)
+            .trailing(text)
+            .finish()
+    };
     let _ = server;
     match &sub[..] {
         b"LS" => {
-            let version = msg.param_str(1).and_then(|v| v.parse().ok()).unwrap_or(0u16);
+            let version = msg
+                .param_str(1)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0u16);
             if let Some(l) = ctx.w.local_mut(ctx.conn) {
                 l.cap_version = l.cap_version.max(version);
             }
@@ -265,9 +276,31 @@ fn welcome(w: &World, conn: ConnId, cid: ClientId, out: &mut Outbox) {
     let send = |out: &mut Outbox, code: &str, args: &[&[u8]], text: &str| {
         out.send(conn, w.numeric(conn, code, args, text));
     };
-    send(out, n::RPL_WELCOME, &[], &format!("Welcome to the {} Internet Relay Chat Network {}", cfg.network, c.mask()));
-    send(out, n::RPL_YOURHOST, &[], &format!("Your host is {}, running version {VERSION}", cfg.name));
-    send(out, n::RPL_CREATED, &[], &format!("This server was created {}", crate::proto::time::iso8601(w.started_unix * 1000)));
+    send(
+        out,
+        n::RPL_WELCOME,
+        &[],
+        &format!(
+            "Welcome to the {} Internet Relay Chat Network {}",
+            cfg.network,
+            c.mask()
+        ),
+    );
+    send(
+        out,
+        n::RPL_YOURHOST,
+        &[],
+        &format!("Your host is {}, running version {VERSION}", cfg.name),
+    );
+    send(
+        out,
+        n::RPL_CREATED,
+        &[],
+        &format!(
+            "This server was created {}",
+            crate::proto::time::iso8601(w.started_unix * 1000)
+        ),
+    );
     let myinfo = Line::new(&cfg.name, n::RPL_MYINFO)
         .arg(&*c.nick)
         .arg(&cfg.name)
@@ -293,7 +326,10 @@ pub fn ping(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         return Err(err(n::ERR_NOORIGIN, &[]));
     }
     let name = ctx.w.name();
-    let line = Line::new(name, "PONG").arg(name).trailing(msg.param(0)).finish();
+    let line = Line::new(name, "PONG")
+        .arg(name)
+        .trailing(msg.param(0))
+        .finish();
     ctx.out.send(ctx.conn, line);
     Ok(())
 }
@@ -317,12 +353,18 @@ pub fn setname(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let cid = ctx.client();
     let text = msg.param(0);
     if text.is_empty() || text.len() > 100 {
-        let line = Line::new(ctx.w.name(), "FAIL").arg("SETNAME").arg("INVALID_REALNAME").trailing("Realname is not valid").finish();
+        let line = Line::new(ctx.w.name(), "FAIL")
+            .arg("SETNAME")
+            .arg("INVALID_REALNAME")
+            .trailing("Realname is not valid")
+            .finish();
         ctx.out.send(ctx.conn, line);
         return Ok(());
     }
     ctx.w.clients[cid].realname = text.into();
-    let line = Line::new(&ctx.w.clients[cid].mask(), "SETNAME").trailing(text).finish();
+    let line = Line::new(&ctx.w.clients[cid].mask(), "SETNAME")
+        .trailing(text)
+        .finish();
     let mut m = Msg::new(line, ctx.w.now.unix_ms);
     ctx.w.to_common(cid, true, caps::SETNAME, &mut m, ctx.out);
     Ok(())

@@ -1,0 +1,202 @@
+//! Integration test support: a real server on 127.0.0.1:0 in this process, and a blocking
+//! line-oriented client that waits for expected lines with a timeout (never sleeps).
+#![allow(dead_code)]
+
+use portico::config::Config;
+use portico::net::{spawn, Options, Running};
+use std::io::{BufRead, BufReader, ErrorKind, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+pub const TIMEOUT: Duration = Duration::from_secs(5);
+
+pub const BASE: &str = "[server]\nname = \"irc.test\"\nid = 1\nnetwork = \"TestNet\"\nmotd = \"Hello from the test server\"\n\n[[listen]]\naddress = \"127.0.0.1:0\"\n";
+
+pub struct TestServer {
+    pub running: Running,
+}
+
+impl TestServer {
+    /// The base config plus `extra` TOML (e.g. `[limits]` or `[[oper]]` tables).
+    pub fn start(extra: &str) -> TestServer {
+        let cfg = Config::parse(&format!("{BASE}{extra}"), "test.toml").expect("test config");
+        TestServer::with_options(Options::new(cfg))
+    }
+
+    pub fn with_options(opts: Options) -> TestServer {
+        TestServer { running: spawn(opts).expect("server starts") }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.running.addr()
+    }
+
+    /// A connected, not yet registered client.
+    pub fn connect(&self) -> TestClient {
+        TestClient::connect(self.addr())
+    }
+
+    /// A registered client whose welcome burst has been read up to the end of the MOTD.
+    pub fn user(&self, nick: &str) -> TestClient {
+        let mut c = self.connect();
+        c.register(nick);
+        c
+    }
+}
+
+pub struct TestClient {
+    pub nick: String,
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl TestClient {
+    pub fn connect(addr: SocketAddr) -> TestClient {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        TestClient {
+            nick: String::new(),
+            writer: stream.try_clone().unwrap(),
+            reader: BufReader::new(stream),
+        }
+    }
+
+    pub fn register(&mut self, nick: &str) {
+        self.send(&format!("NICK {nick}"));
+        self.send(&format!("USER {nick} 0 * :{nick} real"));
+        self.expect_prefix(&format!(":irc.test 001 {nick} "));
+        self.skip_until(" 376 ");
+        self.nick = nick.to_string();
+    }
+
+    /// The client's own prefix as the server shows it.
+    pub fn mask(&self) -> String {
+        format!("{0}!~{0}@127.0.0.1", self.nick)
+    }
+
+    pub fn send(&mut self, line: &str) {
+        self.send_raw(format!("{line}\r\n").as_bytes());
+    }
+
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).expect("send");
+    }
+
+    /// The socket itself (for `shutdown`, `set_nodelay`, raw writes).
+    pub fn stream(&self) -> &TcpStream {
+        &self.writer
+    }
+
+    /// The next line as raw bytes, without CR LF (no UTF-8 conversion); panics on timeout
+    /// or EOF.
+    pub fn line_bytes(&mut self) -> Vec<u8> {
+        let mut buf = Vec::new();
+        match self.reader.read_until(b'\n', &mut buf) {
+            Ok(n) if n > 0 && buf.ends_with(b"\n") => {
+                buf.pop();
+                if buf.ends_with(b"\r") {
+                    buf.pop();
+                }
+                buf
+            }
+            other => panic!("{}: no line within {TIMEOUT:?}: {other:?}, partial {buf:?}", self.nick),
+        }
+    }
+
+    /// Answers the server's `PING`s while waiting for a line containing `needle`; returns
+    /// the lines before it (PINGs excluded) and it.
+    pub fn skip_until_answering_pings(&mut self, needle: &str) -> Vec<String> {
+        let mut seen = Vec::new();
+        loop {
+            let Some(l) = self.try_line() else {
+                panic!("{}: {needle:?} never came; saw {seen:#?}", self.nick)
+            };
+            if let Some(token) = l.strip_prefix("PING ") {
+                self.send(&format!("PONG {token}"));
+                continue;
+            }
+            let done = l.contains(needle);
+            seen.push(l);
+            if done {
+                return seen;
+            }
+        }
+    }
+
+    /// The next line, without CR LF; panics on timeout or EOF.
+    pub fn line(&mut self) -> String {
+        self.try_line().unwrap_or_else(|| panic!("{}: no line within {TIMEOUT:?}", self.nick))
+    }
+
+    /// The next line, or None on EOF / timeout.
+    pub fn try_line(&mut self) -> Option<String> {
+        let mut buf = Vec::new();
+        match self.reader.read_until(b'\n', &mut buf) {
+            Ok(0) => None,
+            Ok(_) => Some(String::from_utf8_lossy(&buf).trim_end_matches(['\r', '\n']).to_string()),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => None,
+            Err(_) => None,
+        }
+    }
+
+    /// The next line must be exactly `want`.
+    pub fn expect(&mut self, want: &str) {
+        let got = self.line();
+        assert_eq!(got, want, "{}: unexpected line", self.nick);
+    }
+
+    /// The next line must start with `prefix`; returns it.
+    pub fn expect_prefix(&mut self, prefix: &str) -> String {
+        let got = self.line();
+        assert!(got.starts_with(prefix), "{}: expected {prefix:?}..., got {got:?}", self.nick);
+        got
+    }
+
+    /// Reads lines until one contains `needle`; returns the lines read before it and it.
+    pub fn skip_until(&mut self, needle: &str) -> Vec<String> {
+        let mut seen = Vec::new();
+        loop {
+            match self.try_line() {
+                Some(l) => {
+                    let done = l.contains(needle);
+                    seen.push(l);
+                    if done {
+                        return seen;
+                    }
+                }
+                None => panic!("{}: {needle:?} never came; saw {seen:#?}", self.nick),
+            }
+        }
+    }
+
+    /// Sends `PING :token` and returns every line received before the PONG: proves that
+    /// nothing else is pending without waiting for a timeout.
+    pub fn sync(&mut self) -> Vec<String> {
+        self.send("PING :sync");
+        let mut lines = self.skip_until("PONG irc.test :sync");
+        lines.pop();
+        lines
+    }
+
+    /// Asserts that nothing but the sync PONG arrives.
+    pub fn expect_nothing(&mut self) {
+        let extra = self.sync();
+        assert!(extra.is_empty(), "{}: unexpected lines {extra:#?}", self.nick);
+    }
+
+    /// Waits for the server to close the connection; returns the lines before EOF.
+    pub fn expect_closed(&mut self) -> Vec<String> {
+        let deadline = Instant::now() + TIMEOUT;
+        let mut seen = Vec::new();
+        while Instant::now() < deadline {
+            let mut buf = Vec::new();
+            match self.reader.read_until(b'\n', &mut buf) {
+                Ok(0) => return seen,
+                Ok(_) => seen.push(String::from_utf8_lossy(&buf).trim_end().to_string()),
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => break,
+                Err(_) => return seen,
+            }
+        }
+        panic!("{}: connection not closed; saw {seen:#?}", self.nick);
+    }
+}
