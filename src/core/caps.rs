@@ -26,7 +26,9 @@ pub const ALL: &[(&str, u16)] = &[
 ];
 
 pub fn by_name(name: &str) -> Option<u16> {
-    ALL.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|&(_, b)| b)
+    ALL.iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|&(_, b)| b)
 }
 
 pub fn names(bits: u16) -> String {

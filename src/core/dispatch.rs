@@ -116,7 +116,11 @@ pub fn dispatch(ctx: &mut Ctx<'_>, msg: &Message<'_>, line_len: usize) {
         let registered = ctx.w.local(ctx.conn).is_some_and(|l| l.client.is_some());
         // Before registration an unknown command is most likely a confused client; RFC 2812
         // still wants 421, and modern.ircdocs agrees, but 451 tells the user what to do.
-        let num = if registered { n::ERR_UNKNOWNCOMMAND } else { n::ERR_NOTREGISTERED };
+        let num = if registered {
+            n::ERR_UNKNOWNCOMMAND
+        } else {
+            n::ERR_NOTREGISTERED
+        };
         let args: &[&[u8]] = if registered { &[msg.command] } else { &[] };
         ctx.w.reply(ctx.out, ctx.conn, num, args);
         return;
@@ -151,7 +155,12 @@ mod tests {
     #[test]
     fn table_is_sorted() {
         for pair in super::COMMANDS.windows(2) {
-            assert!(pair[0].name < pair[1].name, "{} before {}", pair[0].name, pair[1].name);
+            assert!(
+                pair[0].name < pair[1].name,
+                "{} before {}",
+                pair[0].name,
+                pair[1].name
+            );
         }
     }
 }

@@ -86,7 +86,12 @@ impl World {
             Err(ParseError::Empty) => {}
             Err(ParseError::TooLong) => self.on_too_long(conn, out),
             Err(ParseError::Nul) => {
-                let line = self.numeric(conn, n::ERR_UNKNOWNERROR, &[b"*"], "Line contained a NUL byte and was dropped");
+                let line = self.numeric(
+                    conn,
+                    n::ERR_UNKNOWNERROR,
+                    &[b"*"],
+                    "Line contained a NUL byte and was dropped",
+                );
                 out.send(conn, line);
             }
         }
@@ -146,14 +151,17 @@ impl World {
 
     /// Drops every trace of a client (no messages).
     pub fn remove_client(&mut self, cid: ClientId) {
+        self.set_umodes(cid, 0);
         let c = self.clients.remove(cid);
         for ch in &c.chans {
             self.part_channel(*ch, cid);
         }
-        self.nicks.remove(&*self.fold(&c.nick));
-        if c.has(umode::OPER) {
-            self.opers -= 1;
+        if c.invited {
+            for (_, chan) in self.channels.iter_mut() {
+                chan.invites.retain(|&i| i != cid);
+            }
         }
+        self.nicks.remove(&*self.fold(&c.nick));
         if let Some(conn) = c.conn {
             self.local_users -= 1;
             if let Some(l) = self.local_mut(conn) {
@@ -233,8 +241,12 @@ impl World {
 
     /// SIGTERM/SIGINT/DIE: every connection gets a last ERROR and is closed.
     pub fn shutdown(&mut self, out: &mut Outbox) {
-        let line = Line::bare("ERROR").trailing("Server shutting down").finish();
-        let conns: Vec<ConnId> = (0..self.locals.len()).filter(|&c| self.locals[c].is_some()).collect();
+        let line = Line::bare("ERROR")
+            .trailing("Server shutting down")
+            .finish();
+        let conns: Vec<ConnId> = (0..self.locals.len())
+            .filter(|&c| self.locals[c].is_some())
+            .collect();
         for conn in conns {
             out.closes.push((conn, line.clone()));
         }

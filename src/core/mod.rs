@@ -89,6 +89,8 @@ pub struct World {
     pub local_users: usize,
     pub max_local_users: usize,
     pub opers: usize,
+    /// Users with +i, kept so LUSERS does not walk every client.
+    pub invisible: usize,
     pub isupport: Vec<String>,
     pub connections_total: u64,
     /// Per-IP connection counts, for `max_clients_per_ip`.
@@ -115,6 +117,7 @@ impl World {
             local_users: 0,
             max_local_users: 0,
             opers: 0,
+            invisible: 0,
             isupport: Vec::new(),
             connections_total: 0,
             per_ip: HashMap::new(),
@@ -166,7 +169,9 @@ impl World {
     /// The nick to address numerics to: the client's nick, or `*` before registration.
     pub fn target_nick(&self, conn: ConnId) -> &str {
         match self.local(conn) {
-            Some(Local { client: Some(c), .. }) => &self.clients[*c].nick,
+            Some(Local {
+                client: Some(c), ..
+            }) => &self.clients[*c].nick,
             Some(Local { reg: Some(r), .. }) => r.nick.as_deref().unwrap_or("*"),
             _ => "*",
         }
@@ -183,6 +188,19 @@ impl World {
 
     pub fn reply(&self, out: &mut Outbox, conn: ConnId, num: Numeric, args: &[&[u8]]) {
         out.send(conn, self.numeric(conn, num.0, args, num.1));
+    }
+
+    /// Sets a user's modes, keeping the operator and invisible counts right.
+    pub fn set_umodes(&mut self, cid: ClientId, new: u8) {
+        use state::umode::{INVISIBLE, OPER};
+        let old = std::mem::replace(&mut self.clients[cid].umodes, new);
+        let count = |counter: &mut usize, bit: u8| match (old & bit != 0, new & bit != 0) {
+            (false, true) => *counter += 1,
+            (true, false) => *counter -= 1,
+            _ => {}
+        };
+        count(&mut self.opers, OPER);
+        count(&mut self.invisible, INVISIBLE);
     }
 
     pub fn next_serial(&mut self) -> u64 {

@@ -11,7 +11,12 @@ pub mod umode {
     pub const WALLOPS: u8 = 4;
     pub const SNOTICE: u8 = 8;
     /// In the order `MODE nick` lists them.
-    pub const ALL: &[(u8, u8)] = &[(b'i', INVISIBLE), (b'o', OPER), (b's', SNOTICE), (b'w', WALLOPS)];
+    pub const ALL: &[(u8, u8)] = &[
+        (b'i', INVISIBLE),
+        (b'o', OPER),
+        (b's', SNOTICE),
+        (b'w', WALLOPS),
+    ];
 }
 
 /// Channel flag modes, one bit each.
@@ -53,6 +58,9 @@ pub struct Client {
     pub signon: u64,
     /// Fanout dedup stamp (see `World::serial`).
     pub serial: u64,
+    /// Some channel holds an invitation for this client: clear them when it leaves, or the
+    /// next client given the same id would inherit them.
+    pub invited: bool,
 }
 
 impl Client {

@@ -15,7 +15,8 @@ pub struct TestWorld {
     pub die: bool,
 }
 
-pub const BASE_CONFIG: &str = "[server]\nname = \"irc.test\"\nid = 1\nnetwork = \"TestNet\"\nmotd = \"Hello\"\n";
+pub const BASE_CONFIG: &str =
+    "[server]\nname = \"irc.test\"\nid = 1\nnetwork = \"TestNet\"\nmotd = \"Hello\"\n";
 
 impl TestWorld {
     pub fn new() -> TestWorld {
@@ -25,8 +26,19 @@ impl TestWorld {
     /// `extra` is appended to the base config (e.g. an `[[oper]]` table).
     pub fn with_config(toml: &str) -> TestWorld {
         let cfg = Config::parse(toml, "test").expect("test config");
-        let now = Clock { mono_ms: 1_000_000, unix_ms: 1_700_000_000_000 };
-        TestWorld { w: World::new(cfg, now), now, next_conn: 0, sent: Vec::new(), closed: Vec::new(), rehash: false, die: false }
+        let now = Clock {
+            mono_ms: 1_000_000,
+            unix_ms: 1_700_000_000_000,
+        };
+        TestWorld {
+            w: World::new(cfg, now),
+            now,
+            next_conn: 0,
+            sent: Vec::new(),
+            closed: Vec::new(),
+            rehash: false,
+            die: false,
+        }
     }
 
     /// A new connection, not registered.
@@ -35,7 +47,9 @@ impl TestWorld {
         self.next_conn += 1;
         self.sent.push(Vec::new());
         let mut out = Outbox::default();
-        let ok = self.w.on_open(conn, "127.0.0.1".parse().unwrap(), self.now, &mut out);
+        let ok = self
+            .w
+            .on_open(conn, "127.0.0.1".parse().unwrap(), self.now, &mut out);
         assert!(ok, "connection refused");
         self.apply(out);
         conn
@@ -47,7 +61,10 @@ impl TestWorld {
         self.feed(c, &format!("NICK {nick}"));
         self.feed(c, &format!("USER {nick} 0 * :{nick} real"));
         let got = self.take(c);
-        assert!(got.iter().any(|l| l.contains(" 001 ")), "{nick} did not register: {got:?}");
+        assert!(
+            got.iter().any(|l| l.contains(" 001 ")),
+            "{nick} did not register: {got:?}"
+        );
         c
     }
 
@@ -74,10 +91,16 @@ impl TestWorld {
 
     fn apply(&mut self, out: Outbox) {
         for (c, line) in out.sends {
-            self.sent[c].push(String::from_utf8_lossy(&line).trim_end_matches("\r\n").to_string());
+            self.sent[c].push(
+                String::from_utf8_lossy(&line)
+                    .trim_end_matches("\r\n")
+                    .to_string(),
+            );
         }
         for (c, line) in out.closes {
-            let text = String::from_utf8_lossy(&line).trim_end_matches("\r\n").to_string();
+            let text = String::from_utf8_lossy(&line)
+                .trim_end_matches("\r\n")
+                .to_string();
             self.sent[c].push(text.clone());
             self.closed.push((c, text));
         }
@@ -115,9 +138,16 @@ mod tests {
         assert!(t.take(c).is_empty());
         let got = t.ask(c, "USER alice 0 * :Alice A");
         assert_eq!(got[0], ":irc.test 001 alice :Welcome to the TestNet Internet Relay Chat Network alice!~alice@127.0.0.1");
-        assert_eq!(got[1], ":irc.test 002 alice :Your host is irc.test, running version portico-0.1.0");
-        assert!(got[3].starts_with(":irc.test 004 alice irc.test portico-0.1.0 iosw biklmnopstv bklov"));
-        assert!(got.iter().any(|l| l.starts_with(":irc.test 005 alice ") && l.contains("CASEMAPPING=rfc1459")));
+        assert_eq!(
+            got[1],
+            ":irc.test 002 alice :Your host is irc.test, running version portico-0.1.0"
+        );
+        assert!(
+            got[3].starts_with(":irc.test 004 alice irc.test portico-0.1.0 iosw biklmnopstv bklov")
+        );
+        assert!(got
+            .iter()
+            .any(|l| l.starts_with(":irc.test 005 alice ") && l.contains("CASEMAPPING=rfc1459")));
     }
 
     #[test]
@@ -134,7 +164,10 @@ mod tests {
         assert!(t.take(a).is_empty());
         assert_eq!(t.take(b), vec![":alice!~alice@127.0.0.1 PRIVMSG #c :hi"]);
         assert!(t.take(c).is_empty());
-        assert_eq!(t.ask(c, "PRIVMSG #c :x"), vec![":irc.test 404 carol #c :Cannot send to channel"]);
+        assert_eq!(
+            t.ask(c, "PRIVMSG #c :x"),
+            vec![":irc.test 404 carol #c :Cannot send to channel"]
+        );
     }
 
     #[test]
@@ -149,6 +182,26 @@ mod tests {
         t.take(b);
         t.feed(a, "QUIT :bye");
         assert_eq!(t.take(b), vec![":alice!~alice@127.0.0.1 QUIT :Quit: bye"]);
-        assert_eq!(t.closed, vec![(a, "ERROR :Closing Link: 127.0.0.1 (Quit: bye)".to_string())]);
+        assert_eq!(
+            t.closed,
+            vec![(a, "ERROR :Closing Link: 127.0.0.1 (Quit: bye)".to_string())]
+        );
+    }
+
+    #[test]
+    fn an_invitation_dies_with_its_user() {
+        let mut t = TestWorld::new();
+        let a = t.user("alice");
+        t.feed(a, "JOIN #c");
+        t.feed(a, "MODE #c +i");
+        let b = t.user("bob");
+        t.feed(a, "INVITE bob #c");
+        t.feed(b, "QUIT");
+        // mallory is given bob's freed client slot.
+        let m = t.user("mallory");
+        assert_eq!(
+            t.ask(m, "JOIN #c"),
+            vec![":irc.test 473 mallory #c :Cannot join channel (+i)"]
+        );
     }
 }

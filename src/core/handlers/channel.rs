@@ -442,6 +442,7 @@ pub fn invite(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let chan_name = chan.name.clone();
     if !chan.invites.contains(&victim) {
         w.channels[ch].invites.push(victim);
+        w.clients[victim].invited = true;
     }
     let vnick = w.clients[victim].nick.clone();
     let line = Line::new(w.name(), n::RPL_INVITING)

@@ -463,10 +463,7 @@ fn set_umodes(ctx: &mut Ctx<'_>, cid: ClientId, old: u8, new: u8) {
         return;
     }
     let w = &mut *ctx.w;
-    if changed & umode::OPER != 0 {
-        w.opers -= 1;
-    }
-    w.clients[cid].umodes = new;
+    w.set_umodes(cid, new);
     let modes = umode::ALL
         .iter()
         .filter(|&&(_, bit)| changed & bit != 0)

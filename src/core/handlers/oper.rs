@@ -55,8 +55,7 @@ pub fn oper(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
             .trailing("+o")
             .finish();
         ctx.out.send(ctx.conn, line);
-        w.clients[cid].umodes |= umode::OPER;
-        w.opers += 1;
+        w.set_umodes(cid, w.clients[cid].umodes | umode::OPER);
     }
     Ok(())
 }
@@ -151,7 +150,7 @@ mod tests {
 
     fn set_umode(t: &mut TestWorld, conn: usize, bit: u8) {
         let c = t.w.local(conn).unwrap().client.unwrap();
-        t.w.clients[c].umodes |= bit;
+        t.w.set_umodes(c, t.w.clients[c].umodes | bit);
     }
 
     /// A registered operator.

@@ -54,12 +54,7 @@ fn first_item(list: &[u8]) -> &[u8] {
 
 pub fn send_lusers(w: &World, conn: ConnId, out: &mut Outbox) {
     let users = w.clients.len();
-    // Counted on demand: keeping a counter would need every mode change to maintain it.
-    let invisible = w
-        .clients
-        .iter()
-        .filter(|(_, c)| c.has(umode::INVISIBLE))
-        .count();
+    let invisible = w.invisible;
     let (local, max) = (w.local_users.to_string(), w.max_local_users.to_string());
     let global = users.to_string();
     let text = format!(
@@ -573,10 +568,7 @@ mod tests {
 
     fn set_umode(t: &mut TestWorld, conn: usize, bit: u8) {
         let c = cid(t, conn);
-        t.w.clients[c].umodes |= bit;
-        if bit & umode::OPER != 0 {
-            t.w.opers += 1;
-        }
+        t.w.set_umodes(c, t.w.clients[c].umodes | bit);
     }
 
     #[test]

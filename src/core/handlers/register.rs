@@ -99,6 +99,7 @@ fn change_nick(w: &mut World, cid: ClientId, nick: &str, out: &mut Outbox) {
         conn: None,
         signon: 0,
         serial: 0,
+        invited: false,
     };
     w.remember_whowas(&snapshot);
     w.nicks.remove(&*w.cm.fold(&old));
@@ -259,6 +260,7 @@ fn try_register(ctx: &mut Ctx<'_>) {
         conn: Some(conn),
         signon: w.now.unix_s(),
         serial: 0,
+        invited: false,
     };
     let cid = w.clients.insert(client);
     w.local_mut(conn).expect("checked above").client = Some(cid);
