@@ -182,7 +182,10 @@ impl Config {
             ConfigError {
                 file: file.into(),
                 line,
-                message: format!("{}; see the configuration reference in README.md", e.message()),
+                message: format!(
+                    "{}; see the configuration reference in README.md",
+                    e.message()
+                ),
             }
         })?;
         cfg.validate(text, file)?;
@@ -199,33 +202,54 @@ impl Config {
         if !(1..=4095).contains(&s.id) {
             return Err(err("id", format!("server id {} is out of range; use a number from 1 to 4095, unique in the network", s.id)));
         }
-        if s.name.is_empty() || !s.name.contains('.') || s.name.len() > 63
-            || !s.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        if s.name.is_empty()
+            || !s.name.contains('.')
+            || s.name.len() > 63
+            || !s
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
         {
             return Err(err("name", format!("server name {:?} is not a valid host-like name; use letters, digits, '-' and at least one '.', at most 63 characters", s.name)));
         }
         if s.network.is_empty() || s.network.contains(' ') {
-            return Err(err("network", "network must be a non-empty word without spaces".into()));
+            return Err(err(
+                "network",
+                "network must be a non-empty word without spaces".into(),
+            ));
         }
         let l = &self.limits;
         if !(1..=50).contains(&l.nick_length) {
-            return Err(err("nick_length", format!("nick_length {} is out of range; use 1 to 50", l.nick_length)));
+            return Err(err(
+                "nick_length",
+                format!("nick_length {} is out of range; use 1 to 50", l.nick_length),
+            ));
         }
         if l.max_clients == 0 {
             return Err(err("max_clients", "max_clients must be at least 1".into()));
         }
         if l.sendq_bytes < 4096 {
-            return Err(err("sendq_bytes", "sendq_bytes must be at least 4096".into()));
+            return Err(err(
+                "sendq_bytes",
+                "sendq_bytes must be at least 4096".into(),
+            ));
         }
         if l.ping_interval_s == 0 || l.ping_timeout_s == 0 || l.registration_timeout_s == 0 {
-            return Err(err("ping_", "ping_interval_s, ping_timeout_s and registration_timeout_s must be at least 1".into()));
+            return Err(err(
+                "ping_",
+                "ping_interval_s, ping_timeout_s and registration_timeout_s must be at least 1"
+                    .into(),
+            ));
         }
         if l.flood_burst == 0 {
             return Err(err("flood_burst", "flood_burst must be at least 1".into()));
         }
         for o in &self.oper {
             if o.name.is_empty() || o.password.is_empty() {
-                return Err(err("[[oper]]", "every [[oper]] needs a non-empty name and password".into()));
+                return Err(err(
+                    "[[oper]]",
+                    "every [[oper]] needs a non-empty name and password".into(),
+                ));
             }
         }
         Ok(())
@@ -252,20 +276,53 @@ impl fmt::Display for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = &self.server;
         writeln!(f, "[server]")?;
-        writeln!(f, "name = {:?}\nid = {}\ndescription = {:?}\nnetwork = {:?}", s.name, s.id, s.description, s.network)?;
+        writeln!(
+            f,
+            "name = {:?}\nid = {}\ndescription = {:?}\nnetwork = {:?}",
+            s.name, s.id, s.description, s.network
+        )?;
         writeln!(f, "motd = {} line(s)", self.motd_lines().len())?;
-        writeln!(f, "password = {}", if s.password.is_empty() { "(none)" } else { "(set)" })?;
+        writeln!(
+            f,
+            "password = {}",
+            if s.password.is_empty() {
+                "(none)"
+            } else {
+                "(set)"
+            }
+        )?;
         for l in &self.listen {
             writeln!(f, "\n[[listen]]\naddress = \"{}\"", l.address)?;
         }
         let l = &self.limits;
         writeln!(f, "\n[limits]")?;
-        writeln!(f, "max_clients = {}\nmax_clients_per_ip = {}\nsendq_bytes = {}", l.max_clients, l.max_clients_per_ip, l.sendq_bytes)?;
-        writeln!(f, "nick_length = {}\ncasemapping = {:?}", l.nick_length, l.casemapping.name())?;
-        writeln!(f, "ping_interval_s = {}\nping_timeout_s = {}\nregistration_timeout_s = {}", l.ping_interval_s, l.ping_timeout_s, l.registration_timeout_s)?;
-        writeln!(f, "flood_burst = {}\nflood_interval_ms = {}", l.flood_burst, l.flood_interval_ms)?;
+        writeln!(
+            f,
+            "max_clients = {}\nmax_clients_per_ip = {}\nsendq_bytes = {}",
+            l.max_clients, l.max_clients_per_ip, l.sendq_bytes
+        )?;
+        writeln!(
+            f,
+            "nick_length = {}\ncasemapping = {:?}",
+            l.nick_length,
+            l.casemapping.name()
+        )?;
+        writeln!(
+            f,
+            "ping_interval_s = {}\nping_timeout_s = {}\nregistration_timeout_s = {}",
+            l.ping_interval_s, l.ping_timeout_s, l.registration_timeout_s
+        )?;
+        writeln!(
+            f,
+            "flood_burst = {}\nflood_interval_ms = {}",
+            l.flood_burst, l.flood_interval_ms
+        )?;
         for o in &self.oper {
-            writeln!(f, "\n[[oper]]\nname = {:?}\nhost = {:?}\npassword = (set)", o.name, o.host)?;
+            writeln!(
+                f,
+                "\n[[oper]]\nname = {:?}\nhost = {:?}\npassword = (set)",
+                o.name, o.host
+            )?;
         }
         Ok(())
     }
@@ -288,9 +345,17 @@ mod tests {
         let e = Config::parse("[server]\nname = \"a.b\"\nid = 5000\n", "x.toml").unwrap_err();
         assert_eq!((e.file.as_str(), e.line), ("x.toml", 3));
         assert!(e.message.contains("1 to 4095"), "{}", e.message);
-        let e = Config::parse("[server]\nname = \"a.b\"\nid = 1\n[limits]\nbogus = 1\n", "y.toml").unwrap_err();
+        let e = Config::parse(
+            "[server]\nname = \"a.b\"\nid = 1\n[limits]\nbogus = 1\n",
+            "y.toml",
+        )
+        .unwrap_err();
         assert_eq!(e.line, 5, "{e}");
-        let e = Config::parse("[server]\nname = \"a.b\"\nid = 1\n[limits]\ncasemapping = \"utf8\"\n", "y.toml").unwrap_err();
+        let e = Config::parse(
+            "[server]\nname = \"a.b\"\nid = 1\n[limits]\ncasemapping = \"utf8\"\n",
+            "y.toml",
+        )
+        .unwrap_err();
         assert_eq!(e.line, 5, "{e}");
         let e = Config::parse("[server\n", "z.toml").unwrap_err();
         assert_eq!(e.line, 1, "{e}");
@@ -298,7 +363,11 @@ mod tests {
 
     #[test]
     fn oper_password_not_in_debug() {
-        let c = Config::parse("[server]\nname=\"a.b\"\nid=1\n[[oper]]\nname=\"root\"\npassword=\"hunter2\"\n", "t").unwrap();
+        let c = Config::parse(
+            "[server]\nname=\"a.b\"\nid=1\n[[oper]]\nname=\"root\"\npassword=\"hunter2\"\n",
+            "t",
+        )
+        .unwrap();
         assert!(!format!("{c:?}").contains("hunter2"));
         assert!(!format!("{c}").contains("hunter2"));
     }

@@ -19,8 +19,18 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut opts = getopts::Options::new();
     opts.optopt("c", "config", "configuration file (TOML)", "FILE");
-    opts.optmulti("l", "listen", "listen on ADDR (repeatable; replaces the config's listeners; port 0 picks a free port)", "ADDR");
-    opts.optopt("", "check-config", "validate FILE, print the effective settings, exit 0 (valid) or 1", "FILE");
+    opts.optmulti(
+        "l",
+        "listen",
+        "listen on ADDR (repeatable; replaces the config's listeners; port 0 picks a free port)",
+        "ADDR",
+    );
+    opts.optopt(
+        "",
+        "check-config",
+        "validate FILE, print the effective settings, exit 0 (valid) or 1",
+        "FILE",
+    );
     opts.optflag("h", "help", "print this help");
     opts.optflag("V", "version", "print the version");
     let m = match opts.parse(&args) {
@@ -66,7 +76,9 @@ fn main() -> ExitCode {
         match a.parse::<SocketAddr>() {
             Ok(addr) => listen.push(addr),
             Err(_) => {
-                eprintln!("portico: --listen {a}: not an address; use IP:PORT, e.g. 127.0.0.1:6667");
+                eprintln!(
+                    "portico: --listen {a}: not an address; use IP:PORT, e.g. 127.0.0.1:6667"
+                );
                 return ExitCode::from(2);
             }
         }

@@ -69,22 +69,16 @@ impl World {
 
     /// One complete line from a connection.
     pub fn on_line(&mut self, conn: ConnId, line: &[u8], now: Clock, out: &mut Outbox) {
-        self.now = now;
-        let interval = self.config.limits.flood_interval_ms;
-        let Some(local) = self.local_mut(conn) else {
+        if !self.count_line(conn, now) {
             return;
-        };
-        local.last_rx_ms = now.mono_ms;
-        local.ping_sent = false;
-        local.lines_in += 1;
-        local.flood_tat_ms = local.flood_tat_ms.max(now.mono_ms) + interval;
+        }
         match parse(line) {
             Ok(msg) => {
                 let mut ctx = Ctx { w: self, conn, out };
                 dispatch(&mut ctx, &msg, line.len());
             }
             Err(ParseError::Empty) => {}
-            Err(ParseError::TooLong) => self.on_too_long(conn, out),
+            Err(ParseError::TooLong) => self.reply(out, conn, n::ERR_INPUTTOOLONG, &[]),
             Err(ParseError::Nul) => {
                 let line = self.numeric(
                     conn,
@@ -97,9 +91,27 @@ impl World {
         }
     }
 
-    /// An overlong line was dropped.
-    pub fn on_too_long(&mut self, conn: ConnId, out: &mut Outbox) {
-        self.reply(out, conn, n::ERR_INPUTTOOLONG, &[]);
+    /// A line longer than the framer keeps was dropped. It is still a line: it shows the
+    /// client is alive and costs flood budget like any other (its 417 is output too).
+    pub fn on_too_long(&mut self, conn: ConnId, now: Clock, out: &mut Outbox) {
+        if self.count_line(conn, now) {
+            self.reply(out, conn, n::ERR_INPUTTOOLONG, &[]);
+        }
+    }
+
+    /// Records a line from `conn`: activity for the ping timer, flood penalty. False if the
+    /// connection is gone.
+    fn count_line(&mut self, conn: ConnId, now: Clock) -> bool {
+        self.now = now;
+        let interval = self.config.limits.flood_interval_ms;
+        let Some(local) = self.local_mut(conn) else {
+            return false;
+        };
+        local.last_rx_ms = now.mono_ms;
+        local.ping_sent = false;
+        local.lines_in += 1;
+        local.flood_tat_ms = local.flood_tat_ms.max(now.mono_ms) + interval;
+        true
     }
 
     /// The shell closed the connection (EOF, error, SendQ exceeded, Excess Flood).
@@ -221,7 +233,10 @@ impl World {
                 }
             } else if l.ping_sent {
                 if silent >= ping_ms + timeout_ms {
-                    to_close.push((conn, format!("Ping timeout: {} seconds", silent / 1000)));
+                    // The limit, not the measured silence: that depends on when the timer
+                    // happened to run, and the reason is seen by every peer.
+                    let limit_s = (ping_ms + timeout_ms) / 1000;
+                    to_close.push((conn, format!("Ping timeout: {limit_s} seconds")));
                 }
             } else if silent >= ping_ms {
                 to_ping.push(conn);

@@ -9,7 +9,10 @@ pub enum State {
     Open,
     /// Flushing a last line; then write-shutdown and wait for EOF until the deadline, so the
     /// peer reads the ERROR instead of a reset.
-    Closing { deadline_ms: u64, shut: bool },
+    Closing {
+        deadline_ms: u64,
+        shut: bool,
+    },
     /// Gone; removed from the slab at the end of the loop turn.
     Dead,
 }

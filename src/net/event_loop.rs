@@ -62,8 +62,13 @@ pub struct Server {
 }
 
 fn clock(start: Instant) -> Clock {
-    let unix_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-    Clock { mono_ms: start.elapsed().as_millis() as u64 + 1, unix_ms }
+    let unix_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    Clock {
+        mono_ms: start.elapsed().as_millis() as u64 + 1,
+        unix_ms,
+    }
 }
 
 impl Server {
@@ -99,7 +104,10 @@ impl Server {
         if server.opts.signals {
             use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
             let mut signals = signal_hook_mio::v1_0::Signals::new([SIGTERM, SIGINT, SIGHUP])?;
-            server.poll.registry().register(&mut signals, SIGNALS, Interest::READABLE)?;
+            server
+                .poll
+                .registry()
+                .register(&mut signals, SIGNALS, Interest::READABLE)?;
             server.signals = Some(signals);
         }
         Ok(server)
@@ -113,10 +121,19 @@ impl Server {
     }
 
     fn open_listener(&mut self, addr: SocketAddr) -> io::Result<()> {
-        let mut sock = listener::bind(addr).map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
+        let mut sock = listener::bind(addr)
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
         let addr = sock.local_addr()?;
-        let slot = self.listeners.iter().position(Option::is_none).unwrap_or(self.listeners.len());
-        self.poll.registry().register(&mut sock, Token(LISTENER_BASE + slot), Interest::READABLE)?;
+        let slot = self
+            .listeners
+            .iter()
+            .position(Option::is_none)
+            .unwrap_or(self.listeners.len());
+        self.poll.registry().register(
+            &mut sock,
+            Token(LISTENER_BASE + slot),
+            Interest::READABLE,
+        )?;
         let l = Some(Listener { sock, addr });
         if slot == self.listeners.len() {
             self.listeners.push(l);
@@ -132,7 +149,10 @@ impl Server {
     }
 
     pub fn handle(&self) -> Handle {
-        Handle { waker: self.waker.clone(), request: self.request.clone() }
+        Handle {
+            waker: self.waker.clone(),
+            request: self.request.clone(),
+        }
     }
 
     /// Serves until stopped (signal, handle, DIE).
@@ -197,7 +217,13 @@ impl Server {
     }
 
     fn poll_timeout(&self) -> Duration {
-        if !self.pending_read.is_empty() || !self.dirty.is_empty() && self.dirty.iter().any(|&k| self.conns.get(k).is_some_and(|c| c.writable)) {
+        if !self.pending_read.is_empty()
+            || !self.dirty.is_empty()
+                && self
+                    .dirty
+                    .iter()
+                    .any(|&k| self.conns.get(k).is_some_and(|c| c.writable))
+        {
             return Duration::ZERO;
         }
         let now = self.start.elapsed().as_millis() as u64 + 1;
@@ -223,7 +249,9 @@ impl Server {
     }
 
     fn on_signals(&mut self, now: Clock) {
-        let Some(signals) = self.signals.as_mut() else { return };
+        let Some(signals) = self.signals.as_mut() else {
+            return;
+        };
         let pending: Vec<i32> = signals.pending().collect();
         for sig in pending {
             match sig {
@@ -252,7 +280,10 @@ impl Server {
         let mut events = Events::with_capacity(1024);
         loop {
             self.flush_dirty(now);
-            let busy = self.conns.iter().any(|(_, c)| !c.sendq.is_empty() && c.state != State::Dead);
+            let busy = self
+                .conns
+                .iter()
+                .any(|(_, c)| !c.sendq.is_empty() && c.state != State::Dead);
             if !busy || Instant::now() >= deadline {
                 break;
             }
@@ -286,8 +317,12 @@ impl Server {
         log_changes(&old, &cfg);
         let wanted = self.wanted_listeners(&cfg);
         for slot in 0..self.listeners.len() {
-            let Some(l) = &self.listeners[slot] else { continue };
-            let configured = wanted.iter().any(|a| *a == l.addr || (a.port() == 0 && a.ip() == l.addr.ip()));
+            let Some(l) = &self.listeners[slot] else {
+                continue;
+            };
+            let configured = wanted
+                .iter()
+                .any(|a| *a == l.addr || (a.port() == 0 && a.ip() == l.addr.ip()));
             if !configured {
                 info!("rehash: closing listener {}", l.addr);
                 if let Some(mut l) = self.listeners[slot].take() {
@@ -296,7 +331,11 @@ impl Server {
             }
         }
         for addr in wanted {
-            let open = self.listeners.iter().flatten().any(|l| l.addr == addr || (addr.port() == 0 && l.addr.ip() == addr.ip()));
+            let open = self
+                .listeners
+                .iter()
+                .flatten()
+                .any(|l| l.addr == addr || (addr.port() == 0 && l.addr.ip() == addr.ip()));
             if !open {
                 match self.open_listener(addr) {
                     Ok(()) => info!("rehash: listening on {addr}"),
@@ -312,7 +351,9 @@ impl Server {
 
     fn accept(&mut self, slot: usize, now: Clock) {
         loop {
-            let Some(Some(l)) = self.listeners.get(slot) else { return };
+            let Some(Some(l)) = self.listeners.get(slot) else {
+                return;
+            };
             let (mut stream, peer) = match l.sock.accept() {
                 Ok(pair) => pair,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -331,7 +372,11 @@ impl Server {
             let _ = stream.set_nodelay(true);
             let entry = self.conns.vacant_entry();
             let k = entry.key();
-            if let Err(e) = self.poll.registry().register(&mut stream, Token(k), Interest::READABLE | Interest::WRITABLE) {
+            if let Err(e) = self.poll.registry().register(
+                &mut stream,
+                Token(k),
+                Interest::READABLE | Interest::WRITABLE,
+            ) {
                 warn!("register {peer}: {e}");
                 continue;
             }
@@ -343,7 +388,9 @@ impl Server {
     }
 
     fn on_writable(&mut self, k: usize) {
-        let Some(c) = self.conns.get_mut(k) else { return };
+        let Some(c) = self.conns.get_mut(k) else {
+            return;
+        };
         c.writable = true;
         if !c.sendq.is_empty() && !c.in_dirty {
             c.in_dirty = true;
@@ -355,7 +402,9 @@ impl Server {
     fn read(&mut self, k: usize, now: Clock) {
         let mut total = 0;
         loop {
-            let Some(c) = self.conns.get_mut(k) else { return };
+            let Some(c) = self.conns.get_mut(k) else {
+                return;
+            };
             if c.state == State::Dead {
                 return;
             }
@@ -389,7 +438,9 @@ impl Server {
     /// Frames `data` (after any held input) and runs each line through the core, stopping
     /// while the client is over its flood budget.
     fn process(&mut self, k: usize, data: &[u8], now: Clock) {
-        let Some(c) = self.conns.get_mut(k) else { return };
+        let Some(c) = self.conns.get_mut(k) else {
+            return;
+        };
         if !c.is_open() {
             return;
         }
@@ -403,7 +454,7 @@ impl Server {
             }
             match input {
                 Input::Line(line) => world.on_line(k, line, now, out),
-                Input::TooLong => world.on_too_long(k, out),
+                Input::TooLong => world.on_too_long(k, now, out),
             }
             Flow::Continue
         });
@@ -424,7 +475,9 @@ impl Server {
         loop {
             let mut overflowed = Vec::new();
             for (k, line) in self.out.sends.drain(..) {
-                let Some(c) = self.conns.get_mut(k) else { continue };
+                let Some(c) = self.conns.get_mut(k) else {
+                    continue;
+                };
                 if !c.is_open() {
                     continue;
                 }
@@ -437,12 +490,17 @@ impl Server {
                 }
             }
             for (k, line) in self.out.closes.drain(..) {
-                let Some(c) = self.conns.get_mut(k) else { continue };
+                let Some(c) = self.conns.get_mut(k) else {
+                    continue;
+                };
                 if !c.is_open() {
                     continue;
                 }
                 c.sendq.push(line);
-                c.state = State::Closing { deadline_ms: now.mono_ms + LINGER_MS, shut: false };
+                c.state = State::Closing {
+                    deadline_ms: now.mono_ms + LINGER_MS,
+                    shut: false,
+                };
                 self.closing.push(k);
                 if !c.in_dirty {
                     c.in_dirty = true;
@@ -455,8 +513,9 @@ impl Server {
             for k in overflowed {
                 if let Some(c) = self.conns.get_mut(k) {
                     if c.is_open() {
-                        // Whatever was queued can never be delivered in time; only the ERROR goes.
-                        c.sendq.clear();
+                        // Whatever was queued can never be delivered in time; only the end of
+                        // a line already started, then the ERROR, go.
+                        c.sendq.discard_unsent();
                         warn!("conn {k}: SendQ exceeded");
                         self.world.close_conn(k, "SendQ exceeded", &mut self.out);
                     }
@@ -477,7 +536,9 @@ impl Server {
     fn flush_dirty(&mut self, now: Clock) {
         let mut still = Vec::new();
         for k in std::mem::take(&mut self.dirty) {
-            let Some(c) = self.conns.get_mut(k) else { continue };
+            let Some(c) = self.conns.get_mut(k) else {
+                continue;
+            };
             if c.state == State::Dead || !c.writable {
                 c.in_dirty = false;
                 continue;
@@ -501,7 +562,9 @@ impl Server {
     /// The peer is gone (EOF or an error): the core fans out the QUIT now; the slab entry
     /// goes at the end of the turn so no stale event can reach a reused key.
     fn lost(&mut self, k: usize, reason: &str, now: Clock) {
-        let Some(c) = self.conns.get_mut(k) else { return };
+        let Some(c) = self.conns.get_mut(k) else {
+            return;
+        };
         let was_open = c.is_open();
         c.state = State::Dead;
         self.closing.push(k);
@@ -516,12 +579,15 @@ impl Server {
     fn reap(&mut self, now: Clock) {
         let mut keep = Vec::new();
         for k in std::mem::take(&mut self.closing) {
-            let Some(c) = self.conns.get_mut(k) else { continue };
+            let Some(c) = self.conns.get_mut(k) else {
+                continue;
+            };
             match c.state {
                 State::Dead => {
                     let mut c = self.conns.remove(k);
                     let _ = self.poll.registry().deregister(&mut c.stream);
-                    self.world.on_close(k, "Connection closed", now, &mut self.out);
+                    self.world
+                        .on_close(k, "Connection closed", now, &mut self.out);
                 }
                 State::Closing { deadline_ms, shut } => {
                     if now.mono_ms >= deadline_ms {
@@ -529,7 +595,10 @@ impl Server {
                         keep.push(k);
                     } else if !shut && c.sendq.is_empty() {
                         let _ = c.stream.shutdown(std::net::Shutdown::Write);
-                        c.state = State::Closing { deadline_ms, shut: true };
+                        c.state = State::Closing {
+                            deadline_ms,
+                            shut: true,
+                        };
                         keep.push(k);
                     } else {
                         keep.push(k);
@@ -547,7 +616,13 @@ fn log_changes(old: &Config, new: &Config) {
     if old.motd_lines() != new.motd_lines() {
         info!("rehash: MOTD changed");
     }
-    if old.oper.len() != new.oper.len() || old.oper.iter().zip(&new.oper).any(|(a, b)| a.name != b.name || a.password != b.password || a.host != b.host) {
+    if old.oper.len() != new.oper.len()
+        || old
+            .oper
+            .iter()
+            .zip(&new.oper)
+            .any(|(a, b)| a.name != b.name || a.password != b.password || a.host != b.host)
+    {
         info!("rehash: operators changed ({} now)", new.oper.len());
     }
     if format!("{:?}", old.limits) != format!("{:?}", new.limits) {

@@ -19,6 +19,8 @@ pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 
 /// Running out of file descriptors: keep serving, retry accepting a little later.
 pub fn is_fd_exhaustion(e: &io::Error) -> bool {
-    matches!(e.raw_os_error(), Some(23 /* ENFILE */) | Some(24 /* EMFILE */))
-        || e.kind() == io::ErrorKind::OutOfMemory
+    matches!(
+        e.raw_os_error(),
+        Some(23 /* ENFILE */) | Some(24 /* EMFILE */)
+    ) || e.kind() == io::ErrorKind::OutOfMemory
 }

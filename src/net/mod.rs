@@ -30,7 +30,12 @@ pub struct Options {
 
 impl Options {
     pub fn new(config: Config) -> Options {
-        Options { config, config_path: None, listen_override: None, signals: false }
+        Options {
+            config,
+            config_path: None,
+            listen_override: None,
+            signals: false,
+        }
     }
 }
 
@@ -73,11 +78,15 @@ impl Running {
     /// Stops the server and waits for it.
     pub fn stop(mut self) -> io::Result<()> {
         self.handle.stop();
-        self.thread.take().map_or(Ok(()), |t| t.join().unwrap_or(Ok(())))
+        self.thread
+            .take()
+            .map_or(Ok(()), |t| t.join().unwrap_or(Ok(())))
     }
     /// Waits for the server to end by itself (DIE).
     pub fn join(mut self) -> io::Result<()> {
-        self.thread.take().map_or(Ok(()), |t| t.join().unwrap_or(Ok(())))
+        self.thread
+            .take()
+            .map_or(Ok(()), |t| t.join().unwrap_or(Ok(())))
     }
 }
 
@@ -94,19 +103,25 @@ impl Drop for Running {
 /// it is built on that thread).
 pub fn spawn(opts: Options) -> io::Result<Running> {
     let (tx, rx) = mpsc::channel();
-    let thread = std::thread::Builder::new().name("portico".into()).spawn(move || {
-        let mut server = match Server::bind(opts) {
-            Ok(s) => s,
-            Err(e) => {
-                let _ = tx.send(Err(e));
-                return Ok(());
-            }
-        };
-        let _ = tx.send(Ok((server.local_addrs(), server.handle())));
-        server.run()
-    })?;
+    let thread = std::thread::Builder::new()
+        .name("portico".into())
+        .spawn(move || {
+            let mut server = match Server::bind(opts) {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return Ok(());
+                }
+            };
+            let _ = tx.send(Ok((server.local_addrs(), server.handle())));
+            server.run()
+        })?;
     let (addrs, handle) = rx
         .recv()
         .map_err(|_| io::Error::other("server thread ended early"))??;
-    Ok(Running { addrs, handle, thread: Some(thread) })
+    Ok(Running {
+        addrs,
+        handle,
+        thread: Some(thread),
+    })
 }

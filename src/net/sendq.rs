@@ -43,6 +43,22 @@ impl SendQ {
         *self = SendQ::default();
     }
 
+    /// Drops every line not yet started, but keeps the rest of one partly written: cutting
+    /// it would glue whatever is queued next (the closing ERROR) onto half a line.
+    pub fn discard_unsent(&mut self) {
+        if self.head == 0 {
+            self.clear();
+            return;
+        }
+        let front = self
+            .lines
+            .pop_front()
+            .expect("a partly written line is queued");
+        self.lines.clear();
+        self.bytes = front.len();
+        self.lines.push_back(front);
+    }
+
     /// Writes as much as the socket takes, up to the write budget.
     pub fn flush<W: Write>(&mut self, w: &mut W) -> io::Result<Flushed> {
         let mut written_total = 0;
@@ -74,7 +90,10 @@ impl SendQ {
 
     fn advance(&mut self, mut written: usize) {
         while written > 0 {
-            let front = self.lines.front().expect("written bytes come from queued lines");
+            let front = self
+                .lines
+                .front()
+                .expect("written bytes come from queued lines");
             let left = front.len() - self.head;
             if written >= left {
                 written -= left;
@@ -123,12 +142,41 @@ mod tests {
             q.push(shared.clone());
         }
         assert_eq!(q.len(), 70);
-        let mut t = Trickle { out: Vec::new(), cap: 3, room: 33 };
+        let mut t = Trickle {
+            out: Vec::new(),
+            cap: 3,
+            room: 33,
+        };
         assert_eq!(q.flush(&mut t).unwrap(), Flushed::Blocked);
         assert_eq!(q.len(), 70 - 33);
         t.room = usize::MAX;
         assert_eq!(q.flush(&mut t).unwrap(), Flushed::Empty);
         assert_eq!(t.out, b"hello\r\n".repeat(10));
+        assert_eq!(q.len(), 0);
+    }
+
+    #[test]
+    fn discard_unsent_keeps_a_partly_written_line_whole() {
+        let mut q = SendQ::default();
+        for line in [&b"first\r\n"[..], b"second\r\n", b"third\r\n"] {
+            q.push(Rc::from(line));
+        }
+        let mut t = Trickle {
+            out: Vec::new(),
+            cap: usize::MAX,
+            room: 10,
+        };
+        assert_eq!(q.flush(&mut t).unwrap(), Flushed::Blocked);
+        q.discard_unsent();
+        assert_eq!(q.len(), b"first\r\nsecond\r\n".len() - 10);
+        q.push(Rc::from(&b"ERROR\r\n"[..]));
+        t.room = usize::MAX;
+        assert_eq!(q.flush(&mut t).unwrap(), Flushed::Empty);
+        assert_eq!(t.out, b"first\r\nsecond\r\nERROR\r\n");
+        // Nothing started: everything goes.
+        q.push(Rc::from(&b"x\r\n"[..]));
+        q.discard_unsent();
+        assert!(q.is_empty());
         assert_eq!(q.len(), 0);
     }
 }

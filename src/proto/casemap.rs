@@ -37,8 +37,7 @@ impl CaseMapping {
 
     pub fn eq(self, a: &str, b: &str) -> bool {
         a.len() == b.len()
-            && a
-                .bytes()
+            && a.bytes()
                 .zip(b.bytes())
                 .all(|(x, y)| self.fold_byte(x) == self.fold_byte(y))
     }
@@ -46,7 +45,12 @@ impl CaseMapping {
 
 /// RFC 2812 §2.3.1 nick: a letter or special first, then letters, digits, specials or `-`.
 pub fn valid_nick(nick: &[u8], max: usize) -> bool {
-    let special = |b: u8| matches!(b, b'[' | b']' | b'\\' | b'`' | b'_' | b'^' | b'{' | b'|' | b'}');
+    let special = |b: u8| {
+        matches!(
+            b,
+            b'[' | b']' | b'\\' | b'`' | b'_' | b'^' | b'{' | b'|' | b'}'
+        )
+    };
     match nick.split_first() {
         Some((&first, rest)) => {
             nick.len() <= max
@@ -91,8 +95,7 @@ pub fn wild_match(cm: CaseMapping, mask: &[u8], s: &[u8]) -> bool {
         if m < mask.len() && mask[m] == b'*' {
             star = Some((m, i));
             m += 1;
-        } else if m < mask.len()
-            && (mask[m] == b'?' || cm.fold_byte(mask[m]) == cm.fold_byte(s[i]))
+        } else if m < mask.len() && (mask[m] == b'?' || cm.fold_byte(mask[m]) == cm.fold_byte(s[i]))
         {
             m += 1;
             i += 1;
@@ -124,10 +127,27 @@ mod tests {
 
     #[test]
     fn nicks() {
-        for ok in ["a", "Alice", "[x]", "a-1", "`^_{|}", "x".repeat(30).as_str()] {
+        for ok in [
+            "a",
+            "Alice",
+            "[x]",
+            "a-1",
+            "`^_{|}",
+            "x".repeat(30).as_str(),
+        ] {
             assert!(valid_nick(ok.as_bytes(), 30), "{ok}");
         }
-        for bad in ["", "1a", "-a", "a b", "a!b", "a@b", "#a", "\u{e9}t\u{e9}", "x".repeat(31).as_str()] {
+        for bad in [
+            "",
+            "1a",
+            "-a",
+            "a b",
+            "a!b",
+            "a@b",
+            "#a",
+            "\u{e9}t\u{e9}",
+            "x".repeat(31).as_str(),
+        ] {
             assert!(!valid_nick(bad.as_bytes(), 30), "{bad}");
         }
         assert!(!valid_nick(b"a\xff", 30));
@@ -138,7 +158,15 @@ mod tests {
         assert!(valid_channel(b"#rust", 50));
         assert!(valid_channel("#café".as_bytes(), 50));
         assert!(valid_channel(b"&local", 50));
-        for bad in [&b"#"[..], b"rust", b"#a,b", b"#a b", b"#a\x07", b"#\xff\xfe", b"+a"] {
+        for bad in [
+            &b"#"[..],
+            b"rust",
+            b"#a,b",
+            b"#a b",
+            b"#a\x07",
+            b"#\xff\xfe",
+            b"+a",
+        ] {
             assert!(!valid_channel(bad, 50), "{bad:?}");
         }
     }

@@ -13,11 +13,14 @@ pub enum Input<'a> {
     TooLong,
 }
 
-/// What the caller wants after a line.
+/// What the caller did with the input it was handed.
 #[derive(Debug, PartialEq, Eq, Clone, Copy)]
 pub enum Flow {
+    /// Taken; hand out the next one.
     Continue,
-    /// Stop handing out lines: the rest stays queued until [`Framer::feed`] is called again.
+    /// Not taken (the caller cannot handle input now, e.g. flood penalty): this input and
+    /// everything after it stay queued, and are handed out again, in order, by the next
+    /// [`Framer::feed`].
     Pause,
 }
 
@@ -28,6 +31,8 @@ pub struct Framer {
     pending: Vec<u8>,
     /// Inside an overlong line: drop bytes until the next `\n`.
     discarding: bool,
+    /// An unterminated overlong line was dropped but its [`Input::TooLong`] was not taken yet.
+    owed_too_long: bool,
 }
 
 impl Framer {
@@ -37,7 +42,8 @@ impl Framer {
     }
 
     /// Feeds newly read bytes (may be empty, to resume after a pause) and calls `on` for each
-    /// complete line until it asks to pause. Returns whether the framer paused.
+    /// complete line until it asks to pause; the input it paused on is kept. Returns whether
+    /// the framer paused.
     pub fn feed(&mut self, data: &[u8], mut on: impl FnMut(Input<'_>) -> Flow) -> bool {
         if self.pending.is_empty() {
             let (used, paused) = self.scan(data, &mut on);
@@ -60,27 +66,36 @@ impl Framer {
 
     /// Returns (bytes consumed, paused).
     fn scan(&mut self, buf: &[u8], on: &mut impl FnMut(Input<'_>) -> Flow) -> (usize, bool) {
+        if self.owed_too_long {
+            if on(Input::TooLong) == Flow::Pause {
+                return (0, true);
+            }
+            self.owed_too_long = false;
+        }
         let mut pos = 0;
         while pos < buf.len() {
             let Some(nl) = buf[pos..].iter().position(|&b| b == b'\n') else {
-                if buf.len() - pos > MAX_LINE {
+                if self.discarding {
                     pos = buf.len();
-                    if !self.discarding {
-                        self.discarding = true;
-                        if on(Input::TooLong) == Flow::Pause {
-                            return (pos, true);
-                        }
+                } else if buf.len() - pos > MAX_LINE {
+                    // The bytes go now (holding them is what the limit prevents); the report
+                    // is owed until it is taken.
+                    pos = buf.len();
+                    self.discarding = true;
+                    if on(Input::TooLong) == Flow::Pause {
+                        self.owed_too_long = true;
+                        return (pos, true);
                     }
                 }
                 break;
             };
             let end = pos + nl;
-            let mut line = &buf[pos..end];
-            pos = end + 1;
             if self.discarding {
                 self.discarding = false;
+                pos = end + 1;
                 continue;
             }
+            let mut line = &buf[pos..end];
             if let [rest @ .., b'\r'] = line {
                 line = rest;
             }
@@ -92,6 +107,7 @@ impl Framer {
             if on(input) == Flow::Pause {
                 return (pos, true);
             }
+            pos = end + 1;
         }
         (pos, false)
     }
@@ -169,7 +185,8 @@ mod tests {
             }
         });
         assert!(paused);
-        assert_eq!(f.pending(), b"C\nD".len());
+        // B was not taken: it is kept, ahead of the rest.
+        assert_eq!(f.pending(), b"B\nC\nD".len());
         let mut rest = Vec::new();
         f.feed(b"\n", |i| {
             if let Input::Line(l) = i {
@@ -177,7 +194,36 @@ mod tests {
             }
             Flow::Continue
         });
-        assert_eq!(rest, vec![b"C".to_vec(), b"D".to_vec()]);
+        assert_eq!(rest, vec![b"B".to_vec(), b"C".to_vec(), b"D".to_vec()]);
+        assert_eq!(f.pending(), 0);
+    }
+
+    #[test]
+    fn pausing_on_every_input_loses_nothing() {
+        // Each input is refused once, then taken on the next feed: the order of lines and
+        // too-long reports is exactly that of an unpaused run.
+        let mut input = b"A\r\nB\n".to_vec();
+        input.extend_from_slice(&vec![b'x'; MAX_LINE + 5]);
+        input.extend_from_slice(b"tail\nC\n");
+        input.extend_from_slice(&vec![b'y'; MAX_LINE + 5]);
+        input.extend_from_slice(b"\nD\n");
+        let mut f = Framer::default();
+        let mut got = Vec::new();
+        let mut refuse = true;
+        for chunk in input.chunks(1000).chain(std::iter::repeat_n(&[][..], 20)) {
+            f.feed(chunk, |i| {
+                refuse = !refuse;
+                if !refuse {
+                    return Flow::Pause;
+                }
+                got.push(match i {
+                    Input::Line(l) => String::from_utf8_lossy(l).into_owned(),
+                    Input::TooLong => "<too long>".into(),
+                });
+                Flow::Continue
+            });
+        }
+        assert_eq!(got, ["A", "B", "<too long>", "C", "<too long>", "D"]);
         assert_eq!(f.pending(), 0);
     }
 
@@ -192,7 +238,9 @@ mod tests {
                 seed ^= seed << 17;
                 let len = (seed % 3000) as usize;
                 let data: Vec<u8> = (0..len)
-                    .map(|k| (seed.rotate_left(k as u32 % 64) as u8) | (0x0a * ((k % 97 == 0) as u8)))
+                    .map(|k| {
+                        (seed.rotate_left(k as u32 % 64) as u8) | (0x0a * ((k % 97 == 0) as u8))
+                    })
                     .collect();
                 f.feed(&data, |_| Flow::Continue);
                 assert!(f.pending() <= MAX_LINE);

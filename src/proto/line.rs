@@ -28,11 +28,11 @@ impl Line {
     }
 
     /// A middle parameter. An empty one, or one with a space or a leading `:`, could not be
-    /// parsed back, so it is written as `*`; such text belongs in [`Line::trailing`].
+    /// parsed back (nor one with CR, LF or NUL), so it is written as `*`; such text belongs in [`Line::trailing`].
     pub fn arg(mut self, a: impl AsRef<[u8]>) -> Line {
         let a = a.as_ref();
         self.buf.push(b' ');
-        if a.is_empty() || a[0] == b':' || a.contains(&b' ') {
+        if a.is_empty() || a[0] == b':' || a.iter().any(|b| matches!(b, b' ' | b'\r' | b'\n' | 0)) {
             self.buf.push(b'*');
         } else {
             self.buf.extend_from_slice(a);
@@ -87,10 +87,15 @@ mod tests {
 
     #[test]
     fn builds() {
-        let l = Line::new("irc.test", "001").arg("alice").trailing("Welcome");
+        let l = Line::new("irc.test", "001")
+            .arg("alice")
+            .trailing("Welcome");
         assert_eq!(l.bytes(), b":irc.test 001 alice :Welcome\r\n");
         assert_eq!(Line::bare("ERROR").trailing("x").bytes(), b"ERROR :x\r\n");
-        assert_eq!(Line::bare("X").arg("").arg(":a").arg("b c").bytes(), b"X * * *\r\n");
+        assert_eq!(
+            Line::bare("X").arg("").arg(":a").arg("b c").bytes(),
+            b"X * * *\r\n"
+        );
     }
 
     #[test]
@@ -104,7 +109,10 @@ mod tests {
 
     #[test]
     fn no_injected_lines() {
-        let out = Line::new("s", "NOTICE").arg("x").trailing("a\r\nQUIT").bytes();
+        let out = Line::new("s", "NOTICE")
+            .arg("x")
+            .trailing("a\r\nQUIT")
+            .bytes();
         assert_eq!(out, b":s NOTICE x :a  QUIT\r\n");
     }
 }

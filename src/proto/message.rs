@@ -121,12 +121,13 @@ pub fn parse(line: &[u8]) -> Result<Message<'_>, ParseError> {
 
 /// Iterates `key[=value]` pairs of a tag section, with values unescaped lazily by the caller.
 pub fn tags(section: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
-    section.split(|&b| b == b';').filter(|t| !t.is_empty()).map(|t| {
-        match t.iter().position(|&b| b == b'=') {
+    section
+        .split(|&b| b == b';')
+        .filter(|t| !t.is_empty())
+        .map(|t| match t.iter().position(|&b| b == b'=') {
             Some(p) => (&t[..p], &t[p + 1..]),
             None => (t, &b""[..]),
-        }
-    })
+        })
 }
 
 #[cfg(test)]
@@ -145,25 +146,52 @@ mod tests {
     }
 
     /// (line, tags, prefix, command, params)
-    type Case<'a> = (&'a str, Option<&'a str>, Option<&'a str>, &'a str, &'a [&'a str]);
+    type Case<'a> = (
+        &'a str,
+        Option<&'a str>,
+        Option<&'a str>,
+        &'a str,
+        &'a [&'a str],
+    );
 
     #[test]
     fn table() {
         let cases: &[Case] = &[
             ("PING", None, None, "PING", &[]),
-            ("PRIVMSG #c :hello world", None, None, "PRIVMSG", &["#c", "hello world"]),
+            (
+                "PRIVMSG #c :hello world",
+                None,
+                None,
+                "PRIVMSG",
+                &["#c", "hello world"],
+            ),
             ("PRIVMSG #c :", None, None, "PRIVMSG", &["#c", ""]),
             ("PRIVMSG #c ::)", None, None, "PRIVMSG", &["#c", ":)"]),
             (":n!u@h JOIN #a", None, Some("n!u@h"), "JOIN", &["#a"]),
-            ("@a=b;c :srv 001 me :Hi", Some("a=b;c"), Some("srv"), "001", &["me", "Hi"]),
+            (
+                "@a=b;c :srv 001 me :Hi",
+                Some("a=b;c"),
+                Some("srv"),
+                "001",
+                &["me", "Hi"],
+            ),
             ("  NICK   x  ", None, None, "NICK", &["x"]),
-            ("USER a 0 * :Real Name", None, None, "USER", &["a", "0", "*", "Real Name"]),
+            (
+                "USER a 0 * :Real Name",
+                None,
+                None,
+                "USER",
+                &["a", "0", "*", "Real Name"],
+            ),
             (
                 "C 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16",
                 None,
                 None,
                 "C",
-                &["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15 16"],
+                &[
+                    "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14",
+                    "15 16",
+                ],
             ),
         ];
         for (line, tags, prefix, cmd, params) in cases {
@@ -190,7 +218,10 @@ mod tests {
         let tagged = format!("@{} {ok}", "t".repeat(MAX_TAGS - 2));
         assert!(parse(tagged.as_bytes()).is_ok());
         let too_tagged = format!("@{} PING", "t".repeat(MAX_TAGS - 1));
-        assert_eq!(parse(too_tagged.as_bytes()).unwrap_err(), ParseError::TooLong);
+        assert_eq!(
+            parse(too_tagged.as_bytes()).unwrap_err(),
+            ParseError::TooLong
+        );
     }
 
     #[test]

@@ -24,7 +24,9 @@ impl TestServer {
     }
 
     pub fn with_options(opts: Options) -> TestServer {
-        TestServer { running: spawn(opts).expect("server starts") }
+        TestServer {
+            running: spawn(opts).expect("server starts"),
+        }
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -52,7 +54,24 @@ pub struct TestClient {
 
 impl TestClient {
     pub fn connect(addr: SocketAddr) -> TestClient {
-        let stream = TcpStream::connect(addr).expect("connect");
+        TestClient::from_stream(TcpStream::connect(addr).expect("connect"))
+    }
+
+    /// Connects with a small receive buffer, so a client that stops reading fills the
+    /// server's send queue after a few kilobytes, whatever the kernel's TCP autotuning.
+    pub fn connect_small_rcvbuf(addr: SocketAddr) -> TestClient {
+        let sock = socket2::Socket::new(
+            socket2::Domain::for_address(addr),
+            socket2::Type::STREAM,
+            None,
+        )
+        .expect("socket");
+        sock.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+        sock.connect(&addr.into()).expect("connect");
+        TestClient::from_stream(sock.into())
+    }
+
+    fn from_stream(stream: TcpStream) -> TestClient {
         stream.set_read_timeout(Some(TIMEOUT)).unwrap();
         TestClient {
             nick: String::new(),
@@ -99,17 +118,22 @@ impl TestClient {
                 }
                 buf
             }
-            other => panic!("{}: no line within {TIMEOUT:?}: {other:?}, partial {buf:?}", self.nick),
+            other => panic!(
+                "{}: no line within {TIMEOUT:?}: {other:?}, partial {buf:?}",
+                self.nick
+            ),
         }
     }
 
     /// Answers the server's `PING`s while waiting for a line containing `needle`; returns
     /// the lines before it (PINGs excluded) and it.
     pub fn skip_until_answering_pings(&mut self, needle: &str) -> Vec<String> {
+        let deadline = Instant::now() + TIMEOUT;
         let mut seen = Vec::new();
         loop {
-            let Some(l) = self.try_line() else {
-                panic!("{}: {needle:?} never came; saw {seen:#?}", self.nick)
+            let l = match self.try_line() {
+                Some(l) if Instant::now() < deadline => l,
+                _ => panic!("{}: {needle:?} never came; saw {seen:#?}", self.nick),
             };
             if let Some(token) = l.strip_prefix("PING ") {
                 self.send(&format!("PONG {token}"));
@@ -125,7 +149,8 @@ impl TestClient {
 
     /// The next line, without CR LF; panics on timeout or EOF.
     pub fn line(&mut self) -> String {
-        self.try_line().unwrap_or_else(|| panic!("{}: no line within {TIMEOUT:?}", self.nick))
+        self.try_line()
+            .unwrap_or_else(|| panic!("{}: no line within {TIMEOUT:?}", self.nick))
     }
 
     /// The next line, or None on EOF / timeout.
@@ -133,7 +158,11 @@ impl TestClient {
         let mut buf = Vec::new();
         match self.reader.read_until(b'\n', &mut buf) {
             Ok(0) => None,
-            Ok(_) => Some(String::from_utf8_lossy(&buf).trim_end_matches(['\r', '\n']).to_string()),
+            Ok(_) => Some(
+                String::from_utf8_lossy(&buf)
+                    .trim_end_matches(['\r', '\n'])
+                    .to_string(),
+            ),
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => None,
             Err(_) => None,
         }
@@ -148,7 +177,11 @@ impl TestClient {
     /// The next line must start with `prefix`; returns it.
     pub fn expect_prefix(&mut self, prefix: &str) -> String {
         let got = self.line();
-        assert!(got.starts_with(prefix), "{}: expected {prefix:?}..., got {got:?}", self.nick);
+        assert!(
+            got.starts_with(prefix),
+            "{}: expected {prefix:?}..., got {got:?}",
+            self.nick
+        );
         got
     }
 
@@ -181,7 +214,11 @@ impl TestClient {
     /// Asserts that nothing but the sync PONG arrives.
     pub fn expect_nothing(&mut self) {
         let extra = self.sync();
-        assert!(extra.is_empty(), "{}: unexpected lines {extra:#?}", self.nick);
+        assert!(
+            extra.is_empty(),
+            "{}: unexpected lines {extra:#?}",
+            self.nick
+        );
     }
 
     /// Waits for the server to close the connection; returns the lines before EOF.

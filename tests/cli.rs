@@ -1,0 +1,400 @@
+//! The `portico` binary: options, `--check-config`, signals (SIGTERM shuts down cleanly,
+//! SIGHUP reloads the configuration file and survives a broken one).
+
+mod common;
+use common::{TestClient, TIMEOUT};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::Instant;
+
+const BIN: &str = env!("CARGO_BIN_EXE_portico");
+
+/// A directory of its own under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> TempDir {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("portico-cli-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+
+    /// Writes `name` in the directory and returns its path.
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, text).expect("write temp file");
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A running `portico` process whose stderr is read line by line on a thread; killed on drop
+/// if a test fails before it ends.
+struct Server {
+    child: Child,
+    stderr: Receiver<String>,
+    /// Every stderr line read so far, for failure messages.
+    log: Vec<String>,
+    addr: SocketAddr,
+}
+
+impl Server {
+    /// Starts the binary with `args` and waits until it says where it listens.
+    fn start(args: &[&str]) -> Server {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn portico");
+        let (tx, rx) = mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut s = Server {
+            child,
+            stderr: rx,
+            log: Vec::new(),
+            addr: "0.0.0.0:0".parse().unwrap(),
+        };
+        let line = s.wait_log("portico: listening on ");
+        s.addr = line["portico: listening on ".len()..]
+            .parse()
+            .expect("listening address");
+        assert!(s.addr.port() != 0, "{line}");
+        s
+    }
+
+    /// Waits for a stderr line containing `needle` and returns it.
+    fn wait_log(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(line) => {
+                    self.log.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("no {needle:?} on stderr; saw {:#?}", self.log)
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!("portico exited before {needle:?}; stderr {:#?}", self.log)
+                }
+            }
+        }
+    }
+
+    fn signal(&self, sig: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{sig} failed");
+    }
+
+    /// Waits for the process to end (its stderr closes when it exits) and returns its status.
+    fn wait_exit(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(line) => self.log.push(line),
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("portico did not exit; stderr {:#?}", self.log)
+                }
+            }
+        }
+        self.child.wait().expect("wait for portico")
+    }
+
+    /// A registered client; returns it and the MOTD lines (372) it was sent.
+    fn user(&self, server_name: &str, nick: &str) -> (TestClient, Vec<String>) {
+        let mut c = TestClient::connect(self.addr);
+        c.send(&format!("NICK {nick}"));
+        c.send(&format!("USER {nick} 0 * :{nick} real"));
+        c.expect_prefix(&format!(":{server_name} 001 {nick} "));
+        let motd = c
+            .skip_until(" 376 ")
+            .into_iter()
+            .filter(|l| l.contains(" 372 "))
+            .collect();
+        c.nick = nick.to_string();
+        (c, motd)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Runs the binary to completion: (exit code, stdout, stderr).
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run portico");
+    let text = |b: Vec<u8>| String::from_utf8(b).expect("UTF-8 output");
+    (
+        out.status.code().expect("exited, not killed"),
+        text(out.stdout),
+        text(out.stderr),
+    )
+}
+
+fn config(motd_line: &str) -> String {
+    format!(
+        "[server]\nname = \"irc.cli.test\"\nid = 7\nnetwork = \"CliNet\"\n{motd_line}\n\n[[listen]]\naddress = \"127.0.0.1:0\"\n\n[limits]\nmax_clients = 77\n\n[[oper]]\nname = \"root\"\npassword = \"sekrit\"\n"
+    )
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 temp path")
+}
+
+#[test]
+fn sigterm_sends_error_to_clients_and_exits_0() {
+    let mut s = Server::start(&["--listen", "127.0.0.1:0"]);
+    // No -c: the built-in configuration, with the listener from the command line.
+    let (mut c, motd) = s.user("irc.portico.local", "alice");
+    assert_eq!(
+        motd,
+        [":irc.portico.local 372 alice :- Welcome to Portico."]
+    );
+    c.send("PING :before");
+    c.expect(":irc.portico.local PONG irc.portico.local :before");
+    s.signal("TERM");
+    c.expect("ERROR :Server shutting down");
+    assert!(c.expect_closed().is_empty());
+    let status = s.wait_exit();
+    assert_eq!(status.code(), Some(0), "stderr {:#?}", s.log);
+}
+
+#[test]
+fn sigint_also_shuts_down_cleanly() {
+    let mut s = Server::start(&["-l", "127.0.0.1:0"]);
+    let (mut c, _) = s.user("irc.portico.local", "bob");
+    s.signal("INT");
+    c.expect("ERROR :Server shutting down");
+    assert_eq!(s.wait_exit().code(), Some(0), "stderr {:#?}", s.log);
+}
+
+#[test]
+fn help_prints_usage_and_exits_0() {
+    let (code, out, _) = run(&["--help"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("Usage: portico [options]"), "{out}");
+    for opt in [
+        "--config",
+        "--listen",
+        "--check-config",
+        "--help",
+        "--version",
+    ] {
+        assert!(out.contains(opt), "{opt} missing from\n{out}");
+    }
+    let (code, short, _) = run(&["-h"]);
+    assert_eq!((code, short), (0, out));
+}
+
+#[test]
+fn version_prints_the_version() {
+    assert_eq!(
+        run(&["--version"]),
+        (0, "portico 0.1.0\n".into(), String::new())
+    );
+    assert_eq!(run(&["-V"]).1, "portico 0.1.0\n");
+}
+
+#[test]
+fn bad_arguments_exit_2_with_usage() {
+    let (code, out, err) = run(&["--bogus"]);
+    assert_eq!(code, 2);
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.starts_with("portico: Unrecognized option: 'bogus'"),
+        "{err}"
+    );
+    assert!(err.contains("Usage: portico"), "{err}");
+    let (code, _, err) = run(&["--listen", "not-an-address"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--listen not-an-address: not an address"),
+        "{err}"
+    );
+}
+
+#[test]
+fn check_config_prints_the_effective_settings() {
+    let dir = TempDir::new();
+    let path = dir.write("ok.toml", &config("motd = \"one\\ntwo\""));
+    let (code, out, err) = run(&["--check-config", path_str(&path)]);
+    assert_eq!(code, 0, "stderr: {err}");
+    for want in [
+        "name = \"irc.cli.test\"",
+        "id = 7",
+        "network = \"CliNet\"",
+        "motd = 2 line(s)",
+        "address = \"127.0.0.1:0\"",
+        "max_clients = 77",
+        // Defaults are printed too.
+        "max_clients_per_ip = 16",
+        "name = \"root\"",
+    ] {
+        assert!(out.contains(want), "{want:?} missing from\n{out}");
+    }
+    assert!(!out.contains("sekrit"), "a password was printed:\n{out}");
+}
+
+#[test]
+fn check_config_rejects_an_invalid_file_naming_file_and_line() {
+    let dir = TempDir::new();
+    let path = dir.write("bad.toml", "[server]\nname = \"irc.cli.test\"\nid = 9999\n");
+    let (code, out, err) = run(&["--check-config", path_str(&path)]);
+    assert_eq!(code, 1);
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.starts_with(&format!("portico: {}:3: ", path.display())),
+        "{err}"
+    );
+    assert!(err.contains("9999"), "{err}");
+    // A syntax error names its line too.
+    let path = dir.write(
+        "syntax.toml",
+        "[server]\nname = \"irc.cli.test\"\nid = 1\n\n[limits\n",
+    );
+    let (code, _, err) = run(&["--check-config", path_str(&path)]);
+    assert_eq!(code, 1);
+    assert!(err.contains(&format!("{}:5: ", path.display())), "{err}");
+    // A missing file is an error, not a panic.
+    let missing = dir.0.join("missing.toml");
+    let (code, _, err) = run(&["--check-config", path_str(&missing)]);
+    assert_eq!(code, 1);
+    assert!(err.contains("cannot read the file"), "{err}");
+}
+
+#[test]
+fn config_file_with_port_0_serves() {
+    let dir = TempDir::new();
+    let path = dir.write("portico.toml", &config("motd = \"from the file\""));
+    let mut s = Server::start(&["-c", path_str(&path)]);
+    let (mut c, motd) = s.user("irc.cli.test", "carol");
+    assert_eq!(motd, [":irc.cli.test 372 carol :- from the file"]);
+    c.send("PING :x");
+    c.expect(":irc.cli.test PONG irc.cli.test :x");
+    s.signal("TERM");
+    c.expect("ERROR :Server shutting down");
+    assert_eq!(s.wait_exit().code(), Some(0));
+}
+
+#[test]
+fn invalid_config_at_startup_exits_1() {
+    let dir = TempDir::new();
+    let path = dir.write("bad.toml", "[server]\nname = \"irc.cli.test\"\nid = 9999\n");
+    let (code, _, err) = run(&["-c", path_str(&path), "--listen", "127.0.0.1:0"]);
+    assert_eq!(code, 1);
+    assert!(err.contains(&format!("{}:3: ", path.display())), "{err}");
+}
+
+#[test]
+fn address_in_use_exits_1() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let (code, _, err) = run(&["--listen", &addr]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(&format!("portico: cannot listen on {addr}: ")),
+        "{err}"
+    );
+}
+
+#[test]
+fn sighup_reloads_the_motd_file() {
+    let dir = TempDir::new();
+    dir.write("motd.txt", "old motd\n");
+    let path = dir.write("portico.toml", &config("motd_file = \"motd.txt\""));
+    let mut s = Server::start(&["-c", path_str(&path)]);
+    let (mut early, motd) = s.user("irc.cli.test", "early");
+    assert_eq!(motd, [":irc.cli.test 372 early :- old motd"]);
+    dir.write("motd.txt", "new motd\nsecond line\n");
+    s.signal("HUP");
+    // The server logs the reload; after that line every new client sees the new MOTD.
+    s.wait_log("rehash: MOTD changed");
+    let (_late, motd) = s.user("irc.cli.test", "late");
+    assert_eq!(
+        motd,
+        [
+            ":irc.cli.test 372 late :- new motd",
+            ":irc.cli.test 372 late :- second line"
+        ]
+    );
+    // A client from before the reload gets the new one on request.
+    early.send("MOTD");
+    let lines = early.skip_until(" 376 ");
+    assert!(
+        lines.contains(&":irc.cli.test 372 early :- new motd".to_string()),
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn sighup_with_a_broken_file_keeps_the_old_config() {
+    let dir = TempDir::new();
+    let path = dir.write("portico.toml", &config("motd = \"old motd\""));
+    let mut s = Server::start(&["-c", path_str(&path)]);
+    let (mut first, _) = s.user("irc.cli.test", "first");
+    dir.write(
+        "portico.toml",
+        "[server]\nname = \"irc.cli.test\"\nid = 9999\nmotd = \"broken motd\"\n",
+    );
+    s.signal("HUP");
+    let warning = s.wait_log("rehash failed, keeping the old configuration");
+    assert!(
+        warning.contains(&format!("{}:3: ", path.display())),
+        "{warning}"
+    );
+    // Still serving, old and new clients alike, with the old settings.
+    first.send("PING :still");
+    first.expect(":irc.cli.test PONG irc.cli.test :still");
+    let (_second, motd) = s.user("irc.cli.test", "second");
+    assert_eq!(motd, [":irc.cli.test 372 second :- old motd"]);
+    // Fixed again, the next SIGHUP applies it.
+    dir.write("portico.toml", &config("motd = \"fixed motd\""));
+    s.signal("HUP");
+    s.wait_log("rehash: MOTD changed");
+    let (_third, motd) = s.user("irc.cli.test", "third");
+    assert_eq!(motd, [":irc.cli.test 372 third :- fixed motd"]);
+    s.signal("TERM");
+    assert_eq!(s.wait_exit().code(), Some(0));
+}
