@@ -32,6 +32,59 @@ pub struct Config {
     pub oper: Vec<Oper>,
     #[serde(default)]
     pub admin: Admin,
+    #[serde(default)]
+    pub portal: Vec<Portal>,
+    #[serde(default)]
+    pub testing: Testing,
+}
+
+/// A peer server this one may link with.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Portal {
+    /// The peer's server name.
+    pub name: String,
+    /// Where to dial; absent for a portal that only accepts.
+    #[serde(default)]
+    pub address: Option<SocketAddr>,
+    /// The peer's unique server ID.
+    pub id: u16,
+    /// The same on both ends.
+    pub password: String,
+    /// Dial out and keep the link up.
+    #[serde(default)]
+    pub connect: bool,
+    /// Send queue limit for this link: larger than a client's, a burst is big.
+    #[serde(default = "default_portal_sendq")]
+    pub sendq_bytes: usize,
+}
+
+impl fmt::Debug for Portal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The password is never logged.
+        write!(
+            f,
+            "Portal {{ name: {:?}, address: {:?}, id: {}, connect: {}, sendq_bytes: {} }}",
+            self.name, self.address, self.id, self.connect, self.sendq_bytes
+        )
+    }
+}
+
+fn default_portal_sendq() -> usize {
+    16 << 20
+}
+
+/// Options for tests only: they make this server behave like an older release on its
+/// portals, so mixed-version links can be tested. Never set them in production.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Testing {
+    /// Highest portal protocol version offered (default: the newest).
+    #[serde(default)]
+    pub portal_protocol_max: Option<u8>,
+    /// Portal capabilities offered (default: all known).
+    #[serde(default)]
+    pub portal_caps: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -202,14 +255,7 @@ impl Config {
         if !(1..=4095).contains(&s.id) {
             return Err(err("id", format!("server id {} is out of range; use a number from 1 to 4095, unique in the network", s.id)));
         }
-        if s.name.is_empty()
-            || !s.name.contains('.')
-            || s.name.len() > 63
-            || !s
-                .name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
-        {
+        if !valid_server_name(&s.name) {
             return Err(err("name", format!("server name {:?} is not a valid host-like name; use letters, digits, '-' and at least one '.', at most 63 characters", s.name)));
         }
         if s.network.is_empty() || s.network.contains(' ') {
@@ -252,6 +298,78 @@ impl Config {
                 ));
             }
         }
+        self.validate_portals(text, file)
+    }
+
+    fn validate_portals(&self, text: &str, file: &str) -> Result<(), ConfigError> {
+        let err = |key: &str, message: String| ConfigError {
+            file: file.into(),
+            line: line_of(text, key),
+            message,
+        };
+        for (i, p) in self.portal.iter().enumerate() {
+            let at = |key: &str| {
+                format!(
+                    "{key} = {}",
+                    if key == "name" {
+                        format!("{:?}", p.name)
+                    } else {
+                        String::new()
+                    }
+                )
+            };
+            if !valid_server_name(&p.name) {
+                return Err(err(&at("name"), format!("portal name {:?} is not a valid server name; use letters, digits, '-' and at least one '.'", p.name)));
+            }
+            if p.name.eq_ignore_ascii_case(&self.server.name) {
+                return Err(err(
+                    &at("name"),
+                    format!(
+                        "portal {:?} has this server's own name; a portal names the peer",
+                        p.name
+                    ),
+                ));
+            }
+            if !(1..=4095).contains(&p.id) || p.id == self.server.id {
+                return Err(err(
+                    &at("name"),
+                    format!(
+                        "portal {:?}: id {} must be 1-4095 and differ from this server's id {}",
+                        p.name, p.id, self.server.id
+                    ),
+                ));
+            }
+            if p.password.is_empty() || p.password.contains(' ') {
+                return Err(err(
+                    &at("name"),
+                    format!(
+                        "portal {:?}: password must be non-empty and without spaces",
+                        p.name
+                    ),
+                ));
+            }
+            if p.connect && p.address.is_none() {
+                return Err(err(
+                    &at("name"),
+                    format!(
+                        "portal {:?}: connect = true needs an address = \"host:port\"",
+                        p.name
+                    ),
+                ));
+            }
+            if self.portal[..i]
+                .iter()
+                .any(|q| q.name.eq_ignore_ascii_case(&p.name) || q.id == p.id)
+            {
+                return Err(err(
+                    &at("name"),
+                    format!(
+                        "portal {:?}: another [[portal]] has the same name or id",
+                        p.name
+                    ),
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -262,6 +380,16 @@ impl Config {
             .map(|m| m.lines().map(str::to_owned).collect())
             .unwrap_or_default()
     }
+}
+
+/// A host-like name: letters, digits, '-' and at least one '.', at most 63 bytes.
+pub fn valid_server_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.contains('.')
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
 }
 
 /// The line (1-based) where `key` is first set, for errors found after parsing; 0 if absent.
@@ -322,6 +450,16 @@ impl fmt::Display for Config {
                 f,
                 "\n[[oper]]\nname = {:?}\nhost = {:?}\npassword = (set)",
                 o.name, o.host
+            )?;
+        }
+        for p in &self.portal {
+            let addr = p
+                .address
+                .map_or("(accept only)".to_string(), |a| format!("\"{a}\""));
+            writeln!(
+                f,
+                "\n[[portal]]\nname = {:?}\naddress = {addr}\nid = {}\npassword = (set)\nconnect = {}\nsendq_bytes = {}",
+                p.name, p.id, p.connect, p.sendq_bytes
             )?;
         }
         Ok(())

@@ -1,7 +1,7 @@
 //! The command table and the checks every command shares (registered? enough parameters?
 //! operator?), in one place so handlers only do their own work.
 
-use super::handlers::{channel, message, mode, oper, query, register};
+use super::handlers::{channel, link, message, mode, oper, query, register};
 use super::{ConnId, Outbox, World};
 use crate::proto::numeric::{self as n, Numeric};
 use crate::proto::Message;
@@ -65,6 +65,8 @@ pub static COMMANDS: &[Command] = &[
     cmd("ADMIN", 0, User, query::admin),
     cmd("AWAY", 0, User, message::away),
     cmd("CAP", 1, Any, register::cap),
+    cmd("CAPAB", 2, Any, link::capab),
+    cmd("CONNECT", 1, Oper, link::connect),
     cmd("DIE", 0, Oper, oper::die),
     cmd("INFO", 0, User, query::info),
     cmd("INVITE", 2, User, channel::invite),
@@ -72,8 +74,10 @@ pub static COMMANDS: &[Command] = &[
     cmd("JOIN", 1, User, channel::join),
     cmd("KICK", 2, User, channel::kick),
     cmd("KILL", 2, Oper, oper::kill),
+    cmd("LINKS", 0, User, query::links),
     cmd("LIST", 0, User, channel::list),
     cmd("LUSERS", 0, User, query::lusers),
+    cmd("MAP", 0, User, query::map),
     cmd("MODE", 1, User, mode::mode),
     cmd("MOTD", 0, User, query::motd),
     cmd("NAMES", 0, User, channel::names),
@@ -87,7 +91,9 @@ pub static COMMANDS: &[Command] = &[
     cmd("PRIVMSG", 0, User, message::privmsg),
     cmd("QUIT", 0, Any, register::quit),
     cmd("REHASH", 0, Oper, oper::rehash),
+    cmd("SERVER", 4, Any, link::server),
     cmd("SETNAME", 1, User, register::setname),
+    cmd("SQUIT", 1, Oper, link::squit),
     cmd("STATS", 0, User, query::stats),
     cmd("TAGMSG", 1, User, message::tagmsg),
     cmd("TIME", 0, User, query::time),

@@ -2,7 +2,6 @@
 //! the clock ticking (registration and ping timeouts).
 
 use super::dispatch::{dispatch, Ctx};
-use super::fanout::Msg;
 use super::state::{umode, Local, Reg, WhoWas};
 use super::{ClientId, Clock, ConnId, Outbox, World};
 use crate::limits::WHOWAS_LEN;
@@ -33,6 +32,13 @@ impl World {
             return false;
         }
         *self.per_ip.entry(ip).or_default() += 1;
+        self.add_local(conn, ip, now);
+        self.unregistered += 1;
+        self.connections_total += 1;
+        true
+    }
+
+    fn add_local(&mut self, conn: ConnId, ip: IpAddr, now: Clock) {
         if self.locals.len() <= conn {
             self.locals.resize_with(conn + 1, || None);
         }
@@ -40,6 +46,7 @@ impl World {
             ip,
             host: ip.to_string().into(),
             client: None,
+            link: None,
             reg: Some(Box::default()),
             connected_ms: now.mono_ms,
             last_rx_ms: now.mono_ms,
@@ -50,9 +57,57 @@ impl World {
             lines_in: 0,
             lines_out: 0,
         });
+    }
+
+    /// The shell dialed `portal` and the connection is up: send our half of the handshake.
+    /// Returns false if the portal is no longer configured (the shell drops the socket).
+    pub fn on_dial(
+        &mut self,
+        conn: ConnId,
+        portal: &str,
+        ip: IpAddr,
+        now: Clock,
+        out: &mut Outbox,
+    ) -> bool {
+        self.now = now;
+        let Some(p) = self.config.portal.iter().find(|p| p.name == portal) else {
+            return false;
+        };
+        let password = p.password.clone();
+        *self.per_ip.entry(ip).or_default() += 1;
+        self.add_local(conn, ip, now);
+        if let Some(reg) = self.reg_mut(conn) {
+            reg.dialed = Some(portal.into());
+        }
         self.unregistered += 1;
-        self.connections_total += 1;
+        for line in super::handlers::link::handshake(self, &password) {
+            out.send(conn, line);
+        }
         true
+    }
+
+    /// Whether `portal` is linked or being linked (so the shell need not dial it).
+    pub fn portal_busy(&self, portal: &str) -> bool {
+        self.find_server(portal.as_bytes()).is_some()
+            || self
+                .locals
+                .iter()
+                .flatten()
+                .any(|l| l.reg.as_ref().and_then(|r| r.dialed.as_deref()) == Some(portal))
+    }
+
+    /// The send queue limit of a connection: portals have their own, larger one.
+    pub fn sendq_limit(&self, conn: ConnId) -> usize {
+        let portal = self.link(conn).map(|l| &self.servers[l.server].name);
+        match portal.and_then(|name| {
+            self.config
+                .portal
+                .iter()
+                .find(|p| p.name.eq_ignore_ascii_case(name))
+        }) {
+            Some(p) => p.sendq_bytes,
+            None => self.config.limits.sendq_bytes,
+        }
     }
 
     /// Whether the connection may send another line now (flood control). Operators are exempt.
@@ -60,7 +115,8 @@ impl World {
         let Some(l) = self.local(conn) else {
             return true;
         };
-        if l.client.is_some_and(|c| self.clients[c].has(umode::OPER)) {
+        // Operators and portals are exempt: load tests and bursts rely on it.
+        if l.link.is_some() || l.client.is_some_and(|c| self.clients[c].has(umode::OPER)) {
             return true;
         }
         let lim = &self.config.limits;
@@ -73,6 +129,9 @@ impl World {
             return;
         }
         match parse(line) {
+            Ok(msg) if self.link(conn).is_some() => {
+                super::handlers::link::on_link_line(self, conn, line, &msg, out)
+            }
             Ok(msg) => {
                 let mut ctx = Ctx { w: self, conn, out };
                 dispatch(&mut ctx, &msg, line.len());
@@ -117,17 +176,27 @@ impl World {
     /// The shell closed the connection (EOF, error, SendQ exceeded, Excess Flood).
     pub fn on_close(&mut self, conn: ConnId, reason: &str, now: Clock, out: &mut Outbox) {
         self.now = now;
+        self.leave_network(conn, reason, out);
+        self.forget_local(conn);
+    }
+
+    /// What a closing connection takes with it: its user, or the servers behind its link.
+    fn leave_network(&mut self, conn: ConnId, reason: &str, out: &mut Outbox) {
         if let Some(cid) = self.local(conn).and_then(|l| l.client) {
             self.quit_client(cid, reason.as_bytes(), out);
         }
-        self.forget_local(conn);
+        if let Some(server) = self.link(conn).map(|l| l.server) {
+            log::warn!("portal {}: link lost: {reason}", self.servers[server].name);
+            self.links.retain(|&l| l != conn);
+            self.squit(server, reason, Some(conn), out);
+        }
     }
 
     fn forget_local(&mut self, conn: ConnId) {
         let Some(local) = self.locals.get_mut(conn).and_then(Option::take) else {
             return;
         };
-        if local.client.is_none() {
+        if local.client.is_none() && local.link.is_none() {
             self.unregistered -= 1;
         }
         if let Some(count) = self.per_ip.get_mut(&local.ip) {
@@ -144,27 +213,30 @@ impl World {
         let line = Line::bare("ERROR")
             .trailing(format!("Closing Link: {host} ({reason})"))
             .finish();
-        if let Some(cid) = self.local(conn).and_then(|l| l.client) {
-            self.quit_client(cid, reason.as_bytes(), out);
-        }
+        self.leave_network(conn, reason, out);
         self.forget_local(conn);
         out.closes.push((conn, line));
     }
 
-    /// Removes a user from the network: QUIT to everyone sharing a channel (once each),
-    /// membership, nick, WHOWAS history.
+    /// Removes a user from the network: QUIT to every portal and to every local user
+    /// sharing a channel (once each); membership, nick, WHOWAS history.
     pub fn quit_client(&mut self, cid: ClientId, reason: &[u8], out: &mut Outbox) {
-        let c = &self.clients[cid];
-        let line = Line::new(&c.mask(), "QUIT").trailing(reason).finish();
-        let mut msg = Msg::new(line, self.now.unix_ms);
-        self.to_common(cid, false, 0, &mut msg, out);
-        self.remove_client(cid);
+        if !self.links.is_empty() {
+            let line = Line::new(&self.clients[cid].nick, "QUIT")
+                .trailing(reason)
+                .finish();
+            self.to_links(None, &line, out);
+        }
+        self.quit_local_view(cid, reason, out);
     }
 
     /// Drops every trace of a client (no messages).
     pub fn remove_client(&mut self, cid: ClientId) {
         self.set_umodes(cid, 0);
         let c = self.clients.remove(cid);
+        if let Some(s) = self.servers.get_mut(c.server) {
+            s.users -= 1;
+        }
         for ch in &c.chans {
             self.part_channel(*ch, cid);
         }
@@ -183,20 +255,24 @@ impl World {
             // A connection that lost its user is not "unregistered" either: it is closing.
             self.unregistered += 1;
         }
-        self.remember_whowas(&c);
+        self.push_whowas(&c);
     }
 
-    pub fn remember_whowas(&mut self, c: &super::Client) {
+    /// Adds a user's current identity to WHOWAS (before a nick change).
+    pub fn remember_whowas(&mut self, cid: ClientId) {
+        let entry = WhoWas::of(&self.clients[cid], self.now.unix_s());
+        self.push_whowas_entry(entry);
+    }
+
+    fn push_whowas(&mut self, c: &super::Client) {
+        self.push_whowas_entry(WhoWas::of(c, self.now.unix_s()));
+    }
+
+    fn push_whowas_entry(&mut self, entry: WhoWas) {
         if self.whowas.len() == WHOWAS_LEN {
             self.whowas.pop_front();
         }
-        self.whowas.push_back(WhoWas {
-            nick: c.nick.clone(),
-            user: c.user.clone(),
-            host: c.host.clone(),
-            realname: c.realname.clone(),
-            time: self.now.unix_s(),
-        });
+        self.whowas.push_back(entry);
     }
 
     /// Removes a member; an empty channel disappears.
@@ -227,7 +303,7 @@ impl World {
         for (conn, l) in self.locals.iter().enumerate() {
             let Some(l) = l else { continue };
             let silent = now.mono_ms.saturating_sub(l.last_rx_ms);
-            if l.client.is_none() {
+            if l.client.is_none() && l.link.is_none() {
                 if now.mono_ms.saturating_sub(l.connected_ms) >= reg_ms {
                     to_close.push((conn, "Registration timeout".to_string()));
                 }

@@ -7,6 +7,7 @@ pub mod dispatch;
 pub mod fanout;
 pub mod handlers;
 pub mod lifecycle;
+pub mod network;
 pub mod state;
 #[cfg(test)]
 pub mod testing;
@@ -20,7 +21,7 @@ use slab::Slab;
 use std::net::IpAddr;
 use std::rc::Rc;
 
-pub use state::{Channel, Client, Local, Reg};
+pub use state::{Channel, Client, Local, Reg, ME};
 
 /// The shell's connection key (its slab index).
 pub type ConnId = usize;
@@ -54,6 +55,8 @@ pub struct Outbox {
     pub rehash: bool,
     /// An operator asked for DIE.
     pub die: bool,
+    /// Portals to dial now (oper CONNECT).
+    pub connects: Vec<String>,
 }
 
 impl Outbox {
@@ -76,6 +79,10 @@ pub struct World {
     /// Local connections, indexed by [`ConnId`] (dense, like the shell's slab).
     pub locals: Vec<Option<Local>>,
     pub clients: Slab<Client>,
+    /// The network's servers; this one is `state::ME` (index 0).
+    pub servers: Slab<state::Server>,
+    /// Registered portal links (local connections), in link order.
+    pub links: Vec<ConnId>,
     pub nicks: HashMap<Box<str>, ClientId>,
     pub channels: Slab<Channel>,
     pub chan_names: HashMap<Box<str>, ChanId>,
@@ -88,6 +95,7 @@ pub struct World {
     pub unregistered: usize,
     pub local_users: usize,
     pub max_local_users: usize,
+    pub max_global_users: usize,
     pub opers: usize,
     /// Users with +i, kept so LUSERS does not walk every client.
     pub invisible: usize,
@@ -105,6 +113,8 @@ impl World {
             config: Rc::new(config),
             locals: Vec::new(),
             clients: Slab::new(),
+            servers: Slab::new(),
+            links: Vec::new(),
             nicks: HashMap::new(),
             channels: Slab::new(),
             chan_names: HashMap::new(),
@@ -116,6 +126,7 @@ impl World {
             unregistered: 0,
             local_users: 0,
             max_local_users: 0,
+            max_global_users: 0,
             opers: 0,
             invisible: 0,
             isupport: Vec::new(),
@@ -124,12 +135,53 @@ impl World {
             now,
         };
         w.isupport = handlers::register::isupport_tokens(&w.config);
+        let me = state::Server {
+            name: w.config.server.name.as_str().into(),
+            sid: w.config.server.id,
+            description: w.config.server.description.as_str().into(),
+            hop: 0,
+            uplink: state::ME,
+            via: None,
+            users: 0,
+        };
+        w.servers.insert(me);
         w
     }
 
     /// Applies a reloaded configuration. The case mapping of a running server cannot change
     /// (every key is folded with it); the caller is told so.
-    pub fn set_config(&mut self, mut config: Config) -> Result<(), String> {
+    pub fn set_config(&mut self, config: Config, out: &mut Outbox) -> Result<(), String> {
+        // Links whose portal is gone or changed (id, password) are dropped: the shell dials
+        // the new settings again.
+        for conn in self.links.clone() {
+            let name = self.servers[self.link(conn).expect("links holds links").server]
+                .name
+                .clone();
+            let old = self
+                .config
+                .portal
+                .iter()
+                .find(|p| p.name.eq_ignore_ascii_case(&name));
+            let new = config
+                .portal
+                .iter()
+                .find(|p| p.name.eq_ignore_ascii_case(&name));
+            let reason = match (old, new) {
+                (_, None) => Some("Portal removed from the configuration"),
+                (Some(o), Some(n)) if o.id != n.id || o.password != n.password => {
+                    Some("Portal changed in the configuration")
+                }
+                _ => None,
+            };
+            if let Some(reason) = reason {
+                log::info!("rehash: portal {name}: {reason}; SQUIT");
+                self.close_conn(conn, reason, out);
+            }
+        }
+        self.replace_config(config)
+    }
+
+    fn replace_config(&mut self, mut config: Config) -> Result<(), String> {
         let mut note = Ok(());
         if config.limits.casemapping != self.cm {
             config.limits.casemapping = self.cm;

@@ -55,6 +55,10 @@ pub struct Client {
     pub chans: Vec<ChanId>,
     /// The local connection, if the user is on this server.
     pub conn: Option<usize>,
+    /// The server the user is on (index in `World::servers`; [`ME`] for local users).
+    pub server: usize,
+    /// Nick timestamp in Unix milliseconds: the older nick wins a collision.
+    pub ts: u64,
     pub signon: u64,
     /// Fanout dedup stamp (see `World::serial`).
     pub serial: u64,
@@ -96,7 +100,10 @@ pub struct Ban {
 #[derive(Debug)]
 pub struct Channel {
     pub name: Box<str>,
+    /// Creation time (Unix seconds, RPL_CREATIONTIME).
     pub created: u64,
+    /// Channel timestamp (Unix milliseconds): on a merge the older channel's modes win.
+    pub created_ms: u64,
     pub topic: Option<Topic>,
     pub modes: u16,
     pub key: Option<Box<str>>,
@@ -107,10 +114,11 @@ pub struct Channel {
 }
 
 impl Channel {
-    pub fn new(name: &str, created: u64) -> Channel {
+    pub fn new(name: &str, created_ms: u64) -> Channel {
         Channel {
             name: name.into(),
-            created,
+            created: created_ms / 1000,
+            created_ms,
             topic: None,
             modes: 0,
             key: None,
@@ -131,9 +139,57 @@ impl Channel {
     }
 }
 
+/// Index of this server in `World::servers`.
+pub const ME: usize = 0;
+
+/// A server of the network (this one is [`ME`]).
+#[derive(Debug)]
+pub struct Server {
+    pub name: Box<str>,
+    pub sid: u16,
+    pub description: Box<str>,
+    /// Hops from this server (0 for this one, 1 for a direct peer).
+    pub hop: u32,
+    /// The server that introduced this one (itself for [`ME`]).
+    pub uplink: usize,
+    /// The local link it is reached through (`None` for this server).
+    pub via: Option<usize>,
+    /// Users on it, for LUSERS and MAP.
+    pub users: usize,
+}
+
+/// What a peer said about itself during the portal handshake.
+#[derive(Debug, Default, Clone)]
+pub struct Hello {
+    pub password: Option<Box<[u8]>>,
+    /// PASS's version field (e.g. `0210-PORTICO`).
+    pub version: Box<str>,
+    /// Protocol range and capabilities from CAPAB; `None` if the peer sent none.
+    pub capab: Option<(u8, u8, Vec<Box<str>>)>,
+}
+
+/// A registered portal link.
+#[derive(Debug)]
+pub struct Link {
+    /// The peer's entry in `World::servers`.
+    pub server: usize,
+    /// Negotiated protocol version and capabilities (bits of `network::cap`).
+    pub proto: u8,
+    pub caps: u32,
+    /// Fanout dedup stamp, like `Client::serial`.
+    pub serial: u64,
+    /// The peer's burst has ended (EOB).
+    pub synced: bool,
+    pub linked_ms: u64,
+}
+
 /// A connection still registering.
 #[derive(Debug, Default)]
 pub struct Reg {
+    /// A server handshake in progress (PASS with version, CAPAB, SERVER).
+    pub hello: Option<Box<Hello>>,
+    /// We dialed this connection for the named portal and already sent our handshake.
+    pub dialed: Option<Box<str>>,
     pub nick: Option<Box<str>>,
     pub user: Option<(Box<str>, Box<[u8]>)>,
     pub pass: Option<Box<[u8]>>,
@@ -148,6 +204,8 @@ pub struct Local {
     pub ip: IpAddr,
     pub host: Box<str>,
     pub client: Option<ClientId>,
+    /// Set once a portal link is registered.
+    pub link: Option<Box<Link>>,
     pub reg: Option<Box<Reg>>,
     pub connected_ms: u64,
     /// Last time anything arrived (ping timeout).
@@ -170,4 +228,16 @@ pub struct WhoWas {
     pub host: Box<str>,
     pub realname: Box<[u8]>,
     pub time: u64,
+}
+
+impl WhoWas {
+    pub fn of(c: &Client, time: u64) -> WhoWas {
+        WhoWas {
+            nick: c.nick.clone(),
+            user: c.user.clone(),
+            host: c.host.clone(),
+            realname: c.realname.clone(),
+            time,
+        }
+    }
 }

@@ -26,6 +26,8 @@ pub struct Conn {
     pub writable: bool,
     pub in_dirty: bool,
     pub in_throttled: bool,
+    /// An outbound portal connection still connecting: the portal's name.
+    pub connecting: Option<Box<str>>,
 }
 
 impl Conn {
@@ -38,6 +40,7 @@ impl Conn {
             writable: true,
             in_dirty: false,
             in_throttled: false,
+            connecting: None,
         }
     }
 

@@ -4,6 +4,7 @@
 //! fans out while every other connection is still valid.
 
 use super::conn::{Conn, State};
+use super::dialer::Dialer;
 use super::listener;
 use super::sendq::Flushed;
 use super::{Handle, Options, REHASH, RUN, STOP};
@@ -18,7 +19,7 @@ use slab::Slab;
 use std::io::{self, Read};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const WAKER: Token = Token(usize::MAX - 1);
@@ -54,6 +55,8 @@ pub struct Server {
     closing: Vec<usize>,
     waker: Arc<Waker>,
     request: Arc<AtomicU8>,
+    snapshots: Arc<Mutex<Vec<mpsc::Sender<String>>>>,
+    dialer: Dialer,
     signals: Option<signal_hook_mio::v1_0::Signals>,
     start: Instant,
     next_tick_ms: u64,
@@ -91,6 +94,8 @@ impl Server {
             closing: Vec::new(),
             waker,
             request: Arc::new(AtomicU8::new(RUN)),
+            snapshots: Arc::default(),
+            dialer: Dialer::default(),
             signals: None,
             start,
             next_tick_ms: TICK_MS,
@@ -152,12 +157,14 @@ impl Server {
         Handle {
             waker: self.waker.clone(),
             request: self.request.clone(),
+            snapshots: self.snapshots.clone(),
         }
     }
 
     /// Serves until stopped (signal, handle, DIE).
     pub fn run(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
+        self.dial_due(clock(self.start));
         while !self.stopping {
             let timeout = self.poll_timeout();
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
@@ -174,7 +181,7 @@ impl Server {
                     Token(t) if t >= LISTENER_BASE => self.accept(t - LISTENER_BASE, now),
                     Token(k) => {
                         if event.is_writable() {
-                            self.on_writable(k);
+                            self.on_writable(k, now);
                         }
                         if event.is_readable() || event.is_read_closed() || event.is_error() {
                             self.read(k, now);
@@ -207,7 +214,13 @@ impl Server {
                 self.accept(i, now);
             }
         }
+        if !self.out.connects.is_empty() {
+            for name in std::mem::take(&mut self.out.connects) {
+                self.dial(&name, now);
+            }
+        }
         if now.mono_ms >= self.next_tick_ms {
+            self.dial_due(now);
             self.next_tick_ms = now.mono_ms + TICK_MS;
             self.world.on_tick(now, &mut self.out);
             self.apply(now);
@@ -241,6 +254,17 @@ impl Server {
     }
 
     fn on_wake(&mut self, now: Clock) {
+        let waiting: Vec<_> = self
+            .snapshots
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default();
+        if !waiting.is_empty() {
+            let snap = self.world.snapshot();
+            for tx in waiting {
+                let _ = tx.send(snap.clone());
+            }
+        }
         match self.request.swap(RUN, Ordering::SeqCst) {
             STOP => self.begin_shutdown(),
             REHASH => self.rehash(now),
@@ -291,7 +315,7 @@ impl Server {
             for event in events.iter() {
                 let Token(k) = event.token();
                 if event.is_writable() {
-                    self.on_writable(k);
+                    self.on_writable(k, now);
                 }
             }
         }
@@ -343,7 +367,7 @@ impl Server {
                 }
             }
         }
-        if let Err(note) = self.world.set_config(cfg) {
+        if let Err(note) = self.world.set_config(cfg, &mut self.out) {
             warn!("rehash: {note}");
         }
         let _ = now;
@@ -387,10 +411,14 @@ impl Server {
         }
     }
 
-    fn on_writable(&mut self, k: usize) {
+    fn on_writable(&mut self, k: usize, now: Clock) {
         let Some(c) = self.conns.get_mut(k) else {
             return;
         };
+        if c.connecting.is_some() {
+            self.finish_connect(k, now);
+            return;
+        }
         c.writable = true;
         if !c.sendq.is_empty() && !c.in_dirty {
             c.in_dirty = true;
@@ -482,7 +510,8 @@ impl Server {
                     continue;
                 }
                 c.sendq.push(line);
-                if c.sendq.len() > limit {
+                // Portals have their own, larger limit; look it up only past the client one.
+                if c.sendq.len() > limit && c.sendq.len() > self.world.sendq_limit(k) {
                     overflowed.push(k);
                 } else if !c.in_dirty {
                     c.in_dirty = true;
@@ -584,6 +613,7 @@ impl Server {
             };
             match c.state {
                 State::Dead => {
+                    self.dialer.ended(k, now.mono_ms);
                     let mut c = self.conns.remove(k);
                     let _ = self.poll.registry().deregister(&mut c.stream);
                     self.world
@@ -609,6 +639,100 @@ impl Server {
         }
         self.closing = keep;
         self.apply(now);
+    }
+}
+
+impl Server {
+    /// Dials every portal that should be up and is not.
+    fn dial_due(&mut self, now: Clock) {
+        self.dialer.sync(&self.world.config);
+        for (name, conn) in self
+            .dialer
+            .dials
+            .iter()
+            .filter_map(|d| d.conn.map(|c| (d.name.clone(), c)))
+            .collect::<Vec<_>>()
+        {
+            if self.world.link(conn).is_some() {
+                self.dialer.linked(&name);
+            }
+        }
+        let world = &self.world;
+        for name in self.dialer.due(now.mono_ms, |n| world.portal_busy(n)) {
+            self.dial(&name, now);
+        }
+    }
+
+    /// Starts a non-blocking connect to a portal; the WRITABLE edge finishes it.
+    fn dial(&mut self, name: &str, now: Clock) {
+        let Some(addr) = self
+            .world
+            .config
+            .portal
+            .iter()
+            .find(|p| p.name == name)
+            .and_then(|p| p.address)
+        else {
+            return;
+        };
+        if self.world.portal_busy(name) {
+            return;
+        }
+        let mut stream = match mio::net::TcpStream::connect(addr) {
+            Ok(s) => s,
+            Err(e) => {
+                warn!("portal {name}: cannot dial {addr}: {e}");
+                return;
+            }
+        };
+        let entry = self.conns.vacant_entry();
+        let k = entry.key();
+        if let Err(e) = self.poll.registry().register(
+            &mut stream,
+            Token(k),
+            Interest::READABLE | Interest::WRITABLE,
+        ) {
+            warn!("portal {name}: register: {e}");
+            return;
+        }
+        let mut conn = Conn::new(stream);
+        conn.connecting = Some(name.into());
+        entry.insert(conn);
+        self.dialer.sync(&self.world.config);
+        self.dialer.dialing(name, k);
+        info!("portal {name}: dialing {addr}");
+        let _ = now;
+    }
+
+    /// The connect finished, one way or the other (mio's connect recipe: take_error, then
+    /// peer_addr tells whether it is really connected).
+    fn finish_connect(&mut self, k: usize, now: Clock) {
+        let Some(c) = self.conns.get_mut(k) else {
+            return;
+        };
+        let name = c.connecting.clone().unwrap_or_default();
+        let result = match c.stream.take_error() {
+            Ok(Some(e)) | Err(e) => Err(e),
+            Ok(None) => c.stream.peer_addr(),
+        };
+        match result {
+            Ok(peer) => {
+                c.connecting = None;
+                c.writable = true;
+                let _ = c.stream.set_nodelay(true);
+                info!("portal {name}: connected to {peer}");
+                if !self.world.on_dial(k, &name, peer.ip(), now, &mut self.out) {
+                    self.lost(k, "portal removed", now);
+                }
+                self.apply(now);
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => {}
+            Err(e) => {
+                warn!("portal {name}: connect failed: {e}");
+                c.connecting = None;
+                self.lost(k, "connect failed", now);
+            }
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! sockets and the core, enforces send queue limits, owns the clock and the signals.
 
 mod conn;
+mod dialer;
 mod event_loop;
 mod listener;
 pub mod sendq;
@@ -13,7 +14,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 
 /// How the server is started.
@@ -47,6 +48,7 @@ pub(crate) const REHASH: u8 = 2;
 pub struct Handle {
     waker: Arc<mio::Waker>,
     request: Arc<AtomicU8>,
+    snapshots: Arc<Mutex<Vec<mpsc::Sender<String>>>>,
 }
 
 impl Handle {
@@ -61,6 +63,14 @@ impl Handle {
     /// Reload the configuration as on SIGHUP.
     pub fn rehash(&self) {
         self.ask(REHASH)
+    }
+    /// The server's view of the network (`World::snapshot`), for tests that compare the
+    /// servers of a network. `None` if the server is gone.
+    pub fn snapshot(&self) -> Option<String> {
+        let (tx, rx) = mpsc::channel();
+        self.snapshots.lock().ok()?.push(tx);
+        let _ = self.waker.wake();
+        rx.recv_timeout(std::time::Duration::from_secs(5)).ok()
     }
 }
 

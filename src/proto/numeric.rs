@@ -3,6 +3,8 @@
 pub type Numeric = (&'static str, &'static str);
 
 pub const RPL_WELCOME: &str = "001";
+pub const RPL_MAP: &str = "006";
+pub const RPL_MAPEND: Numeric = ("007", "End of /MAP");
 pub const RPL_YOURHOST: &str = "002";
 pub const RPL_CREATED: &str = "003";
 pub const RPL_MYINFO: &str = "004";
@@ -48,6 +50,8 @@ pub const RPL_INVITING: &str = "341";
 pub const RPL_VERSION: &str = "351";
 pub const RPL_WHOREPLY: &str = "352";
 pub const RPL_NAMREPLY: &str = "353";
+pub const RPL_LINKS: &str = "364";
+pub const RPL_ENDOFLINKS: Numeric = ("365", "End of /LINKS list");
 pub const RPL_ENDOFNAMES: Numeric = ("366", "End of /NAMES list");
 pub const RPL_BANLIST: &str = "367";
 pub const RPL_ENDOFBANLIST: Numeric = ("368", "End of channel ban list");

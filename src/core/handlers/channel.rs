@@ -101,7 +101,7 @@ fn join_one(ctx: &mut Ctx<'_>, cid: ClientId, name: &[u8], key: Option<&[u8]>) -
             if w.clients[cid].chans.len() >= MAX_CHANNELS {
                 return Err(err(n::ERR_TOOMANYCHANNELS, &[name.as_bytes()]));
             }
-            let mut chan = Channel::new(name, w.now.unix_s());
+            let mut chan = Channel::new(name, w.now.unix_ms);
             chan.modes = cmode::NO_EXTERNAL | cmode::TOPIC_OPS;
             chan.members.insert(cid, OP);
             let ch = w.channels.insert(chan);
@@ -111,6 +111,42 @@ fn join_one(ctx: &mut Ctx<'_>, cid: ClientId, name: &[u8], key: Option<&[u8]>) -
         }
     };
     w.clients[cid].chans.push(ch);
+    announce_join(w, ch, cid, ctx.out);
+    if !w.links.is_empty() {
+        // One SJOIN form for creating and joining: a new channel carries its modes and
+        // the creator's op; joining an existing one changes no modes ("+").
+        let chan = &w.channels[ch];
+        let creating = chan.members.len() == 1 && chan.members.get(&cid) == Some(&OP);
+        let (modes, args) = if creating {
+            crate::core::network::mode_words(chan)
+        } else {
+            ("+".into(), Vec::new())
+        };
+        let mut l = Line::new(&w.me().name, "SJOIN")
+            .arg(chan.created_ms.to_string())
+            .arg(&*chan.name)
+            .arg(modes);
+        for a in args {
+            l = l.arg(a);
+        }
+        let who = if creating {
+            format!("@{}", w.clients[cid].nick)
+        } else {
+            w.clients[cid].nick.to_string()
+        };
+        let line = l.trailing(who).finish();
+        w.to_links(None, &line, ctx.out);
+    }
+    if w.channels[ch].topic.is_some() {
+        send_topic(w, ctx.conn, ch, ctx.out);
+    }
+    send_names(w, ctx.conn, cid, ch, ctx.out);
+    Ok(())
+}
+
+/// Shows local members (the joiner included, if local) that `cid` joined: plain or
+/// extended-join form, and its away state to away-notify clients.
+pub fn announce_join(w: &mut World, ch: ChanId, cid: ClientId, out: &mut Outbox) {
     let c = &w.clients[cid];
     let mask = c.mask();
     let chan_name = w.channels[ch].name.clone();
@@ -121,32 +157,23 @@ fn join_one(ctx: &mut Ctx<'_>, cid: ClientId, name: &[u8], key: Option<&[u8]>) -
         .trailing(&c.realname)
         .finish();
     let mut m = Msg::new(plain, w.now.unix_ms).with_ext_join(ext);
-    w.to_channel(ch, None, &mut m, ctx.out, |_| true);
-    if let Some(c) = w.clients.get(cid) {
-        if c.away.is_some() {
-            // away-notify: members learn the newcomer is away without polling.
-            let line = Line::new(&mask, "AWAY")
-                .trailing(c.away.as_deref().unwrap_or_default())
-                .finish();
-            let mut m = Msg::new(line, w.now.unix_ms);
-            let members: Vec<ClientId> = w.channels[ch]
-                .members
-                .keys()
-                .copied()
-                .filter(|&m| m != cid)
-                .collect();
-            for member in members {
-                if w.clients[member].caps & caps::AWAY_NOTIFY != 0 {
-                    w.send_client(member, &mut m, ctx.out);
-                }
+    w.to_channel(ch, None, &mut m, out, |_| true);
+    if let Some(away) = w.clients[cid].away.clone() {
+        // away-notify: members learn the newcomer is away without polling.
+        let line = Line::new(&mask, "AWAY").trailing(away).finish();
+        let mut m = Msg::new(line, w.now.unix_ms);
+        let members: Vec<ClientId> = w.channels[ch]
+            .members
+            .keys()
+            .copied()
+            .filter(|&m| m != cid)
+            .collect();
+        for member in members {
+            if w.clients[member].caps & caps::AWAY_NOTIFY != 0 {
+                w.send_client(member, &mut m, out);
             }
         }
     }
-    if w.channels[ch].topic.is_some() {
-        send_topic(w, ctx.conn, ch, ctx.out);
-    }
-    send_names(w, ctx.conn, cid, ch, ctx.out);
-    Ok(())
 }
 
 fn send_topic(w: &World, conn: ConnId, ch: ChanId, out: &mut Outbox) {
@@ -238,6 +265,13 @@ fn part_one(w: &mut World, cid: ClientId, ch: ChanId, reason: Option<&[u8]>, out
     }
     let mut m = Msg::new(l.finish(), w.now.unix_ms);
     w.to_channel(ch, None, &mut m, out, |_| true);
+    if !w.links.is_empty() {
+        let mut l = Line::new(&w.clients[cid].nick, "PART").arg(&*w.channels[ch].name);
+        if let Some(r) = reason {
+            l = l.trailing(r);
+        }
+        w.to_links(None, &l.finish(), out);
+    }
     w.part_channel(ch, cid);
 }
 
@@ -294,6 +328,14 @@ pub fn topic(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         .finish();
     let mut m = Msg::new(line, w.now.unix_ms);
     w.to_channel(ch, None, &mut m, ctx.out, |_| true);
+    if !w.links.is_empty() {
+        let line = Line::new(&w.clients[cid].nick, "TOPIC")
+            .arg(&*w.channels[ch].name)
+            .arg(w.now.unix_s().to_string())
+            .trailing(text)
+            .finish();
+        w.to_links(None, &line, ctx.out);
+    }
     Ok(())
 }
 
@@ -410,6 +452,14 @@ pub fn kick(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         let mut m = Msg::new(line, w.now.unix_ms);
         w.to_channel(ch, None, &mut m, ctx.out, |_| true);
         let last = w.channels[ch].members.len() == 1;
+        if !w.links.is_empty() {
+            let line = Line::new(&w.clients[cid].nick, "KICK")
+                .arg(&*w.channels[ch].name)
+                .arg(&*w.clients[victim].nick)
+                .trailing(reason)
+                .finish();
+            w.to_links(None, &line, ctx.out);
+        }
         w.part_channel(ch, victim);
         if last {
             break;
@@ -465,6 +515,13 @@ pub fn invite(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         .finish();
     let mut m = Msg::new(line, w.now.unix_ms);
     w.send_client(victim, &mut m, ctx.out);
+    if w.clients[victim].conn.is_none() {
+        let line = Line::new(&w.clients[cid].nick, "INVITE")
+            .arg(&*vnick)
+            .arg(&*chan_name)
+            .finish();
+        w.to_links(None, &line, ctx.out);
+    }
     // invite-notify: other channel operators who asked for it see the invitation too.
     let ops: Vec<ClientId> = w.channels[ch]
         .members

@@ -1,5 +1,6 @@
 //! PRIVMSG, NOTICE, TAGMSG and AWAY.
 
+use super::link::RelayForms;
 use crate::core::caps;
 use crate::core::dispatch::{err, Ctx, HResult};
 use crate::core::fanout::Msg;
@@ -134,6 +135,16 @@ fn deliver_one(
         let mut shown = target[..target.len() - chan_part.len()].to_vec();
         shown.extend_from_slice(w.channels[ch].name.as_bytes());
         m = Msg::new(line(&shown), w.now.unix_ms).with_client_tags(ctags);
+        if !w.links.is_empty() {
+            let forms = RelayForms::new(
+                &w.clients[cid].nick,
+                kind.verb(),
+                &shown,
+                text(msg, kind),
+                ctags,
+            );
+            w.to_channel_links(ch, None, ctx.out, |l| forms.for_link(l));
+        }
         let tagmsg = kind == Kind::Tagmsg;
         let clients = &w.clients;
         let filter = |flags: u8| status == 0 || flags & status != 0;
@@ -155,7 +166,18 @@ fn deliver_one(
             .find_nick(target)
             .ok_or_else(|| err(n::ERR_NOSUCHNICK, &[target]))?;
         m = Msg::new(line(w.clients[to].nick.as_bytes()), w.now.unix_ms).with_client_tags(ctags);
-        if kind != Kind::Tagmsg || w.clients[to].caps & caps::MESSAGE_TAGS != 0 {
+        if let Some(via) = w.clients[to].conn.is_none().then(|| w.route(to)).flatten() {
+            let forms = RelayForms::new(
+                &w.clients[cid].nick,
+                kind.verb(),
+                w.clients[to].nick.as_bytes(),
+                text(msg, kind),
+                ctags,
+            );
+            if let Some(line) = w.link(via).and_then(|l| forms.for_link(l)) {
+                ctx.out.send(via, line);
+            }
+        } else if kind != Kind::Tagmsg || w.clients[to].caps & caps::MESSAGE_TAGS != 0 {
             w.send_client(to, &mut m, ctx.out);
         }
         if kind == Kind::Privmsg {
@@ -173,6 +195,10 @@ fn deliver_one(
         ctx.out.send(ctx.conn, m.for_caps(sender_caps));
     }
     Ok(())
+}
+
+fn text<'a>(msg: &Message<'a>, kind: Kind) -> Option<&'a [u8]> {
+    (kind != Kind::Tagmsg).then(|| msg.param(1))
 }
 
 /// +n keeps outsiders out, +m silences all but voiced and ops, a ban silences the unvoiced.
@@ -207,5 +233,12 @@ pub fn away(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     };
     let mut m = Msg::new(line, w.now.unix_ms);
     w.to_common(cid, false, caps::AWAY_NOTIFY, &mut m, ctx.out);
+    if !w.links.is_empty() {
+        let mut l = Line::new(&w.clients[cid].nick, "AWAY");
+        if let Some(a) = &w.clients[cid].away {
+            l = l.trailing(a);
+        }
+        w.to_links_with(None, crate::core::network::cap::AWAY, &l.finish(), ctx.out);
+    }
     Ok(())
 }

@@ -173,8 +173,35 @@ fn channel_mode(ctx: &mut Ctx<'_>, msg: &Message<'_>, ch: ChanId) -> HResult {
         let line = announcement(&setter, &w.channels[ch].name, &done);
         let mut m = Msg::new(line, w.now.unix_ms);
         w.to_channel(ch, None, &mut m, ctx.out, |_| true);
+        if !w.links.is_empty() {
+            let line = announcement(&w.clients[cid].nick, &w.channels[ch].name, &done);
+            w.to_links(None, &line, ctx.out);
+        }
     }
     Ok(())
+}
+
+/// A channel mode change from another server: applied as sent (its server checked the
+/// rights) and shown to local members.
+pub fn apply_remote(
+    w: &mut World,
+    ch: ChanId,
+    setter: &str,
+    modes: &[u8],
+    params: &[&[u8]],
+    out: &mut Outbox,
+) {
+    let req = parse(modes, params);
+    let done: Vec<Done> = req
+        .changes
+        .iter()
+        .filter_map(|c| apply(w, ch, setter, c).ok().flatten())
+        .collect();
+    if !done.is_empty() {
+        let line = announcement(setter, &w.channels[ch].name, &done);
+        let mut m = Msg::new(line, w.now.unix_ms);
+        w.to_channel(ch, None, &mut m, out, |_| true);
+    }
 }
 
 /// 324 and 329. Non-members learn that a key is set but not what it is.
@@ -473,6 +500,7 @@ fn set_umodes(ctx: &mut Ctx<'_>, cid: ClientId, old: u8, new: u8) {
         .arg(&*nick)
         .trailing(modestring(modes))
         .finish();
+    w.to_links(None, &line, ctx.out);
     let mut m = Msg::new(line, w.now.unix_ms);
     w.send_client(cid, &mut m, ctx.out);
 }

@@ -56,6 +56,11 @@ pub fn oper(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
             .finish();
         ctx.out.send(ctx.conn, line);
         w.set_umodes(cid, w.clients[cid].umodes | umode::OPER);
+        if !w.links.is_empty() {
+            let nick = &w.clients[cid].nick;
+            let line = Line::new(nick, "MODE").arg(&**nick).trailing("+o").finish();
+            w.to_links(None, &line, ctx.out);
+        }
     }
     Ok(())
 }
@@ -87,8 +92,15 @@ pub fn kill(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
             ctx.out.send(conn, line);
             w.close_conn(conn, &why, ctx.out);
         }
-        // A user on another server leaves the network without a connection to close here.
-        None => w.quit_client(victim, why.as_bytes(), ctx.out),
+        // A user on another server: its server disconnects it when the KILL arrives.
+        None => {
+            let link_line = Line::new(&k.nick, "KILL")
+                .arg(&*v.nick)
+                .trailing(reason)
+                .finish();
+            w.to_links(None, &link_line, ctx.out);
+            w.quit_local_view(victim, why.as_bytes(), ctx.out);
+        }
     }
     Ok(())
 }
@@ -107,6 +119,12 @@ pub fn wallops(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         if let Some(conn) = c.conn {
             ctx.out.send(conn, m.for_caps(c.caps));
         }
+    }
+    if !w.links.is_empty() {
+        let line = Line::new(&w.clients[ctx.client()].nick, "WALLOPS")
+            .trailing(text)
+            .finish();
+        w.to_links(None, &line, ctx.out);
     }
     Ok(())
 }

@@ -58,8 +58,9 @@ pub fn send_lusers(w: &World, conn: ConnId, out: &mut Outbox) {
     let (local, max) = (w.local_users.to_string(), w.max_local_users.to_string());
     let global = users.to_string();
     let text = format!(
-        "There are {} users and {invisible} invisible on 1 servers",
-        users - invisible
+        "There are {} users and {invisible} invisible on {} servers",
+        users - invisible,
+        w.servers.len()
     );
     say(w, conn, out, n::RPL_LUSERCLIENT, &[], &text);
     w.reply(out, conn, n::RPL_LUSEROP, &[w.opers.to_string().as_bytes()]);
@@ -75,7 +76,7 @@ pub fn send_lusers(w: &World, conn: ConnId, out: &mut Outbox) {
         n::RPL_LUSERCHANNELS,
         &[w.channels.len().to_string().as_bytes()],
     );
-    let text = format!("I have {local} clients and 0 servers");
+    let text = format!("I have {local} clients and {} servers", w.links.len());
     say(w, conn, out, n::RPL_LUSERME, &[], &text);
     let text = format!("Current local users {local}, max {max}");
     say(
@@ -86,14 +87,14 @@ pub fn send_lusers(w: &World, conn: ConnId, out: &mut Outbox) {
         &[local.as_bytes(), max.as_bytes()],
         &text,
     );
-    // One server: the global peak is the local one.
-    let text = format!("Current global users {global}, max {max}");
+    let gmax = w.max_global_users.max(users).to_string();
+    let text = format!("Current global users {global}, max {gmax}");
     say(
         w,
         conn,
         out,
         n::RPL_GLOBALUSERS,
-        &[global.as_bytes(), max.as_bytes()],
+        &[global.as_bytes(), gmax.as_bytes()],
         &text,
     );
 }
@@ -124,6 +125,58 @@ pub fn send_isupport(w: &World, conn: ConnId, out: &mut Outbox) {
             .iter()
             .fold(head(w, conn, n::RPL_ISUPPORT), |l, t| l.arg(t));
         out.send(conn, l.trailing("are supported by this server").finish());
+    }
+}
+
+/// LINKS: 364 `<server> <uplink> :<hop> <description>` per server, then 365.
+pub fn links(ctx: &mut Ctx<'_>, _msg: &Message<'_>) -> HResult {
+    let w = &*ctx.w;
+    let mut order: Vec<usize> = w.servers.iter().map(|(i, _)| i).collect();
+    order.sort_by_key(|&i| (w.servers[i].hop, w.servers[i].name.clone()));
+    for i in order {
+        let s = &w.servers[i];
+        let line = head(w, ctx.conn, n::RPL_LINKS)
+            .arg(&*s.name)
+            .arg(&*w.servers[s.uplink].name)
+            .trailing(format!("{} {}", s.hop, s.description))
+            .finish();
+        ctx.out.send(ctx.conn, line);
+    }
+    w.reply(ctx.out, ctx.conn, n::RPL_ENDOFLINKS, &[b"*"]);
+    Ok(())
+}
+
+/// MAP: the server tree, one 006 line per server indented by depth, then 007.
+pub fn map(ctx: &mut Ctx<'_>, _msg: &Message<'_>) -> HResult {
+    let w = &*ctx.w;
+    let mut lines = Vec::new();
+    map_walk(w, crate::core::ME, 0, &mut lines);
+    for text in lines {
+        let line = head(w, ctx.conn, n::RPL_MAP).trailing(text).finish();
+        ctx.out.send(ctx.conn, line);
+    }
+    w.reply(ctx.out, ctx.conn, n::RPL_MAPEND, &[]);
+    Ok(())
+}
+
+fn map_walk(w: &World, at: usize, depth: usize, lines: &mut Vec<String>) {
+    let s = &w.servers[at];
+    lines.push(format!(
+        "{}{} [{}] ({} users)",
+        "  ".repeat(depth),
+        s.name,
+        s.sid,
+        s.users
+    ));
+    let mut children: Vec<usize> = w
+        .servers
+        .iter()
+        .filter(|&(i, c)| c.uplink == at && i != at)
+        .map(|(i, _)| i)
+        .collect();
+    children.sort_by_key(|&i| w.servers[i].name.clone());
+    for c in children {
+        map_walk(w, c, depth + 1, lines);
     }
 }
 
@@ -302,15 +355,9 @@ fn whois_user(w: &World, conn: ConnId, me: ClientId, target: ClientId, out: &mut
         .arg("*");
     out.send(conn, user.trailing(&c.realname).finish());
     whois_channels(w, conn, me, target, out);
-    let server: &[&[u8]] = &[nick, w.name().as_bytes()];
-    say(
-        w,
-        conn,
-        out,
-        n::RPL_WHOISSERVER,
-        server,
-        &w.config.server.description,
-    );
+    let srv = &w.servers[c.server];
+    let server: &[&[u8]] = &[nick, srv.name.as_bytes()];
+    say(w, conn, out, n::RPL_WHOISSERVER, server, &srv.description);
     if let Some(away) = &c.away {
         out.send(
             conn,
@@ -502,13 +549,14 @@ fn who_line(
         status.push('*');
     }
     push_prefix(&mut status, flags, multi);
-    let mut real = b"0 ".to_vec();
+    let srv = &w.servers[c.server];
+    let mut real = format!("{} ", srv.hop).into_bytes();
     real.extend_from_slice(&c.realname);
     head(w, conn, n::RPL_WHOREPLY)
         .arg(chan)
         .arg(&*c.user)
         .arg(&*c.host)
-        .arg(w.name())
+        .arg(&*srv.name)
         .arg(&*c.nick)
         .arg(status)
         .trailing(real)

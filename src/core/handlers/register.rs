@@ -43,6 +43,10 @@ pub fn isupport_tokens(cfg: &Config) -> Vec<String> {
 }
 
 pub fn pass(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
+    if msg.len() >= 3 {
+        // PASS <password> <version> <flags>: a server, not a client (RFC 2813 §4.1.1).
+        return super::link::pass(ctx, msg);
+    }
     let Some(reg) = ctx.w.reg_mut(ctx.conn) else {
         return Err(err(n::ERR_ALREADYREGISTERED, &[]));
     };
@@ -79,29 +83,31 @@ pub fn nick(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
 }
 
 fn change_nick(w: &mut World, cid: ClientId, nick: &str, out: &mut Outbox) {
-    let c = &w.clients[cid];
-    if *c.nick == *nick {
+    if *w.clients[cid].nick == *nick {
         return;
     }
-    let line = Line::new(&c.mask(), "NICK").trailing(nick).finish();
+    let ts = w.now.unix_ms;
+    if !w.links.is_empty() {
+        let line = Line::new(&w.clients[cid].nick, "NICK")
+            .arg(nick)
+            .arg(ts.to_string())
+            .finish();
+        w.to_links(None, &line, out);
+    }
+    w.clients[cid].ts = ts;
+    apply_nick(w, cid, nick, out);
+}
+
+/// Renames a user (local or remote) for this server: peers sharing a channel see the NICK
+/// once, the old nick goes to WHOWAS.
+pub fn apply_nick(w: &mut World, cid: ClientId, nick: &str, out: &mut Outbox) {
+    let line = Line::new(&w.clients[cid].mask(), "NICK")
+        .trailing(nick)
+        .finish();
     let mut msg = Msg::new(line, w.now.unix_ms);
     w.to_common(cid, true, 0, &mut msg, out);
+    w.remember_whowas(cid);
     let old = std::mem::replace(&mut w.clients[cid].nick, nick.into());
-    let snapshot = Client {
-        nick: old.clone(),
-        user: w.clients[cid].user.clone(),
-        host: w.clients[cid].host.clone(),
-        realname: w.clients[cid].realname.clone(),
-        umodes: 0,
-        caps: 0,
-        away: None,
-        chans: Vec::new(),
-        conn: None,
-        signon: 0,
-        serial: 0,
-        invited: false,
-    };
-    w.remember_whowas(&snapshot);
     w.nicks.remove(&*w.cm.fold(&old));
     let key = w.fold(nick);
     w.nicks.insert(key, cid);
@@ -258,6 +264,8 @@ fn try_register(ctx: &mut Ctx<'_>) {
         away: None,
         chans: Vec::new(),
         conn: Some(conn),
+        server: crate::core::state::ME,
+        ts: w.now.unix_ms,
         signon: w.now.unix_s(),
         serial: 0,
         invited: false,
@@ -269,6 +277,12 @@ fn try_register(ctx: &mut Ctx<'_>) {
     w.unregistered -= 1;
     w.local_users += 1;
     w.max_local_users = w.max_local_users.max(w.local_users);
+    w.max_global_users = w.max_global_users.max(w.clients.len());
+    w.servers[crate::core::state::ME].users += 1;
+    if !w.links.is_empty() {
+        let line = w.intro_line(cid);
+        w.to_links(None, &line, ctx.out);
+    }
     welcome(w, conn, cid, ctx.out);
 }
 
@@ -369,6 +383,13 @@ pub fn setname(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         .finish();
     let mut m = Msg::new(line, ctx.w.now.unix_ms);
     ctx.w.to_common(cid, true, caps::SETNAME, &mut m, ctx.out);
+    if !ctx.w.links.is_empty() {
+        let line = Line::new(&ctx.w.clients[cid].nick, "SETNAME")
+            .trailing(text)
+            .finish();
+        ctx.w
+            .to_links_with(None, crate::core::network::cap::SETNAME, &line, ctx.out);
+    }
     Ok(())
 }
 

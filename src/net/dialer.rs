@@ -1,0 +1,81 @@
+//! Outbound portals: which to dial, when, and with what backoff. A portal with
+//! `connect = true` is dialed until it links; after a failure or a split the next try waits
+//! 1 s, doubling to 60 s, with jitter so two servers do not keep colliding.
+
+use crate::config::Config;
+
+const FIRST_BACKOFF_MS: u64 = 1_000;
+const MAX_BACKOFF_MS: u64 = 60_000;
+
+#[derive(Debug)]
+pub struct Dial {
+    pub name: String,
+    pub next_ms: u64,
+    pub backoff_ms: u64,
+    /// The connection dialed for it, while one exists.
+    pub conn: Option<usize>,
+}
+
+#[derive(Debug, Default)]
+pub struct Dialer {
+    pub dials: Vec<Dial>,
+    seed: u64,
+}
+
+impl Dialer {
+    /// Keeps the state of portals still configured to connect, adds new ones.
+    pub fn sync(&mut self, cfg: &Config) {
+        self.dials
+            .retain(|d| cfg.portal.iter().any(|p| p.connect && p.name == d.name));
+        for p in cfg.portal.iter().filter(|p| p.connect) {
+            if !self.dials.iter().any(|d| d.name == p.name) {
+                self.dials.push(Dial {
+                    name: p.name.clone(),
+                    next_ms: 0,
+                    backoff_ms: FIRST_BACKOFF_MS,
+                    conn: None,
+                });
+            }
+        }
+    }
+
+    /// Portals due for a dial now (not linked, nothing in flight).
+    pub fn due(&self, now_ms: u64, busy: impl Fn(&str) -> bool) -> Vec<String> {
+        self.dials
+            .iter()
+            .filter(|d| d.conn.is_none() && now_ms >= d.next_ms && !busy(&d.name))
+            .map(|d| d.name.clone())
+            .collect()
+    }
+
+    pub fn dialing(&mut self, name: &str, conn: usize) {
+        if let Some(d) = self.dials.iter_mut().find(|d| d.name == name) {
+            d.conn = Some(conn);
+        }
+    }
+
+    /// A portal linked: the next loss retries soon again.
+    pub fn linked(&mut self, name: &str) {
+        if let Some(d) = self
+            .dials
+            .iter_mut()
+            .find(|d| d.name.eq_ignore_ascii_case(name))
+        {
+            d.backoff_ms = FIRST_BACKOFF_MS;
+        }
+    }
+
+    /// The connection `conn` ended (failed dial, refused, split): schedule the next try.
+    pub fn ended(&mut self, conn: usize, now_ms: u64) {
+        self.seed = self
+            .seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407 ^ now_ms);
+        let jitter = self.seed >> 33;
+        if let Some(d) = self.dials.iter_mut().find(|d| d.conn == Some(conn)) {
+            d.conn = None;
+            d.next_ms = now_ms + d.backoff_ms + jitter % (d.backoff_ms / 4 + 1);
+            d.backoff_ms = (d.backoff_ms * 2).min(MAX_BACKOFF_MS);
+        }
+    }
+}

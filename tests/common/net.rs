@@ -1,0 +1,95 @@
+//! Several servers linked by portals, in one test process.
+#![allow(dead_code)]
+
+use super::{TestClient, TestServer, TIMEOUT};
+use portico::config::Config;
+use portico::net::Options;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+pub const PASSWORD: &str = "linkpw";
+
+/// A portal line in a test config: the peer's name and id, and its address if we dial.
+pub struct Peer<'a> {
+    pub name: &'a str,
+    pub id: u16,
+    pub dial: Option<SocketAddr>,
+}
+
+pub fn config(name: &str, id: u16, peers: &[Peer<'_>], extra: &str) -> Config {
+    let mut toml = format!(
+        "[server]\nname = \"{name}\"\nid = {id}\nnetwork = \"TestNet\"\nmotd = \"Hello from {name}\"\n\n\
+         [[listen]]\naddress = \"127.0.0.1:0\"\n\n[limits]\nflood_burst = 100000\nmax_clients_per_ip = 0\n{extra}\n"
+    );
+    for p in peers {
+        toml.push_str(&format!(
+            "\n[[portal]]\nname = \"{}\"\nid = {}\npassword = \"{PASSWORD}\"\n",
+            p.name, p.id
+        ));
+        if let Some(addr) = p.dial {
+            toml.push_str(&format!("address = \"{addr}\"\nconnect = true\n"));
+        }
+    }
+    Config::parse(&toml, name).expect("test config")
+}
+
+pub fn start(name: &str, id: u16, peers: &[Peer<'_>], extra: &str) -> TestServer {
+    TestServer::with_options(Options::new(config(name, id, peers, extra)))
+}
+
+impl TestServer {
+    pub fn snapshot(&self) -> String {
+        self.running.handle.snapshot().expect("server answers")
+    }
+
+    /// Waits until this server's view satisfies `pred` (bounded by the test timeout).
+    pub fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + TIMEOUT * 2;
+        loop {
+            let snap = self.snapshot();
+            if pred(&snap) {
+                return snap;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; view:\n{snap}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
+    /// Waits until the named servers are all in this server's view.
+    pub fn wait_servers(&self, names: &[&str]) {
+        self.wait_for(&format!("servers {names:?}"), |s| {
+            names.iter().all(|n| s.contains(&format!("server {n} ")))
+        });
+    }
+
+    /// A registered client on this server named `nick` (masks show `~nick@127.0.0.1`).
+    pub fn user_on(&self, nick: &str) -> TestClient {
+        let mut c = self.connect();
+        c.send(&format!("NICK {nick}"));
+        c.send(&format!("USER {nick} 0 * :{nick} real"));
+        c.skip_until(" 376 ");
+        c.nick = nick.to_string();
+        c
+    }
+}
+
+/// Waits until every server has the same view; returns it.
+pub fn converge(servers: &[&TestServer]) -> String {
+    let deadline = Instant::now() + TIMEOUT * 2;
+    loop {
+        let views: Vec<String> = servers.iter().map(|s| s.snapshot()).collect();
+        if views.windows(2).all(|w| w[0] == w[1]) {
+            return views[0].clone();
+        }
+        if Instant::now() >= deadline {
+            for (i, v) in views.iter().enumerate() {
+                eprintln!("--- server {i} ---\n{v}");
+            }
+            panic!("servers did not converge");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}

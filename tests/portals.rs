@@ -1,0 +1,65 @@
+//! Portico servers linked by portals, all in this process on 127.0.0.1:0.
+mod common;
+use common::net::{converge, start, Peer};
+use common::TestServer;
+
+fn peer(name: &str, id: u16) -> Peer<'_> {
+    Peer {
+        name,
+        id,
+        dial: None,
+    }
+}
+
+fn dial<'a>(name: &'a str, id: u16, to: &TestServer) -> Peer<'a> {
+    Peer {
+        name,
+        id,
+        dial: Some(to.addr()),
+    }
+}
+
+/// hub (accepts) <- leaf (dials).
+fn pair() -> (TestServer, TestServer) {
+    let hub = start("hub.test", 1, &[peer("leaf.test", 2)], "");
+    let leaf = start("leaf.test", 2, &[dial("hub.test", 1, &hub)], "");
+    hub.wait_servers(&["leaf.test"]);
+    leaf.wait_servers(&["hub.test"]);
+    (hub, leaf)
+}
+
+#[test]
+fn two_servers_chat_in_a_channel_and_privately() {
+    let (hub, leaf) = pair();
+    let mut alice = hub.user_on("alice");
+    let mut bob = leaf.user_on("bob");
+    alice.send("JOIN #c");
+    alice.skip_until(" 366 ");
+    converge(&[&hub, &leaf]);
+    bob.send("JOIN #c");
+    bob.skip_until(" 366 ");
+    alice.expect(":bob!~bob@127.0.0.1 JOIN #c");
+    bob.send("PRIVMSG #c :hello from the leaf");
+    alice.expect(":bob!~bob@127.0.0.1 PRIVMSG #c :hello from the leaf");
+    alice.send("PRIVMSG #c :hello from the hub");
+    bob.expect(":alice!~alice@127.0.0.1 PRIVMSG #c :hello from the hub");
+    alice.send("PRIVMSG bob :psst");
+    bob.expect(":alice!~alice@127.0.0.1 PRIVMSG bob :psst");
+    bob.send("NICK robert");
+    bob.expect(":bob!~bob@127.0.0.1 NICK :robert");
+    alice.expect(":bob!~bob@127.0.0.1 NICK :robert");
+    bob.nick = "robert".into();
+    alice.send("MODE #c +v robert");
+    alice.expect(":alice!~alice@127.0.0.1 MODE #c +v robert");
+    bob.expect(":alice!~alice@127.0.0.1 MODE #c +v robert");
+    alice.send("TOPIC #c :linked topic");
+    alice.expect(":alice!~alice@127.0.0.1 TOPIC #c :linked topic");
+    bob.expect(":alice!~alice@127.0.0.1 TOPIC #c :linked topic");
+    let view = converge(&[&hub, &leaf]);
+    assert!(view.contains("channel #c"), "{view}");
+    assert!(view.contains("members=[+robert @alice]"), "{view}");
+    bob.send("QUIT :bye");
+    alice.expect(":robert!~bob@127.0.0.1 QUIT :Quit: bye");
+    alice.expect_nothing();
+    converge(&[&hub, &leaf]);
+}
