@@ -21,7 +21,9 @@ fn config(name: &str, id: u16, portals: &[(&str, u16, Option<SocketAddr>)]) -> C
          [limits]\nflood_burst = 1000000\nmax_clients_per_ip = 0\nsendq_bytes = 67108864\n"
     );
     for (n, i, addr) in portals {
-        t.push_str(&format!("[[portal]]\nname = \"{n}\"\nid = {i}\npassword = \"pw\"\nsendq_bytes = 268435456\n"));
+        t.push_str(&format!(
+            "[[portal]]\nname = \"{n}\"\nid = {i}\npassword = \"pw\"\nsendq_bytes = 268435456\n"
+        ));
         if let Some(a) = addr {
             t.push_str(&format!("address = \"{a}\"\nconnect = true\n"));
         }
@@ -43,7 +45,10 @@ impl Peer {
         let s = TcpStream::connect(addr).expect("connect");
         s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
         s.set_nodelay(true).unwrap();
-        Peer { writer: s.try_clone().unwrap(), reader: BufReader::with_capacity(1 << 16, s) }
+        Peer {
+            writer: s.try_clone().unwrap(),
+            reader: BufReader::with_capacity(1 << 16, s),
+        }
     }
     fn send(&mut self, text: &str) {
         self.writer.write_all(text.as_bytes()).expect("write");
@@ -71,20 +76,35 @@ impl Peer {
 }
 
 fn burst(users: usize, channels: usize) {
-    let hub = server("hub.bench", 1, &[("feed.bench", 2, None), ("probe.bench", 3, None)]);
+    let hub = server(
+        "hub.bench",
+        1,
+        &[("feed.bench", 2, None), ("probe.bench", 3, None)],
+    );
     // Feed the hub its users and channels over a portal.
     let mut feed = Peer::connect(hub.addr());
     feed.handshake("feed.bench", 2);
     feed.until(":hub.bench EOB");
     let mut text = String::with_capacity(users * 80);
     for u in 0..users {
-        text.push_str(&format!(":feed.bench NICK u{u} 1 {} user{u} host{u}.example 2 +i :User {u}\r\n", 1_000_000 + u));
+        text.push_str(&format!(
+            ":feed.bench NICK u{u} 1 {} user{u} host{u}.example 2 +i :User {u}\r\n",
+            1_000_000 + u
+        ));
     }
     let per = users / channels;
     for c in 0..channels {
-        let members: Vec<String> = (0..per).map(|i| format!("{}u{}", if i == 0 { "@" } else { "" }, c * per + i)).collect();
-        text.push_str(&format!(":feed.bench SJOIN 1000 #chan{c} +nt :{}\r\n", members.join(" ")));
-        text.push_str(&format!(":feed.bench TB #chan{c} 1000 u{} :topic of channel {c}\r\n", c * per));
+        let members: Vec<String> = (0..per)
+            .map(|i| format!("{}u{}", if i == 0 { "@" } else { "" }, c * per + i))
+            .collect();
+        text.push_str(&format!(
+            ":feed.bench SJOIN 1000 #chan{c} +nt :{}\r\n",
+            members.join(" ")
+        ));
+        text.push_str(&format!(
+            ":feed.bench TB #chan{c} 1000 u{} :topic of channel {c}\r\n",
+            c * per
+        ));
     }
     text.push_str(":feed.bench EOB\r\nPING :fed\r\n");
     feed.send(&text);
@@ -118,13 +138,20 @@ fn chain(messages: usize) {
     }
     // Wait for the chain to be whole: the last server sees the first.
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !servers[4].handle.snapshot().unwrap_or_default().contains("server a.bench") {
+    while !servers[4]
+        .handle
+        .snapshot()
+        .unwrap_or_default()
+        .contains("server a.bench")
+    {
         assert!(Instant::now() < deadline, "chain did not link");
         std::thread::sleep(Duration::from_millis(20));
     }
     let register = |addr, nick: &str| {
         let mut p = Peer::connect(addr);
-        p.send(&format!("NICK {nick}\r\nUSER {nick} 0 * :{nick}\r\nJOIN #lat\r\n"));
+        p.send(&format!(
+            "NICK {nick}\r\nUSER {nick} 0 * :{nick}\r\nJOIN #lat\r\n"
+        ));
         p.until(" 366 ");
         p
     };
@@ -154,7 +181,8 @@ fn chain(messages: usize) {
         }
     }
     delays.sort_unstable();
-    let pct = |p: f64| delays[((delays.len() as f64 * p) as usize).min(delays.len() - 1)] as f64 / 1e3;
+    let pct =
+        |p: f64| delays[((delays.len() as f64 * p) as usize).min(delays.len() - 1)] as f64 / 1e3;
     println!(
         "chain of 5: {messages} messages a -> e, one at a time: p50 {:.0} us, p99 {:.0} us, max {:.0} us",
         pct(0.5),

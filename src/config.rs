@@ -57,6 +57,17 @@ pub struct Portal {
     /// Send queue limit for this link: larger than a client's, a burst is big.
     #[serde(default = "default_portal_sendq")]
     pub sendq_bytes: usize,
+    /// `portico` (the native protocol) or `rfc2813` (ngIRCd and other RFC 2813 servers).
+    #[serde(default)]
+    pub protocol: PortalProtocol,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum PortalProtocol {
+    #[default]
+    Portico,
+    Rfc2813,
 }
 
 impl fmt::Debug for Portal {
@@ -64,8 +75,8 @@ impl fmt::Debug for Portal {
         // The password is never logged.
         write!(
             f,
-            "Portal {{ name: {:?}, address: {:?}, id: {}, connect: {}, sendq_bytes: {} }}",
-            self.name, self.address, self.id, self.connect, self.sendq_bytes
+            "Portal {{ name: {:?}, address: {:?}, id: {}, connect: {}, sendq_bytes: {}, protocol: {:?} }}",
+            self.name, self.address, self.id, self.connect, self.sendq_bytes, self.protocol
         )
     }
 }
@@ -458,8 +469,8 @@ impl fmt::Display for Config {
                 .map_or("(accept only)".to_string(), |a| format!("\"{a}\""));
             writeln!(
                 f,
-                "\n[[portal]]\nname = {:?}\naddress = {addr}\nid = {}\npassword = (set)\nconnect = {}\nsendq_bytes = {}",
-                p.name, p.id, p.connect, p.sendq_bytes
+                "\n[[portal]]\nname = {:?}\naddress = {addr}\nid = {}\npassword = (set)\nconnect = {}\nsendq_bytes = {}\nprotocol = \"{}\"",
+                p.name, p.id, p.connect, p.sendq_bytes, if p.protocol == PortalProtocol::Rfc2813 { "rfc2813" } else { "portico" }
             )?;
         }
         Ok(())

@@ -260,12 +260,14 @@ impl World {
 
     /// Adds a user's current identity to WHOWAS (before a nick change).
     pub fn remember_whowas(&mut self, cid: ClientId) {
-        let entry = WhoWas::of(&self.clients[cid], self.now.unix_s());
+        let c = &self.clients[cid];
+        let entry = WhoWas::of(c, &self.servers[c.server].name, self.now.unix_s());
         self.push_whowas_entry(entry);
     }
 
     fn push_whowas(&mut self, c: &super::Client) {
-        self.push_whowas_entry(WhoWas::of(c, self.now.unix_s()));
+        let server = self.servers.get(c.server).unwrap_or(self.me()).name.clone();
+        self.push_whowas_entry(WhoWas::of(c, &server, self.now.unix_s()));
     }
 
     fn push_whowas_entry(&mut self, entry: WhoWas) {

@@ -8,6 +8,7 @@ pub mod fanout;
 pub mod handlers;
 pub mod lifecycle;
 pub mod network;
+pub mod rfc2813;
 pub mod state;
 #[cfg(test)]
 pub mod testing;

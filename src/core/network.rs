@@ -303,7 +303,7 @@ impl World {
     }
 
     /// A netsplit: every server at or behind `root` leaves, with its users, who quit for
-    /// local users as `<uplink> <server>`; other links hear one SQUIT.
+    /// local users as `<root's uplink> <root>`; other links hear one SQUIT.
     pub fn squit(&mut self, root: usize, reason: &str, from: Option<ConnId>, out: &mut Outbox) {
         if root == ME || !self.servers.contains(root) {
             return;
@@ -325,9 +325,13 @@ impl World {
             .filter(|(_, c)| lost.contains(&c.server))
             .map(|(i, _)| i)
             .collect();
+        // Every user lost quits naming the link that broke (as other servers do, and as
+        // clients expect to group a netsplit), not the server each was on.
+        let text = format!(
+            "{} {}",
+            self.servers[self.servers[root].uplink].name, self.servers[root].name
+        );
         for cid in victims {
-            let s = &self.servers[self.clients[cid].server];
-            let text = format!("{} {}", self.servers[s.uplink].name, s.name);
             self.quit_local_view(cid, text.as_bytes(), out);
         }
         for idx in lost {

@@ -227,16 +227,19 @@ pub struct WhoWas {
     pub user: Box<str>,
     pub host: Box<str>,
     pub realname: Box<[u8]>,
+    /// The server the user was on (312 in WHOWAS).
+    pub server: Box<str>,
     pub time: u64,
 }
 
 impl WhoWas {
-    pub fn of(c: &Client, time: u64) -> WhoWas {
+    pub fn of(c: &Client, server: &str, time: u64) -> WhoWas {
         WhoWas {
             nick: c.nick.clone(),
             user: c.user.clone(),
             host: c.host.clone(),
             realname: c.realname.clone(),
+            server: server.into(),
             time,
         }
     }

@@ -585,7 +585,9 @@ impl Server {
                 }
             }
         }
-        self.dirty = still;
+        // `lost` fans out a QUIT or a netsplit and marks those connections dirty: they are
+        // in `self.dirty` now. Replacing it would leave them flagged but never flushed.
+        self.dirty.append(&mut still);
     }
 
     /// The peer is gone (EOF or an error): the core fans out the QUIT now; the slab entry

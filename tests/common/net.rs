@@ -17,6 +17,18 @@ pub struct Peer<'a> {
 }
 
 pub fn config(name: &str, id: u16, peers: &[Peer<'_>], extra: &str) -> Config {
+    config_with(name, id, peers, &[], extra)
+}
+
+/// Like [`config`], plus `known` portals: their `dial` address is configured without
+/// `connect = true`, so they link only when an operator says `CONNECT <name>`.
+pub fn config_with(
+    name: &str,
+    id: u16,
+    peers: &[Peer<'_>],
+    known: &[Peer<'_>],
+    extra: &str,
+) -> Config {
     let mut toml = format!(
         "[server]\nname = \"{name}\"\nid = {id}\nnetwork = \"TestNet\"\nmotd = \"Hello from {name}\"\n\n\
          [[listen]]\naddress = \"127.0.0.1:0\"\n\n[limits]\nflood_burst = 100000\nmax_clients_per_ip = 0\n{extra}\n"
@@ -30,11 +42,31 @@ pub fn config(name: &str, id: u16, peers: &[Peer<'_>], extra: &str) -> Config {
             toml.push_str(&format!("address = \"{addr}\"\nconnect = true\n"));
         }
     }
+    for p in known {
+        toml.push_str(&format!(
+            "\n[[portal]]\nname = \"{}\"\nid = {}\npassword = \"{PASSWORD}\"\n",
+            p.name, p.id
+        ));
+        if let Some(addr) = p.dial {
+            toml.push_str(&format!("address = \"{addr}\"\n"));
+        }
+    }
     Config::parse(&toml, name).expect("test config")
 }
 
 pub fn start(name: &str, id: u16, peers: &[Peer<'_>], extra: &str) -> TestServer {
     TestServer::with_options(Options::new(config(name, id, peers, extra)))
+}
+
+/// Like [`start`], with `known` portals that are dialed only on an operator's `CONNECT`.
+pub fn start_with(
+    name: &str,
+    id: u16,
+    peers: &[Peer<'_>],
+    known: &[Peer<'_>],
+    extra: &str,
+) -> TestServer {
+    TestServer::with_options(Options::new(config_with(name, id, peers, known, extra)))
 }
 
 impl TestServer {
@@ -91,5 +123,43 @@ pub fn converge(servers: &[&TestServer]) -> String {
             panic!("servers did not converge");
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// A listener standing in for a portal peer that a server under test dials (its address
+/// goes in the server's `[[portal]]`); `accept` waits for the dial (bounded).
+pub struct RawPeer {
+    listener: std::net::TcpListener,
+}
+
+impl RawPeer {
+    pub fn bind() -> RawPeer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        RawPeer { listener }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("local addr")
+    }
+
+    /// The next connection dialed to us, as a line client named `name`.
+    pub fn accept(&self, name: &str) -> TestClient {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            match self.listener.accept() {
+                Ok((stream, _)) => {
+                    stream.set_nonblocking(false).expect("blocking");
+                    let mut c = TestClient::from_stream(stream);
+                    c.nick = name.to_string();
+                    return c;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    assert!(Instant::now() < deadline, "{name}: nobody dialed");
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Err(e) => panic!("{name}: accept: {e}"),
+            }
+        }
     }
 }

@@ -90,8 +90,16 @@ pub fn server(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     };
     let hello = reg.hello.take().map(|b| *b).unwrap_or_default();
     let dialed = reg.dialed.clone();
-    match check_server(w, msg, &hello) {
+    let crossing = crossed_link(w, msg, dialed.is_some());
+    match check_server(w, msg, &hello, crossing.map(|(idx, _)| idx)) {
         Ok((portal, proto, caps)) => {
+            if let Some((idx, old)) = crossing {
+                info!(
+                    "portal {}: crossing connections; keeping the one dialed by the lower server ID",
+                    w.servers[idx].name
+                );
+                w.close_conn(old, CROSSING_REASON, ctx.out);
+            }
             register_link(w, conn, msg, portal, proto, caps, dialed.is_none(), ctx.out)
         }
         Err(reason) => refuse(w, conn, &reason, ctx.out),
@@ -99,9 +107,39 @@ pub fn server(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     Ok(())
 }
 
+/// How long after a link registers a second connection from the same peer counts as a
+/// crossing (both servers dialed each other at once) rather than a duplicate.
+const CROSSING_WINDOW_MS: u64 = 10_000;
+const CROSSING_REASON: &str = "Crossing connections: keeping the one dialed by the lower server ID";
+
+/// Two servers that dial each other at the same moment each register the connection whose
+/// handshake arrives first, often different ones, and refusing the other would drop both.
+/// Both sides keep the connection dialed by the server with the lower ID instead, so they
+/// agree. Returns (server, existing link) when this new connection is the one to keep.
+fn crossed_link(w: &World, msg: &Message<'_>, we_dialed: bool) -> Option<(usize, ConnId)> {
+    let idx = w.find_server(msg.param(0))?;
+    let old = w.servers[idx].via?;
+    let link = w.link(old).filter(|l| l.server == idx)?;
+    let sid: u16 = msg.param_str(2)?.parse().ok()?;
+    if sid != w.servers[idx].sid
+        || w.now.mono_ms.saturating_sub(link.linked_ms) > CROSSING_WINDOW_MS
+    {
+        return None;
+    }
+    let me = w.me().sid;
+    let keep_new = if we_dialed { me < sid } else { sid < me };
+    keep_new.then_some((idx, old))
+}
+
 /// Validates a peer's handshake: a configured name, its ID, its password, a common
-/// protocol version, and no duplicate in the network. Returns (portal index, proto, caps).
-fn check_server(w: &World, msg: &Message<'_>, hello: &Hello) -> Result<(usize, u8, u32), String> {
+/// protocol version, and no duplicate in the network (`replacing`, a crossing link about to
+/// be dropped, aside). Returns (portal index, proto, caps).
+fn check_server(
+    w: &World,
+    msg: &Message<'_>,
+    hello: &Hello,
+    replacing: Option<usize>,
+) -> Result<(usize, u8, u32), String> {
     let name = String::from_utf8_lossy(msg.param(0)).into_owned();
     if msg.len() < 4 {
         return Err(format!(
@@ -142,7 +180,10 @@ fn check_server(w: &World, msg: &Message<'_>, hello: &Hello) -> Result<(usize, u
             "No common protocol version: we speak {PROTO_MIN}-{ours}, {name} speaks {min}-{max}"
         ));
     }
-    if w.find_server(name.as_bytes()).is_some() || w.servers.iter().any(|(_, s)| s.sid == sid) {
+    if w.servers
+        .iter()
+        .any(|(i, s)| Some(i) != replacing && (s.name.eq_ignore_ascii_case(&name) || s.sid == sid))
+    {
         return Err(format!(
             "Server {name} (id {sid}) is already in the network; link refused to avoid a loop"
         ));
@@ -370,15 +411,37 @@ fn new_server(w: &mut World, ctx: &LinkCtx<'_>, msg: &Message<'_>, out: &mut Out
     w.to_links(Some(ctx.conn), &line, out);
 }
 
+/// `:<server> SQUIT <name> :<reason>` from the side `<name>` lies on: it split off there.
+/// `:<oper> SQUIT <name> :<reason>` from elsewhere: an operator's request, carried toward
+/// `<name>` until the server linked to it drops the link.
 fn remote_squit(w: &mut World, ctx: &LinkCtx<'_>, msg: &Message<'_>, out: &mut Outbox) {
     let Some(idx) = w.find_server(msg.param(0)) else {
         return;
     };
-    if w.servers[idx].via != Some(ctx.conn) {
-        return;
-    }
     let reason = String::from_utf8_lossy(msg.param(1)).into_owned();
-    w.squit(idx, &reason, Some(ctx.conn), out);
+    let Some(via) = w.servers[idx].via else {
+        return;
+    };
+    if via == ctx.conn && w.link(via).is_some_and(|l| l.server == idx) {
+        // The peer itself leaves: the link goes with it (squitting the server while its
+        // link stayed up would leave the link pointing at a removed server).
+        w.close_conn(via, &reason, out);
+    } else if via == ctx.conn {
+        // A split behind that link.
+        w.squit(idx, &reason, Some(ctx.conn), out);
+    } else if let Src::User(_) = ctx.src {
+        // An operator's request to drop a link further on: ours to drop, or pass it on.
+        if w.link(via).is_some_and(|l| l.server == idx) {
+            info!(
+                "SQUIT {} by {}: {reason}",
+                w.servers[idx].name,
+                display(w, ctx.src)
+            );
+            w.close_conn(via, &reason, out);
+        } else {
+            out.send(via, raw_line(ctx.raw));
+        }
+    }
 }
 
 /// `:<server> NICK <nick> <hop> <ts> <user> <host> <sid> +<umodes> :<realname>`.
@@ -802,7 +865,7 @@ fn mode(w: &mut World, ctx: &LinkCtx<'_>, msg: &Message<'_>, out: &mut Outbox) {
             ch,
             &setter,
             msg.param(1),
-            &msg.params()[2..],
+            msg.params().get(2..).unwrap_or_default(),
             out,
         );
         ctx.forward(w, out);
@@ -926,6 +989,10 @@ fn message(w: &mut World, ctx: &LinkCtx<'_>, verb: &[u8], msg: &Message<'_>, out
     let verb = std::str::from_utf8(verb).unwrap_or("PRIVMSG");
     let tagmsg = verb == "TAGMSG";
     let target = msg.param(0);
+    if !tagmsg && msg.param(1).is_empty() {
+        // A client could not send it (412 ERR_NOTEXTTOSEND): not shown to anyone.
+        return;
+    }
     let client_tags = client_tags(msg);
     let mut user_line = Line::new(&w.clients[cid].mask(), verb).arg(target);
     if !tagmsg {
@@ -1134,6 +1201,7 @@ pub fn connect(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
 
 /// Oper `SQUIT <server> [:reason]`: drop a direct link (or ask for a remote one).
 pub fn squit(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
+    let oper = ctx.client();
     let w = &mut *ctx.w;
     let Some(idx) = w.find_server(msg.param(0)).filter(|&i| i != ME) else {
         return Err(err(n::ERR_NOSUCHSERVER, &[msg.param(0)]));
@@ -1147,12 +1215,15 @@ pub fn squit(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         info!("SQUIT {}: {reason}", w.servers[idx].name);
         w.close_conn(via, &reason, ctx.out);
     } else {
-        let line = Line::new(&w.me().name, "SQUIT")
+        // Not our link: the request travels toward it, from the operator, and the server
+        // holding the link drops it; the split then comes back like any other. Dropping it
+        // here only would leave the servers in between still linked to it.
+        info!("SQUIT {} (remote): {reason}", w.servers[idx].name);
+        let line = Line::new(&w.clients[oper].nick, "SQUIT")
             .arg(&*w.servers[idx].name)
             .trailing(&reason)
             .finish();
-        w.to_links(None, &line, ctx.out);
-        w.squit(idx, &reason, Some(via), ctx.out);
+        ctx.out.send(via, line);
     }
     Ok(())
 }

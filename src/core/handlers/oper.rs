@@ -69,7 +69,8 @@ pub fn kill(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let killer = ctx.client();
     let w = &mut *ctx.w;
     let target = msg.param(0);
-    if target.eq_ignore_ascii_case(w.name().as_bytes()) {
+    // Any server of the network, not only this one (SQUIT is for those).
+    if w.find_server(target).is_some() {
         return Err(err(n::ERR_CANTKILLSERVER, &[]));
     }
     let victim = w

@@ -428,7 +428,7 @@ pub fn whowas(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
             .arg(&*e.host)
             .arg("*");
         ctx.out.send(conn, user.trailing(&e.realname).finish());
-        let server: &[&[u8]] = &[e.nick.as_bytes(), w.name().as_bytes()];
+        let server: &[&[u8]] = &[e.nick.as_bytes(), e.server.as_bytes()];
         say(
             w,
             conn,
@@ -517,7 +517,8 @@ fn who_mask(
             c.user.as_bytes(),
             c.host.as_bytes(),
             &c.realname,
-            w.name().as_bytes(),
+            // The user's own server: `WHO b.test` lists the users on b.test.
+            w.servers[c.server].name.as_bytes(),
         ]
         .into_iter()
         .any(matches);

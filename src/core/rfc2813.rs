@@ -1,0 +1,514 @@
+//! The `rfc2813` portal profile: linking with ngIRCd (IRC+, RFC 2813). Portico's native
+//! link lines stay the one internal form; a line leaving on an rfc2813 link is translated
+//! into what ngIRCd expects, and a line arriving from one is translated into native lines
+//! before the ordinary link handlers see it. What RFC 2813 cannot carry (timestamps, server
+//! IDs, client tags, TAGMSG, SETNAME, EOB) degrades as docs/PROTOCOL.md describes.
+
+use super::World;
+use crate::proto::line::Line;
+use crate::proto::message::{parse, Message};
+use hashbrown::HashMap;
+use std::rc::Rc;
+
+/// IRC+ flags we send: C = CHANINFO, H = enhanced handshake (005 NICKLEN check + 376),
+/// L = ban lists after the burst. No M (METADATA), S (services), X (owner/admin/halfop) or Z
+/// (compression): we would not honour them.
+pub const FLAGS: &str = "CHL";
+
+/// Server IDs given to servers that ngIRCd introduces (it has none): above the configurable
+/// range 1-4095, so they never clash with a Portico server's.
+pub const SYNTHETIC_SID_BASE: u16 = 4096;
+
+/// Per-link state of an rfc2813 link.
+#[derive(Debug, Default)]
+pub struct RfcLink {
+    /// ngIRCd's server tokens on this link → our server IDs.
+    pub tokens: HashMap<u32, u16>,
+}
+
+/// The token we use for a server in lines to ngIRCd: 1 is this server (as ngIRCd assigns
+/// to a peer), others are their ID + 1.
+fn token_of(w: &World, sid: u16) -> u32 {
+    if sid == w.me().sid {
+        1
+    } else {
+        u32::from(sid) + 1
+    }
+}
+
+/// Our half of the handshake, in the form ngIRCd parses (`IRC_PASS`, `IRC_SERVER`).
+pub fn handshake(w: &World, password: &str) -> Vec<Rc<[u8]>> {
+    let me = w.me();
+    vec![
+        Line::bare("PASS")
+            .arg(password)
+            .arg("0210-IRC+")
+            .arg(format!("Portico|{}:{FLAGS}", env!("CARGO_PKG_VERSION")))
+            .arg("P")
+            .finish(),
+        Line::bare("SERVER")
+            .arg(&*me.name)
+            .arg("1")
+            .trailing(&*me.description)
+            .finish(),
+    ]
+}
+
+/// Sent right after registering, before the burst: we advertised `H`, so ngIRCd waits for
+/// our 376 and checks that our NICKLEN equals its own.
+pub fn enhanced_handshake(w: &World, peer: &str) -> Vec<Rc<[u8]>> {
+    let me = &*w.me().name;
+    vec![
+        Line::new(me, "005")
+            .arg(peer)
+            .arg(format!("NICKLEN={}", w.config.limits.nick_length))
+            .arg(format!("CASEMAPPING={}", w.cm.name()))
+            .arg("PREFIX=(ov)@+")
+            .arg("CHANTYPES=#&")
+            .arg("CHANMODES=b,k,l,imnpst")
+            .trailing("are supported on this server")
+            .finish(),
+        Line::new(me, "376")
+            .arg(peer)
+            .trailing("End of MOTD command")
+            .finish(),
+    ]
+}
+
+fn rc(l: Line) -> Rc<[u8]> {
+    l.finish()
+}
+
+/// A native link line as ngIRCd must see it (zero, one or more lines).
+pub fn outbound(w: &World, line: &[u8]) -> Vec<Rc<[u8]>> {
+    let body = line.strip_suffix(b"\r\n").unwrap_or(line);
+    let Ok(msg) = parse(body) else {
+        return Vec::new();
+    };
+    let prefix = String::from_utf8_lossy(msg.prefix.unwrap_or_default()).into_owned();
+    let p = |i: usize| String::from_utf8_lossy(msg.param(i)).into_owned();
+    let mut buf = [0u8; 16];
+    let verb = msg.command_upper(&mut buf).to_vec();
+    match &verb[..] {
+        b"SERVER" if msg.len() >= 4 => {
+            let sid: u16 = p(2).parse().unwrap_or(0);
+            vec![rc(Line::new(&prefix, "SERVER")
+                .arg(p(0))
+                .arg(p(1))
+                .arg(token_of(w, sid).to_string())
+                .trailing(msg.param(3)))]
+        }
+        b"NICK" if msg.len() >= 8 => {
+            let sid: u16 = p(5).parse().unwrap_or(0);
+            vec![rc(Line::new(&prefix, "NICK")
+                .arg(p(0))
+                .arg(p(1))
+                .arg(p(3))
+                .arg(p(4))
+                .arg(token_of(w, sid).to_string())
+                .arg(p(6))
+                .trailing(msg.param(7)))]
+        }
+        b"NICK" => vec![rc(Line::new(&prefix, "NICK").trailing(msg.param(0)))],
+        b"SJOIN" => sjoin_out(&prefix, &msg),
+        b"TOPIC" if msg.len() >= 3 => vec![rc(Line::new(&prefix, "TOPIC")
+            .arg(p(0))
+            .trailing(msg.param(2)))],
+        b"TB" if msg.len() >= 4 => vec![rc(Line::new(&prefix, "TOPIC")
+            .arg(p(0))
+            .trailing(msg.param(3)))],
+        b"BMASK" if msg.len() >= 4 => String::from_utf8_lossy(msg.param(3))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .chunks(4)
+            .map(|masks| {
+                let mut l = Line::new(&prefix, "MODE")
+                    .arg(p(1))
+                    .arg(format!("+{}", "b".repeat(masks.len())));
+                for m in masks {
+                    l = l.arg(m);
+                }
+                rc(l)
+            })
+            .collect(),
+        // Nothing in RFC 2813 carries these.
+        b"EOB" | b"TAGMSG" | b"SETNAME" | b"CAPAB" => Vec::new(),
+        b"PRIVMSG" | b"NOTICE" if msg.tags.is_some() => {
+            let start = body
+                .iter()
+                .position(|&b| b == b' ')
+                .map_or(body.len(), |i| i + 1);
+            vec![terminated(&body[start..])]
+        }
+        _ => vec![terminated(body)],
+    }
+}
+
+fn terminated(body: &[u8]) -> Rc<[u8]> {
+    let mut v = Vec::with_capacity(body.len() + 2);
+    v.extend_from_slice(body);
+    v.extend_from_slice(b"\r\n");
+    Rc::from(v)
+}
+
+/// `SJOIN ts #c +modes [key] [limit] :@a +b c` → CHANINFO (when there are modes) and NJOIN.
+fn sjoin_out(prefix: &str, msg: &Message<'_>) -> Vec<Rc<[u8]>> {
+    let n = msg.len();
+    if n < 4 {
+        return Vec::new();
+    }
+    let chan = String::from_utf8_lossy(msg.param(1)).into_owned();
+    let modes = String::from_utf8_lossy(msg.param(2)).into_owned();
+    let mut out = Vec::new();
+    if modes.len() > 1 {
+        let args: Vec<String> = msg.params()[3..n - 1]
+            .iter()
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        let mut l = Line::new(prefix, "CHANINFO").arg(&chan).arg(&modes);
+        if modes.contains('k') || modes.contains('l') {
+            // ngIRCd takes the key and the limit together, then the topic.
+            let mut it = args.iter();
+            let key = if modes.contains('k') {
+                it.next().cloned().unwrap_or("*".into())
+            } else {
+                "*".into()
+            };
+            let limit = if modes.contains('l') {
+                it.next().cloned().unwrap_or("0".into())
+            } else {
+                "0".into()
+            };
+            l = l.arg(key).arg(limit).trailing("");
+        }
+        out.push(rc(l));
+    }
+    let members: Vec<&str> = std::str::from_utf8(msg.param(n - 1))
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    if !members.is_empty() {
+        out.push(rc(Line::new(prefix, "NJOIN")
+            .arg(&chan)
+            .trailing(members.join(","))));
+    }
+    out
+}
+
+/// What to do with a line from ngIRCd.
+pub enum Inbound {
+    /// Native lines to run through the link handlers, in order.
+    Native(Vec<Vec<u8>>),
+    /// Nothing to do (handled here or deliberately ignored).
+    Done,
+    /// The link must go, for this reason.
+    Drop(String),
+}
+
+fn native(l: Line) -> Vec<u8> {
+    let mut v = l.bytes();
+    v.truncate(v.len() - 2);
+    v
+}
+
+/// Translates one line from ngIRCd. `peer` is the ngIRCd server's index in `World::servers`.
+pub fn inbound(w: &mut World, rfc: &mut RfcLink, peer: usize, msg: &Message<'_>) -> Inbound {
+    let prefix = String::from_utf8_lossy(msg.prefix.unwrap_or_default()).into_owned();
+    let prefix = if prefix.is_empty() {
+        w.servers[peer].name.to_string()
+    } else {
+        prefix
+    };
+    let p = |i: usize| String::from_utf8_lossy(msg.param(i)).into_owned();
+    let mut buf = [0u8; 16];
+    let verb = msg.command_upper(&mut buf).to_vec();
+    let one = |l: Line| Inbound::Native(vec![native(l)]);
+    match &verb[..] {
+        b"005" => {
+            // H handshake: the network must agree on the nick length.
+            let ours = w.config.limits.nick_length;
+            for t in msg.params().iter().skip(1) {
+                if let Some(v) = t.strip_prefix(b"NICKLEN=") {
+                    let theirs: usize = std::str::from_utf8(v)
+                        .ok()
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or(0);
+                    if theirs != ours {
+                        return Inbound::Drop(format!("Incompatible nickname length: ours {ours}, {} has {theirs}; set the same on both", w.servers[peer].name));
+                    }
+                }
+            }
+            Inbound::Done
+        }
+        b"SERVER" if msg.len() >= 4 => {
+            let token: u32 = p(2).parse().unwrap_or(0);
+            let sid = synthetic_sid(w);
+            rfc.tokens.insert(token, sid);
+            one(Line::new(&prefix, "SERVER")
+                .arg(p(0))
+                .arg(p(1))
+                .arg(sid.to_string())
+                .trailing(msg.param(3)))
+        }
+        b"NICK" if msg.len() >= 7 => {
+            let token: u32 = p(4).parse().unwrap_or(1);
+            let sid = if token == 1 {
+                w.servers[peer].sid
+            } else {
+                rfc.tokens.get(&token).copied().unwrap_or(0)
+            };
+            // Timestamp 0: unknown. A collision with it removes both users, as ngIRCd does.
+            one(Line::new(&prefix, "NICK")
+                .arg(p(0))
+                .arg(p(1))
+                .arg("0")
+                .arg(p(2))
+                .arg(p(3))
+                .arg(sid.to_string())
+                .arg(p(5))
+                .trailing(msg.param(6)))
+        }
+        b"NICK" if !msg.is_empty() => one(Line::new(&prefix, "NICK").arg(p(0)).arg("0")),
+        b"NJOIN" if msg.len() >= 2 => {
+            let members: Vec<String> = p(1)
+                .split(',')
+                .filter(|m| !m.is_empty())
+                .map(member_flags)
+                .collect();
+            let ts = channel_ts(w, msg.param(0));
+            one(Line::new(&w.servers[peer].name.clone(), "SJOIN")
+                .arg(ts.to_string())
+                .arg(p(0))
+                .arg("+")
+                .trailing(members.join(" ")))
+        }
+        b"JOIN" if !msg.is_empty() => {
+            let Some(cid) = w.find_nick(prefix.as_bytes()) else {
+                return Inbound::Done;
+            };
+            let server = w.servers[w.clients[cid].server].name.clone();
+            let mut lines = Vec::new();
+            for item in p(0).split(',').filter(|c| !c.is_empty()) {
+                // RFC 2813 §4.2.1: `#chan^Gov` carries the joiner's status.
+                let (chan, modes) = item.split_once('\x07').unwrap_or((item, ""));
+                let mut who = String::new();
+                if modes.contains('o') {
+                    who.push('@');
+                }
+                if modes.contains('v') {
+                    who.push('+');
+                }
+                who.push_str(&w.clients[cid].nick);
+                let ts = channel_ts(w, chan.as_bytes());
+                lines.push(native(
+                    Line::new(&server, "SJOIN")
+                        .arg(ts.to_string())
+                        .arg(chan)
+                        .arg("+")
+                        .trailing(who),
+                ));
+            }
+            Inbound::Native(lines)
+        }
+        b"CHANINFO" if msg.len() >= 2 => chaninfo(w, peer, msg),
+        b"TOPIC" if msg.len() >= 2 => {
+            let now = w.now.unix_s().to_string();
+            if w.find_nick(prefix.as_bytes()).is_some() {
+                one(Line::new(&prefix, "TOPIC")
+                    .arg(p(0))
+                    .arg(now)
+                    .trailing(msg.param(1)))
+            } else {
+                one(Line::new(&prefix, "TB")
+                    .arg(p(0))
+                    .arg(now)
+                    .arg(&prefix)
+                    .trailing(msg.param(1)))
+            }
+        }
+        // ngIRCd extras with no Portico meaning; PASS/numerics left over from the handshake.
+        b"METADATA" | b"GLINE" | b"SERVICE" | b"SERVLIST" | b"PASS" => Inbound::Done,
+        v if v.len() == 3 && v.iter().all(u8::is_ascii_digit) => Inbound::Done,
+        _ => Inbound::Native(vec![msg_bytes(msg)]),
+    }
+}
+
+/// `@nick`/`+nick`/`@@nick` (creator) / `~&%` prefixes → our `@`/`+`.
+fn member_flags(m: &str) -> String {
+    let nick = m.trim_start_matches(['@', '+', '~', '&', '%']);
+    let flags = &m[..m.len() - nick.len()];
+    let mut s = String::new();
+    if flags.contains(['@', '~', '&']) {
+        s.push('@');
+    }
+    if flags.contains(['+', '%']) {
+        s.push('+');
+    }
+    s.push_str(nick);
+    s
+}
+
+/// ngIRCd has no channel timestamps: take ours (a merge, no mode wiping) or now.
+fn channel_ts(w: &World, chan: &[u8]) -> u64 {
+    w.find_channel(chan)
+        .map_or(w.now.unix_ms, |ch| w.channels[ch].created_ms)
+}
+
+/// `CHANINFO #c +modes [key limit] [:topic]`: fills in modes and a topic we lack.
+fn chaninfo(w: &World, peer: usize, msg: &Message<'_>) -> Inbound {
+    let server = w.servers[peer].name.to_string();
+    let chan = String::from_utf8_lossy(msg.param(0)).into_owned();
+    let modes = String::from_utf8_lossy(msg.param(1)).into_owned();
+    let (key, limit, topic) = match msg.len() {
+        n if n >= 5 => (Some(msg.param(2)), Some(msg.param(3)), Some(msg.param(4))),
+        3 => (None, None, Some(msg.param(2))),
+        _ => (None, None, None),
+    };
+    let ts = channel_ts(w, chan.as_bytes());
+    let mut l = Line::new(&server, "SJOIN").arg(ts.to_string()).arg(&chan);
+    let mut words = String::from("+");
+    let mut args = Vec::new();
+    for c in modes.chars().filter(|c| *c != '+') {
+        match c {
+            'k' => {
+                if let Some(k) = key.filter(|k| !k.is_empty() && *k != b"*") {
+                    words.push('k');
+                    args.push(String::from_utf8_lossy(k).into_owned());
+                }
+            }
+            'l' => {
+                if let Some(n) = limit
+                    .and_then(|l| std::str::from_utf8(l).ok())
+                    .filter(|l| *l != "0")
+                {
+                    words.push('l');
+                    args.push(n.to_string());
+                }
+            }
+            c if "imnpst".contains(c) => words.push(c),
+            _ => {}
+        }
+    }
+    l = l.arg(words);
+    for a in args {
+        l = l.arg(a);
+    }
+    let mut lines = vec![native(l.trailing(""))];
+    if let Some(t) = topic.filter(|t| !t.is_empty()) {
+        let now = w.now.unix_s().to_string();
+        lines.push(native(
+            Line::new(&server, "TB")
+                .arg(&chan)
+                .arg(now)
+                .arg(&server)
+                .trailing(t),
+        ));
+    }
+    Inbound::Native(lines)
+}
+
+fn synthetic_sid(w: &World) -> u16 {
+    (SYNTHETIC_SID_BASE..u16::MAX)
+        .find(|sid| !w.servers.iter().any(|(_, s)| s.sid == *sid))
+        .unwrap_or(u16::MAX)
+}
+
+/// A message rebuilt as a native line (prefix kept, tags dropped).
+fn msg_bytes(msg: &Message<'_>) -> Vec<u8> {
+    let mut v = Vec::new();
+    if let Some(p) = msg.prefix {
+        v.push(b':');
+        v.extend_from_slice(p);
+        v.push(b' ');
+    }
+    v.extend_from_slice(msg.command);
+    let n = msg.len();
+    for (i, p) in msg.params().iter().enumerate() {
+        v.push(b' ');
+        if i + 1 == n && (p.is_empty() || p.contains(&b' ') || p.first() == Some(&b':')) {
+            v.push(b':');
+        }
+        v.extend_from_slice(p);
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::testing::TestWorld;
+
+    fn out(t: &TestWorld, line: &str) -> Vec<String> {
+        outbound(&t.w, format!("{line}\r\n").as_bytes())
+            .iter()
+            .map(|l| String::from_utf8_lossy(l).trim_end().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn native_to_ngircd() {
+        let t = TestWorld::new();
+        let cases: &[(&str, &[&str])] = &[
+            (
+                ":irc.test NICK bob 1 1700000000000 ~bob 127.0.0.1 1 +i :Bob B",
+                &[":irc.test NICK bob 1 ~bob 127.0.0.1 1 +i :Bob B"],
+            ),
+            (
+                ":irc.test NICK carol 2 17 ~c leaf.host 7 + :Carol",
+                &[":irc.test NICK carol 2 ~c leaf.host 8 + :Carol"],
+            ),
+            (
+                ":irc.test SERVER leaf.test 2 7 :a leaf",
+                &[":irc.test SERVER leaf.test 2 8 :a leaf"],
+            ),
+            (":bob NICK robert 1700000000001", &[":bob NICK :robert"]),
+            (
+                ":irc.test SJOIN 1000 #c +nt :@bob +carol dave",
+                &[
+                    ":irc.test CHANINFO #c +nt",
+                    ":irc.test NJOIN #c :@bob,+carol,dave",
+                ],
+            ),
+            (
+                ":irc.test SJOIN 1000 #c +ntkl key 10 :@bob",
+                &[
+                    ":irc.test CHANINFO #c +ntkl key 10 :",
+                    ":irc.test NJOIN #c :@bob",
+                ],
+            ),
+            (
+                ":irc.test SJOIN 1000 #c + :bob",
+                &[":irc.test NJOIN #c :bob"],
+            ),
+            (":bob TOPIC #c 1700000000 :hello", &[":bob TOPIC #c :hello"]),
+            (
+                ":irc.test TB #c 1700000000 bob!~bob@h :hello",
+                &[":irc.test TOPIC #c :hello"],
+            ),
+            (
+                ":irc.test BMASK 1000 #c b :a!*@* b!*@*",
+                &[":irc.test MODE #c +bb a!*@* b!*@*"],
+            ),
+            (":irc.test EOB", &[]),
+            ("@+typing=active :bob TAGMSG #c", &[]),
+            (
+                "@+x=1 :bob PRIVMSG #c :hi there",
+                &[":bob PRIVMSG #c :hi there"],
+            ),
+            (":bob PRIVMSG #c :hi there", &[":bob PRIVMSG #c :hi there"]),
+            (":bob SETNAME :new", &[]),
+        ];
+        for (native, want) in cases {
+            assert_eq!(out(&t, native), *want, "{native}");
+        }
+    }
+
+    #[test]
+    fn member_prefixes() {
+        assert_eq!(member_flags("@@alice"), "@alice");
+        assert_eq!(member_flags("@+bob"), "@+bob");
+        assert_eq!(member_flags("~owner"), "@owner");
+        assert_eq!(member_flags("%half"), "+half");
+        assert_eq!(member_flags("plain"), "plain");
+    }
+}
