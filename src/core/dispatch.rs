@@ -91,7 +91,7 @@ pub static COMMANDS: &[Command] = &[
     cmd("PRIVMSG", 0, User, message::privmsg),
     cmd("QUIT", 0, Any, register::quit),
     cmd("REHASH", 0, Oper, oper::rehash),
-    cmd("SERVER", 4, Any, link::server),
+    cmd("SERVER", 2, Any, link::server),
     cmd("SETNAME", 1, User, register::setname),
     cmd("SQUIT", 1, Oper, link::squit),
     cmd("STATS", 0, User, query::stats),

@@ -74,13 +74,19 @@ impl World {
             return false;
         };
         let password = p.password.clone();
+        let rfc = p.protocol == crate::config::PortalProtocol::Rfc2813;
         *self.per_ip.entry(ip).or_default() += 1;
         self.add_local(conn, ip, now);
         if let Some(reg) = self.reg_mut(conn) {
             reg.dialed = Some(portal.into());
         }
         self.unregistered += 1;
-        for line in super::handlers::link::handshake(self, &password) {
+        let lines = if rfc {
+            super::rfc2813::handshake(self, &password)
+        } else {
+            super::handlers::link::handshake(self, &password)
+        };
+        for line in lines {
             out.send(conn, line);
         }
         true
@@ -129,6 +135,9 @@ impl World {
             return;
         }
         match parse(line) {
+            Ok(msg) if self.link(conn).is_some_and(|l| l.rfc.is_some()) => {
+                self.on_rfc_line(conn, &msg, out)
+            }
             Ok(msg) if self.link(conn).is_some() => {
                 super::handlers::link::on_link_line(self, conn, line, &msg, out)
             }
@@ -146,6 +155,37 @@ impl World {
                     "Line contained a NUL byte and was dropped",
                 );
                 out.send(conn, line);
+            }
+        }
+    }
+
+    /// A line from an rfc2813 (ngIRCd) link: translated to native lines, then handled as any
+    /// link line.
+    fn on_rfc_line(&mut self, conn: ConnId, msg: &crate::proto::Message<'_>, out: &mut Outbox) {
+        let Some(link) = self.link_mut(conn) else {
+            return;
+        };
+        let peer = link.server;
+        let mut rfc = link.rfc.take().expect("checked by the caller");
+        let result = super::rfc2813::inbound(self, &mut rfc, peer, msg);
+        if let Some(link) = self.link_mut(conn) {
+            link.rfc = Some(rfc);
+        }
+        match result {
+            super::rfc2813::Inbound::Native(lines) => {
+                for line in lines {
+                    if self.link(conn).is_none() {
+                        break;
+                    }
+                    if let Ok(m) = parse(&line) {
+                        super::handlers::link::on_link_line(self, conn, &line, &m, out);
+                    }
+                }
+            }
+            super::rfc2813::Inbound::Done => {}
+            super::rfc2813::Inbound::Drop(reason) => {
+                log::warn!("rfc2813 link {conn}: {reason}");
+                self.close_conn(conn, &reason, out);
             }
         }
     }
@@ -184,6 +224,9 @@ impl World {
     fn leave_network(&mut self, conn: ConnId, reason: &str, out: &mut Outbox) {
         if let Some(cid) = self.local(conn).and_then(|l| l.client) {
             self.quit_client(cid, reason.as_bytes(), out);
+        }
+        if self.link(conn).is_some_and(|l| l.rfc.is_some()) {
+            self.rfc_links -= 1;
         }
         if let Some(server) = self.link(conn).map(|l| l.server) {
             log::warn!("portal {}: link lost: {reason}", self.servers[server].name);

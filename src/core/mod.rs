@@ -58,6 +58,8 @@ pub struct Outbox {
     pub die: bool,
     /// Portals to dial now (oper CONNECT).
     pub connects: Vec<String>,
+    /// `sends[..translated]` are already in their link's wire form (see `World::finish`).
+    pub translated: usize,
 }
 
 impl Outbox {
@@ -84,6 +86,8 @@ pub struct World {
     pub servers: Slab<state::Server>,
     /// Registered portal links (local connections), in link order.
     pub links: Vec<ConnId>,
+    /// How many of them are rfc2813 links (their output is translated).
+    pub rfc_links: usize,
     pub nicks: HashMap<Box<str>, ClientId>,
     pub channels: Slab<Channel>,
     pub chan_names: HashMap<Box<str>, ChanId>,
@@ -116,6 +120,7 @@ impl World {
             clients: Slab::new(),
             servers: Slab::new(),
             links: Vec::new(),
+            rfc_links: 0,
             nicks: HashMap::new(),
             channels: Slab::new(),
             chan_names: HashMap::new(),
@@ -254,6 +259,26 @@ impl World {
         };
         count(&mut self.opers, OPER);
         count(&mut self.invisible, INVISIBLE);
+    }
+
+    /// Rewrites lines queued for rfc2813 links into that protocol's forms; the shell calls it
+    /// before taking the sends. Costs nothing while no such link exists.
+    pub fn finish(&self, out: &mut Outbox) {
+        if self.rfc_links == 0 || out.translated >= out.sends.len() {
+            out.translated = out.sends.len();
+            return;
+        }
+        let tail = out.sends.split_off(out.translated);
+        for (conn, line) in tail {
+            if self.link(conn).is_some_and(|l| l.rfc.is_some()) {
+                for l in rfc2813::outbound(self, &line) {
+                    out.sends.push((conn, l));
+                }
+            } else {
+                out.sends.push((conn, line));
+            }
+        }
+        out.translated = out.sends.len();
     }
 
     pub fn next_serial(&mut self) -> u64 {

@@ -181,6 +181,8 @@ pub struct Link {
     /// The peer's burst has ended (EOB).
     pub synced: bool,
     pub linked_ms: u64,
+    /// Set on an `rfc2813` (ngIRCd) link: lines are translated both ways.
+    pub rfc: Option<Box<crate::core::rfc2813::RfcLink>>,
 }
 
 /// A connection still registering.

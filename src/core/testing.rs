@@ -89,7 +89,8 @@ impl TestWorld {
         self.apply(out);
     }
 
-    fn apply(&mut self, out: Outbox) {
+    fn apply(&mut self, mut out: Outbox) {
+        self.w.finish(&mut out);
         for (c, line) in out.sends {
             self.sent[c].push(
                 String::from_utf8_lossy(&line)

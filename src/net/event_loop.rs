@@ -502,6 +502,8 @@ impl Server {
         let limit = self.world.config.limits.sendq_bytes;
         loop {
             let mut overflowed = Vec::new();
+            self.world.finish(&mut self.out);
+            self.out.translated = 0;
             for (k, line) in self.out.sends.drain(..) {
                 let Some(c) = self.conns.get_mut(k) else {
                     continue;

@@ -9,6 +9,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 pub mod net;
+pub mod ngircd;
 
 pub const TIMEOUT: Duration = Duration::from_secs(5);
 

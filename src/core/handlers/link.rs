@@ -3,10 +3,12 @@
 //! command is applied here, shown to local users, and passed on to the other links; a
 //! command this version does not know is passed on unchanged. Wire forms: docs/PROTOCOL.md.
 
+use crate::config::PortalProtocol;
 use crate::core::caps;
 use crate::core::dispatch::{err, Ctx, HResult};
 use crate::core::fanout::Msg;
 use crate::core::network::{cap, PROTO_MIN};
+use crate::core::rfc2813;
 use crate::core::state::{
     cmode, umode, Ban, Channel, Client, Hello, Link, Server, Topic, ME, OP, VOICE,
 };
@@ -141,6 +143,15 @@ fn check_server(
     replacing: Option<usize>,
 ) -> Result<(usize, u8, u32), String> {
     let name = String::from_utf8_lossy(msg.param(0)).into_owned();
+    let rfc = w
+        .config
+        .portal
+        .iter()
+        .find(|p| p.name.eq_ignore_ascii_case(&name))
+        .is_some_and(|p| p.protocol == PortalProtocol::Rfc2813);
+    if rfc {
+        return check_rfc2813(w, &name, hello, replacing);
+    }
     if msg.len() < 4 {
         return Err(format!(
             "SERVER needs <name> <hop> <id> :<description>; got {} parameter(s)",
@@ -191,6 +202,42 @@ fn check_server(
     Ok((pi, proto, w.offered_caps() & cap::parse(tokens)))
 }
 
+/// The checks for an RFC 2813 peer (ngIRCd): name, password, a 2.10 protocol, no duplicate.
+/// It sends no server ID; the portal's `id` stands for it here.
+fn check_rfc2813(
+    w: &World,
+    name: &str,
+    hello: &Hello,
+    replacing: Option<usize>,
+) -> Result<(usize, u8, u32), String> {
+    let pi = w
+        .config
+        .portal
+        .iter()
+        .position(|p| p.name.eq_ignore_ascii_case(name))
+        .expect("caller found it");
+    let portal = &w.config.portal[pi];
+    if hello.password.as_deref() != Some(portal.password.as_bytes()) {
+        return Err(format!("Bad password for portal {name}"));
+    }
+    if !hello.version.starts_with("0210") {
+        return Err(format!(
+            "Unsupported protocol version {:?} from {name}: RFC 2813 (0210) expected",
+            hello.version
+        ));
+    }
+    if w.servers.iter().any(|(i, s)| {
+        Some(i) != replacing && (s.name.eq_ignore_ascii_case(name) || s.sid == portal.id)
+    }) {
+        return Err(format!(
+            "Server {name} (id {}) is already in the network; link refused to avoid a loop",
+            portal.id
+        ));
+    }
+    // Away, topics and bans travel in RFC 2813 forms (AWAY, TOPIC, MODE +b); see rfc2813.rs.
+    Ok((pi, 1, cap::AWAY | cap::TB | cap::BMASK))
+}
+
 #[allow(clippy::too_many_arguments)]
 fn register_link(
     w: &mut World,
@@ -203,8 +250,19 @@ fn register_link(
     out: &mut Outbox,
 ) {
     let p = w.config.portal[portal].clone();
+    let rfc = p.protocol == PortalProtocol::Rfc2813;
     if inbound {
-        for line in handshake(w, &p.password) {
+        let lines = if rfc {
+            rfc2813::handshake(w, &p.password)
+        } else {
+            handshake(w, &p.password)
+        };
+        for line in lines {
+            out.send(conn, line);
+        }
+    }
+    if rfc {
+        for line in rfc2813::enhanced_handshake(w, &p.name) {
             out.send(conn, line);
         }
     }
@@ -227,7 +285,11 @@ fn register_link(
         serial: 0,
         synced: false,
         linked_ms: now,
+        rfc: rfc.then(Box::default),
     }));
+    if rfc {
+        w.rfc_links += 1;
+    }
     w.unregistered -= 1;
     info!(
         "portal {}: linked (protocol {proto}, capabilities: {})",
@@ -521,8 +583,10 @@ fn collide(
     if Some(existing) == renaming {
         return true;
     }
-    let theirs_wins = ts < w.clients[existing].ts;
-    let ours_wins = ts > w.clients[existing].ts;
+    // Timestamp 0 means unknown (an RFC 2813 peer has none): as there, both lose.
+    let unknown = ts == 0 || w.clients[existing].ts == 0;
+    let theirs_wins = !unknown && ts < w.clients[existing].ts;
+    let ours_wins = !unknown && ts > w.clients[existing].ts;
     info!(
         "nick collision on {nick}: ours {} theirs {ts}",
         w.clients[existing].ts
