@@ -1,47 +1,181 @@
-//! Portico linked with a real ngIRCd (Debian's `ngircd`) over the rfc2813 portal profile.
+//! Portico linked with a real ngIRCd (Debian's `ngircd`) over the rfc2813 portal profile:
+//! links in both directions, bursts with channel state, every command across the link both
+//! ways (asserted with the exact line the other side's client gets), WHOIS, netsplits,
+//! relinks with nick collisions, and a Portico - Portico - ngIRCd chain.
+//!
+//! Without ngIRCd installed the tests skip, unless PORTICO_REQUIRE_NGIRCD=1 (then they fail).
 mod common;
-use common::net::start;
+use common::net::{start, Peer};
 use common::ngircd::{binary, Ngircd, PorticoPeer, LINK_PASSWORD, NG_NAME};
-use common::TestServer;
+use common::{TestClient, TestServer};
+use std::net::SocketAddr;
+use std::path::Path;
 
-/// Portico's side: ascii case mapping and 30-character nicks, as the ngIRCd config has.
-fn portico(dial_ng: Option<&Ngircd>) -> TestServer {
-    let mut extra = format!(
-        "casemapping = \"ascii\"\nnick_length = 30\n\n[[portal]]\nname = \"{NG_NAME}\"\nid = 50\npassword = \"{LINK_PASSWORD}\"\nprotocol = \"rfc2813\"\n"
-    );
-    if let Some(ng) = dial_ng {
-        extra.push_str(&format!("address = \"{}\"\nconnect = true\n", ng.addr()));
-    }
-    start("irc.test", 1, &[], &extra)
+const OPER: &str = "\n[[oper]]\nname = \"root\"\npassword = \"rootpw\"\n";
+
+/// What ngIRCd logs once it has sent its burst to Portico.
+const SYNCED: &str = "Synchronization with \"irc.test\" done";
+
+/// How Portico reaches ngIRCd.
+#[derive(Clone, Copy)]
+enum Dial {
+    /// ngIRCd dials Portico (on its client listener).
+    No,
+    /// Portico's portal has ngIRCd's address and `connect = true`.
+    Auto(SocketAddr),
+    /// Portico's portal has the address; an operator says `CONNECT ng.test`.
+    OnConnect(SocketAddr),
 }
 
-#[test]
-fn ngircd_dials_portico_on_the_client_port_and_users_chat() {
-    let Some(bin) = binary() else { return };
-    let p = portico(None);
+/// The `[limits]` tail and tables for a Portico linked to ngIRCd: ascii case mapping and
+/// 30-character nicks, as the ngIRCd config has, an operator, the rfc2813 portal.
+fn ng_extra(dial: Dial) -> String {
+    let mut extra = format!(
+        "casemapping = \"ascii\"\nnick_length = 30\n{OPER}\n[[portal]]\nname = \"{NG_NAME}\"\nid = 50\npassword = \"{LINK_PASSWORD}\"\nprotocol = \"rfc2813\"\n"
+    );
+    match dial {
+        Dial::No => {}
+        Dial::Auto(a) => extra.push_str(&format!("address = \"{a}\"\nconnect = true\n")),
+        Dial::OnConnect(a) => extra.push_str(&format!("address = \"{a}\"\n")),
+    }
+    extra
+}
+
+fn portico(dial: Dial) -> TestServer {
+    start("irc.test", 1, &[], &ng_extra(dial))
+}
+
+/// ngIRCd configured to dial `p`; returns once both sides have the link.
+fn ng_dialing(bin: &Path, p: &TestServer) -> Ngircd {
     let mut ng = Ngircd::start(
-        &bin,
+        bin,
         &[PorticoPeer {
             name: "irc.test",
             dial: Some(p.addr()),
         }],
     );
-    ng.wait_log("Synchronization with \"irc.test\" done");
+    ng.wait_log(SYNCED);
     p.wait_servers(&[NG_NAME]);
+    ng
+}
+
+/// ngIRCd with a passive `[Server]` section for irc.test.
+fn ng_passive(bin: &Path) -> Ngircd {
+    Ngircd::start(
+        bin,
+        &[PorticoPeer {
+            name: "irc.test",
+            dial: None,
+        }],
+    )
+}
+
+/// Portico dials a passive ngIRCd (`connect = true`); returns once both sides have the link.
+fn portico_dialing(bin: &Path) -> (TestServer, Ngircd) {
+    let mut ng = ng_passive(bin);
+    let p = portico(Dial::Auto(ng.addr()));
+    ng.wait_log(SYNCED);
+    p.wait_servers(&[NG_NAME]);
+    (p, ng)
+}
+
+fn mask(nick: &str) -> String {
+    format!("{nick}!~{nick}@127.0.0.1")
+}
+
+/// Joins and reads up to the end of NAMES; returns those lines.
+fn join(c: &mut TestClient, chan: &str) -> Vec<String> {
+    c.send(&format!("JOIN {chan}"));
+    c.skip_until(" 366 ")
+}
+
+fn oper(c: &mut TestClient) {
+    c.send("OPER root rootpw");
+    c.skip_until(" 381 ");
+}
+
+fn ng_oper(c: &mut TestClient) {
+    c.send("OPER ngoper ngpw");
+    c.skip_until(" 381 ");
+}
+
+/// The lines a query produces up to (and including) the one containing `end`.
+fn ask(c: &mut TestClient, query: &str, end: &str) -> Vec<String> {
+    c.send(query);
+    c.skip_until(end)
+}
+
+/// Everything `from`'s server sent before now has reached `to`'s server: a private message
+/// from `from` to `to` travels the same ordered link, so when it arrives the rest has too.
+fn barrier(from: &mut TestClient, to: &mut TestClient) {
+    let token = format!("barrier {}", to.nick);
+    from.send(&format!("PRIVMSG {} :{token}", to.nick));
+    to.skip_until(&format!(" PRIVMSG {} :{token}", to.nick));
+}
+
+/// Waits until Portico knows `ng_user`, then until ngIRCd knows `portico_user`: after it
+/// both servers know both users.
+fn meet(p: &TestServer, portico_user: &mut TestClient, ng_user: &mut TestClient) {
+    let nick = ng_user.nick.clone();
+    p.wait_for(&format!("{nick} on Portico"), |s| {
+        s.contains(&format!("user {nick} "))
+    });
+    barrier(portico_user, ng_user);
+}
+
+/// The next lines are exactly `want`, in any order.
+#[track_caller]
+fn expect_all(c: &mut TestClient, want: &[String]) {
+    let mut got: Vec<String> = want.iter().map(|_| c.line()).collect();
+    got.sort();
+    let mut want = want.to_vec();
+    want.sort();
+    assert_eq!(got, want, "{}", c.nick);
+}
+
+fn has(lines: &[String], want: &str) -> bool {
+    lines.iter().any(|l| l == want)
+}
+
+#[track_caller]
+fn assert_has(lines: &[String], want: &str) {
+    assert!(has(lines, want), "{want:?} missing from {lines:#?}");
+}
+
+/// The 353 line starting `head` lists exactly `members` (in any order).
+#[track_caller]
+fn assert_names(lines: &[String], head: &str, members: &[&str]) {
+    let Some(line) = lines.iter().find(|l| l.starts_with(head)) else {
+        panic!("no {head:?} in {lines:#?}");
+    };
+    let mut got: Vec<&str> = line[head.len()..].split(' ').collect();
+    got.sort_unstable();
+    let mut want = members.to_vec();
+    want.sort_unstable();
+    assert_eq!(got, want, "{line}");
+}
+
+#[track_caller]
+fn assert_starts(lines: &[String], want: &str) {
+    assert!(
+        lines.iter().any(|l| l.starts_with(want)),
+        "no line starting {want:?} in {lines:#?}"
+    );
+}
+
+/// ngIRCd dials Portico's client listener; Portico's channel and users reach ngIRCd.
+#[test]
+fn ngircd_dials_portico_on_the_client_port_and_users_chat() {
+    let Some(bin) = binary() else { return };
+    let p = portico(Dial::No);
+    let ng = ng_dialing(&bin, &p);
     let mut alice = p.user_on("alice");
     let mut ngbob = ng.user("ngbob");
-    alice.send("JOIN #x");
-    alice.skip_until(" 366 ");
-    p.wait_servers(&[NG_NAME]);
-    ngbob.send("JOIN #x");
-    let names = ngbob.skip_until(" 366 ");
-    assert!(
-        names
-            .iter()
-            .any(|l| l.contains(" 353 ngbob ") && l.contains("@alice")),
-        "{names:#?}"
-    );
-    alice.expect(":ngbob!~ngbob@127.0.0.1 JOIN #x");
+    join(&mut alice, "#x");
+    meet(&p, &mut alice, &mut ngbob);
+    let names = join(&mut ngbob, "#x");
+    assert_names(&names, ":ng.test 353 ngbob = #x :", &["ngbob", "@alice"]);
+    alice.expect(&format!(":{} JOIN #x", mask("ngbob")));
     ngbob.send("PRIVMSG #x :hello from ngircd");
     alice.expect(":ngbob!~ngbob@127.0.0.1 PRIVMSG #x :hello from ngircd");
     alice.send("PRIVMSG #x :hello from portico");
@@ -50,4 +184,746 @@ fn ngircd_dials_portico_on_the_client_port_and_users_chat() {
     ngbob.expect(":alice!~alice@127.0.0.1 PRIVMSG ngbob :private");
     ngbob.send("PRIVMSG alice :back");
     alice.expect(":ngbob!~ngbob@127.0.0.1 PRIVMSG alice :back");
+}
+
+/// Portico (`connect = true`) dials ngIRCd, whose `[Server]` section is passive.
+#[test]
+fn portico_dials_a_passive_ngircd_and_users_chat() {
+    let Some(bin) = binary() else { return };
+    let (p, ng) = portico_dialing(&bin);
+    let mut alice = p.user_on("alice");
+    let mut ngbob = ng.user("ngbob");
+    let snap = p.wait_for("ngbob on Portico", |s| s.contains("user ngbob "));
+    assert!(
+        snap.contains("server ng.test 50") && snap.contains("user ngbob ~ngbob 127.0.0.1 ng.test"),
+        "{snap}"
+    );
+    alice.send("PRIVMSG ngbob :hi over the dialed link");
+    ngbob.expect(":alice!~alice@127.0.0.1 PRIVMSG ngbob :hi over the dialed link");
+    ngbob.send("NOTICE alice :noted");
+    alice.expect(":ngbob!~ngbob@127.0.0.1 NOTICE alice :noted");
+}
+
+/// Channel state made on each side before the link (modes, key, limit, ban, topic, ops and
+/// voices), then Portico dials: both bursts cross and each side's clients see the other's.
+#[test]
+fn bursts_both_ways_carry_channel_modes_keys_limits_bans_and_topics() {
+    let Some(bin) = binary() else { return };
+    let mut ng = ng_passive(&bin);
+    let p = portico(Dial::OnConnect(ng.addr()));
+
+    let mut alice = p.user_on("alice");
+    let mut pvoice = p.user_on("pvoice");
+    join(&mut alice, "#pc");
+    join(&mut pvoice, "#pc");
+    alice.send("MODE #pc +klv pkey 10 pvoice");
+    alice.send("MODE #pc +b *!*@bad.example");
+    alice.send("TOPIC #pc :portico topic");
+    alice.skip_until(" TOPIC #pc ");
+
+    let mut ngbob = ng.user("ngbob");
+    let mut ngvoice = ng.user("ngvoice");
+    join(&mut ngbob, "#ngc");
+    join(&mut ngvoice, "#ngc");
+    ngbob.send("MODE #ngc +klv nkey 20 ngvoice");
+    ngbob.send("MODE #ngc +b *!*@evil.example");
+    ngbob.send("TOPIC #ngc :ngircd topic");
+    ngbob.skip_until(" TOPIC #ngc ");
+    // ngIRCd 26 gives a new channel no default modes.
+    let modes = ask(&mut ngbob, "MODE #ngc", " 324 ");
+    assert_has(&modes, ":ng.test 324 ngbob #ngc +kl nkey 20");
+
+    oper(&mut alice);
+    alice.send("CONNECT ng.test");
+    ng.wait_log(SYNCED);
+    p.wait_for("ngIRCd's burst", |s| s.contains("bans=[*!*@evil.example]"));
+    // ngIRCd has Portico's burst once it has a message sent after it.
+    barrier(&mut alice, &mut ngbob);
+
+    // ngIRCd's view of Portico's channel.
+    let names = ask(&mut ngbob, "NAMES #pc", " 366 ");
+    assert_names(&names, ":ng.test 353 ngbob = #pc :", &["@alice", "+pvoice"]);
+    ngbob.send("JOIN #pc");
+    ngbob.expect(":ng.test 475 ngbob #pc :Cannot join channel (+k) -- Wrong channel key");
+    let joined = ask(&mut ngbob, "JOIN #pc pkey", " 366 ");
+    assert_has(&joined, ":ng.test 332 ngbob #pc :portico topic");
+    let modes = ask(&mut ngbob, "MODE #pc", " 324 ");
+    assert_has(&modes, ":ng.test 324 ngbob #pc +ntkl pkey 10");
+    let bans = ask(&mut ngbob, "MODE #pc +b", " 368 ");
+    assert_starts(&bans, ":ng.test 367 ngbob #pc *!*@bad.example ");
+    let topic = ask(&mut ngbob, "TOPIC #pc", " 332 ");
+    assert_has(&topic, ":ng.test 332 ngbob #pc :portico topic");
+
+    // Portico's view of ngIRCd's channel.
+    let names = ask(&mut alice, "NAMES #ngc", " 366 ");
+    assert_names(
+        &names,
+        ":irc.test 353 alice = #ngc :",
+        &["@ngbob", "+ngvoice"],
+    );
+    alice.send("JOIN #ngc");
+    alice.expect(":irc.test 475 alice #ngc :Cannot join channel (+k)");
+    let joined = ask(&mut alice, "JOIN #ngc nkey", " 366 ");
+    assert_has(&joined, ":irc.test 332 alice #ngc :ngircd topic");
+    let modes = ask(&mut alice, "MODE #ngc", " 329 ");
+    assert_has(&modes, ":irc.test 324 alice #ngc +kl nkey 20");
+    let bans = ask(&mut alice, "MODE #ngc +b", " 368 ");
+    assert_starts(&bans, ":irc.test 367 alice #ngc *!*@evil.example ");
+
+    let snap = p.snapshot();
+    for want in [
+        "server ng.test 50",
+        "user ngbob ~ngbob 127.0.0.1 ng.test",
+        "user ngvoice ~ngvoice 127.0.0.1 ng.test",
+        "topic=\"ngircd topic\"",
+        "bans=[*!*@evil.example] members=[+ngvoice @ngbob alice]",
+    ] {
+        assert!(snap.contains(want), "{want:?} missing from\n{snap}");
+    }
+}
+
+/// Every command an ngIRCd user can send that crosses the link, as a Portico user sees it.
+#[test]
+fn ngircd_users_commands_reach_portico_users() {
+    let Some(bin) = binary() else { return };
+    let p = portico(Dial::No);
+    let ng = ng_dialing(&bin, &p);
+    let mut alice = p.user_on("alice");
+    let mut ngbob = ng.user("ngbob");
+    let mut ngcarol = ng.user("ngcarol");
+    let ngb = mask("ngbob");
+
+    // JOIN: ngbob creates #t on ngIRCd (and is its op there and on Portico).
+    join(&mut ngbob, "#t");
+    p.wait_for("#t on Portico", |s| s.contains("members=[@ngbob]"));
+    let names = join(&mut alice, "#t");
+    assert_names(&names, ":irc.test 353 alice = #t :", &["@ngbob", "alice"]);
+    ngbob.expect(&format!(":{} JOIN :#t", mask("alice")));
+    join(&mut ngcarol, "#t");
+    alice.expect(&format!(":{} JOIN #t", mask("ngcarol")));
+
+    // PRIVMSG and NOTICE, to the channel and to alice.
+    ngbob.send("PRIVMSG #t :hello channel");
+    alice.expect(&format!(":{ngb} PRIVMSG #t :hello channel"));
+    ngbob.send("NOTICE #t :channel notice");
+    alice.expect(&format!(":{ngb} NOTICE #t :channel notice"));
+    ngbob.send("PRIVMSG alice :hello alice");
+    alice.expect(&format!(":{ngb} PRIVMSG alice :hello alice"));
+    ngbob.send("NOTICE alice :private notice");
+    alice.expect(&format!(":{ngb} NOTICE alice :private notice"));
+
+    // MODE: statuses, a ban, key, limit, moderated, topic lock.
+    for (change, shown) in [
+        ("+o alice", "+o alice"),
+        ("+v alice", "+v alice"),
+        ("+b *!*@ban.example", "+b *!*@ban.example"),
+        ("+k sesame", "+k sesame"),
+        ("+l 5", "+l 5"),
+        ("+m", "+m"),
+        ("+t", "+t"),
+        ("-o alice", "-o alice"),
+    ] {
+        ngbob.send(&format!("MODE #t {change}"));
+        alice.expect(&format!(":{ngb} MODE #t {shown}"));
+    }
+    let modes = ask(&mut alice, "MODE #t", " 329 ");
+    assert_has(&modes, ":irc.test 324 alice #t +mtkl sesame 5");
+    let bans = ask(&mut alice, "MODE #t +b", " 368 ");
+    assert_starts(&bans, ":irc.test 367 alice #t *!*@ban.example ");
+    // +m on Portico too: voiced alice may speak, ngcarol hears her.
+    alice.send("PRIVMSG #t :voiced");
+    ngcarol.skip_until(&format!(":{} PRIVMSG #t :voiced", mask("alice")));
+
+    // Modes Portico lacks (ban exceptions, invite exceptions) are dropped with their
+    // parameters; ngIRCd's five parameters a line arrive as Portico's four plus one.
+    ngbob.send("MODE #t +eIb ex!*@* inv!*@* b0!*@*");
+    alice.expect(&format!(":{ngb} MODE #t +b b0!*@*"));
+    ngbob.send("MODE #t -b b0!*@*");
+    alice.expect(&format!(":{ngb} MODE #t -b b0!*@*"));
+    ngbob.send("MODE #t +oovl-v alice ngcarol ngcarol 9 alice");
+    alice.expect(&format!(":{ngb} MODE #t +oovl alice ngcarol ngcarol 9"));
+    alice.expect(&format!(":{ngb} MODE #t -v alice"));
+    p.wait_for("the modes on Portico", |s| {
+        s.contains("+mtkl sesame 9 ") && s.contains("members=[@+ngcarol @alice @ngbob]")
+    });
+
+    // TOPIC.
+    ngbob.send("TOPIC #t :a topic from ngircd");
+    alice.expect(&format!(":{ngb} TOPIC #t :a topic from ngircd"));
+    let topic = ask(&mut alice, "TOPIC #t", " 333 ");
+    assert_has(&topic, ":irc.test 332 alice #t :a topic from ngircd");
+    assert_starts(&topic, &format!(":irc.test 333 alice #t {ngb} "));
+
+    // PART and KICK.
+    ngcarol.send("PART #t :see you");
+    alice.expect(&format!(":{} PART #t :see you", mask("ngcarol")));
+    ngcarol.send("JOIN #t sesame");
+    alice.expect(&format!(":{} JOIN #t", mask("ngcarol")));
+    ngbob.send("KICK #t ngcarol :out");
+    alice.expect(&format!(":{ngb} KICK #t ngcarol :out"));
+
+    // NICK.
+    ngbob.send("NICK ngrobert");
+    alice.expect(&format!(":{ngb} NICK :ngrobert"));
+    let ngr = "ngrobert!~ngbob@127.0.0.1";
+
+    // AWAY: 301 on PRIVMSG and in WHOIS. ngIRCd sends only user mode +a, not the text;
+    // Portico shows what ngIRCd shows for remote users.
+    ngbob.send("AWAY :out for lunch");
+    ngbob.skip_until(" 306 ");
+    barrier(&mut ngbob, &mut alice);
+    alice.send("PRIVMSG ngrobert :are you there?");
+    alice.expect(":irc.test 301 alice ngrobert :Away");
+    ngbob.expect(":alice!~alice@127.0.0.1 PRIVMSG ngrobert :are you there?");
+    let whois = ask(&mut alice, "WHOIS ngrobert", " 318 ");
+    assert_has(&whois, ":irc.test 301 alice ngrobert :Away");
+    ngbob.send("AWAY");
+    ngbob.skip_until(" 305 ");
+    barrier(&mut ngbob, &mut alice);
+    let whois = ask(&mut alice, "WHOIS ngrobert", " 318 ");
+    assert!(!whois.iter().any(|l| l.contains(" 301 ")), "{whois:#?}");
+
+    // QUIT: ngIRCd quotes a user's quit message, for its own users as for the network.
+    ngbob.send("QUIT :gone home");
+    alice.expect(&format!(":{ngr} QUIT :\"gone home\""));
+    p.wait_for("ngrobert gone", |s| !s.contains("user ngrobert "));
+}
+
+/// Every command a Portico user can send that crosses the link, as an ngIRCd user sees it.
+#[test]
+fn portico_users_commands_reach_ngircd_users() {
+    let Some(bin) = binary() else { return };
+    let (p, ng) = portico_dialing(&bin);
+    let mut alice = p.user_on("alice");
+    let mut pcarol = p.user_on("pcarol");
+    let mut ngbob = ng.user("ngbob");
+    let al = mask("alice");
+
+    // JOIN: alice creates #p on Portico.
+    join(&mut alice, "#p");
+    meet(&p, &mut alice, &mut ngbob);
+    let names = join(&mut ngbob, "#p");
+    assert_names(&names, ":ng.test 353 ngbob = #p :", &["@alice", "ngbob"]);
+    alice.expect(&format!(":{} JOIN #p", mask("ngbob")));
+    join(&mut pcarol, "#p");
+    ngbob.expect(&format!(":{} JOIN :#p", mask("pcarol")));
+    alice.expect(&format!(":{} JOIN #p", mask("pcarol")));
+
+    // PRIVMSG and NOTICE, to the channel and to ngbob.
+    alice.send("PRIVMSG #p :hello channel");
+    ngbob.expect(&format!(":{al} PRIVMSG #p :hello channel"));
+    alice.send("NOTICE #p :channel notice");
+    ngbob.expect(&format!(":{al} NOTICE #p :channel notice"));
+    alice.send("PRIVMSG ngbob :hello ngbob");
+    ngbob.expect(&format!(":{al} PRIVMSG ngbob :hello ngbob"));
+    alice.send("NOTICE ngbob :private notice");
+    ngbob.expect(&format!(":{al} NOTICE ngbob :private notice"));
+
+    // MODE: statuses, a ban, key, limit, moderated, topic lock.
+    for (change, shown) in [
+        ("+o ngbob", "+o ngbob"),
+        ("+v ngbob", "+v ngbob"),
+        ("+b *!*@ban.example", "+b *!*@ban.example"),
+        ("+k sesame", "+k sesame"),
+        ("+l 5", "+l 5"),
+        ("+m", "+m"),
+        ("-t", "-t"),
+        ("+t", "+t"),
+        ("-o ngbob", "-o ngbob"),
+    ] {
+        alice.send(&format!("MODE #p {change}"));
+        alice.expect(&format!(":{al} MODE #p {shown}"));
+        ngbob.expect(&format!(":{al} MODE #p {shown}"));
+    }
+    let modes = ask(&mut ngbob, "MODE #p", " 324 ");
+    assert_has(&modes, ":ng.test 324 ngbob #p +nklmt sesame 5");
+    let bans = ask(&mut ngbob, "MODE #p +b", " 368 ");
+    assert_starts(&bans, ":ng.test 367 ngbob #p *!*@ban.example ");
+    // +m on ngIRCd too: voiced ngbob may speak.
+    ngbob.send("PRIVMSG #p :voiced");
+    alice.expect(&format!(":{} PRIVMSG #p :voiced", mask("ngbob")));
+
+    // TOPIC.
+    alice.send("TOPIC #p :a topic from portico");
+    alice.expect(&format!(":{al} TOPIC #p :a topic from portico"));
+    ngbob.expect(&format!(":{al} TOPIC #p :a topic from portico"));
+    let topic = ask(&mut ngbob, "TOPIC #p", " 333 ");
+    assert_has(&topic, ":ng.test 332 ngbob #p :a topic from portico");
+
+    // PART and KICK.
+    pcarol.send("PART #p :see you");
+    ngbob.expect(&format!(":{} PART #p :see you", mask("pcarol")));
+    alice.expect(&format!(":{} PART #p :see you", mask("pcarol")));
+    pcarol.send("JOIN #p sesame");
+    ngbob.expect(&format!(":{} JOIN :#p", mask("pcarol")));
+    alice.expect(&format!(":{} JOIN #p", mask("pcarol")));
+    alice.send("KICK #p pcarol :out");
+    alice.expect(&format!(":{al} KICK #p pcarol :out"));
+    ngbob.expect(&format!(":{al} KICK #p pcarol :out"));
+
+    // NICK.
+    alice.send("NICK alicia");
+    alice.expect(&format!(":{al} NICK :alicia"));
+    ngbob.expect(&format!(":{al} NICK :alicia"));
+    let ali = "alicia!~alice@127.0.0.1";
+
+    // AWAY: 301 on PRIVMSG and in WHOIS (RFC 2813 carries only "away", not the text:
+    // ngIRCd shows its default for remote users).
+    alice.send("AWAY :out for lunch");
+    alice.skip_until(" 306 ");
+    barrier(&mut alice, &mut ngbob);
+    ngbob.send("PRIVMSG alicia :are you there?");
+    ngbob.expect(":ng.test 301 ngbob alicia :Away");
+    alice.expect(":ngbob!~ngbob@127.0.0.1 PRIVMSG alicia :are you there?");
+    let whois = ask(&mut ngbob, "WHOIS alicia", " 318 ");
+    assert_has(&whois, ":ng.test 301 ngbob alicia :Away");
+    alice.send("AWAY");
+    alice.skip_until(" 305 ");
+    barrier(&mut alice, &mut ngbob);
+    let whois = ask(&mut ngbob, "WHOIS alicia", " 318 ");
+    assert!(!whois.iter().any(|l| l.contains(" 301 ")), "{whois:#?}");
+
+    // QUIT.
+    alice.send("QUIT :gone home");
+    ngbob.expect(&format!(":{ali} QUIT :Quit: gone home"));
+}
+
+/// An ngIRCd operator kills a Portico user and a Portico operator kills an ngIRCd user.
+#[test]
+fn kills_cross_the_link_both_ways() {
+    let Some(bin) = binary() else { return };
+    let p = portico(Dial::No);
+    let ng = ng_dialing(&bin, &p);
+    let mut root = p.user_on("root");
+    let mut alice = p.user_on("alice");
+    let mut ngop = ng.user("ngop");
+    let mut ngbob = ng.user("ngbob");
+    oper(&mut root);
+    ng_oper(&mut ngop);
+    join(&mut alice, "#k");
+    join(&mut root, "#k");
+    meet(&p, &mut root, &mut ngbob);
+    join(&mut ngbob, "#k");
+    join(&mut ngop, "#k");
+    alice.skip_until(&format!(":{} JOIN #k", mask("ngop")));
+    root.skip_until(&format!(":{} JOIN #k", mask("ngop")));
+
+    // ngIRCd -> Portico.
+    ngop.send("KILL alice :behave");
+    alice.expect(&format!(
+        ":{} KILL alice :KILLed by ngop: behave",
+        mask("ngop")
+    ));
+    let closing = alice.expect_closed();
+    assert!(
+        closing
+            .iter()
+            .any(|l| l.starts_with("ERROR :Closing Link: ")
+                && l.contains("Killed (ngop (KILLed by ngop: behave))")),
+        "{closing:#?}"
+    );
+    root.expect(&format!(
+        ":{} QUIT :Killed (ngop (KILLed by ngop: behave))",
+        mask("alice")
+    ));
+    let seen = ngbob.skip_until(&format!(":{} QUIT :", mask("alice")));
+    assert_eq!(
+        seen.last().unwrap(),
+        &format!(":{} QUIT :KILLed by ngop: behave", mask("alice"))
+    );
+    p.wait_for("alice gone", |s| !s.contains("user alice "));
+
+    // Portico -> ngIRCd.
+    root.send("KILL ngbob :you too");
+    root.expect(&format!(":{} QUIT :Killed (root (you too))", mask("ngbob")));
+    let closing = ngbob.expect_closed();
+    assert_eq!(closing.last().map(String::as_str), Some("ERROR :you too"));
+    let seen = ngop.skip_until(&format!(":{} QUIT :", mask("ngbob")));
+    assert_eq!(
+        seen.last().unwrap(),
+        &format!(":{} QUIT :you too", mask("ngbob"))
+    );
+}
+
+/// WHOIS from each side of a user on the other names that user's server (312).
+#[test]
+fn whois_across_the_link_names_the_users_server() {
+    let Some(bin) = binary() else { return };
+    let (p, ng) = portico_dialing(&bin);
+    let mut alice = p.user_on("alice");
+    let mut ngbob = ng.user("ngbob");
+    meet(&p, &mut alice, &mut ngbob);
+
+    let whois = ask(&mut ngbob, "WHOIS alice", " 318 ");
+    assert_has(
+        &whois,
+        ":ng.test 311 ngbob alice ~alice 127.0.0.1 * :alice real",
+    );
+    assert_has(
+        &whois,
+        ":ng.test 312 ngbob alice irc.test :Portico IRC server",
+    );
+
+    let whois = ask(&mut alice, "WHOIS ngbob", " 318 ");
+    assert_has(
+        &whois,
+        ":irc.test 311 alice ngbob ~ngbob 127.0.0.1 * :ngbob real",
+    );
+    assert_has(&whois, ":irc.test 312 alice ngbob ng.test :ngIRCd test hub");
+}
+
+/// ngIRCd dies: every ngIRCd user quits once for Portico users, naming both servers.
+#[test]
+fn ngircd_stopping_is_a_netsplit_for_portico_users() {
+    let Some(bin) = binary() else { return };
+    let p = portico(Dial::No);
+    let mut ng = ng_dialing(&bin, &p);
+    let mut alice = p.user_on("alice");
+    let mut ngbob = ng.user("ngbob");
+    let mut ngcarol = ng.user("ngcarol");
+    join(&mut alice, "#s");
+    join(&mut alice, "#s2");
+    meet(&p, &mut alice, &mut ngbob);
+    for c in [&mut ngbob, &mut ngcarol] {
+        join(c, "#s");
+        join(c, "#s2");
+    }
+    alice.skip_until(&format!(":{} JOIN #s2", mask("ngcarol")));
+
+    ng.stop();
+    let mut quits = vec![alice.line(), alice.line()];
+    quits.sort();
+    assert_eq!(
+        quits,
+        [
+            format!(":{} QUIT :irc.test ng.test", mask("ngbob")),
+            format!(":{} QUIT :irc.test ng.test", mask("ngcarol")),
+        ]
+    );
+    alice.expect_nothing();
+    let snap = p.wait_for("ng.test gone", |s| !s.contains("ng.test"));
+    assert!(!snap.contains("user ng"), "{snap}");
+}
+
+/// Portico dials a passive ngIRCd when its operator says `CONNECT ng.test`.
+fn connect_on_demand(bin: &Path) -> (TestServer, Ngircd, TestClient) {
+    let mut ng = ng_passive(bin);
+    let p = portico(Dial::OnConnect(ng.addr()));
+    let mut root = p.user_on("root");
+    oper(&mut root);
+    root.send("CONNECT ng.test");
+    ng.wait_log(SYNCED);
+    p.wait_servers(&[NG_NAME]);
+    (p, ng, root)
+}
+
+/// A Portico operator's SQUIT splits the link: each side's users see the other's quit,
+/// naming both servers. ngIRCd's channel changes while split; on the relink its burst
+/// brings the changes and both sides agree again. (ngIRCd redials only after ConnectRetry,
+/// at least 5 s, so Portico dials again here.)
+#[test]
+fn squit_from_portico_splits_and_the_relink_merges_what_changed() {
+    let Some(bin) = binary() else { return };
+    let (p, mut ng, mut root) = connect_on_demand(&bin);
+    let mut alice = p.user_on("alice");
+    let mut ngbob = ng.user("ngbob");
+    let mut ngcarol = ng.user("ngcarol");
+    join(&mut ngbob, "#r");
+    ngbob.send("MODE #r +klb rkey 7 *!*@bad.example");
+    ngbob.send("TOPIC #r :before the split");
+    ngbob.skip_until(" TOPIC #r ");
+    join(&mut ngcarol, "#r rkey");
+    ngbob.skip_until(" JOIN :#r");
+    p.wait_for("#r on Portico", |s| {
+        s.contains("topic=\"before the split\"")
+    });
+    for c in [&mut alice, &mut root] {
+        c.send("JOIN #r rkey");
+        c.skip_until(" 366 ");
+    }
+    ngbob.skip_until(&format!(":{} JOIN :#r", mask("root")));
+    alice.skip_until(&format!(":{} JOIN #r", mask("root")));
+
+    root.send("SQUIT ng.test :maintenance");
+    let mut seen = vec![ngbob.line(), ngbob.line()];
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            format!(":{} QUIT :ng.test irc.test", mask("alice")),
+            format!(":{} QUIT :ng.test irc.test", mask("root")),
+        ]
+    );
+    let mut seen = vec![alice.line(), alice.line()];
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            format!(":{} QUIT :irc.test ng.test", mask("ngbob")),
+            format!(":{} QUIT :irc.test ng.test", mask("ngcarol")),
+        ]
+    );
+    p.wait_for("the split", |s| !s.contains("ng.test"));
+    ng.wait_log("Server \"irc.test\" unregistered");
+
+    // While split, ngIRCd's channel changes; then the link comes back.
+    ngbob.send("MODE #r +m");
+    ngbob.send("TOPIC #r :during the split");
+    ngbob.skip_until(" TOPIC #r ");
+    root.send("CONNECT ng.test");
+    ng.wait_log_n(SYNCED, 2);
+    let snap = p.wait_for("the relink", |s| s.contains("topic=\"during the split\""));
+    assert!(
+        snap.contains("channel #r ")
+            && snap.contains("+mkl rkey 7 ")
+            && snap.contains("bans=[*!*@bad.example] members=[@ngbob alice ngcarol root]"),
+        "{snap}"
+    );
+    // Portico's users saw ngIRCd's users come back, and the changes; ngIRCd's saw Portico's.
+    expect_all(
+        &mut alice,
+        &[
+            ":ng.test MODE #r +m".into(),
+            ":ng.test TOPIC #r :during the split".into(),
+            format!(":{} JOIN #r", mask("ngbob")),
+            ":ng.test MODE #r +o ngbob".into(),
+            format!(":{} JOIN #r", mask("ngcarol")),
+        ],
+    );
+    expect_all(
+        &mut ngbob,
+        &[
+            format!(":{} JOIN :#r", mask("alice")),
+            format!(":{} JOIN :#r", mask("root")),
+        ],
+    );
+
+    // Both sides agree.
+    let modes = ask(&mut alice, "MODE #r", " 329 ");
+    assert_has(&modes, ":irc.test 324 alice #r +mkl rkey 7");
+    let modes = ask(&mut ngbob, "MODE #r", " 324 ");
+    assert_has(&modes, ":ng.test 324 ngbob #r +klm rkey 7");
+    let topic = ask(&mut ngbob, "TOPIC #r", " 333 ");
+    assert_has(&topic, ":ng.test 332 ngbob #r :during the split");
+    let names = ask(&mut ngbob, "NAMES #r", " 366 ");
+    assert_names(
+        &names,
+        ":ng.test 353 ngbob = #r :",
+        &["@ngbob", "ngcarol", "alice", "root"],
+    );
+    let names = ask(&mut alice, "NAMES #r", " 366 ");
+    assert_names(
+        &names,
+        ":irc.test 353 alice = #r :",
+        &["@ngbob", "ngcarol", "alice", "root"],
+    );
+}
+
+/// The same nick registered on both sides while split: when the link comes back (Portico
+/// dials), both users are killed, as ngIRCd does (RFC 2813 has no timestamps to pick one).
+/// Each side kills its own on seeing the other's arrive; the link stays up (the Portico
+/// user's away state, still in flight behind its NICK, is ignored by ngIRCd).
+#[test]
+fn nick_collision_on_relink_kills_both_users() {
+    let Some(bin) = binary() else { return };
+    let (p, mut ng, mut root) = connect_on_demand(&bin);
+    let mut alice = p.user_on("alice");
+    let mut ngbob = ng.user("ngbob");
+    meet(&p, &mut alice, &mut ngbob);
+
+    root.send("SQUIT ng.test :split");
+    p.wait_for("the split", |s| !s.contains("ng.test"));
+    ng.wait_log("Server \"irc.test\" unregistered");
+    let mut pdup = p.user_on("dup");
+    pdup.send("AWAY :brb");
+    pdup.skip_until(" 306 ");
+    let mut ngdup = ng.user("dup");
+    join(&mut pdup, "#w");
+    join(&mut alice, "#w");
+    join(&mut ngdup, "#w");
+    join(&mut ngbob, "#w");
+
+    root.send("CONNECT ng.test");
+    ng.wait_log_n(SYNCED, 2);
+    // Portico's dup: ngIRCd's burst brings a dup without a timestamp, so both lose.
+    let seen = pdup.skip_until(" KILL dup ");
+    assert_eq!(
+        seen.last().unwrap(),
+        ":irc.test KILL dup :irc.test (Nick collision)"
+    );
+    let closing = pdup.expect_closed();
+    assert!(
+        closing
+            .iter()
+            .any(|l| l.starts_with("ERROR :Closing Link: ") && l.ends_with(" (Nick collision)")),
+        "{closing:#?}"
+    );
+    // ngIRCd's dup: killed there when Portico's burst brought the other.
+    let closing = ngdup.expect_closed();
+    assert_eq!(
+        closing.last().map(String::as_str),
+        Some("ERROR :Nick collision")
+    );
+    // Each side's witness saw its own dup quit.
+    let seen = alice.skip_until(&format!(":{} QUIT :", mask("dup")));
+    assert_eq!(
+        seen.last().unwrap(),
+        &format!(":{} QUIT :Nick collision", mask("dup"))
+    );
+    let seen = ngbob.skip_until(&format!(":{} QUIT :", mask("dup")));
+    assert_eq!(
+        seen.last().unwrap(),
+        &format!(":{} QUIT :Nick collision", mask("dup"))
+    );
+    // The link is still up and nobody is called dup.
+    p.wait_for("ngbob back", |s| s.contains("user ngbob "));
+    barrier(&mut alice, &mut ngbob);
+    barrier(&mut ngbob, &mut alice);
+    let snap = p.snapshot();
+    assert!(
+        snap.contains("server ng.test 50") && !snap.contains("user dup "),
+        "{snap}"
+    );
+    ngbob.send("WHOIS dup");
+    ngbob.expect(":ng.test 401 ngbob dup :No such nick or channel name");
+    p.user_on("dup");
+}
+
+/// Portico leaf - Portico hub - ngIRCd: one network for users on all three.
+#[test]
+fn chain_portico_portico_ngircd_is_one_network() {
+    let Some(bin) = binary() else { return };
+    let mut ng = ng_passive(&bin);
+    let hub = start(
+        "irc.test",
+        1,
+        &[Peer {
+            name: "leaf.test",
+            id: 2,
+            dial: None,
+        }],
+        &ng_extra(Dial::Auto(ng.addr())),
+    );
+    let leaf = start(
+        "leaf.test",
+        2,
+        &[Peer {
+            name: "irc.test",
+            id: 1,
+            dial: Some(hub.addr()),
+        }],
+        "casemapping = \"ascii\"\nnick_length = 30\n",
+    );
+    leaf.wait_servers(&["irc.test", NG_NAME]);
+    ng.wait_log("Server \"leaf.test\" registered");
+    let mut lea = leaf.user_on("lea");
+    let mut hubert = hub.user_on("hubert");
+    let mut ngbob = ng.user("ngbob");
+    leaf.wait_for("ngbob on the leaf", |s| {
+        s.contains("user ngbob ~ngbob 127.0.0.1 ng.test")
+    });
+
+    join(&mut lea, "#chain");
+    barrier(&mut lea, &mut ngbob);
+    join(&mut hubert, "#chain");
+    lea.expect(&format!(":{} JOIN #chain", mask("hubert")));
+    barrier(&mut hubert, &mut ngbob);
+    let names = join(&mut ngbob, "#chain");
+    assert_names(
+        &names,
+        ":ng.test 353 ngbob = #chain :",
+        &["@lea", "hubert", "ngbob"],
+    );
+    lea.expect(&format!(":{} JOIN #chain", mask("ngbob")));
+    hubert.expect(&format!(":{} JOIN #chain", mask("ngbob")));
+
+    lea.send("PRIVMSG #chain :from the leaf");
+    hubert.expect(&format!(":{} PRIVMSG #chain :from the leaf", mask("lea")));
+    ngbob.expect(&format!(":{} PRIVMSG #chain :from the leaf", mask("lea")));
+    ngbob.send("PRIVMSG #chain :from ngircd");
+    hubert.expect(&format!(":{} PRIVMSG #chain :from ngircd", mask("ngbob")));
+    lea.expect(&format!(":{} PRIVMSG #chain :from ngircd", mask("ngbob")));
+    ngbob.send("PRIVMSG lea :two hops");
+    lea.expect(&format!(":{} PRIVMSG lea :two hops", mask("ngbob")));
+    lea.send("PRIVMSG ngbob :and back");
+    ngbob.expect(&format!(":{} PRIVMSG ngbob :and back", mask("lea")));
+
+    let whois = ask(&mut ngbob, "WHOIS lea", " 318 ");
+    assert_has(
+        &whois,
+        ":ng.test 312 ngbob lea leaf.test :Portico IRC server",
+    );
+    let whois = ask(&mut lea, "WHOIS ngbob", " 318 ");
+    assert_has(&whois, ":leaf.test 312 lea ngbob ng.test :ngIRCd test hub");
+
+    lea.send("NICK leanne");
+    for c in [&mut hubert, &mut ngbob] {
+        c.expect(&format!(":{} NICK :leanne", mask("lea")));
+    }
+    lea.expect(&format!(":{} NICK :leanne", mask("lea")));
+    ngbob.send("NICK ngrobert");
+    ngbob.expect(&format!(":{} NICK :ngrobert", mask("ngbob")));
+    lea.expect(&format!(":{} NICK :ngrobert", mask("ngbob")));
+    hubert.expect(&format!(":{} NICK :ngrobert", mask("ngbob")));
+
+    let view = common::net::converge(&[&hub, &leaf]);
+    assert!(
+        view.contains("server ng.test 50")
+            && view.contains("server leaf.test 2")
+            && view.contains("members=[@leanne hubert ngrobert]"),
+        "{view}"
+    );
+
+    lea.send("QUIT :leaving the leaf");
+    let quit = ":leanne!~lea@127.0.0.1 QUIT :Quit: leaving the leaf";
+    hubert.expect(quit);
+    ngbob.expect(quit);
+    ngbob.send("QUIT :done");
+    hubert.expect(":ngrobert!~ngbob@127.0.0.1 QUIT :\"done\"");
+    leaf.wait_for("ngrobert gone from the leaf", |s| {
+        !s.contains("user ngrobert ")
+    });
+}
+
+/// Portico's dialer (`connect = true`) links again by itself after a split.
+#[test]
+fn portico_redials_after_a_split() {
+    let Some(bin) = binary() else { return };
+    let (p, mut ng) = portico_dialing(&bin);
+    let mut root = p.user_on("root");
+    oper(&mut root);
+    let mut ngbob = ng.user("ngbob");
+    join(&mut ngbob, "#back");
+    p.wait_for("#back on Portico", |s| s.contains("members=[@ngbob]"));
+    join(&mut root, "#back");
+    ngbob.expect(&format!(":{} JOIN :#back", mask("root")));
+
+    root.send("SQUIT ng.test :flap");
+    ngbob.expect(&format!(":{} QUIT :ng.test irc.test", mask("root")));
+    root.expect(&format!(":{} QUIT :irc.test ng.test", mask("ngbob")));
+    ng.wait_log_n(SYNCED, 2);
+    ngbob.expect(&format!(":{} JOIN :#back", mask("root")));
+    root.expect(&format!(":{} JOIN #back", mask("ngbob")));
+    root.expect(":ng.test MODE #back +o ngbob");
+}
+
+/// Nicks and channels must fold alike on both sides: a Portico with rfc1459 case mapping
+/// refuses ngIRCd (ascii) in the enhanced handshake, saying what to change.
+#[test]
+fn handshake_refuses_a_different_case_mapping() {
+    let Some(bin) = binary() else { return };
+    let mut ng = ng_passive(&bin);
+    let extra = ng_extra(Dial::OnConnect(ng.addr())).replace("\"ascii\"", "\"rfc1459\"");
+    let p = start("irc.test", 1, &[], &extra);
+    let mut root = p.user_on("root");
+    oper(&mut root);
+    root.send("CONNECT ng.test");
+    let got = ng.wait_log("Got ERROR from \"irc.test\"");
+    assert!(
+        got.contains(
+            "(Incompatible case mapping: ours rfc1459, ng.test has ascii; set casemapping = \"ascii\")"
+        ),
+        "{got}"
+    );
+    p.wait_for("no link", |s| !s.contains("ng.test"));
 }

@@ -5,6 +5,8 @@
 //! IDs, client tags, TAGMSG, SETNAME, EOB) degrades as docs/PROTOCOL.md describes.
 
 use super::World;
+use crate::limits::MAX_MODES;
+use crate::proto::casemap::is_channel;
 use crate::proto::line::Line;
 use crate::proto::message::{parse, Message};
 use hashbrown::HashMap;
@@ -110,10 +112,15 @@ pub fn outbound(w: &World, line: &[u8]) -> Vec<Rc<[u8]>> {
                 .trailing(msg.param(7)))]
         }
         b"NICK" => vec![rc(Line::new(&prefix, "NICK").trailing(msg.param(0)))],
-        b"SJOIN" => sjoin_out(&prefix, &msg),
+        b"SJOIN" => sjoin_out(w, &prefix, &msg),
         b"TOPIC" if msg.len() >= 3 => vec![rc(Line::new(&prefix, "TOPIC")
             .arg(p(0))
             .trailing(msg.param(2)))],
+        // Our burst's topic went in the CHANINFO of its SJOIN, which ngIRCd applies only
+        // when it has no topic; Portico takes ngIRCd's (newer) one, so the link converges on
+        // it instead of each side overwriting the other's. A topic another server's burst
+        // brought won here (TB is forwarded only then): it overwrites.
+        b"TB" if prefix == *w.me().name && chaninfo_has_topic(w, msg.param(0)) => Vec::new(),
         b"TB" if msg.len() >= 4 => vec![rc(Line::new(&prefix, "TOPIC")
             .arg(p(0))
             .trailing(msg.param(3)))],
@@ -131,6 +138,12 @@ pub fn outbound(w: &World, line: &[u8]) -> Vec<Rc<[u8]>> {
                 rc(l)
             })
             .collect(),
+        // ngIRCd takes AWAY from users only; servers carry the state as user mode +a
+        // (without the text: ngIRCd shows "Away" for remote users).
+        b"AWAY" => {
+            let sign = if msg.param(0).is_empty() { "-a" } else { "+a" };
+            vec![rc(Line::new(&prefix, "MODE").arg(&prefix).trailing(sign))]
+        }
         // Nothing in RFC 2813 carries these.
         b"EOB" | b"TAGMSG" | b"SETNAME" | b"CAPAB" => Vec::new(),
         b"PRIVMSG" | b"NOTICE" if msg.tags.is_some() => {
@@ -151,8 +164,16 @@ fn terminated(body: &[u8]) -> Rc<[u8]> {
     Rc::from(v)
 }
 
-/// `SJOIN ts #c +modes [key] [limit] :@a +b c` → CHANINFO (when there are modes) and NJOIN.
-fn sjoin_out(prefix: &str, msg: &Message<'_>) -> Vec<Rc<[u8]>> {
+/// Whether [`sjoin_out`] put the channel's topic in a CHANINFO: it does when the channel
+/// has modes (an SJOIN without modes is also every runtime JOIN, which must not carry it).
+fn chaninfo_has_topic(w: &World, chan: &[u8]) -> bool {
+    w.find_channel(chan)
+        .is_some_and(|ch| super::network::mode_words(&w.channels[ch]).0.len() > 1)
+}
+
+/// `SJOIN ts #c +modes [key] [limit] :@a +b c` → CHANINFO (when there are modes, with the
+/// channel's topic) and NJOIN.
+fn sjoin_out(w: &World, prefix: &str, msg: &Message<'_>) -> Vec<Rc<[u8]>> {
     let n = msg.len();
     if n < 4 {
         return Vec::new();
@@ -165,6 +186,10 @@ fn sjoin_out(prefix: &str, msg: &Message<'_>) -> Vec<Rc<[u8]>> {
             .iter()
             .map(|a| String::from_utf8_lossy(a).into_owned())
             .collect();
+        let topic = w
+            .find_channel(chan.as_bytes())
+            .and_then(|ch| w.channels[ch].topic.as_ref())
+            .map_or(&b""[..], |t| &t.text[..]);
         let mut l = Line::new(prefix, "CHANINFO").arg(&chan).arg(&modes);
         if modes.contains('k') || modes.contains('l') {
             // ngIRCd takes the key and the limit together, then the topic.
@@ -179,7 +204,9 @@ fn sjoin_out(prefix: &str, msg: &Message<'_>) -> Vec<Rc<[u8]>> {
             } else {
                 "0".into()
             };
-            l = l.arg(key).arg(limit).trailing("");
+            l = l.arg(key).arg(limit).trailing(topic);
+        } else if !topic.is_empty() {
+            l = l.trailing(topic);
         }
         out.push(rc(l));
     }
@@ -228,6 +255,19 @@ pub fn inbound(w: &mut World, rfc: &mut RfcLink, peer: usize, msg: &Message<'_>)
             // H handshake: the network must agree on the nick length.
             let ours = w.config.limits.nick_length;
             for t in msg.params().iter().skip(1) {
+                if let Some(v) = t.strip_prefix(b"CASEMAPPING=") {
+                    // Nicks and channels must fold alike on both sides, or one server's
+                    // "[a]" and "{a}" are the other's one name.
+                    if v != w.cm.name().as_bytes() {
+                        return Inbound::Drop(format!(
+                            "Incompatible case mapping: ours {}, {} has {}; set casemapping = \"{}\"",
+                            w.cm.name(),
+                            w.servers[peer].name,
+                            String::from_utf8_lossy(v),
+                            String::from_utf8_lossy(v)
+                        ));
+                    }
+                }
                 if let Some(v) = t.strip_prefix(b"NICKLEN=") {
                     let theirs: usize = std::str::from_utf8(v)
                         .ok()
@@ -258,15 +298,22 @@ pub fn inbound(w: &mut World, rfc: &mut RfcLink, peer: usize, msg: &Message<'_>)
                 rfc.tokens.get(&token).copied().unwrap_or(0)
             };
             // Timestamp 0: unknown. A collision with it removes both users, as ngIRCd does.
-            one(Line::new(&prefix, "NICK")
-                .arg(p(0))
-                .arg(p(1))
-                .arg("0")
-                .arg(p(2))
-                .arg(p(3))
-                .arg(sid.to_string())
-                .arg(p(5))
-                .trailing(msg.param(6)))
+            let umodes = p(5);
+            let mut lines = vec![native(
+                Line::new(&prefix, "NICK")
+                    .arg(p(0))
+                    .arg(p(1))
+                    .arg("0")
+                    .arg(p(2))
+                    .arg(p(3))
+                    .arg(sid.to_string())
+                    .arg(umodes.replace('a', ""))
+                    .trailing(msg.param(6)),
+            )];
+            if umodes.contains('a') {
+                lines.push(native(Line::new(&p(0), "AWAY").trailing(AWAY_TEXT)));
+            }
+            Inbound::Native(lines)
         }
         b"NICK" if !msg.is_empty() => one(Line::new(&prefix, "NICK").arg(p(0)).arg("0")),
         b"NJOIN" if msg.len() >= 2 => {
@@ -311,6 +358,8 @@ pub fn inbound(w: &mut World, rfc: &mut RfcLink, peer: usize, msg: &Message<'_>)
             Inbound::Native(lines)
         }
         b"CHANINFO" if msg.len() >= 2 => chaninfo(w, peer, msg),
+        b"MODE" if msg.len() >= 2 && is_channel(msg.param(0)) => channel_mode(&prefix, msg),
+        b"MODE" if msg.len() >= 2 => user_mode(&prefix, msg),
         b"TOPIC" if msg.len() >= 2 => {
             let now = w.now.unix_s().to_string();
             if w.find_nick(prefix.as_bytes()).is_some() {
@@ -331,6 +380,100 @@ pub fn inbound(w: &mut World, rfc: &mut RfcLink, peer: usize, msg: &Message<'_>)
         v if v.len() == 3 && v.iter().all(u8::is_ascii_digit) => Inbound::Done,
         _ => Inbound::Native(vec![msg_bytes(msg)]),
     }
+}
+
+/// What a user away on ngIRCd shows here: RFC 2813 carries only user mode +a, and this is
+/// ngIRCd's own text for remote users (`DEFAULT_AWAY_MSG`).
+pub const AWAY_TEXT: &str = "Away";
+
+/// ngIRCd's channel modes with a parameter (CHANMODES=beI,k,l,… and PREFIX=(qaohv)); `l`
+/// only when set.
+fn ngircd_mode_has_param(letter: u8, plus: bool) -> bool {
+    matches!(
+        letter,
+        b'b' | b'e' | b'I' | b'k' | b'q' | b'a' | b'o' | b'h' | b'v'
+    ) || (letter == b'l' && plus)
+}
+
+/// A channel MODE from ngIRCd: only the modes Portico has (others, with their parameters,
+/// would shift the parameters of the rest), at most [`MAX_MODES`] parameters a line (ngIRCd
+/// allows 5, and a remote change is applied as sent).
+fn channel_mode(prefix: &str, msg: &Message<'_>) -> Inbound {
+    let mut params = msg.params()[2..].iter();
+    let mut plus = true;
+    let mut kept: Vec<(bool, u8, Option<&[u8]>)> = Vec::new();
+    for &c in msg.param(1) {
+        match c {
+            b'+' | b'-' => plus = c == b'+',
+            _ => {
+                let arg = if ngircd_mode_has_param(c, plus) {
+                    match params.next() {
+                        Some(a) => Some(*a),
+                        None => continue,
+                    }
+                } else {
+                    None
+                };
+                if b"bklovimnpst".contains(&c) {
+                    kept.push((plus, c, arg));
+                }
+            }
+        }
+    }
+    let mut lines = Vec::new();
+    let mut rest = &kept[..];
+    while !rest.is_empty() {
+        let (mut letters, mut args, mut sign, mut used) = (String::new(), Vec::new(), None, 0);
+        for &(plus, c, arg) in rest {
+            if arg.is_some() && args.len() == MAX_MODES {
+                break;
+            }
+            if sign != Some(plus) {
+                letters.push(if plus { '+' } else { '-' });
+                sign = Some(plus);
+            }
+            letters.push(c as char);
+            args.extend(arg);
+            used += 1;
+        }
+        rest = &rest[used..];
+        let mut l = Line::new(prefix, "MODE").arg(msg.param(0)).arg(letters);
+        for a in args {
+            l = l.arg(a);
+        }
+        lines.push(native(l));
+    }
+    Inbound::Native(lines)
+}
+
+/// A user MODE from ngIRCd: `+a`/`-a` is its way of carrying AWAY.
+fn user_mode(prefix: &str, msg: &Message<'_>) -> Inbound {
+    let mut plus = true;
+    let mut rest = String::new();
+    let mut lines = Vec::new();
+    for &c in msg.param(1) {
+        match c {
+            b'+' | b'-' => {
+                plus = c == b'+';
+                rest.push(c as char);
+            }
+            b'a' => {
+                let mut l = Line::new(prefix, "AWAY");
+                if plus {
+                    l = l.trailing(AWAY_TEXT);
+                }
+                lines.push(native(l));
+            }
+            _ => rest.push(c as char),
+        }
+    }
+    if rest.bytes().any(|c| c != b'+' && c != b'-') {
+        lines.insert(
+            0,
+            native(Line::new(prefix, "MODE").arg(msg.param(0)).trailing(rest)),
+        );
+    }
+    Inbound::Native(lines)
 }
 
 /// `@nick`/`+nick`/`@@nick` (creator) / `~&%` prefixes → our `@`/`+`.
@@ -497,9 +640,62 @@ mod tests {
             ),
             (":bob PRIVMSG #c :hi there", &[":bob PRIVMSG #c :hi there"]),
             (":bob SETNAME :new", &[]),
+            (":bob AWAY :gone fishing", &[":bob MODE bob :+a"]),
+            (":bob AWAY", &[":bob MODE bob :-a"]),
         ];
         for (native, want) in cases {
             assert_eq!(out(&t, native), *want, "{native}");
+        }
+    }
+
+    /// What a line from ngIRCd becomes, as native lines.
+    fn translated(f: fn(&str, &Message<'_>) -> Inbound, line: &str) -> Vec<String> {
+        let msg = parse(line.as_bytes()).expect("parses");
+        let prefix = String::from_utf8_lossy(msg.prefix.unwrap_or_default()).into_owned();
+        match f(&prefix, &msg) {
+            Inbound::Native(lines) => lines
+                .iter()
+                .map(|l| String::from_utf8_lossy(l).into_owned())
+                .collect(),
+            _ => panic!("{line}: not translated"),
+        }
+    }
+
+    #[test]
+    fn ngircd_channel_modes() {
+        let cases: &[(&str, &[&str])] = &[
+            (":bob MODE #c +o alice", &[":bob MODE #c +o alice"]),
+            // Exceptions, invite exceptions, halfops: dropped with their parameters.
+            (
+                ":bob MODE #c +eIbh e!*@* i!*@* b!*@* carol",
+                &[":bob MODE #c +b b!*@*"],
+            ),
+            (":bob MODE #c +PzM", &[]),
+            (":bob MODE #c -l+Pm", &[":bob MODE #c -l+m"]),
+            // Five parameters (ngIRCd's MODES=5): four, then one.
+            (
+                ":bob MODE #c +oovl-v a b b 9 a",
+                &[":bob MODE #c +oovl a b b 9", ":bob MODE #c -v a"],
+            ),
+        ];
+        for (line, want) in cases {
+            assert_eq!(translated(channel_mode, line), *want, "{line}");
+        }
+    }
+
+    #[test]
+    fn ngircd_away_is_user_mode_a() {
+        let cases: &[(&str, &[&str])] = &[
+            (":bob MODE bob :+a", &[":bob AWAY :Away"]),
+            (":bob MODE bob :-a", &[":bob AWAY"]),
+            (
+                ":bob MODE bob :+ai",
+                &[":bob MODE bob :+i", ":bob AWAY :Away"],
+            ),
+            (":bob MODE bob :+o", &[":bob MODE bob :+o"]),
+        ];
+        for (line, want) in cases {
+            assert_eq!(translated(user_mode, line), *want, "{line}");
         }
     }
 

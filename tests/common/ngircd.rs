@@ -68,10 +68,12 @@ impl Ngircd {
             COUNTER.fetch_add(1, Ordering::SeqCst)
         ));
         std::fs::create_dir_all(&dir).unwrap();
+        // ConnectRetry: 5 s is ngIRCd's minimum (lower values are replaced by it). No command
+        // penalties (MaxPenaltyTime = 0), or each JOIN/MODE of a test client costs a second.
         let mut conf = format!(
             "[Global]\nName = {NG_NAME}\nInfo = ngIRCd test hub\nListen = 127.0.0.1\nPorts = {port}\nMotdPhrase = hello from ngircd\n\
              AdminInfo1 = test\nAdminInfo2 = test\nAdminEMail = test@example.net\n\
-             [Limits]\nMaxNickLength = 30\nMaxConnectionsIP = 0\nConnectRetry = 1\nPingTimeout = 120\nPongTimeout = 20\n\
+             [Limits]\nMaxNickLength = 30\nMaxConnectionsIP = 0\nConnectRetry = 5\nMaxPenaltyTime = 0\nPingTimeout = 120\nPongTimeout = 20\n\
              [Options]\nDNS = no\nIdent = no\nPAM = no\nOperCanUseMode = yes\n\
              [Operator]\nName = ngoper\nPassword = ngpw\n"
         );
@@ -133,17 +135,27 @@ impl Ngircd {
 
     /// Waits for a line of ngIRCd's log containing `needle`.
     pub fn wait_log(&mut self, needle: &str) -> String {
+        self.wait_log_n(needle, 1)
+    }
+
+    /// Waits for the `n`th line of ngIRCd's log containing `needle` (a second link, say).
+    pub fn wait_log_n(&mut self, needle: &str, n: usize) -> String {
         let deadline = Instant::now() + TIMEOUT * 2;
-        if let Some(l) = self.seen.iter().find(|l| l.contains(needle)) {
+        let mut found = self.seen.iter().filter(|l| l.contains(needle));
+        if let Some(l) = found.nth(n - 1) {
             return l.clone();
         }
+        let mut count = self.seen.iter().filter(|l| l.contains(needle)).count();
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.log.recv_timeout(left) {
                 Ok(line) => {
                     self.seen.push(line.clone());
                     if line.contains(needle) {
-                        return line;
+                        count += 1;
+                        if count == n {
+                            return line;
+                        }
                     }
                 }
                 Err(_) => panic!(
@@ -152,6 +164,14 @@ impl Ngircd {
                 ),
             }
         }
+    }
+
+    /// Everything ngIRCd has logged so far (without waiting).
+    pub fn log_so_far(&mut self) -> &[String] {
+        while let Ok(line) = self.log.try_recv() {
+            self.seen.push(line);
+        }
+        &self.seen
     }
 
     /// A registered client on ngIRCd.
