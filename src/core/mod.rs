@@ -207,13 +207,23 @@ impl World {
     }
 
     pub fn find_nick(&self, nick: &[u8]) -> Option<ClientId> {
-        let nick = std::str::from_utf8(nick).ok()?;
-        self.nicks.get(&*self.fold(nick)).copied()
+        self.lookup(&self.nicks, nick)
     }
 
     pub fn find_channel(&self, name: &[u8]) -> Option<ChanId> {
-        let name = std::str::from_utf8(name).ok()?;
-        self.chan_names.get(&*self.fold(name)).copied()
+        self.lookup(&self.chan_names, name)
+    }
+
+    /// Looks a name up by its folded form, folded on the stack: every PRIVMSG does this, so
+    /// it must not allocate.
+    fn lookup(&self, map: &HashMap<Box<str>, usize>, name: &[u8]) -> Option<usize> {
+        let mut buf = [0u8; 64];
+        let folded = buf.get_mut(..name.len())?;
+        for (d, &s) in folded.iter_mut().zip(name) {
+            *d = self.cm.fold_byte(s);
+        }
+        // Folding changes only ASCII bytes, so valid UTF-8 stays valid and invalid stays invalid.
+        map.get(std::str::from_utf8(folded).ok()?).copied()
     }
 
     pub fn local(&self, conn: ConnId) -> Option<&Local> {
