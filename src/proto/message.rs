@@ -42,6 +42,24 @@ impl<'a> Message<'a> {
     pub fn is_empty(&self) -> bool {
         self.nparams == 0
     }
+    /// Client-only tags (`+name[=value]`, joined by `;`): the ones relayed to other clients.
+    pub fn client_tags(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (k, v) in self.tags.map(tags).into_iter().flatten() {
+            if k.first() == Some(&b'+') {
+                if !out.is_empty() {
+                    out.push(b';');
+                }
+                out.extend_from_slice(k);
+                if !v.is_empty() {
+                    out.push(b'=');
+                    out.extend_from_slice(v);
+                }
+            }
+        }
+        out
+    }
+
     /// The command, upper-cased into `buf` (commands are ASCII; anything else is unknown).
     pub fn command_upper<'b>(&self, buf: &'b mut [u8; 16]) -> &'b [u8] {
         let n = self.command.len().min(16);
@@ -230,6 +248,13 @@ mod tests {
         assert_eq!(m.param(1), b"caf\xe9");
         assert_eq!(m.param_str(1), None);
         assert_eq!(m.param_str(0), Some("#c"));
+    }
+
+    #[test]
+    fn client_tags_only() {
+        let m = parse(b"@+a=1;time=x;+b;c=2 PRIVMSG #c :hi").unwrap();
+        assert_eq!(m.client_tags(), b"+a=1;+b");
+        assert_eq!(parse(b"PING x").unwrap().client_tags(), b"");
     }
 
     #[test]

@@ -317,17 +317,8 @@ pub fn topic(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let text = cut(msg.param(1), TOPIC_LEN);
     let w = &mut *ctx.w;
     let setter = w.clients[cid].mask();
-    w.channels[ch].topic = (!text.is_empty()).then(|| Topic {
-        text: text.into(),
-        setter: setter.as_str().into(),
-        time: w.now.unix_s(),
-    });
-    let line = Line::new(&setter, "TOPIC")
-        .arg(&*w.channels[ch].name)
-        .trailing(text)
-        .finish();
-    let mut m = Msg::new(line, w.now.unix_ms);
-    w.to_channel(ch, None, &mut m, ctx.out, |_| true);
+    let time = w.now.unix_s();
+    set_topic(w, ch, text, &setter, time, &setter, ctx.out);
     if !w.links.is_empty() {
         let line = Line::new(&w.clients[cid].nick, "TOPIC")
             .arg(&*w.channels[ch].name)
@@ -337,6 +328,30 @@ pub fn topic(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         w.to_links(None, &line, ctx.out);
     }
     Ok(())
+}
+
+/// Sets (or, with empty text, clears) a channel's topic and shows local members
+/// `:<shown> TOPIC <chan> :<text>`.
+pub fn set_topic(
+    w: &mut World,
+    ch: ChanId,
+    text: &[u8],
+    setter: &str,
+    time: u64,
+    shown: &str,
+    out: &mut Outbox,
+) {
+    w.channels[ch].topic = (!text.is_empty()).then(|| Topic {
+        text: text.into(),
+        setter: setter.into(),
+        time,
+    });
+    let line = Line::new(shown, "TOPIC")
+        .arg(&*w.channels[ch].name)
+        .trailing(text)
+        .finish();
+    let mut m = Msg::new(line, w.now.unix_ms);
+    w.to_channel(ch, None, &mut m, out, |_| true);
 }
 
 pub fn names(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {

@@ -7,11 +7,10 @@ use crate::config::PortalProtocol;
 use crate::core::caps;
 use crate::core::dispatch::{err, Ctx, HResult};
 use crate::core::fanout::Msg;
+use crate::core::handlers::channel::set_topic;
 use crate::core::network::{cap, PROTO_MIN};
 use crate::core::rfc2813;
-use crate::core::state::{
-    cmode, umode, Ban, Channel, Client, Hello, Link, Server, Topic, ME, OP, VOICE,
-};
+use crate::core::state::{cmode, umode, Ban, Channel, Client, Hello, Link, Server, ME, OP, VOICE};
 use crate::core::{ChanId, ClientId, ConnId, Outbox, World};
 use crate::proto::casemap::{is_channel, valid_channel, valid_nick};
 use crate::proto::line::{with_tags, Line};
@@ -970,17 +969,7 @@ fn topic(w: &mut World, ctx: &LinkCtx<'_>, cid: ClientId, msg: &Message<'_>, out
         .unwrap_or(w.now.unix_s());
     let text = msg.param(2);
     let setter = w.clients[cid].mask();
-    w.channels[ch].topic = (!text.is_empty()).then(|| Topic {
-        text: text.into(),
-        setter: setter.as_str().into(),
-        time,
-    });
-    let line = Line::new(&setter, "TOPIC")
-        .arg(&*w.channels[ch].name)
-        .trailing(text)
-        .finish();
-    let mut m = Msg::new(line, w.now.unix_ms);
-    w.to_channel(ch, None, &mut m, out, |_| true);
+    set_topic(w, ch, text, &setter, time, &setter, out);
     ctx.forward(w, out);
 }
 
@@ -1000,18 +989,8 @@ fn topic_burst(w: &mut World, ctx: &LinkCtx<'_>, msg: &Message<'_>, out: &mut Ou
         return;
     }
     let setter = String::from_utf8_lossy(msg.param(2)).into_owned();
-    w.channels[ch].topic = Some(Topic {
-        text: text.into(),
-        setter: setter.as_str().into(),
-        time,
-    });
     let src = display(w, ctx.src);
-    let line = Line::new(&src, "TOPIC")
-        .arg(&*w.channels[ch].name)
-        .trailing(text)
-        .finish();
-    let mut m = Msg::new(line, w.now.unix_ms);
-    w.to_channel(ch, None, &mut m, out, |_| true);
+    set_topic(w, ch, text, &setter, time, &src, out);
     ctx.forward(w, out);
 }
 
@@ -1057,7 +1036,7 @@ fn message(w: &mut World, ctx: &LinkCtx<'_>, verb: &[u8], msg: &Message<'_>, out
         // A client could not send it (412 ERR_NOTEXTTOSEND): not shown to anyone.
         return;
     }
-    let client_tags = client_tags(msg);
+    let client_tags = msg.client_tags();
     let mut user_line = Line::new(&w.clients[cid].mask(), verb).arg(target);
     if !tagmsg {
         user_line = user_line.trailing(msg.param(1));
@@ -1144,29 +1123,6 @@ impl RelayForms {
             (false, false) => Some(self.plain.clone()),
         }
     }
-}
-
-/// Client-only (`+`) tags of a message.
-pub fn client_tags(msg: &Message<'_>) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (k, v) in msg
-        .tags
-        .map(crate::proto::message::tags)
-        .into_iter()
-        .flatten()
-    {
-        if k.first() == Some(&b'+') {
-            if !out.is_empty() {
-                out.push(b';');
-            }
-            out.extend_from_slice(k);
-            if !v.is_empty() {
-                out.push(b'=');
-                out.extend_from_slice(v);
-            }
-        }
-    }
-    out
 }
 
 fn away(w: &mut World, ctx: &LinkCtx<'_>, cid: ClientId, msg: &Message<'_>, out: &mut Outbox) {

@@ -9,7 +9,6 @@ use crate::core::{ChanId, ClientId};
 use crate::limits::{AWAY_LEN, MAX_TARGETS};
 use crate::proto::casemap::is_channel;
 use crate::proto::line::Line;
-use crate::proto::message::tags;
 use crate::proto::numeric as n;
 use crate::proto::Message;
 
@@ -44,24 +43,6 @@ pub fn tagmsg(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     deliver(ctx, msg, Kind::Tagmsg)
 }
 
-/// Client-only tags (`+name[=value]`) of a message, to relay to message-tags clients.
-fn client_tags(msg: &Message<'_>) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (k, v) in msg.tags.map(tags).into_iter().flatten() {
-        if k.first() == Some(&b'+') {
-            if !out.is_empty() {
-                out.push(b';');
-            }
-            out.extend_from_slice(k);
-            if !v.is_empty() {
-                out.push(b'=');
-                out.extend_from_slice(v);
-            }
-        }
-    }
-    out
-}
-
 fn deliver(ctx: &mut Ctx<'_>, msg: &Message<'_>, kind: Kind) -> HResult {
     let cid = ctx.client();
     let notice = kind == Kind::Notice;
@@ -85,7 +66,7 @@ fn deliver(ctx: &mut Ctx<'_>, msg: &Message<'_>, kind: Kind) -> HResult {
     if targets.len() > MAX_TARGETS {
         return Err(err(n::ERR_TOOMANYTARGETS, &[msg.param(0)]));
     }
-    let ctags = client_tags(msg);
+    let ctags = msg.client_tags();
     let now = ctx.w.now.unix_s();
     if let Some(l) = ctx.w.local_mut(ctx.conn) {
         l.last_msg = now;
