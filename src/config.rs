@@ -359,6 +359,12 @@ impl Config {
                     ),
                 ));
             }
+            if p.sendq_bytes < 4096 {
+                return Err(err(
+                    &at("name"),
+                    format!("portal {:?}: sendq_bytes must be at least 4096", p.name),
+                ));
+            }
             if p.connect && p.address.is_none() {
                 return Err(err(
                     &at("name"),

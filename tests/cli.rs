@@ -3,8 +3,8 @@
 
 mod common;
 use common::{TestClient, TIMEOUT};
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
+use std::io::{BufRead, BufReader, ErrorKind};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -53,9 +53,15 @@ struct Server {
 impl Server {
     /// Starts the binary with `args` and waits until it says where it listens.
     fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .env("RUST_LOG", "info")
+        let mut cmd = Command::new(BIN);
+        cmd.args(args).env("RUST_LOG", "info");
+        Server::spawn(cmd)
+    }
+
+    /// Runs `cmd` (the binary, or a shell that execs it) and waits until it says where it
+    /// listens.
+    fn spawn(mut cmd: Command) -> Server {
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -134,7 +140,17 @@ impl Server {
 
     /// A registered client; returns it and the MOTD lines (372) it was sent.
     fn user(&self, server_name: &str, nick: &str) -> (TestClient, Vec<String>) {
-        let mut c = TestClient::connect(self.addr);
+        self.user_at(self.addr, server_name, nick)
+    }
+
+    /// Like [`Server::user`], on the listener at `addr`.
+    fn user_at(
+        &self,
+        addr: SocketAddr,
+        server_name: &str,
+        nick: &str,
+    ) -> (TestClient, Vec<String>) {
+        let mut c = TestClient::connect(addr);
         c.send(&format!("NICK {nick}"));
         c.send(&format!("USER {nick} 0 * :{nick} real"));
         c.expect_prefix(&format!(":{server_name} 001 {nick} "));
@@ -397,4 +413,129 @@ fn sighup_with_a_broken_file_keeps_the_old_config() {
     assert_eq!(motd, [":irc.cli.test 372 third :- fixed motd"]);
     s.signal("TERM");
     assert_eq!(s.wait_exit().code(), Some(0));
+}
+
+#[test]
+fn fd_exhaustion_is_logged_and_the_backlog_is_served_later() {
+    // 48 descriptors: stdio, epoll, the waker, the signal pipe and the listener take about
+    // ten, so a few dozen connections run the process out of them. No per-IP limit: every
+    // connection comes from 127.0.0.1.
+    let dir = TempDir::new();
+    let path = dir.write(
+        "portico.toml",
+        "[server]\nname = \"irc.cli.test\"\nid = 7\nmotd = \"hi\"\n\n[[listen]]\naddress = \"127.0.0.1:0\"\n\n\
+         [limits]\nmax_clients_per_ip = 0\n",
+    );
+    let mut cmd = Command::new("sh");
+    cmd.args([
+        "-c",
+        "ulimit -n 48 && exec \"$0\" \"$@\"",
+        BIN,
+        "-c",
+        path_str(&path),
+    ])
+    .env("RUST_LOG", "warn");
+    let mut s = Server::spawn(cmd);
+    let mut early: Vec<TestClient> = ["a1", "a2", "a3"]
+        .iter()
+        .map(|n| s.user("irc.cli.test", n).0)
+        .collect();
+    // More connections than descriptors: the kernel completes them all (the backlog is
+    // large), the server accepts until EMFILE and leaves the rest queued.
+    let idle: Vec<TcpStream> = (0..60)
+        .map(|_| TcpStream::connect(s.addr).expect("connect"))
+        .collect();
+    let warning = s.wait_log("accept: ");
+    assert!(warning.contains("Too many open files"), "{warning}");
+    assert!(warning.contains("retrying"), "{warning}");
+    // Still serving the clients it has.
+    for c in &mut early {
+        c.send("PING :busy");
+        c.expect(":irc.cli.test PONG irc.cli.test :busy");
+    }
+    // This one waits in the backlog behind the idle ones; no new connection arrives after
+    // it, so only the timed retry can accept it once descriptors are free.
+    let mut late = TestClient::connect(s.addr);
+    late.send("NICK late");
+    late.send("USER late 0 * :late real");
+    drop(idle);
+    late.expect_prefix(":irc.cli.test 001 late ");
+    late.skip_until(" 376 ");
+    // New connections are accepted again.
+    let (mut fresh, _) = s.user("irc.cli.test", "fresh");
+    fresh.send("PING :after");
+    fresh.expect(":irc.cli.test PONG irc.cli.test :after");
+    for c in &mut early {
+        c.send("PING :after");
+        c.expect(":irc.cli.test PONG irc.cli.test :after");
+    }
+    assert!(matches!(s.child.try_wait(), Ok(None)), "portico died");
+    s.signal("TERM");
+    for c in early.iter_mut().chain([&mut late, &mut fresh]) {
+        c.expect("ERROR :Server shutting down");
+    }
+    assert_eq!(s.wait_exit().code(), Some(0), "stderr {:#?}", s.log);
+}
+
+#[test]
+fn sighup_opens_new_listeners_and_closes_removed_ones() {
+    let dir = TempDir::new();
+    let listen = |addrs: &[&str]| {
+        let mut text = "[server]\nname = \"irc.cli.test\"\nid = 7\nmotd = \"hi\"\n".to_string();
+        for a in addrs {
+            text.push_str(&format!("\n[[listen]]\naddress = \"{a}\"\n"));
+        }
+        text
+    };
+    let path = dir.write("portico.toml", &listen(&["127.0.0.1:0"]));
+    let mut s = Server::start(&["-c", path_str(&path)]);
+    let old = s.addr;
+    let (mut first, _) = s.user("irc.cli.test", "first");
+    // A port free a moment ago (nothing else in these tests binds fixed ports).
+    let new: SocketAddr = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap()
+    };
+    let new_str = new.to_string();
+    dir.write("portico.toml", &listen(&["127.0.0.1:0", &new_str]));
+    s.signal("HUP");
+    let line = s.wait_log("rehash: listening on ");
+    assert!(
+        line.ends_with(&format!("rehash: listening on {new}")),
+        "{line}"
+    );
+    let (mut second, _) = s.user_at(new, "irc.cli.test", "second");
+    second.send("PRIVMSG first :hi");
+    first.expect(":second!~second@127.0.0.1 PRIVMSG first :hi");
+
+    // Only the new port now: the first listener goes, its client stays.
+    dir.write("portico.toml", &listen(&[&new_str]));
+    s.signal("HUP");
+    let line = s.wait_log("rehash: closing listener ");
+    assert!(
+        line.ends_with(&format!("rehash: closing listener {old}")),
+        "{line}"
+    );
+    // The PONG comes after the whole rehash (one thread), so the listener is closed by now.
+    first.send("PING :kept");
+    first.expect(":irc.cli.test PONG irc.cli.test :kept");
+    let err = TcpStream::connect(old).expect_err("the old listener still accepts");
+    assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{err}");
+    let (mut third, _) = s.user_at(new, "irc.cli.test", "third");
+    third.send("PRIVMSG first :still here?");
+    first.expect(":third!~third@127.0.0.1 PRIVMSG first :still here?");
+    first.send("PRIVMSG second :yes");
+    second.expect(":first!~first@127.0.0.1 PRIVMSG second :yes");
+    assert!(
+        !s.log
+            .iter()
+            .any(|l| l.contains("rehash: listening on 127.0.0.1:0")),
+        "{:#?}",
+        s.log
+    );
+    s.signal("TERM");
+    for c in [&mut first, &mut second, &mut third] {
+        c.expect("ERROR :Server shutting down");
+    }
+    assert_eq!(s.wait_exit().code(), Some(0), "stderr {:#?}", s.log);
 }

@@ -1040,3 +1040,89 @@ fn portal_removed_by_rehash_is_squit() {
     alice.expect_nothing();
     bob.expect_nothing();
 }
+
+// 8. Slow portal.
+
+#[test]
+fn slow_portal_is_split_off_at_its_own_sendq_limit() {
+    // The portal's limit (64 KiB) is below the clients' (1 MiB): the link must go at its
+    // own limit, well before a client's would be reached.
+    let text = config_text("hub.test", 1, &[("leaf.test", 2, None, false)], "");
+    let hub = start_text(&format!("{text}sendq_bytes = 65536\n"));
+    let mut alice = hub.user_on("alice");
+    let mut bob = hub.user_on("bob");
+    join(&mut alice, "#c");
+    join(&mut bob, "#c");
+    alice.expect(":bob!~bob@127.0.0.1 JOIN #c");
+    // A raw server with a small receive window, so the kernel takes only a few KiB of what
+    // the hub writes once it stops reading.
+    let mut raw = TestClient::connect_small_rcvbuf(hub.addr());
+    raw.nick = "raw-server".into();
+    raw.send(&format!("PASS {PASSWORD} 0210-PORTICO portico|0.1.0"));
+    raw.send("CAPAB 1 2 :EOB");
+    raw.send("SERVER leaf.test 1 2 :slow");
+    raw.skip_until(":hub.test EOB");
+    raw.send(":leaf.test NICK ghost 1 1700000000000 ghost ghost.host 2 + :Ghost");
+    raw.send(":leaf.test SJOIN 9999999999999 #c + :ghost");
+    raw.send(":leaf.test EOB");
+    alice.expect(":ghost!ghost@ghost.host JOIN #c");
+    bob.expect(":ghost!ghost@ghost.host JOIN #c");
+
+    // About 640 KiB for each reader: past the portal's limit plus what the kernel buffers,
+    // within bob's.
+    const N: usize = 1500;
+    let pad = "x".repeat(400);
+    let text = move |i: usize| format!("{i:05} {pad}");
+    let flood = {
+        let text = text.clone();
+        std::thread::spawn(move || {
+            for i in 0..N {
+                alice.send(&format!("PRIVMSG #c :{}", text(i)));
+            }
+            alice
+        })
+    };
+    let quit = ":ghost!ghost@ghost.host QUIT :hub.test leaf.test";
+    let mut quit_at = Vec::new();
+    let mut i = 0;
+    while i < N {
+        let l = bob.line();
+        if l == quit {
+            quit_at.push(i);
+            if quit_at.len() == 1 {
+                // The hub lingers 2 s on a closed link: read it now. Only whole lines,
+                // then the reason.
+                let got = raw.expect_closed();
+                let (last, msgs) = got.split_last().expect("lines before EOF");
+                assert_eq!(last, "ERROR :Closing Link: 127.0.0.1 (SendQ exceeded)");
+                for (j, m) in msgs.iter().enumerate() {
+                    assert_eq!(m, &format!(":alice PRIVMSG #c :{}", text(j)));
+                }
+                assert!(msgs.len() <= i, "{} delivered, quit after {i}", msgs.len());
+            }
+            continue;
+        }
+        assert_eq!(
+            l,
+            format!(":alice!~alice@127.0.0.1 PRIVMSG #c :{}", text(i))
+        );
+        i += 1;
+    }
+    let mut alice = flood.join().expect("flooder");
+    assert_eq!(quit_at.len(), 1, "QUIT seen after messages {quit_at:?}");
+    // Well before the 1 MiB client limit: about 64 KiB, plus the kernel's buffers.
+    assert!(
+        quit_at[0] < 1000,
+        "the portal went only after {} lines",
+        quit_at[0]
+    );
+    bob.expect_nothing();
+    alice.expect(quit);
+    alice.expect_nothing();
+    let view = hub.snapshot();
+    assert!(
+        !view.contains("leaf.test") && !view.contains("ghost"),
+        "{view}"
+    );
+    assert!(view.contains("members=[@alice bob]"), "{view}");
+}

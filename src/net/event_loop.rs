@@ -61,6 +61,8 @@ pub struct Server {
     start: Instant,
     next_tick_ms: u64,
     accept_retry_ms: Option<u64>,
+    /// In an EMFILE/ENFILE episode (logged once).
+    fd_exhausted: bool,
     stopping: bool,
 }
 
@@ -100,6 +102,7 @@ impl Server {
             start,
             next_tick_ms: TICK_MS,
             accept_retry_ms: None,
+            fd_exhausted: false,
             stopping: false,
             opts,
         };
@@ -125,7 +128,8 @@ impl Server {
         }
     }
 
-    fn open_listener(&mut self, addr: SocketAddr) -> io::Result<()> {
+    /// Binds and registers a listener; returns the bound address (port 0 resolved).
+    fn open_listener(&mut self, addr: SocketAddr) -> io::Result<SocketAddr> {
         let mut sock = listener::bind(addr)
             .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
         let addr = sock.local_addr()?;
@@ -145,7 +149,7 @@ impl Server {
         } else {
             self.listeners[slot] = l;
         }
-        Ok(())
+        Ok(addr)
     }
 
     /// The bound addresses (port 0 resolved).
@@ -364,7 +368,7 @@ impl Server {
                 .any(|l| l.addr == addr || (addr.port() == 0 && l.addr.ip() == addr.ip()));
             if !open {
                 match self.open_listener(addr) {
-                    Ok(()) => info!("rehash: listening on {addr}"),
+                    Ok(bound) => info!("rehash: listening on {bound}"),
                     Err(e) => warn!("rehash: {e}"),
                 }
             }
@@ -385,8 +389,12 @@ impl Server {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if listener::is_fd_exhaustion(&e) => {
-                    // Pending connections stay in the backlog; try again shortly.
-                    warn!("accept: {e}; retrying in 100 ms");
+                    // Pending connections stay in the backlog; try again shortly. Said once
+                    // per episode: a long exhaustion must not flood the log.
+                    if !self.fd_exhausted {
+                        warn!("accept: {e}; retrying every 100 ms until descriptors are free");
+                        self.fd_exhausted = true;
+                    }
                     self.accept_retry_ms = Some(now.mono_ms + 100);
                     return;
                 }
@@ -395,6 +403,10 @@ impl Server {
                     return;
                 }
             };
+            if self.fd_exhausted {
+                info!("accept: descriptors available again");
+                self.fd_exhausted = false;
+            }
             let _ = stream.set_nodelay(true);
             let entry = self.conns.vacant_entry();
             let k = entry.key();
@@ -509,7 +521,15 @@ impl Server {
 
     /// Moves the core's outbox into send queues; closes whoever goes over its limit.
     fn apply(&mut self, now: Clock) {
-        let limit = self.world.config.limits.sendq_bytes;
+        // No connection's limit is below this one: the clients' limit, or a portal's that is
+        // set lower. Past it the connection's own limit is looked up.
+        let floor = self
+            .world
+            .config
+            .portal
+            .iter()
+            .map(|p| p.sendq_bytes)
+            .fold(self.world.config.limits.sendq_bytes, usize::min);
         loop {
             let mut overflowed = Vec::new();
             self.world.finish(&mut self.out);
@@ -522,8 +542,9 @@ impl Server {
                     continue;
                 }
                 c.sendq.push(line);
-                // Portals have their own, larger limit; look it up only past the client one.
-                if c.sendq.len() > limit && c.sendq.len() > self.world.sendq_limit(k) {
+                // Portals have their own limit (larger by default); look it up only past
+                // the floor, so a client's line costs one comparison.
+                if c.sendq.len() > floor && c.sendq.len() > self.world.sendq_limit(k) {
                     overflowed.push(k);
                 } else if !c.in_dirty {
                     c.in_dirty = true;
