@@ -384,7 +384,7 @@ impl Server {
             let Some(Some(l)) = self.listeners.get(slot) else {
                 return;
             };
-            let (mut stream, peer) = match l.sock.accept() {
+            let (stream, peer) = match l.sock.accept() {
                 Ok(pair) => pair,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -408,21 +408,36 @@ impl Server {
                 self.fd_exhausted = false;
             }
             let _ = stream.set_nodelay(true);
-            let entry = self.conns.vacant_entry();
-            let k = entry.key();
-            if let Err(e) = self.poll.registry().register(
-                &mut stream,
-                Token(k),
-                Interest::READABLE | Interest::WRITABLE,
-            ) {
-                warn!("register {peer}: {e}");
+            let Some(k) = self.add_conn(stream, None) else {
                 continue;
-            }
-            entry.insert(Conn::new(stream));
+            };
             debug!("conn {k}: accepted from {peer}");
             self.world.on_open(k, peer.ip(), now, &mut self.out);
             self.apply(now);
         }
+    }
+
+    /// Puts a socket in the slab, registered once for both readiness kinds (no reregister
+    /// syscalls later). `dialing` names the portal of an outbound connect still in progress.
+    fn add_conn(
+        &mut self,
+        mut stream: mio::net::TcpStream,
+        dialing: Option<&str>,
+    ) -> Option<usize> {
+        let entry = self.conns.vacant_entry();
+        let k = entry.key();
+        if let Err(e) = self.poll.registry().register(
+            &mut stream,
+            Token(k),
+            Interest::READABLE | Interest::WRITABLE,
+        ) {
+            warn!("register connection: {e}");
+            return None;
+        }
+        let mut conn = Conn::new(stream);
+        conn.connecting = dialing.map(Into::into);
+        entry.insert(conn);
+        Some(k)
     }
 
     fn on_writable(&mut self, k: usize, now: Clock) {
@@ -713,26 +728,16 @@ impl Server {
         if self.world.portal_busy(name) {
             return;
         }
-        let mut stream = match mio::net::TcpStream::connect(addr) {
+        let stream = match mio::net::TcpStream::connect(addr) {
             Ok(s) => s,
             Err(e) => {
                 warn!("portal {name}: cannot dial {addr}: {e}");
                 return;
             }
         };
-        let entry = self.conns.vacant_entry();
-        let k = entry.key();
-        if let Err(e) = self.poll.registry().register(
-            &mut stream,
-            Token(k),
-            Interest::READABLE | Interest::WRITABLE,
-        ) {
-            warn!("portal {name}: register: {e}");
+        let Some(k) = self.add_conn(stream, Some(name)) else {
             return;
-        }
-        let mut conn = Conn::new(stream);
-        conn.connecting = Some(name.into());
-        entry.insert(conn);
+        };
         self.dialer.sync(&self.world.config);
         self.dialer.dialing(name, k);
         info!("portal {name}: dialing {addr}");
