@@ -8,6 +8,10 @@ pub const MAX_BODY: usize = 510;
 /// `@` and the trailing space.
 pub const MAX_TAGS: usize = 8191;
 
+/// IRCv3 message-tags: client-only tag data (without `@` and space) relayed is at most 4094
+/// bytes, so the server's own tags still fit in [`MAX_TAGS`].
+pub const MAX_CLIENT_TAGS: usize = 4094;
+
 /// The longest unterminated tail a connection may keep; past it the line is overlong and is
 /// discarded up to its terminator (417), without closing the connection.
 pub const MAX_LINE: usize = MAX_TAGS + MAX_BODY + 2;

@@ -5,6 +5,8 @@
 pub mod caps;
 pub mod dispatch;
 pub mod fanout;
+#[cfg(test)]
+mod fuzz_tests;
 pub mod handlers;
 pub mod lifecycle;
 pub mod network;

@@ -26,6 +26,18 @@ pub const SYNTHETIC_SID_BASE: u16 = 4096;
 pub struct RfcLink {
     /// ngIRCd's server tokens on this link → our server IDs.
     pub tokens: HashMap<u32, u16>,
+    /// CHANINFO for a channel that does not exist yet (its burst sends CHANINFO before
+    /// NJOIN): held until the NJOIN, so the channel is created with its members and modes
+    /// at once and never exists empty.
+    pub pending: HashMap<String, ChanInfo>,
+}
+
+/// Modes (`+ntk`), their arguments and a topic from a CHANINFO.
+#[derive(Debug, Default)]
+pub struct ChanInfo {
+    words: String,
+    args: Vec<String>,
+    topic: Option<Vec<u8>>,
 }
 
 /// The token we use for a server in lines to ngIRCd: 1 is this server (as ngIRCd assigns
@@ -84,6 +96,15 @@ fn rc(l: Line) -> Rc<[u8]> {
 /// A native link line as ngIRCd must see it (zero, one or more lines).
 pub fn outbound(w: &World, line: &[u8]) -> Vec<Rc<[u8]>> {
     let body = line.strip_suffix(b"\r\n").unwrap_or(line);
+    // RFC 2813 has no message tags: every line, relayed ones included, leaves without them.
+    let body = match body.first() {
+        Some(b'@') => {
+            let end = body.iter().position(|&b| b == b' ').unwrap_or(body.len());
+            let rest = &body[end..];
+            &rest[rest.iter().take_while(|&&b| b == b' ').count()..]
+        }
+        _ => body,
+    };
     let Ok(msg) = parse(body) else {
         return Vec::new();
     };
@@ -144,15 +165,8 @@ pub fn outbound(w: &World, line: &[u8]) -> Vec<Rc<[u8]>> {
             let sign = if msg.param(0).is_empty() { "-a" } else { "+a" };
             vec![rc(Line::new(&prefix, "MODE").arg(&prefix).trailing(sign))]
         }
-        // Nothing in RFC 2813 carries these.
-        b"EOB" | b"TAGMSG" | b"SETNAME" | b"CAPAB" => Vec::new(),
-        b"PRIVMSG" | b"NOTICE" if msg.tags.is_some() => {
-            let start = body
-                .iter()
-                .position(|&b| b == b' ')
-                .map_or(body.len(), |i| i + 1);
-            vec![terminated(&body[start..])]
-        }
+        // Nothing in RFC 2813 carries these (nor a TB or BMASK too short to translate).
+        b"EOB" | b"TAGMSG" | b"SETNAME" | b"CAPAB" | b"TB" | b"BMASK" => Vec::new(),
         _ => vec![terminated(body)],
     }
 }
@@ -323,11 +337,28 @@ pub fn inbound(w: &mut World, rfc: &mut RfcLink, peer: usize, msg: &Message<'_>)
                 .map(member_flags)
                 .collect();
             let ts = channel_ts(w, msg.param(0));
-            one(Line::new(&w.servers[peer].name.clone(), "SJOIN")
+            let info = rfc
+                .pending
+                .remove(&p(0).to_ascii_lowercase())
+                .unwrap_or_default();
+            let server = w.servers[peer].name.to_string();
+            let words = if info.words.is_empty() {
+                "+".to_string()
+            } else {
+                info.words
+            };
+            let mut l = Line::new(&server, "SJOIN")
                 .arg(ts.to_string())
                 .arg(p(0))
-                .arg("+")
-                .trailing(members.join(" ")))
+                .arg(words);
+            for a in &info.args {
+                l = l.arg(a);
+            }
+            let mut lines = vec![native(l.trailing(members.join(" ")))];
+            if let Some(t) = info.topic {
+                lines.push(topic_burst(w, &server, &p(0), &t));
+            }
+            Inbound::Native(lines)
         }
         b"JOIN" if !msg.is_empty() => {
             let Some(cid) = w.find_nick(prefix.as_bytes()) else {
@@ -357,7 +388,7 @@ pub fn inbound(w: &mut World, rfc: &mut RfcLink, peer: usize, msg: &Message<'_>)
             }
             Inbound::Native(lines)
         }
-        b"CHANINFO" if msg.len() >= 2 => chaninfo(w, peer, msg),
+        b"CHANINFO" if msg.len() >= 2 => chaninfo(w, rfc, peer, msg),
         b"MODE" if msg.len() >= 2 && is_channel(msg.param(0)) => channel_mode(&prefix, msg),
         b"MODE" if msg.len() >= 2 => user_mode(&prefix, msg),
         b"TOPIC" if msg.len() >= 2 => {
@@ -498,7 +529,7 @@ fn channel_ts(w: &World, chan: &[u8]) -> u64 {
 }
 
 /// `CHANINFO #c +modes [key limit] [:topic]`: fills in modes and a topic we lack.
-fn chaninfo(w: &World, peer: usize, msg: &Message<'_>) -> Inbound {
+fn chaninfo(w: &World, rfc: &mut RfcLink, peer: usize, msg: &Message<'_>) -> Inbound {
     let server = w.servers[peer].name.to_string();
     let chan = String::from_utf8_lossy(msg.param(0)).into_owned();
     let modes = String::from_utf8_lossy(msg.param(1)).into_owned();
@@ -507,16 +538,16 @@ fn chaninfo(w: &World, peer: usize, msg: &Message<'_>) -> Inbound {
         3 => (None, None, Some(msg.param(2))),
         _ => (None, None, None),
     };
-    let ts = channel_ts(w, chan.as_bytes());
-    let mut l = Line::new(&server, "SJOIN").arg(ts.to_string()).arg(&chan);
-    let mut words = String::from("+");
-    let mut args = Vec::new();
+    let mut info = ChanInfo {
+        words: String::from("+"),
+        ..Default::default()
+    };
     for c in modes.chars().filter(|c| *c != '+') {
         match c {
             'k' => {
                 if let Some(k) = key.filter(|k| !k.is_empty() && *k != b"*") {
-                    words.push('k');
-                    args.push(String::from_utf8_lossy(k).into_owned());
+                    info.words.push('k');
+                    info.args.push(String::from_utf8_lossy(k).into_owned());
                 }
             }
             'l' => {
@@ -524,30 +555,44 @@ fn chaninfo(w: &World, peer: usize, msg: &Message<'_>) -> Inbound {
                     .and_then(|l| std::str::from_utf8(l).ok())
                     .filter(|l| *l != "0")
                 {
-                    words.push('l');
-                    args.push(n.to_string());
+                    info.words.push('l');
+                    info.args.push(n.to_string());
                 }
             }
-            c if "imnpst".contains(c) => words.push(c),
+            c if "imnpst".contains(c) => info.words.push(c),
             _ => {}
         }
     }
-    l = l.arg(words);
-    for a in args {
+    info.topic = topic.filter(|t| !t.is_empty()).map(<[u8]>::to_vec);
+    if w.find_channel(chan.as_bytes()).is_none() {
+        rfc.pending.insert(chan.to_ascii_lowercase(), info);
+        return Inbound::Done;
+    }
+    // An existing channel: an SJOIN without members at its own timestamp merges the modes.
+    let ts = channel_ts(w, chan.as_bytes());
+    let mut l = Line::new(&server, "SJOIN")
+        .arg(ts.to_string())
+        .arg(&chan)
+        .arg(&info.words);
+    for a in &info.args {
         l = l.arg(a);
     }
     let mut lines = vec![native(l.trailing(""))];
-    if let Some(t) = topic.filter(|t| !t.is_empty()) {
-        let now = w.now.unix_s().to_string();
-        lines.push(native(
-            Line::new(&server, "TB")
-                .arg(&chan)
-                .arg(now)
-                .arg(&server)
-                .trailing(t),
-        ));
+    if let Some(t) = info.topic {
+        lines.push(topic_burst(w, &server, &chan, &t));
     }
     Inbound::Native(lines)
+}
+
+/// A native TB line for a topic ngIRCd sent (it carries no time: now).
+fn topic_burst(w: &World, server: &str, chan: &str, text: &[u8]) -> Vec<u8> {
+    native(
+        Line::new(server, "TB")
+            .arg(chan)
+            .arg(w.now.unix_s().to_string())
+            .arg(server)
+            .trailing(text),
+    )
 }
 
 fn synthetic_sid(w: &World) -> u16 {

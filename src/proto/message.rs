@@ -1,6 +1,6 @@
 //! Parsing one IRC line into a [`Message`] that borrows the line's bytes.
 
-use crate::limits::{MAX_BODY, MAX_TAGS};
+use crate::limits::{MAX_BODY, MAX_CLIENT_TAGS, MAX_TAGS};
 
 /// Most parameters a message carries (RFC 1459 §2.3.1); the 15th takes the rest of the line.
 pub const MAX_PARAMS: usize = 15;
@@ -46,15 +46,25 @@ impl<'a> Message<'a> {
     pub fn client_tags(&self) -> Vec<u8> {
         let mut out = Vec::new();
         for (k, v) in self.tags.map(tags).into_iter().flatten() {
-            if k.first() == Some(&b'+') {
-                if !out.is_empty() {
-                    out.push(b';');
-                }
-                out.extend_from_slice(k);
-                if !v.is_empty() {
-                    out.push(b'=');
-                    out.extend_from_slice(v);
-                }
+            // A raw CR is no tag byte (values escape it as `\r`); relayed, it would end
+            // the line early for some readers.
+            if k.first() != Some(&b'+') || k.contains(&b'\r') || v.contains(&b'\r') {
+                continue;
+            }
+            // Client tag data is limited to 4094 bytes (IRCv3 message-tags), which leaves
+            // room for the server's own tags within the 8191 of a tag section; past it,
+            // tags are not relayed.
+            let len = usize::from(!out.is_empty()) + k.len() + usize::from(!v.is_empty()) + v.len();
+            if out.len() + len > MAX_CLIENT_TAGS {
+                continue;
+            }
+            if !out.is_empty() {
+                out.push(b';');
+            }
+            out.extend_from_slice(k);
+            if !v.is_empty() {
+                out.push(b'=');
+                out.extend_from_slice(v);
             }
         }
         out

@@ -337,10 +337,12 @@ fn source(w: &World, conn: ConnId, msg: &Message<'_>) -> Option<Src> {
     Some(src)
 }
 
-/// The received line, terminated again, to pass on unchanged.
+/// The received line, terminated again, to pass on unchanged but for stray CRs, which are
+/// dropped: a peer that ends lines at CR would see two lines, and a space in their place
+/// could change how the line splits (a CR in the tags would end the tag section).
 fn raw_line(raw: &[u8]) -> Rc<[u8]> {
     let mut v = Vec::with_capacity(raw.len() + 2);
-    v.extend_from_slice(raw);
+    v.extend(raw.iter().filter(|&&b| b != b'\r'));
     v.extend_from_slice(b"\r\n");
     Rc::from(v)
 }
@@ -409,9 +411,16 @@ pub fn on_link_line(w: &mut World, conn: ConnId, raw: &[u8], msg: &Message<'_>, 
             info!("portal {name}: end of burst");
         }
         // A command this version does not know: pass it on, so newer servers behind us
-        // still get it (forward compatibility).
-        _ => w.to_links(Some(conn), &raw_line(raw), out),
+        // still get it (forward compatibility). Not what is no command at all (RFC 1459
+        // §2.3.1: letters, or three digits), such as `@` or raw bytes.
+        _ if is_command(msg.command) => w.to_links(Some(conn), &raw_line(raw), out),
+        _ => {}
     }
+}
+
+fn is_command(verb: &[u8]) -> bool {
+    !verb.is_empty() && verb.iter().all(u8::is_ascii_alphabetic)
+        || verb.len() == 3 && verb.iter().all(u8::is_ascii_digit)
 }
 
 struct LinkCtx<'a> {
@@ -447,6 +456,15 @@ fn new_server(w: &mut World, ctx: &LinkCtx<'_>, msg: &Message<'_>, out: &mut Out
     let Src::Server(uplink) = ctx.src else { return };
     let name = String::from_utf8_lossy(msg.param(0)).into_owned();
     let sid: u16 = msg.param_str(2).and_then(|s| s.parse().ok()).unwrap_or(0);
+    if msg.len() < 4 || sid == 0 || !crate::config::valid_server_name(&name) {
+        // Not a server anyone could name or route to (empty, `*.test`, no ID): ignored,
+        // and so are the users said to be on it.
+        warn!(
+            "link {}: malformed SERVER {name:?} (id {sid}) ignored",
+            ctx.conn
+        );
+        return;
+    }
     if w.find_server(name.as_bytes()).is_some() || w.servers.iter().any(|(_, s)| s.sid == sid) {
         // The same server twice means a loop: this link must go.
         let reason =
@@ -735,6 +753,13 @@ fn sjoin(w: &mut World, ctx: &LinkCtx<'_>, msg: &Message<'_>, out: &mut Outbox) 
             out,
         );
     }
+    if w.channels[ch].members.is_empty() {
+        // A new channel nobody known here joined (unknown or wrong-direction nicks): it
+        // must not stay behind empty, nor be passed on.
+        let chan = w.channels.remove(ch);
+        w.chan_names.remove(&*w.cm.fold(&chan.name));
+        return;
+    }
     ctx.forward(w, out);
 }
 
@@ -782,8 +807,13 @@ fn merge_modes(w: &mut World, ch: ChanId, words: &[&[u8]], src: &str, out: &mut 
     for &c in modes.iter().filter(|&&c| c != b'+') {
         match c {
             b'k' => {
-                let key =
-                    String::from_utf8_lossy(args.next().copied().unwrap_or_default()).into_owned();
+                // Kept as a local MODE +k keeps it: a key with a comma or a space could
+                // never be given in a JOIN.
+                let key = crate::core::handlers::mode::clean_key(
+                    args.next().copied().unwrap_or_default(),
+                )
+                .map(String::from)
+                .unwrap_or_default();
                 // Equal timestamps: the greater key wins on both sides alike.
                 if !key.is_empty() && chan.key.as_deref().is_none_or(|k| key.as_str() > k) {
                     chan.key = Some(key.as_str().into());

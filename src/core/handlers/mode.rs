@@ -330,7 +330,7 @@ fn set_member(w: &mut World, ch: ChanId, c: &Change<'_>, bit: u8) -> Result<Opti
 
 /// Keys travel as middle parameters of JOIN and 324, so only bytes that survive there are
 /// kept (ratbox drops the same ones).
-fn clean_key(raw: &[u8]) -> Option<Box<str>> {
+pub fn clean_key(raw: &[u8]) -> Option<Box<str>> {
     let key: String = raw
         .iter()
         .filter(|&&b| b.is_ascii_graphic() && b != b',' && b != b':')
