@@ -32,6 +32,9 @@ pub struct RfcLink {
     pub pending: HashMap<String, ChanInfo>,
 }
 
+/// CHANINFO lines held at once per link (a burst holds one per channel until its NJOIN).
+const MAX_PENDING_CHANINFO: usize = 10_000;
+
 /// Modes (`+ntk`), their arguments and a topic from a CHANINFO.
 #[derive(Debug, Default)]
 pub struct ChanInfo {
@@ -337,10 +340,7 @@ pub fn inbound(w: &mut World, rfc: &mut RfcLink, peer: usize, msg: &Message<'_>)
                 .map(member_flags)
                 .collect();
             let ts = channel_ts(w, msg.param(0));
-            let info = rfc
-                .pending
-                .remove(&p(0).to_ascii_lowercase())
-                .unwrap_or_default();
+            let info = rfc.pending.remove(&*w.cm.fold(&p(0))).unwrap_or_default();
             let server = w.servers[peer].name.to_string();
             let words = if info.words.is_empty() {
                 "+".to_string()
@@ -565,7 +565,10 @@ fn chaninfo(w: &World, rfc: &mut RfcLink, peer: usize, msg: &Message<'_>) -> Inb
     }
     info.topic = topic.filter(|t| !t.is_empty()).map(<[u8]>::to_vec);
     if w.find_channel(chan.as_bytes()).is_none() {
-        rfc.pending.insert(chan.to_ascii_lowercase(), info);
+        // Bounded: a peer that sends CHANINFO without NJOIN cannot grow this without end.
+        if rfc.pending.len() < MAX_PENDING_CHANINFO {
+            rfc.pending.insert(w.cm.fold(&chan).into(), info);
+        }
         return Inbound::Done;
     }
     // An existing channel: an SJOIN without members at its own timestamp merges the modes.
