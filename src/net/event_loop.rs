@@ -180,8 +180,8 @@ impl Server {
             let now = clock(self.start);
             for event in events.iter() {
                 match event.token() {
-                    WAKER => self.on_wake(now),
-                    SIGNALS => self.on_signals(now),
+                    WAKER => self.on_wake(),
+                    SIGNALS => self.on_signals(),
                     Token(t) if t >= LISTENER_BASE => self.accept(t - LISTENER_BASE, now),
                     Token(k) => {
                         if event.is_writable() {
@@ -222,7 +222,7 @@ impl Server {
         }
         if !self.out.connects.is_empty() {
             for name in std::mem::take(&mut self.out.connects) {
-                self.dial(&name, now);
+                self.dial(&name);
             }
         }
         if now.mono_ms >= self.next_tick_ms {
@@ -259,7 +259,7 @@ impl Server {
         Duration::from_millis(wake.saturating_sub(now))
     }
 
-    fn on_wake(&mut self, now: Clock) {
+    fn on_wake(&mut self) {
         let waiting: Vec<_> = self
             .snapshots
             .lock()
@@ -273,12 +273,12 @@ impl Server {
         }
         match self.request.swap(RUN, Ordering::SeqCst) {
             STOP => self.begin_shutdown(),
-            REHASH => self.rehash(now),
+            REHASH => self.rehash(),
             _ => {}
         }
     }
 
-    fn on_signals(&mut self, now: Clock) {
+    fn on_signals(&mut self) {
         let Some(signals) = self.signals.as_mut() else {
             return;
         };
@@ -287,7 +287,7 @@ impl Server {
             match sig {
                 signal_hook::consts::SIGHUP => {
                     info!("SIGHUP: reloading the configuration");
-                    self.rehash(now);
+                    self.rehash();
                 }
                 _ => {
                     info!("signal {sig}: shutting down");
@@ -331,7 +331,7 @@ impl Server {
         info!("shut down");
     }
 
-    fn rehash(&mut self, now: Clock) {
+    fn rehash(&mut self) {
         let Some(path) = self.opts.config_path.clone() else {
             warn!("rehash: running on the built-in configuration; nothing to reload");
             return;
@@ -376,7 +376,6 @@ impl Server {
         if let Err(note) = self.world.set_config(cfg, &mut self.out) {
             warn!("rehash: {note}");
         }
-        let _ = now;
     }
 
     fn accept(&mut self, slot: usize, now: Clock) {
@@ -606,7 +605,7 @@ impl Server {
         }
         if self.out.rehash {
             self.out.rehash = false;
-            self.rehash(now);
+            self.rehash();
         }
     }
 
@@ -709,12 +708,12 @@ impl Server {
         }
         let world = &self.world;
         for name in self.dialer.due(now.mono_ms, |n| world.portal_busy(n)) {
-            self.dial(&name, now);
+            self.dial(&name);
         }
     }
 
     /// Starts a non-blocking connect to a portal; the WRITABLE edge finishes it.
-    fn dial(&mut self, name: &str, now: Clock) {
+    fn dial(&mut self, name: &str) {
         let Some(addr) = self
             .world
             .config
@@ -741,7 +740,6 @@ impl Server {
         self.dialer.sync(&self.world.config);
         self.dialer.dialing(name, k);
         info!("portal {name}: dialing {addr}");
-        let _ = now;
     }
 
     /// The connect finished, one way or the other (mio's connect recipe: take_error, then

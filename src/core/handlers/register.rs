@@ -129,7 +129,6 @@ pub fn cap(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let sub = msg.param(0).to_ascii_uppercase();
     let registered = ctx.w.local(ctx.conn).is_some_and(|l| l.client.is_some());
     let target = ctx.w.target_nick(ctx.conn).to_string();
-    let server = ctx.w.name().to_string();
     let reply = |w: &World, sub: &str, text: &str| {
         Line::new(&w.config.server.name, "CAP")
             .arg(&target)
@@ -137,7 +136,6 @@ pub fn cap(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
             .trailing(text)
             .finish()
     };
-    let _ = server;
     match &sub[..] {
         b"LS" => {
             let version = msg
