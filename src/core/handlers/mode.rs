@@ -228,24 +228,10 @@ fn send_channel_modes(w: &World, conn: ConnId, viewer: ClientId, ch: ChanId, out
 /// The channel's modes as `+flags[k][l]` and their parameters. A hidden key is shown as `*`
 /// so clients that parse by CHANMODES still read the limit as the limit.
 fn describe(chan: &Channel, show_key: bool) -> (String, Vec<String>) {
-    let mut modes = String::from("+");
-    let mut params = Vec::new();
-    for &(letter, bit) in cmode::ALL {
-        if chan.has(bit) {
-            modes.push(letter as char);
-        }
-    }
-    if let Some(key) = &chan.key {
-        modes.push('k');
-        params.push(if show_key {
-            key.to_string()
-        } else {
-            "*".into()
-        });
-    }
-    if chan.limit != 0 {
-        modes.push('l');
-        params.push(chan.limit.to_string());
+    let (modes, mut params) = crate::core::network::mode_words(chan);
+    // The key comes first among the parameters; outsiders only learn that one is set.
+    if chan.key.is_some() && !show_key {
+        params[0] = "*".into();
     }
     (modes, params)
 }
