@@ -110,6 +110,32 @@ impl World {
         }
     }
 
+    /// A channel message to local members: everyone but `except` whose status matches
+    /// `status` (0: any; `@#chan` and `+#chan` otherwise), and for TAGMSG only clients that
+    /// asked for message tags.
+    pub fn to_channel_members(
+        &self,
+        ch: ChanId,
+        except: Option<ClientId>,
+        status: u8,
+        tagmsg: bool,
+        msg: &mut Msg,
+        out: &mut Outbox,
+    ) {
+        for (&member, &flags) in &self.channels[ch].members {
+            if Some(member) == except || (status != 0 && flags & status == 0) {
+                continue;
+            }
+            let c = &self.clients[member];
+            if tagmsg && c.caps & caps::MESSAGE_TAGS == 0 {
+                continue;
+            }
+            if let Some(conn) = c.conn {
+                out.send(conn, msg.for_caps(c.caps));
+            }
+        }
+    }
+
     /// Every client sharing a channel with `cid`, each once, optionally `cid` itself, and only
     /// those with all of `need_caps`.
     pub fn to_common(

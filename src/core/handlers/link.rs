@@ -1084,15 +1084,7 @@ fn message(w: &mut World, ctx: &LinkCtx<'_>, verb: &[u8], msg: &Message<'_>, out
         let Some(ch) = w.find_channel(chan_part) else {
             return;
         };
-        let clients = &w.clients;
-        for (&member, &flags) in &w.channels[ch].members {
-            let c = &clients[member];
-            let wanted = status == 0 || flags & status != 0;
-            let can_read = !tagmsg || c.caps & caps::MESSAGE_TAGS != 0;
-            if let (Some(conn), true, true) = (c.conn, wanted, can_read) {
-                out.send(conn, m.for_caps(c.caps));
-            }
-        }
+        w.to_channel_members(ch, None, status, tagmsg, &mut m, out);
         w.to_channel_links(ch, Some(ctx.conn), out, for_link);
     } else if let Some(to) = w.find_nick(target) {
         match w.clients[to].conn {

@@ -126,22 +126,7 @@ fn deliver_one(
             );
             w.to_channel_links(ch, None, ctx.out, |l| forms.for_link(l));
         }
-        let tagmsg = kind == Kind::Tagmsg;
-        let clients = &w.clients;
-        let filter = |flags: u8| status == 0 || flags & status != 0;
-        // TAGMSG only reaches clients that asked for message tags.
-        for (&member, &flags) in &w.channels[ch].members {
-            if member == cid || !filter(flags) {
-                continue;
-            }
-            let c = &clients[member];
-            if tagmsg && c.caps & caps::MESSAGE_TAGS == 0 {
-                continue;
-            }
-            if let Some(conn) = c.conn {
-                ctx.out.send(conn, m.for_caps(c.caps));
-            }
-        }
+        w.to_channel_members(ch, Some(cid), status, kind == Kind::Tagmsg, &mut m, ctx.out);
     } else {
         let to = w
             .find_nick(target)
