@@ -1,15 +1,8 @@
 mod common;
 use common::*;
 
-/// Enough flood budget that a test's own commands are never delayed.
-const EASY: &str = "[limits]\nflood_burst = 1000\n";
-
 const ALL_CAPS: &str =
     "away-notify cap-notify echo-message extended-join invite-notify message-tags multi-prefix server-time setname userhost-in-names";
-
-fn server() -> TestServer {
-    TestServer::start(EASY)
-}
 
 /// Registers `nick` after negotiating `caps` (space-separated) with CAP LS 302 / REQ / END.
 fn cap_user(s: &TestServer, nick: &str, caps: &str) -> TestClient {
@@ -25,14 +18,6 @@ fn cap_user(s: &TestServer, nick: &str, caps: &str) -> TestClient {
     c.skip_until(" 376 ");
     c.nick = nick.to_string();
     c
-}
-
-/// Joins `chans` (comma-separated) and reads each channel's burst up to its 366.
-fn join(c: &mut TestClient, chans: &str) {
-    c.send(&format!("JOIN {chans}"));
-    for ch in chans.split(',') {
-        c.skip_until(&format!(" 366 {} {ch} ", c.nick));
-    }
 }
 
 /// Checks that `line` starts with `@time=YYYY-MM-DDThh:mm:ss.sssZ` followed by `;` (more

@@ -2,21 +2,6 @@ mod common;
 use common::*;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Enough flood budget that a test's own commands are never delayed.
-const EASY: &str = "[limits]\nflood_burst = 1000\n";
-
-fn server() -> TestServer {
-    TestServer::start(EASY)
-}
-
-/// Joins `chans` (comma-separated) and reads each channel's burst up to its 366.
-fn join(c: &mut TestClient, chans: &str) {
-    c.send(&format!("JOIN {chans}"));
-    for ch in chans.split(',') {
-        c.skip_until(&format!(":irc.test 366 {} {ch} ", c.nick));
-    }
-}
-
 /// The sorted names of a 353 line that must start with `head` (`:irc.test 353 me = #a :`).
 fn names(line: &str, head: &str) -> Vec<String> {
     let rest = line

@@ -1,21 +1,6 @@
 mod common;
 use common::*;
 
-/// Enough flood budget that a test's own commands are never delayed.
-const EASY: &str = "[limits]\nflood_burst = 1000\n";
-
-fn server() -> TestServer {
-    TestServer::start(EASY)
-}
-
-/// Joins `chans` (comma-separated) and reads each channel's burst up to its 366.
-fn join(c: &mut TestClient, chans: &str) {
-    c.send(&format!("JOIN {chans}"));
-    for ch in chans.split(',') {
-        c.skip_until(&format!(":irc.test 366 {} {ch} ", c.nick));
-    }
-}
-
 /// alice (op), bob and carol in `#a`, every join burst drained.
 fn trio(s: &TestServer) -> (TestClient, TestClient, TestClient) {
     let mut a = s.user("alice");

@@ -15,6 +15,22 @@ pub const TIMEOUT: Duration = Duration::from_secs(5);
 
 pub const BASE: &str = "[server]\nname = \"irc.test\"\nid = 1\nnetwork = \"TestNet\"\nmotd = \"Hello from the test server\"\n\n[[listen]]\naddress = \"127.0.0.1:0\"\n";
 
+/// Enough flood budget that a test's own commands are never delayed.
+pub const EASY: &str = "[limits]\nflood_burst = 1000\n";
+
+/// A server with the base config and [`EASY`] limits.
+pub fn server() -> TestServer {
+    TestServer::start(EASY)
+}
+
+/// Joins `chans` (comma-separated) and reads each channel's burst up to its 366.
+pub fn join(c: &mut TestClient, chans: &str) {
+    c.send(&format!("JOIN {chans}"));
+    for ch in chans.split(',') {
+        c.skip_until(&format!(":irc.test 366 {} {ch} ", c.nick));
+    }
+}
+
 pub struct TestServer {
     pub running: Running,
 }
