@@ -324,13 +324,7 @@ fn welcome(w: &World, conn: ConnId, cid: ClientId, out: &mut Outbox) {
         .arg("bklov")
         .finish();
     out.send(conn, myinfo);
-    for chunk in w.isupport.chunks(13) {
-        let mut l = Line::new(&cfg.name, n::RPL_ISUPPORT).arg(&*c.nick);
-        for t in chunk {
-            l = l.arg(t);
-        }
-        out.send(conn, l.trailing("are supported by this server").finish());
-    }
+    super::query::send_isupport(w, conn, out);
     super::query::send_lusers(w, conn, out);
     super::query::send_motd(w, conn, out);
 }
