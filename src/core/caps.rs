@@ -1,18 +1,29 @@
-//! IRCv3 capabilities, one bit each.
+//! IRCv3 capabilities, one bit each, and the client dialect bits that share the word (they
+//! change how lines are rendered for a client, so the fanout keys its variants on both).
 
-pub const MULTI_PREFIX: u16 = 1;
-pub const USERHOST_IN_NAMES: u16 = 2;
-pub const SERVER_TIME: u16 = 4;
-pub const MESSAGE_TAGS: u16 = 8;
-pub const ECHO_MESSAGE: u16 = 16;
-pub const AWAY_NOTIFY: u16 = 32;
-pub const EXTENDED_JOIN: u16 = 64;
-pub const INVITE_NOTIFY: u16 = 128;
-pub const SETNAME: u16 = 256;
-pub const CAP_NOTIFY: u16 = 512;
+/// A set of capabilities (and dialect bits). 32 bits: IRCv3 and the IRCX dialect need more
+/// than the 16 the first ten capabilities fitted in.
+pub type Caps = u32;
+
+pub const MULTI_PREFIX: Caps = 1;
+pub const USERHOST_IN_NAMES: Caps = 2;
+pub const SERVER_TIME: Caps = 4;
+pub const MESSAGE_TAGS: Caps = 8;
+pub const ECHO_MESSAGE: Caps = 16;
+pub const AWAY_NOTIFY: Caps = 32;
+pub const EXTENDED_JOIN: Caps = 64;
+pub const INVITE_NOTIFY: Caps = 128;
+pub const SETNAME: Caps = 256;
+pub const CAP_NOTIFY: Caps = 512;
+
+/// Not a capability: the connection speaks IRCX (set by the IRCX command, never offered in
+/// CAP LS). Lines whose form differs per dialect are rendered once per dialect.
+pub const DIALECT_IRCX: Caps = 1 << 31;
+/// The bits that select a dialect.
+pub const DIALECTS: Caps = DIALECT_IRCX;
 
 /// Every capability offered, in `CAP LS` order.
-pub const ALL: &[(&str, u16)] = &[
+pub const ALL: &[(&str, Caps)] = &[
     ("away-notify", AWAY_NOTIFY),
     ("cap-notify", CAP_NOTIFY),
     ("echo-message", ECHO_MESSAGE),
@@ -25,13 +36,13 @@ pub const ALL: &[(&str, u16)] = &[
     ("userhost-in-names", USERHOST_IN_NAMES),
 ];
 
-pub fn by_name(name: &str) -> Option<u16> {
+pub fn by_name(name: &str) -> Option<Caps> {
     ALL.iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
         .map(|&(_, b)| b)
 }
 
-pub fn names(bits: u16) -> String {
+pub fn names(bits: Caps) -> String {
     ALL.iter()
         .filter(|(_, b)| bits & b != 0)
         .map(|(n, _)| *n)

@@ -1,7 +1,8 @@
 //! Delivery of one message to many: encoded once, shared by `Rc`, with a variant per
 //! capability combination that changes the bytes (server-time, message-tags, extended-join).
 
-use super::caps;
+use super::caps::{self, Caps};
+use super::modes::Status;
 use super::{ChanId, ClientId, Outbox, World};
 use crate::proto::line::with_tags;
 use std::rc::Rc;
@@ -15,7 +16,7 @@ pub struct Msg {
     client_tags: Box<[u8]>,
     unix_ms: u64,
     time: Option<String>,
-    cache: Vec<(u16, Rc<[u8]>)>,
+    cache: Vec<(Caps, Rc<[u8]>)>,
 }
 
 impl Msg {
@@ -42,7 +43,7 @@ impl Msg {
 
     /// The bytes for a recipient with these capabilities; allocates only the first time a
     /// tagged variant is needed.
-    pub fn for_caps(&mut self, recipient_caps: u16) -> Rc<[u8]> {
+    pub fn for_caps(&mut self, recipient_caps: Caps) -> Rc<[u8]> {
         let mut key = recipient_caps & caps::SERVER_TIME;
         if !self.client_tags.is_empty() {
             key |= recipient_caps & caps::MESSAGE_TAGS;
@@ -97,7 +98,7 @@ impl World {
         except: Option<ClientId>,
         msg: &mut Msg,
         out: &mut Outbox,
-        filter: impl Fn(u8) -> bool,
+        filter: impl Fn(Status) -> bool,
     ) {
         for (&member, &flags) in &self.channels[chan].members {
             if Some(member) == except || !filter(flags) {
@@ -110,20 +111,20 @@ impl World {
         }
     }
 
-    /// A channel message to local members: everyone but `except` whose status matches
-    /// `status` (0: any; `@#chan` and `+#chan` otherwise), and for TAGMSG only clients that
-    /// asked for message tags.
+    /// A channel message to local members: everyone but `except` holding at least `status`
+    /// (`Status::NONE`: any; `@#chan` and `+#chan` otherwise), and for TAGMSG only clients
+    /// that asked for message tags.
     pub fn to_channel_members(
         &self,
         ch: ChanId,
         except: Option<ClientId>,
-        status: u8,
+        status: Status,
         tagmsg: bool,
         msg: &mut Msg,
         out: &mut Outbox,
     ) {
         for (&member, &flags) in &self.channels[ch].members {
-            if Some(member) == except || (status != 0 && flags & status == 0) {
+            if Some(member) == except || !flags.at_least(status) {
                 continue;
             }
             let c = &self.clients[member];
@@ -142,7 +143,7 @@ impl World {
         &mut self,
         cid: ClientId,
         include_self: bool,
-        need_caps: u16,
+        need_caps: Caps,
         msg: &mut Msg,
         out: &mut Outbox,
     ) {

@@ -7,7 +7,8 @@
 //! step and the inputs that led to it.
 
 use super::dispatch::COMMANDS;
-use super::state::{umode, ME, OP, VOICE};
+use super::modes::Status;
+use super::state::{umode, ME};
 use super::testing::BASE_CONFIG;
 use super::{ClientId, Clock, ConnId, Outbox, World};
 use crate::config::Config;
@@ -288,8 +289,12 @@ fn check_world(w: &World) -> Result<(), String> {
                 return Err(format!("channel {} has key {k:?}", chan.name));
             }
         }
-        if let Some(f) = chan.members.values().find(|&&f| f & !(OP | VOICE) != 0) {
-            return Err(format!("channel {} has member flags {f}", chan.name));
+        if let Some(f) = chan
+            .members
+            .values()
+            .find(|&&f| f.without(Status::OP.with(Status::VOICE)) != Status::NONE)
+        {
+            return Err(format!("channel {} has member flags {f:?}", chan.name));
         }
         for &m in chan.members.keys() {
             let Some(c) = w.clients.get(m) else {
@@ -1305,7 +1310,7 @@ impl Fuzz {
             .chans
             .iter()
             .copied()
-            .filter(|&ch| !local || self.w.channels[ch].members[&cid] & (OP | VOICE) != 0)
+            .filter(|&ch| !local || !self.w.channels[ch].members[&cid].is_empty())
             .collect();
         let target = if !speakable.is_empty() && self.rng.chance(1, 2) {
             let ch = *self.rng.pick(&speakable);

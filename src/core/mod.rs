@@ -8,7 +8,9 @@ pub mod fanout;
 #[cfg(test)]
 mod fuzz_tests;
 pub mod handlers;
+pub mod isupport;
 pub mod lifecycle;
+pub mod modes;
 pub mod network;
 pub mod rfc2813;
 pub mod state;
@@ -142,7 +144,7 @@ impl World {
             per_ip: HashMap::new(),
             now,
         };
-        w.isupport = handlers::register::isupport_tokens(&w.config);
+        w.isupport = isupport::tokens(&w.config);
         let me = state::Server {
             name: w.config.server.name.as_str().into(),
             sid: w.config.server.id,
@@ -195,7 +197,7 @@ impl World {
             config.limits.casemapping = self.cm;
             note = Err("casemapping cannot change while running; kept the old one".into());
         }
-        self.isupport = handlers::register::isupport_tokens(&config);
+        self.isupport = isupport::tokens(&config);
         self.config = Rc::new(config);
         note
     }

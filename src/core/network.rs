@@ -1,7 +1,8 @@
 //! The network beyond this server: the server tree, routing to links, the burst, and
 //! netsplits. Portal wire forms are documented in docs/PROTOCOL.md.
 
-use super::state::{cmode, Link, Server, ME, OP, VOICE};
+use super::modes::{self, Kind};
+use super::state::{Link, Server, ME};
 use super::{ChanId, ClientId, ConnId, Outbox, World};
 use crate::proto::line::Line;
 use std::rc::Rc;
@@ -216,12 +217,7 @@ impl World {
             if !members.is_empty() {
                 members.push(' ');
             }
-            if flags & OP != 0 {
-                members.push('@');
-            }
-            if flags & VOICE != 0 {
-                members.push('+');
-            }
+            flags.push_prefixes(&mut members, true, 0);
             members.push_str(nick);
         }
         lines.push(head().trailing(&members).finish());
@@ -351,22 +347,26 @@ impl World {
     }
 }
 
-/// A channel's modes as words: `+ntkl`, then the key and the limit.
+/// A channel's modes as words: flags (`+nt`), then the modes with a value (`kl`) and
+/// their values, in mode table order.
 pub fn mode_words(chan: &super::Channel) -> (String, Vec<String>) {
     let mut modes = String::from("+");
-    for &(c, bit) in cmode::ALL {
+    for (c, bit) in modes::flags() {
         if chan.has(bit) {
             modes.push(c as char);
         }
     }
     let mut args = Vec::new();
-    if let Some(k) = &chan.key {
-        modes.push('k');
-        args.push(k.to_string());
-    }
-    if chan.limit != 0 {
-        modes.push('l');
-        args.push(chan.limit.to_string());
+    for m in modes::CHANNEL_MODES {
+        let value = match m.kind {
+            Kind::Key => chan.key.as_deref().map(str::to_string),
+            Kind::Limit => (chan.limit != 0).then(|| chan.limit.to_string()),
+            _ => None,
+        };
+        if let Some(v) = value {
+            modes.push(m.letter as char);
+            args.push(v);
+        }
     }
     (modes, args)
 }
@@ -424,12 +424,9 @@ impl World {
                     .members
                     .iter()
                     .map(|(&c, &f)| {
-                        format!(
-                            "{}{}{}",
-                            if f & OP != 0 { "@" } else { "" },
-                            if f & VOICE != 0 { "+" } else { "" },
-                            self.clients[c].nick
-                        )
+                        let mut m = String::new();
+                        f.push_prefixes(&mut m, true, 0);
+                        m + &self.clients[c].nick
                     })
                     .collect();
                 members.sort();

@@ -4,7 +4,7 @@
 //! before the ordinary link handlers see it. What RFC 2813 cannot carry (timestamps, server
 //! IDs, client tags, TAGMSG, SETNAME, EOB) degrades as docs/PROTOCOL.md describes.
 
-use super::World;
+use super::{modes, World};
 use crate::limits::MAX_MODES;
 use crate::proto::casemap::is_channel;
 use crate::proto::line::Line;
@@ -80,9 +80,9 @@ pub fn enhanced_handshake(w: &World, peer: &str) -> Vec<Rc<[u8]>> {
             .arg(peer)
             .arg(format!("NICKLEN={}", w.config.limits.nick_length))
             .arg(format!("CASEMAPPING={}", w.cm.name()))
-            .arg("PREFIX=(ov)@+")
+            .arg(format!("PREFIX={}", modes::prefix_token()))
             .arg("CHANTYPES=#&")
-            .arg("CHANMODES=b,k,l,imnpst")
+            .arg(format!("CHANMODES={}", modes::chanmodes_with(|m| m.ngircd)))
             .trailing("are supported on this server")
             .finish(),
         Line::new(me, "376")
@@ -368,14 +368,13 @@ pub fn inbound(w: &mut World, rfc: &mut RfcLink, peer: usize, msg: &Message<'_>)
             let mut lines = Vec::new();
             for item in p(0).split(',').filter(|c| !c.is_empty()) {
                 // RFC 2813 §4.2.1: `#chan^Gov` carries the joiner's status.
-                let (chan, modes) = item.split_once('\x07').unwrap_or((item, ""));
+                let (chan, letters) = item.split_once('\x07').unwrap_or((item, ""));
+                let status = modes::STATUSES
+                    .iter()
+                    .filter(|d| letters.contains(d.letter as char))
+                    .fold(modes::Status::NONE, |s, d| s.with(d.status));
                 let mut who = String::new();
-                if modes.contains('o') {
-                    who.push('@');
-                }
-                if modes.contains('v') {
-                    who.push('+');
-                }
+                status.push_prefixes(&mut who, true, 0);
                 who.push_str(&w.clients[cid].nick);
                 let ts = channel_ts(w, chan.as_bytes());
                 lines.push(native(
@@ -445,7 +444,7 @@ fn channel_mode(prefix: &str, msg: &Message<'_>) -> Inbound {
                 } else {
                     None
                 };
-                if b"bklovimnpst".contains(&c) {
+                if modes::channel_mode(c).is_some_and(|m| m.ngircd) {
                     kept.push((plus, c, arg));
                 }
             }
@@ -507,17 +506,21 @@ fn user_mode(prefix: &str, msg: &Message<'_>) -> Inbound {
     Inbound::Native(lines)
 }
 
-/// `@nick`/`+nick`/`@@nick` (creator) / `~&%` prefixes → our `@`/`+`.
+/// ngIRCd's member prefixes (`@@nick` is a creator, `~&%` founder, admin, halfop) → ours,
+/// by the status table's ngIRCd column.
 fn member_flags(m: &str) -> String {
-    let nick = m.trim_start_matches(['@', '+', '~', '&', '%']);
-    let flags = &m[..m.len() - nick.len()];
+    let ours = |c: char| {
+        modes::STATUSES
+            .iter()
+            .find(|d| d.ngircd.contains(&(c as u8)))
+    };
+    let nick = m.trim_start_matches(|c| ours(c).is_some());
+    let status = m[..m.len() - nick.len()]
+        .chars()
+        .filter_map(ours)
+        .fold(modes::Status::NONE, |s, d| s.with(d.status));
     let mut s = String::new();
-    if flags.contains(['@', '~', '&']) {
-        s.push('@');
-    }
-    if flags.contains(['+', '%']) {
-        s.push('+');
-    }
+    status.push_prefixes(&mut s, true, 0);
     s.push_str(nick);
     s
 }

@@ -1,5 +1,6 @@
 //! The records the core keeps: clients, channels, local connections.
 
+use super::modes::Status;
 use super::{ChanId, ClientId};
 use hashbrown::HashMap;
 use std::net::IpAddr;
@@ -19,28 +20,16 @@ pub mod umode {
     ];
 }
 
-/// Channel flag modes, one bit each.
+/// Channel flag modes, one bit each, their bits taken from the mode table.
 pub mod cmode {
-    pub const INVITE: u16 = 1;
-    pub const MODERATED: u16 = 2;
-    pub const NO_EXTERNAL: u16 = 4;
-    pub const PRIVATE: u16 = 8;
-    pub const SECRET: u16 = 16;
-    pub const TOPIC_OPS: u16 = 32;
-    /// In the order `MODE #chan` lists them.
-    pub const ALL: &[(u8, u16)] = &[
-        (b'i', INVITE),
-        (b'm', MODERATED),
-        (b'n', NO_EXTERNAL),
-        (b'p', PRIVATE),
-        (b's', SECRET),
-        (b't', TOPIC_OPS),
-    ];
+    use crate::core::modes::flag_bit;
+    pub const INVITE: u32 = flag_bit(b'i');
+    pub const MODERATED: u32 = flag_bit(b'm');
+    pub const NO_EXTERNAL: u32 = flag_bit(b'n');
+    pub const PRIVATE: u32 = flag_bit(b'p');
+    pub const SECRET: u32 = flag_bit(b's');
+    pub const TOPIC_OPS: u32 = flag_bit(b't');
 }
-
-/// Membership flags.
-pub const OP: u8 = 1;
-pub const VOICE: u8 = 2;
 
 /// A user of the network. Fields are boxed slices, not `String`s, to keep idle users small.
 #[derive(Debug)]
@@ -50,7 +39,7 @@ pub struct Client {
     pub host: Box<str>,
     pub realname: Box<[u8]>,
     pub umodes: u8,
-    pub caps: u16,
+    pub caps: crate::core::caps::Caps,
     pub away: Option<Box<[u8]>>,
     pub chans: Vec<ChanId>,
     /// The local connection, if the user is on this server.
@@ -105,12 +94,12 @@ pub struct Channel {
     /// Channel timestamp (Unix milliseconds): on a merge the older channel's modes win.
     pub created_ms: u64,
     pub topic: Option<Topic>,
-    pub modes: u16,
+    pub modes: u32,
     pub key: Option<Box<str>>,
     pub limit: u32,
     pub bans: Vec<Ban>,
     pub invites: Vec<ClientId>,
-    pub members: HashMap<ClientId, u8>,
+    pub members: HashMap<ClientId, Status>,
 }
 
 impl Channel {
@@ -128,11 +117,11 @@ impl Channel {
             members: HashMap::new(),
         }
     }
-    pub fn has(&self, m: u16) -> bool {
+    pub fn has(&self, m: u32) -> bool {
         self.modes & m != 0
     }
     pub fn is_op(&self, c: ClientId) -> bool {
-        self.members.get(&c).is_some_and(|f| f & OP != 0)
+        self.members.get(&c).is_some_and(|s| s.is_op())
     }
     pub fn is_secret(&self) -> bool {
         self.modes & (cmode::SECRET | cmode::PRIVATE) != 0
@@ -197,7 +186,7 @@ pub struct Reg {
     pub pass: Option<Box<[u8]>>,
     /// CAP LS/REQ was seen and CAP END not yet: registration waits.
     pub cap_negotiating: bool,
-    pub caps: u16,
+    pub caps: crate::core::caps::Caps,
 }
 
 /// Protocol state of one local connection.

@@ -3,7 +3,8 @@
 use crate::core::caps;
 use crate::core::dispatch::{err, Ctx, HResult};
 use crate::core::fanout::Msg;
-use crate::core::state::{cmode, umode, Channel, Topic, OP, VOICE};
+use crate::core::modes::{self, Status};
+use crate::core::state::{cmode, umode, Channel, Topic};
 use crate::core::{ChanId, ClientId, ConnId, Outbox, World};
 use crate::limits::*;
 use crate::proto::casemap::{valid_channel, wild_match};
@@ -93,7 +94,7 @@ fn join_one(ctx: &mut Ctx<'_>, cid: ClientId, name: &[u8], key: Option<&[u8]>) -
             if !invited && is_banned(w, ch, cid) {
                 return Err(err(n::ERR_BANNEDFROMCHAN, &[name.as_bytes()]));
             }
-            w.channels[ch].members.insert(cid, 0);
+            w.channels[ch].members.insert(cid, Status::NONE);
             w.channels[ch].invites.retain(|&i| i != cid);
             ch
         }
@@ -103,7 +104,7 @@ fn join_one(ctx: &mut Ctx<'_>, cid: ClientId, name: &[u8], key: Option<&[u8]>) -
             }
             let mut chan = Channel::new(name, w.now.unix_ms);
             chan.modes = cmode::NO_EXTERNAL | cmode::TOPIC_OPS;
-            chan.members.insert(cid, OP);
+            chan.members.insert(cid, Status::OP);
             let ch = w.channels.insert(chan);
             let key = w.fold(name);
             w.chan_names.insert(key, ch);
@@ -116,7 +117,7 @@ fn join_one(ctx: &mut Ctx<'_>, cid: ClientId, name: &[u8], key: Option<&[u8]>) -
         // One SJOIN form for creating and joining: a new channel carries its modes and
         // the creator's op; joining an existing one changes no modes ("+").
         let chan = &w.channels[ch];
-        let creating = chan.members.len() == 1 && chan.members.get(&cid) == Some(&OP);
+        let creating = chan.members.len() == 1 && chan.members.get(&cid) == Some(&Status::OP);
         let (modes, args) = if creating {
             crate::core::network::mode_words(chan)
         } else {
@@ -234,7 +235,11 @@ pub fn send_names(w: &World, conn: ConnId, viewer: ClientId, ch: ChanId, out: &m
         if !names.is_empty() {
             names.push(' ');
         }
-        push_prefix(&mut names, flags, viewer_caps & caps::MULTI_PREFIX != 0);
+        flags.push_prefixes(
+            &mut names,
+            viewer_caps & caps::MULTI_PREFIX != 0,
+            viewer_caps,
+        );
         if viewer_caps & caps::USERHOST_IN_NAMES != 0 {
             names.push_str(&c.mask());
         } else {
@@ -243,19 +248,6 @@ pub fn send_names(w: &World, conn: ConnId, viewer: ClientId, ch: ChanId, out: &m
     }
     flush(&mut names, out);
     w.reply(out, conn, n::RPL_ENDOFNAMES, &[chan.name.as_bytes()]);
-}
-
-/// `@`/`+` membership prefixes; with multi-prefix all of them, highest first.
-pub fn push_prefix(s: &mut String, flags: u8, multi: bool) {
-    if flags & OP != 0 {
-        s.push('@');
-        if !multi {
-            return;
-        }
-    }
-    if flags & VOICE != 0 {
-        s.push('+');
-    }
 }
 
 fn part_one(w: &mut World, cid: ClientId, ch: ChanId, reason: Option<&[u8]>, out: &mut Outbox) {
@@ -406,7 +398,7 @@ pub fn list(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         }
         let mut text = Vec::new();
         text.extend_from_slice(b"[+");
-        for &(c, bit) in cmode::ALL {
+        for (c, bit) in modes::flags() {
             if chan.has(bit) {
                 text.push(c);
             }
@@ -541,7 +533,7 @@ pub fn invite(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let ops: Vec<ClientId> = w.channels[ch]
         .members
         .iter()
-        .filter(|&(&m, &f)| m != cid && f & OP != 0 && w.clients[m].caps & caps::INVITE_NOTIFY != 0)
+        .filter(|&(&m, &f)| m != cid && f.is_op() && w.clients[m].caps & caps::INVITE_NOTIFY != 0)
         .map(|(&m, _)| m)
         .collect();
     for op in ops {
@@ -553,21 +545,6 @@ pub fn invite(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn prefixes() {
-        for (flags, multi, want) in [
-            (OP | VOICE, true, "@+"),
-            (OP | VOICE, false, "@"),
-            (VOICE, false, "+"),
-            (VOICE, true, "+"),
-            (0, true, ""),
-        ] {
-            let mut s = String::new();
-            push_prefix(&mut s, flags, multi);
-            assert_eq!(s, want, "flags {flags} multi {multi}");
-        }
-    }
 
     #[test]
     fn cuts_on_char_boundaries() {

@@ -8,9 +8,10 @@ use crate::core::caps;
 use crate::core::dispatch::{err, Ctx, HResult};
 use crate::core::fanout::Msg;
 use crate::core::handlers::channel::set_topic;
+use crate::core::modes::{self, statusmsg_target, Kind, Status};
 use crate::core::network::{cap, PROTO_MIN};
 use crate::core::rfc2813;
-use crate::core::state::{cmode, umode, Ban, Channel, Client, Hello, Link, Server, ME, OP, VOICE};
+use crate::core::state::{umode, Ban, Channel, Client, Hello, Link, Server, ME};
 use crate::core::{ChanId, ClientId, ConnId, Outbox, World};
 use crate::proto::casemap::{is_channel, valid_channel, valid_nick};
 use crate::proto::line::{with_tags, Line};
@@ -732,12 +733,7 @@ fn sjoin(w: &mut World, ctx: &LinkCtx<'_>, msg: &Message<'_>, out: &mut Outbox) 
         .split(|&b| b == b' ')
         .filter(|t| !t.is_empty())
     {
-        let mut flags = 0;
-        let mut nick = token;
-        while let [c @ (b'@' | b'+'), rest @ ..] = nick {
-            flags |= if *c == b'@' { OP } else { VOICE };
-            nick = rest;
-        }
+        let (flags, nick) = Status::parse_prefixed(token);
         let Some(cid) = w.find_nick(nick) else {
             continue;
         };
@@ -748,7 +744,7 @@ fn sjoin(w: &mut World, ctx: &LinkCtx<'_>, msg: &Message<'_>, out: &mut Outbox) 
             w,
             ch,
             cid,
-            if accept_modes { flags } else { 0 },
+            if accept_modes { flags } else { Status::NONE },
             &src_name,
             out,
         );
@@ -769,7 +765,7 @@ fn lose_channel_ts(w: &mut World, ch: ChanId, ts: u64, src: &str, out: &mut Outb
     chan.created_ms = ts;
     chan.created = ts / 1000;
     let mut removed: Vec<(u8, String)> = Vec::new();
-    for &(c, bit) in cmode::ALL {
+    for (c, bit) in modes::flags() {
         if chan.modes & bit != 0 {
             removed.push((c, String::new()));
         }
@@ -785,14 +781,12 @@ fn lose_channel_ts(w: &mut World, ch: ChanId, ts: u64, src: &str, out: &mut Outb
     for ban in std::mem::take(&mut chan.bans) {
         removed.push((b'b', ban.mask.to_string()));
     }
-    let members: Vec<(ClientId, u8)> = chan.members.iter().map(|(&c, &f)| (c, f)).collect();
+    let members: Vec<(ClientId, Status)> = chan.members.iter().map(|(&c, &f)| (c, f)).collect();
     for (cid, flags) in members {
-        for (bit, letter) in [(OP, b'o'), (VOICE, b'v')] {
-            if flags & bit != 0 {
-                removed.push((letter, w.clients[cid].nick.to_string()));
-            }
+        for d in flags.each() {
+            removed.push((d.letter, w.clients[cid].nick.to_string()));
         }
-        w.channels[ch].members.insert(cid, 0);
+        w.channels[ch].members.insert(cid, Status::NONE);
     }
     announce_modes(w, ch, src, false, &removed, out);
 }
@@ -831,7 +825,10 @@ fn merge_modes(w: &mut World, ch: ChanId, words: &[&[u8]], src: &str, out: &mut 
                 }
             }
             _ => {
-                if let Some(&(_, bit)) = cmode::ALL.iter().find(|(l, _)| *l == c) {
+                if let Some(bit) = modes::channel_mode(c)
+                    .filter(|m| m.kind == Kind::Flag)
+                    .map(|m| modes::flag_bit(m.letter))
+                {
                     if chan.modes & bit == 0 {
                         chan.modes |= bit;
                         added.push((c, String::new()));
@@ -879,17 +876,23 @@ fn announce_modes(
 }
 
 /// Puts a remote user into a channel and shows the JOIN (and any status) to local members.
-fn join_member(w: &mut World, ch: ChanId, cid: ClientId, flags: u8, src: &str, out: &mut Outbox) {
+fn join_member(
+    w: &mut World,
+    ch: ChanId,
+    cid: ClientId,
+    flags: Status,
+    src: &str,
+    out: &mut Outbox,
+) {
+    let status_changes = |w: &World, added: Status| -> Vec<(u8, String)> {
+        let nick = w.clients[cid].nick.to_string();
+        added.each().map(|d| (d.letter, nick.clone())).collect()
+    };
     if let Some(old) = w.channels[ch].members.get(&cid).copied() {
-        let added = flags & !old;
-        if added != 0 {
-            w.channels[ch].members.insert(cid, old | added);
-            let nick = w.clients[cid].nick.to_string();
-            let changes: Vec<(u8, String)> = [(OP, b'o'), (VOICE, b'v')]
-                .iter()
-                .filter(|(b, _)| added & b != 0)
-                .map(|&(_, l)| (l, nick.clone()))
-                .collect();
+        let added = flags.without(old);
+        if !added.is_empty() {
+            w.channels[ch].members.insert(cid, old.with(added));
+            let changes = status_changes(w, added);
             announce_modes(w, ch, src, true, &changes, out);
         }
         return;
@@ -898,13 +901,8 @@ fn join_member(w: &mut World, ch: ChanId, cid: ClientId, flags: u8, src: &str, o
     w.channels[ch].invites.retain(|&i| i != cid);
     w.clients[cid].chans.push(ch);
     crate::core::handlers::channel::announce_join(w, ch, cid, out);
-    if flags != 0 {
-        let nick = w.clients[cid].nick.to_string();
-        let changes: Vec<(u8, String)> = [(OP, b'o'), (VOICE, b'v')]
-            .iter()
-            .filter(|(b, _)| flags & b != 0)
-            .map(|&(_, l)| (l, nick.clone()))
-            .collect();
+    if !flags.is_empty() {
+        let changes = status_changes(w, flags);
         announce_modes(w, ch, src, true, &changes, out);
     }
 }
@@ -1075,11 +1073,7 @@ fn message(w: &mut World, ctx: &LinkCtx<'_>, verb: &[u8], msg: &Message<'_>, out
     let forms = RelayForms::new(&w.clients[cid].nick, verb, target, text, &client_tags);
     let for_link = |l: &Link| forms.for_link(l);
     let mut m = Msg::new(user_line.finish(), w.now.unix_ms).with_client_tags(&client_tags);
-    let (status, chan_part) = match target {
-        [b'@', rest @ ..] if is_channel(rest) => (OP, rest),
-        [b'+', rest @ ..] if is_channel(rest) => (OP | VOICE, rest),
-        _ => (0, target),
-    };
+    let (status, chan_part) = statusmsg_target(target);
     if is_channel(chan_part) {
         let Some(ch) = w.find_channel(chan_part) else {
             return;

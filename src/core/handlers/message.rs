@@ -4,7 +4,8 @@ use super::link::RelayForms;
 use crate::core::caps;
 use crate::core::dispatch::{err, Ctx, HResult};
 use crate::core::fanout::Msg;
-use crate::core::state::{cmode, OP, VOICE};
+use crate::core::modes::{statusmsg_target, Status};
+use crate::core::state::cmode;
 use crate::core::{ChanId, ClientId};
 use crate::limits::{AWAY_LEN, MAX_TARGETS};
 use crate::proto::casemap::is_channel;
@@ -90,11 +91,7 @@ fn deliver_one(
     ctags: &[u8],
 ) -> HResult {
     let w = &mut *ctx.w;
-    let (status, chan_part) = match target {
-        [b'@', rest @ ..] if is_channel(rest) => (OP, rest),
-        [b'+', rest @ ..] if is_channel(rest) => (OP | VOICE, rest),
-        _ => (0, target),
-    };
+    let (status, chan_part) = statusmsg_target(target);
     // Recipients see the target as the server spells it (`#Chan` for `#chan`, the nick's own
     // case), with the status prefix kept.
     let line = |shown: &[u8]| {
@@ -176,7 +173,7 @@ pub fn can_send(w: &crate::core::World, ch: ChanId, cid: ClientId) -> bool {
                 && !chan.has(cmode::MODERATED)
                 && !super::channel::is_banned(w, ch, cid)
         }
-        Some(&flags) if flags & (OP | VOICE) != 0 => true,
+        Some(&status) if status.at_least(Status::VOICE) => true,
         Some(_) => !chan.has(cmode::MODERATED) && !super::channel::is_banned(w, ch, cid),
     }
 }

@@ -1,10 +1,11 @@
 //! MODE for channels and users (RFC 2812 §3.1.5 and §3.2.3, as modern.ircdocs.horse
-//! describes current practice). ISUPPORT promises CHANMODES=b,k,l,imnpst, PREFIX=(ov)@+,
-//! MODES=4 and MAXLIST=b:100; this is where those promises are kept.
+//! describes current practice). ISUPPORT's CHANMODES and PREFIX come from the mode table in
+//! `core/modes.rs`, with MODES=4 and MAXLIST=b:100; this is where those promises are kept.
 
 use crate::core::dispatch::{err, Ctx, HResult, Reply};
 use crate::core::fanout::Msg;
-use crate::core::state::{cmode, umode, Ban, Channel, OP, VOICE};
+use crate::core::modes::{self, Kind, Status};
+use crate::core::state::{umode, Ban, Channel};
 use crate::core::{ChanId, ClientId, ConnId, Outbox, World};
 use crate::limits::{MAX_BANS, MAX_MODES};
 use crate::proto::casemap::is_channel;
@@ -75,13 +76,6 @@ struct Request<'a> {
     missing: bool,
 }
 
-fn flag_bit(letter: u8) -> Option<u16> {
-    cmode::ALL
-        .iter()
-        .find(|&&(c, _)| c == letter)
-        .map(|&(_, bit)| bit)
-}
-
 /// Splits a mode string and its parameters into changes. Parameterised changes beyond
 /// MODES are dropped, with their parameters, rather than refused as a whole.
 fn parse<'a>(modes: &[u8], params: &[&'a [u8]]) -> Request<'a> {
@@ -90,19 +84,15 @@ fn parse<'a>(modes: &[u8], params: &[&'a [u8]]) -> Request<'a> {
     let mut budget = MAX_MODES;
     let mut plus = true;
     for &letter in modes {
-        let needs_param = match letter {
-            b'+' | b'-' => {
-                plus = letter == b'+';
-                continue;
-            }
-            b'b' | b'k' | b'o' | b'v' => true,
-            b'l' => plus,
-            _ if flag_bit(letter).is_some() => false,
-            _ => {
-                req.unknown.get_or_insert(letter);
-                continue;
-            }
+        if letter == b'+' || letter == b'-' {
+            plus = letter == b'+';
+            continue;
+        }
+        let Some(mode) = modes::channel_mode(letter) else {
+            req.unknown.get_or_insert(letter);
+            continue;
         };
+        let needs_param = mode.takes_param(plus);
         if !needs_param {
             req.changes.push(Change {
                 plus,
@@ -114,14 +104,14 @@ fn parse<'a>(modes: &[u8], params: &[&'a [u8]]) -> Request<'a> {
         if budget == 0 {
             continue;
         }
-        match (letter, params.next()) {
+        match (mode.kind, params.next()) {
             (_, Some(arg)) => {
                 budget -= 1;
                 req.changes.push(Change { plus, letter, arg });
             }
-            (b'b', None) => req.list_bans = true,
+            (Kind::Ban, None) => req.list_bans = true,
             // Removing a key needs no proof of it; many clients send a bare `-k`.
-            (b'k', None) if !plus => req.changes.push(Change {
+            (Kind::Key, None) if !plus => req.changes.push(Change {
                 plus,
                 letter,
                 arg: b"",
@@ -156,7 +146,12 @@ fn channel_mode(ctx: &mut Ctx<'_>, msg: &Message<'_>, ch: ChanId) -> HResult {
         return Err(err(n::ERR_NOTONCHANNEL, &[chan.name.as_bytes()]));
     }
     // IRC operators get no override here: that is what most networks expect of them.
-    if !chan.is_op(cid) {
+    let status = chan.members[&cid];
+    let allowed = req
+        .changes
+        .iter()
+        .all(|c| modes::channel_mode(c.letter).is_some_and(|m| status.at_least(m.set_by)));
+    if !allowed {
         return Err(err(n::ERR_CHANOPRIVSNEEDED, &[chan.name.as_bytes()]));
     }
     let setter = ctx.w.clients[cid].mask();
@@ -280,18 +275,20 @@ fn announcement(setter: &str, chan: &str, done: &[Done]) -> std::rc::Rc<[u8]> {
 
 /// Applies one change; `Ok(None)` when the channel already was that way.
 fn apply(w: &mut World, ch: ChanId, setter: &str, c: &Change<'_>) -> Result<Option<Done>, Reply> {
-    match c.letter {
-        b'o' => set_member(w, ch, c, OP),
-        b'v' => set_member(w, ch, c, VOICE),
-        b'k' => set_key(&mut w.channels[ch], c),
-        b'l' => set_limit(&mut w.channels[ch], c),
-        b'b' => set_ban(w, ch, setter, c),
-        letter => Ok(set_flag(&mut w.channels[ch], c.plus, letter)),
+    let Some(mode) = modes::channel_mode(c.letter) else {
+        return Ok(None);
+    };
+    match mode.kind {
+        Kind::Member(status) => set_member(w, ch, c, status),
+        Kind::Key => set_key(&mut w.channels[ch], c),
+        Kind::Limit => set_limit(&mut w.channels[ch], c),
+        Kind::Ban => set_ban(w, ch, setter, c),
+        Kind::Flag => Ok(set_flag(&mut w.channels[ch], c.plus, c.letter)),
     }
 }
 
 fn set_flag(chan: &mut Channel, plus: bool, letter: u8) -> Option<Done> {
-    let bit = flag_bit(letter)?;
+    let bit = modes::flag_bit(letter);
     if chan.has(bit) == plus {
         return None;
     }
@@ -299,7 +296,12 @@ fn set_flag(chan: &mut Channel, plus: bool, letter: u8) -> Option<Done> {
     Done::new(plus, letter, None)
 }
 
-fn set_member(w: &mut World, ch: ChanId, c: &Change<'_>, bit: u8) -> Result<Option<Done>, Reply> {
+fn set_member(
+    w: &mut World,
+    ch: ChanId,
+    c: &Change<'_>,
+    status: Status,
+) -> Result<Option<Done>, Reply> {
     let target = w
         .find_nick(c.arg)
         .ok_or_else(|| err(n::ERR_NOSUCHNICK, &[c.arg]))?;
@@ -307,10 +309,14 @@ fn set_member(w: &mut World, ch: ChanId, c: &Change<'_>, bit: u8) -> Result<Opti
     let Some(flags) = chan.members.get_mut(&target) else {
         return Err(err(n::ERR_USERNOTINCHANNEL, &[c.arg, chan.name.as_bytes()]));
     };
-    if (*flags & bit != 0) == c.plus {
+    if flags.contains(status) == c.plus {
         return Ok(None);
     }
-    *flags ^= bit;
+    *flags = if c.plus {
+        flags.with(status)
+    } else {
+        flags.without(status)
+    };
     Ok(Done::new(c.plus, c.letter, Some(&w.clients[target].nick)))
 }
 

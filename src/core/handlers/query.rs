@@ -1,9 +1,9 @@
 //! Queries: WHO WHOIS WHOWAS ISON USERHOST LUSERS MOTD VERSION TIME ADMIN INFO STATS.
 
-use super::channel::push_prefix;
 use super::register::VERSION;
 use crate::core::caps;
 use crate::core::dispatch::{err, Ctx, HResult};
+use crate::core::modes::Status;
 use crate::core::state::umode;
 use crate::core::{ClientId, ConnId, Outbox, World};
 use crate::proto::casemap::{is_channel, wild_match};
@@ -398,7 +398,7 @@ fn whois_channels(w: &World, conn: ConnId, me: ClientId, target: ClientId, out: 
         if !list.is_empty() {
             list.push(' ');
         }
-        push_prefix(&mut list, chan.members[&target], multi);
+        chan.members[&target].push_prefixes(&mut list, multi, w.clients[me].caps);
         list.push_str(&chan.name);
     }
     if !list.is_empty() {
@@ -484,7 +484,7 @@ fn who_channel(
     }
     let multi = w.clients[me].caps & caps::MULTI_PREFIX != 0;
     // Sorted so the reply does not depend on hash order.
-    let mut members: Vec<(ClientId, u8)> = chan.members.iter().map(|(&c, &f)| (c, f)).collect();
+    let mut members: Vec<(ClientId, Status)> = chan.members.iter().map(|(&c, &f)| (c, f)).collect();
     members.sort_unstable();
     for (cid, flags) in members {
         let c = &w.clients[cid];
@@ -523,7 +523,7 @@ fn who_mask(
         .into_iter()
         .any(matches);
         if hit && !hidden {
-            out.send(conn, who_line(w, conn, "*", cid, 0, false));
+            out.send(conn, who_line(w, conn, "*", cid, Status::NONE, false));
         }
     }
 }
@@ -541,7 +541,7 @@ fn who_line(
     conn: ConnId,
     chan: &str,
     cid: ClientId,
-    flags: u8,
+    flags: Status,
     multi: bool,
 ) -> Rc<[u8]> {
     let c = &w.clients[cid];
@@ -549,7 +549,8 @@ fn who_line(
     if c.has(umode::OPER) {
         status.push('*');
     }
-    push_prefix(&mut status, flags, multi);
+    let viewer = w.local(conn).and_then(|l| l.client);
+    flags.push_prefixes(&mut status, multi, viewer.map_or(0, |v| w.clients[v].caps));
     let srv = &w.servers[c.server];
     let mut real = format!("{} ", srv.hop).into_bytes();
     real.extend_from_slice(&c.realname);
@@ -1011,7 +1012,8 @@ mod tests {
         t.feed(a, "JOIN #c");
         let ch = t.w.find_channel(b"#c").unwrap();
         let ca = cid(&t, a);
-        *t.w.channels[ch].members.get_mut(&ca).unwrap() |= crate::core::state::VOICE;
+        let m = t.w.channels[ch].members.get_mut(&ca).unwrap();
+        *m = m.with(crate::core::modes::Status::VOICE);
         t.take(a);
         assert_eq!(
             t.ask(a, "WHO #c")[0],

@@ -1,7 +1,6 @@
 //! Registration (PASS, NICK, USER, CAP), keepalive (PING, PONG), QUIT, SETNAME, and the
 //! welcome burst.
 
-use crate::config::Config;
 use crate::core::caps;
 use crate::core::dispatch::{err, Ctx, HResult};
 use crate::core::fanout::Msg;
@@ -14,33 +13,6 @@ use crate::proto::numeric as n;
 use crate::proto::Message;
 
 pub const VERSION: &str = concat!("portico-", env!("CARGO_PKG_VERSION"));
-
-/// RPL_ISUPPORT tokens. UTF8ONLY is not advertised: text is relayed as bytes, so clients in
-/// other encodings keep working; identifiers (nicks, channel names) must be ASCII/UTF-8.
-pub fn isupport_tokens(cfg: &Config) -> Vec<String> {
-    let l = &cfg.limits;
-    vec![
-        format!("AWAYLEN={AWAY_LEN}"),
-        format!("CASEMAPPING={}", l.casemapping.name()),
-        format!("CHANLIMIT=#&:{MAX_CHANNELS}"),
-        "CHANMODES=b,k,l,imnpst".into(),
-        format!("CHANNELLEN={CHANNEL_LEN}"),
-        "CHANTYPES=#&".into(),
-        "ELIST=U".into(),
-        format!("KICKLEN={KICK_LEN}"),
-        format!("MAXLIST=b:{MAX_BANS}"),
-        format!("MODES={MAX_MODES}"),
-        format!("NETWORK={}", cfg.server.network),
-        format!("NICKLEN={}", l.nick_length),
-        "PREFIX=(ov)@+".into(),
-        "STATUSMSG=@+".into(),
-        format!(
-            "TARGMAX=JOIN:,KICK:1,NAMES:1,NOTICE:{MAX_TARGETS},PART:,PRIVMSG:{MAX_TARGETS},WHOIS:1"
-        ),
-        format!("TOPICLEN={TOPIC_LEN}"),
-        format!("USERLEN={USER_LEN}"),
-    ]
-}
 
 pub fn pass(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     if msg.len() >= 3 {
@@ -148,7 +120,7 @@ pub fn cap(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
             if let Some(reg) = ctx.w.reg_mut(ctx.conn) {
                 reg.cap_negotiating = true;
             }
-            let line = reply(ctx.w, "LS", &caps::names(u16::MAX));
+            let line = reply(ctx.w, "LS", &caps::names(caps::Caps::MAX));
             ctx.out.send(ctx.conn, line);
         }
         b"LIST" => {
@@ -161,8 +133,8 @@ pub fn cap(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
                 reg.cap_negotiating = true;
             }
             let text = String::from_utf8_lossy(msg.param(1)).into_owned();
-            let mut add = 0u16;
-            let mut remove = 0u16;
+            let mut add: caps::Caps = 0;
+            let mut remove: caps::Caps = 0;
             let mut ok = true;
             for token in text.split_whitespace() {
                 let (neg, name) = match token.strip_prefix('-') {
@@ -198,7 +170,7 @@ pub fn cap(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     Ok(())
 }
 
-fn current_caps(w: &World, conn: ConnId) -> u16 {
+fn current_caps(w: &World, conn: ConnId) -> caps::Caps {
     match w.local(conn) {
         Some(l) => match (l.client, &l.reg) {
             (Some(c), _) => w.clients[c].caps,
@@ -209,7 +181,7 @@ fn current_caps(w: &World, conn: ConnId) -> u16 {
     }
 }
 
-fn set_caps(w: &mut World, conn: ConnId, bits: u16) {
+fn set_caps(w: &mut World, conn: ConnId, bits: caps::Caps) {
     match w.local(conn).and_then(|l| l.client) {
         Some(c) => w.clients[c].caps = bits,
         None => {
@@ -315,13 +287,14 @@ fn welcome(w: &World, conn: ConnId, cid: ClientId, out: &mut Outbox) {
             crate::proto::time::iso8601(w.started_unix * 1000)
         ),
     );
+    let (chan_modes, param_modes) = crate::core::modes::myinfo_channel_modes();
     let myinfo = Line::new(&cfg.name, n::RPL_MYINFO)
         .arg(&*c.nick)
         .arg(&cfg.name)
         .arg(VERSION)
-        .arg("iosw")
-        .arg("biklmnopstv")
-        .arg("bklov")
+        .arg(crate::core::isupport::user_modes())
+        .arg(&chan_modes)
+        .arg(&param_modes)
         .finish();
     out.send(conn, myinfo);
     super::query::send_isupport(w, conn, out);

@@ -1,0 +1,41 @@
+//! What the server tells clients it supports: RPL_ISUPPORT tokens and MYINFO's mode
+//! letters, derived from the configuration and the mode tables.
+
+use super::modes;
+use super::state::umode;
+use crate::config::Config;
+use crate::limits::*;
+
+/// RPL_ISUPPORT tokens. UTF8ONLY is not advertised: text is relayed as bytes, so clients in
+/// other encodings keep working; identifiers (nicks, channel names) must be ASCII/UTF-8.
+pub fn tokens(cfg: &Config) -> Vec<String> {
+    let l = &cfg.limits;
+    vec![
+        format!("AWAYLEN={AWAY_LEN}"),
+        format!("CASEMAPPING={}", l.casemapping.name()),
+        format!("CHANLIMIT=#&:{MAX_CHANNELS}"),
+        format!("CHANMODES={}", modes::chanmodes()),
+        format!("CHANNELLEN={CHANNEL_LEN}"),
+        "CHANTYPES=#&".into(),
+        "ELIST=U".into(),
+        format!("KICKLEN={KICK_LEN}"),
+        format!("MAXLIST=b:{MAX_BANS}"),
+        format!("MODES={MAX_MODES}"),
+        format!("NETWORK={}", cfg.server.network),
+        format!("NICKLEN={}", l.nick_length),
+        format!("PREFIX={}", modes::prefix_token()),
+        format!("STATUSMSG={}", modes::statusmsg_token()),
+        format!(
+            "TARGMAX=JOIN:,KICK:1,NAMES:1,NOTICE:{MAX_TARGETS},PART:,PRIVMSG:{MAX_TARGETS},WHOIS:1"
+        ),
+        format!("TOPICLEN={TOPIC_LEN}"),
+        format!("USERLEN={USER_LEN}"),
+    ]
+}
+
+/// MYINFO's user modes (`iosw`).
+pub fn user_modes() -> String {
+    let mut letters: Vec<char> = umode::ALL.iter().map(|&(c, _)| c as char).collect();
+    letters.sort_unstable();
+    letters.into_iter().collect()
+}

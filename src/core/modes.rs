@@ -1,0 +1,307 @@
+//! Member statuses and channel modes, one table each. ISUPPORT (CHANMODES, PREFIX,
+//! STATUSMSG), MYINFO, the MODE handler, the burst, merges on a netsplit heal and the ngIRCd
+//! translation all read these tables, so adding a mode is one row (plus, for a new kind of
+//! mode, its rule in `handlers/mode.rs` and `portal/burst.rs`).
+
+use super::caps::{self, Caps};
+
+/// A member's status in a channel: a set of bits, a higher bit outranking every lower one
+/// (so "at least op" is a comparison, whatever statuses lie in between).
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Debug, Hash)]
+pub struct Status(u8);
+
+impl Status {
+    pub const NONE: Status = Status(0);
+    pub const VOICE: Status = Status(1);
+    /// Room below for a halfop-like rank and above for IRCX hosts and owners.
+    pub const OP: Status = Status(4);
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+    pub fn contains(self, s: Status) -> bool {
+        self.0 & s.0 == s.0
+    }
+    /// Holds `rank` or any status above it.
+    pub fn at_least(self, rank: Status) -> bool {
+        self.0 >= rank.0
+    }
+    pub fn with(self, s: Status) -> Status {
+        Status(self.0 | s.0)
+    }
+    pub fn without(self, s: Status) -> Status {
+        Status(self.0 & !s.0)
+    }
+    pub fn is_op(self) -> bool {
+        self.at_least(Status::OP)
+    }
+
+    /// The statuses held, highest first.
+    pub fn each(self) -> impl Iterator<Item = &'static StatusDef> {
+        STATUSES.iter().filter(move |d| self.contains(d.status))
+    }
+
+    /// The prefix symbols a client sees: the highest, or with multi-prefix all, highest first.
+    pub fn push_prefixes(self, s: &mut String, multi: bool, dialect: Caps) {
+        for d in self.each() {
+            s.push(d.prefix_for(dialect) as char);
+            if !multi {
+                return;
+            }
+        }
+    }
+
+    /// Splits leading prefix symbols off a member token (`@+nick`), as servers send them.
+    pub fn parse_prefixed(token: &[u8]) -> (Status, &[u8]) {
+        let mut status = Status::NONE;
+        let mut rest = token;
+        while let Some(d) = rest.first().and_then(|&c| status_by_prefix(c)) {
+            status = status.with(d.status);
+            rest = &rest[1..];
+        }
+        (status, rest)
+    }
+}
+
+/// One member status: its mode letter and how it is shown.
+pub struct StatusDef {
+    pub status: Status,
+    pub letter: u8,
+    /// The prefix symbol RFC clients (and servers) see.
+    pub prefix: u8,
+    /// The prefix symbol IRCX clients see.
+    pub ircx_prefix: u8,
+    /// ngIRCd's prefixes that mean this status here (the first is the one we send it).
+    pub ngircd: &'static [u8],
+}
+
+impl StatusDef {
+    pub fn prefix_for(&self, dialect: Caps) -> u8 {
+        if dialect & caps::DIALECT_IRCX != 0 {
+            self.ircx_prefix
+        } else {
+            self.prefix
+        }
+    }
+}
+
+/// Highest rank first: the order of PREFIX, NAMES and WHO flags.
+pub const STATUSES: &[StatusDef] = &[
+    StatusDef {
+        status: Status::OP,
+        letter: b'o',
+        prefix: b'@',
+        ircx_prefix: b'@',
+        // ngIRCd's founder (~), admin (&) and op (@) are ops here.
+        ngircd: b"@~&",
+    },
+    StatusDef {
+        status: Status::VOICE,
+        letter: b'v',
+        prefix: b'+',
+        ircx_prefix: b'+',
+        // ngIRCd's halfop (%) has no rank here between voice and op: it speaks, as voice.
+        ngircd: b"+%",
+    },
+];
+
+pub fn status_by_prefix(c: u8) -> Option<&'static StatusDef> {
+    STATUSES.iter().find(|d| d.prefix == c)
+}
+
+/// `@#chan` / `+#chan`: the lowest status a STATUSMSG target reaches, and the channel.
+pub fn statusmsg_target(target: &[u8]) -> (Status, &[u8]) {
+    match target.split_first() {
+        Some((&c, rest)) if super::super::proto::casemap::is_channel(rest) => {
+            match status_by_prefix(c) {
+                Some(d) => (d.status, rest),
+                None => (Status::NONE, target),
+            }
+        }
+        _ => (Status::NONE, target),
+    }
+}
+
+/// What a channel mode is and where its value lives.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    /// A list of masks (CHANMODES class A): bans.
+    Ban,
+    /// A parameter given to set and to unset (class B): the key.
+    Key,
+    /// A parameter given only to set (class C): the member limit.
+    Limit,
+    /// On or off (class D): a bit of `Channel::modes`.
+    Flag,
+    /// A member status (PREFIX): its parameter is a nick.
+    Member(Status),
+}
+
+/// One channel mode.
+pub struct ChanMode {
+    pub letter: u8,
+    pub kind: Kind,
+    /// The status needed to change it.
+    pub set_by: Status,
+    /// ngIRCd has it with the same meaning: it crosses an rfc2813 link (others stay here).
+    pub ngircd: bool,
+}
+
+const fn row(letter: u8, kind: Kind) -> ChanMode {
+    ChanMode {
+        letter,
+        kind,
+        set_by: Status::OP,
+        ngircd: true,
+    }
+}
+
+/// Every channel mode, by letter. Flags are listed (324, LIST, the burst) in this order.
+pub const CHANNEL_MODES: &[ChanMode] = &[
+    row(b'b', Kind::Ban),
+    row(b'i', Kind::Flag),
+    row(b'k', Kind::Key),
+    row(b'l', Kind::Limit),
+    row(b'm', Kind::Flag),
+    row(b'n', Kind::Flag),
+    row(b'o', Kind::Member(Status::OP)),
+    row(b'p', Kind::Flag),
+    row(b's', Kind::Flag),
+    row(b't', Kind::Flag),
+    row(b'v', Kind::Member(Status::VOICE)),
+];
+
+pub fn channel_mode(letter: u8) -> Option<&'static ChanMode> {
+    CHANNEL_MODES.iter().find(|m| m.letter == letter)
+}
+
+/// The bit of a flag mode in `Channel::modes`: its place among the flag rows, so a new
+/// flag needs no constant of its own.
+pub const fn flag_bit(letter: u8) -> u32 {
+    let mut i = 0;
+    let mut bit = 0;
+    while i < CHANNEL_MODES.len() {
+        let m = &CHANNEL_MODES[i];
+        if matches!(m.kind, Kind::Flag) {
+            if m.letter == letter {
+                return 1 << bit;
+            }
+            bit += 1;
+        }
+        i += 1;
+    }
+    panic!("no such flag mode")
+}
+
+/// The flag modes with their bits, in listing order.
+pub fn flags() -> impl Iterator<Item = (u8, u32)> {
+    CHANNEL_MODES
+        .iter()
+        .filter(|m| m.kind == Kind::Flag)
+        .map(|m| (m.letter, flag_bit(m.letter)))
+}
+
+impl ChanMode {
+    /// Whether a change takes a parameter (`plus`: setting it).
+    pub fn takes_param(&self, plus: bool) -> bool {
+        match self.kind {
+            Kind::Ban | Kind::Key | Kind::Member(_) => true,
+            Kind::Limit => plus,
+            Kind::Flag => false,
+        }
+    }
+
+    /// Its CHANMODES class: 0-3 for A-D, none for a status.
+    fn class(&self) -> Option<usize> {
+        match self.kind {
+            Kind::Ban => Some(0),
+            Kind::Key => Some(1),
+            Kind::Limit => Some(2),
+            Kind::Flag => Some(3),
+            Kind::Member(_) => None,
+        }
+    }
+}
+
+/// Letters of the modes `keep` selects, in table order.
+fn letters(keep: impl Fn(&ChanMode) -> bool) -> String {
+    CHANNEL_MODES
+        .iter()
+        .filter(|m| keep(m))
+        .map(|m| m.letter as char)
+        .collect()
+}
+
+/// `b,k,l,imnpst` (ISUPPORT CHANMODES), of the modes `keep` selects.
+pub fn chanmodes_with(keep: impl Fn(&ChanMode) -> bool) -> String {
+    (0..4)
+        .map(|class| letters(|m| m.class() == Some(class) && keep(m)))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+pub fn chanmodes() -> String {
+    chanmodes_with(|_| true)
+}
+
+/// `(ov)@+` (ISUPPORT PREFIX).
+pub fn prefix_token() -> String {
+    let letters: String = STATUSES.iter().map(|d| d.letter as char).collect();
+    let symbols: String = STATUSES.iter().map(|d| d.prefix as char).collect();
+    format!("({letters}){symbols}")
+}
+
+/// `@+` (ISUPPORT STATUSMSG).
+pub fn statusmsg_token() -> String {
+    STATUSES.iter().map(|d| d.prefix as char).collect()
+}
+
+/// MYINFO's channel modes (every letter) and the ones that take a parameter.
+pub fn myinfo_channel_modes() -> (String, String) {
+    (letters(|_| true), letters(|m| m.takes_param(true)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derived_tokens() {
+        assert_eq!(chanmodes(), "b,k,l,imnpst");
+        assert_eq!(prefix_token(), "(ov)@+");
+        assert_eq!(statusmsg_token(), "@+");
+        assert_eq!(
+            myinfo_channel_modes(),
+            ("biklmnopstv".to_string(), "bklov".to_string())
+        );
+    }
+
+    #[test]
+    fn ranks_and_prefixes() {
+        let both = Status::OP.with(Status::VOICE);
+        assert!(both.is_op() && both.at_least(Status::VOICE));
+        assert!(!Status::VOICE.is_op());
+        for (status, multi, want) in [
+            (both, true, "@+"),
+            (both, false, "@"),
+            (Status::VOICE, false, "+"),
+            (Status::NONE, true, ""),
+        ] {
+            let mut s = String::new();
+            status.push_prefixes(&mut s, multi, 0);
+            assert_eq!(s, want);
+        }
+        assert_eq!(Status::parse_prefixed(b"@+bob"), (both, &b"bob"[..]));
+        assert_eq!(Status::parse_prefixed(b"bob"), (Status::NONE, &b"bob"[..]));
+        assert_eq!(statusmsg_target(b"@#c"), (Status::OP, &b"#c"[..]));
+        assert_eq!(statusmsg_target(b"+#c"), (Status::VOICE, &b"#c"[..]));
+        assert_eq!(statusmsg_target(b"#c"), (Status::NONE, &b"#c"[..]));
+        assert_eq!(statusmsg_target(b"@bob"), (Status::NONE, &b"@bob"[..]));
+    }
+
+    #[test]
+    fn flag_bits_are_distinct() {
+        let bits: Vec<u32> = flags().map(|(_, b)| b).collect();
+        assert_eq!(bits, vec![1, 2, 4, 8, 16, 32]);
+    }
+}
