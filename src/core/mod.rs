@@ -6,7 +6,7 @@ pub mod caps;
 pub mod dispatch;
 pub mod fanout;
 #[cfg(test)]
-mod fuzz_tests;
+mod fuzz;
 pub mod handlers;
 pub mod isupport;
 pub mod lifecycle;

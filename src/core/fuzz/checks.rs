@@ -1,0 +1,284 @@
+//! Checks on every line sent and on the world between steps.
+
+use crate::core::modes::Status;
+use crate::core::state::{umode, ME};
+use crate::core::World;
+use crate::limits::{CHANNEL_LEN, MAX_BANS, MAX_BODY, MAX_CHANNELS, MAX_TAGS};
+use crate::proto::casemap::{valid_channel, valid_nick};
+use crate::proto::message::parse;
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+/// A line shown in a log: printable ASCII as is, other bytes escaped.
+pub(super) fn show(bytes: &[u8]) -> String {
+    let mut s = String::new();
+    if bytes.len() > 400 {
+        return format!("{}…({} bytes)", show(&bytes[..200]), bytes.len());
+    }
+    for &b in bytes {
+        if (0x20..0x7f).contains(&b) && b != b'\\' {
+            s.push(b as char);
+        } else {
+            s.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    s
+}
+
+/// Checks the form of one line sent: terminated by CR LF and nowhere else, no NUL, a body of
+/// at most 510 bytes after an optional tag section of at most 8191, and parseable.
+pub(super) fn check_line(line: &[u8]) -> Result<(), String> {
+    let Some(body) = line.strip_suffix(b"\r\n") else {
+        return Err("not terminated by CR LF".into());
+    };
+    if body.iter().any(|&b| matches!(b, b'\r' | b'\n' | 0)) {
+        return Err("CR, LF or NUL inside".into());
+    }
+    let text = match body.first() {
+        Some(b'@') => {
+            let space = body
+                .iter()
+                .position(|&b| b == b' ')
+                .ok_or("tags without a message")?;
+            if space + 1 > MAX_TAGS {
+                return Err(format!("tag section of {} bytes", space + 1));
+            }
+            &body[space + 1..]
+        }
+        _ => body,
+    };
+    if text.len() > MAX_BODY {
+        return Err(format!("{} bytes without tags", text.len() + 2));
+    }
+    parse(body).map_err(|e| format!("does not parse: {e:?}"))?;
+    Ok(())
+}
+
+/// Whether a line is one an RFC 2813 peer understands: none of the native link forms
+/// (`World::finish` translates those), no tags.
+pub(super) fn rfc_form(line: &[u8]) -> bool {
+    let Ok(msg) = parse(line.strip_suffix(b"\r\n").unwrap_or(line)) else {
+        return false;
+    };
+    let native = matches!(
+        msg.command,
+        b"SJOIN" | b"TB" | b"BMASK" | b"EOB" | b"CAPAB" | b"TAGMSG" | b"SETNAME"
+    ) || msg.command == b"NICK" && msg.len() >= 8;
+    !native && msg.tags.is_none()
+}
+
+/// Everything that must hold between any two steps.
+pub(super) fn check_world(w: &World) -> Result<(), String> {
+    let fold = |s: &str| w.fold(s);
+    // Channels and their members.
+    for (ch, chan) in &w.channels {
+        if chan.members.is_empty() {
+            return Err(format!("channel {} is empty", chan.name));
+        }
+        if w.chan_names.get(&fold(&chan.name)) != Some(&ch) {
+            return Err(format!("channel {} not in chan_names", chan.name));
+        }
+        if !valid_channel(chan.name.as_bytes(), CHANNEL_LEN) {
+            return Err(format!("channel {:?} has a bad name", chan.name));
+        }
+        if chan.bans.len() > MAX_BANS {
+            return Err(format!(
+                "channel {} has {} bans",
+                chan.name,
+                chan.bans.len()
+            ));
+        }
+        // A key must be one a JOIN can give: a word without commas.
+        if let Some(k) = &chan.key {
+            if k.is_empty() || k.bytes().any(|b| b <= b' ' || b == b',') {
+                return Err(format!("channel {} has key {k:?}", chan.name));
+            }
+        }
+        if let Some(f) = chan
+            .members
+            .values()
+            .find(|&&f| f.without(Status::OP.with(Status::VOICE)) != Status::NONE)
+        {
+            return Err(format!("channel {} has member flags {f:?}", chan.name));
+        }
+        for &m in chan.members.keys() {
+            let Some(c) = w.clients.get(m) else {
+                return Err(format!("channel {} has a dead member {m}", chan.name));
+            };
+            if c.chans.iter().filter(|&&x| x == ch).count() != 1 {
+                return Err(format!(
+                    "{} is on {} but its chans are {:?}",
+                    c.nick, chan.name, c.chans
+                ));
+            }
+        }
+        for &i in &chan.invites {
+            match w.clients.get(i) {
+                Some(c) if c.invited => {}
+                Some(c) => return Err(format!("{} invited to {} unflagged", c.nick, chan.name)),
+                None => return Err(format!("{} holds an invite for dead {i}", chan.name)),
+            }
+        }
+    }
+    if w.chan_names.len() != w.channels.len() {
+        return Err(format!(
+            "chan_names has {} entries for {} channels",
+            w.chan_names.len(),
+            w.channels.len()
+        ));
+    }
+    // Clients.
+    let mut users = vec![0usize; w.servers.capacity().max(1)];
+    let (mut local_users, mut opers, mut invisible) = (0, 0, 0);
+    for (cid, c) in &w.clients {
+        if w.nicks.get(&fold(&c.nick)) != Some(&cid) {
+            return Err(format!("{} not in nicks", c.nick));
+        }
+        if !valid_nick(c.nick.as_bytes(), 50) {
+            return Err(format!("nick {:?} is not valid", c.nick));
+        }
+        if c.conn.is_some() && c.chans.len() > MAX_CHANNELS {
+            return Err(format!("{} is on {} channels", c.nick, c.chans.len()));
+        }
+        for &ch in &c.chans {
+            match w.channels.get(ch) {
+                Some(chan) if chan.members.contains_key(&cid) => {}
+                _ => return Err(format!("{} lists channel {ch} without membership", c.nick)),
+            }
+        }
+        let Some(server) = w.servers.get(c.server) else {
+            return Err(format!("{} is on a removed server {}", c.nick, c.server));
+        };
+        if users.len() <= c.server {
+            users.resize(c.server + 1, 0);
+        }
+        users[c.server] += 1;
+        match c.conn {
+            Some(conn) => {
+                local_users += 1;
+                if c.server != ME {
+                    return Err(format!("local {} on server {}", c.nick, server.name));
+                }
+                if w.local(conn).and_then(|l| l.client) != Some(cid) {
+                    return Err(format!("{}'s connection {conn} does not know it", c.nick));
+                }
+            }
+            None => {
+                let via = server
+                    .via
+                    .ok_or(format!("remote {} on this server", c.nick))?;
+                if w.link(via).is_none() {
+                    return Err(format!("remote {} behind dead link {via}", c.nick));
+                }
+            }
+        }
+        opers += usize::from(c.has(umode::OPER));
+        invisible += usize::from(c.has(umode::INVISIBLE));
+    }
+    if w.nicks.len() != w.clients.len() {
+        return Err(format!(
+            "nicks has {} entries for {} clients",
+            w.nicks.len(),
+            w.clients.len()
+        ));
+    }
+    for (name, counted, recount) in [
+        ("local_users", w.local_users, local_users),
+        ("opers", w.opers, opers),
+        ("invisible", w.invisible, invisible),
+    ] {
+        if counted != recount {
+            return Err(format!("{name} is {counted}, recount {recount}"));
+        }
+    }
+    // Servers.
+    for (i, s) in &w.servers {
+        let recount = users.get(i).copied().unwrap_or(0);
+        if s.users != recount {
+            return Err(format!(
+                "server {} counts {} users, recount {recount}",
+                s.name, s.users
+            ));
+        }
+        if i == ME {
+            continue;
+        }
+        if !crate::config::valid_server_name(&s.name) || s.sid == 0 {
+            return Err(format!("server {:?} (id {}) is malformed", s.name, s.sid));
+        }
+        if !w.servers.contains(s.uplink) || s.uplink == i {
+            return Err(format!("server {} has a bad uplink {}", s.name, s.uplink));
+        }
+        let via = s.via.ok_or(format!("server {} without a link", s.name))?;
+        if w.link(via).is_none() {
+            return Err(format!("server {} behind dead link {via}", s.name));
+        }
+        if s.uplink != ME && w.servers[s.uplink].via != Some(via) {
+            return Err(format!("server {} and its uplink differ in link", s.name));
+        }
+        if w.servers
+            .iter()
+            .any(|(j, t)| j != i && (t.sid == s.sid || t.name.eq_ignore_ascii_case(&s.name)))
+        {
+            return Err(format!("server {} (id {}) twice", s.name, s.sid));
+        }
+    }
+    // Local connections.
+    let (mut unregistered, mut rfc_links, mut links) = (0, 0, 0);
+    let mut per_ip: HashMap<IpAddr, u32> = HashMap::new();
+    for (conn, l) in w.locals.iter().enumerate() {
+        let Some(l) = l else { continue };
+        *per_ip.entry(l.ip).or_default() += 1;
+        let states = usize::from(l.client.is_some())
+            + usize::from(l.link.is_some())
+            + usize::from(l.reg.is_some());
+        if states != 1 {
+            return Err(format!(
+                "connection {conn}: client {:?}, link {}, reg {}",
+                l.client,
+                l.link.is_some(),
+                l.reg.is_some()
+            ));
+        }
+        if l.client.is_none() && l.link.is_none() {
+            unregistered += 1;
+        }
+        if let Some(cid) = l.client {
+            if w.clients.get(cid).and_then(|c| c.conn) != Some(conn) {
+                return Err(format!("connection {conn}'s client {cid} is not its own"));
+            }
+        }
+        if let Some(link) = &l.link {
+            links += 1;
+            rfc_links += usize::from(link.rfc.is_some());
+            if !w.links.contains(&conn) {
+                return Err(format!("link {conn} not in links"));
+            }
+            match w.servers.get(link.server) {
+                Some(s) if s.via == Some(conn) && s.uplink == ME && s.hop == 1 => {}
+                _ => return Err(format!("link {conn} points at a wrong server")),
+            }
+        }
+    }
+    if unregistered != w.unregistered {
+        return Err(format!(
+            "unregistered is {}, recount {unregistered}",
+            w.unregistered
+        ));
+    }
+    if links != w.links.len() || rfc_links != w.rfc_links {
+        return Err(format!(
+            "links {} (recount {links}), rfc_links {} (recount {rfc_links})",
+            w.links.len(),
+            w.rfc_links
+        ));
+    }
+    let mut counted: Vec<(IpAddr, u32)> = w.per_ip.iter().map(|(&k, &v)| (k, v)).collect();
+    let mut recount: Vec<(IpAddr, u32)> = per_ip.into_iter().collect();
+    counted.sort();
+    recount.sort();
+    if counted != recount {
+        return Err(format!("per_ip {counted:?}, recount {recount:?}"));
+    }
+    Ok(())
+}

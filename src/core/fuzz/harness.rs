@@ -1,0 +1,393 @@
+//! The `Fuzz` harness: a world, a make-believe shell, and the calls into the core.
+
+use super::checks::{check_line, check_world, rfc_form, show};
+use super::rng::{Rng, CAPS, NICKS};
+use crate::config::Config;
+use crate::core::{ClientId, Clock, ConnId, Outbox, World};
+use std::collections::{HashSet, VecDeque};
+use std::net::IpAddr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+
+// ---- harness ----------------------------------------------------------------------------
+
+pub(super) const IPS: &[&str] = &["127.0.0.1", "10.1.2.3", "::1", "2001:db8::7"];
+
+pub(super) const FUZZ_CONFIG: &str = "\
+[[oper]]
+name = \"admin\"
+password = \"pw\"
+
+[[portal]]
+name = \"leaf.test\"
+id = 2
+password = \"linkpw\"
+
+[[portal]]
+name = \"hub.test\"
+id = 3
+password = \"linkpw\"
+";
+
+pub(super) const NG_PORTAL: &str = "
+[[portal]]
+name = \"ng.test\"
+id = 5
+password = \"linkpw\"
+protocol = \"rfc2813\"
+";
+
+/// A world and a make-believe shell around it.
+pub(super) struct Fuzz {
+    pub(super) w: World,
+    pub(super) now: Clock,
+    pub(super) rng: Rng,
+    pub(super) seed: u64,
+    pub(super) next_conn: ConnId,
+    /// Connections the shell holds open.
+    pub(super) open: Vec<ConnId>,
+    /// Connections the core closed or the shell dropped: nothing may be sent to them later.
+    pub(super) closed: HashSet<ConnId>,
+    /// What the last step sent.
+    pub(super) got: Vec<(ConnId, Rc<[u8]>)>,
+    log: VecDeque<String>,
+    pub(super) steps: u64,
+    pub(super) fresh: u32,
+    pub(super) probes: u32,
+    /// Coverage: the most remote users, servers and channels seen at once, and links made.
+    /// Connections that were rfc2813 links: only RFC 2813 forms may go to them.
+    rfc_conns: HashSet<ConnId>,
+    /// After SIGTERM: every connection got its ERROR and is closing.
+    shutting_down: bool,
+    pub(super) max_remote: usize,
+    pub(super) max_servers: usize,
+    pub(super) max_channels: usize,
+    pub(super) linked: usize,
+}
+
+impl Fuzz {
+    pub(super) fn new(config: &str, seed: u64) -> Fuzz {
+        let cfg = Config::parse(config, "fuzz").expect("fuzz config");
+        let now = Clock {
+            mono_ms: 1_000_000,
+            unix_ms: 1_700_000_000_000,
+        };
+        Fuzz {
+            w: World::new(cfg, now),
+            now,
+            rng: Rng::new(seed),
+            seed,
+            next_conn: 0,
+            open: Vec::new(),
+            closed: HashSet::new(),
+            got: Vec::new(),
+            log: VecDeque::new(),
+            steps: 0,
+            fresh: 0,
+            probes: 0,
+            rfc_conns: HashSet::new(),
+            shutting_down: false,
+            max_remote: 0,
+            max_servers: 0,
+            max_channels: 0,
+            linked: 0,
+        }
+    }
+
+    pub(super) fn fail(&self, what: &str) -> ! {
+        let recent: Vec<&str> = self.log.iter().map(String::as_str).collect();
+        panic!(
+            "fuzz seed {:#x}, step {}: {what}\nlast inputs, oldest first:\n  {}",
+            self.seed,
+            self.steps,
+            recent.join("\n  ")
+        );
+    }
+
+    fn note_rfc_links(&mut self) {
+        for &l in &self.w.links {
+            if self.w.link(l).is_some_and(|k| k.rfc.is_some()) {
+                self.rfc_conns.insert(l);
+            }
+        }
+    }
+
+    /// Runs one call into the core, then checks what it sent and the world it left.
+    pub(super) fn run(&mut self, what: String, f: impl FnOnce(&mut World, Clock, &mut Outbox)) {
+        self.steps += 1;
+        if self.log.len() == 40 {
+            self.log.pop_front();
+        }
+        self.log.push_back(what);
+        self.note_rfc_links();
+        let mut out = Outbox::default();
+        let (w, now) = (&mut self.w, self.now);
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            f(w, now, &mut out);
+            w.finish(&mut out);
+        }));
+        if result.is_err() {
+            self.fail("the core panicked (message above)");
+        }
+        self.note_rfc_links();
+        for (conn, line) in out.sends.iter().chain(&out.closes) {
+            if let Err(e) = check_line(line) {
+                self.fail(&format!("bad line to {conn} ({e}): {}", show(line)));
+            }
+            if self.rfc_conns.contains(conn) && !rfc_form(line) {
+                self.fail(&format!(
+                    "native line to rfc2813 link {conn}: {}",
+                    show(line)
+                ));
+            }
+            if self.closed.contains(conn) && !self.shutting_down {
+                self.fail(&format!("sent to closed connection {conn}: {}", show(line)));
+            }
+        }
+        for (conn, _) in &out.closes {
+            if self.w.local(*conn).is_some() && !self.shutting_down {
+                self.fail(&format!("connection {conn} closed but still known"));
+            }
+        }
+        for (conn, _) in &out.closes {
+            self.closed.insert(*conn);
+            self.open.retain(|c| c != conn);
+        }
+        if let Err(e) = check_world(&self.w) {
+            self.fail(&e);
+        }
+        let remote = self.w.clients.len() - self.w.local_users;
+        self.max_remote = self.max_remote.max(remote);
+        self.max_servers = self.max_servers.max(self.w.servers.len());
+        self.max_channels = self.max_channels.max(self.w.channels.len());
+        self.got = out.sends;
+        self.got.extend(out.closes);
+    }
+
+    pub(super) fn open_conn(&mut self) -> Option<ConnId> {
+        let conn = self.next_conn;
+        self.next_conn += 1;
+        let ip: IpAddr = self.rng.pick(IPS).parse().expect("ip");
+        let mut ok = false;
+        self.run(format!("open {conn} from {ip}"), |w, now, out| {
+            ok = w.on_open(conn, ip, now, out)
+        });
+        if ok {
+            self.open.push(conn);
+            Some(conn)
+        } else {
+            self.closed.insert(conn);
+            None
+        }
+    }
+
+    pub(super) fn feed(&mut self, conn: ConnId, line: &[u8]) {
+        let text = format!("{conn} <- {}", show(line));
+        self.run(text, |w, now, out| w.on_line(conn, line, now, out));
+    }
+
+    fn tick(&mut self, ms: u64) {
+        self.now.mono_ms += ms;
+        self.now.unix_ms += ms;
+        self.run(format!("tick +{ms} ms"), |w, now, out| w.on_tick(now, out));
+        // Peers answer PING, as real ones do; users are left to time out.
+        let pinged: Vec<ConnId> = self
+            .got
+            .iter()
+            .filter(|(c, l)| l.starts_with(b"PING") && self.w.link(*c).is_some())
+            .map(|(c, _)| *c)
+            .collect();
+        for link in pinged {
+            self.feed(link, b"PONG :irc.test");
+        }
+    }
+
+    fn drop_conn(&mut self, conn: ConnId) {
+        self.run(format!("drop {conn}"), |w, now, out| {
+            w.on_close(conn, "Connection reset by peer", now, out)
+        });
+        self.open.retain(|&c| c != conn);
+        self.closed.insert(conn);
+    }
+
+    /// SIGTERM: every connection gets its ERROR, then the shell closes each; nothing may
+    /// be left behind.
+    pub(super) fn teardown(&mut self) {
+        self.shutting_down = true;
+        self.run("shutdown".into(), |w, _, out| w.shutdown(out));
+        let conns: Vec<ConnId> = (0..self.w.locals.len())
+            .filter(|&c| self.w.locals[c].is_some())
+            .collect();
+        for c in conns {
+            self.drop_conn(c);
+        }
+        let w = &self.w;
+        let left = (
+            w.clients.len(),
+            w.channels.len(),
+            w.servers.len(),
+            w.links.len(),
+            w.unregistered,
+            w.local_users,
+            w.per_ip.len(),
+        );
+        if left != (0, 0, 1, 0, 0, 0, 0) {
+            self.fail(&format!("after shutdown: {left:?} left"));
+        }
+    }
+
+    /// Open connections with a registered user.
+    pub(super) fn users(&self) -> Vec<(ConnId, ClientId)> {
+        self.open
+            .iter()
+            .filter_map(|&c| self.w.local(c).and_then(|l| l.client).map(|cid| (c, cid)))
+            .collect()
+    }
+
+    pub(super) fn unregistered(&self) -> Vec<ConnId> {
+        self.open
+            .iter()
+            .copied()
+            .filter(|&c| {
+                self.w
+                    .local(c)
+                    .is_some_and(|l| l.client.is_none() && l.link.is_none())
+            })
+            .collect()
+    }
+
+    pub(super) fn links(&self) -> Vec<ConnId> {
+        self.w.links.clone()
+    }
+
+    /// A registered user `nick` with the capabilities in `caps` (space-separated).
+    pub(super) fn user(&mut self, nick: &str, caps: &str) -> ConnId {
+        let conn = self.open_conn().expect("room for a user");
+        if !caps.is_empty() {
+            self.feed(conn, format!("CAP REQ :{caps}").as_bytes());
+        }
+        self.feed(conn, format!("NICK {nick}").as_bytes());
+        self.feed(conn, format!("USER {nick} 0 * :{nick}").as_bytes());
+        self.feed(conn, b"CAP END");
+        assert!(self.w.local(conn).is_some_and(|l| l.client.is_some()));
+        conn
+    }
+
+    /// What `conn` got in the last step.
+    pub(super) fn got_by(&self, conn: ConnId) -> Vec<String> {
+        self.got
+            .iter()
+            .filter(|(c, _)| *c == conn)
+            .map(|(_, l)| show(l))
+            .collect()
+    }
+
+    /// A new registered user (sometimes negotiating capabilities first).
+    pub(super) fn register(&mut self) -> Option<ConnId> {
+        let conn = self.open_conn()?;
+        self.fresh += 1;
+        let nick = if self.rng.chance(1, 2) {
+            format!("{}{}", self.rng.pick(NICKS), self.fresh)
+        } else {
+            self.rng.pick(NICKS).to_string()
+        };
+        if !self.w.config.server.password.is_empty() {
+            let pass = self
+                .rng
+                .pick_bytes(&[b"PASS srvpw", b"PASS srvpw", b"PASS x"]);
+            self.feed(conn, pass);
+        }
+        let caps = self.rng.chance(1, 2);
+        if caps {
+            self.feed(conn, b"CAP LS 302");
+            let mut req = String::from("CAP REQ :");
+            for c in CAPS.iter().take(8) {
+                if self.rng.chance(2, 3) {
+                    req.push_str(c);
+                    req.push(' ');
+                }
+            }
+            self.feed(conn, req.trim_end().as_bytes());
+        }
+        self.feed(conn, format!("NICK {nick}").as_bytes());
+        self.feed(conn, format!("USER {nick} 0 * :{nick} real").as_bytes());
+        if caps {
+            self.feed(conn, b"CAP END");
+        }
+        if self.rng.chance(1, 4) {
+            self.feed(conn, b"OPER admin pw");
+        }
+        Some(conn)
+    }
+
+    /// Keeps a few users and a few half-open connections around.
+    pub(super) fn replenish(&mut self) {
+        if self.users().len() < 6 {
+            self.register();
+        }
+        if self.unregistered().len() < 2 {
+            if let Some(c) = self.open_conn() {
+                if self.rng.chance(1, 2) {
+                    let nick = format!("u{}", self.next_conn);
+                    self.feed(c, format!("NICK {nick}").as_bytes());
+                }
+            }
+        }
+    }
+
+    /// Ticks and drops now and then.
+    pub(super) fn chaos(&mut self) {
+        match self.rng.below(100) {
+            0..=2 => {
+                let ms = *self
+                    .rng
+                    .pick(&[1_000, 5_000, 30_000, 61_000, 121_000, 200_000]);
+                self.tick(ms);
+            }
+            4 if !self.open.is_empty() => {
+                let c = *self.rng.pick(&self.open);
+                self.run(format!("{c} <- (too long)"), |w, now, out| {
+                    w.on_too_long(c, now, out)
+                });
+            }
+            3 if !self.open.is_empty() => {
+                let c = *self.rng.pick(&self.open);
+                // Links are dropped rarely: they take the whole burst with them.
+                if self.w.link(c).is_none() || self.rng.chance(1, 4) {
+                    self.drop_conn(c);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    // ---- values ---------------------------------------------------------------------
+
+    pub(super) fn existing_nick(&mut self) -> Option<String> {
+        if self.w.clients.is_empty() {
+            return None;
+        }
+        let ids: Vec<ClientId> = self.w.clients.iter().map(|(i, _)| i).collect();
+        let id = *self.rng.pick(&ids);
+        let nick = self.w.clients[id].nick.to_string();
+        Some(if self.rng.chance(1, 5) {
+            nick.to_uppercase()
+        } else {
+            nick
+        })
+    }
+
+    pub(super) fn existing_chan(&mut self) -> Option<String> {
+        if self.w.channels.is_empty() {
+            return None;
+        }
+        let ids: Vec<usize> = self.w.channels.iter().map(|(i, _)| i).collect();
+        let id = *self.rng.pick(&ids);
+        let name = self.w.channels[id].name.to_string();
+        Some(if self.rng.chance(1, 5) {
+            name.to_uppercase()
+        } else {
+            name
+        })
+    }
+}

@@ -1,0 +1,255 @@
+//! WHO.
+
+use super::head;
+use crate::core::dispatch::{Ctx, HResult};
+use crate::core::modes::Status;
+use crate::core::state::umode;
+use crate::core::{caps, ClientId, ConnId, Outbox, World};
+use crate::proto::casemap::{is_channel, wild_match};
+use crate::proto::{numeric as n, Message};
+use std::rc::Rc;
+
+pub fn who(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
+    let me = ctx.client();
+    let given = msg.param(0);
+    // `WHO`, `WHO 0` and `WHO *` all mean everyone visible.
+    let mask: &[u8] = if given.is_empty() || given == b"0" {
+        b"*"
+    } else {
+        given
+    };
+    let opers_only = msg.param(1).contains(&b'o');
+    if is_channel(mask) {
+        who_channel(ctx.w, ctx.conn, me, mask, opers_only, ctx.out);
+    } else {
+        who_mask(ctx.w, ctx.conn, me, mask, opers_only, ctx.out);
+    }
+    let end: &[u8] = if given.is_empty() { b"*" } else { given };
+    ctx.w.reply(ctx.out, ctx.conn, n::RPL_ENDOFWHO, &[end]);
+    Ok(())
+}
+
+/// Outsiders see neither a secret channel nor its invisible members; operators see all.
+fn who_channel(
+    w: &World,
+    conn: ConnId,
+    me: ClientId,
+    name: &[u8],
+    opers_only: bool,
+    out: &mut Outbox,
+) {
+    let Some(ch) = w.find_channel(name) else {
+        return;
+    };
+    let chan = &w.channels[ch];
+    let see_all = chan.members.contains_key(&me) || w.clients[me].has(umode::OPER);
+    if chan.is_secret() && !see_all {
+        return;
+    }
+    let multi = w.clients[me].caps & caps::MULTI_PREFIX != 0;
+    // Sorted so the reply does not depend on hash order.
+    let mut members: Vec<(ClientId, Status)> = chan.members.iter().map(|(&c, &f)| (c, f)).collect();
+    members.sort_unstable();
+    for (cid, flags) in members {
+        let c = &w.clients[cid];
+        if (c.has(umode::INVISIBLE) && !see_all) || (opers_only && !c.has(umode::OPER)) {
+            continue;
+        }
+        out.send(conn, who_line(w, conn, &chan.name, cid, flags, multi));
+    }
+}
+
+/// An invisible user shows only to operators, to themselves and to those sharing a channel.
+fn who_mask(
+    w: &World,
+    conn: ConnId,
+    me: ClientId,
+    mask: &[u8],
+    opers_only: bool,
+    out: &mut Outbox,
+) {
+    let see_all = w.clients[me].has(umode::OPER);
+    let matches = |s: &[u8]| wild_match(w.cm, mask, s);
+    for (cid, c) in &w.clients {
+        if opers_only && !c.has(umode::OPER) {
+            continue;
+        }
+        let hidden =
+            c.has(umode::INVISIBLE) && !see_all && cid != me && !shares_channel(w, me, cid);
+        let hit = [
+            c.nick.as_bytes(),
+            c.user.as_bytes(),
+            c.host.as_bytes(),
+            &c.realname,
+            // The user's own server: `WHO b.test` lists the users on b.test.
+            w.servers[c.server].name.as_bytes(),
+        ]
+        .into_iter()
+        .any(matches);
+        if hit && !hidden {
+            out.send(conn, who_line(w, conn, "*", cid, Status::NONE, false));
+        }
+    }
+}
+
+fn shares_channel(w: &World, a: ClientId, b: ClientId) -> bool {
+    w.clients[a]
+        .chans
+        .iter()
+        .any(|ch| w.channels[*ch].members.contains_key(&b))
+}
+
+/// 352: `<channel> <user> <host> <server> <nick> <H|G>[*][@|+] :0 <realname>`.
+fn who_line(
+    w: &World,
+    conn: ConnId,
+    chan: &str,
+    cid: ClientId,
+    flags: Status,
+    multi: bool,
+) -> Rc<[u8]> {
+    let c = &w.clients[cid];
+    let mut status = String::from(if c.away.is_some() { "G" } else { "H" });
+    if c.has(umode::OPER) {
+        status.push('*');
+    }
+    let viewer = w.local(conn).and_then(|l| l.client);
+    flags.push_prefixes(&mut status, multi, viewer.map_or(0, |v| w.clients[v].caps));
+    let srv = &w.servers[c.server];
+    let mut real = format!("{} ", srv.hop).into_bytes();
+    real.extend_from_slice(&c.realname);
+    head(w, conn, n::RPL_WHOREPLY)
+        .arg(chan)
+        .arg(&*c.user)
+        .arg(&*c.host)
+        .arg(&*srv.name)
+        .arg(&*c.nick)
+        .arg(status)
+        .trailing(real)
+        .finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{cid, set_umode};
+    use crate::core::state::{cmode, umode};
+    use crate::core::testing::TestWorld;
+
+    #[test]
+    fn who_channel_flags_and_prefixes() {
+        let mut t = TestWorld::new();
+        let a = t.user("alice");
+        let b = t.user("bob");
+        t.feed(a, "JOIN #c");
+        t.feed(b, "JOIN #c");
+        t.feed(b, "AWAY :gone");
+        set_umode(&mut t, a, umode::OPER);
+        t.take(b);
+        assert_eq!(
+            t.ask(b, "WHO #c"),
+            vec![
+                ":irc.test 352 bob #c ~alice 127.0.0.1 irc.test alice H*@ :0 alice real",
+                ":irc.test 352 bob #c ~bob 127.0.0.1 irc.test bob G :0 bob real",
+                ":irc.test 315 bob #c :End of WHO list",
+            ]
+        );
+        assert_eq!(
+            t.ask(b, "WHO #c o")[..2],
+            [
+                ":irc.test 352 bob #c ~alice 127.0.0.1 irc.test alice H*@ :0 alice real",
+                ":irc.test 315 bob #c :End of WHO list"
+            ]
+        );
+        assert_eq!(
+            t.ask(b, "WHO #none"),
+            vec![":irc.test 315 bob #none :End of WHO list"]
+        );
+    }
+
+    #[test]
+    fn who_multi_prefix() {
+        let mut t = TestWorld::new();
+        let a = t.user("alice");
+        t.feed(a, "JOIN #c");
+        let ch = t.w.find_channel(b"#c").unwrap();
+        let ca = cid(&t, a);
+        let m = t.w.channels[ch].members.get_mut(&ca).unwrap();
+        *m = m.with(crate::core::modes::Status::VOICE);
+        t.take(a);
+        assert_eq!(
+            t.ask(a, "WHO #c")[0],
+            ":irc.test 352 alice #c ~alice 127.0.0.1 irc.test alice H@ :0 alice real"
+        );
+        t.w.clients[ca].caps |= crate::core::caps::MULTI_PREFIX;
+        assert_eq!(
+            t.ask(a, "WHO #c")[0],
+            ":irc.test 352 alice #c ~alice 127.0.0.1 irc.test alice H@+ :0 alice real"
+        );
+    }
+
+    #[test]
+    fn who_channel_hides_from_outsiders() {
+        let mut t = TestWorld::new();
+        let a = t.user("alice");
+        let b = t.user("bob");
+        let c = t.user("carol");
+        t.feed(a, "JOIN #c");
+        t.feed(b, "JOIN #c");
+        set_umode(&mut t, b, umode::INVISIBLE);
+        t.take(a);
+        let got = t.ask(c, "WHO #c");
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(got[0].contains(" alice H@ "));
+        let ch = t.w.find_channel(b"#c").unwrap();
+        t.w.channels[ch].modes |= cmode::SECRET;
+        assert_eq!(
+            t.ask(c, "WHO #c"),
+            vec![":irc.test 315 carol #c :End of WHO list"]
+        );
+        assert_eq!(t.ask(a, "WHO #c").len(), 3);
+        set_umode(&mut t, c, umode::OPER);
+        assert_eq!(t.ask(c, "WHO #c").len(), 3);
+    }
+
+    #[test]
+    fn who_mask_visibility() {
+        let mut t = TestWorld::new();
+        let a = t.user("alice");
+        let b = t.user("bob");
+        let c = t.user("carol");
+        set_umode(&mut t, b, umode::INVISIBLE);
+        let nicks = |got: Vec<String>| {
+            got.iter()
+                .filter(|l| l.contains(" 352 "))
+                .map(|l| l.split(' ').nth(7).unwrap().to_string())
+                .collect::<Vec<_>>()
+        };
+        let got = t.ask(a, "WHO");
+        assert_eq!(
+            got.last().unwrap(),
+            ":irc.test 315 alice * :End of WHO list"
+        );
+        assert_eq!(nicks(got), ["alice", "carol"]);
+        assert_eq!(
+            t.ask(a, "WHO car*"),
+            vec![
+                ":irc.test 352 alice * ~carol 127.0.0.1 irc.test carol H :0 carol real",
+                ":irc.test 315 alice car* :End of WHO list",
+            ]
+        );
+        assert_eq!(nicks(t.ask(b, "WHO 0")), ["alice", "bob", "carol"]);
+        t.feed(a, "JOIN #x");
+        t.feed(b, "JOIN #x");
+        assert_eq!(nicks(t.ask(a, "WHO *")), ["alice", "bob", "carol"]);
+        assert_eq!(nicks(t.ask(c, "WHO *real")), ["alice", "carol"]);
+        set_umode(&mut t, c, umode::OPER);
+        assert_eq!(nicks(t.ask(c, "WHO *")), ["alice", "bob", "carol"]);
+        assert_eq!(nicks(t.ask(a, "WHO * o")), ["carol"]);
+        assert_eq!(nicks(t.ask(a, "WHO irc.test")), ["alice", "bob", "carol"]);
+        assert_eq!(nicks(t.ask(a, "WHO ~bob")), ["bob"]);
+        assert_eq!(
+            t.ask(a, "WHO nobody"),
+            vec![":irc.test 315 alice nobody :End of WHO list"]
+        );
+    }
+}
