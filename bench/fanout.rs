@@ -1,7 +1,7 @@
 //! Micro-benchmarks of the core's delivery path, without sockets (`cargo bench --bench
 //! fanout`). A `World` is built through its public API as the shell drives it (`on_open`,
 //! then `NICK`/`USER`/`JOIN` lines through `on_line`); the timed call is one
-//! `on_line(sender, "PRIVMSG …")`, followed by `finish` (as the event loop does) and
+//! `on_line(sender, "PRIVMSG …")`, followed by
 //! clearing the `Outbox` (which drops the shared line).
 //!
 //! * `fanout/1x500_plain`: one channel of 500 local members without capabilities: 499
@@ -63,7 +63,6 @@ fn world(caps: impl Fn(usize) -> &'static str) -> World {
         }
         line(&mut w, conn, "JOIN #c", &mut out);
         out.sends.clear();
-        out.translated = 0;
     }
     assert!(
         out.closes.is_empty(),
@@ -77,7 +76,6 @@ fn world(caps: impl Fn(usize) -> &'static str) -> World {
 fn bench_msg(h: &mut Harness, name: &str, w: &mut World, msg: &[u8], expect: usize) {
     let mut out = Outbox::default();
     w.on_line(0, msg, CLOCK, &mut out);
-    w.finish(&mut out);
     assert_eq!(
         out.sends.len(),
         expect,
@@ -92,7 +90,6 @@ fn bench_msg(h: &mut Harness, name: &str, w: &mut World, msg: &[u8], expect: usi
         "echoed to the sender"
     );
     out.sends.clear();
-    out.translated = 0;
     h.bench(
         name,
         &[
@@ -101,10 +98,8 @@ fn bench_msg(h: &mut Harness, name: &str, w: &mut World, msg: &[u8], expect: usi
         ],
         || {
             w.on_line(0, black_box(msg), CLOCK, &mut out);
-            w.finish(&mut out);
             black_box(out.sends.len());
             out.sends.clear();
-            out.translated = 0;
         },
     );
 }

@@ -1,16 +1,80 @@
-//! The command table and the checks every command shares (registered? enough parameters?
-//! operator?), in one place so handlers only do their own work.
+//! The command table and the checks every command shares. A message's source is resolved
+//! before it gets here (a local connection's user, or a prefix on a link line); the table
+//! says, per sender class, whether the command may run, and each command has one handler,
+//! which serves a local user and a remote one alike.
 
-use super::handlers::{channel, link, message, mode, oper, query, register};
-use super::{ConnId, Outbox, World};
+use super::handlers::{channel, message, mode, oper, query, register};
+use super::portal::{burst, handshake, remote, LinkMsg};
+use super::{ClientId, ConnId, Outbox, World};
 use crate::proto::numeric::{self as n, Numeric};
 use crate::proto::Message;
+
+/// Who sent the message being handled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// A local connection that has not registered (yet).
+    Unregistered,
+    /// A user on this server.
+    Local(ClientId),
+    /// A user on another server, whose line came in over the link `Ctx::conn`.
+    Remote(ClientId),
+    /// A server (the peer or one behind it), over the link `Ctx::conn`.
+    Server(usize),
+}
 
 /// What a handler gets.
 pub struct Ctx<'a> {
     pub w: &'a mut World,
+    /// The connection the line came in on: the user's own, or a link.
     pub conn: ConnId,
+    pub src: Source,
     pub out: &'a mut Outbox,
+}
+
+impl Ctx<'_> {
+    /// The user behind the message (the table only runs user commands for users).
+    pub fn client(&self) -> ClientId {
+        match self.src {
+            Source::Local(c) | Source::Remote(c) => c,
+            _ => panic!("dispatch runs {:?} where a user was required", self.src),
+        }
+    }
+
+    /// Whether rules and replies apply: a local user's command is checked here, a remote
+    /// one was checked by its own server.
+    pub fn is_local(&self) -> bool {
+        !matches!(self.src, Source::Remote(_) | Source::Server(_))
+    }
+
+    /// The link the message came in on, if it came from one (never sent back there).
+    pub fn from_link(&self) -> Option<ConnId> {
+        (!self.is_local()).then_some(self.conn)
+    }
+
+    /// The prefix local users see: the user's mask or the server's name.
+    pub fn source_name(&self) -> String {
+        match self.src {
+            Source::Local(c) | Source::Remote(c) => self.w.clients[c].mask(),
+            Source::Server(s) => self.w.servers[s].name.to_string(),
+            Source::Unregistered => self.w.name().to_string(),
+        }
+    }
+
+    /// The prefix other servers see: the user's nick or the server's name.
+    pub fn link_prefix(&self) -> String {
+        match self.src {
+            Source::Local(c) | Source::Remote(c) => self.w.clients[c].nick.to_string(),
+            Source::Server(s) => self.w.servers[s].name.to_string(),
+            Source::Unregistered => self.w.name().to_string(),
+        }
+    }
+
+    /// Passes the message on to every other link.
+    pub fn propagate(&mut self, msg: &LinkMsg) {
+        if !self.w.links.is_empty() {
+            self.w.to_links(self.from_link(), msg, self.out);
+        }
+    }
 }
 
 /// A failed check: the numeric and its arguments, sent to the source by [`dispatch`].
@@ -32,79 +96,106 @@ pub fn err(num: Numeric, args: &[&[u8]]) -> Reply {
 
 pub type Handler = fn(&mut Ctx<'_>, &Message<'_>) -> HResult;
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Allowed before registration (NICK, USER, CAP…).
-    Any,
-    /// Registered users only (451 otherwise).
-    User,
+/// Whether a sender class may run a command.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum May {
+    /// Refused: 451 before registration, 421 for a user, dropped from a link.
+    No,
+    Yes,
     /// IRC operators only (481 otherwise).
     Oper,
+    /// From a link: users only (a server as the source is dropped).
+    Users,
 }
 
+/// One command: its handler and who may run it, by sender class (solanum's msgtab).
 pub struct Command {
     pub name: &'static str,
+    /// Parameters a local sender must give (461); a link line with fewer is dropped.
     pub min_params: u8,
-    pub access: Access,
     pub handler: Handler,
+    pub unregistered: May,
+    pub user: May,
+    pub link: May,
 }
 
-const fn cmd(name: &'static str, min_params: u8, access: Access, handler: Handler) -> Command {
+const fn cmd(
+    name: &'static str,
+    min_params: u8,
+    handler: Handler,
+    [unregistered, user, link]: [May; 3],
+) -> Command {
     Command {
         name,
         min_params,
-        access,
         handler,
+        unregistered,
+        user,
+        link,
     }
 }
 
-use Access::{Any, Oper, User};
+use May::{No, Oper, Users, Yes};
+/// Columns: unregistered, user, link.
+const USER: [May; 3] = [No, Yes, No];
+/// Users here and users anywhere else.
+const SHARED: [May; 3] = [No, Yes, Users];
+/// Users here, and users or servers anywhere else (a server may kick, set modes…).
+const SHARED_ANY: [May; 3] = [No, Yes, Yes];
+const ANY: [May; 3] = [Yes, Yes, Yes];
+const OPER_OR_LINK: [May; 3] = [No, Oper, Yes];
+const LINK: [May; 3] = [No, No, Yes];
 
 /// Sorted by name for binary search.
 pub static COMMANDS: &[Command] = &[
-    cmd("ADMIN", 0, User, query::admin),
-    cmd("AWAY", 0, User, message::away),
-    cmd("CAP", 1, Any, register::cap),
-    cmd("CAPAB", 2, Any, link::capab),
-    cmd("CONNECT", 1, Oper, link::connect),
-    cmd("DIE", 0, Oper, oper::die),
-    cmd("INFO", 0, User, query::info),
-    cmd("INVITE", 2, User, channel::invite),
-    cmd("ISON", 1, User, query::ison),
-    cmd("JOIN", 1, User, channel::join),
-    cmd("KICK", 2, User, channel::kick),
-    cmd("KILL", 2, Oper, oper::kill),
-    cmd("LINKS", 0, User, query::links),
-    cmd("LIST", 0, User, channel::list),
-    cmd("LUSERS", 0, User, query::lusers),
-    cmd("MAP", 0, User, query::map),
-    cmd("MODE", 1, User, mode::mode),
-    cmd("MOTD", 0, User, query::motd),
-    cmd("NAMES", 0, User, channel::names),
-    cmd("NICK", 0, Any, register::nick),
-    cmd("NOTICE", 0, User, message::notice),
-    cmd("OPER", 2, User, oper::oper),
-    cmd("PART", 1, User, channel::part),
-    cmd("PASS", 1, Any, register::pass),
-    cmd("PING", 0, Any, register::ping),
-    cmd("PONG", 0, Any, register::pong),
-    cmd("PRIVMSG", 0, User, message::privmsg),
-    cmd("QUIT", 0, Any, register::quit),
-    cmd("REHASH", 0, Oper, oper::rehash),
-    cmd("SERVER", 2, Any, link::server),
-    cmd("SETNAME", 1, User, register::setname),
-    cmd("SQUIT", 1, Oper, link::squit),
-    cmd("STATS", 0, User, query::stats),
-    cmd("TAGMSG", 1, User, message::tagmsg),
-    cmd("TIME", 0, User, query::time),
-    cmd("TOPIC", 1, User, channel::topic),
-    cmd("USER", 4, Any, register::user),
-    cmd("USERHOST", 1, User, query::userhost),
-    cmd("VERSION", 0, User, query::version),
-    cmd("WALLOPS", 1, Oper, oper::wallops),
-    cmd("WHO", 0, User, query::who),
-    cmd("WHOIS", 1, User, query::whois),
-    cmd("WHOWAS", 1, User, query::whowas),
+    cmd("ADMIN", 0, query::admin, USER),
+    cmd("AWAY", 0, message::away, SHARED),
+    cmd("BMASK", 4, burst::bmask, LINK),
+    cmd("CAP", 1, register::cap, [Yes, Yes, No]),
+    cmd("CAPAB", 2, handshake::capab, [Yes, Yes, No]),
+    cmd("CONNECT", 1, handshake::connect, [No, Oper, No]),
+    cmd("DIE", 0, oper::die, [No, Oper, No]),
+    cmd("EOB", 0, burst::eob, LINK),
+    cmd("ERROR", 0, remote::error, LINK),
+    cmd("INFO", 0, query::info, USER),
+    cmd("INVITE", 2, channel::invite, SHARED),
+    cmd("ISON", 1, query::ison, USER),
+    cmd("JOIN", 1, channel::join, USER),
+    cmd("KICK", 2, channel::kick, SHARED_ANY),
+    cmd("KILL", 2, oper::kill, OPER_OR_LINK),
+    cmd("LINKS", 0, query::links, USER),
+    cmd("LIST", 0, channel::list, USER),
+    cmd("LUSERS", 0, query::lusers, USER),
+    cmd("MAP", 0, query::map, USER),
+    cmd("MODE", 1, mode::mode, SHARED_ANY),
+    cmd("MOTD", 0, query::motd, USER),
+    cmd("NAMES", 0, channel::names, USER),
+    cmd("NICK", 0, register::nick, ANY),
+    cmd("NOTICE", 0, message::notice, SHARED),
+    cmd("OPER", 2, oper::oper, USER),
+    cmd("PART", 1, channel::part, SHARED),
+    cmd("PASS", 1, register::pass, [Yes, Yes, No]),
+    cmd("PING", 0, register::ping, ANY),
+    cmd("PONG", 0, register::pong, ANY),
+    cmd("PRIVMSG", 0, message::privmsg, SHARED),
+    cmd("QUIT", 0, register::quit, [Yes, Yes, Users]),
+    cmd("REHASH", 0, oper::rehash, [No, Oper, No]),
+    cmd("SERVER", 2, handshake::server, ANY),
+    cmd("SETNAME", 1, register::setname, SHARED),
+    cmd("SJOIN", 4, burst::sjoin, LINK),
+    cmd("SQUIT", 1, remote::squit, OPER_OR_LINK),
+    cmd("STATS", 0, query::stats, USER),
+    cmd("TAGMSG", 1, message::tagmsg, SHARED),
+    cmd("TB", 4, burst::topic_burst, LINK),
+    cmd("TIME", 0, query::time, USER),
+    cmd("TOPIC", 1, channel::topic, SHARED),
+    cmd("USER", 4, register::user, [Yes, Yes, No]),
+    cmd("USERHOST", 1, query::userhost, USER),
+    cmd("VERSION", 0, query::version, USER),
+    cmd("WALLOPS", 1, oper::wallops, OPER_OR_LINK),
+    cmd("WHO", 0, query::who, USER),
+    cmd("WHOIS", 1, query::whois, USER),
+    cmd("WHOWAS", 1, query::whowas, USER),
 ];
 
 pub fn lookup(upper: &[u8]) -> Option<&'static Command> {
@@ -114,45 +205,72 @@ pub fn lookup(upper: &[u8]) -> Option<&'static Command> {
         .map(|i| &COMMANDS[i])
 }
 
-/// Runs one parsed message from a local connection.
-pub fn dispatch(ctx: &mut Ctx<'_>, msg: &Message<'_>, line_len: usize) {
+/// Runs one parsed message whose source is resolved. Returns false if the verb is no
+/// command of this server (a link passes such verbs on).
+pub fn dispatch(ctx: &mut Ctx<'_>, msg: &Message<'_>, line_len: usize) -> bool {
     let mut buf = [0u8; 16];
     let upper = msg.command_upper(&mut buf);
-    let Some(command) = lookup(upper) else {
-        let registered = ctx.w.local(ctx.conn).is_some_and(|l| l.client.is_some());
-        // Before registration an unknown command is most likely a confused client; RFC 2812
-        // still wants 421, and modern.ircdocs agrees, but 451 tells the user what to do.
-        let num = if registered {
-            n::ERR_UNKNOWNCOMMAND
-        } else {
-            n::ERR_NOTREGISTERED
-        };
-        let args: &[&[u8]] = if registered { &[msg.command] } else { &[] };
-        ctx.w.reply(ctx.out, ctx.conn, num, args);
-        return;
+    let command = lookup(upper);
+    if !ctx.is_local() {
+        // From a link: never answered with a user numeric; what may not run is dropped.
+        match command {
+            Some(c)
+                if msg.len() >= c.min_params as usize
+                    && (c.link == Yes
+                        || c.link == Users && matches!(ctx.src, Source::Remote(_))) =>
+            {
+                let _ = (c.handler)(ctx, msg);
+            }
+            Some(c) => log::debug!("link {}: {} dropped", ctx.conn, c.name),
+            None => return false,
+        }
+        return true;
+    }
+    let Some(command) = command else {
+        unknown(ctx, msg);
+        return true;
     };
     let stat = ctx.w.stats.entry(command.name).or_default();
     stat.count += 1;
     stat.bytes += line_len as u64;
-    let client = ctx.w.local(ctx.conn).and_then(|l| l.client);
-    let denied = match (command.access, client) {
-        (Any, _) => None,
-        (_, None) => Some(n::ERR_NOTREGISTERED),
-        (Oper, Some(c)) if !ctx.w.clients[c].has(super::state::umode::OPER) => {
-            Some(n::ERR_NOPRIVILEGES)
-        }
-        _ => None,
+    let may = match ctx.src {
+        Source::Local(_) => command.user,
+        _ => command.unregistered,
     };
-    let result = if let Some(num) = denied {
-        Err(err(num, &[]))
-    } else if msg.len() < command.min_params as usize {
-        Err(err(n::ERR_NEEDMOREPARAMS, &[command.name.as_bytes()]))
-    } else {
-        (command.handler)(ctx, msg)
+    let result = match (may, ctx.src) {
+        (No, Source::Local(_)) => Err(err(n::ERR_UNKNOWNCOMMAND, &[msg.command])),
+        (No, _) => Err(err(n::ERR_NOTREGISTERED, &[])),
+        (Oper, Source::Local(c)) if !ctx.w.clients[c].has(super::state::umode::OPER) => {
+            Err(err(n::ERR_NOPRIVILEGES, &[]))
+        }
+        _ if msg.len() < command.min_params as usize => {
+            Err(err(n::ERR_NEEDMOREPARAMS, &[command.name.as_bytes()]))
+        }
+        _ => (command.handler)(ctx, msg),
     };
     if let Err(reply) = result {
-        let args: Vec<&[u8]> = reply.args.iter().map(Vec::as_slice).collect();
-        ctx.w.reply(ctx.out, ctx.conn, reply.num, &args);
+        ctx.fail(reply);
+    }
+    true
+}
+
+/// Before registration an unknown command is most likely a confused client; RFC 2812
+/// still wants 421, and modern.ircdocs agrees, but 451 tells the user what to do.
+fn unknown(ctx: &mut Ctx<'_>, msg: &Message<'_>) {
+    let reply = match ctx.src {
+        Source::Local(_) => err(n::ERR_UNKNOWNCOMMAND, &[msg.command]),
+        _ => err(n::ERR_NOTREGISTERED, &[]),
+    };
+    ctx.fail(reply);
+}
+
+impl Ctx<'_> {
+    /// Sends a failed check to a local source; a remote one is never answered.
+    pub fn fail(&mut self, reply: Reply) {
+        if self.is_local() {
+            let args: Vec<&[u8]> = reply.args.iter().map(Vec::as_slice).collect();
+            self.w.reply(self.out, self.conn, reply.num, &args);
+        }
     }
 }
 

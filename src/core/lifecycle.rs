@@ -1,7 +1,8 @@
 //! A connection's life as the shell reports it: opened, a line, too much input, closed, and
 //! the clock ticking (registration and ping timeouts).
 
-use super::dispatch::{dispatch, Ctx};
+use super::dispatch::{dispatch, Ctx, Source};
+use super::portal::LinkMsg;
 use super::state::{umode, Local, Reg, WhoWas};
 use super::{ClientId, Clock, ConnId, Outbox, World};
 use crate::limits::WHOWAS_LEN;
@@ -15,7 +16,7 @@ impl World {
     pub fn on_open(&mut self, conn: ConnId, ip: IpAddr, now: Clock, out: &mut Outbox) -> bool {
         self.now = now;
         let limits = &self.config.limits;
-        let total = self.unregistered + self.local_users;
+        let total = self.counts().unregistered + self.counts().local_users;
         let per_ip = self.per_ip.get(&ip).copied().unwrap_or(0) as usize;
         let refuse = if total >= limits.max_clients {
             Some("Server is full")
@@ -33,8 +34,7 @@ impl World {
         }
         *self.per_ip.entry(ip).or_default() += 1;
         self.add_local(conn, ip, now);
-        self.unregistered += 1;
-        self.connections_total += 1;
+        self.counts.opened();
         true
     }
 
@@ -80,11 +80,11 @@ impl World {
         if let Some(reg) = self.reg_mut(conn) {
             reg.dialed = Some(portal.into());
         }
-        self.unregistered += 1;
+        self.counts.dialed();
         let lines = if rfc {
-            super::rfc2813::handshake(self, &password)
+            super::portal::rfc2813::handshake(self, &password)
         } else {
-            super::handlers::link::handshake(self, &password)
+            super::portal::handshake::handshake(self, &password)
         };
         for line in lines {
             out.send(conn, line);
@@ -135,14 +135,18 @@ impl World {
             return;
         }
         match parse(line) {
-            Ok(msg) if self.link(conn).is_some_and(|l| l.rfc.is_some()) => {
-                self.on_rfc_line(conn, &msg, out)
-            }
-            Ok(msg) if self.link(conn).is_some() => {
-                super::handlers::link::on_link_line(self, conn, line, &msg, out)
-            }
+            Ok(msg) if self.link(conn).is_some() => self.on_link_line(conn, line, &msg, out),
             Ok(msg) => {
-                let mut ctx = Ctx { w: self, conn, out };
+                let src = match self.local(conn).and_then(|l| l.client) {
+                    Some(cid) => Source::Local(cid),
+                    None => Source::Unregistered,
+                };
+                let mut ctx = Ctx {
+                    w: self,
+                    conn,
+                    src,
+                    out,
+                };
                 dispatch(&mut ctx, &msg, line.len());
             }
             Err(ParseError::Empty) => {}
@@ -155,37 +159,6 @@ impl World {
                     "Line contained a NUL byte and was dropped",
                 );
                 out.send(conn, line);
-            }
-        }
-    }
-
-    /// A line from an rfc2813 (ngIRCd) link: translated to native lines, then handled as any
-    /// link line.
-    fn on_rfc_line(&mut self, conn: ConnId, msg: &crate::proto::Message<'_>, out: &mut Outbox) {
-        let Some(link) = self.link_mut(conn) else {
-            return;
-        };
-        let peer = link.server;
-        let mut rfc = link.rfc.take().expect("checked by the caller");
-        let result = super::rfc2813::inbound(self, &mut rfc, peer, msg);
-        if let Some(link) = self.link_mut(conn) {
-            link.rfc = Some(rfc);
-        }
-        match result {
-            super::rfc2813::Inbound::Native(lines) => {
-                for line in lines {
-                    if self.link(conn).is_none() {
-                        break;
-                    }
-                    if let Ok(m) = parse(&line) {
-                        super::handlers::link::on_link_line(self, conn, &line, &m, out);
-                    }
-                }
-            }
-            super::rfc2813::Inbound::Done => {}
-            super::rfc2813::Inbound::Drop(reason) => {
-                log::warn!("rfc2813 link {conn}: {reason}");
-                self.close_conn(conn, &reason, out);
             }
         }
     }
@@ -216,17 +189,27 @@ impl World {
     /// The shell closed the connection (EOF, error, SendQ exceeded, Excess Flood).
     pub fn on_close(&mut self, conn: ConnId, reason: &str, now: Clock, out: &mut Outbox) {
         self.now = now;
-        self.leave_network(conn, reason, out);
+        self.leave_network(conn, reason, true, out);
         self.forget_local(conn);
     }
 
-    /// What a closing connection takes with it: its user, or the servers behind its link.
-    fn leave_network(&mut self, conn: ConnId, reason: &str, out: &mut Outbox) {
+    /// A registering connection became a portal link.
+    pub fn register_local_link(&mut self, conn: ConnId, link: super::portal::Link) {
+        let local = self.local_mut(conn).expect("registering connection");
+        local.reg = None;
+        local.link = Some(Box::new(link));
+        self.counts.linked();
+    }
+
+    /// What a closing connection takes with it: its user (whose QUIT the links hear if
+    /// `announce`), or the servers behind its link.
+    fn leave_network(&mut self, conn: ConnId, reason: &str, announce: bool, out: &mut Outbox) {
         if let Some(cid) = self.local(conn).and_then(|l| l.client) {
-            self.quit_client(cid, reason.as_bytes(), out);
-        }
-        if self.link(conn).is_some_and(|l| l.rfc.is_some()) {
-            self.rfc_links -= 1;
+            if announce {
+                let quit = LinkMsg::new(&self.clients[cid].nick, "QUIT").trailing(reason);
+                self.to_links(None, &quit, out);
+            }
+            self.quit_local_view(cid, reason.as_bytes(), out);
         }
         if let Some(server) = self.link(conn).map(|l| l.server) {
             log::warn!("portal {}: link lost: {reason}", self.servers[server].name);
@@ -240,7 +223,7 @@ impl World {
             return;
         };
         if local.client.is_none() && local.link.is_none() {
-            self.unregistered -= 1;
+            self.counts.closed_unregistered();
         }
         if let Some(count) = self.per_ip.get_mut(&local.ip) {
             *count -= 1;
@@ -251,26 +234,21 @@ impl World {
     }
 
     /// Ends a connection from inside the core: final ERROR line, then the shell closes it.
+    /// Its user's QUIT goes to the links.
     pub fn close_conn(&mut self, conn: ConnId, reason: &str, out: &mut Outbox) {
+        self.close_local(conn, reason, true, out);
+    }
+
+    /// Like [`World::close_conn`]; without `announce` the links are not told (they learn
+    /// of it otherwise: a KILL or a collision already crossed the network).
+    pub fn close_local(&mut self, conn: ConnId, reason: &str, announce: bool, out: &mut Outbox) {
         let host = self.local(conn).map(|l| l.host.clone()).unwrap_or_default();
         let line = Line::bare("ERROR")
             .trailing(format!("Closing Link: {host} ({reason})"))
             .finish();
-        self.leave_network(conn, reason, out);
+        self.leave_network(conn, reason, announce, out);
         self.forget_local(conn);
         out.closes.push((conn, line));
-    }
-
-    /// Removes a user from the network: QUIT to every portal and to every local user
-    /// sharing a channel (once each); membership, nick, WHOWAS history.
-    pub fn quit_client(&mut self, cid: ClientId, reason: &[u8], out: &mut Outbox) {
-        if !self.links.is_empty() {
-            let line = Line::new(&self.clients[cid].nick, "QUIT")
-                .trailing(reason)
-                .finish();
-            self.to_links(None, &line, out);
-        }
-        self.quit_local_view(cid, reason, out);
     }
 
     /// Drops every trace of a client (no messages).
@@ -290,13 +268,11 @@ impl World {
         }
         self.nicks.remove(&*self.fold(&c.nick));
         if let Some(conn) = c.conn {
-            self.local_users -= 1;
             if let Some(l) = self.local_mut(conn) {
                 l.client = None;
                 l.reg = Some(Box::default());
             }
-            // A connection that lost its user is not "unregistered" either: it is closing.
-            self.unregistered += 1;
+            self.counts.user_left();
         }
         self.push_whowas(&c);
     }
@@ -326,8 +302,7 @@ impl World {
         chan.members.remove(&cid);
         chan.invites.retain(|&i| i != cid);
         if chan.members.is_empty() {
-            let chan = self.channels.remove(ch);
-            self.chan_names.remove(&*self.cm.fold(&chan.name));
+            self.remove_channel(ch);
         }
         if let Some(c) = self.clients.get_mut(cid) {
             c.chans.retain(|&x| x != ch);

@@ -3,6 +3,7 @@
 //! each line, the time and closes in, and applies the [`Outbox`] that comes back.
 
 pub mod caps;
+pub mod counts;
 pub mod dispatch;
 pub mod fanout;
 #[cfg(test)]
@@ -12,7 +13,7 @@ pub mod isupport;
 pub mod lifecycle;
 pub mod modes;
 pub mod network;
-pub mod rfc2813;
+pub mod portal;
 pub mod state;
 #[cfg(test)]
 pub mod testing;
@@ -62,8 +63,6 @@ pub struct Outbox {
     pub die: bool,
     /// Portals to dial now (oper CONNECT).
     pub connects: Vec<String>,
-    /// `sends[..translated]` are already in their link's wire form (see `World::finish`).
-    pub translated: usize,
 }
 
 impl Outbox {
@@ -90,8 +89,6 @@ pub struct World {
     pub servers: Slab<state::Server>,
     /// Registered portal links (local connections), in link order.
     pub links: Vec<ConnId>,
-    /// How many of them are rfc2813 links (their output is translated).
-    pub rfc_links: usize,
     pub nicks: HashMap<Box<str>, ClientId>,
     pub channels: Slab<Channel>,
     pub chan_names: HashMap<Box<str>, ChanId>,
@@ -101,15 +98,9 @@ pub struct World {
     pub stats: HashMap<&'static str, CmdStat>,
     pub started_unix: u64,
     pub started_mono_ms: u64,
-    pub unregistered: usize,
-    pub local_users: usize,
-    pub max_local_users: usize,
-    pub max_global_users: usize,
-    pub opers: usize,
-    /// Users with +i, kept so LUSERS does not walk every client.
-    pub invisible: usize,
+    /// Changed only by the methods that add and remove what they count.
+    counts: counts::Counts,
     pub isupport: Vec<String>,
-    pub connections_total: u64,
     /// Per-IP connection counts, for `max_clients_per_ip`.
     pub per_ip: HashMap<IpAddr, u32>,
     pub now: Clock,
@@ -124,7 +115,6 @@ impl World {
             clients: Slab::new(),
             servers: Slab::new(),
             links: Vec::new(),
-            rfc_links: 0,
             nicks: HashMap::new(),
             channels: Slab::new(),
             chan_names: HashMap::new(),
@@ -133,14 +123,8 @@ impl World {
             stats: HashMap::new(),
             started_unix: now.unix_s(),
             started_mono_ms: now.mono_ms,
-            unregistered: 0,
-            local_users: 0,
-            max_local_users: 0,
-            max_global_users: 0,
-            opers: 0,
-            invisible: 0,
+            counts: Default::default(),
             isupport: Vec::new(),
-            connections_total: 0,
             per_ip: HashMap::new(),
             now,
         };
@@ -264,35 +248,42 @@ impl World {
 
     /// Sets a user's modes, keeping the operator and invisible counts right.
     pub fn set_umodes(&mut self, cid: ClientId, new: u8) {
-        use state::umode::{INVISIBLE, OPER};
         let old = std::mem::replace(&mut self.clients[cid].umodes, new);
-        let count = |counter: &mut usize, bit: u8| match (old & bit != 0, new & bit != 0) {
-            (false, true) => *counter += 1,
-            (true, false) => *counter -= 1,
-            _ => {}
-        };
-        count(&mut self.opers, OPER);
-        count(&mut self.invisible, INVISIBLE);
+        self.counts.umodes_changed(old, new);
     }
 
-    /// Rewrites lines queued for rfc2813 links into that protocol's forms; the shell calls it
-    /// before taking the sends. Costs nothing while no such link exists.
-    pub fn finish(&self, out: &mut Outbox) {
-        if self.rfc_links == 0 || out.translated >= out.sends.len() {
-            out.translated = out.sends.len();
-            return;
+    /// What LUSERS and STATS report, kept as things change.
+    pub fn counts(&self) -> &counts::Counts {
+        &self.counts
+    }
+
+    /// Creates an empty channel (the one place channels are born).
+    pub fn create_channel(&mut self, name: &str, created_ms: u64) -> ChanId {
+        let ch = self.channels.insert(Channel::new(name, created_ms));
+        let key = self.fold(name);
+        self.chan_names.insert(key, ch);
+        ch
+    }
+
+    pub fn remove_channel(&mut self, ch: ChanId) {
+        let chan = self.channels.remove(ch);
+        self.chan_names.remove(&*self.cm.fold(&chan.name));
+    }
+
+    /// A user joins the network: a local one's connection is registered, a remote one
+    /// came in a NICK from a link.
+    pub fn add_client(&mut self, client: Client) -> ClientId {
+        let (nick, conn, server) = (client.nick.clone(), client.conn, client.server);
+        let cid = self.clients.insert(client);
+        let key = self.fold(&nick);
+        self.nicks.insert(key, cid);
+        self.servers[server].users += 1;
+        if let Some(l) = conn.and_then(|c| self.local_mut(c)) {
+            l.client = Some(cid);
+            self.counts.registered();
         }
-        let tail = out.sends.split_off(out.translated);
-        for (conn, line) in tail {
-            if self.link(conn).is_some_and(|l| l.rfc.is_some()) {
-                for l in rfc2813::outbound(self, &line) {
-                    out.sends.push((conn, l));
-                }
-            } else {
-                out.sends.push((conn, line));
-            }
-        }
-        out.translated = out.sends.len();
+        self.counts.user_seen(self.clients.len());
+        cid
     }
 
     pub fn next_serial(&mut self) -> u64 {

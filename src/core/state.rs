@@ -147,38 +147,11 @@ pub struct Server {
     pub users: usize,
 }
 
-/// What a peer said about itself during the portal handshake.
-#[derive(Debug, Default, Clone)]
-pub struct Hello {
-    pub password: Option<Box<[u8]>>,
-    /// PASS's version field (e.g. `0210-PORTICO`).
-    pub version: Box<str>,
-    /// Protocol range and capabilities from CAPAB; `None` if the peer sent none.
-    pub capab: Option<(u8, u8, Vec<Box<str>>)>,
-}
-
-/// A registered portal link.
-#[derive(Debug)]
-pub struct Link {
-    /// The peer's entry in `World::servers`.
-    pub server: usize,
-    /// Negotiated protocol version and capabilities (bits of `network::cap`).
-    pub proto: u8,
-    pub caps: u32,
-    /// Fanout dedup stamp, like `Client::serial`.
-    pub serial: u64,
-    /// The peer's burst has ended (EOB).
-    pub synced: bool,
-    pub linked_ms: u64,
-    /// Set on an `rfc2813` (ngIRCd) link: lines are translated both ways.
-    pub rfc: Option<Box<crate::core::rfc2813::RfcLink>>,
-}
-
 /// A connection still registering.
 #[derive(Debug, Default)]
 pub struct Reg {
     /// A server handshake in progress (PASS with version, CAPAB, SERVER).
-    pub hello: Option<Box<Hello>>,
+    pub hello: Option<Box<crate::core::portal::Hello>>,
     /// We dialed this connection for the named portal and already sent our handshake.
     pub dialed: Option<Box<str>>,
     pub nick: Option<Box<str>>,
@@ -196,7 +169,7 @@ pub struct Local {
     pub host: Box<str>,
     pub client: Option<ClientId>,
     /// Set once a portal link is registered.
-    pub link: Option<Box<Link>>,
+    pub link: Option<Box<crate::core::portal::Link>>,
     pub reg: Option<Box<Reg>>,
     pub connected_ms: u64,
     /// Last time anything arrived (ping timeout).

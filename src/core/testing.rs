@@ -89,8 +89,7 @@ impl TestWorld {
         self.apply(out);
     }
 
-    fn apply(&mut self, mut out: Outbox) {
-        self.w.finish(&mut out);
+    fn apply(&mut self, out: Outbox) {
         for (c, line) in out.sends {
             self.sent[c].push(
                 String::from_utf8_lossy(&line)

@@ -546,8 +546,6 @@ impl Server {
             .fold(self.world.config.limits.sendq_bytes, usize::min);
         loop {
             let mut overflowed = Vec::new();
-            self.world.finish(&mut self.out);
-            self.out.translated = 0;
             for (k, line) in self.out.sends.drain(..) {
                 let Some(c) = self.conns.get_mut(k) else {
                     continue;

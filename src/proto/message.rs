@@ -13,6 +13,8 @@ pub struct Message<'a> {
     pub command: &'a [u8],
     params: [&'a [u8]; MAX_PARAMS],
     nparams: u8,
+    /// The last parameter came as a trailing one (`:text`), so a relay keeps its form.
+    pub trailing: bool,
 }
 
 #[derive(Debug, PartialEq, Eq, Clone, Copy)]
@@ -80,6 +82,70 @@ impl<'a> Message<'a> {
     }
 }
 
+/// A message built rather than parsed (a translation from another server's dialect): it
+/// owns its bytes and lends a [`Message`] to the handlers, so nothing is parsed twice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedMessage {
+    pub prefix: Option<Vec<u8>>,
+    pub command: &'static str,
+    pub params: Vec<Vec<u8>>,
+    /// The last parameter is written as a trailing one (`:text`) when shown as a line.
+    pub trailing: bool,
+}
+
+impl OwnedMessage {
+    pub fn new(prefix: &str, command: &'static str) -> OwnedMessage {
+        OwnedMessage {
+            prefix: Some(prefix.as_bytes().to_vec()),
+            command,
+            params: Vec::new(),
+            trailing: false,
+        }
+    }
+    pub fn arg(mut self, a: impl AsRef<[u8]>) -> OwnedMessage {
+        self.params.push(a.as_ref().to_vec());
+        self
+    }
+    pub fn trailing(mut self, t: impl AsRef<[u8]>) -> OwnedMessage {
+        self.params.push(t.as_ref().to_vec());
+        self.trailing = true;
+        self
+    }
+    /// The borrowed form the handlers take. At most [`MAX_PARAMS`] parameters are lent.
+    pub fn as_message(&self) -> Message<'_> {
+        let mut m = Message {
+            tags: None,
+            prefix: self.prefix.as_deref(),
+            command: self.command.as_bytes(),
+            params: [b""; MAX_PARAMS],
+            nparams: 0,
+            trailing: self.trailing,
+        };
+        for (slot, p) in m.params.iter_mut().zip(&self.params) {
+            *slot = p;
+            m.nparams += 1;
+        }
+        m
+    }
+    /// As a line without its terminator (`:prefix CMD a :b`), for logs and tests.
+    pub fn to_line(&self) -> String {
+        let mut l = match &self.prefix {
+            Some(p) => crate::proto::line::Line::new(&String::from_utf8_lossy(p), self.command),
+            None => crate::proto::line::Line::bare(self.command),
+        };
+        let n = self.params.len();
+        for (i, p) in self.params.iter().enumerate() {
+            l = if i + 1 == n && self.trailing {
+                l.trailing(p)
+            } else {
+                l.arg(p)
+            };
+        }
+        let bytes = l.bytes();
+        String::from_utf8_lossy(&bytes[..bytes.len() - 2]).into_owned()
+    }
+}
+
 fn skip_spaces(line: &[u8], mut i: usize) -> usize {
     while i < line.len() && line[i] == b' ' {
         i += 1;
@@ -129,12 +195,14 @@ pub fn parse(line: &[u8]) -> Result<Message<'_>, ParseError> {
         command,
         params: [b""; MAX_PARAMS],
         nparams: 0,
+        trailing: false,
     };
     i = skip_spaces(line, end);
     while i < line.len() {
         let n = msg.nparams as usize;
         if line[i] == b':' || n == MAX_PARAMS - 1 {
-            let start = if line[i] == b':' { i + 1 } else { i };
+            msg.trailing = line[i] == b':';
+            let start = if msg.trailing { i + 1 } else { i };
             msg.params[n] = &line[start..];
             msg.nparams += 1;
             break;

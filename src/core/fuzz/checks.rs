@@ -183,9 +183,9 @@ pub(super) fn check_world(w: &World) -> Result<(), String> {
         ));
     }
     for (name, counted, recount) in [
-        ("local_users", w.local_users, local_users),
-        ("opers", w.opers, opers),
-        ("invisible", w.invisible, invisible),
+        ("local_users", w.counts().local_users, local_users),
+        ("opers", w.counts().opers, opers),
+        ("invisible", w.counts().invisible, invisible),
     ] {
         if counted != recount {
             return Err(format!("{name} is {counted}, recount {recount}"));
@@ -224,7 +224,7 @@ pub(super) fn check_world(w: &World) -> Result<(), String> {
         }
     }
     // Local connections.
-    let (mut unregistered, mut rfc_links, mut links) = (0, 0, 0);
+    let (mut unregistered, mut links) = (0, 0);
     let mut per_ip: HashMap<IpAddr, u32> = HashMap::new();
     for (conn, l) in w.locals.iter().enumerate() {
         let Some(l) = l else { continue };
@@ -250,7 +250,6 @@ pub(super) fn check_world(w: &World) -> Result<(), String> {
         }
         if let Some(link) = &l.link {
             links += 1;
-            rfc_links += usize::from(link.rfc.is_some());
             if !w.links.contains(&conn) {
                 return Err(format!("link {conn} not in links"));
             }
@@ -260,18 +259,14 @@ pub(super) fn check_world(w: &World) -> Result<(), String> {
             }
         }
     }
-    if unregistered != w.unregistered {
+    if unregistered != w.counts().unregistered {
         return Err(format!(
             "unregistered is {}, recount {unregistered}",
-            w.unregistered
+            w.counts().unregistered
         ));
     }
-    if links != w.links.len() || rfc_links != w.rfc_links {
-        return Err(format!(
-            "links {} (recount {links}), rfc_links {} (recount {rfc_links})",
-            w.links.len(),
-            w.rfc_links
-        ));
+    if links != w.links.len() {
+        return Err(format!("links {} (recount {links})", w.links.len()));
     }
     let mut counted: Vec<(IpAddr, u32)> = w.per_ip.iter().map(|(&k, &v)| (k, v)).collect();
     let mut recount: Vec<(IpAddr, u32)> = per_ip.into_iter().collect();

@@ -106,7 +106,7 @@ impl Fuzz {
 
     fn note_rfc_links(&mut self) {
         for &l in &self.w.links {
-            if self.w.link(l).is_some_and(|k| k.rfc.is_some()) {
+            if self.w.link(l).is_some_and(|k| k.is_rfc2813()) {
                 self.rfc_conns.insert(l);
             }
         }
@@ -124,7 +124,6 @@ impl Fuzz {
         let (w, now) = (&mut self.w, self.now);
         let result = catch_unwind(AssertUnwindSafe(|| {
             f(w, now, &mut out);
-            w.finish(&mut out);
         }));
         if result.is_err() {
             self.fail("the core panicked (message above)");
@@ -156,7 +155,7 @@ impl Fuzz {
         if let Err(e) = check_world(&self.w) {
             self.fail(&e);
         }
-        let remote = self.w.clients.len() - self.w.local_users;
+        let remote = self.w.clients.len() - self.w.counts().local_users;
         self.max_remote = self.max_remote.max(remote);
         self.max_servers = self.max_servers.max(self.w.servers.len());
         self.max_channels = self.max_channels.max(self.w.channels.len());
@@ -227,8 +226,8 @@ impl Fuzz {
             w.channels.len(),
             w.servers.len(),
             w.links.len(),
-            w.unregistered,
-            w.local_users,
+            w.counts().unregistered,
+            w.counts().local_users,
             w.per_ip.len(),
         );
         if left != (0, 0, 1, 0, 0, 0, 0) {

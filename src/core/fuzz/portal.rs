@@ -380,7 +380,7 @@ impl Fuzz {
             return;
         }
         let link = *self.rng.pick(&links);
-        let line = if self.w.link(link).is_some_and(|l| l.rfc.is_some()) {
+        let line = if self.w.link(link).is_some_and(|l| l.is_rfc2813()) {
             self.rfc_line(link)
         } else {
             self.native_line(link)

@@ -1,10 +1,12 @@
 //! Channel membership and channel queries: JOIN PART TOPIC NAMES LIST KICK INVITE.
 
 use crate::core::caps;
-use crate::core::dispatch::{err, Ctx, HResult};
+use crate::core::dispatch::{err, Ctx, HResult, Source};
 use crate::core::fanout::Msg;
 use crate::core::modes::{self, Status};
-use crate::core::state::{cmode, umode, Channel, Topic};
+use crate::core::portal::burst::mode_words;
+use crate::core::portal::LinkMsg;
+use crate::core::state::{cmode, umode, Topic};
 use crate::core::{ChanId, ClientId, ConnId, Outbox, World};
 use crate::limits::*;
 use crate::proto::casemap::{valid_channel, wild_match};
@@ -44,7 +46,7 @@ pub fn join(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let cid = ctx.client();
     if msg.param(0) == b"0" {
         for ch in ctx.w.clients[cid].chans.clone() {
-            part_one(ctx.w, cid, ch, None, ctx.out);
+            part_one(ctx, ch, None);
         }
         return Ok(());
     }
@@ -102,12 +104,10 @@ fn join_one(ctx: &mut Ctx<'_>, cid: ClientId, name: &[u8], key: Option<&[u8]>) -
             if w.clients[cid].chans.len() >= MAX_CHANNELS {
                 return Err(err(n::ERR_TOOMANYCHANNELS, &[name.as_bytes()]));
             }
-            let mut chan = Channel::new(name, w.now.unix_ms);
+            let ch = w.create_channel(name, w.now.unix_ms);
+            let chan = &mut w.channels[ch];
             chan.modes = cmode::NO_EXTERNAL | cmode::TOPIC_OPS;
             chan.members.insert(cid, Status::OP);
-            let ch = w.channels.insert(chan);
-            let key = w.fold(name);
-            w.chan_names.insert(key, ch);
             ch
         }
     };
@@ -119,24 +119,15 @@ fn join_one(ctx: &mut Ctx<'_>, cid: ClientId, name: &[u8], key: Option<&[u8]>) -
         let chan = &w.channels[ch];
         let creating = chan.members.len() == 1 && chan.members.get(&cid) == Some(&Status::OP);
         let (modes, args) = if creating {
-            crate::core::network::mode_words(chan)
+            mode_words(chan)
         } else {
             ("+".into(), Vec::new())
         };
-        let mut l = Line::new(&w.me().name, "SJOIN")
-            .arg(chan.created_ms.to_string())
-            .arg(&*chan.name)
-            .arg(modes);
-        for a in args {
-            l = l.arg(a);
-        }
-        let who = if creating {
-            format!("@{}", w.clients[cid].nick)
-        } else {
-            w.clients[cid].nick.to_string()
-        };
-        let line = l.trailing(who).finish();
-        w.to_links(None, &line, ctx.out);
+        let mut who = String::new();
+        chan.members[&cid].push_prefixes(&mut who, true, 0);
+        who.push_str(&w.clients[cid].nick);
+        let sjoin = w.sjoin_msg(ch, &modes, &args, &who);
+        w.to_links(None, &sjoin, ctx.out);
     }
     if w.channels[ch].topic.is_some() {
         send_topic(w, ctx.conn, ch, ctx.out);
@@ -250,21 +241,19 @@ pub fn send_names(w: &World, conn: ConnId, viewer: ClientId, ch: ChanId, out: &m
     w.reply(out, conn, n::RPL_ENDOFNAMES, &[chan.name.as_bytes()]);
 }
 
-fn part_one(w: &mut World, cid: ClientId, ch: ChanId, reason: Option<&[u8]>, out: &mut Outbox) {
+fn part_one(ctx: &mut Ctx<'_>, ch: ChanId, reason: Option<&[u8]>) {
+    let cid = ctx.client();
+    let w = &mut *ctx.w;
     let mut l = Line::new(&w.clients[cid].mask(), "PART").arg(&*w.channels[ch].name);
+    let mut link = LinkMsg::new(&w.clients[cid].nick, "PART").arg(&*w.channels[ch].name);
     if let Some(r) = reason {
         l = l.trailing(r);
+        link = link.trailing(r);
     }
     let mut m = Msg::new(l.finish(), w.now.unix_ms);
-    w.to_channel(ch, None, &mut m, out, |_| true);
-    if !w.links.is_empty() {
-        let mut l = Line::new(&w.clients[cid].nick, "PART").arg(&*w.channels[ch].name);
-        if let Some(r) = reason {
-            l = l.trailing(r);
-        }
-        w.to_links(None, &l.finish(), out);
-    }
+    w.to_channel(ch, None, &mut m, ctx.out, |_| true);
     w.part_channel(ch, cid);
+    ctx.propagate(&link);
 }
 
 pub fn part(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
@@ -272,18 +261,18 @@ pub fn part(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let reason = (msg.len() > 1).then(|| msg.param(1));
     for name in split(msg.param(0)) {
         match ctx.w.find_channel(name) {
-            None => ctx
-                .w
-                .reply(ctx.out, ctx.conn, n::ERR_NOSUCHCHANNEL, &[name]),
+            None => ctx.fail(err(n::ERR_NOSUCHCHANNEL, &[name])),
             Some(ch) if !ctx.w.channels[ch].members.contains_key(&cid) => {
-                ctx.w.reply(ctx.out, ctx.conn, n::ERR_NOTONCHANNEL, &[name])
+                ctx.fail(err(n::ERR_NOTONCHANNEL, &[name]))
             }
-            Some(ch) => part_one(ctx.w, cid, ch, reason, ctx.out),
+            Some(ch) => part_one(ctx, ch, reason),
         }
     }
     Ok(())
 }
 
+/// `TOPIC <chan> [:text]` from a user here; `:<nick> TOPIC <chan> <time> :<text>` from a
+/// link (the time travels, so every server shows the same).
 pub fn topic(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let cid = ctx.client();
     let name = msg.param(0);
@@ -291,34 +280,35 @@ pub fn topic(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         .w
         .find_channel(name)
         .ok_or_else(|| err(n::ERR_NOSUCHCHANNEL, &[name]))?;
-    let chan = &ctx.w.channels[ch];
-    let member = chan.members.contains_key(&cid);
-    if msg.len() < 2 {
-        if !member && chan.is_secret() {
+    let (time, text) = if ctx.is_local() {
+        let chan = &ctx.w.channels[ch];
+        let member = chan.members.contains_key(&cid);
+        if msg.len() < 2 {
+            if !member && chan.is_secret() {
+                return Err(err(n::ERR_NOTONCHANNEL, &[name]));
+            }
+            send_topic(ctx.w, ctx.conn, ch, ctx.out);
+            return Ok(());
+        }
+        if !member {
             return Err(err(n::ERR_NOTONCHANNEL, &[name]));
         }
-        send_topic(ctx.w, ctx.conn, ch, ctx.out);
-        return Ok(());
-    }
-    if !member {
-        return Err(err(n::ERR_NOTONCHANNEL, &[name]));
-    }
-    if chan.has(cmode::TOPIC_OPS) && !chan.is_op(cid) {
-        return Err(err(n::ERR_CHANOPRIVSNEEDED, &[name]));
-    }
-    let text = cut(msg.param(1), TOPIC_LEN);
+        if chan.has(cmode::TOPIC_OPS) && !chan.is_op(cid) {
+            return Err(err(n::ERR_CHANOPRIVSNEEDED, &[name]));
+        }
+        (ctx.w.now.unix_s(), cut(msg.param(1), TOPIC_LEN))
+    } else {
+        let time = msg.param_str(1).and_then(|s| s.parse().ok());
+        (time.unwrap_or(ctx.w.now.unix_s()), msg.param(2))
+    };
     let w = &mut *ctx.w;
     let setter = w.clients[cid].mask();
-    let time = w.now.unix_s();
     set_topic(w, ch, text, &setter, time, &setter, ctx.out);
-    if !w.links.is_empty() {
-        let line = Line::new(&w.clients[cid].nick, "TOPIC")
-            .arg(&*w.channels[ch].name)
-            .arg(w.now.unix_s().to_string())
-            .trailing(text)
-            .finish();
-        w.to_links(None, &line, ctx.out);
-    }
+    let link = LinkMsg::new(&w.clients[cid].nick, "TOPIC")
+        .arg(&*w.channels[ch].name)
+        .arg(time.to_string())
+        .trailing(text);
+    ctx.propagate(&link);
     Ok(())
 }
 
@@ -419,39 +409,43 @@ pub fn list(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     Ok(())
 }
 
+/// `KICK <chan> <nick>[,<nick>…] [:reason]`; from a link, one victim and the reason.
 pub fn kick(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
-    let cid = ctx.client();
     let name = msg.param(0);
     let ch = ctx
         .w
         .find_channel(name)
         .ok_or_else(|| err(n::ERR_NOSUCHCHANNEL, &[name]))?;
-    let chan = &ctx.w.channels[ch];
-    if !chan.members.contains_key(&cid) {
-        return Err(err(n::ERR_NOTONCHANNEL, &[name]));
+    let kicker = ctx.link_prefix();
+    if let Source::Local(cid) = ctx.src {
+        let chan = &ctx.w.channels[ch];
+        if !chan.members.contains_key(&cid) {
+            return Err(err(n::ERR_NOTONCHANNEL, &[name]));
+        }
+        if !chan.is_op(cid) {
+            return Err(err(n::ERR_CHANOPRIVSNEEDED, &[name]));
+        }
     }
-    if !chan.is_op(cid) {
-        return Err(err(n::ERR_CHANOPRIVSNEEDED, &[name]));
-    }
-    let kicker = ctx.w.clients[cid].nick.clone();
-    let reason = match msg.param(2) {
-        [] => kicker.as_bytes(),
-        r => cut(r, KICK_LEN),
+    let reason = match (msg.param(2), ctx.is_local()) {
+        ([], true) => kicker.as_bytes(),
+        (r, true) => cut(r, KICK_LEN),
+        (r, false) => r,
     };
+    let shown = ctx.source_name();
     for target in split(msg.param(1)) {
         let w = &mut *ctx.w;
         let victim = match w.find_nick(target) {
             Some(v) if w.channels[ch].members.contains_key(&v) => v,
             Some(_) => {
-                w.reply(ctx.out, ctx.conn, n::ERR_USERNOTINCHANNEL, &[target, name]);
+                ctx.fail(err(n::ERR_USERNOTINCHANNEL, &[target, name]));
                 continue;
             }
             None => {
-                w.reply(ctx.out, ctx.conn, n::ERR_NOSUCHNICK, &[target]);
+                ctx.fail(err(n::ERR_NOSUCHNICK, &[target]));
                 continue;
             }
         };
-        let line = Line::new(&w.clients[cid].mask(), "KICK")
+        let line = Line::new(&shown, "KICK")
             .arg(&*w.channels[ch].name)
             .arg(&*w.clients[victim].nick)
             .trailing(reason)
@@ -459,15 +453,12 @@ pub fn kick(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         let mut m = Msg::new(line, w.now.unix_ms);
         w.to_channel(ch, None, &mut m, ctx.out, |_| true);
         let last = w.channels[ch].members.len() == 1;
-        if !w.links.is_empty() {
-            let line = Line::new(&w.clients[cid].nick, "KICK")
-                .arg(&*w.channels[ch].name)
-                .arg(&*w.clients[victim].nick)
-                .trailing(reason)
-                .finish();
-            w.to_links(None, &line, ctx.out);
-        }
+        let link = LinkMsg::new(&kicker, "KICK")
+            .arg(&*w.channels[ch].name)
+            .arg(&*w.clients[victim].nick)
+            .trailing(reason);
         w.part_channel(ch, victim);
+        ctx.propagate(&link);
         if last {
             break;
         }
@@ -475,6 +466,8 @@ pub fn kick(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     Ok(())
 }
 
+/// `INVITE <nick> <chan>`: every server records the invitation, so a JOIN checked anywhere
+/// agrees; it travels until it reaches the invitee's server.
 pub fn invite(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let cid = ctx.client();
     let (target, name) = (msg.param(0), msg.param(1));
@@ -482,19 +475,22 @@ pub fn invite(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         .w
         .find_nick(target)
         .ok_or_else(|| err(n::ERR_NOSUCHNICK, &[target]))?;
+    let local = ctx.is_local();
     let w = &mut *ctx.w;
     let ch = w
         .find_channel(name)
         .ok_or_else(|| err(n::ERR_NOSUCHCHANNEL, &[name]))?;
     let chan = &w.channels[ch];
-    if !chan.members.contains_key(&cid) {
-        return Err(err(n::ERR_NOTONCHANNEL, &[name]));
-    }
-    if chan.members.contains_key(&victim) {
-        return Err(err(n::ERR_USERONCHANNEL, &[target, name]));
-    }
-    if chan.has(cmode::INVITE) && !chan.is_op(cid) {
-        return Err(err(n::ERR_CHANOPRIVSNEEDED, &[name]));
+    if local {
+        if !chan.members.contains_key(&cid) {
+            return Err(err(n::ERR_NOTONCHANNEL, &[name]));
+        }
+        if chan.members.contains_key(&victim) {
+            return Err(err(n::ERR_USERONCHANNEL, &[target, name]));
+        }
+        if chan.has(cmode::INVITE) && !chan.is_op(cid) {
+            return Err(err(n::ERR_CHANOPRIVSNEEDED, &[name]));
+        }
     }
     let chan_name = chan.name.clone();
     if !chan.invites.contains(&victim) {
@@ -502,19 +498,21 @@ pub fn invite(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         w.clients[victim].invited = true;
     }
     let vnick = w.clients[victim].nick.clone();
-    let line = Line::new(w.name(), n::RPL_INVITING)
-        .arg(w.target_nick(ctx.conn))
-        .arg(&*vnick)
-        .arg(&*chan_name)
-        .finish();
-    ctx.out.send(ctx.conn, line);
-    if let Some(away) = &w.clients[victim].away {
-        let line = Line::new(w.name(), n::RPL_AWAY)
+    if local {
+        let line = Line::new(w.name(), n::RPL_INVITING)
             .arg(w.target_nick(ctx.conn))
             .arg(&*vnick)
-            .trailing(away)
+            .arg(&*chan_name)
             .finish();
         ctx.out.send(ctx.conn, line);
+        if let Some(away) = &w.clients[victim].away {
+            let line = Line::new(w.name(), n::RPL_AWAY)
+                .arg(w.target_nick(ctx.conn))
+                .arg(&*vnick)
+                .trailing(away)
+                .finish();
+            ctx.out.send(ctx.conn, line);
+        }
     }
     let line = Line::new(&w.clients[cid].mask(), "INVITE")
         .arg(&*vnick)
@@ -522,13 +520,6 @@ pub fn invite(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         .finish();
     let mut m = Msg::new(line, w.now.unix_ms);
     w.send_client(victim, &mut m, ctx.out);
-    if w.clients[victim].conn.is_none() {
-        let line = Line::new(&w.clients[cid].nick, "INVITE")
-            .arg(&*vnick)
-            .arg(&*chan_name)
-            .finish();
-        w.to_links(None, &line, ctx.out);
-    }
     // invite-notify: other channel operators who asked for it see the invitation too.
     let ops: Vec<ClientId> = w.channels[ch]
         .members
@@ -538,6 +529,12 @@ pub fn invite(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         .collect();
     for op in ops {
         w.send_client(op, &mut m, ctx.out);
+    }
+    if w.clients[victim].conn.is_none() {
+        let link = LinkMsg::new(&w.clients[cid].nick, "INVITE")
+            .arg(&*vnick)
+            .arg(&*chan_name);
+        ctx.propagate(&link);
     }
     Ok(())
 }

@@ -1,10 +1,10 @@
 //! PRIVMSG, NOTICE, TAGMSG and AWAY.
 
-use super::link::RelayForms;
 use crate::core::caps;
 use crate::core::dispatch::{err, Ctx, HResult};
 use crate::core::fanout::Msg;
 use crate::core::modes::{statusmsg_target, Status};
+use crate::core::portal::{cap, LinkMsg};
 use crate::core::state::cmode;
 use crate::core::{ChanId, ClientId};
 use crate::limits::{AWAY_LEN, MAX_TARGETS};
@@ -44,11 +44,15 @@ pub fn tagmsg(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     deliver(ctx, msg, Kind::Tagmsg)
 }
 
+/// PRIVMSG, NOTICE and TAGMSG, from a user here or elsewhere: local recipients, then the
+/// links that lead to other recipients (never back where it came from). Only a local
+/// sender is checked and answered.
 fn deliver(ctx: &mut Ctx<'_>, msg: &Message<'_>, kind: Kind) -> HResult {
     let cid = ctx.client();
     let notice = kind == Kind::Notice;
+    let local = ctx.is_local();
     if msg.is_empty() || msg.param(0).is_empty() {
-        if notice {
+        if notice || !local {
             return Ok(());
         }
         let text = format!("No recipient given ({})", kind.verb());
@@ -57,6 +61,7 @@ fn deliver(ctx: &mut Ctx<'_>, msg: &Message<'_>, kind: Kind) -> HResult {
         return Ok(());
     }
     if kind != Kind::Tagmsg && (msg.len() < 2 || msg.param(1).is_empty()) {
+        // A client could not send it: not shown to anyone.
         return Err(err(n::ERR_NOTEXTTOSEND, &[]));
     }
     let targets: Vec<&[u8]> = msg
@@ -68,15 +73,16 @@ fn deliver(ctx: &mut Ctx<'_>, msg: &Message<'_>, kind: Kind) -> HResult {
         return Err(err(n::ERR_TOOMANYTARGETS, &[msg.param(0)]));
     }
     let ctags = msg.client_tags();
-    let now = ctx.w.now.unix_s();
-    if let Some(l) = ctx.w.local_mut(ctx.conn) {
-        l.last_msg = now;
+    if local {
+        let now = ctx.w.now.unix_s();
+        if let Some(l) = ctx.w.local_mut(ctx.conn) {
+            l.last_msg = now;
+        }
     }
     for target in targets {
         let result = deliver_one(ctx, cid, target, msg, kind, &ctags);
         if let (Err(reply), false) = (result, notice) {
-            let args: Vec<&[u8]> = reply.args.iter().map(Vec::as_slice).collect();
-            ctx.w.reply(ctx.out, ctx.conn, reply.num, &args);
+            ctx.fail(reply);
         }
     }
     Ok(())
@@ -90,16 +96,27 @@ fn deliver_one(
     kind: Kind,
     ctags: &[u8],
 ) -> HResult {
+    let from = ctx.from_link();
     let w = &mut *ctx.w;
     let (status, chan_part) = statusmsg_target(target);
+    let text = (kind != Kind::Tagmsg).then(|| msg.param(1));
     // Recipients see the target as the server spells it (`#Chan` for `#chan`, the nick's own
     // case), with the status prefix kept.
     let line = |shown: &[u8]| {
         let mut line = Line::new(&w.clients[cid].mask(), kind.verb()).arg(shown);
-        if kind != Kind::Tagmsg {
-            line = line.trailing(msg.param(1));
+        if let Some(t) = text {
+            line = line.trailing(t);
         }
         line.finish()
+    };
+    let link_msg = |shown: &[u8]| {
+        let mut m = LinkMsg::new(&w.clients[cid].nick, kind.verb()).arg(shown);
+        if let Some(t) = text {
+            m = m.trailing(t);
+        }
+        // Version 1 of the portal protocol has neither client tags nor TAGMSG.
+        let min_proto = if kind == Kind::Tagmsg { 2 } else { 1 };
+        m.tags(ctags).min_proto(min_proto)
     };
     let sender_caps = w.clients[cid].caps;
     let mut m;
@@ -107,21 +124,14 @@ fn deliver_one(
         let ch = w
             .find_channel(chan_part)
             .ok_or_else(|| err(n::ERR_NOSUCHNICK, &[target]))?;
-        if !can_send(w, ch, cid) {
+        if from.is_none() && !can_send(w, ch, cid) {
             return Err(err(n::ERR_CANNOTSENDTOCHAN, &[chan_part]));
         }
         let mut shown = target[..target.len() - chan_part.len()].to_vec();
         shown.extend_from_slice(w.channels[ch].name.as_bytes());
         m = Msg::new(line(&shown), w.now.unix_ms).with_client_tags(ctags);
         if !w.links.is_empty() {
-            let forms = RelayForms::new(
-                &w.clients[cid].nick,
-                kind.verb(),
-                &shown,
-                text(msg, kind),
-                ctags,
-            );
-            w.to_channel_links(ch, None, ctx.out, |l| forms.for_link(l));
+            w.to_channel_links(ch, from, &link_msg(&shown), ctx.out);
         }
         w.to_channel_members(ch, Some(cid), status, kind == Kind::Tagmsg, &mut m, ctx.out);
     } else {
@@ -130,20 +140,13 @@ fn deliver_one(
             .ok_or_else(|| err(n::ERR_NOSUCHNICK, &[target]))?;
         m = Msg::new(line(w.clients[to].nick.as_bytes()), w.now.unix_ms).with_client_tags(ctags);
         if let Some(via) = w.clients[to].conn.is_none().then(|| w.route(to)).flatten() {
-            let forms = RelayForms::new(
-                &w.clients[cid].nick,
-                kind.verb(),
-                w.clients[to].nick.as_bytes(),
-                text(msg, kind),
-                ctags,
-            );
-            if let Some(line) = w.link(via).and_then(|l| forms.for_link(l)) {
-                ctx.out.send(via, line);
+            if Some(via) != from {
+                w.send_link(via, &link_msg(w.clients[to].nick.as_bytes()), ctx.out);
             }
         } else if kind != Kind::Tagmsg || w.clients[to].caps & caps::MESSAGE_TAGS != 0 {
             w.send_client(to, &mut m, ctx.out);
         }
-        if kind == Kind::Privmsg {
+        if kind == Kind::Privmsg && from.is_none() {
             if let Some(away) = &w.clients[to].away {
                 let line = Line::new(w.name(), n::RPL_AWAY)
                     .arg(w.target_nick(ctx.conn))
@@ -154,14 +157,10 @@ fn deliver_one(
             }
         }
     }
-    if sender_caps & caps::ECHO_MESSAGE != 0 {
+    if from.is_none() && sender_caps & caps::ECHO_MESSAGE != 0 {
         ctx.out.send(ctx.conn, m.for_caps(sender_caps));
     }
     Ok(())
-}
-
-fn text<'a>(msg: &Message<'a>, kind: Kind) -> Option<&'a [u8]> {
-    (kind != Kind::Tagmsg).then(|| msg.param(1))
 }
 
 /// +n keeps outsiders out, +m silences all but voiced and ops, a ban silences the unvoiced.
@@ -178,30 +177,33 @@ pub fn can_send(w: &crate::core::World, ch: ChanId, cid: ClientId) -> bool {
     }
 }
 
+/// `AWAY [:text]`: local members sharing a channel with away-notify see it; links with the
+/// AWAY capability carry it.
 pub fn away(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let cid = ctx.client();
-    let text = msg.param(0);
+    let local = ctx.is_local();
     let w = &mut *ctx.w;
-    let line = if text.is_empty() {
-        w.clients[cid].away = None;
-        w.reply(ctx.out, ctx.conn, n::RPL_UNAWAY, &[]);
-        Line::new(&w.clients[cid].mask(), "AWAY").finish()
-    } else {
-        let text = super::channel::cut(text, AWAY_LEN);
-        w.clients[cid].away = Some(text.into());
-        w.reply(ctx.out, ctx.conn, n::RPL_NOWAWAY, &[]);
-        Line::new(&w.clients[cid].mask(), "AWAY")
-            .trailing(text)
-            .finish()
+    let text = match msg.param(0) {
+        t if local => super::channel::cut(t, AWAY_LEN),
+        t => t,
     };
-    let mut m = Msg::new(line, w.now.unix_ms);
-    w.to_common(cid, false, caps::AWAY_NOTIFY, &mut m, ctx.out);
-    if !w.links.is_empty() {
-        let mut l = Line::new(&w.clients[cid].nick, "AWAY");
-        if let Some(a) = &w.clients[cid].away {
-            l = l.trailing(a);
-        }
-        w.to_links_with(None, crate::core::network::cap::AWAY, &l.finish(), ctx.out);
+    w.clients[cid].away = (!text.is_empty()).then(|| text.into());
+    let mut l = Line::new(&w.clients[cid].mask(), "AWAY");
+    let mut link = LinkMsg::new(&w.clients[cid].nick, "AWAY").needs(cap::AWAY);
+    if !text.is_empty() {
+        l = l.trailing(text);
+        link = link.trailing(text);
     }
+    if local {
+        let num = if text.is_empty() {
+            n::RPL_UNAWAY
+        } else {
+            n::RPL_NOWAWAY
+        };
+        w.reply(ctx.out, ctx.conn, num, &[]);
+    }
+    let mut m = Msg::new(l.finish(), w.now.unix_ms);
+    w.to_common(cid, false, caps::AWAY_NOTIFY, &mut m, ctx.out);
+    ctx.propagate(&link);
     Ok(())
 }

@@ -1,6 +1,5 @@
 //! Command handlers, one module per family.
 pub mod channel;
-pub mod link;
 pub mod message;
 pub mod mode;
 pub mod oper;

@@ -2,9 +2,10 @@
 //! describes current practice). ISUPPORT's CHANMODES and PREFIX come from the mode table in
 //! `core/modes.rs`, with MODES=4 and MAXLIST=b:100; this is where those promises are kept.
 
-use crate::core::dispatch::{err, Ctx, HResult, Reply};
+use crate::core::dispatch::{err, Ctx, HResult, Reply, Source};
 use crate::core::fanout::Msg;
 use crate::core::modes::{self, Kind, Status};
+use crate::core::portal::LinkMsg;
 use crate::core::state::{umode, Ban, Channel};
 use crate::core::{ChanId, ClientId, ConnId, Outbox, World};
 use crate::limits::{MAX_BANS, MAX_MODES};
@@ -22,9 +23,18 @@ const BAN_LEN: usize = 195;
 const INVALID_KEY: Numeric = (n::ERR_INVALIDMODEPARAM, "Invalid key");
 const INVALID_LIMIT: Numeric = (n::ERR_INVALIDMODEPARAM, "Invalid limit");
 
+/// MODE from a user here (checked, answered) or from a link (applied as sent: the
+/// sending server checked the rights; passed on as it came).
 pub fn mode(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let target = msg.param(0);
     if let Some(ch) = ctx.w.find_channel(target) {
+        if !ctx.is_local() {
+            let setter = ctx.source_name();
+            let params = msg.params().get(2..).unwrap_or_default();
+            apply_remote(ctx.w, ch, &setter, msg.param(1), params, ctx.out);
+            ctx.propagate(&LinkMsg::relay(msg));
+            return Ok(());
+        }
         return channel_mode(ctx, msg, ch);
     }
     match ctx.w.find_nick(target) {
@@ -168,17 +178,20 @@ fn channel_mode(ctx: &mut Ctx<'_>, msg: &Message<'_>, ch: ChanId) -> HResult {
         let line = announcement(&setter, &w.channels[ch].name, &done);
         let mut m = Msg::new(line, w.now.unix_ms);
         w.to_channel(ch, None, &mut m, ctx.out, |_| true);
-        if !w.links.is_empty() {
-            let line = announcement(&w.clients[cid].nick, &w.channels[ch].name, &done);
-            w.to_links(None, &line, ctx.out);
+        let mut link = LinkMsg::new(&w.clients[cid].nick, "MODE")
+            .arg(&*w.channels[ch].name)
+            .arg(modestring(done.iter().map(|d| (d.plus, d.letter))));
+        for arg in done.iter().filter_map(|d| d.arg.as_deref()) {
+            link = link.arg(arg);
         }
+        ctx.propagate(&link);
     }
     Ok(())
 }
 
 /// A channel mode change from another server: applied as sent (its server checked the
 /// rights) and shown to local members.
-pub fn apply_remote(
+fn apply_remote(
     w: &mut World,
     ch: ChanId,
     setter: &str,
@@ -223,7 +236,7 @@ fn send_channel_modes(w: &World, conn: ConnId, viewer: ClientId, ch: ChanId, out
 /// The channel's modes as `+flags[k][l]` and their parameters. A hidden key is shown as `*`
 /// so clients that parse by CHANMODES still read the limit as the limit.
 fn describe(chan: &Channel, show_key: bool) -> (String, Vec<String>) {
-    let (modes, mut params) = crate::core::network::mode_words(chan);
+    let (modes, mut params) = crate::core::portal::burst::mode_words(chan);
     // The key comes first among the parameters; outsiders only learn that one is set.
     if chan.key.is_some() && !show_key {
         params[0] = "*".into();
@@ -431,6 +444,15 @@ fn umode_bit(letter: u8) -> Option<u8> {
 }
 
 fn user_mode(ctx: &mut Ctx<'_>, msg: &Message<'_>, target: ClientId) -> HResult {
+    if !ctx.is_local() {
+        // Another server's user: its modes as that server set them, every letter known.
+        if ctx.src == Source::Remote(target) {
+            let new = apply_umodes(ctx.w.clients[target].umodes, msg.param(1));
+            ctx.w.set_umodes(target, new);
+            ctx.propagate(&LinkMsg::relay(msg));
+        }
+        return Ok(());
+    }
     let cid = ctx.client();
     if target != cid {
         return Err(err(n::ERR_USERSDONTMATCH, &[]));
@@ -456,6 +478,20 @@ fn user_mode(ctx: &mut Ctx<'_>, msg: &Message<'_>, target: ClientId) -> HResult 
     }
     set_umodes(ctx, cid, old, new);
     Ok(())
+}
+
+/// The user modes after `modes`, every known letter taken as it is (a remote server's word).
+fn apply_umodes(mut umodes: u8, modes: &[u8]) -> u8 {
+    let mut plus = true;
+    for &letter in modes {
+        match (letter, umode_bit(letter)) {
+            (b'+' | b'-', _) => plus = letter == b'+',
+            (_, Some(bit)) if plus => umodes |= bit,
+            (_, Some(bit)) => umodes &= !bit,
+            (_, None) => {}
+        }
+    }
+    umodes
 }
 
 /// The user modes after `modes`, and whether it held a letter that is not a user mode.
@@ -488,13 +524,14 @@ fn set_umodes(ctx: &mut Ctx<'_>, cid: ClientId, old: u8, new: u8) {
         .filter(|&&(_, bit)| changed & bit != 0)
         .map(|&(c, bit)| (new & bit != 0, c));
     let nick = w.clients[cid].nick.clone();
+    let modes = modestring(modes);
     let line = Line::new(&nick, "MODE")
         .arg(&*nick)
-        .trailing(modestring(modes))
+        .trailing(&modes)
         .finish();
-    w.to_links(None, &line, ctx.out);
     let mut m = Msg::new(line, w.now.unix_ms);
     w.send_client(cid, &mut m, ctx.out);
+    ctx.propagate(&LinkMsg::new(&nick, "MODE").arg(&*nick).trailing(&modes));
 }
 
 #[cfg(test)]
@@ -655,8 +692,7 @@ mod tests {
     fn irc_operators_get_no_override() {
         let (mut t, [_, b, _]) = world();
         let bob = cid(&t, b);
-        t.w.clients[bob].umodes |= umode::OPER;
-        t.w.opers += 1;
+        t.w.set_umodes(bob, t.w.clients[bob].umodes | umode::OPER);
         assert_eq!(
             t.ask(b, "MODE #c +i"),
             vec![":irc.test 482 bob #c :You're not channel operator"]
@@ -829,15 +865,14 @@ mod tests {
     fn minus_o_deopers() {
         let (mut t, [a, _, _]) = world();
         let alice = cid(&t, a);
-        t.w.clients[alice].umodes |= umode::OPER;
-        t.w.opers += 1;
+        t.w.set_umodes(alice, t.w.clients[alice].umodes | umode::OPER);
         assert_eq!(t.ask(a, "MODE alice +o"), Vec::<String>::new());
         assert_eq!(t.ask(a, "MODE alice"), vec![":irc.test 221 alice +o"]);
         assert_eq!(t.ask(a, "MODE alice -o+i"), vec![":alice MODE alice :+i-o"]);
         assert!(!t.w.clients[alice].has(umode::OPER));
-        assert_eq!(t.w.opers, 0);
+        assert_eq!(t.w.counts().opers, 0);
         assert_eq!(t.ask(a, "MODE alice -o"), Vec::<String>::new());
-        assert_eq!(t.w.opers, 0);
+        assert_eq!(t.w.counts().opers, 0);
     }
 
     #[test]

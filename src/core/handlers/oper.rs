@@ -2,6 +2,7 @@
 
 use crate::core::dispatch::{err, Ctx, HResult};
 use crate::core::fanout::Msg;
+use crate::core::portal::LinkMsg;
 use crate::core::state::umode;
 use crate::proto::casemap::wild_match;
 use crate::proto::line::Line;
@@ -56,77 +57,75 @@ pub fn oper(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
             .finish();
         ctx.out.send(ctx.conn, line);
         w.set_umodes(cid, w.clients[cid].umodes | umode::OPER);
-        if !w.links.is_empty() {
-            let nick = &w.clients[cid].nick;
-            let line = Line::new(nick, "MODE").arg(&**nick).trailing("+o").finish();
-            w.to_links(None, &line, ctx.out);
-        }
+        let nick = &w.clients[cid].nick;
+        w.to_links(
+            None,
+            &LinkMsg::new(nick, "MODE").arg(&**nick).trailing("+o"),
+            ctx.out,
+        );
     }
     Ok(())
 }
 
+/// `KILL <nick> :<reason>` from an operator here or from a link: the KILL crosses the
+/// network first, then the victim's own server disconnects it and everyone else forgets it
+/// (so no QUIT follows it over the links).
 pub fn kill(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
-    let killer = ctx.client();
-    let w = &mut *ctx.w;
     let target = msg.param(0);
     // Any server of the network, not only this one (SQUIT is for those).
-    if w.find_server(target).is_some() {
+    if ctx.w.find_server(target).is_some() && ctx.is_local() {
         return Err(err(n::ERR_CANTKILLSERVER, &[]));
     }
-    let victim = w
+    let victim = ctx
+        .w
         .find_nick(target)
         .ok_or_else(|| err(n::ERR_NOSUCHNICK, &[target]))?;
     let reason = match msg.param(1) {
         [] => &b"No reason given"[..],
         r => r,
     };
-    let k = &w.clients[killer];
-    let v = &w.clients[victim];
-    let why = format!("Killed ({} ({}))", k.nick, String::from_utf8_lossy(reason));
-    log::info!("{} killed {}: {why}", k.mask(), v.mask());
-    let line = Line::new(&k.mask(), "KILL")
-        .arg(&*v.nick)
-        .trailing(reason)
-        .finish();
-    match v.conn {
+    let killer = ctx.link_prefix();
+    let why = format!("Killed ({killer} ({}))", String::from_utf8_lossy(reason));
+    let w = &*ctx.w;
+    log::info!(
+        "{} killed {}: {why}",
+        ctx.source_name(),
+        w.clients[victim].mask()
+    );
+    let vnick = w.clients[victim].nick.to_string();
+    ctx.propagate(&LinkMsg::new(&killer, "KILL").arg(&vnick).trailing(reason));
+    match ctx.w.clients[victim].conn {
         Some(conn) => {
-            ctx.out.send(conn, line);
-            w.close_conn(conn, &why, ctx.out);
-        }
-        // A user on another server: its server disconnects it when the KILL arrives.
-        None => {
-            let link_line = Line::new(&k.nick, "KILL")
-                .arg(&*v.nick)
+            let line = Line::new(&ctx.source_name(), "KILL")
+                .arg(&vnick)
                 .trailing(reason)
                 .finish();
-            w.to_links(None, &link_line, ctx.out);
-            w.quit_local_view(victim, why.as_bytes(), ctx.out);
+            ctx.out.send(conn, line);
+            ctx.w.close_local(conn, &why, false, ctx.out);
         }
+        None => ctx.w.quit_local_view(victim, why.as_bytes(), ctx.out),
     }
     Ok(())
 }
 
+/// `WALLOPS :<text>` to every local user with +w, and on to the other servers.
 pub fn wallops(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let text = msg.param(0);
     if text.is_empty() {
         return Err(err(n::ERR_NEEDMOREPARAMS, &[b"WALLOPS"]));
     }
-    let w = &*ctx.w;
-    let line = Line::new(&w.clients[ctx.client()].mask(), "WALLOPS")
+    let line = Line::new(&ctx.source_name(), "WALLOPS")
         .trailing(text)
         .finish();
+    let w = &*ctx.w;
     let mut m = Msg::new(line, w.now.unix_ms);
     for (_, c) in w.clients.iter().filter(|(_, c)| c.has(umode::WALLOPS)) {
         if let Some(conn) = c.conn {
             ctx.out.send(conn, m.for_caps(c.caps));
         }
     }
-    if !w.links.is_empty() {
-        let line = Line::new(&w.clients[ctx.client()].nick, "WALLOPS")
-            .trailing(text)
-            .finish();
-        w.to_links(None, &line, ctx.out);
-    }
+    let link = LinkMsg::new(&ctx.link_prefix(), "WALLOPS").trailing(text);
+    ctx.propagate(&link);
     Ok(())
 }
 
@@ -191,15 +190,15 @@ mod tests {
                 ":alice MODE alice :+o"
             ]
         );
-        assert_eq!(t.w.opers, 1);
+        assert_eq!(t.w.counts().opers, 1);
         // Again: no second mode change, no double count.
         assert_eq!(
             t.ask(a, "OPER admin pw"),
             vec![":irc.test 381 alice :You are now an IRC operator"]
         );
-        assert_eq!(t.w.opers, 1);
+        assert_eq!(t.w.counts().opers, 1);
         t.feed(a, "QUIT");
-        assert_eq!(t.w.opers, 0);
+        assert_eq!(t.w.counts().opers, 0);
     }
 
     #[test]
@@ -218,7 +217,7 @@ mod tests {
             t.ask(a, "OPER admin"),
             vec![":irc.test 461 alice OPER :Not enough parameters"]
         );
-        assert_eq!(t.w.opers, 0);
+        assert_eq!(t.w.counts().opers, 0);
         let cfg = format!(
             "{BASE_CONFIG}[[oper]]\nname = \"admin\"\npassword = \"pw\"\nhost = \"*@10.*\"\n"
         );

@@ -2,8 +2,9 @@
 //! welcome burst.
 
 use crate::core::caps;
-use crate::core::dispatch::{err, Ctx, HResult};
+use crate::core::dispatch::{err, Ctx, HResult, Source};
 use crate::core::fanout::Msg;
+use crate::core::portal::{self, LinkMsg};
 use crate::core::state::Client;
 use crate::core::{ClientId, ConnId, Outbox, World};
 use crate::limits::*;
@@ -17,7 +18,7 @@ pub const VERSION: &str = concat!("portico-", env!("CARGO_PKG_VERSION"));
 pub fn pass(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     if msg.len() >= 3 {
         // PASS <password> <version> <flags>: a server, not a client (RFC 2813 §4.1.1).
-        return super::link::pass(ctx, msg);
+        return crate::core::portal::handshake::pass(ctx, msg);
     }
     let Some(reg) = ctx.w.reg_mut(ctx.conn) else {
         return Err(err(n::ERR_ALREADYREGISTERED, &[]));
@@ -26,7 +27,20 @@ pub fn pass(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     Ok(())
 }
 
+/// NICK: a connection registering, a user here changing, or from a link a user elsewhere
+/// changing (`:<nick> NICK <new> <ts>`) or a server introducing one.
 pub fn nick(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
+    match ctx.src {
+        Source::Server(_) => {
+            portal::remote::introduce(ctx, msg);
+            return Ok(());
+        }
+        Source::Remote(cid) => {
+            portal::remote::nick_change(ctx, cid, msg);
+            return Ok(());
+        }
+        _ => {}
+    }
     let raw = msg.param(0);
     if raw.is_empty() {
         return Err(err(n::ERR_NONICKNAMEGIVEN, &[]));
@@ -59,13 +73,10 @@ fn change_nick(w: &mut World, cid: ClientId, nick: &str, out: &mut Outbox) {
         return;
     }
     let ts = w.now.unix_ms;
-    if !w.links.is_empty() {
-        let line = Line::new(&w.clients[cid].nick, "NICK")
-            .arg(nick)
-            .arg(ts.to_string())
-            .finish();
-        w.to_links(None, &line, out);
-    }
+    let link = LinkMsg::new(&w.clients[cid].nick, "NICK")
+        .arg(nick)
+        .arg(ts.to_string());
+    w.to_links(None, &link, out);
     w.clients[cid].ts = ts;
     apply_nick(w, cid, nick, out);
 }
@@ -240,19 +251,9 @@ fn try_register(ctx: &mut Ctx<'_>) {
         serial: 0,
         invited: false,
     };
-    let cid = w.clients.insert(client);
-    w.local_mut(conn).expect("checked above").client = Some(cid);
-    let key = w.fold(&nick);
-    w.nicks.insert(key, cid);
-    w.unregistered -= 1;
-    w.local_users += 1;
-    w.max_local_users = w.max_local_users.max(w.local_users);
-    w.max_global_users = w.max_global_users.max(w.clients.len());
-    w.servers[crate::core::state::ME].users += 1;
-    if !w.links.is_empty() {
-        let line = w.intro_line(cid);
-        w.to_links(None, &line, ctx.out);
-    }
+    let cid = w.add_client(client);
+    let intro = w.intro_msg(cid);
+    w.to_links(None, &intro, ctx.out);
     welcome(w, conn, cid, ctx.out);
 }
 
@@ -320,7 +321,14 @@ pub fn pong(_ctx: &mut Ctx<'_>, _msg: &Message<'_>) -> HResult {
     Ok(())
 }
 
+/// QUIT: a connection here closes (its user's QUIT goes out as it leaves); a user elsewhere
+/// is forgotten, and the other links hear it.
 pub fn quit(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
+    if let Source::Remote(cid) = ctx.src {
+        ctx.propagate(&LinkMsg::relay(msg));
+        ctx.w.quit_local_view(cid, msg.param(0), ctx.out);
+        return Ok(());
+    }
     let reason = if msg.is_empty() {
         "Client Quit".to_string()
     } else {
@@ -333,7 +341,7 @@ pub fn quit(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
 pub fn setname(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let cid = ctx.client();
     let text = msg.param(0);
-    if text.is_empty() || text.len() > 100 {
+    if ctx.is_local() && (text.is_empty() || text.len() > 100) {
         let line = Line::new(ctx.w.name(), "FAIL")
             .arg("SETNAME")
             .arg("INVALID_REALNAME")
@@ -347,24 +355,11 @@ pub fn setname(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         .trailing(text)
         .finish();
     let mut m = Msg::new(line, ctx.w.now.unix_ms);
-    ctx.w.to_common(cid, true, caps::SETNAME, &mut m, ctx.out);
-    if !ctx.w.links.is_empty() {
-        let line = Line::new(&ctx.w.clients[cid].nick, "SETNAME")
-            .trailing(text)
-            .finish();
-        ctx.w
-            .to_links_with(None, crate::core::network::cap::SETNAME, &line, ctx.out);
-    }
+    ctx.w
+        .to_common(cid, ctx.is_local(), caps::SETNAME, &mut m, ctx.out);
+    let link = LinkMsg::new(&ctx.w.clients[cid].nick, "SETNAME")
+        .trailing(text)
+        .needs(portal::cap::SETNAME);
+    ctx.propagate(&link);
     Ok(())
-}
-
-impl Ctx<'_> {
-    /// The registered client behind this connection (dispatch guarantees one for `User`
-    /// commands).
-    pub fn client(&self) -> ClientId {
-        self.w
-            .local(self.conn)
-            .and_then(|l| l.client)
-            .expect("dispatch checks registration")
-    }
 }

@@ -11,8 +11,11 @@ use crate::proto::{numeric as n, Message};
 
 pub fn send_lusers(w: &World, conn: ConnId, out: &mut Outbox) {
     let users = w.clients.len();
-    let invisible = w.invisible;
-    let (local, max) = (w.local_users.to_string(), w.max_local_users.to_string());
+    let invisible = w.counts().invisible;
+    let (local, max) = (
+        w.counts().local_users.to_string(),
+        w.counts().max_local_users.to_string(),
+    );
     let global = users.to_string();
     let text = format!(
         "There are {} users and {invisible} invisible on {} servers",
@@ -20,12 +23,17 @@ pub fn send_lusers(w: &World, conn: ConnId, out: &mut Outbox) {
         w.servers.len()
     );
     say(w, conn, out, n::RPL_LUSERCLIENT, &[], &text);
-    w.reply(out, conn, n::RPL_LUSEROP, &[w.opers.to_string().as_bytes()]);
+    w.reply(
+        out,
+        conn,
+        n::RPL_LUSEROP,
+        &[w.counts().opers.to_string().as_bytes()],
+    );
     w.reply(
         out,
         conn,
         n::RPL_LUSERUNKNOWN,
-        &[w.unregistered.to_string().as_bytes()],
+        &[w.counts().unregistered.to_string().as_bytes()],
     );
     w.reply(
         out,
@@ -44,7 +52,7 @@ pub fn send_lusers(w: &World, conn: ConnId, out: &mut Outbox) {
         &[local.as_bytes(), max.as_bytes()],
         &text,
     );
-    let gmax = w.max_global_users.max(users).to_string();
+    let gmax = w.counts().max_global_users.max(users).to_string();
     let text = format!("Current global users {global}, max {gmax}");
     say(
         w,

@@ -1,15 +1,19 @@
-//! The `rfc2813` portal profile: linking with ngIRCd (IRC+, RFC 2813). Portico's native
-//! link lines stay the one internal form; a line leaving on an rfc2813 link is translated
-//! into what ngIRCd expects, and a line arriving from one is translated into native lines
-//! before the ordinary link handlers see it. What RFC 2813 cannot carry (timestamps, server
-//! IDs, client tags, TAGMSG, SETNAME, EOB) degrades as docs/PROTOCOL.md describes.
+//! The `rfc2813` portal dialect: linking with ngIRCd (IRC+, RFC 2813). Portico's native
+//! link messages stay the one internal form. A message leaving on an rfc2813 link is
+//! rendered once into what ngIRCd expects, by an allow-list: a verb without a rule here is
+//! not sent (and is counted), so a new command never leaks to ngIRCd by default. A line
+//! arriving from one becomes native messages once, handed to the command table without
+//! being parsed again. What RFC 2813 cannot carry (timestamps, server IDs, client tags,
+//! TAGMSG, SETNAME, EOB) degrades as docs/PROTOCOL.md describes.
 
-use super::{modes, World};
+use super::LinkMsg;
+use crate::core::{modes, World};
 use crate::limits::MAX_MODES;
 use crate::proto::casemap::is_channel;
 use crate::proto::line::Line;
-use crate::proto::message::{parse, Message};
+use crate::proto::message::{Message, OwnedMessage};
 use hashbrown::HashMap;
+use std::cell::Cell;
 use std::rc::Rc;
 
 /// IRC+ flags we send: C = CHANINFO, H = enhanced handshake (005 NICKLEN check + 376),
@@ -30,6 +34,19 @@ pub struct RfcLink {
     /// NJOIN): held until the NJOIN, so the channel is created with its members and modes
     /// at once and never exists empty.
     pub pending: HashMap<String, ChanInfo>,
+    /// Messages not sent because RFC 2813 has no form for them (see [`render`]).
+    pub dropped: Cell<u64>,
+}
+
+impl RfcLink {
+    /// A message this dialect has no rule for: not sent, counted, logged once in a while.
+    pub fn not_carried(&self, verb: &str) {
+        let n = self.dropped.get() + 1;
+        self.dropped.set(n);
+        if n.is_power_of_two() {
+            log::debug!("rfc2813 link: {verb} not carried ({n} messages so far)");
+        }
+    }
 }
 
 /// CHANINFO lines held at once per link (a burst holds one per channel until its NJOIN).
@@ -96,37 +113,23 @@ fn rc(l: Line) -> Rc<[u8]> {
     l.finish()
 }
 
-/// A native link line as ngIRCd must see it (zero, one or more lines).
-pub fn outbound(w: &World, line: &[u8]) -> Vec<Rc<[u8]>> {
-    let body = line.strip_suffix(b"\r\n").unwrap_or(line);
-    // RFC 2813 has no message tags: every line, relayed ones included, leaves without them.
-    let body = match body.first() {
-        Some(b'@') => {
-            let end = body.iter().position(|&b| b == b' ').unwrap_or(body.len());
-            let rest = &body[end..];
-            &rest[rest.iter().take_while(|&&b| b == b' ').count()..]
-        }
-        _ => body,
-    };
-    let Ok(msg) = parse(body) else {
-        return Vec::new();
-    };
-    let prefix = String::from_utf8_lossy(msg.prefix.unwrap_or_default()).into_owned();
-    let p = |i: usize| String::from_utf8_lossy(msg.param(i)).into_owned();
-    let mut buf = [0u8; 16];
-    let verb = msg.command_upper(&mut buf).to_vec();
-    match &verb[..] {
-        b"SERVER" if msg.len() >= 4 => {
+/// A native link message as ngIRCd must see it: zero, one or more lines, or `None` for a
+/// verb it has no rule for (the allow-list: nothing unknown reaches ngIRCd).
+pub fn render(w: &World, msg: &LinkMsg) -> Option<Vec<Rc<[u8]>>> {
+    let prefix = msg.prefix();
+    let p = |i: usize| msg.param_str(i);
+    let lines = match msg.verb() {
+        "SERVER" if msg.len() >= 4 => {
             let sid: u16 = p(2).parse().unwrap_or(0);
-            vec![rc(Line::new(&prefix, "SERVER")
+            vec![rc(Line::new(prefix, "SERVER")
                 .arg(p(0))
                 .arg(p(1))
                 .arg(token_of(w, sid).to_string())
                 .trailing(msg.param(3)))]
         }
-        b"NICK" if msg.len() >= 8 => {
+        "NICK" if msg.len() >= 8 => {
             let sid: u16 = p(5).parse().unwrap_or(0);
-            vec![rc(Line::new(&prefix, "NICK")
+            vec![rc(Line::new(prefix, "NICK")
                 .arg(p(0))
                 .arg(p(1))
                 .arg(p(3))
@@ -135,25 +138,25 @@ pub fn outbound(w: &World, line: &[u8]) -> Vec<Rc<[u8]>> {
                 .arg(p(6))
                 .trailing(msg.param(7)))]
         }
-        b"NICK" => vec![rc(Line::new(&prefix, "NICK").trailing(msg.param(0)))],
-        b"SJOIN" => sjoin_out(w, &prefix, &msg),
-        b"TOPIC" if msg.len() >= 3 => vec![rc(Line::new(&prefix, "TOPIC")
+        "NICK" => vec![rc(Line::new(prefix, "NICK").trailing(msg.param(0)))],
+        "SJOIN" => sjoin_out(w, prefix, msg),
+        "TOPIC" if msg.len() >= 3 => vec![rc(Line::new(prefix, "TOPIC")
             .arg(p(0))
             .trailing(msg.param(2)))],
         // Our burst's topic went in the CHANINFO of its SJOIN, which ngIRCd applies only
         // when it has no topic; Portico takes ngIRCd's (newer) one, so the link converges on
         // it instead of each side overwriting the other's. A topic another server's burst
         // brought won here (TB is forwarded only then): it overwrites.
-        b"TB" if prefix == *w.me().name && chaninfo_has_topic(w, msg.param(0)) => Vec::new(),
-        b"TB" if msg.len() >= 4 => vec![rc(Line::new(&prefix, "TOPIC")
+        "TB" if prefix == &*w.me().name && chaninfo_has_topic(w, msg.param(0)) => Vec::new(),
+        "TB" if msg.len() >= 4 => vec![rc(Line::new(prefix, "TOPIC")
             .arg(p(0))
             .trailing(msg.param(3)))],
-        b"BMASK" if msg.len() >= 4 => String::from_utf8_lossy(msg.param(3))
+        "BMASK" if msg.len() >= 4 => p(3)
             .split_whitespace()
             .collect::<Vec<_>>()
             .chunks(4)
             .map(|masks| {
-                let mut l = Line::new(&prefix, "MODE")
+                let mut l = Line::new(prefix, "MODE")
                     .arg(p(1))
                     .arg(format!("+{}", "b".repeat(masks.len())));
                 for m in masks {
@@ -164,45 +167,39 @@ pub fn outbound(w: &World, line: &[u8]) -> Vec<Rc<[u8]>> {
             .collect(),
         // ngIRCd takes AWAY from users only; servers carry the state as user mode +a
         // (without the text: ngIRCd shows "Away" for remote users).
-        b"AWAY" => {
+        "AWAY" => {
             let sign = if msg.param(0).is_empty() { "-a" } else { "+a" };
-            vec![rc(Line::new(&prefix, "MODE").arg(&prefix).trailing(sign))]
+            vec![rc(Line::new(prefix, "MODE").arg(prefix).trailing(sign))]
         }
         // Nothing in RFC 2813 carries these (nor a TB or BMASK too short to translate).
-        b"EOB" | b"TAGMSG" | b"SETNAME" | b"CAPAB" | b"TB" | b"BMASK" => Vec::new(),
-        _ => vec![terminated(body)],
-    }
-}
-
-fn terminated(body: &[u8]) -> Rc<[u8]> {
-    let mut v = Vec::with_capacity(body.len() + 2);
-    v.extend_from_slice(body);
-    v.extend_from_slice(b"\r\n");
-    Rc::from(v)
+        "EOB" | "TAGMSG" | "SETNAME" | "CAPAB" | "TB" | "BMASK" => Vec::new(),
+        // The same in both protocols (tags, which RFC 2813 lacks, are left behind).
+        "PRIVMSG" | "NOTICE" | "PART" | "KICK" | "MODE" | "QUIT" | "KILL" | "INVITE"
+        | "WALLOPS" | "SQUIT" | "PING" | "PONG" | "ERROR" => vec![msg.native()],
+        _ => return None,
+    };
+    Some(lines)
 }
 
 /// Whether [`sjoin_out`] put the channel's topic in a CHANINFO: it does when the channel
 /// has modes (an SJOIN without modes is also every runtime JOIN, which must not carry it).
 fn chaninfo_has_topic(w: &World, chan: &[u8]) -> bool {
     w.find_channel(chan)
-        .is_some_and(|ch| super::network::mode_words(&w.channels[ch]).0.len() > 1)
+        .is_some_and(|ch| super::burst::mode_words(&w.channels[ch]).0.len() > 1)
 }
 
 /// `SJOIN ts #c +modes [key] [limit] :@a +b c` → CHANINFO (when there are modes, with the
 /// channel's topic) and NJOIN.
-fn sjoin_out(w: &World, prefix: &str, msg: &Message<'_>) -> Vec<Rc<[u8]>> {
+fn sjoin_out(w: &World, prefix: &str, msg: &LinkMsg) -> Vec<Rc<[u8]>> {
     let n = msg.len();
     if n < 4 {
         return Vec::new();
     }
-    let chan = String::from_utf8_lossy(msg.param(1)).into_owned();
-    let modes = String::from_utf8_lossy(msg.param(2)).into_owned();
+    let chan = msg.param_str(1);
+    let modes = msg.param_str(2);
     let mut out = Vec::new();
     if modes.len() > 1 {
-        let args: Vec<String> = msg.params()[3..n - 1]
-            .iter()
-            .map(|a| String::from_utf8_lossy(a).into_owned())
-            .collect();
+        let args: Vec<String> = (3..n - 1).map(|i| msg.param_str(i)).collect();
         let topic = w
             .find_channel(chan.as_bytes())
             .and_then(|ch| w.channels[ch].topic.as_ref())
@@ -241,18 +238,14 @@ fn sjoin_out(w: &World, prefix: &str, msg: &Message<'_>) -> Vec<Rc<[u8]>> {
 
 /// What to do with a line from ngIRCd.
 pub enum Inbound {
-    /// Native lines to run through the link handlers, in order.
-    Native(Vec<Vec<u8>>),
+    /// The line means the same natively: handle it as it is.
+    Same,
+    /// Native messages to run through the command table, in order.
+    Native(Vec<OwnedMessage>),
     /// Nothing to do (handled here or deliberately ignored).
     Done,
     /// The link must go, for this reason.
     Drop(String),
-}
-
-fn native(l: Line) -> Vec<u8> {
-    let mut v = l.bytes();
-    v.truncate(v.len() - 2);
-    v
 }
 
 /// Translates one line from ngIRCd. `peer` is the ngIRCd server's index in `World::servers`.
@@ -266,7 +259,7 @@ pub fn inbound(w: &mut World, rfc: &mut RfcLink, peer: usize, msg: &Message<'_>)
     let p = |i: usize| String::from_utf8_lossy(msg.param(i)).into_owned();
     let mut buf = [0u8; 16];
     let verb = msg.command_upper(&mut buf).to_vec();
-    let one = |l: Line| Inbound::Native(vec![native(l)]);
+    let one = |m: OwnedMessage| Inbound::Native(vec![m]);
     match &verb[..] {
         b"005" => {
             // H handshake: the network must agree on the nick length.
@@ -301,7 +294,7 @@ pub fn inbound(w: &mut World, rfc: &mut RfcLink, peer: usize, msg: &Message<'_>)
             let token: u32 = p(2).parse().unwrap_or(0);
             let sid = synthetic_sid(w);
             rfc.tokens.insert(token, sid);
-            one(Line::new(&prefix, "SERVER")
+            one(OwnedMessage::new(&prefix, "SERVER")
                 .arg(p(0))
                 .arg(p(1))
                 .arg(sid.to_string())
@@ -316,23 +309,21 @@ pub fn inbound(w: &mut World, rfc: &mut RfcLink, peer: usize, msg: &Message<'_>)
             };
             // Timestamp 0: unknown. A collision with it removes both users, as ngIRCd does.
             let umodes = p(5);
-            let mut lines = vec![native(
-                Line::new(&prefix, "NICK")
-                    .arg(p(0))
-                    .arg(p(1))
-                    .arg("0")
-                    .arg(p(2))
-                    .arg(p(3))
-                    .arg(sid.to_string())
-                    .arg(umodes.replace('a', ""))
-                    .trailing(msg.param(6)),
-            )];
+            let mut lines = vec![OwnedMessage::new(&prefix, "NICK")
+                .arg(p(0))
+                .arg(p(1))
+                .arg("0")
+                .arg(p(2))
+                .arg(p(3))
+                .arg(sid.to_string())
+                .arg(umodes.replace('a', ""))
+                .trailing(msg.param(6))];
             if umodes.contains('a') {
-                lines.push(native(Line::new(&p(0), "AWAY").trailing(AWAY_TEXT)));
+                lines.push(OwnedMessage::new(&p(0), "AWAY").trailing(AWAY_TEXT));
             }
             Inbound::Native(lines)
         }
-        b"NICK" if !msg.is_empty() => one(Line::new(&prefix, "NICK").arg(p(0)).arg("0")),
+        b"NICK" if !msg.is_empty() => one(OwnedMessage::new(&prefix, "NICK").arg(p(0)).arg("0")),
         b"NJOIN" if msg.len() >= 2 => {
             let members: Vec<String> = p(1)
                 .split(',')
@@ -347,14 +338,14 @@ pub fn inbound(w: &mut World, rfc: &mut RfcLink, peer: usize, msg: &Message<'_>)
             } else {
                 info.words
             };
-            let mut l = Line::new(&server, "SJOIN")
+            let mut l = OwnedMessage::new(&server, "SJOIN")
                 .arg(ts.to_string())
                 .arg(p(0))
                 .arg(words);
             for a in &info.args {
                 l = l.arg(a);
             }
-            let mut lines = vec![native(l.trailing(members.join(" ")))];
+            let mut lines = vec![l.trailing(members.join(" "))];
             if let Some(t) = info.topic {
                 lines.push(topic_burst(w, &server, &p(0), &t));
             }
@@ -377,13 +368,13 @@ pub fn inbound(w: &mut World, rfc: &mut RfcLink, peer: usize, msg: &Message<'_>)
                 status.push_prefixes(&mut who, true, 0);
                 who.push_str(&w.clients[cid].nick);
                 let ts = channel_ts(w, chan.as_bytes());
-                lines.push(native(
-                    Line::new(&server, "SJOIN")
+                lines.push(
+                    OwnedMessage::new(&server, "SJOIN")
                         .arg(ts.to_string())
                         .arg(chan)
                         .arg("+")
                         .trailing(who),
-                ));
+                );
             }
             Inbound::Native(lines)
         }
@@ -393,12 +384,12 @@ pub fn inbound(w: &mut World, rfc: &mut RfcLink, peer: usize, msg: &Message<'_>)
         b"TOPIC" if msg.len() >= 2 => {
             let now = w.now.unix_s().to_string();
             if w.find_nick(prefix.as_bytes()).is_some() {
-                one(Line::new(&prefix, "TOPIC")
+                one(OwnedMessage::new(&prefix, "TOPIC")
                     .arg(p(0))
                     .arg(now)
                     .trailing(msg.param(1)))
             } else {
-                one(Line::new(&prefix, "TB")
+                one(OwnedMessage::new(&prefix, "TB")
                     .arg(p(0))
                     .arg(now)
                     .arg(&prefix)
@@ -408,7 +399,7 @@ pub fn inbound(w: &mut World, rfc: &mut RfcLink, peer: usize, msg: &Message<'_>)
         // ngIRCd extras with no Portico meaning; PASS/numerics left over from the handshake.
         b"METADATA" | b"GLINE" | b"SERVICE" | b"SERVLIST" | b"PASS" => Inbound::Done,
         v if v.len() == 3 && v.iter().all(u8::is_ascii_digit) => Inbound::Done,
-        _ => Inbound::Native(vec![msg_bytes(msg)]),
+        _ => Inbound::Same,
     }
 }
 
@@ -467,11 +458,13 @@ fn channel_mode(prefix: &str, msg: &Message<'_>) -> Inbound {
             used += 1;
         }
         rest = &rest[used..];
-        let mut l = Line::new(prefix, "MODE").arg(msg.param(0)).arg(letters);
+        let mut l = OwnedMessage::new(prefix, "MODE")
+            .arg(msg.param(0))
+            .arg(letters);
         for a in args {
             l = l.arg(a);
         }
-        lines.push(native(l));
+        lines.push(l);
     }
     Inbound::Native(lines)
 }
@@ -488,11 +481,11 @@ fn user_mode(prefix: &str, msg: &Message<'_>) -> Inbound {
                 rest.push(c as char);
             }
             b'a' => {
-                let mut l = Line::new(prefix, "AWAY");
+                let mut l = OwnedMessage::new(prefix, "AWAY");
                 if plus {
                     l = l.trailing(AWAY_TEXT);
                 }
-                lines.push(native(l));
+                lines.push(l);
             }
             _ => rest.push(c as char),
         }
@@ -500,7 +493,9 @@ fn user_mode(prefix: &str, msg: &Message<'_>) -> Inbound {
     if rest.bytes().any(|c| c != b'+' && c != b'-') {
         lines.insert(
             0,
-            native(Line::new(prefix, "MODE").arg(msg.param(0)).trailing(rest)),
+            OwnedMessage::new(prefix, "MODE")
+                .arg(msg.param(0))
+                .trailing(rest),
         );
     }
     Inbound::Native(lines)
@@ -576,14 +571,14 @@ fn chaninfo(w: &World, rfc: &mut RfcLink, peer: usize, msg: &Message<'_>) -> Inb
     }
     // An existing channel: an SJOIN without members at its own timestamp merges the modes.
     let ts = channel_ts(w, chan.as_bytes());
-    let mut l = Line::new(&server, "SJOIN")
+    let mut l = OwnedMessage::new(&server, "SJOIN")
         .arg(ts.to_string())
         .arg(&chan)
         .arg(&info.words);
     for a in &info.args {
         l = l.arg(a);
     }
-    let mut lines = vec![native(l.trailing(""))];
+    let mut lines = vec![(l.trailing(""))];
     if let Some(t) = info.topic {
         lines.push(topic_burst(w, &server, &chan, &t));
     }
@@ -591,14 +586,12 @@ fn chaninfo(w: &World, rfc: &mut RfcLink, peer: usize, msg: &Message<'_>) -> Inb
 }
 
 /// A native TB line for a topic ngIRCd sent (it carries no time: now).
-fn topic_burst(w: &World, server: &str, chan: &str, text: &[u8]) -> Vec<u8> {
-    native(
-        Line::new(server, "TB")
-            .arg(chan)
-            .arg(w.now.unix_s().to_string())
-            .arg(server)
-            .trailing(text),
-    )
+fn topic_burst(w: &World, server: &str, chan: &str, text: &[u8]) -> OwnedMessage {
+    OwnedMessage::new(server, "TB")
+        .arg(chan)
+        .arg(w.now.unix_s().to_string())
+        .arg(server)
+        .trailing(text)
 }
 
 fn synthetic_sid(w: &World) -> u16 {
@@ -607,33 +600,16 @@ fn synthetic_sid(w: &World) -> u16 {
         .unwrap_or(u16::MAX)
 }
 
-/// A message rebuilt as a native line (prefix kept, tags dropped).
-fn msg_bytes(msg: &Message<'_>) -> Vec<u8> {
-    let mut v = Vec::new();
-    if let Some(p) = msg.prefix {
-        v.push(b':');
-        v.extend_from_slice(p);
-        v.push(b' ');
-    }
-    v.extend_from_slice(msg.command);
-    let n = msg.len();
-    for (i, p) in msg.params().iter().enumerate() {
-        v.push(b' ');
-        if i + 1 == n && (p.is_empty() || p.contains(&b' ') || p.first() == Some(&b':')) {
-            v.push(b':');
-        }
-        v.extend_from_slice(p);
-    }
-    v
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::core::testing::TestWorld;
 
+    /// What a native message (given as a line) becomes on an rfc2813 link.
     fn out(t: &TestWorld, line: &str) -> Vec<String> {
-        outbound(&t.w, format!("{line}\r\n").as_bytes())
+        let msg = crate::proto::message::parse(line.as_bytes()).expect("parses");
+        render(&t.w, &LinkMsg::relay(&msg))
+            .expect("allowed")
             .iter()
             .map(|l| String::from_utf8_lossy(l).trim_end().to_string())
             .collect()
@@ -697,17 +673,17 @@ mod tests {
         for (native, want) in cases {
             assert_eq!(out(&t, native), *want, "{native}");
         }
+        // An allow-list: what has no rule here does not reach ngIRCd.
+        let msg = crate::proto::message::parse(b":bob FUTURECMD #c :x").unwrap();
+        assert!(render(&t.w, &LinkMsg::relay(&msg)).is_none());
     }
 
     /// What a line from ngIRCd becomes, as native lines.
     fn translated(f: fn(&str, &Message<'_>) -> Inbound, line: &str) -> Vec<String> {
-        let msg = parse(line.as_bytes()).expect("parses");
+        let msg = crate::proto::message::parse(line.as_bytes()).expect("parses");
         let prefix = String::from_utf8_lossy(msg.prefix.unwrap_or_default()).into_owned();
         match f(&prefix, &msg) {
-            Inbound::Native(lines) => lines
-                .iter()
-                .map(|l| String::from_utf8_lossy(l).into_owned())
-                .collect(),
+            Inbound::Native(lines) => lines.iter().map(OwnedMessage::to_line).collect(),
             _ => panic!("{line}: not translated"),
         }
     }

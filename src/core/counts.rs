@@ -1,0 +1,61 @@
+//! Counts kept as users and connections come and go, so LUSERS never walks the network.
+//! Only `World`'s methods that add and remove what is counted change them, and with
+//! overflow checks on in the test profile a count that would go below zero fails a test.
+
+use super::state::umode::{INVISIBLE, OPER};
+
+#[derive(Default, Debug, Clone)]
+pub struct Counts {
+    /// Local connections that are neither a user nor a link (registering, or closing).
+    pub unregistered: usize,
+    pub local_users: usize,
+    pub max_local_users: usize,
+    pub max_global_users: usize,
+    /// Users with +o, and with +i, anywhere in the network.
+    pub opers: usize,
+    pub invisible: usize,
+    /// Connections accepted since start.
+    pub connections_total: u64,
+}
+
+impl Counts {
+    pub(super) fn opened(&mut self) {
+        self.unregistered += 1;
+        self.connections_total += 1;
+    }
+    /// A connection dialed for a portal (not counted as accepted).
+    pub(super) fn dialed(&mut self) {
+        self.unregistered += 1;
+    }
+    /// An unregistered connection became a local user.
+    pub(super) fn registered(&mut self) {
+        self.unregistered -= 1;
+        self.local_users += 1;
+        self.max_local_users = self.max_local_users.max(self.local_users);
+    }
+    /// An unregistered connection became a portal link.
+    pub(super) fn linked(&mut self) {
+        self.unregistered -= 1;
+    }
+    /// A local user left; its connection, closing, counts as unregistered until it goes.
+    pub(super) fn user_left(&mut self) {
+        self.local_users -= 1;
+        self.unregistered += 1;
+    }
+    /// An unregistered connection is gone.
+    pub(super) fn closed_unregistered(&mut self) {
+        self.unregistered -= 1;
+    }
+    pub(super) fn user_seen(&mut self, global_users: usize) {
+        self.max_global_users = self.max_global_users.max(global_users);
+    }
+    pub(super) fn umodes_changed(&mut self, old: u8, new: u8) {
+        for (counter, bit) in [(&mut self.opers, OPER), (&mut self.invisible, INVISIBLE)] {
+            match (old & bit != 0, new & bit != 0) {
+                (false, true) => *counter += 1,
+                (true, false) => *counter -= 1,
+                _ => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! The one way a message reaches other servers. A [`LinkMsg`] is built once from what a
+//! handler did, and rendered at most once per link form: native (with client tags for
+//! version-2 peers, plain for version 1) and RFC 2813 for ngIRCd, by its allow-list.
+
+use super::{rfc2813, Dialect, Link};
+use crate::core::{ChanId, ConnId, Outbox, World};
+use crate::proto::line::{with_tags, Line};
+use crate::proto::Message;
+use std::cell::OnceCell;
+use std::rc::Rc;
+
+/// A message for the portals, in structured form until a link's dialect renders it.
+pub struct LinkMsg {
+    prefix: Box<str>,
+    verb: Box<str>,
+    args: Vec<Box<[u8]>>,
+    /// The last argument is written as `:trailing`.
+    trailing: bool,
+    /// Client-only tags, for peers at protocol version 2 or later.
+    tags: Box<[u8]>,
+    /// Link capabilities a peer must have negotiated to get it (`cap::AWAY`…).
+    needs: u32,
+    /// Lowest protocol version that can carry it (TAGMSG: 2).
+    min_proto: u8,
+    native: OnceCell<Rc<[u8]>>,
+    tagged: OnceCell<Rc<[u8]>>,
+    rfc: OnceCell<Option<Vec<Rc<[u8]>>>>,
+}
+
+impl LinkMsg {
+    pub fn new(prefix: &str, verb: &str) -> LinkMsg {
+        LinkMsg {
+            prefix: prefix.into(),
+            verb: verb.into(),
+            args: Vec::new(),
+            trailing: false,
+            tags: Box::default(),
+            needs: 0,
+            min_proto: 1,
+            native: OnceCell::new(),
+            tagged: OnceCell::new(),
+            rfc: OnceCell::new(),
+        }
+    }
+
+    pub fn arg(mut self, a: impl AsRef<[u8]>) -> LinkMsg {
+        self.args.push(a.as_ref().into());
+        self
+    }
+
+    pub fn trailing(mut self, t: impl AsRef<[u8]>) -> LinkMsg {
+        self.args.push(t.as_ref().into());
+        self.trailing = true;
+        self
+    }
+
+    pub fn tags(mut self, client_tags: &[u8]) -> LinkMsg {
+        self.tags = client_tags.into();
+        self
+    }
+
+    pub fn needs(mut self, link_caps: u32) -> LinkMsg {
+        self.needs = link_caps;
+        self
+    }
+
+    pub fn min_proto(mut self, version: u8) -> LinkMsg {
+        self.min_proto = version;
+        self
+    }
+
+    /// A line this server does not understand, passed on byte for byte (tags included) so
+    /// newer servers behind us still get it, but for stray CRs, which are dropped: a peer
+    /// that ends lines at CR would see two lines. No other dialect carries it.
+    pub fn opaque(msg: &Message<'_>, raw: &[u8]) -> LinkMsg {
+        let m = LinkMsg::relay(msg);
+        let mut v = Vec::with_capacity(raw.len() + 2);
+        v.extend(raw.iter().filter(|&&b| b != b'\r'));
+        v.extend_from_slice(b"\r\n");
+        let _ = m.native.set(Rc::from(v));
+        LinkMsg {
+            tags: Box::default(),
+            ..m
+        }
+    }
+
+    /// A received message passed on as it came (the last parameter in its own form, client
+    /// tags kept for the peers that know them).
+    pub fn relay(msg: &Message<'_>) -> LinkMsg {
+        let prefix = String::from_utf8_lossy(msg.prefix.unwrap_or_default());
+        let verb = String::from_utf8_lossy(msg.command).to_ascii_uppercase();
+        let mut m = LinkMsg::new(&prefix, &verb).tags(&msg.client_tags());
+        let n = msg.len();
+        for (i, p) in msg.params().iter().enumerate() {
+            // The last parameter keeps the form it came in, unless only a trailing one
+            // can carry it.
+            let trailing = msg.trailing || p.is_empty() || p[0] == b':' || p.contains(&b' ');
+            m = if i + 1 == n && trailing {
+                m.trailing(p)
+            } else {
+                m.arg(p)
+            };
+        }
+        m
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+    pub fn verb(&self) -> &str {
+        &self.verb
+    }
+    pub fn len(&self) -> usize {
+        self.args.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.args.is_empty()
+    }
+    pub fn param(&self, i: usize) -> &[u8] {
+        self.args.get(i).map_or(&b""[..], |a| a)
+    }
+    pub fn param_str(&self, i: usize) -> String {
+        String::from_utf8_lossy(self.param(i)).into_owned()
+    }
+    pub fn params(&self) -> &[Box<[u8]>] {
+        &self.args
+    }
+
+    /// The native wire form, without tags.
+    pub fn native(&self) -> Rc<[u8]> {
+        self.native
+            .get_or_init(|| {
+                let mut l = Line::new(&self.prefix, &self.verb);
+                let n = self.args.len();
+                for (i, a) in self.args.iter().enumerate() {
+                    l = if i + 1 == n && self.trailing {
+                        l.trailing(a)
+                    } else {
+                        l.arg(a)
+                    };
+                }
+                l.finish()
+            })
+            .clone()
+    }
+
+    /// Queues it on one link in that link's form, if the link can carry it.
+    fn send_to(&self, w: &World, conn: ConnId, link: &Link, out: &mut Outbox) {
+        if link.caps & self.needs != self.needs {
+            return;
+        }
+        match link.dialect {
+            Dialect::Native => {
+                if link.proto < self.min_proto {
+                    return;
+                }
+                let line = if link.proto >= 2 && !self.tags.is_empty() {
+                    self.tagged
+                        .get_or_init(|| with_tags(&self.tags, &self.native()))
+                        .clone()
+                } else {
+                    self.native()
+                };
+                out.send(conn, line);
+            }
+            Dialect::Rfc2813(ref rfc) => match self.rfc.get_or_init(|| rfc2813::render(w, self)) {
+                Some(lines) => {
+                    for l in lines {
+                        out.send(conn, l.clone());
+                    }
+                }
+                None => rfc.not_carried(self.verb()),
+            },
+        }
+    }
+}
+
+impl World {
+    /// Queues `msg` on one link.
+    pub fn send_link(&self, conn: ConnId, msg: &LinkMsg, out: &mut Outbox) {
+        if let Some(link) = self.link(conn) {
+            msg.send_to(self, conn, link, out);
+        }
+    }
+
+    /// Queues `msg` on every link but `except` (the one it came from).
+    pub fn to_links(&self, except: Option<ConnId>, msg: &LinkMsg, out: &mut Outbox) {
+        for &conn in &self.links {
+            if Some(conn) != except {
+                self.send_link(conn, msg, out);
+            }
+        }
+    }
+
+    /// Queues `msg` once on every link behind which `ch` has members, except `except`.
+    pub fn to_channel_links(
+        &self,
+        ch: ChanId,
+        except: Option<ConnId>,
+        msg: &LinkMsg,
+        out: &mut Outbox,
+    ) {
+        if self.links.is_empty() {
+            return;
+        }
+        // Links are few: a short list of those already served beats a stamp per link.
+        let mut served: Vec<ConnId> = Vec::with_capacity(self.links.len());
+        for &member in self.channels[ch].members.keys() {
+            let Some(via) = self.servers[self.clients[member].server].via else {
+                continue;
+            };
+            if Some(via) == except || served.contains(&via) {
+                continue;
+            }
+            served.push(via);
+            self.send_link(via, msg, out);
+        }
+    }
+}
