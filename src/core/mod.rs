@@ -9,6 +9,8 @@ pub mod fanout;
 mod fuzz_tests;
 pub mod handlers;
 pub mod lifecycle;
+#[cfg(test)]
+mod link_tests;
 pub mod network;
 pub mod rfc2813;
 pub mod state;
