@@ -11,6 +11,8 @@ mod fuzz;
 pub mod handlers;
 pub mod isupport;
 pub mod lifecycle;
+#[cfg(test)]
+mod link_tests;
 pub mod modes;
 pub mod network;
 pub mod portal;

@@ -120,6 +120,80 @@ impl TestWorld {
     }
 }
 
+/// Portals for link tests: native `peer.test` (id 2) and `far.test` (id 3), and the
+/// rfc2813 (ngIRCd) portal `ng.test` (id 9), all with password `pw`.
+pub const PORTALS: &str = "
+[[portal]]
+name = \"peer.test\"
+id = 2
+password = \"pw\"
+
+[[portal]]
+name = \"far.test\"
+id = 3
+password = \"pw\"
+
+[[portal]]
+name = \"ng.test\"
+id = 9
+password = \"pw\"
+protocol = \"rfc2813\"
+";
+
+impl TestWorld {
+    /// [`BASE_CONFIG`] with the [`PORTALS`].
+    pub fn with_portals() -> TestWorld {
+        TestWorld::with_portals_and("")
+    }
+
+    /// [`BASE_CONFIG`], then `extra` (`[[oper]]`, `[limits]`, `[testing]` tables…), then the
+    /// [`PORTALS`].
+    pub fn with_portals_and(extra: &str) -> TestWorld {
+        TestWorld::with_config(&format!("{BASE_CONFIG}\n{extra}\n{PORTALS}"))
+    }
+
+    /// A native portal dialing in: the peer's `PASS pw 0210-PORTICO portico|0.1.0`,
+    /// `CAPAB 1 <proto_max> :<caps>` and `SERVER <name> 1 <sid> :<name> server`. The link
+    /// must be accepted; what this server answered (handshake and burst) stays for `take`.
+    pub fn link(&mut self, name: &str, sid: u16, caps: &str, proto_max: u8) -> ConnId {
+        let c = self.connect();
+        self.feed(c, "PASS pw 0210-PORTICO portico|0.1.0");
+        self.feed(c, &format!("CAPAB 1 {proto_max} :{caps}"));
+        self.feed(c, &format!("SERVER {name} 1 {sid} :{name} server"));
+        assert!(
+            !self.closed.iter().any(|(conn, _)| *conn == c),
+            "link {name} refused: {:?}",
+            self.closed
+        );
+        c
+    }
+
+    /// ngIRCd dialing in on the rfc2813 portal `name`: its PASS and SERVER, then its side of
+    /// the enhanced handshake (005 with our NICKLEN and CASEMAPPING, 376). What this server
+    /// answered stays for `take`.
+    pub fn link_ngircd(&mut self, name: &str) -> ConnId {
+        let c = self.connect();
+        self.feed(c, "PASS pw 0210-IRC+ ngIRCd|26.1:CHLMSX P");
+        self.feed(c, &format!("SERVER {name} 1 :{name} server"));
+        let me = self.w.name().to_string();
+        let nicklen = self.w.config.limits.nick_length;
+        let cm = self.w.cm.name();
+        self.feed(
+            c,
+            &format!(
+                ":{name} 005 {me} NICKLEN={nicklen} CASEMAPPING={cm} :are supported on this server"
+            ),
+        );
+        self.feed(c, &format!(":{name} 376 {me} :End of MOTD command"));
+        assert!(
+            !self.closed.iter().any(|(conn, _)| *conn == c),
+            "link {name} refused: {:?}",
+            self.closed
+        );
+        c
+    }
+}
+
 impl Default for TestWorld {
     fn default() -> Self {
         TestWorld::new()

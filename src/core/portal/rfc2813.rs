@@ -206,18 +206,17 @@ fn sjoin_out(w: &World, prefix: &str, msg: &LinkMsg) -> Vec<Rc<[u8]>> {
             .map_or(&b""[..], |t| &t.text[..]);
         let mut l = Line::new(prefix, "CHANINFO").arg(&chan).arg(&modes);
         if modes.contains('k') || modes.contains('l') {
-            // ngIRCd takes the key and the limit together, then the topic.
+            // ngIRCd takes the key and the limit together, then the topic; the SJOIN gives
+            // their values in the order of its letters (`+lk 7 key` as well as `+kl key 7`).
             let mut it = args.iter();
-            let key = if modes.contains('k') {
-                it.next().cloned().unwrap_or("*".into())
-            } else {
-                "*".into()
-            };
-            let limit = if modes.contains('l') {
-                it.next().cloned().unwrap_or("0".into())
-            } else {
-                "0".into()
-            };
+            let (mut key, mut limit) = ("*".to_string(), "0".to_string());
+            for c in modes.chars() {
+                match c {
+                    'k' => key = it.next().cloned().unwrap_or(key),
+                    'l' => limit = it.next().cloned().unwrap_or(limit),
+                    _ => {}
+                }
+            }
             l = l.arg(key).arg(limit).trailing(topic);
         } else if !topic.is_empty() {
             l = l.trailing(topic);
@@ -476,10 +475,7 @@ fn user_mode(prefix: &str, msg: &Message<'_>) -> Inbound {
     let mut lines = Vec::new();
     for &c in msg.param(1) {
         match c {
-            b'+' | b'-' => {
-                plus = c == b'+';
-                rest.push(c as char);
-            }
+            b'+' | b'-' => plus = c == b'+',
             b'a' => {
                 let mut l = OwnedMessage::new(prefix, "AWAY");
                 if plus {
@@ -487,10 +483,17 @@ fn user_mode(prefix: &str, msg: &Message<'_>) -> Inbound {
                 }
                 lines.push(l);
             }
-            _ => rest.push(c as char),
+            _ => {
+                // A sign only where it changes, and none left behind by a removed `a`.
+                let sign = if plus { '+' } else { '-' };
+                if rest.rfind(['+', '-']).map(|i| rest.as_bytes()[i] as char) != Some(sign) {
+                    rest.push(sign);
+                }
+                rest.push(c as char);
+            }
         }
     }
-    if rest.bytes().any(|c| c != b'+' && c != b'-') {
+    if !rest.is_empty() {
         lines.insert(
             0,
             OwnedMessage::new(prefix, "MODE")
