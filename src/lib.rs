@@ -7,8 +7,10 @@
 //!   numerics.
 //! * [`config`] — the TOML configuration, its built-in default and its validation.
 //! * [`limits`] — named limits with the reason for each.
-//! * [`core`] — the state machine: `World` (clients, channels, local connections) and the
-//!   command handlers; takes lines and the time, returns an `Outbox`.
+//! * [`core`] — the state machine: `World` (clients, channels, servers, local connections),
+//!   one command table whose columns are sender classes (a local user and a remote one run
+//!   the same handler), the mode tables, and the portals (`core::portal`, with ngIRCd as a
+//!   dialect of the link); takes lines and the time, returns an `Outbox`.
 //! * [`net`] — the mio shell: one thread, one `Poll`, every socket in a slab; moves bytes
 //!   between sockets and the core, enforces send queues, owns time and signals.
 pub mod config;

@@ -1,6 +1,22 @@
 //! The state machine: every client, channel and connection's protocol state, and the
 //! handlers that change them. The core never sees a socket or the clock: the shell passes
 //! each line, the time and closes in, and applies the [`Outbox`] that comes back.
+//!
+//! One line's way through it: [`lifecycle`] (`World::on_line`) parses it; a local line gets
+//! its [`dispatch::Source`] from its connection, a link line from its prefix
+//! ([`portal::remote`], after [`portal::rfc2813`] for ngIRCd). [`dispatch`] looks the verb
+//! up in the one command table, whose columns say which sender classes may run it, and
+//! calls its one handler ([`handlers`], or a server verb in [`portal`]). The handler changes
+//! the state, delivers to local users through [`fanout`] (one encoding per capability and
+//! dialect variant, shared by `Rc`), and to other servers through [`portal::relay`].
+//!
+//! * [`state`] — the records: clients, channels, local connections, servers.
+//! * [`modes`] — member statuses and channel modes, one table each; [`isupport`] derives
+//!   what clients are told from them and the configuration.
+//! * [`caps`] — IRCv3 capabilities and the client dialect bits.
+//! * [`counts`] — the counters LUSERS reads, changed only by `World`'s own methods.
+//! * [`network`] — the server tree and netsplits.
+//! * [`portal`] — links: handshake, burst, remote verbs, relay, the ngIRCd dialect.
 
 pub mod caps;
 pub mod counts;
@@ -11,8 +27,6 @@ mod fuzz;
 pub mod handlers;
 pub mod isupport;
 pub mod lifecycle;
-#[cfg(test)]
-mod link_tests;
 pub mod modes;
 pub mod network;
 pub mod portal;

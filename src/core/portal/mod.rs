@@ -19,6 +19,8 @@ pub mod handshake;
 pub mod relay;
 pub mod remote;
 pub mod rfc2813;
+#[cfg(test)]
+mod tests;
 
 use super::state::{Server, ME};
 use super::{ClientId, ConnId, World};

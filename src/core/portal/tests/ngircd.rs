@@ -1,0 +1,374 @@
+//! The rfc2813 (ngIRCd) dialect: what we send and what its lines become.
+
+use super::*;
+use crate::core::testing::TestWorld;
+
+// ---- rfc2813 (ngIRCd) -----------------------------------------------------------------------
+
+/// ngIRCd's user `ngbob` in #c with local alice and bob, and far.test's fay.
+fn ng_net() -> (Net, ConnId) {
+    let mut n = net();
+    let ng = n.t.link_ngircd("ng.test");
+    n.t.feed(ng, ":ng.test NICK ngbob 1 ~ngbob ng.host 1 + :NG Bob");
+    n.t.feed(ng, ":ng.test NJOIN #c :ngbob");
+    for c in [n.alice, n.bob, n.peer, n.far, ng] {
+        n.t.take(c);
+    }
+    (n, ng)
+}
+
+#[test]
+fn ngircd_link_gets_rfc2813_handshake_and_burst() {
+    let mut t = TestWorld::with_portals();
+    let alice = t.user("alice");
+    t.feed(alice, "JOIN #c");
+    t.feed(alice, "MODE #c +l 9");
+    t.feed(alice, "TOPIC #c :the topic");
+    t.feed(alice, "MODE #c +b x!*@*");
+    t.feed(alice, "AWAY :gone");
+    t.feed(alice, "JOIN #plain");
+    t.feed(alice, "MODE #plain -nt");
+    t.take(alice);
+    let far = t.link("far.test", 3, ALL, 2);
+    t.feed(
+        far,
+        ":far.test NICK fay 1 1600000000000 ~fay far.host 3 +i :Fay F",
+    );
+    t.take(far);
+    let ng = t.link_ngircd("ng.test");
+    assert_eq!(
+        t.take(ng),
+        vec![
+            "PASS pw 0210-IRC+ Portico|0.1.0:CHL P",
+            "SERVER irc.test 1 :Portico IRC server",
+            ":irc.test 005 ng.test NICKLEN=30 CASEMAPPING=rfc1459 PREFIX=(ov)@+ CHANTYPES=#& CHANMODES=b,k,l,imnpst :are supported on this server",
+            ":irc.test 376 ng.test :End of MOTD command",
+            ":irc.test SERVER far.test 2 4 :far.test server",
+            ":irc.test NICK alice 1 ~alice 127.0.0.1 1 + :alice real",
+            ":alice MODE alice :+a",
+            ":far.test NICK fay 2 ~fay far.host 4 +i :Fay F",
+            ":irc.test CHANINFO #c +ntl * 9 :the topic",
+            ":irc.test NJOIN #c :@alice",
+            ":irc.test MODE #c +b x!*@*",
+            ":irc.test NJOIN #plain :@alice",
+        ]
+    );
+    // The native link hears of the new server; the handshake numerics went nowhere else.
+    assert_eq!(
+        t.take(far),
+        vec![":irc.test SERVER ng.test 2 9 :ng.test server"]
+    );
+    assert!(t.take(alice).is_empty());
+}
+
+#[test]
+fn ngircd_handshake_refusals() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["PASS nope 0210-IRC+ ngIRCd|26.1:CHLMSX P", "SERVER ng.test 1 :x"],
+            "Bad password for portal ng.test",
+        ),
+        (
+            &["PASS pw 0211-IRC+ ngIRCd|26.1:CHLMSX P", "SERVER ng.test 1 :x"],
+            "Unsupported protocol version \"0211-IRC+\" from ng.test: RFC 2813 (0210) expected",
+        ),
+        (
+            &[
+                "PASS pw 0210-IRC+ ngIRCd|26.1:CHLMSX P",
+                "SERVER ng.test 1 :x",
+                ":ng.test 005 irc.test NICKLEN=9 CASEMAPPING=rfc1459 :are supported on this server",
+            ],
+            "Incompatible nickname length: ours 30, ng.test has 9; set the same on both",
+        ),
+        (
+            &[
+                "PASS pw 0210-IRC+ ngIRCd|26.1:CHLMSX P",
+                "SERVER ng.test 1 :x",
+                ":ng.test 005 irc.test NICKLEN=30 CASEMAPPING=ascii :are supported on this server",
+            ],
+            "Incompatible case mapping: ours rfc1459, ng.test has ascii; set casemapping = \"ascii\"",
+        ),
+    ];
+    for (lines, reason) in cases {
+        let mut t = TestWorld::with_portals();
+        let c = t.connect();
+        for l in *lines {
+            t.feed(c, l);
+        }
+        let want = format!("ERROR :Closing Link: 127.0.0.1 ({reason})");
+        assert_eq!(t.take(c).last(), Some(&want), "{lines:?}");
+        assert_eq!(t.closed, vec![(c, want)]);
+    }
+}
+
+#[test]
+fn local_actions_as_ngircd_sees_them() {
+    let (mut n, ng) = ng_net();
+    let check = |from: ConnId, n: &mut Net, line: &str, ng_want: &[&str], far_want: &[&str]| {
+        n.t.feed(from, line);
+        assert_eq!(n.t.take(ng), ng_want, "{line}");
+        assert_eq!(n.t.take(n.far), far_want, "{line}");
+    };
+    check(
+        n.alice,
+        &mut n,
+        "AWAY :brb",
+        &[":alice MODE alice :+a"],
+        &[":alice AWAY :brb"],
+    );
+    check(
+        n.alice,
+        &mut n,
+        "AWAY",
+        &[":alice MODE alice :-a"],
+        &[":alice AWAY"],
+    );
+    check(
+        n.alice,
+        &mut n,
+        "TOPIC #c :hello",
+        &[":alice TOPIC #c :hello"],
+        &[":alice TOPIC #c 1700000000 :hello"],
+    );
+    check(
+        n.alice,
+        &mut n,
+        "@+x=1 PRIVMSG #c :hi",
+        &[":alice PRIVMSG #c :hi"],
+        &["@+x=1 :alice PRIVMSG #c :hi"],
+    );
+    check(
+        n.alice,
+        &mut n,
+        "@+typing=active TAGMSG #c",
+        &[],
+        &["@+typing=active :alice TAGMSG #c"],
+    );
+    check(n.alice, &mut n, "SETNAME :Al", &[], &[":alice SETNAME :Al"]);
+    check(
+        n.alice,
+        &mut n,
+        "MODE #c +bk y!*@* key",
+        &[":alice MODE #c +bk y!*@* key"],
+        &[":alice MODE #c +bk y!*@* key"],
+    );
+    check(
+        n.alice,
+        &mut n,
+        "JOIN #new",
+        &[
+            ":irc.test CHANINFO #new +nt",
+            ":irc.test NJOIN #new :@alice",
+        ],
+        &[":irc.test SJOIN 1700000000000 #new +nt :@alice"],
+    );
+    check(
+        n.bob,
+        &mut n,
+        "JOIN #new",
+        &[":irc.test NJOIN #new :bob"],
+        &[":irc.test SJOIN 1700000000000 #new + :bob"],
+    );
+    check(
+        n.alice,
+        &mut n,
+        "NICK alicia",
+        &[":alice NICK :alicia"],
+        &[":alice NICK alicia 1700000000000"],
+    );
+    // From the native link, relayed to ngIRCd in its form.
+    check(
+        n.far,
+        &mut n,
+        "@+x=1 :fay PRIVMSG #c :yo",
+        &[":fay PRIVMSG #c :yo"],
+        &[],
+    );
+    check(
+        n.far,
+        &mut n,
+        ":fay NICK faye 1700000005000",
+        &[":fay NICK :faye"],
+        &[],
+    );
+    check(
+        n.far,
+        &mut n,
+        ":far.test BMASK 1700000000000 #c b :z!*@*",
+        &[":far.test MODE #c +b z!*@*"],
+        &[],
+    );
+    check(n.far, &mut n, ":far.test EOB", &[], &[]);
+}
+
+#[test]
+fn ngircd_users_channels_and_modes_arrive_as_native_lines() {
+    let (mut n, ng) = ng_net();
+    // ngIRCd's user in its form: timestamp 0, its server's id; +a is away.
+    n.from(ng, ":ng.test NICK ngcat 1 ~ngcat ng.host 1 +ai :NG Cat");
+    assert_eq!(
+        n.t.take(n.far),
+        vec![
+            ":ng.test NICK ngcat 2 0 ~ngcat ng.host 9 +i :NG Cat",
+            ":ngcat AWAY :Away",
+        ]
+    );
+    // JOIN with ^G modes: a one-member SJOIN.
+    n.from(ng, ":ngcat JOIN #c\x07o");
+    assert_eq!(
+        n.t.take(n.alice),
+        vec![
+            ":ngcat!~ngcat@ng.host JOIN #c",
+            ":ngcat!~ngcat@ng.host AWAY :Away",
+            ":ng.test MODE #c +o ngcat",
+        ]
+    );
+    assert_eq!(
+        n.t.take(n.bob),
+        vec![":ngcat!~ngcat@ng.host JOIN #c", ":ng.test MODE #c +o ngcat"]
+    );
+    assert_eq!(
+        n.t.take(n.far),
+        vec![":ng.test SJOIN 1700000000000 #c + :@ngcat"]
+    );
+    // NJOIN with ngIRCd's prefixes for a new channel: ours now.
+    n.from(ng, ":ng.test NJOIN #ngc :@@ngbob,%ngcat");
+    assert_eq!(
+        n.t.take(n.far),
+        vec![":ng.test SJOIN 1700000000000 #ngc + :@ngbob +ngcat"]
+    );
+    // CHANINFO is held until the channel's NJOIN.
+    n.from(ng, ":ng.test CHANINFO #info +ntlk key 7 :ng topic");
+    assert!(n.t.take(n.far).is_empty());
+    n.from(ng, ":ng.test NJOIN #info :@ngbob");
+    assert_eq!(
+        n.t.take(n.far),
+        vec![
+            ":ng.test SJOIN 1700000000000 #info +ntlk 7 key :@ngbob",
+            ":ng.test TB #info 1700000000 ng.test :ng topic",
+        ]
+    );
+    // Channel modes: ngIRCd-only ones dropped with their parameters.
+    n.from(ng, ":ngbob MODE #c +eMv e!*@* ngbob");
+    assert_eq!(
+        n.t.take(n.alice),
+        vec![":ngbob!~ngbob@ng.host MODE #c +v ngbob"]
+    );
+    assert_eq!(n.t.take(n.far), vec![":ngbob MODE #c +v ngbob"]);
+    n.from(ng, ":ngbob MODE #c +PzM");
+    assert!(n.t.take(n.alice).is_empty());
+    assert!(n.t.take(n.far).is_empty());
+}
+
+#[test]
+fn ngircd_away_topic_messages_and_quit() {
+    let (mut n, ng) = ng_net();
+    n.from(ng, ":ngbob MODE ngbob :+a");
+    assert_eq!(n.t.take(n.alice), vec![":ngbob!~ngbob@ng.host AWAY :Away"]);
+    assert_eq!(n.t.take(n.far), vec![":ngbob AWAY :Away"]);
+    n.from(ng, ":ngbob MODE ngbob :-a+i");
+    assert_eq!(n.t.take(n.alice), vec![":ngbob!~ngbob@ng.host AWAY"]);
+    // No sign of the removed `a` is left behind.
+    assert_eq!(
+        n.t.take(n.far),
+        vec![":ngbob MODE ngbob :+i", ":ngbob AWAY"]
+    );
+    n.from(ng, ":ngbob TOPIC #c :from ng");
+    assert_eq!(
+        n.t.take(n.alice),
+        vec![":ngbob!~ngbob@ng.host TOPIC #c :from ng"]
+    );
+    assert_eq!(n.t.take(n.far), vec![":ngbob TOPIC #c 1700000000 :from ng"]);
+    // From the server (its burst): a TB timed now; same second, it wins on the greater text.
+    n.from(ng, ":ng.test TOPIC #c :server topic");
+    assert_eq!(n.t.take(n.alice), vec![":ng.test TOPIC #c :server topic"]);
+    assert_eq!(
+        n.t.take(n.far),
+        vec![":ng.test TB #c 1700000000 ng.test :server topic"]
+    );
+    n.from(ng, ":ngbob PRIVMSG #c :hello portico");
+    assert_eq!(
+        n.t.take(n.alice),
+        vec![":ngbob!~ngbob@ng.host PRIVMSG #c :hello portico"]
+    );
+    assert_eq!(n.t.take(n.far), vec![":ngbob PRIVMSG #c :hello portico"]);
+    n.from(ng, ":ngbob PRIVMSG fay :hi fay");
+    assert_eq!(n.t.take(n.far), vec![":ngbob PRIVMSG fay :hi fay"]);
+    // Ignored extras.
+    n.from(ng, ":ng.test METADATA ngbob cloakhost :x");
+    n.from(ng, ":ng.test 376 irc.test :End of MOTD command");
+    assert!(n.t.take(n.far).is_empty());
+    n.from(ng, ":ngbob QUIT :\"bye\"");
+    assert_eq!(
+        n.t.take(n.alice),
+        vec![":ngbob!~ngbob@ng.host QUIT :\"bye\""]
+    );
+    // Passed on in the form it came in (a trailing parameter stays one).
+    assert_eq!(n.t.take(n.far), vec![":ngbob QUIT :\"bye\""]);
+}
+
+#[test]
+fn ngircd_nick_collision_removes_both() {
+    let (mut n, ng) = ng_net();
+    n.from(ng, ":ng.test NICK alice 1 ~x ng.host 1 + :X");
+    assert_eq!(
+        n.t.take(n.alice),
+        vec![
+            ":irc.test KILL alice :irc.test (Nick collision)",
+            "ERROR :Closing Link: 127.0.0.1 (Nick collision)",
+        ]
+    );
+    assert_eq!(n.t.take(n.far), vec![":alice QUIT :Nick collision"]);
+    assert_eq!(n.t.take(n.peer), vec![":alice QUIT :Nick collision"]);
+    assert_eq!(
+        n.t.take(n.bob),
+        vec![":alice!~alice@127.0.0.1 QUIT :Nick collision"]
+    );
+    assert_eq!(
+        n.t.ask(n.bob, "PRIVMSG alice :hm"),
+        vec![":irc.test 401 bob alice :No such nick/channel"]
+    );
+}
+
+#[test]
+fn ngircd_split() {
+    let (mut n, ng) = ng_net();
+    n.t.drop_conn(ng, "EOF");
+    assert_eq!(
+        n.t.take(n.alice),
+        vec![":ngbob!~ngbob@ng.host QUIT :irc.test ng.test"]
+    );
+    assert_eq!(n.t.take(n.far), vec![":irc.test SQUIT ng.test :EOF"]);
+    assert_eq!(n.t.take(n.peer), vec![":irc.test SQUIT ng.test :EOF"]);
+}
+
+#[test]
+fn ngircd_chaninfo_limit_before_key() {
+    let (mut n, ng) = ng_net();
+    // ngIRCd lists the modes in the order they were set, its parameters always key, limit.
+    n.from(ng, ":ng.test CHANINFO #lk +lk key 7 :");
+    n.from(ng, ":ng.test NJOIN #lk :@ngbob");
+    // The native SJOIN gives the parameters in the order of the letters: consistent.
+    assert_eq!(
+        n.t.take(n.far),
+        vec![":ng.test SJOIN 1700000000000 #lk +lk 7 key :@ngbob"]
+    );
+    n.t.take(n.peer);
+    // The key is the key here (the limit 7 does not keep alice out either).
+    assert_eq!(
+        n.t.ask(n.alice, "JOIN #lk key")[0],
+        ":alice!~alice@127.0.0.1 JOIN #lk"
+    );
+    assert_eq!(n.t.take(ng), vec![":irc.test NJOIN #lk :alice"]);
+    n.t.take(n.far);
+    // Such an SJOIN from another Portico, on its way to ngIRCd.
+    n.from(n.far, ":far.test SJOIN 1650000000000 #lk2 +lk 7 key :fay");
+    // The values follow the letters: key "key", limit 7, whatever their order.
+    assert_eq!(
+        n.t.take(ng),
+        vec![
+            ":far.test CHANINFO #lk2 +lk key 7 :",
+            ":far.test NJOIN #lk2 :fay",
+        ]
+    );
+}
