@@ -1,5 +1,6 @@
 //! Delivery of one message to many: encoded once, shared by `Rc`, with a variant per
-//! capability combination that changes the bytes (server-time, message-tags, extended-join).
+//! capability and dialect combination that changes the bytes (server-time, message-tags,
+//! extended-join, an IRCX client's form of a line).
 
 use super::caps::{self, Caps};
 use super::modes::Status;
@@ -10,8 +11,9 @@ use std::rc::Rc;
 /// One message on its way to several recipients.
 pub struct Msg {
     body: Rc<[u8]>,
-    /// The extended-join form, for JOIN only.
-    ext_join: Option<Rc<[u8]>>,
+    /// Other forms of the body, each for recipients with its bit (the extended-join form of
+    /// a JOIN, a dialect's form): the first that applies is used.
+    alts: [Option<(Caps, Rc<[u8]>)>; 2],
     /// Client-only tags (`+draft/reply=…`) to relay to message-tags clients.
     client_tags: Box<[u8]>,
     unix_ms: u64,
@@ -23,7 +25,7 @@ impl Msg {
     pub fn new(body: Rc<[u8]>, unix_ms: u64) -> Msg {
         Msg {
             body,
-            ext_join: None,
+            alts: [None, None],
             client_tags: Box::default(),
             unix_ms,
             time: None,
@@ -31,8 +33,18 @@ impl Msg {
         }
     }
 
-    pub fn with_ext_join(mut self, ext: Rc<[u8]>) -> Msg {
-        self.ext_join = Some(ext);
+    pub fn with_ext_join(self, ext: Rc<[u8]>) -> Msg {
+        self.with_alt(caps::EXTENDED_JOIN, ext)
+    }
+
+    /// The form of the line a client speaking `dialect` (a bit of `caps::DIALECTS`) sees.
+    pub fn with_dialect(self, dialect: Caps, body: Rc<[u8]>) -> Msg {
+        self.with_alt(dialect, body)
+    }
+
+    fn with_alt(mut self, bit: Caps, body: Rc<[u8]>) -> Msg {
+        let free = self.alts.iter_mut().find(|a| a.is_none());
+        *free.expect("at most two alternative forms") = Some((bit, body));
         self
     }
 
@@ -48,13 +60,17 @@ impl Msg {
         if !self.client_tags.is_empty() {
             key |= recipient_caps & caps::MESSAGE_TAGS;
         }
-        if self.ext_join.is_some() {
-            key |= recipient_caps & caps::EXTENDED_JOIN;
+        let mut base = &self.body;
+        // The alternative form is part of the key: one rendering per form and tag set.
+        if let Some((bit, alt)) = self
+            .alts
+            .iter()
+            .flatten()
+            .find(|(b, _)| recipient_caps & b != 0)
+        {
+            key |= bit;
+            base = alt;
         }
-        let base = match (&self.ext_join, key & caps::EXTENDED_JOIN != 0) {
-            (Some(ext), true) => ext,
-            _ => &self.body,
-        };
         if key & (caps::SERVER_TIME | caps::MESSAGE_TAGS) == 0 {
             return base.clone();
         }
@@ -192,5 +208,24 @@ mod tests {
             &*m.for_caps(caps::MESSAGE_TAGS | caps::SERVER_TIME),
             b"@time=1970-01-01T00:00:00.000Z;+a=b X\r\n"
         );
+    }
+
+    #[test]
+    fn dialect_forms_are_rendered_once_each() {
+        let mut m = Msg::new(Rc::from(&b"RFC\r\n"[..]), 0)
+            .with_dialect(caps::DIALECT_IRCX, Rc::from(&b"IRCX\r\n"[..]));
+        assert_eq!(&*m.for_caps(0), b"RFC\r\n");
+        let x1 = m.for_caps(caps::DIALECT_IRCX);
+        let x2 = m.for_caps(caps::DIALECT_IRCX | caps::ECHO_MESSAGE);
+        assert_eq!(&*x1, b"IRCX\r\n");
+        assert!(Rc::ptr_eq(&x1, &x2));
+        let t1 = m.for_caps(caps::DIALECT_IRCX | caps::SERVER_TIME);
+        assert_eq!(&*t1, b"@time=1970-01-01T00:00:00.000Z IRCX\r\n");
+        let t2 = m.for_caps(caps::SERVER_TIME);
+        assert_eq!(&*t2, b"@time=1970-01-01T00:00:00.000Z RFC\r\n");
+        assert!(Rc::ptr_eq(
+            &t1,
+            &m.for_caps(caps::DIALECT_IRCX | caps::SERVER_TIME)
+        ));
     }
 }
