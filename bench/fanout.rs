@@ -44,9 +44,10 @@ fn world(caps: impl Fn(usize) -> &'static str) -> World {
     let mut w = World::new(cfg, CLOCK);
     let ip: IpAddr = "127.0.0.1".parse().unwrap();
     let mut out = Outbox::default();
-    for conn in 0..MEMBERS {
+    for i in 0..MEMBERS {
+        let conn = ConnId(i as u32);
         assert!(w.on_open(conn, ip, CLOCK, &mut out), "connection refused");
-        let c = caps(conn);
+        let c = caps(i);
         if !c.is_empty() {
             line(&mut w, conn, "CAP LS 302", &mut out);
             line(&mut w, conn, &format!("CAP REQ :{c}"), &mut out);
@@ -75,7 +76,7 @@ fn world(caps: impl Fn(usize) -> &'static str) -> World {
 /// Times one message from conn 0, checking first that it reaches `expect` connections.
 fn bench_msg(h: &mut Harness, name: &str, w: &mut World, msg: &[u8], expect: usize) {
     let mut out = Outbox::default();
-    w.on_line(0, msg, CLOCK, &mut out);
+    w.on_line(ConnId(0), msg, CLOCK, &mut out);
     assert_eq!(
         out.sends.len(),
         expect,
@@ -86,7 +87,7 @@ fn bench_msg(h: &mut Harness, name: &str, w: &mut World, msg: &[u8], expect: usi
             .map(|(_, l)| String::from_utf8_lossy(l).into_owned())
     );
     assert!(
-        out.sends.iter().all(|&(c, _)| c != 0),
+        out.sends.iter().all(|&(c, _)| c != ConnId(0)),
         "echoed to the sender"
     );
     out.sends.clear();
@@ -97,7 +98,7 @@ fn bench_msg(h: &mut Harness, name: &str, w: &mut World, msg: &[u8], expect: usi
             Thrpt::Items(expect as u64, "delivered line"),
         ],
         || {
-            w.on_line(0, black_box(msg), CLOCK, &mut out);
+            w.on_line(ConnId(0), black_box(msg), CLOCK, &mut out);
             black_box(out.sends.len());
             out.sends.clear();
         },

@@ -5,7 +5,7 @@
 
 use super::handlers::{channel, message, mode, oper, query, register};
 use super::portal::{burst, handshake, remote, LinkMsg};
-use super::{ClientId, ConnId, Outbox, World};
+use super::{ClientId, ConnId, Outbox, ServerId, World};
 use crate::proto::numeric::{self as n, Numeric};
 use crate::proto::Message;
 
@@ -19,7 +19,7 @@ pub enum Source {
     /// A user on another server, whose line came in over the link `Ctx::conn`.
     Remote(ClientId),
     /// A server (the peer or one behind it), over the link `Ctx::conn`.
-    Server(usize),
+    Server(ServerId),
 }
 
 /// What a handler gets.

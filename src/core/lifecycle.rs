@@ -2,6 +2,7 @@
 //! the clock ticking (registration and ping timeouts).
 
 use super::dispatch::{dispatch, Ctx, Source};
+use super::ids::Key;
 use super::portal::LinkMsg;
 use super::state::{umode, Local, Reg, WhoWas};
 use super::{ClientId, Clock, ConnId, Outbox, World};
@@ -39,10 +40,11 @@ impl World {
     }
 
     fn add_local(&mut self, conn: ConnId, ip: IpAddr, now: Clock) {
-        if self.locals.len() <= conn {
-            self.locals.resize_with(conn + 1, || None);
+        let i = conn.index();
+        if self.locals.len() <= i {
+            self.locals.resize_with(i + 1, || None);
         }
-        self.locals[conn] = Some(Local {
+        self.locals[i] = Some(Local {
             ip,
             host: ip.to_string().into(),
             client: None,
@@ -219,7 +221,7 @@ impl World {
     }
 
     fn forget_local(&mut self, conn: ConnId) {
-        let Some(local) = self.locals.get_mut(conn).and_then(Option::take) else {
+        let Some(local) = self.locals.get_mut(conn.index()).and_then(Option::take) else {
             return;
         };
         if local.client.is_none() && local.link.is_none() {
@@ -320,8 +322,9 @@ impl World {
         );
         let mut to_ping = Vec::new();
         let mut to_close = Vec::new();
-        for (conn, l) in self.locals.iter().enumerate() {
+        for (i, l) in self.locals.iter().enumerate() {
             let Some(l) = l else { continue };
+            let conn = ConnId::from_index(i);
             let silent = now.mono_ms.saturating_sub(l.last_rx_ms);
             if l.client.is_none() && l.link.is_none() {
                 if now.mono_ms.saturating_sub(l.connected_ms) >= reg_ms {
@@ -357,6 +360,7 @@ impl World {
             .finish();
         let conns: Vec<ConnId> = (0..self.locals.len())
             .filter(|&c| self.locals[c].is_some())
+            .map(ConnId::from_index)
             .collect();
         for conn in conns {
             out.closes.push((conn, line.clone()));

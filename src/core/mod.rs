@@ -25,6 +25,7 @@ pub mod fanout;
 #[cfg(test)]
 mod fuzz;
 pub mod handlers;
+pub mod ids;
 pub mod isupport;
 pub mod lifecycle;
 pub mod modes;
@@ -39,18 +40,14 @@ use crate::proto::line::Line;
 use crate::proto::numeric::Numeric;
 use crate::proto::CaseMapping;
 use hashbrown::HashMap;
-use slab::Slab;
+use ids::Key;
 use std::net::IpAddr;
 use std::rc::Rc;
 
 pub use state::{Channel, Client, Local, Reg, ME};
 
-/// The shell's connection key (its slab index).
-pub type ConnId = usize;
-/// Index of a client in [`World::clients`].
-pub type ClientId = usize;
-/// Index of a channel in [`World::channels`].
-pub type ChanId = usize;
+use ids::Slots;
+pub use ids::{ChanId, ClientId, ConnId, ServerId};
 
 /// Time as the shell sees it, passed into every call: monotonic milliseconds for timers,
 /// Unix milliseconds for what users see (signon, topic time, server-time).
@@ -100,13 +97,13 @@ pub struct World {
     pub cm: CaseMapping,
     /// Local connections, indexed by [`ConnId`] (dense, like the shell's slab).
     pub locals: Vec<Option<Local>>,
-    pub clients: Slab<Client>,
+    pub clients: Slots<ClientId, Client>,
     /// The network's servers; this one is `state::ME` (index 0).
-    pub servers: Slab<state::Server>,
+    pub servers: Slots<ServerId, state::Server>,
     /// Registered portal links (local connections), in link order.
     pub links: Vec<ConnId>,
     pub nicks: HashMap<Box<str>, ClientId>,
-    pub channels: Slab<Channel>,
+    pub channels: Slots<ChanId, Channel>,
     pub chan_names: HashMap<Box<str>, ChanId>,
     pub whowas: std::collections::VecDeque<state::WhoWas>,
     /// Stamp for "already sent this one" during fanout to common channels.
@@ -128,11 +125,11 @@ impl World {
             cm: config.limits.casemapping,
             config: Rc::new(config),
             locals: Vec::new(),
-            clients: Slab::new(),
-            servers: Slab::new(),
+            clients: Slots::new(),
+            servers: Slots::new(),
             links: Vec::new(),
             nicks: HashMap::new(),
-            channels: Slab::new(),
+            channels: Slots::new(),
             chan_names: HashMap::new(),
             whowas: Default::default(),
             serial: 0,
@@ -220,7 +217,7 @@ impl World {
 
     /// Looks a name up by its folded form, folded on the stack: every PRIVMSG does this, so
     /// it must not allocate.
-    fn lookup(&self, map: &HashMap<Box<str>, usize>, name: &[u8]) -> Option<usize> {
+    fn lookup<V: Copy>(&self, map: &HashMap<Box<str>, V>, name: &[u8]) -> Option<V> {
         let mut buf = [0u8; 64];
         let folded = buf.get_mut(..name.len())?;
         for (d, &s) in folded.iter_mut().zip(name) {
@@ -231,11 +228,11 @@ impl World {
     }
 
     pub fn local(&self, conn: ConnId) -> Option<&Local> {
-        self.locals.get(conn).and_then(Option::as_ref)
+        self.locals.get(conn.index()).and_then(Option::as_ref)
     }
 
     pub fn local_mut(&mut self, conn: ConnId) -> Option<&mut Local> {
-        self.locals.get_mut(conn).and_then(Option::as_mut)
+        self.locals.get_mut(conn.index()).and_then(Option::as_mut)
     }
 
     /// The nick to address numerics to: the client's nick, or `*` before registration.

@@ -4,12 +4,12 @@
 use super::portal::burst::mode_words;
 use super::portal::LinkMsg;
 use super::state::ME;
-use super::{ClientId, ConnId, Outbox, World};
+use super::{ClientId, ConnId, Outbox, ServerId, World};
 use crate::proto::line::Line;
 
 impl World {
     /// Servers at or behind `root` (its subtree in the spanning tree).
-    pub fn subtree(&self, root: usize) -> Vec<usize> {
+    pub fn subtree(&self, root: ServerId) -> Vec<ServerId> {
         let mut found = vec![root];
         let mut i = 0;
         while i < found.len() {
@@ -26,7 +26,7 @@ impl World {
 
     /// A netsplit: every server at or behind `root` leaves, with its users, who quit for
     /// local users as `<root's uplink> <root>`; other links hear one SQUIT.
-    pub fn squit(&mut self, root: usize, reason: &str, from: Option<ConnId>, out: &mut Outbox) {
+    pub fn squit(&mut self, root: ServerId, reason: &str, from: Option<ConnId>, out: &mut Outbox) {
         if root == ME || !self.servers.contains(root) {
             return;
         }

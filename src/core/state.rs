@@ -1,7 +1,7 @@
 //! The records the core keeps: clients, channels, local connections.
 
 use super::modes::Status;
-use super::{ChanId, ClientId};
+use super::{ChanId, ClientId, ConnId, ServerId};
 use hashbrown::HashMap;
 use std::net::IpAddr;
 
@@ -43,9 +43,9 @@ pub struct Client {
     pub away: Option<Box<[u8]>>,
     pub chans: Vec<ChanId>,
     /// The local connection, if the user is on this server.
-    pub conn: Option<usize>,
+    pub conn: Option<ConnId>,
     /// The server the user is on (index in `World::servers`; [`ME`] for local users).
-    pub server: usize,
+    pub server: ServerId,
     /// Nick timestamp in Unix milliseconds: the older nick wins a collision.
     pub ts: u64,
     pub signon: u64,
@@ -129,7 +129,7 @@ impl Channel {
 }
 
 /// Index of this server in `World::servers`.
-pub const ME: usize = 0;
+pub const ME: ServerId = ServerId(0);
 
 /// A server of the network (this one is [`ME`]).
 #[derive(Debug)]
@@ -140,9 +140,9 @@ pub struct Server {
     /// Hops from this server (0 for this one, 1 for a direct peer).
     pub hop: u32,
     /// The server that introduced this one (itself for [`ME`]).
-    pub uplink: usize,
+    pub uplink: ServerId,
     /// The local link it is reached through (`None` for this server).
-    pub via: Option<usize>,
+    pub via: Option<ConnId>,
     /// Users on it, for LUSERS and MAP.
     pub users: usize,
 }

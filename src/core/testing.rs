@@ -1,6 +1,7 @@
 //! A socket-free harness for the core: open users, feed lines, read what each connection
 //! was sent. Time is a parameter, so timeouts and flood control are tested without sleeping.
 
+use super::ids::Key;
 use super::{Clock, ConnId, Outbox, World};
 use crate::config::Config;
 
@@ -33,7 +34,7 @@ impl TestWorld {
         TestWorld {
             w: World::new(cfg, now),
             now,
-            next_conn: 0,
+            next_conn: ConnId(0),
             sent: Vec::new(),
             closed: Vec::new(),
             rehash: false,
@@ -44,7 +45,7 @@ impl TestWorld {
     /// A new connection, not registered.
     pub fn connect(&mut self) -> ConnId {
         let conn = self.next_conn;
-        self.next_conn += 1;
+        self.next_conn = ConnId(conn.0 + 1);
         self.sent.push(Vec::new());
         let mut out = Outbox::default();
         let ok = self
@@ -91,7 +92,7 @@ impl TestWorld {
 
     fn apply(&mut self, out: Outbox) {
         for (c, line) in out.sends {
-            self.sent[c].push(
+            self.sent[c.index()].push(
                 String::from_utf8_lossy(&line)
                     .trim_end_matches("\r\n")
                     .to_string(),
@@ -101,7 +102,7 @@ impl TestWorld {
             let text = String::from_utf8_lossy(&line)
                 .trim_end_matches("\r\n")
                 .to_string();
-            self.sent[c].push(text.clone());
+            self.sent[c.index()].push(text.clone());
             self.closed.push((c, text));
         }
         self.rehash |= out.rehash;
@@ -110,7 +111,7 @@ impl TestWorld {
 
     /// Everything sent to `conn` since the last call, without CR LF.
     pub fn take(&mut self, conn: ConnId) -> Vec<String> {
-        std::mem::take(&mut self.sent[conn])
+        std::mem::take(&mut self.sent[conn.index()])
     }
 
     /// Feeds a line and returns what `conn` got back.

@@ -9,7 +9,8 @@ use super::listener;
 use super::sendq::Flushed;
 use super::{Handle, Options, REHASH, RUN, STOP};
 use crate::config::Config;
-use crate::core::{Clock, Outbox, World};
+use crate::core::ids::Key;
+use crate::core::{Clock, ConnId, Outbox, World};
 use crate::limits::{READ_BUDGET, RECVQ_LIMIT, SCRATCH};
 use crate::proto::framer::{Flow, Input};
 use log::{debug, info, warn};
@@ -411,7 +412,8 @@ impl Server {
                 continue;
             };
             debug!("conn {k}: accepted from {peer}");
-            self.world.on_open(k, peer.ip(), now, &mut self.out);
+            self.world
+                .on_open(ConnId::from_index(k), peer.ip(), now, &mut self.out);
             self.apply(now);
         }
     }
@@ -510,25 +512,26 @@ impl Server {
         }
         let (world, out) = (&mut self.world, &mut self.out);
         let paused = c.framer.feed(data, |input| {
-            if world.local(k).is_none() {
+            if world.local(ConnId::from_index(k)).is_none() {
                 return Flow::Pause;
             }
-            if !world.ready(k, now) {
+            if !world.ready(ConnId::from_index(k), now) {
                 return Flow::Pause;
             }
             match input {
-                Input::Line(line) => world.on_line(k, line, now, out),
-                Input::TooLong => world.on_too_long(k, now, out),
+                Input::Line(line) => world.on_line(ConnId::from_index(k), line, now, out),
+                Input::TooLong => world.on_too_long(ConnId::from_index(k), now, out),
             }
             Flow::Continue
         });
-        let still_open = world.local(k).is_some();
+        let still_open = world.local(ConnId::from_index(k)).is_some();
         if paused && still_open && !c.in_throttled {
             c.in_throttled = true;
             self.throttled.push(k);
         }
         if still_open && c.framer.pending() > RECVQ_LIMIT {
-            self.world.close_conn(k, "Excess Flood", &mut self.out);
+            self.world
+                .close_conn(ConnId::from_index(k), "Excess Flood", &mut self.out);
         }
         self.apply(now);
     }
@@ -547,6 +550,7 @@ impl Server {
         loop {
             let mut overflowed = Vec::new();
             for (k, line) in self.out.sends.drain(..) {
+                let k = k.index();
                 let Some(c) = self.conns.get_mut(k) else {
                     continue;
                 };
@@ -556,7 +560,9 @@ impl Server {
                 c.sendq.push(line);
                 // Portals have their own limit (larger by default); look it up only past
                 // the floor, so a client's line costs one comparison.
-                if c.sendq.len() > floor && c.sendq.len() > self.world.sendq_limit(k) {
+                if c.sendq.len() > floor
+                    && c.sendq.len() > self.world.sendq_limit(ConnId::from_index(k))
+                {
                     overflowed.push(k);
                 } else if !c.in_dirty {
                     c.in_dirty = true;
@@ -564,6 +570,7 @@ impl Server {
                 }
             }
             for (k, line) in self.out.closes.drain(..) {
+                let k = k.index();
                 let Some(c) = self.conns.get_mut(k) else {
                     continue;
                 };
@@ -591,7 +598,11 @@ impl Server {
                         // a line already started, then the ERROR, go.
                         c.sendq.discard_unsent();
                         warn!("conn {k}: SendQ exceeded");
-                        self.world.close_conn(k, "SendQ exceeded", &mut self.out);
+                        self.world.close_conn(
+                            ConnId::from_index(k),
+                            "SendQ exceeded",
+                            &mut self.out,
+                        );
                     }
                 }
             }
@@ -646,7 +657,8 @@ impl Server {
         self.closing.push(k);
         if was_open {
             debug!("conn {k}: {reason}");
-            self.world.on_close(k, reason, now, &mut self.out);
+            self.world
+                .on_close(ConnId::from_index(k), reason, now, &mut self.out);
             self.apply(now);
         }
     }
@@ -663,8 +675,12 @@ impl Server {
                     self.dialer.ended(k, now.mono_ms);
                     let mut c = self.conns.remove(k);
                     let _ = self.poll.registry().deregister(&mut c.stream);
-                    self.world
-                        .on_close(k, "Connection closed", now, &mut self.out);
+                    self.world.on_close(
+                        ConnId::from_index(k),
+                        "Connection closed",
+                        now,
+                        &mut self.out,
+                    );
                 }
                 State::Closing { deadline_ms, shut } => {
                     if now.mono_ms >= deadline_ms {
@@ -700,7 +716,7 @@ impl Server {
             .filter_map(|d| d.conn.map(|c| (d.name.clone(), c)))
             .collect::<Vec<_>>()
         {
-            if self.world.link(conn).is_some() {
+            if self.world.link(ConnId::from_index(conn)).is_some() {
                 self.dialer.linked(&name);
             }
         }
@@ -757,7 +773,10 @@ impl Server {
                 c.writable = true;
                 let _ = c.stream.set_nodelay(true);
                 info!("portal {name}: connected to {peer}");
-                if !self.world.on_dial(k, &name, peer.ip(), now, &mut self.out) {
+                if !self
+                    .world
+                    .on_dial(ConnId::from_index(k), &name, peer.ip(), now, &mut self.out)
+                {
                     self.lost(k, "portal removed", now);
                 }
                 self.apply(now);

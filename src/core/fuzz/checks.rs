@@ -1,8 +1,9 @@
 //! Checks on every line sent and on the world between steps.
 
+use crate::core::ids::Key;
 use crate::core::modes::Status;
 use crate::core::state::{umode, ME};
-use crate::core::World;
+use crate::core::{ConnId, ServerId, World};
 use crate::limits::{CHANNEL_LEN, MAX_BANS, MAX_BODY, MAX_CHANNELS, MAX_TAGS};
 use crate::proto::casemap::{valid_channel, valid_nick};
 use crate::proto::message::parse;
@@ -128,7 +129,7 @@ pub(super) fn check_world(w: &World) -> Result<(), String> {
         ));
     }
     // Clients.
-    let mut users = vec![0usize; w.servers.capacity().max(1)];
+    let mut users: HashMap<ServerId, usize> = HashMap::new();
     let (mut local_users, mut opers, mut invisible) = (0, 0, 0);
     for (cid, c) in &w.clients {
         if w.nicks.get(&fold(&c.nick)) != Some(&cid) {
@@ -149,10 +150,7 @@ pub(super) fn check_world(w: &World) -> Result<(), String> {
         let Some(server) = w.servers.get(c.server) else {
             return Err(format!("{} is on a removed server {}", c.nick, c.server));
         };
-        if users.len() <= c.server {
-            users.resize(c.server + 1, 0);
-        }
-        users[c.server] += 1;
+        *users.entry(c.server).or_default() += 1;
         match c.conn {
             Some(conn) => {
                 local_users += 1;
@@ -193,7 +191,7 @@ pub(super) fn check_world(w: &World) -> Result<(), String> {
     }
     // Servers.
     for (i, s) in &w.servers {
-        let recount = users.get(i).copied().unwrap_or(0);
+        let recount = users.get(&i).copied().unwrap_or(0);
         if s.users != recount {
             return Err(format!(
                 "server {} counts {} users, recount {recount}",
@@ -226,7 +224,8 @@ pub(super) fn check_world(w: &World) -> Result<(), String> {
     // Local connections.
     let (mut unregistered, mut links) = (0, 0);
     let mut per_ip: HashMap<IpAddr, u32> = HashMap::new();
-    for (conn, l) in w.locals.iter().enumerate() {
+    for (i, l) in w.locals.iter().enumerate() {
+        let conn = ConnId::from_index(i);
         let Some(l) = l else { continue };
         *per_ip.entry(l.ip).or_default() += 1;
         let states = usize::from(l.client.is_some())

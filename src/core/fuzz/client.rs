@@ -456,7 +456,7 @@ impl Fuzz {
         self.probes += 1;
         let token = format!("probe{}x{}", self.seed, self.probes);
         let mut want: HashMap<ConnId, usize> = HashMap::new();
-        let speakable: Vec<usize> = self.w.clients[cid]
+        let speakable: Vec<crate::core::ChanId> = self.w.clients[cid]
             .chans
             .iter()
             .copied()

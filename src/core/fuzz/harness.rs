@@ -3,7 +3,8 @@
 use super::checks::{check_line, check_world, rfc_form, show};
 use super::rng::{Rng, CAPS, NICKS};
 use crate::config::Config;
-use crate::core::{ClientId, Clock, ConnId, Outbox, World};
+use crate::core::ids::Key;
+use crate::core::{ChanId, ClientId, Clock, ConnId, Outbox, World};
 use std::collections::{HashSet, VecDeque};
 use std::net::IpAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -77,7 +78,7 @@ impl Fuzz {
             now,
             rng: Rng::new(seed),
             seed,
-            next_conn: 0,
+            next_conn: ConnId(0),
             open: Vec::new(),
             closed: HashSet::new(),
             got: Vec::new(),
@@ -165,7 +166,7 @@ impl Fuzz {
 
     pub(super) fn open_conn(&mut self) -> Option<ConnId> {
         let conn = self.next_conn;
-        self.next_conn += 1;
+        self.next_conn = ConnId(self.next_conn.0 + 1);
         let ip: IpAddr = self.rng.pick(IPS).parse().expect("ip");
         let mut ok = false;
         self.run(format!("open {conn} from {ip}"), |w, now, out| {
@@ -216,6 +217,7 @@ impl Fuzz {
         self.run("shutdown".into(), |w, _, out| w.shutdown(out));
         let conns: Vec<ConnId> = (0..self.w.locals.len())
             .filter(|&c| self.w.locals[c].is_some())
+            .map(ConnId::from_index)
             .collect();
         for c in conns {
             self.drop_conn(c);
@@ -380,7 +382,7 @@ impl Fuzz {
         if self.w.channels.is_empty() {
             return None;
         }
-        let ids: Vec<usize> = self.w.channels.iter().map(|(i, _)| i).collect();
+        let ids: Vec<ChanId> = self.w.channels.iter().map(|(i, _)| i).collect();
         let id = *self.rng.pick(&ids);
         let name = self.w.channels[id].name.to_string();
         Some(if self.rng.chance(1, 5) {

@@ -15,7 +15,7 @@ impl Fuzz {
             return self.open_conn();
         }
         let conn = self.next_conn;
-        self.next_conn += 1;
+        self.next_conn = ConnId(self.next_conn.0 + 1);
         let ip: IpAddr = self.rng.pick(IPS).parse().expect("ip");
         let mut ok = false;
         self.run(format!("dial {conn} to {name}"), |w, now, out| {
@@ -99,7 +99,7 @@ impl Fuzz {
         });
     }
 
-    fn behind(&self, link: ConnId) -> (Vec<usize>, Vec<ClientId>) {
+    fn behind(&self, link: ConnId) -> (Vec<crate::core::ServerId>, Vec<ClientId>) {
         let servers = self
             .w
             .servers

@@ -166,13 +166,13 @@ mod tests {
         ))
     }
 
-    fn set_umode(t: &mut TestWorld, conn: usize, bit: u8) {
+    fn set_umode(t: &mut TestWorld, conn: crate::core::ConnId, bit: u8) {
         let c = t.w.local(conn).unwrap().client.unwrap();
         t.w.set_umodes(c, t.w.clients[c].umodes | bit);
     }
 
     /// A registered operator.
-    fn oper_user(t: &mut TestWorld, nick: &str) -> usize {
+    fn oper_user(t: &mut TestWorld, nick: &str) -> crate::core::ConnId {
         let c = t.user(nick);
         t.feed(c, "OPER admin pw");
         t.take(c);

@@ -8,7 +8,7 @@ use crate::core::fanout::Msg;
 use crate::core::handlers::channel::set_topic;
 use crate::core::modes::{self, Kind, Status};
 use crate::core::state::{Ban, ME};
-use crate::core::{ChanId, ClientId, ConnId, Outbox, World};
+use crate::core::{ChanId, ClientId, ConnId, Outbox, ServerId, World};
 use crate::proto::casemap::valid_channel;
 use crate::proto::line::Line;
 use crate::proto::Message;
@@ -37,7 +37,7 @@ impl World {
     }
 
     /// `:<uplink> SERVER <name> <hop> <sid> :<description>`, as seen one hop further.
-    pub fn server_msg(&self, idx: usize) -> LinkMsg {
+    pub fn server_msg(&self, idx: ServerId) -> LinkMsg {
         let s = &self.servers[idx];
         LinkMsg::new(&self.servers[s.uplink].name, "SERVER")
             .arg(&*s.name)
@@ -106,7 +106,7 @@ impl World {
     /// Everything this server knows, for a new link: servers, users, channels, end of burst.
     pub fn send_burst(&self, conn: ConnId, out: &mut Outbox) {
         let peer = self.link(conn).map(|l| l.server);
-        let mut order: Vec<usize> = self
+        let mut order: Vec<ServerId> = self
             .servers
             .iter()
             .map(|(i, _)| i)

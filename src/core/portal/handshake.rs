@@ -7,7 +7,7 @@ use super::{cap, rfc2813, Dialect, Hello, Link, PROTO_MIN};
 use crate::config::PortalProtocol;
 use crate::core::dispatch::{err, Ctx, HResult, Source};
 use crate::core::state::{Server, ME};
-use crate::core::{ConnId, Outbox, World};
+use crate::core::{ConnId, Outbox, ServerId, World};
 use crate::proto::line::Line;
 use crate::proto::numeric as n;
 use crate::proto::Message;
@@ -117,7 +117,7 @@ const CROSSING_REASON: &str = "Crossing connections: keeping the one dialed by t
 /// handshake arrives first, often different ones, and refusing the other would drop both.
 /// Both sides keep the connection dialed by the server with the lower ID instead, so they
 /// agree. Returns (server, existing link) when this new connection is the one to keep.
-fn crossed_link(w: &World, msg: &Message<'_>, we_dialed: bool) -> Option<(usize, ConnId)> {
+fn crossed_link(w: &World, msg: &Message<'_>, we_dialed: bool) -> Option<(ServerId, ConnId)> {
     let idx = w.find_server(msg.param(0))?;
     let old = w.servers[idx].via?;
     let link = w.link(old).filter(|l| l.server == idx)?;
@@ -139,7 +139,7 @@ fn check_server(
     w: &World,
     msg: &Message<'_>,
     hello: &Hello,
-    replacing: Option<usize>,
+    replacing: Option<ServerId>,
 ) -> Result<(usize, u8, u32), String> {
     let name = String::from_utf8_lossy(msg.param(0)).into_owned();
     let rfc = w
@@ -207,7 +207,7 @@ fn check_rfc2813(
     w: &World,
     name: &str,
     hello: &Hello,
-    replacing: Option<usize>,
+    replacing: Option<ServerId>,
 ) -> Result<(usize, u8, u32), String> {
     let pi = w
         .config

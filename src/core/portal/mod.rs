@@ -23,7 +23,7 @@ pub mod rfc2813;
 mod tests;
 
 use super::state::{Server, ME};
-use super::{ClientId, ConnId, World};
+use super::{ClientId, ConnId, ServerId, World};
 pub use relay::LinkMsg;
 
 /// Portal protocol versions this build speaks. Version 2 added IRCv3 client tags and
@@ -94,7 +94,7 @@ pub struct Hello {
 #[derive(Debug)]
 pub struct Link {
     /// The peer's entry in `World::servers`.
-    pub server: usize,
+    pub server: ServerId,
     /// Negotiated protocol version and capabilities (bits of [`cap`]).
     pub proto: u8,
     pub caps: u32,
@@ -123,7 +123,7 @@ impl World {
         self.local_mut(conn).and_then(|l| l.link.as_deref_mut())
     }
 
-    pub fn find_server(&self, name: &[u8]) -> Option<usize> {
+    pub fn find_server(&self, name: &[u8]) -> Option<ServerId> {
         self.servers
             .iter()
             .find(|(_, s)| s.name.as_bytes().eq_ignore_ascii_case(name))

@@ -6,7 +6,7 @@
 use super::{rfc2813, Dialect, LinkMsg};
 use crate::core::dispatch::{dispatch, err, Ctx, HResult, Source};
 use crate::core::state::{umode, Client, Server};
-use crate::core::{ClientId, ConnId, Outbox, World};
+use crate::core::{ClientId, ConnId, Outbox, ServerId, World};
 use crate::proto::casemap::valid_nick;
 use crate::proto::line::Line;
 use crate::proto::numeric as n;
@@ -127,7 +127,7 @@ pub fn error(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
 }
 
 /// `:<uplink> SERVER <name> <hop> <sid> :<description>`: a server behind the link.
-pub fn new_server(ctx: &mut Ctx<'_>, uplink: usize, msg: &Message<'_>) {
+pub fn new_server(ctx: &mut Ctx<'_>, uplink: ServerId, msg: &Message<'_>) {
     let (w, conn) = (&mut *ctx.w, ctx.conn);
     let name = String::from_utf8_lossy(msg.param(0)).into_owned();
     let sid: u16 = msg.param_str(2).and_then(|s| s.parse().ok()).unwrap_or(0);

@@ -7,7 +7,7 @@
 //! TAGMSG, SETNAME, EOB) degrades as docs/PROTOCOL.md describes.
 
 use super::LinkMsg;
-use crate::core::{modes, World};
+use crate::core::{modes, ServerId, World};
 use crate::limits::MAX_MODES;
 use crate::proto::casemap::is_channel;
 use crate::proto::line::Line;
@@ -248,7 +248,7 @@ pub enum Inbound {
 }
 
 /// Translates one line from ngIRCd. `peer` is the ngIRCd server's index in `World::servers`.
-pub fn inbound(w: &mut World, rfc: &mut RfcLink, peer: usize, msg: &Message<'_>) -> Inbound {
+pub fn inbound(w: &mut World, rfc: &mut RfcLink, peer: ServerId, msg: &Message<'_>) -> Inbound {
     let prefix = String::from_utf8_lossy(msg.prefix.unwrap_or_default()).into_owned();
     let prefix = if prefix.is_empty() {
         w.servers[peer].name.to_string()
@@ -530,7 +530,7 @@ fn channel_ts(w: &World, chan: &[u8]) -> u64 {
 }
 
 /// `CHANINFO #c +modes [key limit] [:topic]`: fills in modes and a topic we lack.
-fn chaninfo(w: &World, rfc: &mut RfcLink, peer: usize, msg: &Message<'_>) -> Inbound {
+fn chaninfo(w: &World, rfc: &mut RfcLink, peer: ServerId, msg: &Message<'_>) -> Inbound {
     let server = w.servers[peer].name.to_string();
     let chan = String::from_utf8_lossy(msg.param(0)).into_owned();
     let modes = String::from_utf8_lossy(msg.param(1)).into_owned();

@@ -62,11 +62,11 @@ mod tests {
     use crate::core::testing::TestWorld;
     use crate::core::ClientId;
 
-    pub(super) fn cid(t: &TestWorld, conn: usize) -> ClientId {
+    pub(super) fn cid(t: &TestWorld, conn: crate::core::ConnId) -> ClientId {
         t.w.local(conn).unwrap().client.unwrap()
     }
 
-    pub(super) fn set_umode(t: &mut TestWorld, conn: usize, bit: u8) {
+    pub(super) fn set_umode(t: &mut TestWorld, conn: crate::core::ConnId, bit: u8) {
         let c = cid(t, conn);
         t.w.set_umodes(c, t.w.clients[c].umodes | bit);
     }

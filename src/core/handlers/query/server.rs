@@ -4,8 +4,9 @@
 use super::{check_target, head, say};
 use crate::core::dispatch::{err, Ctx, HResult};
 use crate::core::handlers::register::VERSION;
+use crate::core::ids::Key;
 use crate::core::state::umode;
-use crate::core::{ConnId, Outbox, World};
+use crate::core::{ConnId, Outbox, ServerId, World};
 use crate::proto::time::iso8601;
 use crate::proto::{numeric as n, Message};
 
@@ -96,7 +97,7 @@ pub fn send_isupport(w: &World, conn: ConnId, out: &mut Outbox) {
 /// LINKS: 364 `<server> <uplink> :<hop> <description>` per server, then 365.
 pub fn links(ctx: &mut Ctx<'_>, _msg: &Message<'_>) -> HResult {
     let w = &*ctx.w;
-    let mut order: Vec<usize> = w.servers.iter().map(|(i, _)| i).collect();
+    let mut order: Vec<ServerId> = w.servers.iter().map(|(i, _)| i).collect();
     order.sort_by_key(|&i| (w.servers[i].hop, w.servers[i].name.clone()));
     for i in order {
         let s = &w.servers[i];
@@ -124,7 +125,7 @@ pub fn map(ctx: &mut Ctx<'_>, _msg: &Message<'_>) -> HResult {
     Ok(())
 }
 
-fn map_walk(w: &World, at: usize, depth: usize, lines: &mut Vec<String>) {
+fn map_walk(w: &World, at: ServerId, depth: usize, lines: &mut Vec<String>) {
     let s = &w.servers[at];
     lines.push(format!(
         "{}{} [{}] ({} users)",
@@ -133,7 +134,7 @@ fn map_walk(w: &World, at: usize, depth: usize, lines: &mut Vec<String>) {
         s.sid,
         s.users
     ));
-    let mut children: Vec<usize> = w
+    let mut children: Vec<ServerId> = w
         .servers
         .iter()
         .filter(|&(i, c)| c.uplink == at && i != at)
@@ -271,7 +272,7 @@ fn stats_links(w: &World, conn: ConnId, out: &mut Outbox) {
     let me = w.local(conn).and_then(|l| l.client);
     if me.is_some_and(|c| w.clients[c].has(umode::OPER)) {
         for c in 0..w.locals.len() {
-            link_line(w, conn, c, out);
+            link_line(w, conn, ConnId::from_index(c), out);
         }
     } else {
         link_line(w, conn, conn, out);
