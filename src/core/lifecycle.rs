@@ -154,12 +154,11 @@ impl World {
             Err(ParseError::Empty) => {}
             Err(ParseError::TooLong) => self.reply(out, conn, n::ERR_INPUTTOOLONG, &[]),
             Err(ParseError::Nul) => {
-                let line = self.numeric(
-                    conn,
-                    n::ERR_UNKNOWNERROR,
-                    &[b"*"],
-                    "Line contained a NUL byte and was dropped",
-                );
+                let line = self
+                    .num(conn, n::ERR_UNKNOWNERROR)
+                    .arg("*")
+                    .trailing("Line contained a NUL byte and was dropped")
+                    .finish();
                 out.send(conn, line);
             }
         }

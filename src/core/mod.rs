@@ -36,8 +36,7 @@ pub mod state;
 pub mod testing;
 
 use crate::config::Config;
-use crate::proto::line::Line;
-use crate::proto::numeric::Numeric;
+use crate::proto::numeric::{Numeric, NumericLine};
 use crate::proto::CaseMapping;
 use hashbrown::HashMap;
 use ids::Key;
@@ -246,17 +245,14 @@ impl World {
         }
     }
 
-    /// A numeric from this server to a connection: `:server CODE nick args… :text`.
-    pub fn numeric(&self, conn: ConnId, code: &str, args: &[&[u8]], text: &str) -> Rc<[u8]> {
-        let mut l = Line::new(self.name(), code).arg(self.target_nick(conn));
-        for a in args {
-            l = l.arg(a);
-        }
-        l.trailing(text).finish()
+    /// A numeric reply from this server to a connection: `:server CODE nick …`.
+    pub fn num(&self, conn: ConnId, num: Numeric) -> NumericLine {
+        num.to(self.name(), self.target_nick(conn))
     }
 
+    /// A numeric reply with its fixed text.
     pub fn reply(&self, out: &mut Outbox, conn: ConnId, num: Numeric, args: &[&[u8]]) {
-        out.send(conn, self.numeric(conn, num.0, args, num.1));
+        out.send(conn, self.num(conn, num).args(args).finish());
     }
 
     /// Sets a user's modes, keeping the operator and invisible counts right.

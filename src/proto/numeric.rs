@@ -1,107 +1,168 @@
-//! Every numeric reply once: its code and, where fixed, its text.
+//! Every numeric reply once: its code and, where fixed, its text; and the one way a
+//! numeric reply line is built ([`Numeric::to`]).
 
-pub type Numeric = (&'static str, &'static str);
+use crate::proto::line::Line;
+use std::rc::Rc;
 
-pub const RPL_WELCOME: &str = "001";
-pub const RPL_MAP: &str = "006";
-pub const RPL_MAPEND: Numeric = ("007", "End of /MAP");
-pub const RPL_YOURHOST: &str = "002";
-pub const RPL_CREATED: &str = "003";
-pub const RPL_MYINFO: &str = "004";
-pub const RPL_ISUPPORT: &str = "005";
-pub const RPL_STATSLINKINFO: &str = "211";
-pub const RPL_STATSCOMMANDS: &str = "212";
-pub const RPL_ENDOFSTATS: Numeric = ("219", "End of /STATS report");
-pub const RPL_UMODEIS: &str = "221";
-pub const RPL_STATSUPTIME: &str = "242";
-pub const RPL_LUSERCLIENT: &str = "251";
-pub const RPL_LUSEROP: Numeric = ("252", "operator(s) online");
-pub const RPL_LUSERUNKNOWN: Numeric = ("253", "unknown connection(s)");
-pub const RPL_LUSERCHANNELS: Numeric = ("254", "channels formed");
-pub const RPL_LUSERME: &str = "255";
-pub const RPL_ADMINME: Numeric = ("256", "Administrative info");
-pub const RPL_ADMINLOC1: &str = "257";
-pub const RPL_ADMINLOC2: &str = "258";
-pub const RPL_ADMINEMAIL: &str = "259";
-pub const RPL_LOCALUSERS: &str = "265";
-pub const RPL_GLOBALUSERS: &str = "266";
-pub const RPL_AWAY: &str = "301";
-pub const RPL_USERHOST: &str = "302";
-pub const RPL_ISON: &str = "303";
-pub const RPL_UNAWAY: Numeric = ("305", "You are no longer marked as being away");
-pub const RPL_NOWAWAY: Numeric = ("306", "You have been marked as being away");
-pub const RPL_WHOISUSER: &str = "311";
-pub const RPL_WHOISSERVER: &str = "312";
-pub const RPL_WHOISOPERATOR: Numeric = ("313", "is an IRC operator");
-pub const RPL_WHOWASUSER: &str = "314";
-pub const RPL_ENDOFWHO: Numeric = ("315", "End of WHO list");
-pub const RPL_WHOISIDLE: Numeric = ("317", "seconds idle, signon time");
-pub const RPL_ENDOFWHOIS: Numeric = ("318", "End of /WHOIS list");
-pub const RPL_WHOISCHANNELS: &str = "319";
-pub const RPL_LISTSTART: Numeric = ("321", "Users  Name");
-pub const RPL_LIST: &str = "322";
-pub const RPL_LISTEND: Numeric = ("323", "End of /LIST");
-pub const RPL_CHANNELMODEIS: &str = "324";
-pub const RPL_CREATIONTIME: &str = "329";
-pub const RPL_NOTOPIC: Numeric = ("331", "No topic is set");
-pub const RPL_TOPIC: &str = "332";
-pub const RPL_TOPICWHOTIME: &str = "333";
-pub const RPL_INVITING: &str = "341";
-pub const RPL_VERSION: &str = "351";
-pub const RPL_WHOREPLY: &str = "352";
-pub const RPL_NAMREPLY: &str = "353";
-pub const RPL_LINKS: &str = "364";
-pub const RPL_ENDOFLINKS: Numeric = ("365", "End of /LINKS list");
-pub const RPL_ENDOFNAMES: Numeric = ("366", "End of /NAMES list");
-pub const RPL_BANLIST: &str = "367";
-pub const RPL_ENDOFBANLIST: Numeric = ("368", "End of channel ban list");
-pub const RPL_ENDOFWHOWAS: Numeric = ("369", "End of WHOWAS");
-pub const RPL_INFO: &str = "371";
-pub const RPL_MOTD: &str = "372";
-pub const RPL_ENDOFINFO: Numeric = ("374", "End of /INFO list");
-pub const RPL_MOTDSTART: &str = "375";
-pub const RPL_ENDOFMOTD: Numeric = ("376", "End of /MOTD command");
-pub const RPL_YOUREOPER: Numeric = ("381", "You are now an IRC operator");
-pub const RPL_REHASHING: Numeric = ("382", "Rehashing");
-pub const RPL_TIME: &str = "391";
+/// A numeric reply: its code, and its text where the text is fixed (empty where the last
+/// parameter is data, or formatted per reply).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Numeric {
+    pub code: &'static str,
+    pub text: &'static str,
+}
 
-pub const ERR_UNKNOWNERROR: &str = "400";
-pub const ERR_NOSUCHNICK: Numeric = ("401", "No such nick/channel");
-pub const ERR_NOSUCHSERVER: Numeric = ("402", "No such server");
-pub const ERR_NOSUCHCHANNEL: Numeric = ("403", "No such channel");
-pub const ERR_CANNOTSENDTOCHAN: Numeric = ("404", "Cannot send to channel");
-pub const ERR_TOOMANYCHANNELS: Numeric = ("405", "You have joined too many channels");
-pub const ERR_WASNOSUCHNICK: Numeric = ("406", "There was no such nickname");
-pub const ERR_TOOMANYTARGETS: Numeric = ("407", "Too many targets");
-pub const ERR_NOORIGIN: Numeric = ("409", "No origin specified");
-pub const ERR_INVALIDCAPCMD: Numeric = ("410", "Invalid CAP subcommand");
-pub const ERR_NORECIPIENT: &str = "411";
-pub const ERR_NOTEXTTOSEND: Numeric = ("412", "No text to send");
-pub const ERR_INPUTTOOLONG: Numeric = ("417", "Input line was too long");
-pub const ERR_UNKNOWNCOMMAND: Numeric = ("421", "Unknown command");
-pub const ERR_NOMOTD: Numeric = ("422", "MOTD File is missing");
-pub const ERR_NONICKNAMEGIVEN: Numeric = ("431", "No nickname given");
-pub const ERR_ERRONEUSNICKNAME: Numeric = ("432", "Erroneous nickname");
-pub const ERR_NICKNAMEINUSE: Numeric = ("433", "Nickname is already in use");
-pub const ERR_USERNOTINCHANNEL: Numeric = ("441", "They aren't on that channel");
-pub const ERR_NOTONCHANNEL: Numeric = ("442", "You're not on that channel");
-pub const ERR_USERONCHANNEL: Numeric = ("443", "is already on channel");
-pub const ERR_NOTREGISTERED: Numeric = ("451", "You have not registered");
-pub const ERR_NEEDMOREPARAMS: Numeric = ("461", "Not enough parameters");
-pub const ERR_ALREADYREGISTERED: Numeric = ("462", "You may not reregister");
-pub const ERR_PASSWDMISMATCH: Numeric = ("464", "Password incorrect");
-pub const ERR_KEYSET: Numeric = ("467", "Channel key already set");
-pub const ERR_CHANNELISFULL: Numeric = ("471", "Cannot join channel (+l)");
-pub const ERR_UNKNOWNMODE: Numeric = ("472", "is an unknown mode char to me");
-pub const ERR_INVITEONLYCHAN: Numeric = ("473", "Cannot join channel (+i)");
-pub const ERR_BANNEDFROMCHAN: Numeric = ("474", "Cannot join channel (+b)");
-pub const ERR_BADCHANNELKEY: Numeric = ("475", "Cannot join channel (+k)");
-pub const ERR_BANLISTFULL: Numeric = ("478", "Channel ban list is full");
-pub const ERR_BADCHANNAME: Numeric = ("479", "Illegal channel name");
-pub const ERR_NOPRIVILEGES: Numeric = ("481", "Permission Denied- You're not an IRC operator");
-pub const ERR_CHANOPRIVSNEEDED: Numeric = ("482", "You're not channel operator");
-pub const ERR_CANTKILLSERVER: Numeric = ("483", "You can't kill a server!");
-pub const ERR_NOOPERHOST: Numeric = ("491", "No O-lines for your host");
-pub const ERR_UMODEUNKNOWNFLAG: Numeric = ("501", "Unknown MODE flag");
-pub const ERR_USERSDONTMATCH: Numeric = ("502", "Cant change mode for other users");
-pub const ERR_INVALIDMODEPARAM: &str = "696";
+impl Numeric {
+    pub const fn new(code: &'static str, text: &'static str) -> Numeric {
+        Numeric { code, text }
+    }
+    /// A numeric without a fixed text.
+    pub const fn data(code: &'static str) -> Numeric {
+        Numeric { code, text: "" }
+    }
+    /// Starts the reply: `:<server> <code> <target>`.
+    pub fn to(self, server: &str, target: &str) -> NumericLine {
+        NumericLine {
+            line: Line::new(server, self.code).arg(target),
+            text: None,
+            fixed: self.text,
+        }
+    }
+}
+
+/// A numeric reply being built: arguments, then the text (the numeric's own unless
+/// [`NumericLine::trailing`] gives one).
+#[derive(Debug, Clone)]
+pub struct NumericLine {
+    line: Line,
+    text: Option<Vec<u8>>,
+    fixed: &'static str,
+}
+
+impl NumericLine {
+    pub fn arg(mut self, a: impl AsRef<[u8]>) -> NumericLine {
+        self.line = self.line.arg(a);
+        self
+    }
+    pub fn args(self, args: &[&[u8]]) -> NumericLine {
+        args.iter().fold(self, |l, a| l.arg(a))
+    }
+    /// The text, for a numeric whose text is data or formatted.
+    pub fn trailing(mut self, t: impl AsRef<[u8]>) -> NumericLine {
+        self.text = Some(t.as_ref().to_vec());
+        self
+    }
+    /// The finished line: the text given, else the numeric's fixed text, else none.
+    pub fn finish(self) -> Rc<[u8]> {
+        match (self.text, self.fixed) {
+            (Some(t), _) => self.line.trailing(t).finish(),
+            (None, "") => self.line.finish(),
+            (None, fixed) => self.line.trailing(fixed).finish(),
+        }
+    }
+}
+
+pub const RPL_WELCOME: Numeric = Numeric::data("001");
+pub const RPL_MAP: Numeric = Numeric::data("006");
+pub const RPL_MAPEND: Numeric = Numeric::new("007", "End of /MAP");
+pub const RPL_YOURHOST: Numeric = Numeric::data("002");
+pub const RPL_CREATED: Numeric = Numeric::data("003");
+pub const RPL_MYINFO: Numeric = Numeric::data("004");
+pub const RPL_ISUPPORT: Numeric = Numeric::new("005", "are supported by this server");
+pub const RPL_STATSLINKINFO: Numeric = Numeric::data("211");
+pub const RPL_STATSCOMMANDS: Numeric = Numeric::data("212");
+pub const RPL_ENDOFSTATS: Numeric = Numeric::new("219", "End of /STATS report");
+pub const RPL_UMODEIS: Numeric = Numeric::data("221");
+pub const RPL_STATSUPTIME: Numeric = Numeric::data("242");
+pub const RPL_LUSERCLIENT: Numeric = Numeric::data("251");
+pub const RPL_LUSEROP: Numeric = Numeric::new("252", "operator(s) online");
+pub const RPL_LUSERUNKNOWN: Numeric = Numeric::new("253", "unknown connection(s)");
+pub const RPL_LUSERCHANNELS: Numeric = Numeric::new("254", "channels formed");
+pub const RPL_LUSERME: Numeric = Numeric::data("255");
+pub const RPL_ADMINME: Numeric = Numeric::new("256", "Administrative info");
+pub const RPL_ADMINLOC1: Numeric = Numeric::data("257");
+pub const RPL_ADMINLOC2: Numeric = Numeric::data("258");
+pub const RPL_ADMINEMAIL: Numeric = Numeric::data("259");
+pub const RPL_LOCALUSERS: Numeric = Numeric::data("265");
+pub const RPL_GLOBALUSERS: Numeric = Numeric::data("266");
+pub const RPL_AWAY: Numeric = Numeric::data("301");
+pub const RPL_USERHOST: Numeric = Numeric::data("302");
+pub const RPL_ISON: Numeric = Numeric::data("303");
+pub const RPL_UNAWAY: Numeric = Numeric::new("305", "You are no longer marked as being away");
+pub const RPL_NOWAWAY: Numeric = Numeric::new("306", "You have been marked as being away");
+pub const RPL_WHOISUSER: Numeric = Numeric::data("311");
+pub const RPL_WHOISSERVER: Numeric = Numeric::data("312");
+pub const RPL_WHOISOPERATOR: Numeric = Numeric::new("313", "is an IRC operator");
+pub const RPL_WHOWASUSER: Numeric = Numeric::data("314");
+pub const RPL_ENDOFWHO: Numeric = Numeric::new("315", "End of WHO list");
+pub const RPL_WHOISIDLE: Numeric = Numeric::new("317", "seconds idle, signon time");
+pub const RPL_ENDOFWHOIS: Numeric = Numeric::new("318", "End of /WHOIS list");
+pub const RPL_WHOISCHANNELS: Numeric = Numeric::data("319");
+pub const RPL_LISTSTART: Numeric = Numeric::new("321", "Users  Name");
+pub const RPL_LIST: Numeric = Numeric::data("322");
+pub const RPL_LISTEND: Numeric = Numeric::new("323", "End of /LIST");
+pub const RPL_CHANNELMODEIS: Numeric = Numeric::data("324");
+pub const RPL_CREATIONTIME: Numeric = Numeric::data("329");
+pub const RPL_NOTOPIC: Numeric = Numeric::new("331", "No topic is set");
+pub const RPL_TOPIC: Numeric = Numeric::data("332");
+pub const RPL_TOPICWHOTIME: Numeric = Numeric::data("333");
+pub const RPL_INVITING: Numeric = Numeric::data("341");
+pub const RPL_VERSION: Numeric = Numeric::data("351");
+pub const RPL_WHOREPLY: Numeric = Numeric::data("352");
+pub const RPL_NAMREPLY: Numeric = Numeric::data("353");
+pub const RPL_LINKS: Numeric = Numeric::data("364");
+pub const RPL_ENDOFLINKS: Numeric = Numeric::new("365", "End of /LINKS list");
+pub const RPL_ENDOFNAMES: Numeric = Numeric::new("366", "End of /NAMES list");
+pub const RPL_BANLIST: Numeric = Numeric::data("367");
+pub const RPL_ENDOFBANLIST: Numeric = Numeric::new("368", "End of channel ban list");
+pub const RPL_ENDOFWHOWAS: Numeric = Numeric::new("369", "End of WHOWAS");
+pub const RPL_INFO: Numeric = Numeric::data("371");
+pub const RPL_MOTD: Numeric = Numeric::data("372");
+pub const RPL_ENDOFINFO: Numeric = Numeric::new("374", "End of /INFO list");
+pub const RPL_MOTDSTART: Numeric = Numeric::data("375");
+pub const RPL_ENDOFMOTD: Numeric = Numeric::new("376", "End of /MOTD command");
+pub const RPL_YOUREOPER: Numeric = Numeric::new("381", "You are now an IRC operator");
+pub const RPL_REHASHING: Numeric = Numeric::new("382", "Rehashing");
+pub const RPL_TIME: Numeric = Numeric::data("391");
+
+pub const ERR_UNKNOWNERROR: Numeric = Numeric::data("400");
+pub const ERR_NOSUCHNICK: Numeric = Numeric::new("401", "No such nick/channel");
+pub const ERR_NOSUCHSERVER: Numeric = Numeric::new("402", "No such server");
+pub const ERR_NOSUCHCHANNEL: Numeric = Numeric::new("403", "No such channel");
+pub const ERR_CANNOTSENDTOCHAN: Numeric = Numeric::new("404", "Cannot send to channel");
+pub const ERR_TOOMANYCHANNELS: Numeric = Numeric::new("405", "You have joined too many channels");
+pub const ERR_WASNOSUCHNICK: Numeric = Numeric::new("406", "There was no such nickname");
+pub const ERR_TOOMANYTARGETS: Numeric = Numeric::new("407", "Too many targets");
+pub const ERR_NOORIGIN: Numeric = Numeric::new("409", "No origin specified");
+pub const ERR_INVALIDCAPCMD: Numeric = Numeric::new("410", "Invalid CAP subcommand");
+pub const ERR_NORECIPIENT: Numeric = Numeric::data("411");
+pub const ERR_NOTEXTTOSEND: Numeric = Numeric::new("412", "No text to send");
+pub const ERR_INPUTTOOLONG: Numeric = Numeric::new("417", "Input line was too long");
+pub const ERR_UNKNOWNCOMMAND: Numeric = Numeric::new("421", "Unknown command");
+pub const ERR_NOMOTD: Numeric = Numeric::new("422", "MOTD File is missing");
+pub const ERR_NONICKNAMEGIVEN: Numeric = Numeric::new("431", "No nickname given");
+pub const ERR_ERRONEUSNICKNAME: Numeric = Numeric::new("432", "Erroneous nickname");
+pub const ERR_NICKNAMEINUSE: Numeric = Numeric::new("433", "Nickname is already in use");
+pub const ERR_USERNOTINCHANNEL: Numeric = Numeric::new("441", "They aren't on that channel");
+pub const ERR_NOTONCHANNEL: Numeric = Numeric::new("442", "You're not on that channel");
+pub const ERR_USERONCHANNEL: Numeric = Numeric::new("443", "is already on channel");
+pub const ERR_NOTREGISTERED: Numeric = Numeric::new("451", "You have not registered");
+pub const ERR_NEEDMOREPARAMS: Numeric = Numeric::new("461", "Not enough parameters");
+pub const ERR_ALREADYREGISTERED: Numeric = Numeric::new("462", "You may not reregister");
+pub const ERR_PASSWDMISMATCH: Numeric = Numeric::new("464", "Password incorrect");
+pub const ERR_KEYSET: Numeric = Numeric::new("467", "Channel key already set");
+pub const ERR_CHANNELISFULL: Numeric = Numeric::new("471", "Cannot join channel (+l)");
+pub const ERR_UNKNOWNMODE: Numeric = Numeric::new("472", "is an unknown mode char to me");
+pub const ERR_INVITEONLYCHAN: Numeric = Numeric::new("473", "Cannot join channel (+i)");
+pub const ERR_BANNEDFROMCHAN: Numeric = Numeric::new("474", "Cannot join channel (+b)");
+pub const ERR_BADCHANNELKEY: Numeric = Numeric::new("475", "Cannot join channel (+k)");
+pub const ERR_BANLISTFULL: Numeric = Numeric::new("478", "Channel ban list is full");
+pub const ERR_BADCHANNAME: Numeric = Numeric::new("479", "Illegal channel name");
+pub const ERR_NOPRIVILEGES: Numeric =
+    Numeric::new("481", "Permission Denied- You're not an IRC operator");
+pub const ERR_CHANOPRIVSNEEDED: Numeric = Numeric::new("482", "You're not channel operator");
+pub const ERR_CANTKILLSERVER: Numeric = Numeric::new("483", "You can't kill a server!");
+pub const ERR_NOOPERHOST: Numeric = Numeric::new("491", "No O-lines for your host");
+pub const ERR_UMODEUNKNOWNFLAG: Numeric = Numeric::new("501", "Unknown MODE flag");
+pub const ERR_USERSDONTMATCH: Numeric = Numeric::new("502", "Cant change mode for other users");
+pub const ERR_INVALIDMODEPARAM: Numeric = Numeric::data("696");

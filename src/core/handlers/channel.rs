@@ -172,15 +172,15 @@ fn send_topic(w: &World, conn: ConnId, ch: ChanId, out: &mut Outbox) {
     let chan = &w.channels[ch];
     match &chan.topic {
         Some(t) => {
-            let line = Line::new(w.name(), n::RPL_TOPIC)
-                .arg(w.target_nick(conn))
+            let line = w
+                .num(conn, n::RPL_TOPIC)
                 .arg(&*chan.name)
                 .trailing(&t.text)
                 .finish();
             out.send(conn, line);
             let time = t.time.to_string();
-            let line = Line::new(w.name(), n::RPL_TOPICWHOTIME)
-                .arg(w.target_nick(conn))
+            let line = w
+                .num(conn, n::RPL_TOPICWHOTIME)
                 .arg(&*chan.name)
                 .arg(&*t.setter)
                 .arg(&time)
@@ -203,11 +203,7 @@ pub fn send_names(w: &World, conn: ConnId, viewer: ClientId, ch: ChanId, out: &m
     } else {
         "="
     };
-    let me = w.target_nick(conn);
-    let head = Line::new(w.name(), n::RPL_NAMREPLY)
-        .arg(me)
-        .arg(symbol)
-        .arg(&*chan.name);
+    let head = w.num(conn, n::RPL_NAMREPLY).arg(symbol).arg(&*chan.name);
     let mut names = String::new();
     let flush = |names: &mut String, out: &mut Outbox| {
         if !names.is_empty() {
@@ -375,7 +371,6 @@ pub fn list(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     }
     // `321 nick Channel :Users  Name`: the column titles (RFC 1459 §6.2).
     w.reply(ctx.out, ctx.conn, n::RPL_LISTSTART, &[b"Channel"]);
-    let me = w.target_nick(ctx.conn);
     for (_, chan) in &w.channels {
         let count = chan.members.len();
         let visible = !chan.is_secret() || chan.members.contains_key(&cid);
@@ -397,8 +392,8 @@ pub fn list(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         if let Some(t) = &chan.topic {
             text.extend_from_slice(&t.text);
         }
-        let line = Line::new(w.name(), n::RPL_LIST)
-            .arg(me)
+        let line = w
+            .num(ctx.conn, n::RPL_LIST)
             .arg(&*chan.name)
             .arg(count.to_string())
             .trailing(text)
@@ -499,15 +494,15 @@ pub fn invite(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     }
     let vnick = w.clients[victim].nick.clone();
     if local {
-        let line = Line::new(w.name(), n::RPL_INVITING)
-            .arg(w.target_nick(ctx.conn))
+        let line = w
+            .num(ctx.conn, n::RPL_INVITING)
             .arg(&*vnick)
             .arg(&*chan_name)
             .finish();
         ctx.out.send(ctx.conn, line);
         if let Some(away) = &w.clients[victim].away {
-            let line = Line::new(w.name(), n::RPL_AWAY)
-                .arg(w.target_nick(ctx.conn))
+            let line = w
+                .num(ctx.conn, n::RPL_AWAY)
                 .arg(&*vnick)
                 .trailing(away)
                 .finish();

@@ -56,7 +56,11 @@ fn deliver(ctx: &mut Ctx<'_>, msg: &Message<'_>, kind: Kind) -> HResult {
             return Ok(());
         }
         let text = format!("No recipient given ({})", kind.verb());
-        let line = ctx.w.numeric(ctx.conn, n::ERR_NORECIPIENT, &[], &text);
+        let line = ctx
+            .w
+            .num(ctx.conn, n::ERR_NORECIPIENT)
+            .trailing(&text)
+            .finish();
         ctx.out.send(ctx.conn, line);
         return Ok(());
     }
@@ -148,8 +152,8 @@ fn deliver_one(
         }
         if kind == Kind::Privmsg && from.is_none() {
             if let Some(away) = &w.clients[to].away {
-                let line = Line::new(w.name(), n::RPL_AWAY)
-                    .arg(w.target_nick(ctx.conn))
+                let line = w
+                    .num(ctx.conn, n::RPL_AWAY)
                     .arg(&*w.clients[to].nick)
                     .trailing(away)
                     .finish();

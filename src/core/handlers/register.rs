@@ -10,7 +10,7 @@ use crate::core::{ClientId, ConnId, Outbox, World};
 use crate::limits::*;
 use crate::proto::casemap::{clean_user, valid_nick};
 use crate::proto::line::Line;
-use crate::proto::numeric as n;
+use crate::proto::numeric::{self as n, Numeric};
 use crate::proto::Message;
 
 pub const VERSION: &str = concat!("portico-", env!("CARGO_PKG_VERSION"));
@@ -260,8 +260,8 @@ fn try_register(ctx: &mut Ctx<'_>) {
 fn welcome(w: &World, conn: ConnId, cid: ClientId, out: &mut Outbox) {
     let c = &w.clients[cid];
     let cfg = &w.config.server;
-    let send = |out: &mut Outbox, code: &str, args: &[&[u8]], text: &str| {
-        out.send(conn, w.numeric(conn, code, args, text));
+    let send = |out: &mut Outbox, num: Numeric, args: &[&[u8]], text: &str| {
+        out.send(conn, w.num(conn, num).args(args).trailing(text).finish());
     };
     send(
         out,
@@ -289,8 +289,8 @@ fn welcome(w: &World, conn: ConnId, cid: ClientId, out: &mut Outbox) {
         ),
     );
     let (chan_modes, param_modes) = crate::core::modes::myinfo_channel_modes();
-    let myinfo = Line::new(&cfg.name, n::RPL_MYINFO)
-        .arg(&*c.nick)
+    let myinfo = w
+        .num(conn, n::RPL_MYINFO)
         .arg(&cfg.name)
         .arg(VERSION)
         .arg(crate::core::isupport::user_modes())

@@ -12,6 +12,7 @@ use crate::limits::MAX_MODES;
 use crate::proto::casemap::is_channel;
 use crate::proto::line::Line;
 use crate::proto::message::{Message, OwnedMessage};
+use crate::proto::numeric as n;
 use hashbrown::HashMap;
 use std::cell::Cell;
 use std::rc::Rc;
@@ -93,8 +94,8 @@ pub fn handshake(w: &World, password: &str) -> Vec<Rc<[u8]>> {
 pub fn enhanced_handshake(w: &World, peer: &str) -> Vec<Rc<[u8]>> {
     let me = &*w.me().name;
     vec![
-        Line::new(me, "005")
-            .arg(peer)
+        n::RPL_ISUPPORT
+            .to(me, peer)
             .arg(format!("NICKLEN={}", w.config.limits.nick_length))
             .arg(format!("CASEMAPPING={}", w.cm.name()))
             .arg(format!("PREFIX={}", modes::prefix_token()))
@@ -102,8 +103,8 @@ pub fn enhanced_handshake(w: &World, peer: &str) -> Vec<Rc<[u8]>> {
             .arg(format!("CHANMODES={}", modes::chanmodes_with(|m| m.ngircd)))
             .trailing("are supported on this server")
             .finish(),
-        Line::new(me, "376")
-            .arg(peer)
+        n::RPL_ENDOFMOTD
+            .to(me, peer)
             .trailing("End of MOTD command")
             .finish(),
     ]

@@ -20,8 +20,8 @@ const KEY_LEN: usize = 23;
 /// keeping 367 replies well inside 512 bytes.
 const BAN_LEN: usize = 195;
 
-const INVALID_KEY: Numeric = (n::ERR_INVALIDMODEPARAM, "Invalid key");
-const INVALID_LIMIT: Numeric = (n::ERR_INVALIDMODEPARAM, "Invalid limit");
+const INVALID_KEY: Numeric = Numeric::new(n::ERR_INVALIDMODEPARAM.code, "Invalid key");
+const INVALID_LIMIT: Numeric = Numeric::new(n::ERR_INVALIDMODEPARAM.code, "Invalid limit");
 
 /// MODE from a user here (checked, answered) or from a link (applied as sent: the
 /// sending server checked the rights; passed on as it came).
@@ -216,9 +216,8 @@ fn apply_remote(
 fn send_channel_modes(w: &World, conn: ConnId, viewer: ClientId, ch: ChanId, out: &mut Outbox) {
     let chan = &w.channels[ch];
     let (modes, params) = describe(chan, chan.members.contains_key(&viewer));
-    let me = w.target_nick(conn);
-    let mut line = Line::new(w.name(), n::RPL_CHANNELMODEIS)
-        .arg(me)
+    let mut line = w
+        .num(conn, n::RPL_CHANNELMODEIS)
         .arg(&*chan.name)
         .arg(modes);
     for p in params {
@@ -226,8 +225,8 @@ fn send_channel_modes(w: &World, conn: ConnId, viewer: ClientId, ch: ChanId, out
     }
     out.send(conn, line.finish());
     let created = chan.created.to_string();
-    let line = Line::new(w.name(), n::RPL_CREATIONTIME)
-        .arg(me)
+    let line = w
+        .num(conn, n::RPL_CREATIONTIME)
         .arg(&*chan.name)
         .arg(created);
     out.send(conn, line.finish());
@@ -246,10 +245,9 @@ fn describe(chan: &Channel, show_key: bool) -> (String, Vec<String>) {
 
 fn send_bans(w: &World, conn: ConnId, ch: ChanId, out: &mut Outbox) {
     let chan = &w.channels[ch];
-    let me = w.target_nick(conn);
     for ban in &chan.bans {
-        let line = Line::new(w.name(), n::RPL_BANLIST)
-            .arg(me)
+        let line = w
+            .num(conn, n::RPL_BANLIST)
             .arg(&*chan.name)
             .arg(&*ban.mask)
             .arg(&*ban.setter)
@@ -464,9 +462,9 @@ fn user_mode(ctx: &mut Ctx<'_>, msg: &Message<'_>, target: ClientId) -> HResult 
                 .filter(|&&(_, bit)| ctx.w.clients[cid].has(bit))
                 .map(|&(c, _)| (true, c)),
         );
-        let me = ctx.w.target_nick(ctx.conn);
-        let line = Line::new(ctx.w.name(), n::RPL_UMODEIS)
-            .arg(me)
+        let line = ctx
+            .w
+            .num(ctx.conn, n::RPL_UMODEIS)
             .arg(if modes.is_empty() { "+" } else { &modes });
         ctx.out.send(ctx.conn, line.finish());
         return Ok(());

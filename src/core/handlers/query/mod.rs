@@ -14,20 +14,16 @@ pub use whois::{ison, userhost, whois, whowas};
 use crate::core::dispatch::{err, HResult};
 use crate::core::{ConnId, Outbox, World};
 use crate::proto::casemap::wild_match;
-use crate::proto::line::Line;
+use crate::proto::numeric::Numeric;
 use crate::proto::{numeric as n, Message};
 
 /// Room for data in one reply line, leaving space for the prefix, numeric and nicks.
 const LIST_BYTES: usize = 400;
 
 /// `:server CODE me`, for replies whose trailing text is data rather than fixed text.
-fn head(w: &World, conn: ConnId, code: &str) -> Line {
-    Line::new(w.name(), code).arg(w.target_nick(conn))
-}
-
 /// A numeric whose text is formatted (`w.reply` takes only fixed text).
-fn say(w: &World, conn: ConnId, out: &mut Outbox, code: &str, args: &[&[u8]], text: &str) {
-    out.send(conn, w.numeric(conn, code, args, text));
+fn say(w: &World, conn: ConnId, out: &mut Outbox, num: Numeric, args: &[&[u8]], text: &str) {
+    out.send(conn, w.num(conn, num).args(args).trailing(text).finish());
 }
 
 /// Commands that may name a server (`VERSION [target]`) answer for this one only; a nick

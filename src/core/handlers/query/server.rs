@@ -1,7 +1,7 @@
 //! LUSERS MOTD VERSION TIME ADMIN INFO LINKS MAP STATS, and the welcome burst's
 //! ISUPPORT, LUSERS and MOTD replies.
 
-use super::{check_target, head, say};
+use super::{check_target, say};
 use crate::core::dispatch::{err, Ctx, HResult};
 use crate::core::handlers::register::VERSION;
 use crate::core::ids::Key;
@@ -76,7 +76,7 @@ pub fn send_motd(w: &World, conn: ConnId, out: &mut Outbox) {
     for line in &lines {
         out.send(
             conn,
-            head(w, conn, n::RPL_MOTD)
+            w.num(conn, n::RPL_MOTD)
                 .trailing(format!("- {line}"))
                 .finish(),
         );
@@ -89,7 +89,7 @@ pub fn send_isupport(w: &World, conn: ConnId, out: &mut Outbox) {
     for chunk in w.isupport.chunks(13) {
         let l = chunk
             .iter()
-            .fold(head(w, conn, n::RPL_ISUPPORT), |l, t| l.arg(t));
+            .fold(w.num(conn, n::RPL_ISUPPORT), |l, t| l.arg(t));
         out.send(conn, l.trailing("are supported by this server").finish());
     }
 }
@@ -101,7 +101,8 @@ pub fn links(ctx: &mut Ctx<'_>, _msg: &Message<'_>) -> HResult {
     order.sort_by_key(|&i| (w.servers[i].hop, w.servers[i].name.clone()));
     for i in order {
         let s = &w.servers[i];
-        let line = head(w, ctx.conn, n::RPL_LINKS)
+        let line = w
+            .num(ctx.conn, n::RPL_LINKS)
             .arg(&*s.name)
             .arg(&*w.servers[s.uplink].name)
             .trailing(format!("{} {}", s.hop, s.description))
@@ -118,7 +119,7 @@ pub fn map(ctx: &mut Ctx<'_>, _msg: &Message<'_>) -> HResult {
     let mut lines = Vec::new();
     map_walk(w, crate::core::ME, 0, &mut lines);
     for text in lines {
-        let line = head(w, ctx.conn, n::RPL_MAP).trailing(text).finish();
+        let line = w.num(ctx.conn, n::RPL_MAP).trailing(text).finish();
         ctx.out.send(ctx.conn, line);
     }
     w.reply(ctx.out, ctx.conn, n::RPL_MAPEND, &[]);
@@ -208,8 +209,7 @@ pub fn admin(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         (n::RPL_ADMINLOC2, or(&a.location2, "-")),
         (n::RPL_ADMINEMAIL, or(&a.email, "-")),
     ] {
-        ctx.out
-            .send(conn, head(w, conn, code).trailing(text).finish());
+        say(w, conn, ctx.out, code, &[], &text);
     }
     Ok(())
 }
@@ -225,7 +225,7 @@ pub fn info(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     ];
     for line in lines {
         ctx.out
-            .send(conn, head(w, conn, n::RPL_INFO).trailing(line).finish());
+            .send(conn, w.num(conn, n::RPL_INFO).trailing(line).finish());
     }
     w.reply(ctx.out, conn, n::RPL_ENDOFINFO, &[]);
     Ok(())
@@ -258,7 +258,8 @@ fn stats_commands(w: &World, conn: ConnId, out: &mut Outbox) {
     let mut cmds: Vec<_> = w.stats.iter().collect();
     cmds.sort_unstable_by_key(|(name, _)| **name);
     for (name, s) in cmds {
-        let line = head(w, conn, n::RPL_STATSCOMMANDS)
+        let line = w
+            .num(conn, n::RPL_STATSCOMMANDS)
             .arg(name)
             .arg(s.count.to_string())
             .arg(s.bytes.to_string());
@@ -285,7 +286,8 @@ fn link_line(w: &World, to: ConnId, conn: ConnId, out: &mut Outbox) {
     };
     let name = format!("{}[{}]", w.clients[cid].nick, l.host);
     let open = w.now.mono_ms.saturating_sub(l.connected_ms) / 1000;
-    let line = head(w, to, n::RPL_STATSLINKINFO)
+    let line = w
+        .num(to, n::RPL_STATSLINKINFO)
         .arg(name)
         .arg("0")
         .arg(l.lines_out.to_string())

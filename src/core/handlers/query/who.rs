@@ -1,6 +1,5 @@
 //! WHO.
 
-use super::head;
 use crate::core::dispatch::{Ctx, HResult};
 use crate::core::modes::Status;
 use crate::core::state::umode;
@@ -118,7 +117,7 @@ fn who_line(
     let srv = &w.servers[c.server];
     let mut real = format!("{} ", srv.hop).into_bytes();
     real.extend_from_slice(&c.realname);
-    head(w, conn, n::RPL_WHOREPLY)
+    w.num(conn, n::RPL_WHOREPLY)
         .arg(chan)
         .arg(&*c.user)
         .arg(&*c.host)

@@ -1,6 +1,6 @@
 //! WHOIS WHOWAS ISON USERHOST.
 
-use super::{first_item, head, say, words, LIST_BYTES};
+use super::{first_item, say, words, LIST_BYTES};
 use crate::core::dispatch::{err, Ctx, HResult};
 use crate::core::state::umode;
 use crate::core::{caps, ClientId, ConnId, Outbox, World};
@@ -25,7 +25,8 @@ pub fn whois(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
 fn whois_user(w: &World, conn: ConnId, me: ClientId, target: ClientId, out: &mut Outbox) {
     let c = &w.clients[target];
     let nick = c.nick.as_bytes();
-    let user = head(w, conn, n::RPL_WHOISUSER)
+    let user = w
+        .num(conn, n::RPL_WHOISUSER)
         .arg(nick)
         .arg(&*c.user)
         .arg(&*c.host)
@@ -38,7 +39,7 @@ fn whois_user(w: &World, conn: ConnId, me: ClientId, target: ClientId, out: &mut
     if let Some(away) = &c.away {
         out.send(
             conn,
-            head(w, conn, n::RPL_AWAY).arg(nick).trailing(away).finish(),
+            w.num(conn, n::RPL_AWAY).arg(nick).trailing(away).finish(),
         );
     }
     if c.has(umode::OPER) {
@@ -61,7 +62,7 @@ fn whois_user(w: &World, conn: ConnId, me: ClientId, target: ClientId, out: &mut
 fn whois_channels(w: &World, conn: ConnId, me: ClientId, target: ClientId, out: &mut Outbox) {
     let c = &w.clients[target];
     let multi = w.clients[me].caps & caps::MULTI_PREFIX != 0;
-    let line = head(w, conn, n::RPL_WHOISCHANNELS).arg(&*c.nick);
+    let line = w.num(conn, n::RPL_WHOISCHANNELS).arg(&*c.nick);
     let mut list = String::new();
     for &ch in &c.chans {
         let chan = &w.channels[ch];
@@ -99,7 +100,8 @@ pub fn whowas(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let mut found = false;
     for e in entries.take(count.map_or(usize::MAX, |c| c as usize)) {
         found = true;
-        let user = head(w, conn, n::RPL_WHOWASUSER)
+        let user = w
+            .num(conn, n::RPL_WHOWASUSER)
             .arg(&*e.nick)
             .arg(&*e.user)
             .arg(&*e.host)
@@ -135,7 +137,7 @@ pub fn ison(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     }
     ctx.out.send(
         ctx.conn,
-        head(w, ctx.conn, n::RPL_ISON).trailing(online).finish(),
+        w.num(ctx.conn, n::RPL_ISON).trailing(online).finish(),
     );
     Ok(())
 }
@@ -158,7 +160,7 @@ pub fn userhost(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     }
     ctx.out.send(
         ctx.conn,
-        head(w, ctx.conn, n::RPL_USERHOST).trailing(reply).finish(),
+        w.num(ctx.conn, n::RPL_USERHOST).trailing(reply).finish(),
     );
     Ok(())
 }
