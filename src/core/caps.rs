@@ -37,13 +37,25 @@ pub const ALL: &[(&str, Caps)] = &[
 ];
 
 pub fn by_name(name: &str) -> Option<Caps> {
-    ALL.iter()
+    bit_named(ALL, name)
+}
+
+pub fn names(bits: Caps) -> String {
+    names_in(ALL, bits)
+}
+
+/// The bit a name stands for in a table of named bits (case-insensitive).
+pub fn bit_named(table: &[(&str, u32)], name: &str) -> Option<u32> {
+    table
+        .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
         .map(|&(_, b)| b)
 }
 
-pub fn names(bits: Caps) -> String {
-    ALL.iter()
+/// The names of the bits set in `bits`, in table order, space-separated.
+pub fn names_in(table: &[(&str, u32)], bits: u32) -> String {
+    table
+        .iter()
         .filter(|(_, b)| bits & b != 0)
         .map(|(n, _)| *n)
         .collect::<Vec<_>>()

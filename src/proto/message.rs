@@ -87,17 +87,17 @@ impl<'a> Message<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OwnedMessage {
     pub prefix: Option<Vec<u8>>,
-    pub command: &'static str,
+    pub command: Box<str>,
     pub params: Vec<Vec<u8>>,
     /// The last parameter is written as a trailing one (`:text`) when shown as a line.
     pub trailing: bool,
 }
 
 impl OwnedMessage {
-    pub fn new(prefix: &str, command: &'static str) -> OwnedMessage {
+    pub fn new(prefix: &str, command: &str) -> OwnedMessage {
         OwnedMessage {
             prefix: Some(prefix.as_bytes().to_vec()),
-            command,
+            command: command.into(),
             params: Vec::new(),
             trailing: false,
         }
@@ -127,11 +127,11 @@ impl OwnedMessage {
         }
         m
     }
-    /// As a line without its terminator (`:prefix CMD a :b`), for logs and tests.
-    pub fn to_line(&self) -> String {
+    /// As a line ready to finish (`:prefix CMD a :b`).
+    pub fn line(&self) -> crate::proto::line::Line {
         let mut l = match &self.prefix {
-            Some(p) => crate::proto::line::Line::new(&String::from_utf8_lossy(p), self.command),
-            None => crate::proto::line::Line::bare(self.command),
+            Some(p) => crate::proto::line::Line::new(&String::from_utf8_lossy(p), &self.command),
+            None => crate::proto::line::Line::bare(&self.command),
         };
         let n = self.params.len();
         for (i, p) in self.params.iter().enumerate() {
@@ -141,7 +141,12 @@ impl OwnedMessage {
                 l.arg(p)
             };
         }
-        let bytes = l.bytes();
+        l
+    }
+
+    /// As a line without its terminator, for logs and tests.
+    pub fn to_line(&self) -> String {
+        let bytes = self.line().bytes();
         String::from_utf8_lossy(&bytes[..bytes.len() - 2]).into_owned()
     }
 }

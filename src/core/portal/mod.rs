@@ -54,20 +54,12 @@ pub mod cap {
     pub fn parse(tokens: &[Box<str>]) -> u32 {
         tokens
             .iter()
-            .filter_map(|t| {
-                ALL.iter()
-                    .find(|(n, _)| n.eq_ignore_ascii_case(t))
-                    .map(|&(_, b)| b)
-            })
+            .filter_map(|t| crate::core::caps::bit_named(ALL, t))
             .fold(0, |a, b| a | b)
     }
 
     pub fn names(bits: u32) -> String {
-        ALL.iter()
-            .filter(|(_, b)| bits & b != 0)
-            .map(|(n, _)| *n)
-            .collect::<Vec<_>>()
-            .join(" ")
+        crate::core::caps::names_in(ALL, bits)
     }
 }
 

@@ -4,18 +4,15 @@
 
 use super::{rfc2813, Dialect, Link};
 use crate::core::{ChanId, ConnId, Outbox, World};
-use crate::proto::line::{with_tags, Line};
+use crate::proto::line::with_tags;
+use crate::proto::message::OwnedMessage;
 use crate::proto::Message;
 use std::cell::OnceCell;
 use std::rc::Rc;
 
 /// A message for the portals, in structured form until a link's dialect renders it.
 pub struct LinkMsg {
-    prefix: Box<str>,
-    verb: Box<str>,
-    args: Vec<Box<[u8]>>,
-    /// The last argument is written as `:trailing`.
-    trailing: bool,
+    msg: OwnedMessage,
     /// Client-only tags, for peers at protocol version 2 or later.
     tags: Box<[u8]>,
     /// Link capabilities a peer must have negotiated to get it (`cap::AWAY`…).
@@ -30,10 +27,7 @@ pub struct LinkMsg {
 impl LinkMsg {
     pub fn new(prefix: &str, verb: &str) -> LinkMsg {
         LinkMsg {
-            prefix: prefix.into(),
-            verb: verb.into(),
-            args: Vec::new(),
-            trailing: false,
+            msg: OwnedMessage::new(prefix, verb),
             tags: Box::default(),
             needs: 0,
             min_proto: 1,
@@ -44,13 +38,12 @@ impl LinkMsg {
     }
 
     pub fn arg(mut self, a: impl AsRef<[u8]>) -> LinkMsg {
-        self.args.push(a.as_ref().into());
+        self.msg = self.msg.arg(a);
         self
     }
 
     pub fn trailing(mut self, t: impl AsRef<[u8]>) -> LinkMsg {
-        self.args.push(t.as_ref().into());
-        self.trailing = true;
+        self.msg = self.msg.trailing(t);
         self
     }
 
@@ -105,43 +98,28 @@ impl LinkMsg {
     }
 
     pub fn prefix(&self) -> &str {
-        &self.prefix
+        let p = self.msg.prefix.as_deref().unwrap_or_default();
+        std::str::from_utf8(p).unwrap_or_default()
     }
     pub fn verb(&self) -> &str {
-        &self.verb
+        &self.msg.command
     }
     pub fn len(&self) -> usize {
-        self.args.len()
+        self.msg.params.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.args.is_empty()
+        self.msg.params.is_empty()
     }
     pub fn param(&self, i: usize) -> &[u8] {
-        self.args.get(i).map_or(&b""[..], |a| a)
+        self.msg.params.get(i).map_or(&b""[..], |a| a)
     }
     pub fn param_str(&self, i: usize) -> String {
         String::from_utf8_lossy(self.param(i)).into_owned()
     }
-    pub fn params(&self) -> &[Box<[u8]>] {
-        &self.args
-    }
 
     /// The native wire form, without tags.
     pub fn native(&self) -> Rc<[u8]> {
-        self.native
-            .get_or_init(|| {
-                let mut l = Line::new(&self.prefix, &self.verb);
-                let n = self.args.len();
-                for (i, a) in self.args.iter().enumerate() {
-                    l = if i + 1 == n && self.trailing {
-                        l.trailing(a)
-                    } else {
-                        l.arg(a)
-                    };
-                }
-                l.finish()
-            })
-            .clone()
+        self.native.get_or_init(|| self.msg.line().finish()).clone()
     }
 
     /// Queues it on one link in that link's form, if the link can carry it.
