@@ -106,7 +106,7 @@ pub struct World {
     pub chan_names: HashMap<Box<str>, ChanId>,
     pub whowas: std::collections::VecDeque<state::WhoWas>,
     /// Stamp for "already sent this one" during fanout to common channels.
-    pub serial: u64,
+    serial: std::cell::Cell<u64>,
     pub stats: HashMap<&'static str, CmdStat>,
     pub started_unix: u64,
     pub started_mono_ms: u64,
@@ -131,7 +131,7 @@ impl World {
             channels: Slots::new(),
             chan_names: HashMap::new(),
             whowas: Default::default(),
-            serial: 0,
+            serial: Default::default(),
             stats: HashMap::new(),
             started_unix: now.unix_s(),
             started_mono_ms: now.mono_ms,
@@ -295,8 +295,11 @@ impl World {
         cid
     }
 
-    pub fn next_serial(&mut self) -> u64 {
-        self.serial += 1;
-        self.serial
+    /// A new stamp for "already sent this one" during a fanout. A `Cell`, so a fanout that
+    /// only reads the world can still stamp the links it served.
+    pub fn next_serial(&self) -> u64 {
+        let s = self.serial.get() + 1;
+        self.serial.set(s);
+        s
     }
 }

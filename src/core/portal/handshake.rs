@@ -287,6 +287,7 @@ fn register_link(
             proto,
             caps,
             synced: false,
+            serial: Default::default(),
             linked_ms: now,
             dialect,
         },

@@ -92,6 +92,8 @@ pub struct Link {
     pub caps: u32,
     /// The peer's burst has ended (EOB).
     pub synced: bool,
+    /// Fanout dedup stamp (see `World::next_serial`): served once per message.
+    pub serial: std::cell::Cell<u64>,
     pub linked_ms: u64,
     pub dialect: Dialect,
 }

@@ -181,17 +181,18 @@ impl World {
         if self.links.is_empty() {
             return;
         }
-        // Links are few: a short list of those already served beats a stamp per link.
-        let mut served: Vec<ConnId> = Vec::with_capacity(self.links.len());
+        let serial = self.next_serial();
         for &member in self.channels[ch].members.keys() {
             let Some(via) = self.servers[self.clients[member].server].via else {
                 continue;
             };
-            if Some(via) == except || served.contains(&via) {
+            if Some(via) == except {
                 continue;
             }
-            served.push(via);
-            self.send_link(via, msg, out);
+            let Some(link) = self.link(via) else { continue };
+            if link.serial.replace(serial) != serial {
+                msg.send_to(self, via, link, out);
+            }
         }
     }
 }
