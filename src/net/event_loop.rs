@@ -549,44 +549,30 @@ impl Server {
             .fold(self.world.config.limits.sendq_bytes, usize::min);
         loop {
             let mut overflowed = Vec::new();
-            for (k, line) in self.out.sends.drain(..) {
-                let k = k.index();
-                let Some(c) = self.conns.get_mut(k) else {
+            for (id, line) in self.out.sends.drain(..) {
+                let Some(c) = open_conn(&mut self.conns, id) else {
                     continue;
                 };
-                if !c.is_open() {
-                    continue;
-                }
                 c.sendq.push(line);
                 // Portals have their own limit (larger by default); look it up only past
                 // the floor, so a client's line costs one comparison.
-                if c.sendq.len() > floor
-                    && c.sendq.len() > self.world.sendq_limit(ConnId::from_index(k))
-                {
-                    overflowed.push(k);
-                } else if !c.in_dirty {
-                    c.in_dirty = true;
-                    self.dirty.push(k);
+                if c.sendq.len() > floor && c.sendq.len() > self.world.sendq_limit(id) {
+                    overflowed.push(id.index());
+                } else {
+                    mark_dirty(c, &mut self.dirty, id);
                 }
             }
-            for (k, line) in self.out.closes.drain(..) {
-                let k = k.index();
-                let Some(c) = self.conns.get_mut(k) else {
+            for (id, line) in self.out.closes.drain(..) {
+                let Some(c) = open_conn(&mut self.conns, id) else {
                     continue;
                 };
-                if !c.is_open() {
-                    continue;
-                }
                 c.sendq.push(line);
                 c.state = State::Closing {
                     deadline_ms: now.mono_ms + LINGER_MS,
                     shut: false,
                 };
-                self.closing.push(k);
-                if !c.in_dirty {
-                    c.in_dirty = true;
-                    self.dirty.push(k);
-                }
+                self.closing.push(id.index());
+                mark_dirty(c, &mut self.dirty, id);
             }
             if overflowed.is_empty() {
                 break;
@@ -809,5 +795,19 @@ fn log_changes(old: &Config, new: &Config) {
     }
     if old.server.password != new.server.password {
         info!("rehash: server password changed");
+    }
+}
+
+/// The open connection a line from the core is for; lines for one already closing (or
+/// gone) are dropped.
+fn open_conn(conns: &mut Slab<Conn>, id: ConnId) -> Option<&mut Conn> {
+    conns.get_mut(id.index()).filter(|c| c.is_open())
+}
+
+/// Puts a connection on the list flushed before the next poll, once.
+fn mark_dirty(c: &mut Conn, dirty: &mut Vec<usize>, id: ConnId) {
+    if !c.in_dirty {
+        c.in_dirty = true;
+        dirty.push(id.index());
     }
 }
