@@ -3,8 +3,21 @@
 
 use super::modes;
 use super::state::umode;
+use super::{ConnId, Outbox, World};
 use crate::config::Config;
 use crate::limits::*;
+use crate::proto::numeric as n;
+
+/// RPL_ISUPPORT lines, in the welcome burst and for VERSION (13 tokens a line keeps each
+/// under 512 bytes).
+pub fn send(w: &World, conn: ConnId, out: &mut Outbox) {
+    for chunk in w.isupport.chunks(13) {
+        let line = chunk
+            .iter()
+            .fold(w.num(conn, n::RPL_ISUPPORT), |l, t| l.arg(t));
+        out.send(conn, line.finish());
+    }
+}
 
 /// RPL_ISUPPORT tokens. UTF8ONLY is not advertised: text is relayed as bytes, so clients in
 /// other encodings keep working; identifiers (nicks, channel names) must be ASCII/UTF-8.

@@ -298,7 +298,7 @@ fn welcome(w: &World, conn: ConnId, cid: ClientId, out: &mut Outbox) {
         .arg(&param_modes)
         .finish();
     out.send(conn, myinfo);
-    super::query::send_isupport(w, conn, out);
+    crate::core::isupport::send(w, conn, out);
     super::query::send_lusers(w, conn, out);
     super::query::send_motd(w, conn, out);
 }

@@ -5,8 +5,7 @@ mod who;
 mod whois;
 
 pub use server::{
-    admin, info, links, lusers, map, motd, send_isupport, send_lusers, send_motd, stats, time,
-    version,
+    admin, info, links, lusers, map, motd, send_lusers, send_motd, stats, time, version,
 };
 pub use who::who;
 pub use whois::{ison, userhost, whois, whowas};

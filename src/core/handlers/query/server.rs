@@ -84,16 +84,6 @@ pub fn send_motd(w: &World, conn: ConnId, out: &mut Outbox) {
     w.reply(out, conn, n::RPL_ENDOFMOTD, &[]);
 }
 
-/// RPL_ISUPPORT lines, as in the welcome burst (13 tokens a line keeps each under 512 bytes).
-pub fn send_isupport(w: &World, conn: ConnId, out: &mut Outbox) {
-    for chunk in w.isupport.chunks(13) {
-        let l = chunk
-            .iter()
-            .fold(w.num(conn, n::RPL_ISUPPORT), |l, t| l.arg(t));
-        out.send(conn, l.trailing("are supported by this server").finish());
-    }
-}
-
 /// LINKS: 364 `<server> <uplink> :<hop> <description>` per server, then 365.
 pub fn links(ctx: &mut Ctx<'_>, _msg: &Message<'_>) -> HResult {
     let w = &*ctx.w;
@@ -171,7 +161,7 @@ pub fn version(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         args,
         &w.config.server.description,
     );
-    send_isupport(w, ctx.conn, ctx.out);
+    crate::core::isupport::send(w, ctx.conn, ctx.out);
     Ok(())
 }
 
