@@ -435,7 +435,13 @@ fn portico_users_commands_reach_ngircd_users() {
         alice.expect(&format!(":{al} MODE #p {shown}"));
         ngbob.expect(&format!(":{al} MODE #p {shown}"));
     }
+    // An IRCX mode (+w NOWHISPER) stays on Portico's side; what else the line held crosses.
+    alice.send("MODE #p +w");
+    alice.expect(&format!(":{al} MODE #p +w"));
+    alice.send("MODE #p -w");
+    alice.expect(&format!(":{al} MODE #p -w"));
     let modes = ask(&mut ngbob, "MODE #p", " 324 ");
+    assert!(!modes.iter().any(|l| l.contains(" MODE #p ")), "{modes:?}");
     assert_has(&modes, ":ng.test 324 ngbob #p +nklmt sesame 5");
     let bans = ask(&mut ngbob, "MODE #p +b", " 368 ");
     assert_starts(&bans, ":ng.test 367 ngbob #p *!*@ban.example ");

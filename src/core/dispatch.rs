@@ -3,6 +3,7 @@
 //! says, per sender class, whether the command may run, and each command has one handler,
 //! which serves a local user and a remote one alike.
 
+use super::handlers::ircx::{self as ircx_cmd, whisper};
 use super::handlers::{channel, message, mode, oper, query, register};
 use super::portal::{burst, handshake, remote, LinkMsg};
 use super::{ClientId, ConnId, Outbox, ServerId, World};
@@ -117,6 +118,8 @@ pub struct Command {
     pub unregistered: May,
     pub user: May,
     pub link: May,
+    /// An IRCX command: a connection that does not speak IRCX gets 421 (draft §5).
+    pub ircx_only: bool,
 }
 
 const fn cmd(
@@ -132,6 +135,15 @@ const fn cmd(
         unregistered,
         user,
         link,
+        ircx_only: false,
+    }
+}
+
+/// Marks an IRCX-only command.
+const fn ircx(c: Command) -> Command {
+    Command {
+        ircx_only: true,
+        ..c
     }
 }
 
@@ -159,6 +171,8 @@ pub static COMMANDS: &[Command] = &[
     cmd("ERROR", 0, remote::error, LINK),
     cmd("INFO", 0, query::info, USER),
     cmd("INVITE", 2, channel::invite, SHARED),
+    cmd("IRCX", 0, ircx_cmd::ircx, [Yes, Yes, No]),
+    cmd("ISIRCX", 0, ircx_cmd::isircx, [Yes, Yes, No]),
     cmd("ISON", 1, query::ison, USER),
     cmd("JOIN", 1, channel::join, USER),
     cmd("KICK", 2, channel::kick, SHARED_ANY),
@@ -167,7 +181,8 @@ pub static COMMANDS: &[Command] = &[
     cmd("LIST", 0, channel::list, USER),
     cmd("LUSERS", 0, query::lusers, USER),
     cmd("MAP", 0, query::map, USER),
-    cmd("MODE", 1, mode::mode, SHARED_ANY),
+    // Before registration only `MODE ISIRCX` (the handler checks its parameters).
+    cmd("MODE", 0, mode::mode, [Yes, Yes, Yes]),
     cmd("MOTD", 0, query::motd, USER),
     cmd("NAMES", 0, channel::names, USER),
     cmd("NICK", 0, register::nick, ANY),
@@ -193,6 +208,7 @@ pub static COMMANDS: &[Command] = &[
     cmd("USERHOST", 1, query::userhost, USER),
     cmd("VERSION", 0, query::version, USER),
     cmd("WALLOPS", 1, oper::wallops, OPER_OR_LINK),
+    ircx(cmd("WHISPER", 3, whisper::whisper, USER)),
     cmd("WHO", 0, query::who, USER),
     cmd("WHOIS", 1, query::whois, USER),
     cmd("WHOWAS", 1, query::whowas, USER),
@@ -242,6 +258,9 @@ pub fn dispatch(ctx: &mut Ctx<'_>, msg: &Message<'_>, line_len: usize) -> bool {
         (No, _) => Err(err(n::ERR_NOTREGISTERED, &[])),
         (Oper, Source::Local(c)) if !ctx.w.clients[c].has(super::state::umode::OPER) => {
             Err(err(n::ERR_NOPRIVILEGES, &[]))
+        }
+        _ if command.ircx_only && !ctx.w.is_ircx(ctx.conn) => {
+            Err(err(n::ERR_UNKNOWNCOMMAND, &[msg.command]))
         }
         _ if msg.len() < command.min_params as usize => {
             Err(err(n::ERR_NEEDMOREPARAMS, &[command.name.as_bytes()]))

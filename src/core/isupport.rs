@@ -10,11 +10,13 @@ use crate::proto::numeric as n;
 
 /// RPL_ISUPPORT lines, in the welcome burst and for VERSION (13 tokens a line keeps each
 /// under 512 bytes).
+/// The PREFIX token is the connection's dialect's (IRCX clients see their own symbols).
 pub fn send(w: &World, conn: ConnId, out: &mut Outbox) {
+    let prefix = format!("PREFIX={}", modes::prefix_token(w.dialect(conn)));
     for chunk in w.isupport.chunks(13) {
-        let line = chunk
-            .iter()
-            .fold(w.num(conn, n::RPL_ISUPPORT), |l, t| l.arg(t));
+        let line = chunk.iter().fold(w.num(conn, n::RPL_ISUPPORT), |l, t| {
+            l.arg(if t.starts_with("PREFIX=") { &prefix } else { t })
+        });
         out.send(conn, line.finish());
     }
 }
@@ -36,7 +38,7 @@ pub fn tokens(cfg: &Config) -> Vec<String> {
         format!("MODES={MAX_MODES}"),
         format!("NETWORK={}", cfg.server.network),
         format!("NICKLEN={}", l.nick_length),
-        format!("PREFIX={}", modes::prefix_token()),
+        format!("PREFIX={}", modes::prefix_token(0)),
         format!("STATUSMSG={}", modes::statusmsg_token()),
         format!(
             "TARGMAX=JOIN:,KICK:1,NAMES:1,NOTICE:{MAX_TARGETS},PART:,PRIVMSG:{MAX_TARGETS},WHOIS:1"

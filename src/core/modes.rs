@@ -156,6 +156,14 @@ const fn row(letter: u8, kind: Kind) -> ChanMode {
     }
 }
 
+/// A mode ngIRCd does not have (it stays on the Portico side of an rfc2813 link).
+const fn ours(letter: u8, kind: Kind) -> ChanMode {
+    ChanMode {
+        ngircd: false,
+        ..row(letter, kind)
+    }
+}
+
 /// Every channel mode, by letter. Flags are listed (324, LIST, the burst) in this order.
 pub const CHANNEL_MODES: &[ChanMode] = &[
     row(b'b', Kind::Ban),
@@ -169,6 +177,8 @@ pub const CHANNEL_MODES: &[ChanMode] = &[
     row(b's', Kind::Flag),
     row(b't', Kind::Flag),
     row(b'v', Kind::Member(Status::VOICE)),
+    // IRCX NOWHISPER: no whispers between ordinary members.
+    ours(b'w', Kind::Flag),
 ];
 
 pub fn channel_mode(letter: u8) -> Option<&'static ChanMode> {
@@ -244,10 +254,13 @@ pub fn chanmodes() -> String {
     chanmodes_with(|_| true)
 }
 
-/// `(ov)@+` (ISUPPORT PREFIX).
-pub fn prefix_token() -> String {
+/// `(ov)@+` (ISUPPORT PREFIX), with the symbols a client of `dialect` sees.
+pub fn prefix_token(dialect: Caps) -> String {
     let letters: String = STATUSES.iter().map(|d| d.letter as char).collect();
-    let symbols: String = STATUSES.iter().map(|d| d.prefix as char).collect();
+    let symbols: String = STATUSES
+        .iter()
+        .map(|d| d.prefix_for(dialect) as char)
+        .collect();
     format!("({letters}){symbols}")
 }
 
@@ -267,12 +280,14 @@ mod tests {
 
     #[test]
     fn derived_tokens() {
-        assert_eq!(chanmodes(), "b,k,l,imnpst");
-        assert_eq!(prefix_token(), "(ov)@+");
+        assert_eq!(chanmodes(), "b,k,l,imnpstw");
+        assert_eq!(chanmodes_with(|m| m.ngircd), "b,k,l,imnpst");
+        assert_eq!(prefix_token(0), "(ov)@+");
+        assert_eq!(prefix_token(caps::DIALECT_IRCX), "(ov)@+");
         assert_eq!(statusmsg_token(), "@+");
         assert_eq!(
             myinfo_channel_modes(),
-            ("biklmnopstv".to_string(), "bklov".to_string())
+            ("biklmnopstvw".to_string(), "bklov".to_string())
         );
     }
 
@@ -302,6 +317,6 @@ mod tests {
     #[test]
     fn flag_bits_are_distinct() {
         let bits: Vec<u32> = flags().map(|(_, b)| b).collect();
-        assert_eq!(bits, vec![1, 2, 4, 8, 16, 32]);
+        assert_eq!(bits, vec![1, 2, 4, 8, 16, 32, 64]);
     }
 }

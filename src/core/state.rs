@@ -11,13 +11,19 @@ pub mod umode {
     pub const OPER: u8 = 2;
     pub const WALLOPS: u8 = 4;
     pub const SNOTICE: u8 = 8;
+    /// The connection speaks IRCX: set by the server on the IRCX command, never by MODE, and
+    /// not carried to other servers (it describes this connection, not the user).
+    pub const IRCX: u8 = 16;
     /// In the order `MODE nick` lists them.
     pub const ALL: &[(u8, u8)] = &[
         (b'i', INVISIBLE),
         (b'o', OPER),
         (b's', SNOTICE),
         (b'w', WALLOPS),
+        (b'x', IRCX),
     ];
+    /// The modes other servers are told of.
+    pub const LINKED: u8 = INVISIBLE | OPER | SNOTICE | WALLOPS;
 }
 
 /// Channel flag modes, one bit each, their bits taken from the mode table.
@@ -29,6 +35,7 @@ pub mod cmode {
     pub const PRIVATE: u32 = flag_bit(b'p');
     pub const SECRET: u32 = flag_bit(b's');
     pub const TOPIC_OPS: u32 = flag_bit(b't');
+    pub const NOWHISPER: u32 = flag_bit(b'w');
 }
 
 /// A user of the network. Fields are boxed slices, not `String`s, to keep idle users small.

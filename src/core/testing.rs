@@ -217,9 +217,8 @@ mod tests {
             got[1],
             ":irc.test 002 alice :Your host is irc.test, running version portico-0.1.0"
         );
-        assert!(
-            got[3].starts_with(":irc.test 004 alice irc.test portico-0.1.0 iosw biklmnopstv bklov")
-        );
+        assert!(got[3]
+            .starts_with(":irc.test 004 alice irc.test portico-0.1.0 ioswx biklmnopstvw bklov"));
         assert!(got
             .iter()
             .any(|l| l.starts_with(":irc.test 005 alice ") && l.contains("CASEMAPPING=rfc1459")));

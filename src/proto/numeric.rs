@@ -166,3 +166,7 @@ pub const ERR_NOOPERHOST: Numeric = Numeric::new("491", "No O-lines for your hos
 pub const ERR_UMODEUNKNOWNFLAG: Numeric = Numeric::new("501", "Unknown MODE flag");
 pub const ERR_USERSDONTMATCH: Numeric = Numeric::new("502", "Cant change mode for other users");
 pub const ERR_INVALIDMODEPARAM: Numeric = Numeric::data("696");
+
+// IRCX (draft-pfenning-irc-extensions-04 §9): only ever sent to IRCX connections.
+pub const IRCRPL_IRCX: Numeric = Numeric::data("800");
+pub const IRCERR_NOWHISPER: Numeric = Numeric::new("923", "Does not permit whispers");

@@ -318,11 +318,16 @@ impl Fuzz {
                     _ => self.nick(),
                 };
                 let mut v = vec![target];
+                if cmd != "TAGMSG" && self.rng.chance(1, 6) {
+                    // IRCX: to chosen members of a channel.
+                    v = vec![self.chan(), self.list(Fuzz::nick)];
+                }
                 if cmd != "TAGMSG" || opt {
                     v.push(self.text());
                 }
                 v
             }
+            "WHISPER" => vec![self.chan(), self.list(Fuzz::nick), self.text()],
             "NICK" => vec![self.nick()],
             "USER" => vec![self.any(), b"0".to_vec(), b"*".to_vec(), self.text()],
             "OPER" => vec![

@@ -143,6 +143,20 @@ impl Fuzz {
             if self.closed.contains(conn) && !self.shutting_down {
                 self.fail(&format!("sent to closed connection {conn}: {}", show(line)));
             }
+            // IRCX numerics (801-999) only ever reach IRCX connections (other dialects give
+            // them other meanings: SASL's 900s, ngIRCd's 8xx). 800 answers the discovery.
+            let body = line.strip_suffix(b"\r\n").unwrap_or(line);
+            let ircx_numeric = crate::proto::message::parse(body).is_ok_and(|m| {
+                m.command.len() == 3
+                    && m.command.iter().all(u8::is_ascii_digit)
+                    && m.command >= &b"801"[..]
+            });
+            if ircx_numeric && self.w.local(*conn).is_some() && !self.w.is_ircx(*conn) {
+                self.fail(&format!(
+                    "IRCX numeric to a non-IRCX connection {conn}: {}",
+                    show(line)
+                ));
+            }
         }
         for (conn, _) in &out.closes {
             if self.w.local(*conn).is_some() && !self.shutting_down {

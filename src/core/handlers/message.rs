@@ -76,6 +76,11 @@ fn deliver(ctx: &mut Ctx<'_>, msg: &Message<'_>, kind: Kind) -> HResult {
     if targets.len() > MAX_TARGETS {
         return Err(err(n::ERR_TOOMANYTARGETS, &[msg.param(0)]));
     }
+    if local && kind != Kind::Tagmsg && msg.len() >= 3 && is_channel(msg.param(0)) {
+        // IRCX: to chosen members of a channel (`PRIVMSG #c nick1,nick2 :text`).
+        let result = super::ircx::whisper::to_members(ctx, kind.verb(), msg);
+        return if notice { Ok(()) } else { result };
+    }
     let ctags = msg.client_tags();
     if local {
         let now = ctx.w.now.unix_s();

@@ -240,7 +240,12 @@ fn try_register(ctx: &mut Ctx<'_>) {
         user,
         host,
         realname,
-        umodes: 0,
+        // A connection that switched to IRCX before registering is +x from the start.
+        umodes: if reg.caps & caps::DIALECT_IRCX != 0 {
+            crate::core::state::umode::IRCX
+        } else {
+            0
+        },
         caps: reg.caps,
         away: None,
         chans: Vec::new(),

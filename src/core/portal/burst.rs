@@ -21,7 +21,7 @@ impl World {
         let s = &self.servers[c.server];
         let mut modes = String::from("+");
         for &(letter, bit) in crate::core::state::umode::ALL {
-            if c.has(bit) {
+            if c.has(bit & crate::core::state::umode::LINKED) {
                 modes.push(letter as char);
             }
         }

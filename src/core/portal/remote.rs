@@ -242,7 +242,7 @@ pub fn introduce(ctx: &mut Ctx<'_>, msg: &Message<'_>) {
     let mut umodes = 0;
     for b in msg.param(6).iter() {
         if let Some(&(_, bit)) = umode::ALL.iter().find(|(c, _)| c == b) {
-            umodes |= bit;
+            umodes |= bit & umode::LINKED;
         }
     }
     let cid = w.add_client(Client {

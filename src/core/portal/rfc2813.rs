@@ -98,7 +98,7 @@ pub fn enhanced_handshake(w: &World, peer: &str) -> Vec<Rc<[u8]>> {
             .to(me, peer)
             .arg(format!("NICKLEN={}", w.config.limits.nick_length))
             .arg(format!("CASEMAPPING={}", w.cm.name()))
-            .arg(format!("PREFIX={}", modes::prefix_token()))
+            .arg(format!("PREFIX={}", modes::prefix_token(0)))
             .arg("CHANTYPES=#&")
             .arg(format!("CHANMODES={}", modes::chanmodes_with(|m| m.ngircd)))
             .trailing("are supported on this server")
@@ -175,6 +175,19 @@ pub fn render(w: &World, msg: &LinkMsg) -> Option<Vec<Rc<[u8]>>> {
         // Nothing in RFC 2813 carries these (nor a TB or BMASK too short to translate).
         "EOB" | "TAGMSG" | "SETNAME" | "CAPAB" | "TB" | "BMASK" => Vec::new(),
         // The same in both protocols (tags, which RFC 2813 lacks, are left behind).
+        // A channel MODE keeps only the modes ngIRCd has (IRCX's stay on our side).
+        "MODE" if is_channel(msg.param(0)) => {
+            let given: Vec<String> = (2..msg.len()).map(|i| msg.param_str(i)).collect();
+            let (modes, args) = ngircd_modes(&msg.param_str(1), &given);
+            if modes.chars().all(|c| c == '+' || c == '-') {
+                return Some(Vec::new());
+            }
+            let mut l = Line::new(prefix, "MODE").arg(msg.param(0)).arg(modes);
+            for a in args {
+                l = l.arg(a);
+            }
+            vec![rc(l)]
+        }
         "PRIVMSG" | "NOTICE" | "PART" | "KICK" | "MODE" | "QUIT" | "KILL" | "INVITE"
         | "WALLOPS" | "SQUIT" | "PING" | "PONG" | "ERROR" => vec![msg.native()],
         _ => return None,
@@ -182,11 +195,47 @@ pub fn render(w: &World, msg: &LinkMsg) -> Option<Vec<Rc<[u8]>>> {
     Some(lines)
 }
 
+/// A native mode string and its arguments, keeping only the modes ngIRCd has (by the mode
+/// table's ngIRCd column), each with its argument; signs only where they change.
+fn ngircd_modes(modes: &str, args: &[String]) -> (String, Vec<String>) {
+    let mut args = args.iter();
+    let (mut out, mut kept, mut plus, mut sign) = (String::new(), Vec::new(), true, None);
+    for c in modes.chars() {
+        if c == '+' || c == '-' {
+            plus = c == '+';
+            continue;
+        }
+        let Some(m) = modes::channel_mode(c as u8) else {
+            continue;
+        };
+        let arg = if m.takes_param(plus) {
+            args.next()
+        } else {
+            None
+        };
+        if !m.ngircd {
+            continue;
+        }
+        if sign != Some(plus) {
+            out.push(if plus { '+' } else { '-' });
+            sign = Some(plus);
+        }
+        out.push(c);
+        kept.extend(arg.cloned());
+    }
+    if out.is_empty() {
+        out.push('+');
+    }
+    (out, kept)
+}
+
 /// Whether [`sjoin_out`] put the channel's topic in a CHANINFO: it does when the channel
 /// has modes (an SJOIN without modes is also every runtime JOIN, which must not carry it).
 fn chaninfo_has_topic(w: &World, chan: &[u8]) -> bool {
-    w.find_channel(chan)
-        .is_some_and(|ch| super::burst::mode_words(&w.channels[ch]).0.len() > 1)
+    w.find_channel(chan).is_some_and(|ch| {
+        let (words, args) = super::burst::mode_words(&w.channels[ch]);
+        ngircd_modes(&words, &args).0.len() > 1
+    })
 }
 
 /// `SJOIN ts #c +modes [key] [limit] :@a +b c` → CHANINFO (when there are modes, with the
@@ -197,10 +246,10 @@ fn sjoin_out(w: &World, prefix: &str, msg: &LinkMsg) -> Vec<Rc<[u8]>> {
         return Vec::new();
     }
     let chan = msg.param_str(1);
-    let modes = msg.param_str(2);
+    let given: Vec<String> = (3..n - 1).map(|i| msg.param_str(i)).collect();
+    let (modes, args) = ngircd_modes(&msg.param_str(2), &given);
     let mut out = Vec::new();
     if modes.len() > 1 {
-        let args: Vec<String> = (3..n - 1).map(|i| msg.param_str(i)).collect();
         let topic = w
             .find_channel(chan.as_bytes())
             .and_then(|ch| w.channels[ch].topic.as_ref())

@@ -27,6 +27,17 @@ const INVALID_LIMIT: Numeric = Numeric::new(n::ERR_INVALIDMODEPARAM.code, "Inval
 /// sending server checked the rights; passed on as it came).
 pub fn mode(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let target = msg.param(0);
+    if ctx.src == Source::Unregistered {
+        // `MODE ISIRCX` (capitals only) asks before registering whether IRCX is spoken.
+        if target == b"ISIRCX" {
+            super::ircx::send_ircx_state(ctx);
+            return Ok(());
+        }
+        return Err(err(n::ERR_NOTREGISTERED, &[]));
+    }
+    if msg.is_empty() {
+        return Err(err(n::ERR_NEEDMOREPARAMS, &[b"MODE"]));
+    }
     if let Some(ch) = ctx.w.find_channel(target) {
         if !ctx.is_local() {
             let setter = ctx.source_name();
@@ -445,7 +456,9 @@ fn user_mode(ctx: &mut Ctx<'_>, msg: &Message<'_>, target: ClientId) -> HResult 
     if !ctx.is_local() {
         // Another server's user: its modes as that server set them, every letter known.
         if ctx.src == Source::Remote(target) {
-            let new = apply_umodes(ctx.w.clients[target].umodes, msg.param(1));
+            let old = ctx.w.clients[target].umodes;
+            // Only what servers share: a connection's own modes (+x) stay its server's.
+            let new = apply_umodes(old, msg.param(1)) & umode::LINKED | old & !umode::LINKED;
             ctx.w.set_umodes(target, new);
             ctx.propagate(&LinkMsg::relay(msg));
         }
@@ -501,6 +514,8 @@ fn parse_umodes(mut umodes: u8, modes: &[u8]) -> (u8, bool) {
             (b'+' | b'-', _) => plus = letter == b'+',
             // Operator status comes from OPER alone; giving it up is allowed.
             (b'o', _) if plus => {}
+            // IRCX mode is the server's to set, on the IRCX command; nobody leaves it.
+            (b'x', _) => {}
             (_, Some(bit)) if plus => umodes |= bit,
             (_, Some(bit)) => umodes &= !bit,
             (_, None) => unknown = true,

@@ -295,8 +295,11 @@ const USER_CASES: &[(&[&str], &str, &[&str])] = &[
     (&[], "MODE alice +i-i", &[]),
     (&[], "MODE alice +o", &[]),
     (&[], "MODE alice -o", &[]),
-    (&[], "MODE alice +x", &[":irc.test 501 alice :Unknown MODE flag"]),
-    (&[], "MODE alice +xyi", &[":irc.test 501 alice :Unknown MODE flag", ":alice MODE alice :+i"]),
+    (&[], "MODE alice +Y", &[":irc.test 501 alice :Unknown MODE flag"]),
+    (&[], "MODE alice +Yyi", &[":irc.test 501 alice :Unknown MODE flag", ":alice MODE alice :+i"]),
+    // +x (IRCX) is the server's to set: neither set nor cleared by MODE.
+    (&[], "MODE alice +x", &[]),
+    (&[], "MODE alice -x", &[]),
     (&[], "MODE bob", &[":irc.test 502 alice :Cant change mode for other users"]),
     (&[], "MODE bob +i", &[":irc.test 502 alice :Cant change mode for other users"]),
     (&[], "MODE nobody", &[":irc.test 401 alice nobody :No such nick/channel"]),

@@ -57,6 +57,17 @@ fn native_to_ngircd() {
             ":irc.test BMASK 1000 #c b :a!*@* b!*@*",
             &[":irc.test MODE #c +bb a!*@* b!*@*"],
         ),
+        // IRCX modes (+w) stay on our side, with their arguments.
+        (
+            ":irc.test SJOIN 1000 #c +ntw :@bob",
+            &[":irc.test CHANINFO #c +nt", ":irc.test NJOIN #c :@bob"],
+        ),
+        (
+            ":irc.test SJOIN 1000 #c +w :@bob",
+            &[":irc.test NJOIN #c :@bob"],
+        ),
+        (":bob MODE #c +w", &[]),
+        (":bob MODE #c +wi-w+o alice", &[":bob MODE #c +io alice"]),
         (":irc.test EOB", &[]),
         ("@+typing=active :bob TAGMSG #c", &[]),
         (

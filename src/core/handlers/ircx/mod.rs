@@ -1,0 +1,97 @@
+//! IRCX, the Exchange Chat dialect (draft-pfenning-irc-extensions-04, with the choices in
+//! shared/design/IRCX.md): per connection, beside RFC and IRCv3 clients in the same channels.
+//! A connection speaks RFC until it sends `IRCX`; its dialect is a bit of its capabilities
+//! (`caps::DIALECT_IRCX`), so the fanout renders dialect-specific lines once per dialect.
+//! IRCX numerics (800-999) only ever go to IRCX connections; the IRCX-only commands answer
+//! 421 to the others (the command table's `ircx_only`).
+//!
+//! * this file — discovery and the switch: `IRCX`, `ISIRCX`, `MODE ISIRCX` → 800.
+//! * [`whisper`] — WHISPER, and PRIVMSG/NOTICE to chosen members of a channel.
+
+#[cfg(test)]
+mod tests;
+pub mod whisper;
+
+use crate::core::caps::{self, Caps};
+use crate::core::dispatch::{Ctx, HResult, Source};
+use crate::core::fanout::Msg;
+use crate::core::state::umode;
+use crate::core::{ConnId, World};
+use crate::proto::line::Line;
+use crate::proto::numeric as n;
+use crate::proto::Message;
+
+/// IRCX protocol version (draft §9.1: starting at 0).
+const VERSION: &str = "0";
+/// Authentication packages offered. ANON means anonymous connections are permitted, which
+/// they are; PLAIN comes with the AUTH command.
+const PACKAGES: &str = "ANON";
+/// Longest message, as 800 reports it (RFC 1459's 512).
+const MAX_MSG: &str = "512";
+
+impl World {
+    /// The dialect bits of a connection (registered or not).
+    pub fn dialect(&self, conn: ConnId) -> Caps {
+        let Some(l) = self.local(conn) else { return 0 };
+        let caps = match (l.client, &l.reg) {
+            (Some(c), _) => self.clients[c].caps,
+            (None, Some(r)) => r.caps,
+            _ => 0,
+        };
+        caps & caps::DIALECTS
+    }
+
+    pub fn is_ircx(&self, conn: ConnId) -> bool {
+        self.dialect(conn) & caps::DIALECT_IRCX != 0
+    }
+}
+
+/// `800 <nick|*> <state> <version> <packages> <maxmsg> <options>`.
+pub fn send_ircx_state(ctx: &mut Ctx<'_>) {
+    let state = if ctx.w.is_ircx(ctx.conn) { "1" } else { "0" };
+    let line = ctx
+        .w
+        .num(ctx.conn, n::IRCRPL_IRCX)
+        .arg(state)
+        .arg(VERSION)
+        .arg(PACKAGES)
+        .arg(MAX_MSG)
+        .arg("*")
+        .finish();
+    ctx.out.send(ctx.conn, line);
+}
+
+/// `ISIRCX`: whether this server speaks IRCX and whether the connection does; no switch.
+pub fn isircx(ctx: &mut Ctx<'_>, _msg: &Message<'_>) -> HResult {
+    send_ircx_state(ctx);
+    Ok(())
+}
+
+/// `IRCX`: the connection speaks IRCX from now on (there is no way back, as in the draft).
+/// A registered user is shown `+x` and told the server's features again in the IRCX view.
+pub fn ircx(ctx: &mut Ctx<'_>, _msg: &Message<'_>) -> HResult {
+    let switched = !ctx.w.is_ircx(ctx.conn);
+    match ctx.src {
+        Source::Local(cid) => {
+            ctx.w.clients[cid].caps |= caps::DIALECT_IRCX;
+            send_ircx_state(ctx);
+            if switched {
+                let w = &mut *ctx.w;
+                w.set_umodes(cid, w.clients[cid].umodes | umode::IRCX);
+                let nick = &w.clients[cid].nick;
+                let line = Line::new(nick, "MODE").arg(&**nick).trailing("+x").finish();
+                let mut m = Msg::new(line, w.now.unix_ms);
+                w.send_client(cid, &mut m, ctx.out);
+                crate::core::isupport::send(w, ctx.conn, ctx.out);
+            }
+        }
+        _ => {
+            // Before registration: the welcome burst will carry +x and the IRCX view.
+            if let Some(reg) = ctx.w.reg_mut(ctx.conn) {
+                reg.caps |= caps::DIALECT_IRCX;
+            }
+            send_ircx_state(ctx);
+        }
+    }
+    Ok(())
+}

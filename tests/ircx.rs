@@ -1,0 +1,48 @@
+//! IRCX over real TCP: discovery, the per-connection switch, and an IRCX client and an RFC
+//! client in the same channel, each seeing its own form of a whisper.
+mod common;
+use common::*;
+
+#[test]
+fn an_ircx_client_asks_before_registering_and_switches() {
+    let s = server();
+    let mut c = s.connect();
+    c.send("MODE ISIRCX");
+    c.expect(":irc.test 800 * 0 0 ANON 512 *");
+    c.send("IRCX");
+    c.expect(":irc.test 800 * 1 0 ANON 512 *");
+    c.register("alice");
+    c.send("MODE alice");
+    c.expect(":irc.test 221 alice +x");
+}
+
+#[test]
+fn ircx_and_rfc_clients_share_a_channel() {
+    let s = server();
+    let mut a = s.user("alice");
+    let mut b = s.user("bob");
+    let mut c = s.user("carol");
+    b.send("IRCX");
+    b.expect(":irc.test 800 bob 1 0 ANON 512 *");
+    b.expect(":bob MODE bob :+x");
+    b.sync();
+    for cl in [&mut a, &mut b, &mut c] {
+        join(cl, "#c");
+    }
+    a.sync();
+    b.sync();
+    // An RFC client knows no WHISPER…
+    a.send("WHISPER #c bob :x");
+    a.expect(":irc.test 421 alice WHISPER :Unknown command");
+    // …an IRCX one whispers to both kinds, each in its own form.
+    b.send("WHISPER #c alice,carol :psst");
+    a.expect(":bob!~bob@127.0.0.1 PRIVMSG alice :psst");
+    c.expect(":bob!~bob@127.0.0.1 PRIVMSG carol :psst");
+    c.send("IRCX");
+    c.sync();
+    b.send("WHISPER #c carol :again");
+    c.expect(":bob!~bob@127.0.0.1 WHISPER #c carol :again");
+    for cl in [&mut a, &mut b, &mut c] {
+        cl.expect_nothing();
+    }
+}
