@@ -105,6 +105,8 @@ pub struct World {
     pub channels: Slots<ChanId, Channel>,
     pub chan_names: HashMap<Box<str>, ChanId>,
     pub whowas: std::collections::VecDeque<state::WhoWas>,
+    /// The counter of channel OIDs (see `create_channel`).
+    oids: u32,
     /// Stamp for "already sent this one" during fanout to common channels.
     serial: std::cell::Cell<u64>,
     pub stats: HashMap<&'static str, CmdStat>,
@@ -131,6 +133,7 @@ impl World {
             channels: Slots::new(),
             chan_names: HashMap::new(),
             whowas: Default::default(),
+            oids: 0,
             serial: Default::default(),
             stats: HashMap::new(),
             started_unix: now.unix_s(),
@@ -266,9 +269,14 @@ impl World {
         &self.counts
     }
 
-    /// Creates an empty channel (the one place channels are born).
+    /// Creates an empty channel (the one place channels are born), with its OID.
     pub fn create_channel(&mut self, name: &str, created_ms: u64) -> ChanId {
-        let ch = self.channels.insert(Channel::new(name, created_ms));
+        // A 20-bit counter under this server's 12-bit ID: unique in the network while the
+        // counter has not wrapped past a channel still alive from a million creations ago.
+        self.oids = (self.oids + 1) & 0xF_FFFF;
+        let mut chan = Channel::new(name, created_ms);
+        chan.oid = u32::from(self.config.server.id & 0xFFF) << 20 | self.oids;
+        let ch = self.channels.insert(chan);
         let key = self.fold(name);
         self.chan_names.insert(key, ch);
         ch

@@ -100,6 +100,8 @@ pub struct Channel {
     pub created: u64,
     /// Channel timestamp (Unix milliseconds): on a merge the older channel's modes win.
     pub created_ms: u64,
+    /// IRCX object ID: the creating server's 12-bit ID and a 20-bit counter.
+    pub oid: u32,
     pub topic: Option<Topic>,
     pub modes: u32,
     pub key: Option<Box<str>>,
@@ -115,6 +117,7 @@ impl Channel {
             name: name.into(),
             created: created_ms / 1000,
             created_ms,
+            oid: 0,
             topic: None,
             modes: 0,
             key: None,
@@ -129,6 +132,10 @@ impl Channel {
     }
     pub fn is_op(&self, c: ClientId) -> bool {
         self.members.get(&c).is_some_and(|s| s.is_op())
+    }
+    /// The OID as IRCX shows it: `0` and eight hex digits.
+    pub fn oid_str(&self) -> String {
+        format!("0{:08X}", self.oid)
     }
     pub fn is_secret(&self) -> bool {
         self.modes & (cmode::SECRET | cmode::PRIVATE) != 0

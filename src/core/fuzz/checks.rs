@@ -71,8 +71,16 @@ pub(super) fn rfc_form(line: &[u8]) -> bool {
 /// Everything that must hold between any two steps.
 pub(super) fn check_world(w: &World) -> Result<(), String> {
     let fold = |s: &str| w.fold(s);
-    // Channels and their members.
+    // Channels and their members; every channel has its own OID.
+    let mut oids = std::collections::HashSet::new();
     for (ch, chan) in &w.channels {
+        if !oids.insert(chan.oid) {
+            return Err(format!(
+                "channel {} shares OID {}",
+                chan.name,
+                chan.oid_str()
+            ));
+        }
         if chan.members.is_empty() {
             return Err(format!("channel {} is empty", chan.name));
         }

@@ -328,6 +328,16 @@ impl Fuzz {
                 v
             }
             "WHISPER" => vec![self.chan(), self.list(Fuzz::nick), self.text()],
+            "CREATE" => {
+                let mut v = vec![self.chan()];
+                if opt {
+                    // Mode letters (c, k, l, flags, and some that are refused) and arguments.
+                    v.push(self.modes());
+                    v.push(self.num());
+                    v.push(self.text());
+                }
+                v
+            }
             "NICK" => vec![self.nick()],
             "USER" => vec![self.any(), b"0".to_vec(), b"*".to_vec(), self.text()],
             "OPER" => vec![

@@ -53,7 +53,7 @@ pub fn join(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let mut keys = split(msg.param(1));
     for name in split(msg.param(0)) {
         let key = keys.next();
-        if let Err(reply) = join_one(ctx, cid, name, key) {
+        if let Err(reply) = join_one(ctx, cid, name, key, None) {
             let args: Vec<&[u8]> = reply.args.iter().map(Vec::as_slice).collect();
             ctx.w.reply(ctx.out, ctx.conn, reply.num, &args);
         }
@@ -61,7 +61,32 @@ pub fn join(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     Ok(())
 }
 
-fn join_one(ctx: &mut Ctx<'_>, cid: ClientId, name: &[u8], key: Option<&[u8]>) -> HResult {
+/// The modes a channel is created with: JOIN's defaults (`+nt`), or CREATE's own.
+pub struct InitialModes {
+    pub flags: u32,
+    pub key: Option<Box<str>>,
+    pub limit: u32,
+}
+
+impl Default for InitialModes {
+    fn default() -> Self {
+        InitialModes {
+            flags: cmode::NO_EXTERNAL | cmode::TOPIC_OPS,
+            key: None,
+            limit: 0,
+        }
+    }
+}
+
+/// Joins (or creates, with `initial` modes or the defaults) one channel: the JOIN, its
+/// topic and names to the joiner, the JOIN to members and links.
+pub fn join_one(
+    ctx: &mut Ctx<'_>,
+    cid: ClientId,
+    name: &[u8],
+    key: Option<&[u8]>,
+    initial: Option<InitialModes>,
+) -> HResult {
     if !valid_channel(name, CHANNEL_LEN) {
         let num = if matches!(name.first(), Some(b'#' | b'&')) {
             n::ERR_BADCHANNAME
@@ -106,7 +131,10 @@ fn join_one(ctx: &mut Ctx<'_>, cid: ClientId, name: &[u8], key: Option<&[u8]>) -
             }
             let ch = w.create_channel(name, w.now.unix_ms);
             let chan = &mut w.channels[ch];
-            chan.modes = cmode::NO_EXTERNAL | cmode::TOPIC_OPS;
+            let initial = initial.unwrap_or_default();
+            chan.modes = initial.flags;
+            chan.key = initial.key;
+            chan.limit = initial.limit;
             chan.members.insert(cid, Status::OP);
             ch
         }

@@ -7,7 +7,9 @@
 //!
 //! * this file — discovery and the switch: `IRCX`, `ISIRCX`, `MODE ISIRCX` → 800.
 //! * [`whisper`] — WHISPER, and PRIVMSG/NOTICE to chosen members of a channel.
+//! * [`create`] — CREATE, and the channel OIDs it reports.
 
+pub mod create;
 #[cfg(test)]
 mod tests;
 pub mod whisper;

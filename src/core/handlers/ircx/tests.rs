@@ -205,3 +205,65 @@ fn a_whisper_to_a_member_on_another_server_crosses_as_privmsg() {
     assert!(t.ask(a, "WHISPER #c rob :over there").is_empty());
     assert_eq!(t.take(peer), vec![":alice PRIVMSG rob :over there"]);
 }
+
+#[test]
+fn create_makes_a_channel_with_its_modes_and_reports_its_oid() {
+    let (mut t, [a, b, c, _, _]) = room();
+    assert_eq!(
+        t.ask(c, "CREATE #x"),
+        vec![":irc.test 421 carol CREATE :Unknown command"]
+    );
+    assert_eq!(
+        t.ask(a, "CREATE #MyChannel tnmlkc 50 password"),
+        vec![
+            // Server ID 1 in the top 12 bits, the second channel created here.
+            ":irc.test CREATE #MyChannel 000100002",
+            ":alice!~alice@127.0.0.1 JOIN #MyChannel",
+            ":irc.test 353 alice = #MyChannel :@alice",
+            ":irc.test 366 alice #MyChannel :End of /NAMES list",
+        ]
+    );
+    assert_eq!(
+        t.ask(a, "MODE #MyChannel")[0],
+        ":irc.test 324 alice #MyChannel +mntkl password 50"
+    );
+    // `c`: only if new; a member creating again; another joining with the key.
+    assert_eq!(
+        t.ask(b, "CREATE #mychannel c"),
+        vec![":irc.test 926 bob #MyChannel :Channel already exists."]
+    );
+    assert_eq!(
+        t.ask(a, "CREATE #MyChannel"),
+        vec![":irc.test 927 alice #MyChannel :Already in the channel."]
+    );
+    assert_eq!(
+        t.ask(b, "CREATE #MyChannel"),
+        vec![":irc.test 475 bob #MyChannel :Cannot join channel (+k)"]
+    );
+    let got = t.ask(b, "CREATE #MyChannel k password");
+    assert_eq!(got[0], ":irc.test CREATE #MyChannel 000100002");
+    assert_eq!(got[1], ":bob!~bob@127.0.0.1 JOIN #MyChannel");
+    assert_eq!(t.take(a), vec![":bob!~bob@127.0.0.1 JOIN #MyChannel"]);
+    // No modes given: JOIN's defaults.
+    let got = t.ask(a, "CREATE #plain");
+    assert_eq!(got[0], ":irc.test CREATE #plain 000100003");
+    assert_eq!(t.ask(a, "MODE #plain")[0], ":irc.test 324 alice #plain +nt");
+}
+
+#[test]
+fn create_errors() {
+    let (mut t, [a, _, _, _, _]) = room();
+    #[rustfmt::skip]
+    let cases: &[(&str, &str)] = &[
+        ("CREATE", ":irc.test 461 alice CREATE :Not enough parameters"),
+        ("CREATE #y l", ":irc.test 461 alice CREATE :Not enough parameters"),
+        ("CREATE #y l x", ":irc.test 696 alice #y l x :Invalid limit"),
+        ("CREATE #y o alice", ":irc.test 472 alice o :is an unknown mode char to me"),
+        ("CREATE #y Q", ":irc.test 472 alice Q :is an unknown mode char to me"),
+        ("CREATE y", ":irc.test 403 alice y :No such channel"),
+    ];
+    for (line, want) in cases {
+        assert_eq!(t.ask(a, line), vec![*want], "{line}");
+    }
+    assert!(t.w.find_channel(b"#y").is_none());
+}
