@@ -177,6 +177,8 @@ pub const CHANNEL_MODES: &[ChanMode] = &[
     row(b's', Kind::Flag),
     row(b't', Kind::Flag),
     row(b'v', Kind::Member(Status::VOICE)),
+    // IRCX KNOCK: hosts hear of refused joins.
+    ours(b'u', Kind::Flag),
     // IRCX NOWHISPER: no whispers between ordinary members.
     ours(b'w', Kind::Flag),
 ];
@@ -280,14 +282,14 @@ mod tests {
 
     #[test]
     fn derived_tokens() {
-        assert_eq!(chanmodes(), "b,k,l,imnpstw");
+        assert_eq!(chanmodes(), "b,k,l,imnpstuw");
         assert_eq!(chanmodes_with(|m| m.ngircd), "b,k,l,imnpst");
         assert_eq!(prefix_token(0), "(ov)@+");
         assert_eq!(prefix_token(caps::DIALECT_IRCX), "(ov)@+");
         assert_eq!(statusmsg_token(), "@+");
         assert_eq!(
             myinfo_channel_modes(),
-            ("biklmnopstvw".to_string(), "bklov".to_string())
+            ("biklmnopstuvw".to_string(), "bklov".to_string())
         );
     }
 
@@ -317,6 +319,6 @@ mod tests {
     #[test]
     fn flag_bits_are_distinct() {
         let bits: Vec<u32> = flags().map(|(_, b)| b).collect();
-        assert_eq!(bits, vec![1, 2, 4, 8, 16, 32, 64]);
+        assert_eq!(bits, vec![1, 2, 4, 8, 16, 32, 64, 128]);
     }
 }

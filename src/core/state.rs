@@ -35,6 +35,7 @@ pub mod cmode {
     pub const PRIVATE: u32 = flag_bit(b'p');
     pub const SECRET: u32 = flag_bit(b's');
     pub const TOPIC_OPS: u32 = flag_bit(b't');
+    pub const KNOCK: u32 = flag_bit(b'u');
     pub const NOWHISPER: u32 = flag_bit(b'w');
 }
 

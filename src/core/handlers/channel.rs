@@ -11,7 +11,7 @@ use crate::core::{ChanId, ClientId, ConnId, Outbox, World};
 use crate::limits::*;
 use crate::proto::casemap::{valid_channel, wild_match};
 use crate::proto::line::Line;
-use crate::proto::numeric as n;
+use crate::proto::numeric::{self as n, Numeric};
 use crate::proto::Message;
 
 /// `text` cut to at most `max` bytes, never inside a UTF-8 sequence (TOPICLEN, KICKLEN,
@@ -99,27 +99,16 @@ pub fn join_one(
     let name = std::str::from_utf8(name).expect("valid_channel checks UTF-8");
     let ch = match w.find_channel(name.as_bytes()) {
         Some(ch) => {
-            let chan = &w.channels[ch];
-            if chan.members.contains_key(&cid) {
+            if w.channels[ch].members.contains_key(&cid) {
                 return Ok(());
             }
-            let invited = chan.invites.contains(&cid);
             if w.clients[cid].chans.len() >= MAX_CHANNELS {
                 return Err(err(n::ERR_TOOMANYCHANNELS, &[name.as_bytes()]));
             }
-            if chan.has(cmode::INVITE) && !invited {
-                return Err(err(n::ERR_INVITEONLYCHAN, &[name.as_bytes()]));
-            }
-            if let Some(k) = &chan.key {
-                if key != Some(k.as_bytes()) && !invited {
-                    return Err(err(n::ERR_BADCHANNELKEY, &[name.as_bytes()]));
-                }
-            }
-            if chan.limit != 0 && chan.members.len() >= chan.limit as usize && !invited {
-                return Err(err(n::ERR_CHANNELISFULL, &[name.as_bytes()]));
-            }
-            if !invited && is_banned(w, ch, cid) {
-                return Err(err(n::ERR_BANNEDFROMCHAN, &[name.as_bytes()]));
+            if let Some(num) = refusal(w, ch, cid, key) {
+                // IRCX +u: the channel's hosts hear of a refused join.
+                super::ircx::knock::knock(w, ch, cid, num, ctx.out);
+                return Err(err(num, &[name.as_bytes()]));
             }
             w.channels[ch].members.insert(cid, Status::NONE);
             w.channels[ch].invites.retain(|&i| i != cid);
@@ -162,6 +151,32 @@ pub fn join_one(
     }
     send_names(w, ctx.conn, cid, ch, ctx.out);
     Ok(())
+}
+
+/// Why `cid` may not join `ch` with `key`, if it may not: invite-only, key, limit, ban (an
+/// invitation opens every one of them).
+fn refusal(w: &World, ch: ChanId, cid: ClientId, key: Option<&[u8]>) -> Option<Numeric> {
+    let chan = &w.channels[ch];
+    if chan.invites.contains(&cid) {
+        return None;
+    }
+    if chan.has(cmode::INVITE) {
+        return Some(n::ERR_INVITEONLYCHAN);
+    }
+    if chan
+        .key
+        .as_deref()
+        .is_some_and(|k| key != Some(k.as_bytes()))
+    {
+        return Some(n::ERR_BADCHANNELKEY);
+    }
+    if chan.limit != 0 && chan.members.len() >= chan.limit as usize {
+        return Some(n::ERR_CHANNELISFULL);
+    }
+    if is_banned(w, ch, cid) {
+        return Some(n::ERR_BANNEDFROMCHAN);
+    }
+    None
 }
 
 /// Shows local members (the joiner included, if local) that `cid` joined: plain or

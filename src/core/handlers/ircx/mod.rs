@@ -8,8 +8,10 @@
 //! * this file — discovery and the switch: `IRCX`, `ISIRCX`, `MODE ISIRCX` → 800.
 //! * [`whisper`] — WHISPER, and PRIVMSG/NOTICE to chosen members of a channel.
 //! * [`create`] — CREATE, and the channel OIDs it reports.
+//! * [`knock`] — KNOCK to a `+u` channel's hosts when a JOIN is refused.
 
 pub mod create;
+pub mod knock;
 #[cfg(test)]
 mod tests;
 pub mod whisper;

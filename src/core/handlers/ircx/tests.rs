@@ -267,3 +267,31 @@ fn create_errors() {
     }
     assert!(t.w.find_channel(b"#y").is_none());
 }
+
+#[test]
+fn knock_tells_ircx_hosts_of_a_refused_join() {
+    let (mut t, [a, b, c, d, e]) = room();
+    t.feed(a, "MODE #c +o carol");
+    t.feed(a, "MODE #c +i");
+    for who in [a, b, c, d] {
+        t.take(who);
+    }
+    // Without +u nobody hears of it.
+    assert_eq!(
+        t.ask(e, "JOIN #c"),
+        vec![":irc.test 473 erin #c :Cannot join channel (+i)"]
+    );
+    assert!(t.take(a).is_empty());
+    t.feed(a, "MODE #c +u");
+    for who in [a, b, c, d] {
+        t.take(who);
+    }
+    t.feed(e, "JOIN #c");
+    // IRCX hosts only: not bob (no host), not carol (an RFC client has no KNOCK).
+    assert_eq!(t.take(a), vec![":erin!~erin@127.0.0.1 KNOCK #c 473"]);
+    assert!(t.take(b).is_empty() && t.take(c).is_empty() && t.take(d).is_empty());
+    t.feed(a, "MODE #c -i+k sesame");
+    t.take(a);
+    t.feed(e, "JOIN #c wrong");
+    assert_eq!(t.take(a), vec![":erin!~erin@127.0.0.1 KNOCK #c 475"]);
+}
