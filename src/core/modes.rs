@@ -164,7 +164,8 @@ const fn ours(letter: u8, kind: Kind) -> ChanMode {
     }
 }
 
-/// Every channel mode, by letter. Flags are listed (324, LIST, the burst) in this order.
+/// Every channel mode, in letter order (MYINFO lists them so). Flags are listed (324, LIST,
+/// the burst) in this order.
 pub const CHANNEL_MODES: &[ChanMode] = &[
     row(b'b', Kind::Ban),
     row(b'i', Kind::Flag),
@@ -176,9 +177,9 @@ pub const CHANNEL_MODES: &[ChanMode] = &[
     row(b'p', Kind::Flag),
     row(b's', Kind::Flag),
     row(b't', Kind::Flag),
-    row(b'v', Kind::Member(Status::VOICE)),
     // IRCX KNOCK: hosts hear of refused joins.
     ours(b'u', Kind::Flag),
+    row(b'v', Kind::Member(Status::VOICE)),
     // IRCX NOWHISPER: no whispers between ordinary members.
     ours(b'w', Kind::Flag),
 ];
