@@ -169,4 +169,6 @@ pub const ERR_INVALIDMODEPARAM: Numeric = Numeric::data("696");
 
 // IRCX (draft-pfenning-irc-extensions-04 §9): only ever sent to IRCX connections.
 pub const IRCRPL_IRCX: Numeric = Numeric::data("800");
+pub const IRCERR_BADTAG: Numeric = Numeric::new("904", "Bad message tag");
+pub const IRCERR_SECURITY: Numeric = Numeric::new("908", "No permissions to perform command");
 pub const IRCERR_NOWHISPER: Numeric = Numeric::new("923", "Does not permit whispers");

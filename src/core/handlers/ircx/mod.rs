@@ -7,7 +7,9 @@
 //!
 //! * this file — discovery and the switch: `IRCX`, `ISIRCX`, `MODE ISIRCX` → 800.
 //! * [`whisper`] — WHISPER, and PRIVMSG/NOTICE to chosen members of a channel.
+//! * [`data`] — DATA, REQUEST and REPLY: tagged data, to IRCX clients only.
 
+pub mod data;
 #[cfg(test)]
 mod tests;
 pub mod whisper;
