@@ -3,7 +3,7 @@
 //! says, per sender class, whether the command may run, and each command has one handler,
 //! which serves a local user and a remote one alike.
 
-use super::handlers::ircx::{self as ircx_cmd, create, whisper};
+use super::handlers::ircx::{self as ircx_cmd, create, data, whisper};
 use super::handlers::{channel, message, mode, oper, query, register};
 use super::portal::{burst, handshake, remote, LinkMsg};
 use super::{ClientId, ConnId, Outbox, ServerId, World};
@@ -167,6 +167,7 @@ pub static COMMANDS: &[Command] = &[
     cmd("CAPAB", 2, handshake::capab, [Yes, Yes, No]),
     cmd("CONNECT", 1, handshake::connect, [No, Oper, No]),
     ircx(cmd("CREATE", 1, create::create, USER)),
+    ircx(cmd("DATA", 3, data::data, USER)),
     cmd("DIE", 0, oper::die, [No, Oper, No]),
     cmd("EOB", 0, burst::eob, LINK),
     cmd("ERROR", 0, remote::error, LINK),
@@ -196,6 +197,8 @@ pub static COMMANDS: &[Command] = &[
     cmd("PRIVMSG", 0, message::privmsg, SHARED),
     cmd("QUIT", 0, register::quit, [Yes, Yes, Users]),
     cmd("REHASH", 0, oper::rehash, [No, Oper, No]),
+    ircx(cmd("REPLY", 3, data::reply, USER)),
+    ircx(cmd("REQUEST", 3, data::request, USER)),
     cmd("SERVER", 2, handshake::server, ANY),
     cmd("SETNAME", 1, register::setname, SHARED),
     cmd("SJOIN", 4, burst::sjoin, LINK),

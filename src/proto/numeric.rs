@@ -169,6 +169,8 @@ pub const ERR_INVALIDMODEPARAM: Numeric = Numeric::data("696");
 
 // IRCX (draft-pfenning-irc-extensions-04 §9): only ever sent to IRCX connections.
 pub const IRCRPL_IRCX: Numeric = Numeric::data("800");
+pub const IRCERR_BADTAG: Numeric = Numeric::new("904", "Bad message tag");
+pub const IRCERR_SECURITY: Numeric = Numeric::new("908", "No permissions to perform command");
 pub const IRCERR_NOWHISPER: Numeric = Numeric::new("923", "Does not permit whispers");
 pub const IRCERR_CHANNELEXIST: Numeric = Numeric::new("926", "Channel already exists.");
 pub const IRCERR_ALREADYONCHANNEL: Numeric = Numeric::new("927", "Already in the channel.");

@@ -9,8 +9,10 @@
 //! * [`whisper`] — WHISPER, and PRIVMSG/NOTICE to chosen members of a channel.
 //! * [`create`] — CREATE, and the channel OIDs it reports.
 //! * [`knock`] — KNOCK to a `+u` channel's hosts when a JOIN is refused.
+//! * [`data`] — DATA, REQUEST and REPLY: tagged data, to IRCX clients only.
 
 pub mod create;
+pub mod data;
 pub mod knock;
 #[cfg(test)]
 mod tests;

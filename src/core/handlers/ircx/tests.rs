@@ -1,12 +1,22 @@
 //! IRCX transcripts: an IRCX client and RFC clients side by side, exact lines each sees.
 
-use crate::core::testing::TestWorld;
+use crate::core::testing::{TestWorld, BASE_CONFIG};
 use crate::core::ConnId;
 
 /// alice (IRCX, created #c: op), bob (IRCX), carol (RFC), dave (RFC) in #c; erin (RFC)
 /// outside. Everything sent so far is taken.
 fn room() -> (TestWorld, [ConnId; 5]) {
-    let mut t = TestWorld::new();
+    room_in(TestWorld::new())
+}
+
+/// [`room`] in a world whose config has an `[[oper]]` admin/pw.
+fn room_with_oper() -> (TestWorld, [ConnId; 5]) {
+    room_in(TestWorld::with_config(&format!(
+        "{BASE_CONFIG}[[oper]]\nname = \"admin\"\npassword = \"pw\"\n"
+    )))
+}
+
+fn room_in(mut t: TestWorld) -> (TestWorld, [ConnId; 5]) {
     let a = t.user("alice");
     let b = t.user("bob");
     let c = t.user("carol");
@@ -294,4 +304,250 @@ fn knock_tells_ircx_hosts_of_a_refused_join() {
     t.take(a);
     t.feed(e, "JOIN #c wrong");
     assert_eq!(t.take(a), vec![":erin!~erin@127.0.0.1 KNOCK #c 475"]);
+}
+
+// DATA / REQUEST / REPLY (draft §5.4).
+
+const ALICE: &str = ":alice!~alice@127.0.0.1";
+
+#[test]
+fn data_to_a_channel_reaches_ircx_members_only() {
+    let (mut t, [a, b, c, d, e]) = room();
+    assert!(t.ask(a, "DATA #C MYORG.AVATAR :smile").is_empty());
+    assert_eq!(
+        t.take(b),
+        vec![format!("{ALICE} DATA #c MYORG.AVATAR :smile")]
+    );
+    // RFC members get nothing, the sender no copy.
+    assert!(t.take(c).is_empty() && t.take(d).is_empty() && t.take(e).is_empty());
+    assert!(t.take(a).is_empty());
+    // The verb is the one sent.
+    assert!(t.ask(a, "request #c Game.Move :e2e4").is_empty());
+    assert_eq!(
+        t.take(b),
+        vec![format!("{ALICE} REQUEST #c Game.Move :e2e4")]
+    );
+    assert!(t.ask(b, "REPLY #c Game.Move :e7e5").is_empty());
+    assert_eq!(
+        t.take(a),
+        vec![":bob!~bob@127.0.0.1 REPLY #c Game.Move :e7e5"]
+    );
+    assert!(t.take(c).is_empty() && t.take(d).is_empty());
+}
+
+#[test]
+fn data_to_nicks_and_lists() {
+    let (mut t, [a, b, c, d, e]) = room();
+    t.feed(e, "IRCX");
+    t.feed(e, "JOIN #d");
+    t.feed(a, "JOIN #d");
+    t.take(a);
+    t.take(e);
+    // An RFC nick is skipped without a word.
+    assert!(t.ask(a, "REQUEST BOB,carol VERSION :?").is_empty());
+    assert_eq!(t.take(b), vec![format!("{ALICE} REQUEST bob VERSION :?")]);
+    assert!(t.take(c).is_empty());
+    // Channels and nicks mixed in one list; each target once per recipient it names.
+    assert!(t.ask(a, "DATA #c,#d,erin X :y").is_empty());
+    assert_eq!(t.take(b), vec![format!("{ALICE} DATA #c X :y")]);
+    assert_eq!(
+        t.take(e),
+        vec![
+            format!("{ALICE} DATA #d X :y"),
+            format!("{ALICE} DATA erin X :y")
+        ]
+    );
+    assert!(t.take(c).is_empty() && t.take(d).is_empty());
+    // Naming oneself is no echo: it is delivered.
+    assert_eq!(
+        t.ask(a, "DATA alice X :me"),
+        vec![format!("{ALICE} DATA alice X :me")]
+    );
+}
+
+#[test]
+fn data_to_chosen_members() {
+    let (mut t, [a, b, c, d, e]) = room();
+    assert!(t.ask(a, "DATA #c bob,carol,bob X.Y :z").is_empty());
+    assert_eq!(t.take(b), vec![format!("{ALICE} DATA #c X.Y :z")]);
+    assert!(t.take(c).is_empty() && t.take(d).is_empty() && t.take(e).is_empty());
+    t.feed(e, "IRCX");
+    t.take(e);
+    #[rustfmt::skip]
+    let cases: &[(ConnId, &str, &[&str])] = &[
+        (a, "DATA #c erin X :z", &[":irc.test 441 alice erin #c :They aren't on that channel"]),
+        (a, "DATA #c nobody,bob X :z", &[":irc.test 401 alice nobody :No such nick/channel"]),
+        (a, "DATA #nope bob X :z", &[":irc.test 403 alice #nope :No such channel"]),
+        (e, "DATA #c bob X :z", &[":irc.test 442 erin #c :You're not on that channel"]),
+        (a, "DATA #c bob 9x :z", &[":irc.test 904 alice DATA :Bad message tag"]),
+    ];
+    for (who, line, want) in cases {
+        assert_eq!(t.ask(*who, line), *want, "{line}");
+    }
+    // The valid recipient of the 401 case still got it.
+    assert_eq!(t.take(b), vec![format!("{ALICE} DATA #c X :z")]);
+    assert_eq!(
+        t.ask(b, "DATA #c alice HST.X :z"),
+        vec![":irc.test 908 bob :No permissions to perform command"]
+    );
+    assert!(t.take(a).is_empty());
+}
+
+#[test]
+fn data_errors() {
+    let (mut t, [a, b, _, _, e]) = room();
+    t.feed(e, "IRCX");
+    t.take(e);
+    #[rustfmt::skip]
+    let cases: &[(ConnId, &str, &[&str])] = &[
+        (a, "DATA", &[":irc.test 461 alice DATA :Not enough parameters"]),
+        (a, "DATA bob X", &[":irc.test 461 alice DATA :Not enough parameters"]),
+        (a, "REPLY bob", &[":irc.test 461 alice REPLY :Not enough parameters"]),
+        (a, "DATA bob X :", &[":irc.test 412 alice :No text to send"]),
+        (a, "DATA , X :y", &[":irc.test 411 alice :No recipient given (DATA)"]),
+        (a, "DATA nobody X :y", &[":irc.test 401 alice nobody :No such nick/channel"]),
+        (a, "DATA #nope X :y", &[":irc.test 403 alice #nope :No such channel"]),
+        (e, "DATA #c X :y", &[":irc.test 404 erin #c :Cannot send to channel"]),
+        (a, "DATA a,b,c,d,e X :y", &[":irc.test 407 alice a,b,c,d,e :Too many targets"]),
+        // One answer per failed target; the others are delivered.
+        (a, "DATA nobody,#nope,bob X :y", &[
+            ":irc.test 401 alice nobody :No such nick/channel",
+            ":irc.test 403 alice #nope :No such channel",
+        ]),
+    ];
+    for (who, line, want) in cases {
+        assert_eq!(t.ask(*who, line), *want, "{line}");
+    }
+    assert_eq!(t.take(b), vec![format!("{ALICE} DATA bob X :y")]);
+}
+
+#[test]
+fn data_tags() {
+    let (mut t, [a, b, _, _, _]) = room();
+    for tag in [
+        "1abc",
+        ".abc",
+        "abcdefghijklmnop",
+        "ab-c",
+        "a_b",
+        "[abc",
+        "ab/c",
+        "ab\u{e9}",
+    ] {
+        for verb in ["DATA", "REQUEST", "REPLY"] {
+            assert_eq!(
+                t.ask(a, &format!("{verb} bob {tag} :x")),
+                vec![format!(":irc.test 904 alice {verb} :Bad message tag")],
+                "{tag}"
+            );
+        }
+    }
+    assert!(t.take(b).is_empty());
+    // Fifteen characters, digits and dots after the first letter.
+    for tag in ["abcdefghijklmno", "a", "Z9.9.", "MYORG.AVATAR"] {
+        assert!(t.ask(a, &format!("DATA bob {tag} :x")).is_empty());
+        assert_eq!(t.take(b), vec![format!("{ALICE} DATA bob {tag} :x")]);
+    }
+}
+
+#[test]
+fn reserved_tags_need_their_level() {
+    let (mut t, [a, b, _, _, _]) = room();
+    let denied = |nick: &str| {
+        vec![format!(
+            ":irc.test 908 {nick} :No permissions to perform command"
+        )]
+    };
+    // alice is a host (op) of #c, but neither sysop nor owner; bob is an ordinary member.
+    for (who, nick, line) in [
+        (a, "alice", "DATA #c SYS.AD :x"),
+        (a, "alice", "DATA bob sys.ad :x"),
+        (a, "alice", "DATA #c ADM :x"),
+        (a, "alice", "DATA #c OWN.X :x"),
+        (a, "alice", "DATA #c own :x"),
+        (a, "alice", "DATA bob HST.X :x"),
+        (b, "bob", "DATA #c HST.X :x"),
+        (b, "bob", "DATA #c hst :x"),
+        (b, "bob", "REQUEST #c alice HSTX :x"),
+    ] {
+        assert_eq!(t.ask(who, line), denied(nick), "{line}");
+    }
+    assert!(t.take(a).is_empty() && t.take(b).is_empty());
+    // A host may send HST tags to the channel, and to chosen members of it.
+    assert!(t.ask(a, "DATA #c HST.X :x").is_empty());
+    assert!(t.ask(a, "DATA #c bob HST.Y :y").is_empty());
+    assert_eq!(
+        t.take(b),
+        vec![
+            format!("{ALICE} DATA #c HST.X :x"),
+            format!("{ALICE} DATA #c HST.Y :y"),
+        ]
+    );
+    // Tags merely containing a prefix elsewhere are anyone's.
+    assert!(t.ask(b, "DATA #c XSYS :x").is_empty());
+    assert_eq!(t.take(a), vec![":bob!~bob@127.0.0.1 DATA #c XSYS :x"]);
+}
+
+#[test]
+fn a_sysop_may_send_sys_tags() {
+    let (mut t, [a, b, c, _, _]) = room_with_oper();
+    let denied = vec![":irc.test 908 bob :No permissions to perform command".to_string()];
+    assert_eq!(t.ask(b, "DATA #c SYS.AD.SMALL :<url>"), denied);
+    t.feed(b, "OPER admin pw");
+    t.take(b);
+    // The draft's example: a sysop's ad banner to a channel.
+    assert!(t.ask(b, "DATA #c SYS.AD.SMALL :<url>").is_empty());
+    assert_eq!(
+        t.take(a),
+        vec![":bob!~bob@127.0.0.1 DATA #c SYS.AD.SMALL :<url>"]
+    );
+    assert!(t.take(c).is_empty());
+    // A sysop outranks owners and hosts; sysop managers do not exist yet.
+    assert!(t.ask(b, "DATA alice HST.X :h").is_empty());
+    assert!(t.ask(b, "DATA #c OWN.X :o").is_empty());
+    assert_eq!(
+        t.take(a),
+        vec![
+            ":bob!~bob@127.0.0.1 DATA alice HST.X :h",
+            ":bob!~bob@127.0.0.1 DATA #c OWN.X :o",
+        ]
+    );
+    assert_eq!(t.ask(b, "DATA #c ADM.X :m"), denied);
+    assert!(t.take(a).is_empty());
+}
+
+#[test]
+fn data_is_unknown_to_rfc_clients() {
+    let (mut t, [a, _, c, _, _]) = room();
+    for verb in ["DATA", "REQUEST", "REPLY"] {
+        assert_eq!(
+            t.ask(c, &format!("{verb} alice X :y")),
+            vec![format!(":irc.test 421 carol {verb} :Unknown command")]
+        );
+        assert_eq!(
+            t.ask(c, verb),
+            vec![format!(":irc.test 421 carol {verb} :Unknown command")]
+        );
+    }
+    assert!(t.take(a).is_empty());
+}
+
+#[test]
+fn data_for_a_user_on_another_server_is_not_carried_yet() {
+    let mut t = TestWorld::with_portals();
+    let a = t.user("alice");
+    t.feed(a, "IRCX");
+    t.feed(a, "JOIN #c");
+    let peer = t.link("peer.test", 2, "AWAY BMASK EOB SETNAME TB", 2);
+    t.feed(
+        peer,
+        ":peer.test NICK rob 1 1650000000000 ~rob peer.host 2 + :Rob",
+    );
+    t.feed(peer, ":peer.test SJOIN 1700000000000 #c + :rob");
+    t.take(a);
+    t.take(peer);
+    assert!(t.ask(a, "DATA rob X :y").is_empty());
+    assert!(t.ask(a, "DATA #c X :y").is_empty());
+    assert!(t.ask(a, "DATA #c rob X :y").is_empty());
+    assert!(t.take(peer).is_empty());
 }

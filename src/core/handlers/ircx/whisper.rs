@@ -72,7 +72,7 @@ pub fn to_members(ctx: &mut Ctx<'_>, verb: &'static str, msg: &Message<'_>) -> H
 
 /// The members named in `nicks`, each once. The sender must be a member; a name that is
 /// no member is answered (401, 441, unless `quiet`) and skipped.
-fn recipients(
+pub(super) fn recipients(
     ctx: &mut Ctx<'_>,
     ch: ChanId,
     nicks: &[u8],
