@@ -169,4 +169,10 @@ pub const ERR_INVALIDMODEPARAM: Numeric = Numeric::data("696");
 
 // IRCX (draft-pfenning-irc-extensions-04 §9): only ever sent to IRCX connections.
 pub const IRCRPL_IRCX: Numeric = Numeric::data("800");
+pub const IRCRPL_LISTXSTART: Numeric = Numeric::new("811", "Start of ListX");
+pub const IRCRPL_LISTXLIST: Numeric = Numeric::data("812");
+pub const IRCRPL_LISTXPICS: Numeric = Numeric::data("813");
+pub const IRCRPL_LISTXTRUNC: Numeric = Numeric::new("816", "Truncation of ListX");
+pub const IRCRPL_LISTXEND: Numeric = Numeric::new("817", "End of ListX");
+pub const IRCERR_BADCOMMAND: Numeric = Numeric::new("900", "Bad command");
 pub const IRCERR_NOWHISPER: Numeric = Numeric::new("923", "Does not permit whispers");

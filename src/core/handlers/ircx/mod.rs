@@ -7,7 +7,11 @@
 //!
 //! * this file — discovery and the switch: `IRCX`, `ISIRCX`, `MODE ISIRCX` → 800.
 //! * [`whisper`] — WHISPER, and PRIVMSG/NOTICE to chosen members of a channel.
+//! * [`listx`] — LISTX, the extended channel list with query terms.
 
+pub mod listx;
+#[cfg(test)]
+mod listx_tests;
 #[cfg(test)]
 mod tests;
 pub mod whisper;
