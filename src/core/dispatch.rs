@@ -3,7 +3,7 @@
 //! says, per sender class, whether the command may run, and each command has one handler,
 //! which serves a local user and a remote one alike.
 
-use super::handlers::ircx::{self as ircx_cmd, create, data, whisper};
+use super::handlers::ircx::{self as ircx_cmd, create, data, listx, whisper};
 use super::handlers::{channel, message, mode, oper, query, register};
 use super::portal::{burst, handshake, remote, LinkMsg};
 use super::{ClientId, ConnId, Outbox, ServerId, World};
@@ -181,6 +181,7 @@ pub static COMMANDS: &[Command] = &[
     cmd("KILL", 2, oper::kill, OPER_OR_LINK),
     cmd("LINKS", 0, query::links, USER),
     cmd("LIST", 0, channel::list, USER),
+    ircx(cmd("LISTX", 0, listx::listx, USER)),
     cmd("LUSERS", 0, query::lusers, USER),
     cmd("MAP", 0, query::map, USER),
     // Before registration only `MODE ISIRCX` (the handler checks its parameters).

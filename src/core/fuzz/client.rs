@@ -374,6 +374,38 @@ impl Fuzz {
                         .to_vec()]
                 }
             }
+            "LISTX" => {
+                let mut v = if opt {
+                    vec![self.list(Fuzz::chan)]
+                } else {
+                    // IRCX query terms, some malformed (900).
+                    let terms = [
+                        &b">1"[..],
+                        b"<5",
+                        b"C<5",
+                        b"c>0",
+                        b"T>0",
+                        b"T<9",
+                        b"N=#*",
+                        b"T=*\\b*",
+                        b"R=0",
+                        b"R=1",
+                        b"L=*",
+                        b"S=x",
+                        b"X<3",
+                        b"<abc",
+                        b"T=\\",
+                        b"n=\\*",
+                    ];
+                    let n = self.rng.below(4);
+                    let q: Vec<&[u8]> = (0..n).map(|_| *self.rng.pick(&terms)).collect();
+                    vec![q.join(&b","[..])]
+                };
+                if self.rng.chance(1, 3) {
+                    v.push(self.num());
+                }
+                v
+            }
             "ISON" | "USERHOST" => (0..self.rng.below(8)).map(|_| self.nick()).collect(),
             "CAP" => match self.rng.below(5) {
                 0 => vec![b"LS".to_vec(), self.num()],

@@ -10,10 +10,14 @@
 //! * [`create`] — CREATE, and the channel OIDs it reports.
 //! * [`knock`] — KNOCK to a `+u` channel's hosts when a JOIN is refused.
 //! * [`data`] — DATA, REQUEST and REPLY: tagged data, to IRCX clients only.
+//! * [`listx`] — LISTX, the extended channel list with query terms.
 
 pub mod create;
 pub mod data;
 pub mod knock;
+pub mod listx;
+#[cfg(test)]
+mod listx_tests;
 #[cfg(test)]
 mod tests;
 pub mod whisper;
