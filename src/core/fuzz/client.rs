@@ -328,6 +328,27 @@ impl Fuzz {
                 v
             }
             "WHISPER" => vec![self.chan(), self.list(Fuzz::nick), self.text()],
+            "DATA" | "REQUEST" | "REPLY" => {
+                let tag = self
+                    .rng
+                    .pick(&[
+                        &b"MYORG.X"[..],
+                        b"SYS.AD",
+                        b"HST.X",
+                        b"OWN.X",
+                        b"ADM.X",
+                        b"9bad",
+                        b"",
+                    ])
+                    .to_vec();
+                let mut v = vec![self.list(Fuzz::chan)];
+                if opt {
+                    v = vec![self.chan(), self.list(Fuzz::nick)];
+                }
+                v.push(tag);
+                v.push(self.text());
+                v
+            }
             "CREATE" => {
                 let mut v = vec![self.chan()];
                 if opt {
