@@ -14,13 +14,20 @@ pub mod umode {
     /// The connection speaks IRCX: set by the server on the IRCX command, never by MODE, and
     /// not carried to other servers (it describes this connection, not the user).
     pub const IRCX: u8 = 16;
+    /// IRCX sysop manager (`[[oper]] level = "manager"`): set by OPER, with +o.
+    pub const MANAGER: u8 = 32;
+    /// IRCX GAG: set by a sysop on another user, who is not told; their messages reach
+    /// nobody.
+    pub const GAG: u8 = 64;
     /// In the order `MODE nick` lists them.
     pub const ALL: &[(u8, u8)] = &[
+        (b'a', MANAGER),
         (b'i', INVISIBLE),
         (b'o', OPER),
         (b's', SNOTICE),
         (b'w', WALLOPS),
         (b'x', IRCX),
+        (b'z', GAG),
     ];
     /// The modes other servers are told of.
     pub const LINKED: u8 = INVISIBLE | OPER | SNOTICE | WALLOPS;

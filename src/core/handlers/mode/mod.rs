@@ -469,10 +469,12 @@ fn user_mode(ctx: &mut Ctx<'_>, msg: &Message<'_>, target: ClientId) -> HResult 
         return Err(err(n::ERR_USERSDONTMATCH, &[]));
     }
     if msg.len() < 2 || msg.param(1).is_empty() {
+        // A gagged user is not told (IRCX GAG).
+        let shown = ctx.w.clients[cid].umodes & !umode::GAG;
         let modes = modestring(
             umode::ALL
                 .iter()
-                .filter(|&&(_, bit)| ctx.w.clients[cid].has(bit))
+                .filter(|&&(_, bit)| shown & bit != 0)
                 .map(|&(c, _)| (true, c)),
         );
         let line = ctx
@@ -513,13 +515,18 @@ fn parse_umodes(mut umodes: u8, modes: &[u8]) -> (u8, bool) {
         match (letter, umode_bit(letter)) {
             (b'+' | b'-', _) => plus = letter == b'+',
             // Operator status comes from OPER alone; giving it up is allowed.
-            (b'o', _) if plus => {}
-            // IRCX mode is the server's to set, on the IRCX command; nobody leaves it.
-            (b'x', _) => {}
+            (b'o' | b'a', _) if plus => {}
+            // IRCX mode is the server's to set, on the IRCX command; nobody leaves it. A
+            // gag is a sysop's to set and lift, and its user never learns of it.
+            (b'x' | b'z', _) => {}
             (_, Some(bit)) if plus => umodes |= bit,
             (_, Some(bit)) => umodes &= !bit,
             (_, None) => unknown = true,
         }
+    }
+    // A sysop manager is a sysop first: giving up +o gives up +a.
+    if umodes & umode::OPER == 0 {
+        umodes &= !umode::MANAGER;
     }
     (umodes, unknown)
 }
