@@ -168,6 +168,8 @@ const fn ours(letter: u8, kind: Kind) -> ChanMode {
 /// the burst) in this order.
 pub const CHANNEL_MODES: &[ChanMode] = &[
     row(b'b', Kind::Ban),
+    // IRCX HIDDEN: public, but not enumerated by LIST or LISTX for non-members.
+    ours(b'h', Kind::Flag),
     row(b'i', Kind::Flag),
     row(b'k', Kind::Key),
     row(b'l', Kind::Limit),
@@ -183,6 +185,10 @@ pub const CHANNEL_MODES: &[ChanMode] = &[
     // IRCX NOWHISPER: no whispers between ordinary members.
     ours(b'w', Kind::Flag),
 ];
+
+/// PRIVATE, HIDDEN and SECRET exclude each other (draft §8.1): setting one clears the
+/// others.
+pub const EXCLUSIVE: &[u8] = b"hps";
 
 pub fn channel_mode(letter: u8) -> Option<&'static ChanMode> {
     CHANNEL_MODES.iter().find(|m| m.letter == letter)
@@ -283,14 +289,14 @@ mod tests {
 
     #[test]
     fn derived_tokens() {
-        assert_eq!(chanmodes(), "b,k,l,imnpstuw");
+        assert_eq!(chanmodes(), "b,k,l,himnpstuw");
         assert_eq!(chanmodes_with(|m| m.ngircd), "b,k,l,imnpst");
         assert_eq!(prefix_token(0), "(ov)@+");
         assert_eq!(prefix_token(caps::DIALECT_IRCX), "(ov)@+");
         assert_eq!(statusmsg_token(), "@+");
         assert_eq!(
             myinfo_channel_modes(),
-            ("biklmnopstuvw".to_string(), "bklov".to_string())
+            ("bhiklmnopstuvw".to_string(), "bklov".to_string())
         );
     }
 
@@ -320,6 +326,6 @@ mod tests {
     #[test]
     fn flag_bits_are_distinct() {
         let bits: Vec<u32> = flags().map(|(_, b)| b).collect();
-        assert_eq!(bits, vec![1, 2, 4, 8, 16, 32, 64, 128]);
+        assert_eq!(bits, vec![1, 2, 4, 8, 16, 32, 64, 128, 256]);
     }
 }

@@ -43,6 +43,7 @@ pub mod cmode {
     pub const SECRET: u32 = flag_bit(b's');
     pub const TOPIC_OPS: u32 = flag_bit(b't');
     pub const KNOCK: u32 = flag_bit(b'u');
+    pub const HIDDEN: u32 = flag_bit(b'h');
     pub const NOWHISPER: u32 = flag_bit(b'w');
 }
 

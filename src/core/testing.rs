@@ -217,8 +217,9 @@ mod tests {
             got[1],
             ":irc.test 002 alice :Your host is irc.test, running version portico-0.1.0"
         );
-        assert!(got[3]
-            .starts_with(":irc.test 004 alice irc.test portico-0.1.0 aioswxz biklmnopstuvw bklov"));
+        assert!(got[3].starts_with(
+            ":irc.test 004 alice irc.test portico-0.1.0 aioswxz bhiklmnopstuvw bklov"
+        ));
         assert!(got
             .iter()
             .any(|l| l.starts_with(":irc.test 005 alice ") && l.contains("CASEMAPPING=rfc1459")));

@@ -416,7 +416,12 @@ pub fn list(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     w.reply(ctx.out, ctx.conn, n::RPL_LISTSTART, &[b"Channel"]);
     for (_, chan) in &w.channels {
         let count = chan.members.len();
-        let visible = !chan.is_secret() || chan.members.contains_key(&cid);
+        let member = chan.members.contains_key(&cid);
+        // IRCX +h: public, but found only by its exact name, never enumerated.
+        let named = masks.iter().any(|m| {
+            !m.contains(&b'*') && !m.contains(&b'?') && wild_match(w.cm, m, chan.name.as_bytes())
+        });
+        let visible = (!chan.is_secret() && (!chan.has(cmode::HIDDEN) || named)) || member;
         let matches = masks.is_empty()
             || masks
                 .iter()

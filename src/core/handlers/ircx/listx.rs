@@ -31,6 +31,7 @@
 
 use crate::core::dispatch::{err, Ctx, HResult};
 use crate::core::modes;
+use crate::core::state::cmode;
 use crate::core::{ChanId, Channel, ClientId, World};
 use crate::proto::casemap::{is_channel, CaseMapping};
 use crate::proto::numeric as n;
@@ -64,7 +65,10 @@ pub fn listx(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let mut truncated = false;
     for ch in candidates {
         let chan = &w.channels[ch];
-        if !visible(chan, cid) || !query.terms.iter().all(|t| t.matches(w, chan)) {
+        // A hidden channel answers a query by its name, but is never enumerated.
+        let named = !query.names.is_empty();
+        let hidden = chan.has(cmode::HIDDEN) && !named && !chan.members.contains_key(&cid);
+        if hidden || !visible(chan, cid) || !query.terms.iter().all(|t| t.matches(w, chan)) {
             continue;
         }
         if listed == query.limit {

@@ -551,3 +551,45 @@ fn data_for_a_user_on_another_server_is_not_carried_yet() {
     assert!(t.ask(a, "DATA #c rob X :y").is_empty());
     assert!(t.take(peer).is_empty());
 }
+
+#[test]
+fn a_hidden_channel_is_found_by_name_but_never_listed() {
+    let (mut t, [a, b, _, _, e]) = room();
+    assert_eq!(
+        t.ask(a, "MODE #c +h"),
+        vec![":alice!~alice@127.0.0.1 MODE #c +h"]
+    );
+    t.take(b);
+    let list_head = ":irc.test 321 erin Channel :Users  Name";
+    let list_end = ":irc.test 323 erin :End of /LIST";
+    assert_eq!(t.ask(e, "LIST"), vec![list_head, list_end]);
+    assert_eq!(t.ask(e, "LIST #*"), vec![list_head, list_end]);
+    assert_eq!(
+        t.ask(e, "LIST #C"),
+        vec![list_head, ":irc.test 322 erin #c 4 :[+hnt] ", list_end]
+    );
+    // Members see it listed; LISTX the same way.
+    assert_eq!(t.ask(b, "LISTX")[1], ":irc.test 812 bob #c +hnt 4 0 :");
+    t.feed(e, "IRCX");
+    t.take(e);
+    assert_eq!(
+        t.ask(e, "LISTX"),
+        vec![
+            ":irc.test 811 erin :Start of ListX",
+            ":irc.test 817 erin :End of ListX"
+        ]
+    );
+    assert_eq!(t.ask(e, "LISTX #c")[1], ":irc.test 812 erin #c +hnt 4 0 :");
+    // Secret replaces hidden: the three exclude each other.
+    assert_eq!(
+        t.ask(a, "MODE #c +s"),
+        vec![":alice!~alice@127.0.0.1 MODE #c -h+s"]
+    );
+    assert_eq!(
+        t.ask(e, "LIST #c"),
+        vec![
+            ":irc.test 321 erin Channel :Users  Name",
+            ":irc.test 323 erin :End of /LIST",
+        ]
+    );
+}

@@ -140,6 +140,16 @@ fn parse<'a>(modes: &[u8], params: &[&'a [u8]]) -> Request<'a> {
             (_, None) => req.missing = true,
         }
     }
+    // p, h and s exclude each other: of several set at once, the last one counts.
+    if let Some(last) = req
+        .changes
+        .iter()
+        .rposition(|c| c.plus && modes::EXCLUSIVE.contains(&c.letter))
+    {
+        let keep = req.changes[last].letter;
+        req.changes
+            .retain(|c| !(c.plus && modes::EXCLUSIVE.contains(&c.letter) && c.letter != keep));
+    }
     req
 }
 
@@ -178,10 +188,8 @@ fn channel_mode(ctx: &mut Ctx<'_>, msg: &Message<'_>, ch: ChanId) -> HResult {
     let setter = ctx.w.clients[cid].mask();
     let mut done = Vec::new();
     for change in &req.changes {
-        match apply(ctx.w, ch, &setter, change) {
-            Ok(Some(d)) => done.push(d),
-            Ok(None) => {}
-            Err(reply) => send_reply(ctx, reply),
+        if let Err(reply) = apply(ctx.w, ch, &setter, change, &mut done) {
+            send_reply(ctx, reply);
         }
     }
     if !done.is_empty() {
@@ -211,11 +219,10 @@ fn apply_remote(
     out: &mut Outbox,
 ) {
     let req = parse(modes, params);
-    let done: Vec<Done> = req
-        .changes
-        .iter()
-        .filter_map(|c| apply(w, ch, setter, c).ok().flatten())
-        .collect();
+    let mut done = Vec::new();
+    for c in &req.changes {
+        let _ = apply(w, ch, setter, c, &mut done);
+    }
     if !done.is_empty() {
         let line = announcement(setter, &w.channels[ch].name, &done);
         let mut m = Msg::new(line, w.now.unix_ms);
@@ -296,17 +303,35 @@ fn announcement(setter: &str, chan: &str, done: &[Done]) -> std::rc::Rc<[u8]> {
 }
 
 /// Applies one change; `Ok(None)` when the channel already was that way.
-fn apply(w: &mut World, ch: ChanId, setter: &str, c: &Change<'_>) -> Result<Option<Done>, Reply> {
+/// Applies one change, adding what took effect to `done` (nothing when the channel already
+/// was that way).
+fn apply(
+    w: &mut World,
+    ch: ChanId,
+    setter: &str,
+    c: &Change<'_>,
+    done: &mut Vec<Done>,
+) -> Result<(), Reply> {
     let Some(mode) = modes::channel_mode(c.letter) else {
-        return Ok(None);
+        return Ok(());
     };
-    match mode.kind {
+    let result = match mode.kind {
         Kind::Member(status) => set_member(w, ch, c, status),
         Kind::Key => set_key(&mut w.channels[ch], c),
         Kind::Limit => set_limit(&mut w.channels[ch], c),
         Kind::Ban => set_ban(w, ch, setter, c),
-        Kind::Flag => Ok(set_flag(&mut w.channels[ch], c.plus, c.letter)),
-    }
+        Kind::Flag => {
+            // p, h and s exclude each other: setting one clears the others first.
+            if c.plus && modes::EXCLUSIVE.contains(&c.letter) {
+                for &other in modes::EXCLUSIVE.iter().filter(|&&o| o != c.letter) {
+                    done.extend(set_flag(&mut w.channels[ch], false, other));
+                }
+            }
+            Ok(set_flag(&mut w.channels[ch], c.plus, c.letter))
+        }
+    };
+    done.extend(result?);
+    Ok(())
 }
 
 fn set_flag(chan: &mut Channel, plus: bool, letter: u8) -> Option<Done> {

@@ -49,9 +49,12 @@ const CASES: &[(&[&str], usize, &str, &[&str])] = &[
     ]),
     (&[], ALICE, "MODE #c +ib", &[":irc.test 368 alice #c :End of channel ban list", ":alice!~alice@127.0.0.1 MODE #c +i"]),
     // flags
-    (&[], ALICE, "MODE #c +imps", &[":alice!~alice@127.0.0.1 MODE #c +imps"]),
+    // p, h and s exclude each other (IRCX): the last one set counts, and clears the others.
+    (&[], ALICE, "MODE #c +imps", &[":alice!~alice@127.0.0.1 MODE #c +ims"]),
+    (&["MODE #c +s"], ALICE, "MODE #c +h", &[":alice!~alice@127.0.0.1 MODE #c -s+h"]),
+    (&["MODE #c +p"], ALICE, "MODE #c +sh", &[":alice!~alice@127.0.0.1 MODE #c -p+h"]),
     (&[], ALICE, "MODE #c -nt", &[":alice!~alice@127.0.0.1 MODE #c -nt"]),
-    (&[], ALICE, "MODE #c imnpst", &[":alice!~alice@127.0.0.1 MODE #c +imps"]),
+    (&[], ALICE, "MODE #c imnpst", &[":alice!~alice@127.0.0.1 MODE #c +ims"]),
     (&[], ALICE, "MODE #c +nt", &[]),
     (&[], ALICE, "MODE #c -i", &[]),
     (&[], ALICE, "MODE #c +i-i", &[":alice!~alice@127.0.0.1 MODE #c +i-i"]),
