@@ -35,7 +35,47 @@ pub struct Config {
     #[serde(default)]
     pub portal: Vec<Portal>,
     #[serde(default)]
+    pub ircx: Ircx,
+    #[serde(default)]
     pub testing: Testing,
+}
+
+/// `[ircx]`: settings of the IRCX dialect (shared/design/IRCX.md).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Ircx {
+    /// `"host:port,host:port"`: where IRCX clients are sent (REDIRECT) when this server shuts
+    /// down; empty for none.
+    #[serde(default)]
+    pub redirect: String,
+}
+
+impl Ircx {
+    /// The REDIRECT server list, if one is set, without spaces around its entries.
+    pub fn redirect_list(&self) -> Option<String> {
+        let list = self.redirect.trim();
+        (!list.is_empty()).then(|| list.split(',').map(str::trim).collect::<Vec<_>>().join(","))
+    }
+}
+
+/// A `host:port` entry of a server list: a host-like name or an IP address (IPv6 in
+/// brackets), and a port from 1 to 65535.
+fn valid_host_port(entry: &str) -> bool {
+    let Some((host, port)) = entry.rsplit_once(':') else {
+        return false;
+    };
+    let port_ok = port.parse::<u16>().is_ok_and(|p| p != 0) && !port.starts_with('+');
+    let host_ok = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(v6) => v6.parse::<std::net::Ipv6Addr>().is_ok(),
+        None => {
+            !host.is_empty()
+                && host.len() <= 253
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        }
+    };
+    port_ok && host_ok
 }
 
 /// A peer server this one may link with.
@@ -163,12 +203,28 @@ pub struct Oper {
     /// `user@host` mask the operator must match; default any.
     #[serde(default = "default_oper_host")]
     pub host: String,
+    /// IRCX level: `sysop` (user mode +o) or `manager` (sysop manager, +o and +a).
+    #[serde(default)]
+    pub level: OperLevel,
+}
+
+/// The level an `[[oper]]` block gives (draft-pfenning-irc-extensions §4.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum OperLevel {
+    #[default]
+    Sysop,
+    Manager,
 }
 
 impl fmt::Debug for Oper {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Passwords are never logged.
-        write!(f, "Oper {{ name: {:?}, host: {:?} }}", self.name, self.host)
+        write!(
+            f,
+            "Oper {{ name: {:?}, host: {:?}, level: {:?} }}",
+            self.name, self.host, self.level
+        )
     }
 }
 
@@ -306,6 +362,14 @@ impl Config {
                 return Err(err(
                     "[[oper]]",
                     "every [[oper]] needs a non-empty name and password".into(),
+                ));
+            }
+        }
+        if let Some(list) = self.ircx.redirect_list() {
+            if let Some(bad) = list.split(',').find(|e| !valid_host_port(e)) {
+                return Err(err(
+                    "redirect",
+                    format!("redirect entry {bad:?} is not host:port; write redirect = \"host:port,host:port\" (a name or IP address, [IPv6] in brackets, port 1-65535)"),
                 ));
             }
         }
@@ -465,9 +529,18 @@ impl fmt::Display for Config {
         for o in &self.oper {
             writeln!(
                 f,
-                "\n[[oper]]\nname = {:?}\nhost = {:?}\npassword = (set)",
-                o.name, o.host
+                "\n[[oper]]\nname = {:?}\nhost = {:?}\nlevel = \"{}\"\npassword = (set)",
+                o.name,
+                o.host,
+                if o.level == OperLevel::Manager {
+                    "manager"
+                } else {
+                    "sysop"
+                }
             )?;
+        }
+        if let Some(list) = self.ircx.redirect_list() {
+            writeln!(f, "\n[ircx]\nredirect = {list:?}")?;
         }
         for p in &self.portal {
             let addr = p
@@ -525,5 +598,58 @@ mod tests {
         .unwrap();
         assert!(!format!("{c:?}").contains("hunter2"));
         assert!(!format!("{c}").contains("hunter2"));
+    }
+
+    #[test]
+    fn oper_levels() {
+        let base = "[server]\nname=\"a.b\"\nid=1\n[[oper]]\nname=\"root\"\npassword=\"pw\"\n";
+        let c = Config::parse(base, "t").unwrap();
+        assert_eq!(c.oper[0].level, OperLevel::Sysop);
+        let c = Config::parse(&format!("{base}level = \"manager\"\n"), "t").unwrap();
+        assert_eq!(c.oper[0].level, OperLevel::Manager);
+        assert!(format!("{c}").contains("level = \"manager\""));
+        let c = Config::parse(&format!("{base}level = \"sysop\"\n"), "t").unwrap();
+        assert_eq!(c.oper[0].level, OperLevel::Sysop);
+        let e = Config::parse(&format!("{base}level = \"admin\"\n"), "o.toml").unwrap_err();
+        assert_eq!((e.file.as_str(), e.line), ("o.toml", 7), "{e}");
+        assert!(
+            e.message.contains("sysop") && e.message.contains("manager"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn ircx_redirect() {
+        let base = "[server]\nname=\"a.b\"\nid=1\n";
+        let c = Config::parse(base, "t").unwrap();
+        assert_eq!(c.ircx.redirect_list(), None);
+        let c = Config::parse(
+            &format!("{base}[ircx]\nredirect = \"a.example:6667, 10.0.0.2:6697,[::1]:7000\"\n"),
+            "t",
+        )
+        .unwrap();
+        assert_eq!(
+            c.ircx.redirect_list().as_deref(),
+            Some("a.example:6667,10.0.0.2:6697,[::1]:7000")
+        );
+        assert!(format!("{c}").contains("[ircx]"));
+        for bad in [
+            "a.example",
+            "a.example:",
+            "a.example:0",
+            "a.example:70000",
+            "a.example:+1",
+            ":6667",
+            "a.example:6667,",
+            "a b:6667",
+            "[zz]:1",
+        ] {
+            let text = format!("{base}\n[ircx]\nredirect = \"{bad}\"\n");
+            let e = Config::parse(&text, "r.toml").unwrap_err();
+            assert_eq!((e.file.as_str(), e.line), ("r.toml", 6), "{bad}: {e}");
+            assert!(e.message.contains("host:port"), "{bad}: {e}");
+        }
+        let e = Config::parse(&format!("{base}[ircx]\nbogus = 1\n"), "r.toml").unwrap_err();
+        assert_eq!(e.line, 5, "{e}");
     }
 }

@@ -352,16 +352,27 @@ impl World {
         }
     }
 
-    /// SIGTERM/SIGINT/DIE: every connection gets a last ERROR and is closed.
+    /// SIGTERM/SIGINT/DIE: every connection gets a last ERROR and is closed. With
+    /// `[ircx] redirect` set, IRCX connections (registered or not) are first told where to
+    /// go, `:<server> REDIRECT <host:port,…> :<reason>` (draft §6.7); RFC connections and
+    /// portals never get it.
     pub fn shutdown(&mut self, out: &mut Outbox) {
-        let line = Line::bare("ERROR")
-            .trailing("Server shutting down")
-            .finish();
+        const REASON: &str = "Server shutting down";
+        let line = Line::bare("ERROR").trailing(REASON).finish();
+        let redirect = self.config.ircx.redirect_list().map(|servers| {
+            Line::new(self.name(), "REDIRECT")
+                .arg(servers)
+                .trailing(REASON)
+                .finish()
+        });
         let conns: Vec<ConnId> = (0..self.locals.len())
             .filter(|&c| self.locals[c].is_some())
             .map(ConnId::from_index)
             .collect();
         for conn in conns {
+            if let Some(redirect) = redirect.as_ref().filter(|_| self.is_ircx(conn)) {
+                out.send(conn, redirect.clone());
+            }
             out.closes.push((conn, line.clone()));
         }
     }

@@ -29,7 +29,9 @@ pub mod umode {
         (b'x', IRCX),
         (b'z', GAG),
     ];
-    /// The modes other servers are told of.
+    /// The modes other servers are told of. Left out on purpose: +x (a property of the
+    /// connection), and the IRCX level +a and gag +z, which stay local until portals carry
+    /// IRCX (shared/design/IRCX.md §6).
     pub const LINKED: u8 = INVISIBLE | OPER | SNOTICE | WALLOPS;
 }
 

@@ -83,6 +83,13 @@ impl TestWorld {
         self.apply(out);
     }
 
+    /// SIGTERM: every connection gets its last lines and is closed.
+    pub fn shutdown(&mut self) {
+        let mut out = Outbox::default();
+        self.w.shutdown(&mut out);
+        self.apply(out);
+    }
+
     /// The shell closed `conn` (EOF, error).
     pub fn drop_conn(&mut self, conn: ConnId, reason: &str) {
         let mut out = Outbox::default();

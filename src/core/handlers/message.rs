@@ -128,6 +128,10 @@ fn deliver_one(
         m.tags(ctags).min_proto(min_proto)
     };
     let sender_caps = w.clients[cid].caps;
+    // IRCX GAG: a gagged user's messages reach nobody, and the user is answered exactly as
+    // if they had (same errors, same 301), only nothing is sent on and no echo comes back.
+    // A gag is local, so only a sender on this server can be gagged.
+    let gagged = from.is_none() && w.is_gagged(cid);
     let mut m;
     if is_channel(chan_part) {
         let ch = w
@@ -139,6 +143,9 @@ fn deliver_one(
         let mut shown = target[..target.len() - chan_part.len()].to_vec();
         shown.extend_from_slice(w.channels[ch].name.as_bytes());
         m = Msg::new(line(&shown), w.now.unix_ms).with_client_tags(ctags);
+        if gagged {
+            return Ok(());
+        }
         if !w.links.is_empty() {
             w.to_channel_links(ch, from, &link_msg(&shown), ctx.out);
         }
@@ -148,7 +155,10 @@ fn deliver_one(
             .find_nick(target)
             .ok_or_else(|| err(n::ERR_NOSUCHNICK, &[target]))?;
         m = Msg::new(line(w.clients[to].nick.as_bytes()), w.now.unix_ms).with_client_tags(ctags);
-        if let Some(via) = w.clients[to].conn.is_none().then(|| w.route(to)).flatten() {
+        let via = w.clients[to].conn.is_none().then(|| w.route(to)).flatten();
+        if gagged {
+            // Sent nowhere; the 301 below still comes, as it would have.
+        } else if let Some(via) = via {
             if Some(via) != from {
                 w.send_link(via, &link_msg(w.clients[to].nick.as_bytes()), ctx.out);
             }
@@ -166,7 +176,7 @@ fn deliver_one(
             }
         }
     }
-    if from.is_none() && sender_caps & caps::ECHO_MESSAGE != 0 {
+    if from.is_none() && !gagged && sender_caps & caps::ECHO_MESSAGE != 0 {
         ctx.out.send(ctx.conn, m.for_caps(sender_caps));
     }
     Ok(())

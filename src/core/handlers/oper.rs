@@ -1,5 +1,7 @@
-//! Operator commands: OPER KILL WALLOPS REHASH DIE.
+//! Operator commands: OPER KILL WALLOPS REHASH DIE. OPER gives the IRCX level of its
+//! `[[oper]]` block: sysop (`+o`) or sysop manager (`+o` and `+a`).
 
+use crate::config::OperLevel;
 use crate::core::dispatch::{err, Ctx, HResult};
 use crate::core::fanout::Msg;
 use crate::core::portal::LinkMsg;
@@ -44,19 +46,35 @@ pub fn oper(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         );
         return Err(err(num, &[]));
     }
+    let manager = entry.is_some_and(|o| o.level == OperLevel::Manager);
     w.reply(ctx.out, ctx.conn, n::RPL_YOUREOPER, &[]);
-    if !c.has(umode::OPER) {
+    let old = c.umodes;
+    let mut gained = String::new();
+    if old & umode::OPER == 0 {
         log::info!(
-            "{} is now an operator ({:?})",
+            "{} is now an operator ({:?}{})",
             c.mask(),
-            String::from_utf8_lossy(name)
+            String::from_utf8_lossy(name),
+            if manager { ", sysop manager" } else { "" }
         );
-        let line = Line::new(&c.nick, "MODE")
-            .arg(&*c.nick)
-            .trailing("+o")
-            .finish();
-        ctx.out.send(ctx.conn, line);
-        w.set_umodes(cid, w.clients[cid].umodes | umode::OPER);
+        gained.push('o');
+    }
+    if manager && old & umode::MANAGER == 0 {
+        gained.push('a');
+    }
+    if gained.is_empty() {
+        return Ok(());
+    }
+    let line = Line::new(&c.nick, "MODE")
+        .arg(&*c.nick)
+        .trailing(format!("+{gained}"))
+        .finish();
+    ctx.out.send(ctx.conn, line);
+    let new = old | umode::OPER | if manager { umode::MANAGER } else { 0 };
+    w.set_umodes(cid, new);
+    // Other servers hear of +o only: IRCX levels (+a) are local for now, as umode::LINKED
+    // says, until portals carry IRCX.
+    if old & umode::OPER == 0 {
         let nick = &w.clients[cid].nick;
         w.to_links(
             None,
@@ -199,6 +217,63 @@ mod tests {
         assert_eq!(t.w.counts().opers, 1);
         t.feed(a, "QUIT");
         assert_eq!(t.w.counts().opers, 0);
+    }
+
+    #[test]
+    fn a_manager_gets_plus_a() {
+        let mut t = TestWorld::with_config(&format!(
+            "{BASE_CONFIG}[[oper]]\nname = \"admin\"\npassword = \"pw\"\nlevel = \"sysop\"\n\
+             [[oper]]\nname = \"boss\"\npassword = \"pw\"\nlevel = \"manager\"\n"
+        ));
+        let a = t.user("alice");
+        let b = t.user("bob");
+        assert_eq!(
+            t.ask(a, "OPER boss pw"),
+            vec![
+                ":irc.test 381 alice :You are now an IRC operator",
+                ":alice MODE alice :+oa"
+            ]
+        );
+        let alice = t.w.local(a).unwrap().client.unwrap();
+        assert!(t.w.is_sysop(alice) && t.w.is_manager(alice));
+        assert_eq!(t.ask(a, "MODE alice"), vec![":irc.test 221 alice +ao"]);
+        assert_eq!(t.w.counts().opers, 1);
+        // A sysop is a sysop only; becoming a manager later adds +a alone.
+        assert_eq!(
+            t.ask(b, "OPER admin pw"),
+            vec![
+                ":irc.test 381 bob :You are now an IRC operator",
+                ":bob MODE bob :+o"
+            ]
+        );
+        let bob = t.w.local(b).unwrap().client.unwrap();
+        assert!(t.w.is_sysop(bob) && !t.w.is_manager(bob));
+        assert_eq!(
+            t.ask(b, "OPER boss pw"),
+            vec![
+                ":irc.test 381 bob :You are now an IRC operator",
+                ":bob MODE bob :+a"
+            ]
+        );
+        assert_eq!(t.w.counts().opers, 2);
+        // Giving up +o gives up +a; +a cannot be asked for.
+        assert_eq!(t.ask(a, "MODE alice -o"), vec![":alice MODE alice :-ao"]);
+        assert!(!t.w.is_manager(alice));
+        assert!(t.ask(a, "MODE alice +a").is_empty());
+    }
+
+    #[test]
+    fn levels_stay_local() {
+        let mut t = TestWorld::with_portals_and(
+            "[[oper]]\nname = \"boss\"\npassword = \"pw\"\nlevel = \"manager\"\n",
+        );
+        let a = t.user("alice");
+        let peer = t.link("peer.test", 2, "AWAY BMASK EOB SETNAME TB", 2);
+        t.take(peer);
+        t.feed(a, "OPER boss pw");
+        assert_eq!(t.take(peer), vec![":alice MODE alice :+o"]);
+        t.feed(a, "MODE alice -o");
+        assert_eq!(t.take(peer), vec![":alice MODE alice :-o"]);
     }
 
     #[test]

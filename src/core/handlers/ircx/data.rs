@@ -7,11 +7,12 @@
 //! * The tag is `[A-Za-z][A-Za-z0-9.]{0,14}` (904 otherwise). Tags beginning with ADM, SYS,
 //!   OWN or HST (any case) need that level: sysop manager, sysop, owner or host of the
 //!   target channel (908). The levels are ordered as in draft §4.1, so a sysop (an IRC
-//!   operator) meets the owner and host levels everywhere. Until owners (`+q`) and sysop
-//!   managers exist, only sysops may use OWN tags and nobody ADM tags; channel hosts (ops)
-//!   do not count as owners, so OWN tags keep their meaning when owners arrive.
+//!   operator) meets the owner and host levels everywhere, and a sysop manager (`+a`,
+//!   `[[oper]] level = "manager"`) every level. Until owners (`+q`) exist, only sysops may
+//!   use OWN tags; channel hosts (ops) do not count as owners, so OWN tags keep their
+//!   meaning when owners arrive.
 //! * Only IRCX connections ever receive these: RFC recipients are skipped without a word
-//!   (draft §5.4.4). The sender gets no copy of a channel's, but a nick or member list that
+//!   (draft §5.4.4). A gagged sender's (`+z`) reach nobody, without a word either. The sender gets no copy of a channel's, but a nick or member list that
 //!   names the sender delivers to them as to anyone (as PRIVMSG and WHISPER do).
 //! * Users on other servers are skipped for now: portals carry DATA/REQUEST/REPLY with the
 //!   link capability `IRCX` (shared/design/IRCX.md §6), which does not exist yet.
@@ -21,7 +22,6 @@ use crate::core::caps;
 use crate::core::dispatch::{err, Ctx, HResult, Reply};
 use crate::core::fanout::Msg;
 use crate::core::handlers::message::can_send;
-use crate::core::state::umode;
 use crate::core::{ChanId, ClientId, Outbox, World};
 use crate::limits::MAX_TARGETS;
 use crate::proto::casemap::is_channel;
@@ -84,11 +84,11 @@ fn valid_tag(tag: &[u8]) -> bool {
 
 /// Whether `cid` may send a tag of `level` to `chan` (`None`: to a nick).
 fn allowed(w: &World, cid: ClientId, level: Level, chan: Option<ChanId>) -> bool {
-    let sysop = w.clients[cid].has(umode::OPER);
+    let sysop = w.is_sysop(cid);
     match level {
         Level::Anyone => true,
-        // Sysop managers and channel owners do not exist yet.
-        Level::Manager => false,
+        Level::Manager => w.is_manager(cid),
+        // Channel owners do not exist yet.
         Level::Sysop | Level::Owner => sysop,
         Level::Host => sysop || chan.is_some_and(|ch| w.channels[ch].is_op(cid)),
     }
@@ -177,7 +177,7 @@ impl Data<'_> {
             let mut m = self.line(w, w.channels[ch].name.as_bytes());
             for &member in w.channels[ch].members.keys() {
                 if member != self.sender {
-                    deliver(w, member, &mut m, ctx.out);
+                    deliver(w, self.sender, member, &mut m, ctx.out);
                 }
             }
         } else {
@@ -188,7 +188,7 @@ impl Data<'_> {
                 return Err(security());
             }
             let mut m = self.line(w, w.clients[to].nick.as_bytes());
-            deliver(w, to, &mut m, ctx.out);
+            deliver(w, self.sender, to, &mut m, ctx.out);
         }
         Ok(())
     }
@@ -213,7 +213,7 @@ impl Data<'_> {
         }
         let mut m = self.line(w, name);
         for to in recipients(ctx, ch, nicks, false)? {
-            deliver(ctx.w, to, &mut m, ctx.out);
+            deliver(ctx.w, self.sender, to, &mut m, ctx.out);
         }
         Ok(())
     }
@@ -229,10 +229,10 @@ impl Data<'_> {
 }
 
 /// To a local IRCX client; an RFC client never sees DATA (draft §5.4.4), and a user on
-/// another server waits for portals to carry IRCX.
-fn deliver(w: &World, to: ClientId, m: &mut Msg, out: &mut Outbox) {
+/// another server waits for portals to carry IRCX. Nobody gets what a gagged user sends.
+fn deliver(w: &World, from: ClientId, to: ClientId, m: &mut Msg, out: &mut Outbox) {
     let c = &w.clients[to];
-    if c.caps & caps::DIALECT_IRCX == 0 {
+    if c.caps & caps::DIALECT_IRCX == 0 || w.is_gagged(from) {
         return;
     }
     if let Some(conn) = c.conn {

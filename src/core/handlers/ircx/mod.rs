@@ -11,10 +11,17 @@
 //! * [`knock`] — KNOCK to a `+u` channel's hosts when a JOIN is refused.
 //! * [`data`] — DATA, REQUEST and REPLY: tagged data, to IRCX clients only.
 //! * [`listx`] — LISTX, the extended channel list with query terms.
+//!
+//! Levels (draft §4.1): sysop is `+o` ([`World::is_sysop`]), sysop manager `+a` as well
+//! ([`World::is_manager`], from `[[oper]] level = "manager"`); a sysop gags a user with
+//! `MODE <nick> +z` ([`World::is_gagged`]). All three are local to this server for now.
+//! REDIRECT goes to IRCX connections at shutdown (`World::shutdown`).
 
 pub mod create;
 pub mod data;
 pub mod knock;
+#[cfg(test)]
+mod levels_tests;
 pub mod listx;
 #[cfg(test)]
 mod listx_tests;
@@ -26,7 +33,7 @@ use crate::core::caps::{self, Caps};
 use crate::core::dispatch::{Ctx, HResult, Source};
 use crate::core::fanout::Msg;
 use crate::core::state::umode;
-use crate::core::{ConnId, World};
+use crate::core::{ClientId, ConnId, World};
 use crate::proto::line::Line;
 use crate::proto::numeric as n;
 use crate::proto::Message;
@@ -53,6 +60,23 @@ impl World {
 
     pub fn is_ircx(&self, conn: ConnId) -> bool {
         self.dialect(conn) & caps::DIALECT_IRCX != 0
+    }
+
+    /// IRCX level sysop: an IRC operator (`+o`). Sysop managers are sysops too.
+    pub fn is_sysop(&self, cid: ClientId) -> bool {
+        self.clients[cid].has(umode::OPER)
+    }
+
+    /// IRCX level sysop manager (`+a`, from an `[[oper]]` with `level = "manager"`). Levels
+    /// are local for now: other servers only learn of the `+o`.
+    pub fn is_manager(&self, cid: ClientId) -> bool {
+        self.clients[cid].has(umode::MANAGER)
+    }
+
+    /// Gagged (`+z`, set by a sysop): whatever the user sends to others reaches nobody, and
+    /// they are not told. Only ever set on local users: the gag is not carried to links.
+    pub fn is_gagged(&self, cid: ClientId) -> bool {
+        self.clients[cid].has(umode::GAG)
     }
 }
 

@@ -502,7 +502,7 @@ fn a_sysop_may_send_sys_tags() {
         vec![":bob!~bob@127.0.0.1 DATA #c SYS.AD.SMALL :<url>"]
     );
     assert!(t.take(c).is_empty());
-    // A sysop outranks owners and hosts; sysop managers do not exist yet.
+    // A sysop outranks owners and hosts, but not sysop managers (ADM tags).
     assert!(t.ask(b, "DATA alice HST.X :h").is_empty());
     assert!(t.ask(b, "DATA #c OWN.X :o").is_empty());
     assert_eq!(

@@ -112,10 +112,15 @@ pub(super) fn recipients(
     }
     Ok(found)
 }
+
 /// One copy to one member: the channel form for an IRCX client (`WHISPER #c nick :text`,
-/// `PRIVMSG #c :text`), a private message for an RFC client and for another server.
+/// `PRIVMSG #c :text`), a private message for an RFC client and for another server. None
+/// from a gagged sender, who is answered as usual otherwise and so cannot tell.
 fn deliver(ctx: &mut Ctx<'_>, from: ClientId, to: ClientId, verb: &str, chan: &str, text: &[u8]) {
     let w = &mut *ctx.w;
+    if w.is_gagged(from) {
+        return;
+    }
     let mask = w.clients[from].mask();
     let to_nick = w.clients[to].nick.to_string();
     let Some(conn) = w.clients[to].conn else {

@@ -490,10 +490,24 @@ fn user_mode(ctx: &mut Ctx<'_>, msg: &Message<'_>, target: ClientId) -> HResult 
         return Ok(());
     }
     let cid = ctx.client();
+    let modes = msg.param(1);
+    let asks_gag = modes.contains(&b'z');
     if target != cid {
-        return Err(err(n::ERR_USERSDONTMATCH, &[]));
+        // IRCX GAG is the one user mode set on somebody else, and only on its own.
+        if !asks_gag || !modes.iter().all(|&b| matches!(b, b'+' | b'-' | b'z')) {
+            return Err(err(n::ERR_USERSDONTMATCH, &[]));
+        }
+        if !ctx.w.is_sysop(cid) {
+            return Err(err(n::ERR_NOPRIVILEGES, &[]));
+        }
+        // The gag is local (not carried to links): a user on another server is not ours.
+        if ctx.w.clients[target].conn.is_none() {
+            return Err(err(n::ERR_USERSDONTMATCH, &[]));
+        }
+        gag(ctx, cid, target, modes);
+        return Ok(());
     }
-    if msg.len() < 2 || msg.param(1).is_empty() {
+    if modes.is_empty() {
         // A gagged user is not told (IRCX GAG).
         let shown = ctx.w.clients[cid].umodes & !umode::GAG;
         let modes = modestring(
@@ -509,13 +523,45 @@ fn user_mode(ctx: &mut Ctx<'_>, msg: &Message<'_>, target: ClientId) -> HResult 
         ctx.out.send(ctx.conn, line.finish());
         return Ok(());
     }
+    let sysop = ctx.w.is_sysop(cid);
     let old = ctx.w.clients[cid].umodes;
-    let (new, unknown) = parse_umodes(old, msg.param(1));
+    let (new, unknown) = parse_umodes(old, modes, sysop);
     if unknown {
         send_reply(ctx, err(n::ERR_UMODEUNKNOWNFLAG, &[]));
     }
+    // Asking for a gag without being a sysop is answered, whoever it was for; the rest of
+    // the modes still apply. (A gagged user asking to lift it learns nothing new.)
+    if asks_gag && !sysop {
+        send_reply(ctx, err(n::ERR_NOPRIVILEGES, &[]));
+    }
     set_umodes(ctx, cid, old, new);
     Ok(())
+}
+
+/// `MODE <nick> +z|-z` by a sysop on another local user: stored and echoed to the sysop
+/// only. The gagged user is not told, and other servers are not either (a gag is local
+/// until portals carry IRCX).
+fn gag(ctx: &mut Ctx<'_>, sysop: ClientId, target: ClientId, modes: &[u8]) {
+    let w = &mut *ctx.w;
+    let old = w.clients[target].umodes;
+    let new = apply_umodes(old, modes) & umode::GAG | old & !umode::GAG;
+    if new == old {
+        return;
+    }
+    w.set_umodes(target, new);
+    let on = new & umode::GAG != 0;
+    log::info!(
+        "{} {} {}",
+        w.clients[sysop].mask(),
+        if on { "gagged" } else { "lifted the gag of" },
+        w.clients[target].mask()
+    );
+    let line = Line::new(&w.clients[sysop].nick, "MODE")
+        .arg(&*w.clients[target].nick)
+        .trailing(if on { "+z" } else { "-z" })
+        .finish();
+    let mut m = Msg::new(line, w.now.unix_ms);
+    w.send_client(sysop, &mut m, ctx.out);
 }
 
 /// The user modes after `modes`, every known letter taken as it is (a remote server's word).
@@ -532,8 +578,9 @@ fn apply_umodes(mut umodes: u8, modes: &[u8]) -> u8 {
     umodes
 }
 
-/// The user modes after `modes`, and whether it held a letter that is not a user mode.
-fn parse_umodes(mut umodes: u8, modes: &[u8]) -> (u8, bool) {
+/// The user modes after `modes` asked by the user for themselves, and whether it held a
+/// letter that is not a user mode. `sysop`: the user may set and lift their own gag.
+fn parse_umodes(mut umodes: u8, modes: &[u8], sysop: bool) -> (u8, bool) {
     let mut plus = true;
     let mut unknown = false;
     for &letter in modes {
@@ -541,9 +588,10 @@ fn parse_umodes(mut umodes: u8, modes: &[u8]) -> (u8, bool) {
             (b'+' | b'-', _) => plus = letter == b'+',
             // Operator status comes from OPER alone; giving it up is allowed.
             (b'o' | b'a', _) if plus => {}
-            // IRCX mode is the server's to set, on the IRCX command; nobody leaves it. A
-            // gag is a sysop's to set and lift, and its user never learns of it.
-            (b'x' | b'z', _) => {}
+            // A gag is a sysop's to set and lift, and its user never learns of it.
+            (b'z', _) if !sysop => {}
+            // IRCX mode is the server's to set, on the IRCX command; nobody leaves it.
+            (b'x', _) => {}
             (_, Some(bit)) if plus => umodes |= bit,
             (_, Some(bit)) => umodes &= !bit,
             (_, None) => unknown = true,
@@ -576,7 +624,17 @@ fn set_umodes(ctx: &mut Ctx<'_>, cid: ClientId, old: u8, new: u8) {
         .finish();
     let mut m = Msg::new(line, w.now.unix_ms);
     w.send_client(cid, &mut m, ctx.out);
-    ctx.propagate(&LinkMsg::new(&nick, "MODE").arg(&*nick).trailing(&modes));
+    // Links hear only of the modes servers share (not +a, +x, +z: see umode::LINKED).
+    let linked = changed & umode::LINKED;
+    if linked != 0 {
+        let modes = modestring(
+            umode::ALL
+                .iter()
+                .filter(|&&(_, bit)| linked & bit != 0)
+                .map(|&(c, bit)| (new & bit != 0, c)),
+        );
+        ctx.propagate(&LinkMsg::new(&nick, "MODE").arg(&*nick).trailing(&modes));
+    }
 }
 
 #[cfg(test)]
