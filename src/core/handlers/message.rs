@@ -129,8 +129,9 @@ fn deliver_one(
     };
     let sender_caps = w.clients[cid].caps;
     // IRCX GAG: a gagged user's messages reach nobody, and the user is answered exactly as
-    // if they had (same errors, same 301), only nothing is sent on and no echo comes back.
-    // A gag is local, so only a sender on this server can be gagged.
+    // if they had (same errors, same 301, and the echo-message copy: a client that never
+    // saw its own lines come back would know). A gag is local, so only a sender on this
+    // server can be gagged.
     let gagged = from.is_none() && w.is_gagged(cid);
     let mut m;
     if is_channel(chan_part) {
@@ -143,13 +144,12 @@ fn deliver_one(
         let mut shown = target[..target.len() - chan_part.len()].to_vec();
         shown.extend_from_slice(w.channels[ch].name.as_bytes());
         m = Msg::new(line(&shown), w.now.unix_ms).with_client_tags(ctags);
-        if gagged {
-            return Ok(());
+        if !gagged {
+            if !w.links.is_empty() {
+                w.to_channel_links(ch, from, &link_msg(&shown), ctx.out);
+            }
+            w.to_channel_members(ch, Some(cid), status, kind == Kind::Tagmsg, &mut m, ctx.out);
         }
-        if !w.links.is_empty() {
-            w.to_channel_links(ch, from, &link_msg(&shown), ctx.out);
-        }
-        w.to_channel_members(ch, Some(cid), status, kind == Kind::Tagmsg, &mut m, ctx.out);
     } else {
         let to = w
             .find_nick(target)
@@ -176,7 +176,7 @@ fn deliver_one(
             }
         }
     }
-    if from.is_none() && !gagged && sender_caps & caps::ECHO_MESSAGE != 0 {
+    if from.is_none() && sender_caps & caps::ECHO_MESSAGE != 0 {
         ctx.out.send(ctx.conn, m.for_caps(sender_caps));
     }
     Ok(())
