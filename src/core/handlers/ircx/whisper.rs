@@ -14,19 +14,12 @@ use crate::core::state::cmode;
 use crate::core::{ChanId, ClientId};
 use crate::limits::MAX_TARGETS;
 use crate::proto::line::Line;
-use crate::proto::numeric as n;
+use crate::proto::numeric::{self as n, Numeric};
 use crate::proto::Message;
 
 /// `WHISPER <channel> <nick>[,<nick>…] :<text>`.
 pub fn whisper(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
-    let (chan, nicks, text) = (msg.param(0), msg.param(1), msg.param(2));
-    if text.is_empty() {
-        return Err(err(n::ERR_NOTEXTTOSEND, &[]));
-    }
-    let ch = ctx
-        .w
-        .find_channel(chan)
-        .ok_or_else(|| err(n::ERR_NOSUCHCHANNEL, &[chan]))?;
+    let (ch, nicks, text) = channel_and_text(ctx, msg, n::ERR_NOSUCHCHANNEL)?;
     let sender = ctx.client();
     let recipients = recipients(ctx, ch, nicks, false)?;
     let chan_name = ctx.w.channels[ch].name.to_string();
@@ -50,14 +43,9 @@ pub fn whisper(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
 /// `PRIVMSG|NOTICE <channel> <nick>[,<nick>…] :<text>`: called by PRIVMSG and NOTICE when
 /// a channel target is followed by a list of members.
 pub fn to_members(ctx: &mut Ctx<'_>, verb: &'static str, msg: &Message<'_>) -> HResult {
-    let (chan, nicks, text) = (msg.param(0), msg.param(1), msg.param(2));
-    if text.is_empty() {
-        return Err(err(n::ERR_NOTEXTTOSEND, &[]));
-    }
-    let ch = ctx
-        .w
-        .find_channel(chan)
-        .ok_or_else(|| err(n::ERR_NOSUCHNICK, &[chan]))?;
+    // As for any PRIVMSG target, a channel that does not exist is 401.
+    let (ch, nicks, text) = channel_and_text(ctx, msg, n::ERR_NOSUCHNICK)?;
+    let chan = msg.param(0);
     let sender = ctx.client();
     if !can_send(ctx.w, ch, sender) {
         return Err(err(n::ERR_CANNOTSENDTOCHAN, &[chan]));
@@ -68,6 +56,24 @@ pub fn to_members(ctx: &mut Ctx<'_>, verb: &'static str, msg: &Message<'_>) -> H
         deliver(ctx, sender, to, verb, &chan_name, text);
     }
     Ok(())
+}
+
+/// `<channel> <nicks> :<text>`: the channel (`missing` if there is none), the names and
+/// the text, which may not be empty (412).
+fn channel_and_text<'a>(
+    ctx: &Ctx<'_>,
+    msg: &Message<'a>,
+    missing: Numeric,
+) -> Result<(ChanId, &'a [u8], &'a [u8]), Reply> {
+    let (chan, nicks, text) = (msg.param(0), msg.param(1), msg.param(2));
+    if text.is_empty() {
+        return Err(err(n::ERR_NOTEXTTOSEND, &[]));
+    }
+    let ch = ctx
+        .w
+        .find_channel(chan)
+        .ok_or_else(|| err(missing, &[chan]))?;
+    Ok((ch, nicks, text))
 }
 
 /// The members named in `nicks`, each once. The sender must be a member; a name that is
