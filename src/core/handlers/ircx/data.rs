@@ -12,8 +12,9 @@
 //!   use OWN tags; channel hosts (ops) do not count as owners, so OWN tags keep their
 //!   meaning when owners arrive.
 //! * Only IRCX connections ever receive these: RFC recipients are skipped without a word
-//!   (draft §5.4.4). A gagged sender's (`+z`) reach nobody, without a word either. The sender gets no copy of a channel's, but a nick or member list that
-//!   names the sender delivers to them as to anyone (as PRIVMSG and WHISPER do).
+//!   (draft §5.4.4). A gagged sender's (`+z`) reach nobody, without a word either. The
+//!   sender gets no copy of a channel's, but a nick or member list that names the sender
+//!   delivers to them as to anyone (as PRIVMSG and WHISPER do).
 //! * Users on other servers are skipped for now: portals carry DATA/REQUEST/REPLY with the
 //!   link capability `IRCX` (shared/design/IRCX.md §6), which does not exist yet.
 
