@@ -3,7 +3,7 @@
 //! says, per sender class, whether the command may run, and each command has one handler,
 //! which serves a local user and a remote one alike.
 
-use super::handlers::ircx::{self as ircx_cmd, create, data, listx, whisper};
+use super::handlers::ircx::{self as ircx_cmd, create, data, listx, prop, whisper};
 use super::handlers::{channel, message, mode, oper, query, register};
 use super::portal::{burst, handshake, remote, LinkMsg};
 use super::{ClientId, ConnId, Outbox, ServerId, World};
@@ -196,6 +196,7 @@ pub static COMMANDS: &[Command] = &[
     cmd("PING", 0, register::ping, ANY),
     cmd("PONG", 0, register::pong, ANY),
     cmd("PRIVMSG", 0, message::privmsg, SHARED),
+    ircx(cmd("PROP", 2, prop::prop, USER)),
     cmd("QUIT", 0, register::quit, [Yes, Yes, Users]),
     cmd("REHASH", 0, oper::rehash, [No, Oper, No]),
     ircx(cmd("REPLY", 3, data::reply, USER)),

@@ -120,6 +120,8 @@ pub struct Channel {
     pub bans: Vec<Ban>,
     pub invites: Vec<ClientId>,
     pub members: HashMap<ClientId, Status>,
+    /// IRCX properties (PROP), allocated when the first one is set.
+    pub props: Option<Box<crate::core::handlers::ircx::prop::Props>>,
 }
 
 impl Channel {
@@ -136,6 +138,7 @@ impl Channel {
             bans: Vec::new(),
             invites: Vec::new(),
             members: HashMap::new(),
+            props: None,
         }
     }
     pub fn has(&self, m: u32) -> bool {

@@ -328,6 +328,29 @@ impl Fuzz {
                 v
             }
             "WHISPER" => vec![self.chan(), self.list(Fuzz::nick), self.text()],
+            "PROP" => {
+                let names = [
+                    &b"*"[..],
+                    b"TOPIC",
+                    b"onjoin",
+                    b"ONPART",
+                    b"MEMBERKEY",
+                    b"HOSTKEY",
+                    b"LANGUAGE,SUBJECT,OID",
+                    b"PICS",
+                    b"BOGUS",
+                ];
+                let mut v = vec![self.chan(), self.rng.pick(&names).to_vec()];
+                if opt {
+                    let value = match self.rng.below(3) {
+                        0 => b"k\\nx".to_vec(),
+                        1 => Vec::new(),
+                        _ => self.text(),
+                    };
+                    v.push(value);
+                }
+                v
+            }
             "DATA" | "REQUEST" | "REPLY" => {
                 let tag = self
                     .rng
@@ -514,6 +537,8 @@ impl Fuzz {
             .iter()
             .filter(|(_, c)| c.conn.is_none_or(|conn| self.open.contains(&conn)))
             .map(|(i, _)| i)
+            // A gagged user's messages reach nobody, by design (IRCX GAG, +z).
+            .filter(|&i| !self.w.is_gagged(i))
             .collect();
         if senders.is_empty() {
             return;

@@ -3,6 +3,7 @@
 use crate::core::caps;
 use crate::core::dispatch::{err, Ctx, HResult, Source};
 use crate::core::fanout::Msg;
+use crate::core::handlers::ircx::prop::{is_host_key, send_greeting, Prop};
 use crate::core::modes::{self, Status};
 use crate::core::portal::burst::mode_words;
 use crate::core::portal::LinkMsg;
@@ -105,12 +106,15 @@ pub fn join_one(
             if w.clients[cid].chans.len() >= MAX_CHANNELS {
                 return Err(err(n::ERR_TOOMANYCHANNELS, &[name.as_bytes()]));
             }
-            if let Some(num) = refusal(w, ch, cid, key) {
+            // IRCX HOSTKEY: the joiner is a host, whatever else would keep them out.
+            let host = is_host_key(&w.channels[ch], key);
+            if let Some(num) = refusal(w, ch, cid, key).filter(|_| !host) {
                 // IRCX +u: the channel's hosts hear of a refused join.
                 super::ircx::knock::knock(w, ch, cid, num, ctx.out);
                 return Err(err(num, &[name.as_bytes()]));
             }
-            w.channels[ch].members.insert(cid, Status::NONE);
+            let status = if host { Status::OP } else { Status::NONE };
+            w.channels[ch].members.insert(cid, status);
             w.channels[ch].invites.retain(|&i| i != cid);
             ch
         }
@@ -130,6 +134,17 @@ pub fn join_one(
     };
     w.clients[cid].chans.push(ch);
     announce_join(w, ch, cid, ctx.out);
+    let creating = w.channels[ch].members.len() == 1;
+    if !creating && w.channels[ch].members[&cid].is_op() {
+        // Made a host by HOSTKEY: members (and the joiner) see it as a server mode.
+        let line = Line::new(w.name(), "MODE")
+            .arg(&*w.channels[ch].name)
+            .arg("+o")
+            .arg(&*w.clients[cid].nick)
+            .finish();
+        let mut m = Msg::new(line, w.now.unix_ms);
+        w.to_channel(ch, None, &mut m, ctx.out, |_| true);
+    }
     if !w.links.is_empty() {
         // One SJOIN form for creating and joining: a new channel carries its modes and
         // the creator's op; joining an existing one changes no modes ("+").
@@ -150,6 +165,7 @@ pub fn join_one(
         send_topic(w, ctx.conn, ch, ctx.out);
     }
     send_names(w, ctx.conn, cid, ch, ctx.out);
+    send_greeting(w, ch, cid, Prop::OnJoin, ctx.out);
     Ok(())
 }
 
@@ -291,6 +307,7 @@ fn part_one(ctx: &mut Ctx<'_>, ch: ChanId, reason: Option<&[u8]>) {
     }
     let mut m = Msg::new(l.finish(), w.now.unix_ms);
     w.to_channel(ch, None, &mut m, ctx.out, |_| true);
+    send_greeting(w, ch, cid, Prop::OnPart, ctx.out);
     w.part_channel(ch, cid);
     ctx.propagate(&link);
 }

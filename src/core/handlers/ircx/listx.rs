@@ -18,17 +18,18 @@
 //!   (compared in seconds against N×60) of the channel and of its topic; a channel without
 //!   a topic matches no `T<`/`T>` term, and its topic is empty for `T=`.
 //! * `R=0` matches every channel and `R=1` none: there are no registered channels yet.
-//! * LANGUAGE and SUBJECT properties do not exist yet: `L=`/`S=` match their mask against
-//!   an empty value, so `L=*` (or `L=`) matches every channel and any other mask none.
+//! * `L=`/`S=` match the LANGUAGE and SUBJECT properties (PROP); a channel without one
+//!   matches as if it were empty, so `L=*` (or `L=`) matches every channel.
 //! * Masks use `*` and `?` under the server's case mapping, and the draft's escapes `\b`
 //!   (space), `\c` (comma), `\\`, `\*`, `\?` (the last two match literally). Any other
 //!   backslash sequence, a number that is not all digits, or an unknown term is answered
 //!   `900 LISTX :Bad command`, and nothing is listed.
 //! * Visibility: a secret or private channel is listed only to its members, by name too.
-//! * `813` (PICS) is never sent: channels have no PICS property yet.
+//! * `813 :<pics>` follows a channel's 812 when its PICS property is set.
 //! * 816 is sent only when a further matching channel was left out, not whenever a limit
 //!   was given.
 
+use super::prop::Prop;
 use crate::core::dispatch::{err, Ctx, HResult};
 use crate::core::modes;
 use crate::core::state::cmode;
@@ -77,6 +78,10 @@ pub fn listx(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         }
         listed += 1;
         ctx.out.send(ctx.conn, entry(w, ctx.conn, chan));
+        if let Some(pics) = chan.prop(Prop::Pics) {
+            let line = w.num(ctx.conn, n::IRCRPL_LISTXPICS).trailing(pics).finish();
+            ctx.out.send(ctx.conn, line);
+        }
     }
     let last = if truncated {
         n::IRCRPL_LISTXTRUNC
@@ -148,8 +153,8 @@ enum Term {
     Topic(Mask),
     /// `R=0`, `R=1`.
     Registered(bool),
-    /// `L=<mask>`, `S=<mask>`: LANGUAGE and SUBJECT, which no channel has yet (empty).
-    NoProperty(Mask),
+    /// `L=<mask>`, `S=<mask>`: the LANGUAGE and SUBJECT properties (empty when unset).
+    Property(Prop, Mask),
 }
 
 impl Term {
@@ -174,7 +179,7 @@ impl Term {
             }
             // No channel is registered yet (draft +r).
             Term::Registered(r) => !r,
-            Term::NoProperty(mask) => mask.matches(w.cm, b""),
+            Term::Property(p, mask) => mask.matches(w.cm, chan.prop(*p).unwrap_or_default()),
         }
     }
 }
@@ -234,7 +239,8 @@ fn term(item: &[u8]) -> Option<Term> {
         (Some(b'T'), Some(cmp), _) => Term::TopicAge(cmp, number(arg)?),
         (Some(b'T'), None, b'=') => Term::Topic(Mask::parse(arg)?),
         (Some(b'N'), None, b'=') => Term::Name(Mask::parse(arg)?),
-        (Some(b'L' | b'S'), None, b'=') => Term::NoProperty(Mask::parse(arg)?),
+        (Some(b'L'), None, b'=') => Term::Property(Prop::Language, Mask::parse(arg)?),
+        (Some(b'S'), None, b'=') => Term::Property(Prop::Subject, Mask::parse(arg)?),
         (Some(b'R'), None, b'=') => match arg {
             b"0" => Term::Registered(false),
             b"1" => Term::Registered(true),

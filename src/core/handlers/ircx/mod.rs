@@ -11,6 +11,7 @@
 //! * [`knock`] — KNOCK to a `+u` channel's hosts when a JOIN is refused.
 //! * [`data`] — DATA, REQUEST and REPLY: tagged data, to IRCX clients only.
 //! * [`listx`] — LISTX, the extended channel list with query terms.
+//! * [`prop`] — PROP, channel properties (and the ONJOIN/ONPART/HOSTKEY hooks of JOIN, PART).
 //!
 //! Levels (draft §4.1): sysop is `+o` ([`World::is_sysop`]), sysop manager `+a` as well
 //! ([`World::is_manager`], from `[[oper]] level = "manager"`); a sysop gags a user with
@@ -25,6 +26,9 @@ mod levels_tests;
 pub mod listx;
 #[cfg(test)]
 mod listx_tests;
+pub mod prop;
+#[cfg(test)]
+mod prop_tests;
 #[cfg(test)]
 mod tests;
 pub mod whisper;

@@ -185,6 +185,18 @@ fn channel_mode(ctx: &mut Ctx<'_>, msg: &Message<'_>, ch: ChanId) -> HResult {
     if !allowed {
         return Err(err(n::ERR_CHANOPRIVSNEEDED, &[chan.name.as_bytes()]));
     }
+    apply_changes(ctx, ch, cid, &req);
+    Ok(())
+}
+
+/// Channel mode changes from a local user whose rights were checked elsewhere (IRCX PROP
+/// MEMBERKEY): applied, shown to members and carried to links as MODE does.
+pub fn apply_checked(ctx: &mut Ctx<'_>, ch: ChanId, cid: ClientId, modes: &[u8], params: &[&[u8]]) {
+    let req = parse(modes, params);
+    apply_changes(ctx, ch, cid, &req);
+}
+
+fn apply_changes(ctx: &mut Ctx<'_>, ch: ChanId, cid: ClientId, req: &Request<'_>) {
     let setter = ctx.w.clients[cid].mask();
     let mut done = Vec::new();
     for change in &req.changes {
@@ -205,7 +217,6 @@ fn channel_mode(ctx: &mut Ctx<'_>, msg: &Message<'_>, ch: ChanId) -> HResult {
         }
         ctx.propagate(&link);
     }
-    Ok(())
 }
 
 /// A channel mode change from another server: applied as sent (its server checked the

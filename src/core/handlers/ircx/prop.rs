@@ -1,0 +1,410 @@
+//! PROP (draft §5.12, §8.2): channel properties. `PROP <channel> <prop>[,<prop>…]` (or `*`)
+//! lists them, one `818 <channel> <prop> :<value>` each, then `819`; `PROP <channel> <prop>
+//! :<value>` sets one, and an empty value deletes it.
+//!
+//! * OID, NAME, CREATION: read-only, from the channel itself.
+//! * LANGUAGE, SUBJECT (≤31), CLIENT (≤255), PICS (≤255, set by sysop managers only).
+//! * TOPIC (≤160): the channel's topic; setting it is the TOPIC command, with its +t rule.
+//! * ONJOIN, ONPART (≤255): lines sent from the channel to each member joining (PRIVMSG)
+//!   or parting (NOTICE); the two characters `\n` split lines. Only hosts and sysops read
+//!   them.
+//! * MEMBERKEY: the `+k` key, set as `MODE +k` would (members see the MODE line).
+//!   HOSTKEY (≤31): JOIN with it as the key makes the joiner a host (op). Keys are never
+//!   read back: not listed by `*`, and 908 when asked for by name.
+//! * OWNERKEY: 908 (owners do not exist yet). ACCOUNT, CLIENTGUID, SERVICEPATH and LAG are
+//!   not supported yet: 905 like any unknown name.
+//!
+//! Rights, until owners exist: "owner or host" is op. Sets of everything but PICS and the
+//! read-only ones are for hosts and sysop managers (TOPIC: any member when the channel is
+//! not +t); PICS for managers. Reads: OID, NAME, CREATION and PICS by anyone, LANGUAGE,
+//! SUBJECT, CLIENT and TOPIC by anyone too, but on a secret or private channel only by
+//! members and sysops (sysops read OID/NAME/CREATION/PICS there too).
+//!
+//! A set is echoed as `:<setter> PROP <channel> <prop> :<value>` to the channel's IRCX
+//! members and the setter; HOSTKEY's only to its IRCX hosts (it is a password). RFC
+//! members see only the TOPIC and MODE lines TOPIC and MEMBERKEY cause.
+//!
+//! Properties live on this server only for now: portals do not carry PROP yet
+//! (shared/design/IRCX.md §6). TOPIC and MEMBERKEY do reach other servers, as the TOPIC
+//! and MODE they are.
+
+use crate::core::caps;
+use crate::core::dispatch::{err, Ctx, HResult, Reply};
+use crate::core::fanout::Msg;
+use crate::core::handlers::channel::set_topic;
+use crate::core::handlers::mode::{apply_checked, clean_key};
+use crate::core::portal::LinkMsg;
+use crate::core::state::cmode;
+use crate::core::{ChanId, Channel, ClientId, World};
+use crate::proto::line::Line;
+use crate::proto::numeric as n;
+use crate::proto::Message;
+use std::borrow::Cow;
+
+/// The stored properties of a channel, allocated when the first one is set.
+#[derive(Debug, Default)]
+pub struct Props {
+    slots: [Option<Box<[u8]>>; SLOTS],
+}
+
+const SLOTS: usize = 7;
+
+impl Channel {
+    /// A stored property (`None` for the ones the channel computes).
+    pub fn prop(&self, p: Prop) -> Option<&[u8]> {
+        let slot = p.slot()?;
+        self.props.as_ref()?.slots[slot].as_deref()
+    }
+
+    fn set_prop(&mut self, p: Prop, value: &[u8]) {
+        let Some(slot) = p.slot() else { return };
+        if value.is_empty() {
+            if let Some(props) = &mut self.props {
+                props.slots[slot] = None;
+                if props.slots.iter().all(Option::is_none) {
+                    self.props = None;
+                }
+            }
+        } else {
+            self.props.get_or_insert_with(Default::default).slots[slot] = Some(value.into());
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Prop {
+    Oid,
+    Name,
+    Creation,
+    Language,
+    Pics,
+    Topic,
+    Subject,
+    Client,
+    OnJoin,
+    OnPart,
+    MemberKey,
+    HostKey,
+    OwnerKey,
+}
+
+/// Who may read a property.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Read {
+    Anyone,
+    /// Anyone on a public channel; members and sysops on a secret or private one.
+    Member,
+    Host,
+    Never,
+}
+
+/// Who may set a property.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Write {
+    Never,
+    Host,
+    /// Hosts, or any member when the channel is not +t.
+    Topic,
+    Manager,
+}
+
+/// In the order `*` lists them.
+const ALL: [Prop; 13] = [
+    Prop::Oid,
+    Prop::Name,
+    Prop::Creation,
+    Prop::Language,
+    Prop::Pics,
+    Prop::Topic,
+    Prop::Subject,
+    Prop::Client,
+    Prop::OnJoin,
+    Prop::OnPart,
+    Prop::MemberKey,
+    Prop::HostKey,
+    Prop::OwnerKey,
+];
+
+impl Prop {
+    pub fn name(self) -> &'static str {
+        match self {
+            Prop::Oid => "OID",
+            Prop::Name => "NAME",
+            Prop::Creation => "CREATION",
+            Prop::Language => "LANGUAGE",
+            Prop::Pics => "PICS",
+            Prop::Topic => "TOPIC",
+            Prop::Subject => "SUBJECT",
+            Prop::Client => "CLIENT",
+            Prop::OnJoin => "ONJOIN",
+            Prop::OnPart => "ONPART",
+            Prop::MemberKey => "MEMBERKEY",
+            Prop::HostKey => "HOSTKEY",
+            Prop::OwnerKey => "OWNERKEY",
+        }
+    }
+
+    fn find(name: &[u8]) -> Option<Prop> {
+        ALL.into_iter()
+            .find(|p| p.name().as_bytes().eq_ignore_ascii_case(name))
+    }
+
+    fn slot(self) -> Option<usize> {
+        Some(match self {
+            Prop::Language => 0,
+            Prop::Pics => 1,
+            Prop::Subject => 2,
+            Prop::Client => 3,
+            Prop::OnJoin => 4,
+            Prop::OnPart => 5,
+            Prop::HostKey => 6,
+            _ => return None,
+        })
+    }
+
+    /// Longest value (draft §8.2).
+    fn max(self) -> usize {
+        match self {
+            Prop::Language | Prop::Subject | Prop::HostKey | Prop::MemberKey => 31,
+            Prop::Topic => 160,
+            _ => 255,
+        }
+    }
+
+    fn read(self) -> Read {
+        match self {
+            Prop::Oid | Prop::Name | Prop::Creation | Prop::Pics => Read::Anyone,
+            Prop::Language | Prop::Subject | Prop::Client | Prop::Topic => Read::Member,
+            Prop::OnJoin | Prop::OnPart => Read::Host,
+            Prop::MemberKey | Prop::HostKey | Prop::OwnerKey => Read::Never,
+        }
+    }
+
+    fn write(self) -> Write {
+        match self {
+            Prop::Oid | Prop::Name | Prop::Creation | Prop::OwnerKey => Write::Never,
+            Prop::Pics => Write::Manager,
+            Prop::Topic => Write::Topic,
+            _ => Write::Host,
+        }
+    }
+}
+
+fn may_read(w: &World, chan: &Channel, cid: ClientId, p: Prop) -> bool {
+    let sysop = w.is_sysop(cid);
+    let member = chan.members.contains_key(&cid);
+    match p.read() {
+        Read::Anyone | Read::Member => !chan.is_secret() || member || sysop,
+        Read::Host => chan.is_op(cid) || sysop,
+        Read::Never => false,
+    }
+}
+
+fn may_write(w: &World, chan: &Channel, cid: ClientId, p: Prop) -> bool {
+    let host = chan.is_op(cid) || w.is_manager(cid);
+    match p.write() {
+        Write::Never => false,
+        Write::Manager => w.is_manager(cid),
+        Write::Host => host,
+        Write::Topic => host || (chan.members.contains_key(&cid) && !chan.has(cmode::TOPIC_OPS)),
+    }
+}
+
+fn value(chan: &Channel, p: Prop) -> Option<Cow<'_, [u8]>> {
+    let v: Cow<'_, [u8]> = match p {
+        Prop::Oid => chan.oid_str().into_bytes().into(),
+        Prop::Name => chan.name.as_bytes().into(),
+        Prop::Creation => chan.created.to_string().into_bytes().into(),
+        Prop::Topic => (&chan.topic.as_ref()?.text[..]).into(),
+        Prop::MemberKey | Prop::OwnerKey => return None,
+        _ => chan.prop(p)?.into(),
+    };
+    Some(v)
+}
+
+/// `PROP <channel> <props>` / `PROP <channel> <prop> :<value>`.
+pub fn prop(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
+    let cid = ctx.client();
+    let name = msg.param(0);
+    let ch = ctx
+        .w
+        .find_channel(name)
+        .ok_or_else(|| err(n::IRCERR_NOSUCHOBJECT, &[name]))?;
+    if msg.len() >= 3 {
+        set(ctx, ch, cid, msg.param(1), msg.param(2))
+    } else {
+        query(ctx, ch, cid, msg.param(1));
+        Ok(())
+    }
+}
+
+fn bad_property(chan: &Channel) -> Reply {
+    err(n::IRCERR_BADPROPERTY, &[chan.name.as_bytes()])
+}
+
+fn query(ctx: &mut Ctx<'_>, ch: ChanId, cid: ClientId, list: &[u8]) {
+    let w = &*ctx.w;
+    let chan = &w.channels[ch];
+    let mut listed: Vec<Prop> = Vec::new();
+    for item in list.split(|&b| b == b',').filter(|i| !i.is_empty()) {
+        if item == b"*" {
+            for p in ALL {
+                if may_read(w, chan, cid, p) && !listed.contains(&p) {
+                    listed.push(p);
+                }
+            }
+            continue;
+        }
+        match Prop::find(item) {
+            None => w.reply(
+                ctx.out,
+                ctx.conn,
+                n::IRCERR_BADPROPERTY,
+                &[chan.name.as_bytes()],
+            ),
+            Some(p) if !may_read(w, chan, cid, p) => {
+                w.reply(ctx.out, ctx.conn, n::IRCERR_SECURITY, &[])
+            }
+            Some(p) if !listed.contains(&p) => listed.push(p),
+            Some(_) => {}
+        }
+    }
+    for p in listed {
+        if let Some(v) = value(chan, p) {
+            let line = w
+                .num(ctx.conn, n::IRCRPL_PROPLIST)
+                .arg(&*chan.name)
+                .arg(p.name())
+                .trailing(v)
+                .finish();
+            ctx.out.send(ctx.conn, line);
+        }
+    }
+    w.reply(
+        ctx.out,
+        ctx.conn,
+        n::IRCRPL_PROPEND,
+        &[chan.name.as_bytes()],
+    );
+}
+
+fn set(ctx: &mut Ctx<'_>, ch: ChanId, cid: ClientId, name: &[u8], v: &[u8]) -> HResult {
+    let w = &*ctx.w;
+    let chan = &w.channels[ch];
+    let p = Prop::find(name).ok_or_else(|| bad_property(chan))?;
+    if !may_write(w, chan, cid, p) {
+        return Err(err(n::IRCERR_SECURITY, &[]));
+    }
+    let chan_name = chan.name.clone();
+    let old_key = chan.key.clone();
+    let bad_value = || err(n::IRCERR_BADVALUE, &[chan_name.as_bytes()]);
+    if v.len() > p.max() {
+        return Err(bad_value());
+    }
+    match p {
+        Prop::Topic => {
+            let w = &mut *ctx.w;
+            let setter = w.clients[cid].mask();
+            let time = w.now.unix_s();
+            set_topic(w, ch, v, &setter, time, &setter, ctx.out);
+            let link = LinkMsg::new(&w.clients[cid].nick, "TOPIC")
+                .arg(&*w.channels[ch].name)
+                .arg(time.to_string())
+                .trailing(v);
+            ctx.propagate(&link);
+        }
+        Prop::MemberKey => {
+            if v.is_empty() {
+                apply_checked(ctx, ch, cid, b"-k", &[]);
+            } else {
+                // Only what survives as a JOIN parameter, as MODE +k keeps.
+                let key = clean_key(v)
+                    .filter(|k| k.as_bytes() == v)
+                    .ok_or_else(bad_value)?;
+                match &old_key {
+                    Some(old) if *old == key => {}
+                    Some(_) => apply_checked(ctx, ch, cid, b"-k+k", &[b"*", key.as_bytes()]),
+                    None => apply_checked(ctx, ch, cid, b"+k", &[key.as_bytes()]),
+                }
+            }
+        }
+        Prop::HostKey => {
+            if clean_key(v).is_some_and(|k| k.as_bytes() != v) {
+                return Err(bad_value());
+            }
+            ctx.w.channels[ch].set_prop(p, v);
+        }
+        _ => ctx.w.channels[ch].set_prop(p, v),
+    }
+    echo(ctx.w, ch, cid, p, v, ctx.out);
+    Ok(())
+}
+
+/// `:<setter> PROP <channel> <prop> :<value>` to IRCX members and the setter.
+fn echo(w: &World, ch: ChanId, cid: ClientId, p: Prop, v: &[u8], out: &mut crate::core::Outbox) {
+    let chan = &w.channels[ch];
+    let line = Line::new(&w.clients[cid].mask(), "PROP")
+        .arg(&*chan.name)
+        .arg(p.name())
+        .trailing(v)
+        .finish();
+    let mut m = Msg::new(line, w.now.unix_ms);
+    let mut to: Vec<ClientId> = chan
+        .members
+        .iter()
+        .filter(|&(_, s)| p != Prop::HostKey || s.is_op())
+        .map(|(&c, _)| c)
+        .filter(|&c| c != cid && w.clients[c].caps & caps::DIALECT_IRCX != 0)
+        .collect();
+    to.push(cid);
+    for c in to {
+        let c = &w.clients[c];
+        if let Some(conn) = c.conn {
+            out.send(conn, m.for_caps(c.caps));
+        }
+    }
+}
+
+/// ONJOIN and ONPART lines: `\n` (backslash, n) separates them.
+fn lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let t = rest?;
+        match t.windows(2).position(|w| w == b"\\n") {
+            Some(i) => {
+                rest = Some(&t[i + 2..]);
+                Some(&t[..i])
+            }
+            None => {
+                rest = None;
+                Some(t)
+            }
+        }
+    })
+    .filter(|l| !l.is_empty())
+}
+
+/// Sends a channel's ONJOIN (`PRIVMSG`) or ONPART (`NOTICE`) to a local member.
+pub fn send_greeting(w: &World, ch: ChanId, cid: ClientId, p: Prop, out: &mut crate::core::Outbox) {
+    let chan = &w.channels[ch];
+    let (Some(text), Some(conn)) = (chan.prop(p), w.clients[cid].conn) else {
+        return;
+    };
+    let verb = if p == Prop::OnJoin {
+        "PRIVMSG"
+    } else {
+        "NOTICE"
+    };
+    for l in lines(text) {
+        let line = Line::new(&chan.name, verb)
+            .arg(&*chan.name)
+            .trailing(l)
+            .finish();
+        out.send(conn, line);
+    }
+}
+
+/// Whether `key` is the channel's HOSTKEY.
+pub fn is_host_key(chan: &Channel, key: Option<&[u8]>) -> bool {
+    key.is_some() && chan.prop(Prop::HostKey) == key
+}
