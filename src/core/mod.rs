@@ -104,6 +104,8 @@ pub struct World {
     pub nicks: HashMap<Box<str>, ClientId>,
     pub channels: Slots<ChanId, Channel>,
     pub chan_names: HashMap<Box<str>, ChanId>,
+    /// Channels by OID.
+    oids_index: HashMap<u32, ChanId>,
     pub whowas: std::collections::VecDeque<state::WhoWas>,
     /// The counter of channel OIDs (see `create_channel`).
     oids: u32,
@@ -134,6 +136,7 @@ impl World {
             chan_names: HashMap::new(),
             whowas: Default::default(),
             oids: 0,
+            oids_index: HashMap::new(),
             serial: Default::default(),
             stats: HashMap::new(),
             started_unix: now.unix_s(),
@@ -213,8 +216,13 @@ impl World {
         self.lookup(&self.nicks, nick)
     }
 
+    /// A channel by name, or by its OID (IRCX: `0` and eight hex digits stand for the
+    /// channel wherever a command takes one; no channel name starts with `0`).
     pub fn find_channel(&self, name: &[u8]) -> Option<ChanId> {
-        self.lookup(&self.chan_names, name)
+        match parse_oid(name) {
+            Some(oid) => self.oids_index.get(&oid).copied(),
+            None => self.lookup(&self.chan_names, name),
+        }
     }
 
     /// Looks a name up by its folded form, folded on the stack: every PRIVMSG does this, so
@@ -271,12 +279,19 @@ impl World {
 
     /// Creates an empty channel (the one place channels are born), with its OID.
     pub fn create_channel(&mut self, name: &str, created_ms: u64) -> ChanId {
-        // A 20-bit counter under this server's 12-bit ID: unique in the network while the
-        // counter has not wrapped past a channel still alive from a million creations ago.
-        self.oids = (self.oids + 1) & 0xF_FFFF;
+        // A 20-bit counter under this server's 12-bit ID, skipping OIDs still in use after
+        // it wraps: unique on this server, and in the network while IDs are.
+        let server = u32::from(self.config.server.id & 0xFFF) << 20;
+        loop {
+            self.oids = (self.oids + 1) & 0xF_FFFF;
+            if !self.oids_index.contains_key(&(server | self.oids)) {
+                break;
+            }
+        }
         let mut chan = Channel::new(name, created_ms);
-        chan.oid = u32::from(self.config.server.id & 0xFFF) << 20 | self.oids;
+        chan.oid = server | self.oids;
         let ch = self.channels.insert(chan);
+        self.oids_index.insert(self.channels[ch].oid, ch);
         let key = self.fold(name);
         self.chan_names.insert(key, ch);
         ch
@@ -285,6 +300,7 @@ impl World {
     pub fn remove_channel(&mut self, ch: ChanId) {
         let chan = self.channels.remove(ch);
         self.chan_names.remove(&*self.cm.fold(&chan.name));
+        self.oids_index.remove(&chan.oid);
     }
 
     /// A user joins the network: a local one's connection is registered, a remote one
@@ -309,5 +325,20 @@ impl World {
         let s = self.serial.get() + 1;
         self.serial.set(s);
         s
+    }
+}
+
+/// Whether a target names a channel by its OID rather than a user.
+pub fn is_oid(name: &[u8]) -> bool {
+    parse_oid(name).is_some()
+}
+
+/// `0` and eight hex digits: a channel's OID as IRCX writes it.
+fn parse_oid(name: &[u8]) -> Option<u32> {
+    match name {
+        [b'0', hex @ ..] if hex.len() == 8 && hex.iter().all(u8::is_ascii_hexdigit) => {
+            u32::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()
+        }
+        _ => None,
     }
 }

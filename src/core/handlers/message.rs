@@ -134,7 +134,7 @@ fn deliver_one(
     // server can be gagged.
     let gagged = from.is_none() && w.is_gagged(cid);
     let mut m;
-    if is_channel(chan_part) {
+    if is_channel(chan_part) || crate::core::is_oid(chan_part) {
         let ch = w
             .find_channel(chan_part)
             .ok_or_else(|| err(n::ERR_NOSUCHNICK, &[target]))?;

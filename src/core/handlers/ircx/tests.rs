@@ -593,3 +593,21 @@ fn a_hidden_channel_is_found_by_name_but_never_listed() {
         ]
     );
 }
+
+#[test]
+fn a_channel_oid_stands_for_its_name() {
+    let (mut t, [a, b, c, _, e]) = room();
+    // #c was the first channel created here: server ID 1, counter 1.
+    assert_eq!(
+        t.ask(a, "TOPIC 000100001 :by oid"),
+        vec![":alice!~alice@127.0.0.1 TOPIC #c :by oid"]
+    );
+    assert_eq!(t.take(c), vec![":alice!~alice@127.0.0.1 TOPIC #c :by oid"]);
+    t.take(b);
+    assert_eq!(t.ask(b, "PRIVMSG 000100001 :hello"), Vec::<String>::new());
+    assert_eq!(t.take(c), vec![":bob!~bob@127.0.0.1 PRIVMSG #c :hello"]);
+    assert_eq!(
+        t.ask(e, "MODE 0001000ff"),
+        vec![":irc.test 401 erin 0001000ff :No such nick/channel"]
+    );
+}
