@@ -46,3 +46,30 @@ fn ircx_and_rfc_clients_share_a_channel() {
         cl.expect_nothing();
     }
 }
+
+#[test]
+fn create_prop_and_listx_over_tcp() {
+    let s = server();
+    let mut a = s.user("alice");
+    let mut b = s.user("bob");
+    for c in [&mut a, &mut b] {
+        c.send("IRCX");
+        c.sync();
+    }
+    a.send("CREATE #room tnl 20");
+    let oid = a.expect_prefix(":irc.test CREATE #room 0");
+    let oid = oid.rsplit(' ').next().unwrap().to_string();
+    a.expect(":alice!~alice@127.0.0.1 JOIN #room");
+    a.sync();
+    a.send("PROP #room SUBJECT :gardens");
+    a.expect(":alice!~alice@127.0.0.1 PROP #room SUBJECT :gardens");
+    b.send(&format!("PROP {oid} SUBJECT,NAME"));
+    b.expect(":irc.test 818 bob #room SUBJECT :gardens");
+    b.expect(":irc.test 818 bob #room NAME :#room");
+    b.expect(":irc.test 819 bob #room :End of properties");
+    b.send("LISTX S=gard*");
+    b.expect(":irc.test 811 bob :Start of ListX");
+    b.expect(":irc.test 812 bob #room +nt 1 20 :");
+    b.expect(":irc.test 817 bob :End of ListX");
+    a.expect_nothing();
+}
