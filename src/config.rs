@@ -31,6 +31,8 @@ pub struct Config {
     #[serde(default)]
     pub oper: Vec<Oper>,
     #[serde(default)]
+    pub account: Vec<Account>,
+    #[serde(default)]
     pub admin: Admin,
     #[serde(default)]
     pub portal: Vec<Portal>,
@@ -208,6 +210,55 @@ pub struct Oper {
     pub level: OperLevel,
 }
 
+/// `[[account]]`: a user who may authenticate (IRCX `AUTH PLAIN`). The password is kept as
+/// an argon2 PHC hash (`portico --hash-password` makes one), never in the clear.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    pub name: String,
+    /// `$argon2id$v=19$m=...,t=...,p=...$<salt>$<hash>`.
+    pub password: String,
+}
+
+impl fmt::Debug for Account {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Account {{ name: {:?} }}", self.name)
+    }
+}
+
+impl Account {
+    /// Whether `password` is this account's (argon2 verification: slow on purpose).
+    pub fn verify(&self, password: &[u8]) -> bool {
+        use argon2::{Argon2, PasswordHash, PasswordVerifier};
+        PasswordHash::new(&self.password)
+            .is_ok_and(|h| Argon2::default().verify_password(password, &h).is_ok())
+    }
+}
+
+/// Whether `hash` is an argon2 PHC hash string that `Account::verify` can use.
+fn valid_password_hash(hash: &str) -> bool {
+    argon2::PasswordHash::new(hash).is_ok_and(|h| {
+        matches!(h.algorithm.as_str(), "argon2id" | "argon2i" | "argon2d")
+            && h.hash.is_some()
+            && h.salt.is_some()
+    })
+}
+
+/// The argon2id PHC hash of `password` with a fresh random 16-byte salt from
+/// `/dev/urandom` (`--hash-password`; argon2's own `OsRng` would pull in getrandom).
+pub fn hash_password(password: &[u8]) -> std::io::Result<String> {
+    use argon2::password_hash::SaltString;
+    use argon2::{Argon2, PasswordHasher};
+    use std::io::Read;
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    let salt = SaltString::encode_b64(&bytes).expect("16 bytes make a valid salt");
+    Ok(Argon2::default()
+        .hash_password(password, &salt)
+        .expect("argon2 with default parameters hashes any password")
+        .to_string())
+}
+
 /// The level an `[[oper]]` block gives (draft-pfenning-irc-extensions §4.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -365,6 +416,35 @@ impl Config {
                 ));
             }
         }
+        for (i, a) in self.account.iter().enumerate() {
+            let at = format!("name = {:?}", a.name);
+            if a.name.is_empty() || a.name.contains(|c: char| c == '\0' || c.is_whitespace()) {
+                return Err(err(
+                    "[[account]]",
+                    format!(
+                        "[[account]] name {:?} must be non-empty, without spaces",
+                        a.name
+                    ),
+                ));
+            }
+            if !valid_password_hash(&a.password) {
+                let line = line_of_in(text, "[[account]]", i, "password");
+                return Err(ConfigError {
+                    file: file.into(),
+                    line: if line == 0 { line_of(text, &at) } else { line },
+                    message: format!(
+                        "[[account]] {:?}: password is not an argon2 hash; run portico --hash-password to make one",
+                        a.name
+                    ),
+                });
+            }
+            if self.account[..i]
+                .iter()
+                .any(|b| b.name.eq_ignore_ascii_case(&a.name))
+            {
+                return Err(err(&at, format!("[[account]] {:?} is given twice", a.name)));
+            }
+        }
         if let Some(list) = self.ircx.redirect_list() {
             if let Some(bad) = list.split(',').find(|e| !valid_host_port(e)) {
                 return Err(err(
@@ -480,6 +560,25 @@ fn line_of(text: &str, key: &str) -> usize {
         .map_or(0, |i| i + 1)
 }
 
+/// The line of `key` in the `n`th (0-based) `table` block, e.g. the `password` of the second
+/// `[[account]]`; 0 if absent.
+fn line_of_in(text: &str, table: &str, n: usize, key: &str) -> usize {
+    let mut seen = 0;
+    let mut inside = false;
+    for (i, l) in text.lines().enumerate() {
+        let l = l.trim_start();
+        if l.starts_with('[') {
+            inside = l.starts_with(table) && {
+                seen += 1;
+                seen == n + 1
+            };
+        } else if inside && l.starts_with(key) {
+            return i + 1;
+        }
+    }
+    0
+}
+
 impl fmt::Display for Config {
     /// The effective settings, as `--check-config` prints them (passwords hidden).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -538,6 +637,9 @@ impl fmt::Display for Config {
                     "sysop"
                 }
             )?;
+        }
+        for a in &self.account {
+            writeln!(f, "\n[[account]]\nname = {:?}\npassword = (set)", a.name)?;
         }
         if let Some(list) = self.ircx.redirect_list() {
             writeln!(f, "\n[ircx]\nredirect = {list:?}")?;
@@ -651,5 +753,50 @@ mod tests {
         }
         let e = Config::parse(&format!("{base}[ircx]\nbogus = 1\n"), "r.toml").unwrap_err();
         assert_eq!(e.line, 5, "{e}");
+    }
+}
+
+#[cfg(test)]
+mod account_tests {
+    use super::*;
+
+    const BASE: &str = "[server]\nname=\"a.b\"\nid=1\n";
+
+    #[test]
+    fn accounts_need_a_hash() {
+        let hash = hash_password(b"secret").unwrap();
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        let text = format!("{BASE}[[account]]\nname = \"ann\"\npassword = \"{hash}\"\n");
+        let c = Config::parse(&text, "t").unwrap();
+        assert!(c.account[0].verify(b"secret"));
+        assert!(!c.account[0].verify(b"Secret"));
+        assert!(!format!("{c:?}").contains(&hash));
+        assert!(!format!("{c}").contains(&hash));
+        assert!(format!("{c}").contains("[[account]]\nname = \"ann\""));
+        // The second account's clear-text password: its own line is named.
+        for bad in [
+            "hunter2",
+            "",
+            "$argon2id$v=19$m=19456,t=2,p=1",
+            "$pbkdf2$i=1$c2FsdA$aGFzaA",
+        ] {
+            let text = format!(
+                "{BASE}[[account]]\nname = \"ann\"\npassword = \"{hash}\"\n\
+                 [[account]]\nname = \"bob\"\npassword = \"{bad}\"\n"
+            );
+            let e = Config::parse(&text, "a.toml").unwrap_err();
+            assert_eq!((e.file.as_str(), e.line), ("a.toml", 9), "{bad}: {e}");
+            assert!(e.message.contains("portico --hash-password"), "{e}");
+            assert!(e.message.contains("\"bob\""), "{e}");
+        }
+        let text = format!(
+            "{BASE}[[account]]\nname = \"ann\"\npassword = \"{hash}\"\n\
+             [[account]]\nname = \"ANN\"\npassword = \"{hash}\"\n"
+        );
+        let e = Config::parse(&text, "a.toml").unwrap_err();
+        assert!(e.message.contains("twice"), "{e}");
+        let e =
+            Config::parse(&format!("{BASE}[[account]]\nname = \"ann\"\n"), "a.toml").unwrap_err();
+        assert!(e.message.contains("password"), "{e}");
     }
 }

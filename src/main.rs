@@ -31,6 +31,11 @@ fn main() -> ExitCode {
         "validate FILE, print the effective settings, exit 0 (valid) or 1",
         "FILE",
     );
+    opts.optflag(
+        "",
+        "hash-password",
+        "read a password (one line) from stdin, print its argon2id hash for an [[account]], exit",
+    );
     opts.optflag("h", "help", "print this help");
     opts.optflag("V", "version", "print the version");
     let m = match opts.parse(&args) {
@@ -47,6 +52,29 @@ fn main() -> ExitCode {
     if m.opt_present("V") {
         println!("portico {}", env!("CARGO_PKG_VERSION"));
         return ExitCode::SUCCESS;
+    }
+    if m.opt_present("hash-password") {
+        let mut line = String::new();
+        if let Err(e) = std::io::stdin().read_line(&mut line) {
+            eprintln!("portico: --hash-password: cannot read stdin: {e}");
+            return ExitCode::FAILURE;
+        }
+        let password = line.strip_suffix('\n').unwrap_or(&line);
+        let password = password.strip_suffix('\r').unwrap_or(password);
+        if password.is_empty() {
+            eprintln!("portico: --hash-password: the password (first line of stdin) is empty");
+            return ExitCode::FAILURE;
+        }
+        return match portico::config::hash_password(password.as_bytes()) {
+            Ok(hash) => {
+                println!("{hash}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("portico: --hash-password: no random salt from /dev/urandom: {e}");
+                ExitCode::FAILURE
+            }
+        };
     }
     if let Some(file) = m.opt_str("check-config") {
         return match Config::load(&PathBuf::from(&file)) {

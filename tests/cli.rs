@@ -235,6 +235,7 @@ fn help_prints_usage_and_exits_0() {
         "--config",
         "--listen",
         "--check-config",
+        "--hash-password",
         "--help",
         "--version",
     ] {
@@ -269,6 +270,48 @@ fn bad_arguments_exit_2_with_usage() {
         err.contains("--listen not-an-address: not an address"),
         "{err}"
     );
+}
+
+#[test]
+fn hash_password_prints_an_argon2id_hash_the_config_accepts() {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .arg("--hash-password")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run portico");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"open sesame\n")
+        .expect("write the password");
+    let out = child.wait_with_output().expect("portico ends");
+    let stdout = String::from_utf8(out.stdout).expect("UTF-8");
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.starts_with("$argon2id$"), "{stdout}");
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    let hash = stdout.trim_end();
+    assert!(!hash.contains("open sesame"));
+    let dir = TempDir::new();
+    let text = format!(
+        "{}\n[[account]]\nname = \"ann\"\npassword = \"{hash}\"\n",
+        config("")
+    );
+    let path = dir.write("acct.toml", &text);
+    let (code, out, err) = run(&["--check-config", path_str(&path)]);
+    assert_eq!(code, 0, "stderr: {err}");
+    assert!(
+        out.contains("[[account]]\nname = \"ann\"\npassword = (set)"),
+        "{out}"
+    );
+    assert!(!out.contains(hash), "{out}");
+    // An empty password (stdin closed at once) is refused.
+    let (code, out, err) = run(&["--hash-password"]);
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert!(err.contains("empty"), "{err}");
 }
 
 #[test]

@@ -8,9 +8,9 @@ fn an_ircx_client_asks_before_registering_and_switches() {
     let s = server();
     let mut c = s.connect();
     c.send("MODE ISIRCX");
-    c.expect(":irc.test 800 * 0 0 ANON 512 *");
+    c.expect(":irc.test 800 * 0 0 ANON,PLAIN 512 *");
     c.send("IRCX");
-    c.expect(":irc.test 800 * 1 0 ANON 512 *");
+    c.expect(":irc.test 800 * 1 0 ANON,PLAIN 512 *");
     c.register("alice");
     c.send("MODE alice");
     c.expect(":irc.test 221 alice +x");
@@ -23,7 +23,7 @@ fn ircx_and_rfc_clients_share_a_channel() {
     let mut b = s.user("bob");
     let mut c = s.user("carol");
     b.send("IRCX");
-    b.expect(":irc.test 800 bob 1 0 ANON 512 *");
+    b.expect(":irc.test 800 bob 1 0 ANON,PLAIN 512 *");
     b.expect(":bob MODE bob :+x");
     b.sync();
     for cl in [&mut a, &mut b, &mut c] {

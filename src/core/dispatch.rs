@@ -3,7 +3,7 @@
 //! says, per sender class, whether the command may run, and each command has one handler,
 //! which serves a local user and a remote one alike.
 
-use super::handlers::ircx::{self as ircx_cmd, create, data, listx, prop, whisper};
+use super::handlers::ircx::{self as ircx_cmd, auth, create, data, listx, prop, whisper};
 use super::handlers::{channel, message, mode, oper, query, register};
 use super::portal::{burst, handshake, remote, LinkMsg};
 use super::{ClientId, ConnId, Outbox, ServerId, World};
@@ -161,6 +161,8 @@ const LINK: [May; 3] = [No, No, Yes];
 /// Sorted by name for binary search.
 pub static COMMANDS: &[Command] = &[
     cmd("ADMIN", 0, query::admin, USER),
+    // IRCX AUTH: before registration only (the handler answers 462 after it).
+    ircx(cmd("AUTH", 2, auth::auth, [Yes, Yes, No])),
     cmd("AWAY", 0, message::away, SHARED),
     cmd("BMASK", 4, burst::bmask, LINK),
     cmd("CAP", 1, register::cap, [Yes, Yes, No]),

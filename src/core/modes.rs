@@ -167,6 +167,8 @@ const fn ours(letter: u8, kind: Kind) -> ChanMode {
 /// Every channel mode, in letter order (MYINFO lists them so). Flags are listed (324, LIST,
 /// the burst) in this order.
 pub const CHANNEL_MODES: &[ChanMode] = &[
+    // IRCX AUTHONLY: only users who authenticated (AUTH PLAIN) may join.
+    ours(b'a', Kind::Flag),
     row(b'b', Kind::Ban),
     // IRCX HIDDEN: public, but not enumerated by LIST or LISTX for non-members.
     ours(b'h', Kind::Flag),
@@ -289,14 +291,14 @@ mod tests {
 
     #[test]
     fn derived_tokens() {
-        assert_eq!(chanmodes(), "b,k,l,himnpstuw");
+        assert_eq!(chanmodes(), "b,k,l,ahimnpstuw");
         assert_eq!(chanmodes_with(|m| m.ngircd), "b,k,l,imnpst");
         assert_eq!(prefix_token(0), "(ov)@+");
         assert_eq!(prefix_token(caps::DIALECT_IRCX), "(ov)@+");
         assert_eq!(statusmsg_token(), "@+");
         assert_eq!(
             myinfo_channel_modes(),
-            ("bhiklmnopstuvw".to_string(), "bklov".to_string())
+            ("abhiklmnopstuvw".to_string(), "bklov".to_string())
         );
     }
 
@@ -326,6 +328,6 @@ mod tests {
     #[test]
     fn flag_bits_are_distinct() {
         let bits: Vec<u32> = flags().map(|(_, b)| b).collect();
-        assert_eq!(bits, vec![1, 2, 4, 8, 16, 32, 64, 128, 256]);
+        assert_eq!(bits, vec![1, 2, 4, 8, 16, 32, 64, 128, 256, 512]);
     }
 }

@@ -47,6 +47,7 @@ pub mod cmode {
     pub const KNOCK: u32 = flag_bit(b'u');
     pub const HIDDEN: u32 = flag_bit(b'h');
     pub const NOWHISPER: u32 = flag_bit(b'w');
+    pub const AUTHONLY: u32 = flag_bit(b'a');
 }
 
 /// A user of the network. Fields are boxed slices, not `String`s, to keep idle users small.
@@ -72,6 +73,10 @@ pub struct Client {
     /// Some channel holds an invitation for this client: clear them when it leaves, or the
     /// next client given the same id would inherit them.
     pub invited: bool,
+    /// Authenticated with an account (IRCX `AUTH PLAIN`) before registering; `+a` channels
+    /// admit only such users. A bool beside `invited`: it fits in their padding. Remote
+    /// users are never marked (accounts are local for now).
+    pub authenticated: bool,
 }
 
 impl Client {
@@ -188,6 +193,10 @@ pub struct Reg {
     /// CAP LS/REQ was seen and CAP END not yet: registration waits.
     pub cap_negotiating: bool,
     pub caps: crate::core::caps::Caps,
+    /// A successful IRCX AUTH (any package): a second one gets 909.
+    pub authed: bool,
+    /// The account of a successful `AUTH PLAIN`, carried into `Client::authenticated`.
+    pub account: Option<Box<str>>,
 }
 
 /// Protocol state of one local connection.

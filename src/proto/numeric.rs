@@ -156,6 +156,9 @@ pub const ERR_UNKNOWNMODE: Numeric = Numeric::new("472", "is an unknown mode cha
 pub const ERR_INVITEONLYCHAN: Numeric = Numeric::new("473", "Cannot join channel (+i)");
 pub const ERR_BANNEDFROMCHAN: Numeric = Numeric::new("474", "Cannot join channel (+b)");
 pub const ERR_BADCHANNELKEY: Numeric = Numeric::new("475", "Cannot join channel (+k)");
+/// Joining a `+a` (IRCX AUTHONLY) channel unauthenticated. The draft has no numeric for
+/// it; 477 (ERR_NEEDREGGEDNICK) is what modern servers send for "needs an account".
+pub const ERR_NEEDREGGEDNICK: Numeric = Numeric::new("477", "You need to be authenticated to join");
 pub const ERR_BANLISTFULL: Numeric = Numeric::new("478", "Channel ban list is full");
 pub const ERR_BADCHANNAME: Numeric = Numeric::new("479", "Illegal channel name");
 pub const ERR_NOPRIVILEGES: Numeric =
@@ -181,6 +184,12 @@ pub const IRCRPL_LISTXEND: Numeric = Numeric::new("817", "End of ListX");
 pub const IRCRPL_PROPLIST: Numeric = Numeric::data("818");
 pub const IRCRPL_PROPEND: Numeric = Numeric::new("819", "End of properties");
 pub const IRCERR_BADCOMMAND: Numeric = Numeric::new("900", "Bad command");
+pub const IRCERR_ALREADYAUTHENTICATED: Numeric = Numeric::new("909", "Already authenticated");
+pub const IRCERR_AUTHENTICATIONFAILED: Numeric = Numeric::new("910", "Authentication failed");
+pub const IRCERR_AUTHENTICATIONSUSPENDED: Numeric =
+    Numeric::new("911", "Authentication suspended for this IP");
+pub const IRCERR_UNKNOWNPACKAGE: Numeric =
+    Numeric::new("912", "Unsupported authentication package");
 pub const IRCERR_NOWHISPER: Numeric = Numeric::new("923", "Does not permit whispers");
 pub const IRCERR_NOSUCHOBJECT: Numeric = Numeric::new("924", "No such object found");
 pub const IRCERR_CHANNELEXIST: Numeric = Numeric::new("926", "Channel already exists.");

@@ -176,6 +176,9 @@ fn refusal(w: &World, ch: ChanId, cid: ClientId, key: Option<&[u8]>) -> Option<N
     if chan.invites.contains(&cid) {
         return None;
     }
+    if chan.has(cmode::AUTHONLY) && !w.clients[cid].authenticated {
+        return Some(n::ERR_NEEDREGGEDNICK);
+    }
     if chan.has(cmode::INVITE) {
         return Some(n::ERR_INVITEONLYCHAN);
     }

@@ -255,6 +255,7 @@ fn try_register(ctx: &mut Ctx<'_>) {
         signon: w.now.unix_s(),
         serial: 0,
         invited: false,
+        authenticated: reg.account.is_some(),
     };
     let cid = w.add_client(client);
     let intro = w.intro_msg(cid);

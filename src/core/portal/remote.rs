@@ -260,6 +260,7 @@ pub fn introduce(ctx: &mut Ctx<'_>, msg: &Message<'_>) {
         signon: ts / 1000,
         serial: 0,
         invited: false,
+        authenticated: false,
     });
     w.set_umodes(cid, umodes);
     let intro = w.intro_msg(cid);

@@ -6,6 +6,7 @@
 //! 421 to the others (the command table's `ircx_only`).
 //!
 //! * this file — discovery and the switch: `IRCX`, `ISIRCX`, `MODE ISIRCX` → 800.
+//! * [`auth`] — AUTH before registration: ANON, and PLAIN against `[[account]]`.
 //! * [`whisper`] — WHISPER, and PRIVMSG/NOTICE to chosen members of a channel.
 //! * [`create`] — CREATE, and the channel OIDs it reports.
 //! * [`knock`] — KNOCK to a `+u` channel's hosts when a JOIN is refused.
@@ -18,6 +19,9 @@
 //! `MODE <nick> +z` ([`World::is_gagged`]). All three are local to this server for now.
 //! REDIRECT goes to IRCX connections at shutdown (`World::shutdown`).
 
+pub mod auth;
+#[cfg(test)]
+mod auth_tests;
 pub mod create;
 pub mod data;
 pub mod knock;
@@ -44,9 +48,9 @@ use crate::proto::Message;
 
 /// IRCX protocol version (draft §9.1: starting at 0).
 const VERSION: &str = "0";
-/// Authentication packages offered. ANON means anonymous connections are permitted, which
-/// they are; PLAIN comes with the AUTH command.
-const PACKAGES: &str = "ANON";
+/// Authentication packages offered (the AUTH command, [`auth`]). ANON means anonymous
+/// connections are permitted, which they are.
+const PACKAGES: &str = "ANON,PLAIN";
 /// Longest message, as 800 reports it (RFC 1459's 512).
 const MAX_MSG: &str = "512";
 

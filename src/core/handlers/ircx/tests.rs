@@ -39,7 +39,7 @@ fn discovery_before_registration() {
     let c = t.connect();
     assert_eq!(
         t.ask(c, "MODE ISIRCX"),
-        vec![":irc.test 800 * 0 0 ANON 512 *"]
+        vec![":irc.test 800 * 0 0 ANON,PLAIN 512 *"]
     );
     // Capitals only, and nothing else MODE can do before registration.
     assert_eq!(
@@ -50,8 +50,14 @@ fn discovery_before_registration() {
         t.ask(c, "MODE #c"),
         vec![":irc.test 451 * :You have not registered"]
     );
-    assert_eq!(t.ask(c, "ISIRCX"), vec![":irc.test 800 * 0 0 ANON 512 *"]);
-    assert_eq!(t.ask(c, "IRCX"), vec![":irc.test 800 * 1 0 ANON 512 *"]);
+    assert_eq!(
+        t.ask(c, "ISIRCX"),
+        vec![":irc.test 800 * 0 0 ANON,PLAIN 512 *"]
+    );
+    assert_eq!(
+        t.ask(c, "IRCX"),
+        vec![":irc.test 800 * 1 0 ANON,PLAIN 512 *"]
+    );
     t.feed(c, "NICK alice");
     let welcome = t.ask(c, "USER alice 0 * :Alice");
     assert!(welcome
@@ -60,7 +66,7 @@ fn discovery_before_registration() {
     assert_eq!(t.ask(c, "MODE alice"), vec![":irc.test 221 alice +x"]);
     assert_eq!(
         t.ask(c, "ISIRCX"),
-        vec![":irc.test 800 alice 1 0 ANON 512 *"]
+        vec![":irc.test 800 alice 1 0 ANON,PLAIN 512 *"]
     );
 }
 
@@ -70,10 +76,10 @@ fn switching_after_registration() {
     let a = t.user("alice");
     assert_eq!(
         t.ask(a, "ISIRCX"),
-        vec![":irc.test 800 alice 0 0 ANON 512 *"]
+        vec![":irc.test 800 alice 0 0 ANON,PLAIN 512 *"]
     );
     let got = t.ask(a, "IRCX");
-    assert_eq!(got[0], ":irc.test 800 alice 1 0 ANON 512 *");
+    assert_eq!(got[0], ":irc.test 800 alice 1 0 ANON,PLAIN 512 *");
     assert_eq!(got[1], ":alice MODE alice :+x");
     // RPL_ISUPPORT again, in the IRCX view.
     assert!(got[2..]
@@ -81,7 +87,10 @@ fn switching_after_registration() {
         .all(|l| l.starts_with(":irc.test 005 alice ")));
     assert!(got.iter().any(|l| l.contains(" PREFIX=(ov)@+ ")));
     // Once is enough: a second IRCX only reports.
-    assert_eq!(t.ask(a, "IRCX"), vec![":irc.test 800 alice 1 0 ANON 512 *"]);
+    assert_eq!(
+        t.ask(a, "IRCX"),
+        vec![":irc.test 800 alice 1 0 ANON,PLAIN 512 *"]
+    );
     assert_eq!(t.ask(a, "MODE alice -x"), Vec::<String>::new());
     assert_eq!(t.ask(a, "MODE alice"), vec![":irc.test 221 alice +x"]);
 }
