@@ -3,7 +3,7 @@
 //! says, per sender class, whether the command may run, and each command has one handler,
 //! which serves a local user and a remote one alike.
 
-use super::handlers::ircx::{self as ircx_cmd, auth, create, data, listx, prop, whisper};
+use super::handlers::ircx::{self as ircx_cmd, auth, create, data, event, listx, prop, whisper};
 use super::handlers::{channel, message, mode, oper, query, register};
 use super::portal::{burst, handshake, remote, LinkMsg};
 use super::{ClientId, ConnId, Outbox, ServerId, World};
@@ -173,6 +173,7 @@ pub static COMMANDS: &[Command] = &[
     cmd("DIE", 0, oper::die, [No, Oper, No]),
     cmd("EOB", 0, burst::eob, LINK),
     cmd("ERROR", 0, remote::error, LINK),
+    ircx(cmd("EVENT", 1, event::event, USER)),
     cmd("INFO", 0, query::info, USER),
     cmd("INVITE", 2, channel::invite, SHARED),
     cmd("IRCX", 0, ircx_cmd::ircx, [Yes, Yes, No]),

@@ -6,6 +6,7 @@ use super::ids::Key;
 use super::portal::LinkMsg;
 use super::state::{umode, Local, Reg, WhoWas};
 use super::{ClientId, Clock, ConnId, Outbox, World};
+use crate::core::handlers::ircx::event::EventType;
 use crate::limits::WHOWAS_LEN;
 use crate::proto::line::Line;
 use crate::proto::message::{parse, ParseError};
@@ -30,12 +31,17 @@ impl World {
             let line = Line::bare("ERROR")
                 .trailing(format!("Closing Link: {ip} ({reason})"))
                 .finish();
+            let ip = ip.to_string();
+            self.raise_event(EventType::Socket, "REFUSED", None, &[&ip], Some(reason));
+            self.flush_events(out);
             out.closes.push((conn, line));
             return false;
         }
         *self.per_ip.entry(ip).or_default() += 1;
         self.add_local(conn, ip, now);
         self.counts.opened();
+        self.raise_event(EventType::Connect, "OPEN", None, &[&ip.to_string()], None);
+        self.flush_events(out);
         true
     }
 
@@ -137,7 +143,10 @@ impl World {
             return;
         }
         match parse(line) {
-            Ok(msg) if self.link(conn).is_some() => self.on_link_line(conn, line, &msg, out),
+            Ok(msg) if self.link(conn).is_some() => {
+                self.on_link_line(conn, line, &msg, out);
+                self.flush_events(out);
+            }
             Ok(msg) => {
                 let src = match self.local(conn).and_then(|l| l.client) {
                     Some(cid) => Source::Local(cid),
@@ -150,6 +159,7 @@ impl World {
                     out,
                 };
                 dispatch(&mut ctx, &msg, line.len());
+                self.flush_events(out);
             }
             Err(ParseError::Empty) => {}
             Err(ParseError::TooLong) => self.reply(out, conn, n::ERR_INPUTTOOLONG, &[]),
@@ -192,6 +202,7 @@ impl World {
         self.now = now;
         self.leave_network(conn, reason, true, out);
         self.forget_local(conn);
+        self.flush_events(out);
     }
 
     /// A registering connection became a portal link.
@@ -223,6 +234,13 @@ impl World {
         let Some(local) = self.locals.get_mut(conn.index()).and_then(Option::take) else {
             return;
         };
+        self.raise_event(
+            EventType::Connect,
+            "CLOSE",
+            None,
+            &[&local.ip.to_string()],
+            None,
+        );
         if local.client.is_none() && local.link.is_none() {
             self.counts.closed_unregistered();
         }
@@ -255,6 +273,7 @@ impl World {
     /// Drops every trace of a client (no messages).
     pub fn remove_client(&mut self, cid: ClientId) {
         self.set_umodes(cid, 0);
+        self.drop_events(cid);
         let c = self.clients.remove(cid);
         if let Some(s) = self.servers.get_mut(c.server) {
             s.users -= 1;
@@ -350,6 +369,7 @@ impl World {
         for (conn, reason) in to_close {
             self.close_conn(conn, &reason, out);
         }
+        self.flush_events(out);
     }
 
     /// SIGTERM/SIGINT/DIE: every connection gets a last ERROR and is closed. With

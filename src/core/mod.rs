@@ -119,8 +119,12 @@ pub struct World {
     pub isupport: Vec<String>,
     /// Per-IP connection counts, for `max_clients_per_ip`.
     pub per_ip: HashMap<IpAddr, u32>,
+    /// IRCX EVENT subscriptions and raised events not yet flushed.
+    events: handlers::ircx::event::Events,
     pub now: Clock,
 }
+
+use handlers::ircx::event::EventType;
 
 impl World {
     pub fn new(config: Config, now: Clock) -> World {
@@ -144,6 +148,7 @@ impl World {
             counts: Default::default(),
             isupport: Vec::new(),
             per_ip: HashMap::new(),
+            events: Default::default(),
             now,
         };
         w.isupport = isupport::tokens(&w.config);
@@ -269,6 +274,9 @@ impl World {
     /// Sets a user's modes, keeping the operator and invisible counts right.
     pub fn set_umodes(&mut self, cid: ClientId, new: u8) {
         let old = std::mem::replace(&mut self.clients[cid].umodes, new);
+        if new & state::umode::OPER == 0 {
+            self.drop_events(cid);
+        }
         self.counts.umodes_changed(old, new);
     }
 
@@ -299,6 +307,14 @@ impl World {
 
     pub fn remove_channel(&mut self, ch: ChanId) {
         let chan = self.channels.remove(ch);
+        let oid = chan.oid_str();
+        self.raise_event(
+            EventType::Channel,
+            "DESTROY",
+            None,
+            &[&chan.name, &oid],
+            None,
+        );
         self.chan_names.remove(&*self.cm.fold(&chan.name));
         self.oids_index.remove(&chan.oid);
     }

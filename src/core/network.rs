@@ -5,6 +5,7 @@ use super::portal::burst::mode_words;
 use super::portal::LinkMsg;
 use super::state::ME;
 use super::{ClientId, ConnId, Outbox, ServerId, World};
+use crate::core::handlers::ircx::event::EventType;
 use crate::proto::line::Line;
 
 impl World {
@@ -57,6 +58,8 @@ impl World {
         }
         for idx in lost {
             log::info!("netsplit: {} left ({reason})", self.servers[idx].name);
+            let name = self.servers[idx].name.clone();
+            self.raise_event(EventType::Server, "SPLIT", None, &[&name], None);
             self.servers.remove(idx);
         }
     }
@@ -68,6 +71,8 @@ impl World {
             .finish();
         let mut msg = super::fanout::Msg::new(line, self.now.unix_ms);
         self.to_common(cid, false, 0, &mut msg, out);
+        let (mask, why) = (self.clients[cid].mask(), String::from_utf8_lossy(reason));
+        self.raise_event(EventType::User, "LOGOFF", Some(cid), &[&mask], Some(&why));
         self.remove_client(cid);
     }
 }

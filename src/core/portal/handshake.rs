@@ -6,6 +6,7 @@
 use super::{cap, rfc2813, Dialect, Hello, Link, PROTO_MIN};
 use crate::config::PortalProtocol;
 use crate::core::dispatch::{err, Ctx, HResult, Source};
+use crate::core::handlers::ircx::event::EventType;
 use crate::core::state::{Server, ME};
 use crate::core::{ConnId, Outbox, ServerId, World};
 use crate::proto::line::Line;
@@ -297,6 +298,7 @@ fn register_link(
         p.name,
         cap::names(caps)
     );
+    w.raise_event(EventType::Server, "LINK", None, &[&p.name], None);
     let intro = w.server_msg(idx);
     w.to_links(None, &intro, out);
     w.links.push(conn);

@@ -5,6 +5,7 @@
 
 use super::{rfc2813, Dialect, LinkMsg};
 use crate::core::dispatch::{dispatch, err, Ctx, HResult, Source};
+use crate::core::handlers::ircx::event::EventType;
 use crate::core::state::{umode, Client, Server};
 use crate::core::{ClientId, ConnId, Outbox, ServerId, World};
 use crate::proto::casemap::valid_nick;
@@ -154,6 +155,7 @@ pub fn new_server(ctx: &mut Ctx<'_>, uplink: ServerId, msg: &Message<'_>) {
         via: Some(conn),
         users: 0,
     });
+    w.raise_event(EventType::Server, "LINK", None, &[&name], None);
     info!(
         "portal: {name} joined the network behind {}",
         w.servers[uplink].name
@@ -263,6 +265,8 @@ pub fn introduce(ctx: &mut Ctx<'_>, msg: &Message<'_>) {
         authenticated: false,
     });
     w.set_umodes(cid, umodes);
+    let mask = w.clients[cid].mask();
+    w.raise_event(EventType::User, "LOGON", Some(cid), &[&mask, "*"], None);
     let intro = w.intro_msg(cid);
     ctx.propagate(&intro);
 }

@@ -24,6 +24,9 @@ pub mod auth;
 mod auth_tests;
 pub mod create;
 pub mod data;
+pub mod event;
+#[cfg(test)]
+mod event_tests;
 pub mod knock;
 #[cfg(test)]
 mod levels_tests;
