@@ -40,7 +40,9 @@ impl World {
         *self.per_ip.entry(ip).or_default() += 1;
         self.add_local(conn, ip, now);
         self.counts.opened();
-        self.raise_event(EventType::Connect, "OPEN", None, &[&ip.to_string()], None);
+        if self.events_wanted() {
+            self.raise_event(EventType::Connect, "OPEN", None, &[&ip.to_string()], None);
+        }
         self.flush_events(out);
         true
     }
@@ -234,13 +236,10 @@ impl World {
         let Some(local) = self.locals.get_mut(conn.index()).and_then(Option::take) else {
             return;
         };
-        self.raise_event(
-            EventType::Connect,
-            "CLOSE",
-            None,
-            &[&local.ip.to_string()],
-            None,
-        );
+        if self.events_wanted() {
+            let ip = local.ip.to_string();
+            self.raise_event(EventType::Connect, "CLOSE", None, &[&ip], None);
+        }
         if local.client.is_none() && local.link.is_none() {
             self.counts.closed_unregistered();
         }

@@ -307,14 +307,11 @@ impl World {
 
     pub fn remove_channel(&mut self, ch: ChanId) {
         let chan = self.channels.remove(ch);
-        let oid = chan.oid_str();
-        self.raise_event(
-            EventType::Channel,
-            "DESTROY",
-            None,
-            &[&chan.name, &oid],
-            None,
-        );
+        if self.events_wanted() {
+            let oid = chan.oid_str();
+            let params: &[&str] = &[&chan.name, &oid];
+            self.raise_event(EventType::Channel, "DESTROY", None, params, None);
+        }
         self.chan_names.remove(&*self.cm.fold(&chan.name));
         self.oids_index.remove(&chan.oid);
     }

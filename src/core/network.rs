@@ -71,8 +71,10 @@ impl World {
             .finish();
         let mut msg = super::fanout::Msg::new(line, self.now.unix_ms);
         self.to_common(cid, false, 0, &mut msg, out);
-        let (mask, why) = (self.clients[cid].mask(), String::from_utf8_lossy(reason));
-        self.raise_event(EventType::User, "LOGOFF", Some(cid), &[&mask], Some(&why));
+        if self.events_wanted() {
+            let (mask, why) = (self.clients[cid].mask(), String::from_utf8_lossy(reason));
+            self.raise_event(EventType::User, "LOGOFF", Some(cid), &[&mask], Some(&why));
+        }
         self.remove_client(cid);
     }
 }

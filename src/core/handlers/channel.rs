@@ -130,20 +130,19 @@ pub fn join_one(
             chan.key = initial.key;
             chan.limit = initial.limit;
             chan.members.insert(cid, Status::OP);
-            let (oid, mask) = (chan.oid_str(), w.clients[cid].mask());
-            w.raise_event(
-                EventType::Channel,
-                "CREATE",
-                Some(cid),
-                &[name, &oid, &mask],
-                None,
-            );
+            if w.events_wanted() {
+                let (oid, mask) = (w.channels[ch].oid_str(), w.clients[cid].mask());
+                let params: &[&str] = &[name, &oid, &mask];
+                w.raise_event(EventType::Channel, "CREATE", Some(cid), params, None);
+            }
             ch
         }
     };
     w.clients[cid].chans.push(ch);
-    let (cname, mask) = (w.channels[ch].name.clone(), w.clients[cid].mask());
-    w.raise_event(EventType::Member, "JOIN", Some(cid), &[&cname, &mask], None);
+    if w.events_wanted() {
+        let (cname, mask) = (w.channels[ch].name.clone(), w.clients[cid].mask());
+        w.raise_event(EventType::Member, "JOIN", Some(cid), &[&cname, &mask], None);
+    }
     announce_join(w, ch, cid, ctx.out);
     let creating = w.channels[ch].members.len() == 1;
     if !creating && w.channels[ch].members[&cid].is_op() {
@@ -322,8 +321,10 @@ fn part_one(ctx: &mut Ctx<'_>, ch: ChanId, reason: Option<&[u8]>) {
     let mut m = Msg::new(l.finish(), w.now.unix_ms);
     w.to_channel(ch, None, &mut m, ctx.out, |_| true);
     send_greeting(w, ch, cid, Prop::OnPart, ctx.out);
-    let (cname, mask) = (w.channels[ch].name.clone(), w.clients[cid].mask());
-    w.raise_event(EventType::Member, "PART", Some(cid), &[&cname, &mask], None);
+    if w.events_wanted() {
+        let (cname, mask) = (w.channels[ch].name.clone(), w.clients[cid].mask());
+        w.raise_event(EventType::Member, "PART", Some(cid), &[&cname, &mask], None);
+    }
     w.part_channel(ch, cid);
     ctx.propagate(&link);
 }

@@ -90,8 +90,10 @@ pub fn apply_nick(w: &mut World, cid: ClientId, nick: &str, out: &mut Outbox) {
         .finish();
     let mut msg = Msg::new(line, w.now.unix_ms);
     w.to_common(cid, true, 0, &mut msg, out);
-    let old_mask = w.clients[cid].mask();
-    w.raise_event(EventType::User, "NICK", Some(cid), &[&old_mask, nick], None);
+    if w.events_wanted() {
+        let old_mask = w.clients[cid].mask();
+        w.raise_event(EventType::User, "NICK", Some(cid), &[&old_mask, nick], None);
+    }
     w.remember_whowas(cid);
     let old = std::mem::replace(&mut w.clients[cid].nick, nick.into());
     w.nicks.remove(&*w.cm.fold(&old));
@@ -261,11 +263,13 @@ fn try_register(ctx: &mut Ctx<'_>) {
         authenticated: reg.account.is_some(),
     };
     let cid = w.add_client(client);
-    let (mask, ip) = (
-        w.clients[cid].mask(),
-        w.local(conn).expect("registered").ip.to_string(),
-    );
-    w.raise_event(EventType::User, "LOGON", Some(cid), &[&mask, &ip], None);
+    if w.events_wanted() {
+        let (mask, ip) = (
+            w.clients[cid].mask(),
+            w.local(conn).expect("registered").ip.to_string(),
+        );
+        w.raise_event(EventType::User, "LOGON", Some(cid), &[&mask, &ip], None);
+    }
     let intro = w.intro_msg(cid);
     w.to_links(None, &intro, ctx.out);
     welcome(w, conn, cid, ctx.out);

@@ -265,8 +265,10 @@ pub fn introduce(ctx: &mut Ctx<'_>, msg: &Message<'_>) {
         authenticated: false,
     });
     w.set_umodes(cid, umodes);
-    let mask = w.clients[cid].mask();
-    w.raise_event(EventType::User, "LOGON", Some(cid), &[&mask, "*"], None);
+    if w.events_wanted() {
+        let mask = w.clients[cid].mask();
+        w.raise_event(EventType::User, "LOGON", Some(cid), &[&mask, "*"], None);
+    }
     let intro = w.intro_msg(cid);
     ctx.propagate(&intro);
 }

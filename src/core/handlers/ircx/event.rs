@@ -94,6 +94,12 @@ impl World {
 
     /// Raises an event about `subject` (a user, matched against the masks) or nothing in
     /// particular. `trailing`: the last parameter is sent as a trailing one.
+    /// Whether any sysop listens: callers build an event's parameters only then, so the
+    /// paths every JOIN, PART and QUIT takes allocate nothing for events nobody wants.
+    pub fn events_wanted(&self) -> bool {
+        !self.events.subs.is_empty()
+    }
+
     pub fn raise_event(
         &mut self,
         kind: EventType,
