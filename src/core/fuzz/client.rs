@@ -269,6 +269,11 @@ impl Fuzz {
                 }
                 v
             }
+            "MODE" if self.rng.chance(1, 8) => {
+                // An oper gagging (or ungagging) someone: IRCX GAG, checked by `feed`.
+                let sign = *self.rng.pick(&[&b"+z"[..], b"-z"]);
+                vec![self.nick(), sign.to_vec()]
+            }
             "MODE" => {
                 let target = if self.rng.chance(3, 4) {
                     self.chan()

@@ -197,7 +197,33 @@ impl Fuzz {
 
     pub(super) fn feed(&mut self, conn: ConnId, line: &[u8]) {
         let text = format!("{conn} <- {}", show(line));
+        // A gagged user's messages reach no one else (IRCX GAG, +z): checked on what the
+        // line sent to every other connection.
+        let gagged = self
+            .w
+            .local(conn)
+            .and_then(|l| l.client)
+            .filter(|&c| self.w.is_gagged(c))
+            .map(|c| format!(":{}!", self.w.clients[c].nick));
         self.run(text, |w, now, out| w.on_line(conn, line, now, out));
+        let Some(prefix) = gagged else { return };
+        let messages = [
+            "PRIVMSG", "NOTICE", "TAGMSG", "WHISPER", "DATA", "REQUEST", "REPLY",
+        ];
+        let leaked = self.got.iter().find(|(to, l)| {
+            let l = String::from_utf8_lossy(l);
+            // Past a tag section, if any: `:nick!user@host VERB …`.
+            let body = match l.strip_prefix('@') {
+                Some(tagged) => tagged.split_once(' ').map_or("", |x| x.1),
+                None => &l,
+            };
+            let verb = body.split(' ').nth(1).unwrap_or_default();
+            *to != conn && body.starts_with(&prefix) && messages.contains(&verb)
+        });
+        if let Some((to, l)) = leaked {
+            let what = format!("gagged user's message reached {to}: {}", show(l));
+            self.fail(&what);
+        }
     }
 
     fn tick(&mut self, ms: u64) {
