@@ -14,26 +14,12 @@ const NOPRIV: &str = "Permission Denied- You're not an IRC operator";
 
 /// alice (IRCX, op of #c), bob (IRCX), carol (RFC), dave (RFC) in #c; erin (RFC, sysop)
 /// outside. Everything sent so far is taken.
-fn room_in(mut t: TestWorld) -> (TestWorld, [ConnId; 5]) {
-    let a = t.user("alice");
-    let b = t.user("bob");
-    let c = t.user("carol");
-    let d = t.user("dave");
-    let e = t.user("erin");
-    t.feed(a, "IRCX");
-    t.feed(b, "IRCX");
-    for who in [a, b, c, d] {
-        t.feed(who, "JOIN #c");
-    }
-    t.feed(e, "OPER admin pw");
-    for who in [a, b, c, d, e] {
-        t.take(who);
-    }
-    (t, [a, b, c, d, e])
-}
-
 fn room() -> (TestWorld, [ConnId; 5]) {
-    room_in(TestWorld::with_config(&format!("{BASE_CONFIG}{OPERS}")))
+    let world = TestWorld::with_config(&format!("{BASE_CONFIG}{OPERS}"));
+    let (mut t, conns) = super::tests::room_in(world);
+    t.feed(conns[4], "OPER admin pw");
+    t.take(conns[4]);
+    (t, conns)
 }
 
 fn client(t: &TestWorld, conn: ConnId) -> ClientId {

@@ -16,7 +16,8 @@ fn room_with_oper() -> (TestWorld, [ConnId; 5]) {
     )))
 }
 
-fn room_in(mut t: TestWorld) -> (TestWorld, [ConnId; 5]) {
+/// [`room`] in the given world (other IRCX test files build theirs on it).
+pub(super) fn room_in(mut t: TestWorld) -> (TestWorld, [ConnId; 5]) {
     let a = t.user("alice");
     let b = t.user("bob");
     let c = t.user("carol");
