@@ -13,8 +13,10 @@ pub struct Status(u8);
 impl Status {
     pub const NONE: Status = Status(0);
     pub const VOICE: Status = Status(1);
-    /// Room below for a halfop-like rank and above for IRCX hosts and owners.
+    /// Room below for a halfop-like rank. IRCX calls ops hosts.
     pub const OP: Status = Status(4);
+    /// IRCX channel owner (`+q`): outranks hosts, and only owners act on owners.
+    pub const OWNER: Status = Status(8);
 
     pub fn is_empty(self) -> bool {
         self.0 == 0
@@ -88,12 +90,21 @@ impl StatusDef {
 /// Highest rank first: the order of PREFIX, NAMES and WHO flags.
 pub const STATUSES: &[StatusDef] = &[
     StatusDef {
+        status: Status::OWNER,
+        letter: b'q',
+        // Modern clients know `~` as the founder's symbol; IRCX clients expect `.`.
+        prefix: b'~',
+        ircx_prefix: b'.',
+        // ngIRCd's founder is an owner here.
+        ngircd: b"~",
+    },
+    StatusDef {
         status: Status::OP,
         letter: b'o',
         prefix: b'@',
         ircx_prefix: b'@',
-        // ngIRCd's founder (~), admin (&) and op (@) are ops here.
-        ngircd: b"@~&",
+        // ngIRCd's admin (&) and op (@) are ops here.
+        ngircd: b"@&",
     },
     StatusDef {
         status: Status::VOICE,
@@ -179,6 +190,11 @@ pub const CHANNEL_MODES: &[ChanMode] = &[
     row(b'n', Kind::Flag),
     row(b'o', Kind::Member(Status::OP)),
     row(b'p', Kind::Flag),
+    // IRCX owner: only owners give or take it.
+    ChanMode {
+        set_by: Status::OWNER,
+        ..row(b'q', Kind::Member(Status::OWNER))
+    },
     row(b's', Kind::Flag),
     row(b't', Kind::Flag),
     // IRCX KNOCK: hosts hear of refused joins.
@@ -265,13 +281,16 @@ pub fn chanmodes() -> String {
     chanmodes_with(|_| true)
 }
 
-/// `(ov)@+` (ISUPPORT PREFIX), with the symbols a client of `dialect` sees.
+/// `(qov)~@+` (ISUPPORT PREFIX), with the symbols a client of `dialect` sees.
 pub fn prefix_token(dialect: Caps) -> String {
-    let letters: String = STATUSES.iter().map(|d| d.letter as char).collect();
-    let symbols: String = STATUSES
-        .iter()
-        .map(|d| d.prefix_for(dialect) as char)
-        .collect();
+    prefix_token_below(dialect, Status(u8::MAX))
+}
+
+/// PREFIX of the statuses up to `top`: a link that carries owners as ops hears `(ov)@+`.
+pub fn prefix_token_below(dialect: Caps, top: Status) -> String {
+    let shown = || STATUSES.iter().filter(|d| d.status <= top);
+    let letters: String = shown().map(|d| d.letter as char).collect();
+    let symbols: String = shown().map(|d| d.prefix_for(dialect) as char).collect();
     format!("({letters}){symbols}")
 }
 
@@ -293,12 +312,13 @@ mod tests {
     fn derived_tokens() {
         assert_eq!(chanmodes(), "b,k,l,ahimnpstuw");
         assert_eq!(chanmodes_with(|m| m.ngircd), "b,k,l,imnpst");
-        assert_eq!(prefix_token(0), "(ov)@+");
-        assert_eq!(prefix_token(caps::DIALECT_IRCX), "(ov)@+");
-        assert_eq!(statusmsg_token(), "@+");
+        assert_eq!(prefix_token(0), "(qov)~@+");
+        assert_eq!(prefix_token(caps::DIALECT_IRCX), "(qov).@+");
+        assert_eq!(prefix_token_below(0, Status::OP), "(ov)@+");
+        assert_eq!(statusmsg_token(), "~@+");
         assert_eq!(
             myinfo_channel_modes(),
-            ("abhiklmnopstuvw".to_string(), "bklov".to_string())
+            ("abhiklmnopqstuvw".to_string(), "bkloqv".to_string())
         );
     }
 

@@ -103,11 +103,9 @@ pub(super) fn check_world(w: &World) -> Result<(), String> {
                 return Err(format!("channel {} has key {k:?}", chan.name));
             }
         }
-        if let Some(f) = chan
-            .members
-            .values()
-            .find(|&&f| f.without(Status::OP.with(Status::VOICE)) != Status::NONE)
-        {
+        if let Some(f) = chan.members.values().find(|&&f| {
+            f.without(Status::OWNER.with(Status::OP).with(Status::VOICE)) != Status::NONE
+        }) {
             return Err(format!("channel {} has member flags {f:?}", chan.name));
         }
         for &m in chan.members.keys() {

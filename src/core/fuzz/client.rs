@@ -341,6 +341,7 @@ impl Fuzz {
                     b"ONPART",
                     b"MEMBERKEY",
                     b"HOSTKEY",
+                    b"OWNERKEY",
                     b"LANGUAGE,SUBJECT,OID",
                     b"PICS",
                     b"BOGUS",

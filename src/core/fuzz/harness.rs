@@ -4,6 +4,7 @@ use super::checks::{check_line, check_world, rfc_form, show};
 use super::rng::{Rng, CAPS, NICKS};
 use crate::config::Config;
 use crate::core::ids::Key;
+use crate::core::portal::cap;
 use crate::core::{ChanId, ClientId, Clock, ConnId, Outbox, World};
 use std::collections::{HashSet, VecDeque};
 use std::net::IpAddr;
@@ -151,6 +152,15 @@ impl Fuzz {
                     && m.command.iter().all(u8::is_ascii_digit)
                     && m.command >= &b"801"[..]
             });
+            // (ngIRCd's own founders, `~` between two ngIRCd links, are theirs to pass.)
+            let native = !self.rfc_conns.contains(conn);
+            let without = self.w.link(*conn).is_some_and(|l| l.caps & cap::IRCX == 0);
+            if native && without && names_owner(body) {
+                self.fail(&format!(
+                    "owner status to a link without IRCX {conn}: {}",
+                    show(line)
+                ));
+            }
             if ircx_numeric && self.w.local(*conn).is_some() && !self.w.is_ircx(*conn) {
                 self.fail(&format!(
                     "IRCX numeric to a non-IRCX connection {conn}: {}",
@@ -430,5 +440,22 @@ impl Fuzz {
         } else {
             name
         })
+    }
+}
+
+/// Whether a link line carries owner status (`~` in an SJOIN member list, `q` in a channel
+/// MODE): what a native link without IRCX must never get. (NJOIN is not native: one on a
+/// native link is an unknown verb passed on as it came.)
+fn names_owner(body: &[u8]) -> bool {
+    let Ok(m) = crate::proto::message::parse(body) else {
+        return false;
+    };
+    let last = m.param(m.len().saturating_sub(1));
+    match m.command {
+        b"SJOIN" => last
+            .split(|&b| b == b' ')
+            .any(|t| t.starts_with(b"~") || t.starts_with(b"@~") || t.starts_with(b"+~")),
+        b"MODE" => crate::proto::casemap::is_channel(m.param(0)) && m.param(1).contains(&b'q'),
+        _ => false,
     }
 }

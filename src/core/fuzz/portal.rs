@@ -35,7 +35,7 @@ impl Fuzz {
         let conn = self.portal_conn(name)?;
         self.feed(conn, b"PASS linkpw 0210-PORTICO portico|0.1.0");
         let capab = self.rng.pick_bytes(&[
-            &b"CAPAB 1 2 :EOB AWAY TB BMASK SETNAME"[..],
+            &b"CAPAB 1 2 :EOB AWAY TB BMASK SETNAME IRCX"[..],
             b"CAPAB 1 2 :EOB AWAY TB BMASK SETNAME",
             b"CAPAB 1 1 :EOB",
             b"CAPAB 1 2 :",
@@ -293,6 +293,8 @@ impl Fuzz {
                         b"+",
                         b"@+",
                         b"+@",
+                        b"~",
+                        b"~@",
                     ]));
                     members.extend(self.remote_member(link));
                 }

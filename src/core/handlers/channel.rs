@@ -4,7 +4,7 @@ use crate::core::caps;
 use crate::core::dispatch::{err, Ctx, HResult, Source};
 use crate::core::fanout::Msg;
 use crate::core::handlers::ircx::event::EventType;
-use crate::core::handlers::ircx::prop::{is_host_key, send_greeting, Prop};
+use crate::core::handlers::ircx::prop::{key_status, send_greeting, Prop};
 use crate::core::modes::{self, Status};
 use crate::core::portal::burst::mode_words;
 use crate::core::portal::LinkMsg;
@@ -99,7 +99,7 @@ pub fn join_one(
     }
     let w = &mut *ctx.w;
     let name = std::str::from_utf8(name).expect("valid_channel checks UTF-8");
-    let ch = match w.find_channel(name.as_bytes()) {
+    let (ch, creating) = match w.find_channel(name.as_bytes()) {
         Some(ch) => {
             if w.channels[ch].members.contains_key(&cid) {
                 return Ok(());
@@ -107,17 +107,17 @@ pub fn join_one(
             if w.clients[cid].chans.len() >= MAX_CHANNELS {
                 return Err(err(n::ERR_TOOMANYCHANNELS, &[name.as_bytes()]));
             }
-            // IRCX HOSTKEY: the joiner is a host, whatever else would keep them out.
-            let host = is_host_key(&w.channels[ch], key);
-            if let Some(num) = refusal(w, ch, cid, key).filter(|_| !host) {
+            // IRCX OWNERKEY / HOSTKEY: the joiner is an owner or a host, whatever else
+            // would keep them out.
+            let status = key_status(&w.channels[ch], key);
+            if let Some(num) = refusal(w, ch, cid, key).filter(|_| status.is_empty()) {
                 // IRCX +u: the channel's hosts hear of a refused join.
                 super::ircx::knock::knock(w, ch, cid, num, ctx.out);
                 return Err(err(num, &[name.as_bytes()]));
             }
-            let status = if host { Status::OP } else { Status::NONE };
             w.channels[ch].members.insert(cid, status);
             w.channels[ch].invites.retain(|&i| i != cid);
-            ch
+            (ch, false)
         }
         None => {
             if w.clients[cid].chans.len() >= MAX_CHANNELS {
@@ -129,13 +129,16 @@ pub fn join_one(
             chan.modes = initial.flags;
             chan.key = initial.key;
             chan.limit = initial.limit;
-            chan.members.insert(cid, Status::OP);
+            // An IRCX creator owns the channel; RFC clients get the op they expect.
+            let ircx = w.clients[cid].caps & caps::DIALECT_IRCX != 0;
+            chan.members
+                .insert(cid, if ircx { Status::OWNER } else { Status::OP });
             if w.events_wanted() {
                 let (oid, mask) = (w.channels[ch].oid_str(), w.clients[cid].mask());
                 let params: &[&str] = &[name, &oid, &mask];
                 w.raise_event(EventType::Channel, "CREATE", Some(cid), params, None);
             }
-            ch
+            (ch, true)
         }
     };
     w.clients[cid].chans.push(ch);
@@ -144,12 +147,17 @@ pub fn join_one(
         w.raise_event(EventType::Member, "JOIN", Some(cid), &[&cname, &mask], None);
     }
     announce_join(w, ch, cid, ctx.out);
-    let creating = w.channels[ch].members.len() == 1;
-    if !creating && w.channels[ch].members[&cid].is_op() {
-        // Made a host by HOSTKEY: members (and the joiner) see it as a server mode.
+    let given = w.channels[ch].members[&cid];
+    if !creating && !given.is_empty() {
+        // Made an owner or host by its key: members (and the joiner) see a server mode.
+        let letter = if given.contains(Status::OWNER) {
+            "+q"
+        } else {
+            "+o"
+        };
         let line = Line::new(w.name(), "MODE")
             .arg(&*w.channels[ch].name)
-            .arg("+o")
+            .arg(letter)
             .arg(&*w.clients[cid].nick)
             .finish();
         let mut m = Msg::new(line, w.now.unix_ms);
@@ -159,7 +167,6 @@ pub fn join_one(
         // One SJOIN form for creating and joining: a new channel carries its modes and
         // the creator's op; joining an existing one changes no modes ("+").
         let chan = &w.channels[ch];
-        let creating = chan.members.len() == 1 && chan.members.get(&cid) == Some(&Status::OP);
         let (modes, args) = if creating {
             mode_words(chan)
         } else {
@@ -486,6 +493,16 @@ pub fn list(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     Ok(())
 }
 
+/// Whether a local kicker is a host and the victim an owner: only owners kick owners.
+fn outranked(w: &World, ch: ChanId, src: Source, victim: ClientId) -> bool {
+    let Source::Local(kicker) = src else {
+        return false;
+    };
+    let members = &w.channels[ch].members;
+    let status = |c| members.get(&c).copied().unwrap_or_default();
+    status(victim).contains(Status::OWNER) && !status(kicker).at_least(Status::OWNER)
+}
+
 /// `KICK <chan> <nick>[,<nick>…] [:reason]`; from a link, one victim and the reason.
 pub fn kick(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let name = msg.param(0);
@@ -512,6 +529,10 @@ pub fn kick(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     for target in split(msg.param(1)) {
         let w = &mut *ctx.w;
         let victim = match w.find_nick(target) {
+            Some(v) if outranked(w, ch, ctx.src, v) => {
+                ctx.fail(err(super::mode::NOT_OWNER, &[name]));
+                continue;
+            }
             Some(v) if w.channels[ch].members.contains_key(&v) => v,
             Some(_) => {
                 ctx.fail(err(n::ERR_USERNOTINCHANNEL, &[target, name]));

@@ -16,6 +16,7 @@
 
 pub mod burst;
 pub mod handshake;
+pub mod owners;
 pub mod relay;
 pub mod remote;
 pub mod rfc2813;
@@ -43,10 +44,13 @@ pub mod cap {
     pub const TB: u32 = 8;
     /// Ban lists in the burst (BMASK).
     pub const BMASK: u32 = 16;
+    /// IRCX state: owners (`~` in SJOIN, MODE `q`). Without it owners travel as ops.
+    pub const IRCX: u32 = 32;
     pub const ALL: &[(&str, u32)] = &[
         ("AWAY", AWAY),
         ("BMASK", BMASK),
         ("EOB", EOB),
+        ("IRCX", IRCX),
         ("SETNAME", SETNAME),
         ("TB", TB),
     ];

@@ -2,7 +2,8 @@
 //! handler did, and rendered at most once per link form: native (with client tags for
 //! version-2 peers, plain for version 1) and RFC 2813 for ngIRCd, by its allow-list.
 
-use super::{rfc2813, Dialect, Link};
+use super::owners::{self, Degraded};
+use super::{cap, rfc2813, Dialect, Link};
 use crate::core::{ChanId, ConnId, Outbox, World};
 use crate::proto::line::with_tags;
 use crate::proto::message::OwnedMessage;
@@ -22,6 +23,8 @@ pub struct LinkMsg {
     native: OnceCell<Rc<[u8]>>,
     tagged: OnceCell<Rc<[u8]>>,
     rfc: OnceCell<Option<Vec<Rc<[u8]>>>>,
+    /// Its form for links without IRCX (owners as ops).
+    degraded: OnceCell<Degraded>,
 }
 
 impl LinkMsg {
@@ -34,6 +37,7 @@ impl LinkMsg {
             native: OnceCell::new(),
             tagged: OnceCell::new(),
             rfc: OnceCell::new(),
+            degraded: OnceCell::new(),
         }
     }
 
@@ -127,6 +131,19 @@ impl LinkMsg {
         if link.caps & self.needs != self.needs {
             return;
         }
+        if link.caps & cap::IRCX == 0 {
+            match self.degraded.get_or_init(|| owners::degrade(w, self)) {
+                Degraded::Same => {}
+                Degraded::Nothing => return,
+                // Rendered as it is: a degraded form is never degraded again.
+                Degraded::As(m) => return m.send_form(w, conn, link, out),
+            }
+        }
+        self.send_form(w, conn, link, out);
+    }
+
+    /// Queues it on one link in that link's dialect.
+    fn send_form(&self, w: &World, conn: ConnId, link: &Link, out: &mut Outbox) {
         match link.dialect {
             Dialect::Native => {
                 if link.proto < self.min_proto {

@@ -98,7 +98,11 @@ pub fn enhanced_handshake(w: &World, peer: &str) -> Vec<Rc<[u8]>> {
             .to(me, peer)
             .arg(format!("NICKLEN={}", w.config.limits.nick_length))
             .arg(format!("CASEMAPPING={}", w.cm.name()))
-            .arg(format!("PREFIX={}", modes::prefix_token(0)))
+            // Owners reach ngIRCd as ops (portal/owners.rs).
+            .arg(format!(
+                "PREFIX={}",
+                modes::prefix_token_below(0, modes::Status::OP)
+            ))
             .arg("CHANTYPES=#&")
             .arg(format!("CHANMODES={}", modes::chanmodes_with(|m| m.ngircd)))
             .trailing("are supported on this server")

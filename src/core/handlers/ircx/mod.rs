@@ -140,3 +140,5 @@ pub fn ircx(ctx: &mut Ctx<'_>, _msg: &Message<'_>) -> HResult {
     }
     Ok(())
 }
+#[cfg(test)]
+mod owners_tests;

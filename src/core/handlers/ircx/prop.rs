@@ -11,17 +11,19 @@
 //! * MEMBERKEY: the `+k` key, set as `MODE +k` would (members see the MODE line).
 //!   HOSTKEY (≤31): JOIN with it as the key makes the joiner a host (op). Keys are never
 //!   read back: not listed by `*`, and 908 when asked for by name.
-//! * OWNERKEY: 908 (owners do not exist yet). ACCOUNT, CLIENTGUID, SERVICEPATH and LAG are
+//! * OWNERKEY (≤31): JOIN with it as the key makes the joiner an owner; set by owners (and
+//!   sysop managers) only, echoed only to IRCX owners. ACCOUNT, CLIENTGUID, SERVICEPATH and LAG are
 //!   not supported yet: 905 like any unknown name.
 //!
-//! Rights, until owners exist: "owner or host" is op. Sets of everything but PICS and the
+//! Rights: "host" means host or owner. Sets of everything but PICS and the
 //! read-only ones are for hosts and sysop managers (TOPIC: any member when the channel is
 //! not +t); PICS for managers. Reads: OID, NAME, CREATION and PICS by anyone, LANGUAGE,
 //! SUBJECT, CLIENT and TOPIC by anyone too, but on a secret or private channel only by
 //! members and sysops (sysops read OID/NAME/CREATION/PICS there too).
 //!
 //! A set is echoed as `:<setter> PROP <channel> <prop> :<value>` to the channel's IRCX
-//! members and the setter; HOSTKEY's only to its IRCX hosts (it is a password). RFC
+//! members and the setter; HOSTKEY's only to its IRCX hosts and owners, OWNERKEY's only to
+//! its IRCX owners (they are passwords). RFC
 //! members see only the TOPIC and MODE lines TOPIC and MEMBERKEY cause.
 //!
 //! Properties live on this server only for now: portals do not carry PROP yet
@@ -33,6 +35,7 @@ use crate::core::dispatch::{err, Ctx, HResult, Reply};
 use crate::core::fanout::Msg;
 use crate::core::handlers::channel::set_topic;
 use crate::core::handlers::mode::{apply_checked, clean_key};
+use crate::core::modes::Status;
 use crate::core::portal::LinkMsg;
 use crate::core::state::cmode;
 use crate::core::{ChanId, Channel, ClientId, World};
@@ -47,7 +50,7 @@ pub struct Props {
     slots: [Option<Box<[u8]>>; SLOTS],
 }
 
-const SLOTS: usize = 7;
+const SLOTS: usize = 8;
 
 impl Channel {
     /// A stored property (`None` for the ones the channel computes).
@@ -105,6 +108,8 @@ enum Write {
     Host,
     /// Hosts, or any member when the channel is not +t.
     Topic,
+    /// Owners and sysop managers.
+    Owner,
     Manager,
 }
 
@@ -158,6 +163,7 @@ impl Prop {
             Prop::OnJoin => 4,
             Prop::OnPart => 5,
             Prop::HostKey => 6,
+            Prop::OwnerKey => 7,
             _ => return None,
         })
     }
@@ -165,7 +171,7 @@ impl Prop {
     /// Longest value (draft §8.2).
     fn max(self) -> usize {
         match self {
-            Prop::Language | Prop::Subject | Prop::HostKey | Prop::MemberKey => 31,
+            Prop::Language | Prop::Subject | Prop::HostKey | Prop::OwnerKey | Prop::MemberKey => 31,
             Prop::Topic => 160,
             _ => 255,
         }
@@ -182,8 +188,9 @@ impl Prop {
 
     fn write(self) -> Write {
         match self {
-            Prop::Oid | Prop::Name | Prop::Creation | Prop::OwnerKey => Write::Never,
+            Prop::Oid | Prop::Name | Prop::Creation => Write::Never,
             Prop::Pics => Write::Manager,
+            Prop::OwnerKey => Write::Owner,
             Prop::Topic => Write::Topic,
             _ => Write::Host,
         }
@@ -205,6 +212,12 @@ fn may_write(w: &World, chan: &Channel, cid: ClientId, p: Prop) -> bool {
     match p.write() {
         Write::Never => false,
         Write::Manager => w.is_manager(cid),
+        Write::Owner => {
+            chan.members
+                .get(&cid)
+                .is_some_and(|s| s.at_least(Status::OWNER))
+                || w.is_manager(cid)
+        }
         Write::Host => host,
         Write::Topic => host || (chan.members.contains_key(&cid) && !chan.has(cmode::TOPIC_OPS)),
     }
@@ -328,7 +341,7 @@ fn set(ctx: &mut Ctx<'_>, ch: ChanId, cid: ClientId, name: &[u8], v: &[u8]) -> H
                 }
             }
         }
-        Prop::HostKey => {
+        Prop::HostKey | Prop::OwnerKey => {
             if clean_key(v).is_some_and(|k| k.as_bytes() != v) {
                 return Err(bad_value());
             }
@@ -352,7 +365,11 @@ fn echo(w: &World, ch: ChanId, cid: ClientId, p: Prop, v: &[u8], out: &mut crate
     let mut to: Vec<ClientId> = chan
         .members
         .iter()
-        .filter(|&(_, s)| p != Prop::HostKey || s.is_op())
+        .filter(|&(_, s)| match p {
+            Prop::HostKey => s.is_op(),
+            Prop::OwnerKey => s.at_least(Status::OWNER),
+            _ => true,
+        })
         .map(|(&c, _)| c)
         .filter(|&c| c != cid && w.clients[c].caps & caps::DIALECT_IRCX != 0)
         .collect();
@@ -404,7 +421,15 @@ pub fn send_greeting(w: &World, ch: ChanId, cid: ClientId, p: Prop, out: &mut cr
     }
 }
 
-/// Whether `key` is the channel's HOSTKEY.
-pub fn is_host_key(chan: &Channel, key: Option<&[u8]>) -> bool {
-    key.is_some() && chan.prop(Prop::HostKey) == key
+/// The status a JOIN key gives: owner for the OWNERKEY, host for the HOSTKEY.
+pub fn key_status(chan: &Channel, key: Option<&[u8]>) -> Status {
+    if key.is_none() || chan.props.is_none() {
+        Status::NONE
+    } else if chan.prop(Prop::OwnerKey) == key {
+        Status::OWNER
+    } else if chan.prop(Prop::HostKey) == key {
+        Status::OP
+    } else {
+        Status::NONE
+    }
 }

@@ -117,6 +117,8 @@ fn set_echoes_to_ircx_members_and_empty_deletes() {
 #[test]
 fn errors() {
     let (mut t, [a, b, c, e, s, _]) = room();
+    // The creator steps down from owner to host: OWNERKEY is then out of reach.
+    t.feed(a, "MODE #c +o-q alice alice");
     t.feed(a, "MODE #c +s");
     t.feed(a, "PROP #c CLIENT :x");
     for who in [a, b, c] {

@@ -63,7 +63,7 @@ fn discovery_before_registration() {
     let welcome = t.ask(c, "USER alice 0 * :Alice");
     assert!(welcome
         .iter()
-        .any(|l| l.starts_with(":irc.test 005 alice ") && l.contains(" PREFIX=(ov)@+ ")));
+        .any(|l| l.starts_with(":irc.test 005 alice ") && l.contains(" PREFIX=(qov).@+ ")));
     assert_eq!(t.ask(c, "MODE alice"), vec![":irc.test 221 alice +x"]);
     assert_eq!(
         t.ask(c, "ISIRCX"),
@@ -86,7 +86,7 @@ fn switching_after_registration() {
     assert!(got[2..]
         .iter()
         .all(|l| l.starts_with(":irc.test 005 alice ")));
-    assert!(got.iter().any(|l| l.contains(" PREFIX=(ov)@+ ")));
+    assert!(got.iter().any(|l| l.contains(" PREFIX=(qov).@+ ")));
     // Once is enough: a second IRCX only reports.
     assert_eq!(
         t.ask(a, "IRCX"),
@@ -239,7 +239,7 @@ fn create_makes_a_channel_with_its_modes_and_reports_its_oid() {
             // Server ID 1 in the top 12 bits, the second channel created here.
             ":irc.test CREATE #MyChannel 000100002",
             ":alice!~alice@127.0.0.1 JOIN #MyChannel",
-            ":irc.test 353 alice = #MyChannel :@alice",
+            ":irc.test 353 alice = #MyChannel :.alice",
             ":irc.test 366 alice #MyChannel :End of /NAMES list",
         ]
     );

@@ -183,10 +183,33 @@ fn channel_mode(ctx: &mut Ctx<'_>, msg: &Message<'_>, ch: ChanId) -> HResult {
         .iter()
         .all(|c| modes::channel_mode(c.letter).is_some_and(|m| status.at_least(m.set_by)));
     if !allowed {
-        return Err(err(n::ERR_CHANOPRIVSNEEDED, &[chan.name.as_bytes()]));
+        // A host falls short only of what owners may do.
+        let num = if status.is_op() {
+            NOT_OWNER
+        } else {
+            n::ERR_CHANOPRIVSNEEDED
+        };
+        return Err(err(num, &[chan.name.as_bytes()]));
+    }
+    if !status.at_least(Status::OWNER) && req.changes.iter().any(|c| acts_on_owner(ctx.w, chan, c))
+    {
+        return Err(err(NOT_OWNER, &[chan.name.as_bytes()]));
     }
     apply_changes(ctx, ch, cid, &req);
     Ok(())
+}
+
+/// 482 with the reason hosts are refused: only owners act on owners (IRCX.md §2).
+pub const NOT_OWNER: Numeric =
+    Numeric::new(n::ERR_CHANOPRIVSNEEDED.code, "You're not a channel owner");
+
+/// Whether a change names a member who is an owner (a `-o` or `-v` on them, say).
+fn acts_on_owner(w: &World, chan: &Channel, c: &Change<'_>) -> bool {
+    let member = modes::channel_mode(c.letter).is_some_and(|m| matches!(m.kind, Kind::Member(_)));
+    member
+        && w.find_nick(c.arg)
+            .and_then(|t| chan.members.get(&t))
+            .is_some_and(|s| s.contains(Status::OWNER))
 }
 
 /// Channel mode changes from a local user whose rights were checked elsewhere (IRCX PROP

@@ -9,15 +9,18 @@ use crate::core::ConnId;
 mod handshake;
 mod local;
 mod ngircd;
+mod owners;
 mod remote;
 
-/// Every capability a native peer can offer.
+/// Every capability a native peer of the version before IRCX offers.
 pub(super) const ALL: &str = "AWAY BMASK EOB SETNAME TB";
+/// ... and with IRCX.
+pub(super) const ALL_IRCX: &str = "AWAY BMASK EOB IRCX SETNAME TB";
 
 /// Our half of a native handshake, as sent to any inbound native peer.
 pub(super) const OUR_HANDSHAKE: [&str; 3] = [
     "PASS pw 0210-PORTICO portico|0.1.0",
-    "CAPAB 1 2 :AWAY BMASK EOB SETNAME TB",
+    "CAPAB 1 2 :AWAY BMASK EOB IRCX SETNAME TB",
     "SERVER irc.test 1 1 :Portico IRC server",
 ];
 
