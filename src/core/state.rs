@@ -48,6 +48,7 @@ pub mod cmode {
     pub const HIDDEN: u32 = flag_bit(b'h');
     pub const NOWHISPER: u32 = flag_bit(b'w');
     pub const AUTHONLY: u32 = flag_bit(b'a');
+    pub const REGISTERED: u32 = flag_bit(b'r');
 }
 
 /// A user of the network. Fields are boxed slices, not `String`s, to keep idle users small.
@@ -155,6 +156,10 @@ impl Channel {
     /// The OID as IRCX shows it: `0` and eight hex digits.
     pub fn oid_str(&self) -> String {
         format!("0{:08X}", self.oid)
+    }
+    /// IRCX REGISTERED (`+r`, from a `[[channel]]` of the configuration): kept while empty.
+    pub fn is_registered(&self) -> bool {
+        self.has(cmode::REGISTERED)
     }
     pub fn is_secret(&self) -> bool {
         self.modes & (cmode::SECRET | cmode::PRIVATE) != 0
