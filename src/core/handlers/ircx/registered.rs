@@ -19,7 +19,7 @@ use crate::core::handlers::channel::set_topic;
 use crate::core::handlers::mode::apply_by_server;
 use crate::core::portal::LinkMsg;
 use crate::core::state::cmode;
-use crate::core::{ChanId, Outbox, World};
+use crate::core::{ChanId, Channel, Outbox, World};
 
 /// The properties a `[[channel]]` manages.
 const MANAGED: [Prop; 8] = [
@@ -82,42 +82,21 @@ impl World {
         out: &mut Outbox,
     ) {
         let chan = &self.channels[ch];
-        let was = old.map_or(0, ChannelCfg::flags);
-        let now = new.flags() | cmode::REGISTERED;
-        let mut plus = String::from("+");
-        let mut minus = String::from("-");
-        for (letter, bit) in crate::core::modes::flags() {
-            if now & !was & bit != 0 && !chan.has(bit) {
-                plus.push(letter.into());
-            } else if was & !now & bit != 0 && chan.has(bit) {
-                minus.push(letter.into());
-            }
-        }
-        let mut args: Vec<String> = Vec::new();
+        let mut d = Delta::default();
+        d.flags(
+            chan,
+            old.map_or(0, ChannelCfg::flags),
+            new.flags() | cmode::REGISTERED,
+        );
         if old.map_or("", |o| o.memberkey.as_str()) != new.memberkey {
-            if chan.key.is_some() {
-                minus.push('k');
-                args.push("*".into());
-            }
-            if !new.memberkey.is_empty() {
-                plus.push('k');
-            }
+            d.key(chan, &new.memberkey);
         }
         if old.map_or(0, |o| o.limit) != new.limit {
-            if new.limit == 0 && chan.limit != 0 {
-                minus.push('l');
-            } else if new.limit != 0 {
-                plus.push('l');
-            }
+            d.limit(chan, new.limit);
         }
-        // `-…` first: a changed key is taken off before the new one goes on.
-        args.extend((plus.contains('k')).then(|| new.memberkey.clone()));
-        args.extend((plus.contains('l')).then(|| new.limit.to_string()));
-        let word = format!("{minus}{plus}").replace("-+", "+");
-        let word = word.trim_end_matches(['+', '-']);
+        let word = d.word();
         if !word.is_empty() {
-            let params: Vec<&[u8]> = args.iter().map(String::as_bytes).collect();
-            apply_by_server(self, ch, word.as_bytes(), &params, out);
+            apply_by_server(self, ch, word.as_bytes(), &d.params(), out);
         }
     }
 
@@ -148,5 +127,70 @@ impl World {
         if self.channels[ch].members.is_empty() {
             self.remove_channel(ch);
         }
+    }
+}
+
+/// A MODE from this server being put together: what goes off (first, so a changed key is
+/// taken off before the new one goes on), what goes on, and their arguments in that order.
+#[derive(Default)]
+struct Delta {
+    minus: String,
+    plus: String,
+    minus_args: Vec<String>,
+    args: Vec<String>,
+}
+
+impl Delta {
+    /// Flags in `now` but not `was` go on, flags in `was` but not `now` go off, where the
+    /// channel does not already agree.
+    fn flags(&mut self, chan: &Channel, was: u32, now: u32) {
+        for (letter, bit) in crate::core::modes::flags() {
+            if now & !was & bit != 0 && !chan.has(bit) {
+                self.plus.push(letter.into());
+            } else if was & !now & bit != 0 && chan.has(bit) {
+                self.minus.push(letter.into());
+            }
+        }
+    }
+
+    fn key(&mut self, chan: &Channel, key: &str) {
+        if chan.key.is_some() {
+            self.minus.push('k');
+            self.minus_args.push("*".into());
+        }
+        if !key.is_empty() {
+            self.plus.push('k');
+            self.args.push(key.into());
+        }
+    }
+
+    fn limit(&mut self, chan: &Channel, limit: u32) {
+        if limit != 0 {
+            self.plus.push('l');
+            self.args.push(limit.to_string());
+        } else if chan.limit != 0 {
+            self.minus.push('l');
+        }
+    }
+
+    /// `-ab+cd`.
+    fn word(&self) -> String {
+        let mut word = String::new();
+        if !self.minus.is_empty() {
+            word = format!("-{}", self.minus);
+        }
+        if !self.plus.is_empty() {
+            word = format!("{word}+{}", self.plus);
+        }
+        word
+    }
+
+    /// The arguments in the word's order.
+    fn params(&self) -> Vec<&[u8]> {
+        self.minus_args
+            .iter()
+            .chain(&self.args)
+            .map(String::as_bytes)
+            .collect()
     }
 }

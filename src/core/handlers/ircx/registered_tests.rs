@@ -257,3 +257,16 @@ fn empty_registered_channels_are_not_burst_and_links_cannot_drop_them() {
         ]
     );
 }
+
+#[test]
+fn reload_takes_off_a_key_and_limit_the_entry_no_longer_gives() {
+    let entry = "[[channel]]\nname = \"#new\"\nmodes = \"\"\n";
+    let mut t = world(&format!("{entry}limit = 5\nmemberkey = \"pw\"\n"));
+    let a = t.user("alice");
+    t.feed(a, "JOIN #new pw");
+    t.take(a);
+    t.reload(&format!("{BASE_CONFIG}{entry}"));
+    assert_eq!(t.take(a), vec![":irc.test MODE #new -kl *"]);
+    t.reload(&format!("{BASE_CONFIG}{entry}modes = \"s\"\n").replace("modes = \"\"\n", ""));
+    assert_eq!(t.take(a), vec![":irc.test MODE #new +s"]);
+}
