@@ -7,6 +7,9 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::Path;
 
+mod channel;
+pub use channel::ChannelCfg;
+
 /// The configuration used when no file is given: a server for trying Portico locally.
 pub const DEFAULT_CONFIG: &str = r#"# Portico's built-in configuration.
 [server]
@@ -38,6 +41,9 @@ pub struct Config {
     pub portal: Vec<Portal>,
     #[serde(default)]
     pub ircx: Ircx,
+    /// Registered channels (IRCX `+r`).
+    #[serde(default)]
+    pub channel: Vec<ChannelCfg>,
     #[serde(default)]
     pub testing: Testing,
 }
@@ -453,6 +459,7 @@ impl Config {
                 ));
             }
         }
+        channel::validate(&self.channel, l.casemapping, text, file)?;
         self.validate_portals(text, file)
     }
 
@@ -643,6 +650,9 @@ impl fmt::Display for Config {
         }
         if let Some(list) = self.ircx.redirect_list() {
             writeln!(f, "\n[ircx]\nredirect = {list:?}")?;
+        }
+        for c in &self.channel {
+            write!(f, "{c}")?;
         }
         for p in &self.portal {
             let addr = p

@@ -582,3 +582,131 @@ fn sighup_opens_new_listeners_and_closes_removed_ones() {
     }
     assert_eq!(s.wait_exit().code(), Some(0), "stderr {:#?}", s.log);
 }
+
+// ---- registered channels ([[channel]]) ---------------------------------------------------
+
+/// [`config`] with `channels`, and flood room for a test's many commands.
+fn with_channels(channels: &str) -> String {
+    let base =
+        config("motd = \"hi\"").replace("max_clients = 77", "max_clients = 77\nflood_burst = 1000");
+    format!("{base}{channels}")
+}
+
+const LOBBY_OLD: &str = "\n[[channel]]\nname = \"#lobby\"\ntopic = \"Welcome\"\n\n[[channel]]\nname = \"#old\"\nmodes = \"n\"\n";
+const LOBBY_NEW: &str = "\n[[channel]]\nname = \"#lobby\"\ntopic = \"Changed\"\nmodes = \"ntm\"\n\n[[channel]]\nname = \"#new\"\nmemberkey = \"pw\"\n";
+
+/// Sends `line` and returns what came back before a sync.
+fn ask(c: &mut TestClient, line: &str) -> Vec<String> {
+    c.send(line);
+    c.sync()
+}
+
+#[test]
+fn registered_channels_exist_empty_and_sighup_applies_changes() {
+    let dir = TempDir::new();
+    let path = dir.write("portico.toml", &with_channels(LOBBY_OLD));
+    let mut s = Server::start(&["-c", path_str(&path)]);
+    let (mut a, _) = s.user("irc.cli.test", "alice");
+    ask(&mut a, "IRCX");
+    // There before anyone joins.
+    assert_eq!(
+        ask(&mut a, "LISTX R=1"),
+        [
+            ":irc.cli.test 811 alice :Start of ListX",
+            ":irc.cli.test 812 alice #lobby +nrt 0 0 :Welcome",
+            ":irc.cli.test 812 alice #old +nr 0 0 :",
+            ":irc.cli.test 817 alice :End of ListX",
+        ]
+    );
+    assert_eq!(
+        ask(&mut a, "LIST"),
+        [
+            ":irc.cli.test 321 alice Channel :Users  Name",
+            ":irc.cli.test 322 alice #lobby 0 :[+nrt] Welcome",
+            ":irc.cli.test 322 alice #old 0 :[+nr] ",
+            ":irc.cli.test 323 alice :End of /LIST",
+        ]
+    );
+    let modes = ask(&mut a, "MODE #lobby");
+    assert_eq!(modes[0], ":irc.cli.test 324 alice #lobby +nrt");
+    assert!(
+        modes[1].starts_with(":irc.cli.test 329 alice #lobby "),
+        "{modes:?}"
+    );
+    let topic = ask(&mut a, "TOPIC #lobby");
+    assert_eq!(topic[0], ":irc.cli.test 332 alice #lobby :Welcome");
+    assert!(
+        topic[1].starts_with(":irc.cli.test 333 alice #lobby irc.cli.test "),
+        "{topic:?}"
+    );
+    // It outlives its last member.
+    let joined = ask(&mut a, "JOIN #lobby");
+    assert_eq!(joined[0], ":alice!~alice@127.0.0.1 JOIN #lobby");
+    assert!(
+        joined.contains(&":irc.cli.test 353 alice = #lobby :alice".to_string()),
+        "{joined:?}"
+    );
+    assert_eq!(
+        ask(&mut a, "PART #lobby"),
+        [":alice!~alice@127.0.0.1 PART #lobby"]
+    );
+    assert_eq!(
+        ask(&mut a, "LISTX #lobby")[1],
+        ":irc.cli.test 812 alice #lobby +nrt 0 0 :Welcome"
+    );
+    ask(&mut a, "JOIN #old");
+    // The reload changes #lobby, adds #new and unregisters #old (alice is still in it).
+    dir.write("portico.toml", &with_channels(LOBBY_NEW));
+    s.signal("HUP");
+    s.wait_log("rehash: registered channels changed (2 now)");
+    a.expect(":irc.cli.test MODE #old -r");
+    assert_eq!(
+        ask(&mut a, "LISTX R=1"),
+        [
+            ":irc.cli.test 811 alice :Start of ListX",
+            ":irc.cli.test 812 alice #lobby +mnrt 0 0 :Changed",
+            ":irc.cli.test 812 alice #new +nrt 0 0 :",
+            ":irc.cli.test 817 alice :End of ListX",
+        ]
+    );
+    assert_eq!(
+        ask(&mut a, "JOIN #new"),
+        [":irc.cli.test 475 alice #new :Cannot join channel (+k)"]
+    );
+    assert_eq!(
+        ask(&mut a, "PART #old"),
+        [":alice!~alice@127.0.0.1 PART #old"]
+    );
+    assert_eq!(
+        ask(&mut a, "MODE #old"),
+        [":irc.cli.test 403 alice #old :No such channel"]
+    );
+    s.signal("TERM");
+    assert_eq!(s.wait_exit().code(), Some(0));
+}
+
+#[test]
+fn check_config_names_the_line_of_a_bad_channel() {
+    let dir = TempDir::new();
+    let path = dir.write(
+        "chan.toml",
+        &with_channels(
+            "\n[[channel]]\nname = \"#a\"\n\n[[channel]]\nname = \"#b\"\nmodes = \"ntr\"\n",
+        ),
+    );
+    let (code, out, err) = run(&["--check-config", path_str(&path)]);
+    assert_eq!(code, 1, "{out}");
+    let line = with_channels("").lines().count() + 7;
+    assert!(
+        err.starts_with(&format!(
+            "portico: {}:{line}: [[channel]] \"#b\": mode 'r'",
+            path.display()
+        )),
+        "{err}"
+    );
+    let path = dir.write("ok.toml", &with_channels(LOBBY_NEW));
+    let (code, out, err) = run(&["--check-config", path_str(&path)]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("[[channel]]\nname = \"#new\""), "{out}");
+    assert!(!out.contains("\"pw\""), "a key was printed:\n{out}");
+}

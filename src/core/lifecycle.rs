@@ -315,12 +315,12 @@ impl World {
         self.whowas.push_back(entry);
     }
 
-    /// Removes a member; an empty channel disappears.
+    /// Removes a member; an empty channel disappears, unless it is registered.
     pub fn part_channel(&mut self, ch: super::ChanId, cid: ClientId) {
         let chan = &mut self.channels[ch];
         chan.members.remove(&cid);
         chan.invites.retain(|&i| i != cid);
-        if chan.members.is_empty() {
+        if chan.members.is_empty() && !chan.is_registered() {
             self.remove_channel(ch);
         }
         if let Some(c) = self.clients.get_mut(cid) {

@@ -162,6 +162,9 @@ impl World {
             users: 0,
         };
         w.servers.insert(me);
+        let channels = w.config.channel.clone();
+        // Nobody is here yet to be told of them.
+        w.apply_channels(&[], &channels, &mut Outbox::default());
         w
     }
 
@@ -195,7 +198,10 @@ impl World {
                 self.close_conn(conn, reason, out);
             }
         }
-        self.replace_config(config)
+        let (old, new) = (self.config.channel.clone(), config.channel.clone());
+        let note = self.replace_config(config);
+        self.apply_channels(&old, &new, out);
+        note
     }
 
     fn replace_config(&mut self, mut config: Config) -> Result<(), String> {

@@ -156,6 +156,9 @@ pub struct ChanMode {
     pub set_by: Status,
     /// ngIRCd has it with the same meaning: it crosses an rfc2813 link (others stay here).
     pub ngircd: bool,
+    /// Set only by this server itself (IRCX REGISTERED, from the configuration): users are
+    /// refused it (481) and links cannot set it here.
+    pub server_only: bool,
 }
 
 const fn row(letter: u8, kind: Kind) -> ChanMode {
@@ -164,6 +167,7 @@ const fn row(letter: u8, kind: Kind) -> ChanMode {
         kind,
         set_by: Status::OP,
         ngircd: true,
+        server_only: false,
     }
 }
 
@@ -172,6 +176,15 @@ const fn ours(letter: u8, kind: Kind) -> ChanMode {
     ChanMode {
         ngircd: false,
         ..row(letter, kind)
+    }
+}
+
+/// A flag only this server sets: it describes this server's configuration, not the channel
+/// as the network shares it.
+const fn server_flag(letter: u8) -> ChanMode {
+    ChanMode {
+        server_only: true,
+        ..ours(letter, Kind::Flag)
     }
 }
 
@@ -195,6 +208,9 @@ pub const CHANNEL_MODES: &[ChanMode] = &[
         set_by: Status::OWNER,
         ..row(b'q', Kind::Member(Status::OWNER))
     },
+    // IRCX REGISTERED: declared by a `[[channel]]` of this server's configuration; it stays
+    // while empty.
+    server_flag(b'r'),
     row(b's', Kind::Flag),
     row(b't', Kind::Flag),
     // IRCX KNOCK: hosts hear of refused joins.
@@ -236,6 +252,14 @@ pub fn flags() -> impl Iterator<Item = (u8, u32)> {
         .iter()
         .filter(|m| m.kind == Kind::Flag)
         .map(|m| (m.letter, flag_bit(m.letter)))
+}
+
+/// The bits of the flags only this server sets.
+pub fn server_only_bits() -> u32 {
+    CHANNEL_MODES
+        .iter()
+        .filter(|m| m.kind == Kind::Flag && m.server_only)
+        .fold(0, |bits, m| bits | flag_bit(m.letter))
 }
 
 impl ChanMode {
@@ -310,7 +334,7 @@ mod tests {
 
     #[test]
     fn derived_tokens() {
-        assert_eq!(chanmodes(), "b,k,l,ahimnpstuw");
+        assert_eq!(chanmodes(), "b,k,l,ahimnprstuw");
         assert_eq!(chanmodes_with(|m| m.ngircd), "b,k,l,imnpst");
         assert_eq!(prefix_token(0), "(qov)~@+");
         assert_eq!(prefix_token(caps::DIALECT_IRCX), "(qov).@+");
@@ -318,7 +342,7 @@ mod tests {
         assert_eq!(statusmsg_token(), "~@+");
         assert_eq!(
             myinfo_channel_modes(),
-            ("abhiklmnopqstuvw".to_string(), "bkloqv".to_string())
+            ("abhiklmnopqrstuvw".to_string(), "bkloqv".to_string())
         );
     }
 
@@ -348,6 +372,6 @@ mod tests {
     #[test]
     fn flag_bits_are_distinct() {
         let bits: Vec<u32> = flags().map(|(_, b)| b).collect();
-        assert_eq!(bits, vec![1, 2, 4, 8, 16, 32, 64, 128, 256, 512]);
+        assert_eq!(bits, vec![1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]);
     }
 }

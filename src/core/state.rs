@@ -48,6 +48,7 @@ pub mod cmode {
     pub const HIDDEN: u32 = flag_bit(b'h');
     pub const NOWHISPER: u32 = flag_bit(b'w');
     pub const AUTHONLY: u32 = flag_bit(b'a');
+    pub const REGISTERED: u32 = flag_bit(b'r');
 }
 
 /// A user of the network. Fields are boxed slices, not `String`s, to keep idle users small.
@@ -152,9 +153,18 @@ impl Channel {
     pub fn is_op(&self, c: ClientId) -> bool {
         self.members.get(&c).is_some_and(|s| s.is_op())
     }
+    pub fn is_owner(&self, c: ClientId) -> bool {
+        self.members
+            .get(&c)
+            .is_some_and(|s| s.at_least(super::modes::Status::OWNER))
+    }
     /// The OID as IRCX shows it: `0` and eight hex digits.
     pub fn oid_str(&self) -> String {
         format!("0{:08X}", self.oid)
+    }
+    /// IRCX REGISTERED (`+r`, from a `[[channel]]` of the configuration): kept while empty.
+    pub fn is_registered(&self) -> bool {
+        self.has(cmode::REGISTERED)
     }
     pub fn is_secret(&self) -> bool {
         self.modes & (cmode::SECRET | cmode::PRIVATE) != 0

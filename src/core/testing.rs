@@ -91,6 +91,15 @@ impl TestWorld {
     }
 
     /// The shell closed `conn` (EOF, error).
+    /// A reload (REHASH, SIGHUP) with the configuration `toml`.
+    pub fn reload(&mut self, toml: &str) {
+        let cfg = Config::parse(toml, "test").expect("test config");
+        let mut out = Outbox::default();
+        let note = self.w.set_config(cfg, &mut out);
+        assert!(note.is_ok(), "{note:?}");
+        self.apply(out);
+    }
+
     pub fn drop_conn(&mut self, conn: ConnId, reason: &str) {
         let mut out = Outbox::default();
         self.w.on_close(conn, reason, self.now, &mut out);
@@ -225,7 +234,7 @@ mod tests {
             ":irc.test 002 alice :Your host is irc.test, running version portico-0.1.0"
         );
         assert!(got[3].starts_with(
-            ":irc.test 004 alice irc.test portico-0.1.0 aioswxz abhiklmnopqstuvw bkloqv"
+            ":irc.test 004 alice irc.test portico-0.1.0 aioswxz abhiklmnopqrstuvw bkloqv"
         ));
         assert!(got
             .iter()

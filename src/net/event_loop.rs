@@ -796,6 +796,12 @@ fn log_changes(old: &Config, new: &Config) {
     if old.server.password != new.server.password {
         info!("rehash: server password changed");
     }
+    if old.channel != new.channel {
+        info!(
+            "rehash: registered channels changed ({} now)",
+            new.channel.len()
+        );
+    }
 }
 
 /// The open connection a line from the core is for; lines for one already closing (or

@@ -81,7 +81,7 @@ pub(super) fn check_world(w: &World) -> Result<(), String> {
                 chan.oid_str()
             ));
         }
-        if chan.members.is_empty() {
+        if chan.members.is_empty() && !chan.is_registered() {
             return Err(format!("channel {} is empty", chan.name));
         }
         if w.chan_names.get(&fold(&chan.name)) != Some(&ch) {

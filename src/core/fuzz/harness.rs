@@ -29,6 +29,11 @@ password = \"linkpw\"
 name = \"hub.test\"
 id = 3
 password = \"linkpw\"
+
+[[channel]]
+name = \"#b\"
+topic = \"Registered\"
+hostkey = \"hk\"
 ";
 
 pub(super) const NG_PORTAL: &str = "
@@ -273,9 +278,13 @@ impl Fuzz {
             self.drop_conn(c);
         }
         let w = &self.w;
+        // Registered channels stay, empty.
         let left = (
             w.clients.len(),
-            w.channels.len(),
+            w.channels
+                .iter()
+                .filter(|(_, c)| !(c.is_registered() && c.members.is_empty()))
+                .count(),
             w.servers.len(),
             w.links.len(),
             w.counts().unregistered,

@@ -6,7 +6,6 @@ use crate::core::fanout::Msg;
 use crate::core::handlers::ircx::event::EventType;
 use crate::core::handlers::ircx::prop::{key_status, send_greeting, Prop};
 use crate::core::modes::{self, Status};
-use crate::core::portal::burst::mode_words;
 use crate::core::portal::LinkMsg;
 use crate::core::state::{cmode, umode, Topic};
 use crate::core::{ChanId, ClientId, ConnId, Outbox, World};
@@ -164,19 +163,7 @@ pub fn join_one(
         w.to_channel(ch, None, &mut m, ctx.out, |_| true);
     }
     if !w.links.is_empty() {
-        // One SJOIN form for creating and joining: a new channel carries its modes and
-        // the creator's op; joining an existing one changes no modes ("+").
-        let chan = &w.channels[ch];
-        let (modes, args) = if creating {
-            mode_words(chan)
-        } else {
-            ("+".into(), Vec::new())
-        };
-        let mut who = String::new();
-        chan.members[&cid].push_prefixes(&mut who, true, 0);
-        who.push_str(&w.clients[cid].nick);
-        let sjoin = w.sjoin_msg(ch, &modes, &args, &who);
-        w.to_links(None, &sjoin, ctx.out);
+        link_join(w, ch, cid, ctx.out);
     }
     if w.channels[ch].topic.is_some() {
         send_topic(w, ctx.conn, ch, ctx.out);
@@ -184,6 +171,23 @@ pub fn join_one(
     send_names(w, ctx.conn, cid, ch, ctx.out);
     send_greeting(w, ch, cid, Prop::OnJoin, ctx.out);
     Ok(())
+}
+
+/// Tells other servers of a local join. A channel new to the network (just created, or
+/// registered here and empty until now) goes as its whole burst: modes, topic, bans.
+/// Joining one they know is an SJOIN that changes no modes ("+").
+fn link_join(w: &World, ch: ChanId, cid: ClientId, out: &mut Outbox) {
+    if w.channels[ch].members.len() == 1 {
+        for m in w.channel_burst(ch) {
+            w.to_links(None, &m, out);
+        }
+        return;
+    }
+    let mut who = String::new();
+    w.channels[ch].members[&cid].push_prefixes(&mut who, true, 0);
+    who.push_str(&w.clients[cid].nick);
+    let sjoin = w.sjoin_msg(ch, "+", &[], &who);
+    w.to_links(None, &sjoin, out);
 }
 
 /// Why `cid` may not join `ch` with `key`, if it may not: invite-only, key, limit, ban (an

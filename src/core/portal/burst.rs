@@ -130,7 +130,9 @@ impl World {
                 self.send_link(conn, &m, out);
             }
         }
-        for (ch, _) in &self.channels {
+        // An empty (registered) channel has nothing the peer needs: its first member's
+        // SJOIN will carry it.
+        for (ch, _) in self.channels.iter().filter(|(_, c)| !c.members.is_empty()) {
             for m in self.channel_burst(ch) {
                 self.send_link(conn, &m, out);
             }
@@ -140,12 +142,21 @@ impl World {
     }
 }
 
-/// A channel's modes as words: flags (`+nt`), then the modes with a value (`kl`) and
-/// their values, in mode table order.
+/// A channel's modes as other servers get them: flags (`+nt`), then the modes with a value
+/// (`kl`) and their values, in mode table order. Server-only flags stay here.
 pub fn mode_words(chan: &crate::core::Channel) -> (String, Vec<String>) {
+    mode_words_of(chan, !modes::server_only_bits())
+}
+
+/// [`mode_words`] with every flag, as members are shown them (324).
+pub fn shown_mode_words(chan: &crate::core::Channel) -> (String, Vec<String>) {
+    mode_words_of(chan, u32::MAX)
+}
+
+fn mode_words_of(chan: &crate::core::Channel, flags: u32) -> (String, Vec<String>) {
     let mut modes = String::from("+");
     for (c, bit) in modes::flags() {
-        if chan.has(bit) {
+        if chan.has(bit & flags) {
             modes.push(c as char);
         }
     }
@@ -210,7 +221,7 @@ pub fn sjoin(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
             out,
         );
     }
-    if w.channels[ch].members.is_empty() {
+    if w.channels[ch].members.is_empty() && !w.channels[ch].is_registered() {
         // A new channel nobody known here joined (unknown or wrong-direction nicks): it
         // must not stay behind empty, nor be passed on.
         w.remove_channel(ch);
@@ -226,8 +237,10 @@ fn lose_channel_ts(w: &mut World, ch: ChanId, ts: u64, src: &str, out: &mut Outb
     chan.created_ms = ts;
     chan.created = ts / 1000;
     let mut removed: Vec<(u8, String)> = Vec::new();
+    // Registration is this server's own (its configuration): a merge never takes it.
+    let kept = chan.modes & modes::server_only_bits();
     for (c, bit) in modes::flags() {
-        if chan.modes & bit != 0 {
+        if chan.modes & bit & !kept != 0 {
             removed.push((c, String::new()));
         }
     }
@@ -238,7 +251,7 @@ fn lose_channel_ts(w: &mut World, ch: ChanId, ts: u64, src: &str, out: &mut Outb
         chan.limit = 0;
         removed.push((b'l', String::new()));
     }
-    chan.modes = 0;
+    chan.modes = kept;
     for ban in std::mem::take(&mut chan.bans) {
         removed.push((b'b', ban.mask.to_string()));
     }
@@ -287,7 +300,7 @@ fn merge_modes(w: &mut World, ch: ChanId, words: &[&[u8]], src: &str, out: &mut 
             }
             _ => {
                 if let Some(bit) = modes::channel_mode(c)
-                    .filter(|m| m.kind == Kind::Flag)
+                    .filter(|m| m.kind == Kind::Flag && !m.server_only)
                     .map(|m| modes::flag_bit(m.letter))
                 {
                     if chan.modes & bit == 0 {

@@ -4,7 +4,7 @@
 
 use crate::core::dispatch::{err, Ctx, HResult};
 use crate::core::handlers::channel::{join_one, InitialModes};
-use crate::core::handlers::mode::clean_key;
+use crate::core::handlers::mode::{clean_key, SERVER_ONLY};
 use crate::core::modes::{self, Kind};
 use crate::proto::line::Line;
 use crate::proto::numeric::{self as n, Numeric};
@@ -41,7 +41,11 @@ fn parse(
             req.only_new = true;
             continue;
         }
-        match modes::channel_mode(letter).map(|m| m.kind) {
+        let mode = modes::channel_mode(letter);
+        if mode.is_some_and(|m| m.server_only) {
+            return Err(err(SERVER_ONLY, &[]));
+        }
+        match mode.map(|m| m.kind) {
             Some(Kind::Flag) => req.modes.flags |= modes::flag_bit(letter),
             Some(Kind::Key) => {
                 let arg = args

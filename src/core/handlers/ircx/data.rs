@@ -89,8 +89,8 @@ fn allowed(w: &World, cid: ClientId, level: Level, chan: Option<ChanId>) -> bool
     match level {
         Level::Anyone => true,
         Level::Manager => w.is_manager(cid),
-        // Channel owners do not exist yet.
-        Level::Sysop | Level::Owner => sysop,
+        Level::Sysop => sysop,
+        Level::Owner => sysop || chan.is_some_and(|ch| w.channels[ch].is_owner(cid)),
         Level::Host => sysop || chan.is_some_and(|ch| w.channels[ch].is_op(cid)),
     }
 }

@@ -17,7 +17,7 @@
 //!   `<N`/`>N` compare the member count; `C<N`/`C>N` and `T<N`/`T>N` the age in minutes
 //!   (compared in seconds against N×60) of the channel and of its topic; a channel without
 //!   a topic matches no `T<`/`T>` term, and its topic is empty for `T=`.
-//! * `R=0` matches every channel and `R=1` none: there are no registered channels yet.
+//! * `R=1` matches registered channels (`+r`, from `[[channel]]`), `R=0` the others.
 //! * `L=`/`S=` match the LANGUAGE and SUBJECT properties (PROP); a channel without one
 //!   matches as if it were empty, so `L=*` (or `L=`) matches every channel.
 //! * Masks use `*` and `?` under the server's case mapping, and the draft's escapes `\b`
@@ -177,8 +177,7 @@ impl Term {
                 let topic = chan.topic.as_ref().map_or(&[][..], |t| &t.text[..]);
                 mask.matches(w.cm, topic)
             }
-            // No channel is registered yet (draft +r).
-            Term::Registered(r) => !r,
+            Term::Registered(r) => chan.is_registered() == *r,
             Term::Property(p, mask) => mask.matches(w.cm, chan.prop(*p).unwrap_or_default()),
         }
     }

@@ -13,6 +13,7 @@
 //! * [`data`] — DATA, REQUEST and REPLY: tagged data, to IRCX clients only.
 //! * [`listx`] — LISTX, the extended channel list with query terms.
 //! * [`prop`] — PROP, channel properties (and the ONJOIN/ONPART/HOSTKEY hooks of JOIN, PART).
+//! * [`registered`] — registered channels (`+r`) from `[[channel]]` in the configuration.
 //!
 //! Levels (draft §4.1): sysop is `+o` ([`World::is_sysop`]), sysop manager `+a` as well
 //! ([`World::is_manager`], from `[[oper]] level = "manager"`); a sysop gags a user with
@@ -36,6 +37,9 @@ mod listx_tests;
 pub mod prop;
 #[cfg(test)]
 mod prop_tests;
+pub mod registered;
+#[cfg(test)]
+mod registered_tests;
 #[cfg(test)]
 mod tests;
 pub mod whisper;

@@ -122,3 +122,14 @@ fn joining_with_the_ownerkey_makes_an_owner() {
     );
     assert_eq!(names(&mut t, d), "~alice @bob carol dave ~erin");
 }
+
+#[test]
+fn owners_send_own_tags_to_their_channel() {
+    let (mut t, [a, b, _, _, _]) = room();
+    assert!(t.ask(a, "DATA #c OWN.X :x").is_empty());
+    assert_eq!(t.take(b), vec![":alice!~alice@127.0.0.1 DATA #c OWN.X :x"]);
+    assert_eq!(
+        t.ask(b, "DATA #c OWN.X :x"),
+        vec![":irc.test 908 bob :No permissions to perform command"]
+    );
+}

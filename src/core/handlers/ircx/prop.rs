@@ -59,7 +59,7 @@ impl Channel {
         self.props.as_ref()?.slots[slot].as_deref()
     }
 
-    fn set_prop(&mut self, p: Prop, value: &[u8]) {
+    pub(crate) fn set_prop(&mut self, p: Prop, value: &[u8]) {
         let Some(slot) = p.slot() else { return };
         if value.is_empty() {
             if let Some(props) = &mut self.props {
@@ -355,8 +355,21 @@ fn set(ctx: &mut Ctx<'_>, ch: ChanId, cid: ClientId, name: &[u8], v: &[u8]) -> H
 
 /// `:<setter> PROP <channel> <prop> :<value>` to IRCX members and the setter.
 fn echo(w: &World, ch: ChanId, cid: ClientId, p: Prop, v: &[u8], out: &mut crate::core::Outbox) {
+    echo_from(w, ch, &w.clients[cid].mask(), Some(cid), p, v, out);
+}
+
+/// The PROP echo from `shown` (a user, or this server); keys only to IRCX hosts.
+fn echo_from(
+    w: &World,
+    ch: ChanId,
+    shown: &str,
+    setter: Option<ClientId>,
+    p: Prop,
+    v: &[u8],
+    out: &mut crate::core::Outbox,
+) {
     let chan = &w.channels[ch];
-    let line = Line::new(&w.clients[cid].mask(), "PROP")
+    let line = Line::new(shown, "PROP")
         .arg(&*chan.name)
         .arg(p.name())
         .trailing(v)
@@ -371,9 +384,9 @@ fn echo(w: &World, ch: ChanId, cid: ClientId, p: Prop, v: &[u8], out: &mut crate
             _ => true,
         })
         .map(|(&c, _)| c)
-        .filter(|&c| c != cid && w.clients[c].caps & caps::DIALECT_IRCX != 0)
+        .filter(|&c| Some(c) != setter && w.clients[c].caps & caps::DIALECT_IRCX != 0)
         .collect();
-    to.push(cid);
+    to.extend(setter);
     for c in to {
         let c = &w.clients[c];
         if let Some(conn) = c.conn {
@@ -432,4 +445,52 @@ pub fn key_status(chan: &Channel, key: Option<&[u8]>) -> Status {
     } else {
         Status::NONE
     }
+}
+
+/// The properties a `[[channel]]` may set in its `props` table: the writable ones that are
+/// not the topic or a key (those have keys of their own).
+const CONFIG_PROPS: [Prop; 6] = [
+    Prop::Language,
+    Prop::Pics,
+    Prop::Subject,
+    Prop::Client,
+    Prop::OnJoin,
+    Prop::OnPart,
+];
+
+/// Checks a `[[channel]]` property as PROP would check it: a name the table may set, and a
+/// value within the draft's limit that can travel in a line.
+pub fn config_prop(name: &str, value: &str) -> Result<Prop, String> {
+    let p = Prop::find(name.as_bytes())
+        .filter(|p| CONFIG_PROPS.contains(p))
+        .ok_or_else(|| {
+            let names: Vec<&str> = CONFIG_PROPS.iter().map(|p| p.name()).collect();
+            format!(
+                "property {name:?} cannot be set here; use one of {} (topic and keys have keys of their own)",
+                names.join(", ")
+            )
+        })?;
+    if value.len() > p.max() {
+        return Err(format!(
+            "property {} is {} bytes long; the limit is {}",
+            p.name(),
+            value.len(),
+            p.max()
+        ));
+    }
+    if value.contains(['\r', '\n', '\0']) {
+        return Err(format!(
+            "property {} contains a line break or NUL; write \\\\n for ONJOIN/ONPART line breaks",
+            p.name()
+        ));
+    }
+    Ok(p)
+}
+
+/// Sets a property as this server (the `[[channel]]` configuration): stored, and echoed as
+/// `:<server> PROP` to the members a user's set would reach.
+pub fn set_by_server(w: &mut World, ch: ChanId, p: Prop, v: &[u8], out: &mut crate::core::Outbox) {
+    w.channels[ch].set_prop(p, v);
+    let me = w.name().to_string();
+    echo_from(w, ch, &me, None, p, v, out);
 }

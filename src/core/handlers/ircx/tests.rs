@@ -468,7 +468,11 @@ fn reserved_tags_need_their_level() {
             ":irc.test 908 {nick} :No permissions to perform command"
         )]
     };
-    // alice is a host (op) of #c, but neither sysop nor owner; bob is an ordinary member.
+    // alice steps down from owner to host of #c: neither sysop nor owner; bob is an
+    // ordinary member.
+    t.feed(a, "MODE #c +o-q alice alice");
+    t.take(a);
+    t.take(b);
     for (who, nick, line) in [
         (a, "alice", "DATA #c SYS.AD :x"),
         (a, "alice", "DATA bob sys.ad :x"),

@@ -22,6 +22,11 @@ const BAN_LEN: usize = 195;
 
 const INVALID_KEY: Numeric = Numeric::new(n::ERR_INVALIDMODEPARAM.code, "Invalid key");
 const INVALID_LIMIT: Numeric = Numeric::new(n::ERR_INVALIDMODEPARAM.code, "Invalid limit");
+/// 481 for a mode only the server sets: operators are refused it too.
+pub const SERVER_ONLY: Numeric = Numeric::new(
+    n::ERR_NOPRIVILEGES.code,
+    "Permission Denied- Only the server sets that mode",
+);
 
 /// MODE from a user here (checked, answered) or from a link (applied as sent: the
 /// sending server checked the rights; passed on as it came).
@@ -95,11 +100,18 @@ struct Request<'a> {
     unknown: Option<u8>,
     /// A mode that needs a parameter came without one.
     missing: bool,
+    /// A mode only this server sets was asked for (dropped from `changes`).
+    server_only: bool,
 }
 
 /// Splits a mode string and its parameters into changes. Parameterised changes beyond
 /// MODES are dropped, with their parameters, rather than refused as a whole.
 fn parse<'a>(modes: &[u8], params: &[&'a [u8]]) -> Request<'a> {
+    parse_as(modes, params, false)
+}
+
+/// [`parse`], keeping server-only modes when `by_server` (this server's own changes).
+fn parse_as<'a>(modes: &[u8], params: &[&'a [u8]], by_server: bool) -> Request<'a> {
     let mut req = Request::default();
     let mut params = params.iter().copied().filter(|p| !p.is_empty());
     let mut budget = MAX_MODES;
@@ -113,6 +125,10 @@ fn parse<'a>(modes: &[u8], params: &[&'a [u8]]) -> Request<'a> {
             req.unknown.get_or_insert(letter);
             continue;
         };
+        if mode.server_only && !by_server {
+            req.server_only = true;
+            continue;
+        }
         let needs_param = mode.takes_param(plus);
         if !needs_param {
             req.changes.push(Change {
@@ -165,6 +181,10 @@ fn channel_mode(ctx: &mut Ctx<'_>, msg: &Message<'_>, ch: ChanId) -> HResult {
     }
     if req.missing {
         send_reply(ctx, err(n::ERR_NEEDMOREPARAMS, &[b"MODE"]));
+    }
+    if req.server_only {
+        // Draft §8.1.13: only the server sets REGISTERED; here, from its configuration.
+        send_reply(ctx, err(SERVER_ONLY, &[]));
     }
     if req.list_bans {
         send_bans(ctx.w, ctx.conn, ch, ctx.out);
@@ -253,6 +273,17 @@ fn apply_remote(
     out: &mut Outbox,
 ) {
     let req = parse(modes, params);
+    apply_unchecked(w, ch, setter, &req, out);
+}
+
+/// Applies changes whatever the rights and shows local members what took effect.
+fn apply_unchecked(
+    w: &mut World,
+    ch: ChanId,
+    setter: &str,
+    req: &Request<'_>,
+    out: &mut Outbox,
+) -> Vec<Done> {
     let mut done = Vec::new();
     for c in &req.changes {
         let _ = apply(w, ch, setter, c, &mut done);
@@ -262,6 +293,37 @@ fn apply_remote(
         let mut m = Msg::new(line, w.now.unix_ms);
         w.to_channel(ch, None, &mut m, out, |_| true);
     }
+    done
+}
+
+/// A change this server makes itself (the `[[channel]]` configuration): `:<server> MODE`
+/// to local members, and the same to links unless it is only a server-only mode (which
+/// describes this server's configuration, so it is not carried).
+pub fn apply_by_server(
+    w: &mut World,
+    ch: ChanId,
+    modes: &[u8],
+    params: &[&[u8]],
+    out: &mut Outbox,
+) {
+    let req = parse_as(modes, params, true);
+    let me = w.name().to_string();
+    let done = apply_unchecked(w, ch, &me, &req, out);
+    let linked: Vec<&Done> = done
+        .iter()
+        .filter(|d| !modes::channel_mode(d.letter).is_some_and(|m| m.server_only))
+        .collect();
+    // Other servers know the channel only while it has members.
+    if linked.is_empty() || w.links.is_empty() || w.channels[ch].members.is_empty() {
+        return;
+    }
+    let mut link = LinkMsg::new(&me, "MODE")
+        .arg(&*w.channels[ch].name)
+        .arg(modestring(linked.iter().map(|d| (d.plus, d.letter))));
+    for arg in linked.iter().filter_map(|d| d.arg.as_deref()) {
+        link = link.arg(arg);
+    }
+    w.to_links(None, &link, out);
 }
 
 /// 324 and 329. Non-members learn that a key is set but not what it is.
@@ -287,7 +349,7 @@ fn send_channel_modes(w: &World, conn: ConnId, viewer: ClientId, ch: ChanId, out
 /// The channel's modes as `+flags[k][l]` and their parameters. A hidden key is shown as `*`
 /// so clients that parse by CHANMODES still read the limit as the limit.
 fn describe(chan: &Channel, show_key: bool) -> (String, Vec<String>) {
-    let (modes, mut params) = crate::core::portal::burst::mode_words(chan);
+    let (modes, mut params) = crate::core::portal::burst::shown_mode_words(chan);
     // The key comes first among the parameters; outsiders only learn that one is set.
     if chan.key.is_some() && !show_key {
         params[0] = "*".into();
