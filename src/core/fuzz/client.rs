@@ -563,10 +563,15 @@ impl Fuzz {
         let target = if !speakable.is_empty() && self.rng.chance(1, 2) {
             let ch = *self.rng.pick(&speakable);
             let chan = &self.w.channels[ch];
-            for &m in chan.members.keys() {
+            // IRCX AUDITORIUM: an ordinary member reaches the hosts here alone. IRCX LAG:
+            // a local ordinary member's line reaches local members later, not now.
+            let hosts_only = self.w.in_audience(ch, cid);
+            let held = local && self.w.lag_ms(ch, cid) > 0;
+            for (&m, flags) in &chan.members {
                 let c = &self.w.clients[m];
+                let hears = !held && (!hosts_only || flags.is_op());
                 match (c.conn, self.w.servers[c.server].via) {
-                    (Some(conn), _) if m != cid => *want.entry(conn).or_default() += 1,
+                    (Some(conn), _) if m != cid && hears => *want.entry(conn).or_default() += 1,
                     (None, Some(link)) if link != from => {
                         want.insert(link, 1);
                     }

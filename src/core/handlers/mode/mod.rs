@@ -4,7 +4,7 @@
 
 use crate::core::dispatch::{err, Ctx, HResult, Reply, Source};
 use crate::core::fanout::Msg;
-use crate::core::modes::{self, Kind, Status};
+use crate::core::modes::{self, Kind, Right, Status};
 use crate::core::portal::LinkMsg;
 use crate::core::state::{umode, Ban, Channel};
 use crate::core::{ChanId, ClientId, ConnId, Outbox, World};
@@ -140,6 +140,11 @@ fn parse<'a>(modes: &[u8], params: &[&'a [u8]]) -> Request<'a> {
             (_, None) => req.missing = true,
         }
     }
+    // +d needs a limit: applied last, `+dl 5` works as `+ld 5` does.
+    if let Some(i) = req.changes.iter().position(|c| c.plus && c.letter == b'd') {
+        let d = req.changes.remove(i);
+        req.changes.push(d);
+    }
     // p, h and s exclude each other: of several set at once, the last one counts.
     if let Some(last) = req
         .changes
@@ -176,17 +181,31 @@ fn channel_mode(ctx: &mut Ctx<'_>, msg: &Message<'_>, ch: ChanId) -> HResult {
     if !chan.members.contains_key(&cid) {
         return Err(err(n::ERR_NOTONCHANNEL, &[chan.name.as_bytes()]));
     }
-    // IRC operators get no override here: that is what most networks expect of them.
-    let status = chan.members[&cid];
-    let allowed = req
-        .changes
-        .iter()
-        .all(|c| modes::channel_mode(c.letter).is_some_and(|m| status.at_least(m.set_by)));
-    if !allowed {
-        return Err(err(n::ERR_CHANOPRIVSNEEDED, &[chan.name.as_bytes()]));
+    if let Some(refused) = rights_refusal(ctx.w, ch, cid, &req) {
+        return Err(refused);
     }
     apply_changes(ctx, ch, cid, &req);
     Ok(())
+}
+
+/// Why the whole request is refused, if the caller may not make one of its changes: 482
+/// for a member status too low, 481 for a mode no member status reaches (a sysop
+/// manager's, or the server's own: the draft names no numeric, and 481 is the one every
+/// client already shows as "you lack the privileges", which is exactly the case).
+fn rights_refusal(w: &World, ch: ChanId, cid: ClientId, req: &Request<'_>) -> Option<Reply> {
+    // IRC operators get no override here: that is what most networks expect of them.
+    let chan = &w.channels[ch];
+    let status = chan.members[&cid];
+    let manager = w.is_manager(cid);
+    req.changes.iter().find_map(|c| {
+        let m = modes::channel_mode(c.letter)?;
+        match m.right {
+            Right::Status if status.at_least(m.set_by) => None,
+            Right::Status => Some(err(n::ERR_CHANOPRIVSNEEDED, &[chan.name.as_bytes()])),
+            Right::Manager | Right::AtCreate if manager => None,
+            Right::Manager | Right::AtCreate | Right::Server => Some(err(n::ERR_NOPRIVILEGES, &[])),
+        }
+    })
 }
 
 /// Channel mode changes from a local user whose rights were checked elsewhere (IRCX PROP
@@ -338,11 +357,32 @@ fn apply(
                     done.extend(set_flag(&mut w.channels[ch], false, other));
                 }
             }
+            if c.plus && c.letter == b'd' {
+                let chan = &w.channels[ch];
+                cloneable_refusal(chan.name.as_bytes(), chan.limit).map_or(Ok(()), Err)?;
+            }
             Ok(set_flag(&mut w.channels[ch], c.plus, c.letter))
         }
     };
     done.extend(result?);
     Ok(())
+}
+
+/// Why a channel cannot be made IRCX CLONEABLE (+d), if it cannot. 696 (invalid mode
+/// parameter, `<chan> d * :<why>`) rather than 472: the letter is known, only this
+/// channel cannot take it, and modern clients show 696's text as it is.
+pub fn cloneable_refusal(name: &[u8], limit: u32) -> Option<Reply> {
+    let why = if name.last().is_some_and(u8::is_ascii_digit) {
+        // Its clones are named by appending digits (draft §8.1.16).
+        "A cloneable channel's name cannot end in a digit"
+    } else if limit == 0 {
+        // Without a limit the channel is never full, so it would never clone.
+        "A cloneable channel needs a limit (+l)"
+    } else {
+        return None;
+    };
+    let num = Numeric::new(n::ERR_INVALIDMODEPARAM.code, why);
+    Some(err(num, &[name, b"d", b"*"]))
 }
 
 fn set_flag(chan: &mut Channel, plus: bool, letter: u8) -> Option<Done> {
