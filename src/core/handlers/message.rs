@@ -162,10 +162,8 @@ fn deliver_one(
                 status
             };
             let tagmsg = kind == Kind::Tagmsg;
-            let lag_ms = if from.is_none() { w.lag_ms(ch, cid) } else { 0 };
-            if lag_ms == 0 {
-                w.to_channel_members(ch, Some(cid), status, tagmsg, &mut m, ctx.out);
-            } else {
+            let lag_ms = from.is_none().then(|| w.lag_ms(ch, cid)).flatten();
+            if let Some(lag_ms) = lag_ms {
                 let held = Lagged {
                     due_ms: 0,
                     from: cid,
@@ -176,6 +174,8 @@ fn deliver_one(
                 if !w.lag_message(ch, lag_ms, held) {
                     return Err(err(LAG_FULL, &[chan_part]));
                 }
+            } else {
+                w.to_channel_members(ch, Some(cid), status, tagmsg, &mut m, ctx.out);
             }
         }
     } else {

@@ -42,14 +42,19 @@ pub struct Lag {
 }
 
 impl World {
-    /// The channel's lag in milliseconds for a message from `cid` (0: deliver now).
-    pub fn lag_ms(&self, ch: ChanId, cid: ClientId) -> u64 {
+    /// How long a message from `cid` to `ch` is held back, or `None` to deliver it now.
+    /// Held for no time at all (`Some(0)`) behind lines still held from before a lag was
+    /// lowered, so that it cannot overtake them.
+    pub fn lag_ms(&self, ch: ChanId, cid: ClientId) -> Option<u64> {
         let chan = &self.channels[ch];
-        let secs = chan.props.as_ref().map_or(0, |p| p.lag.secs);
-        if secs == 0 || chan.is_op(cid) || self.clients[cid].conn.is_none() {
-            return 0;
+        let lag = &chan.props.as_ref()?.lag;
+        if lag.secs == 0 && lag.queue.is_empty() {
+            return None;
         }
-        u64::from(secs) * 1000
+        if chan.is_op(cid) || self.clients[cid].conn.is_none() {
+            return None;
+        }
+        Some(u64::from(lag.secs) * 1000)
     }
 
     /// Holds a message back for `lag_ms`. Never earlier than the channel's last held
@@ -99,14 +104,14 @@ impl World {
                 self.to_channel_members(ch, Some(l.from), l.status, l.tagmsg, &mut l.msg, out);
             }
             // A channel gone (its id maybe reused since) holds nothing of ours any more.
-            let holding = self
-                .channels
-                .get(ch)
-                .and_then(|c| c.props.as_ref())
-                .is_some_and(|p| !p.lag.queue.is_empty());
-            if holding {
+            let Some(chan) = self.channels.get_mut(ch) else {
+                self.lagging.swap_remove(i);
+                continue;
+            };
+            if chan.props.as_ref().is_some_and(|p| !p.lag.queue.is_empty()) {
                 i += 1;
             } else {
+                chan.drop_empty_props();
                 self.lagging.swap_remove(i);
             }
         }

@@ -37,6 +37,8 @@ mod levels_tests;
 pub mod listx;
 #[cfg(test)]
 mod listx_tests;
+#[cfg(test)]
+mod modes_tests;
 pub mod prop;
 #[cfg(test)]
 mod prop_tests;

@@ -97,7 +97,8 @@ impl Channel {
         self.drop_empty_props();
     }
 
-    fn drop_empty_props(&mut self) {
+    /// Frees the properties once nothing is left in them.
+    pub(super) fn drop_empty_props(&mut self) {
         if self.props.as_ref().is_some_and(|p| p.is_empty()) {
             self.props = None;
         }
