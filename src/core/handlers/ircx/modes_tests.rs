@@ -113,12 +113,13 @@ fn auditorium_hides_members_leaving_and_renaming() {
     assert_eq!(t.take(a), vec![kick]);
     assert_eq!(t.take(d), vec![kick]);
     nothing_for(&mut t, &[b]);
-    t.feed(b, "QUIT :gone");
-    assert_eq!(t.take(a), vec![":bob!~bob@127.0.0.1 QUIT :Quit: gone"]);
-    // The host's own news reaches everyone.
     t.feed(c, "JOIN #a");
     t.take(c);
     t.take(a);
+    t.feed(b, "QUIT :gone");
+    assert_eq!(t.take(a), vec![":bob!~bob@127.0.0.1 QUIT :Quit: gone"]);
+    nothing_for(&mut t, &[c]);
+    // The host's own news reaches everyone.
     t.feed(a, "TOPIC #a :welcome");
     assert_eq!(t.take(c), vec![":alice!~alice@127.0.0.1 TOPIC #a :welcome"]);
 }
