@@ -368,6 +368,8 @@ impl World {
         for (conn, reason) in to_close {
             self.close_conn(conn, &reason, out);
         }
+        // A safety net: the loop runs the lag timer itself when a line falls due.
+        self.flush_lagged(out);
         self.flush_events(out);
     }
 

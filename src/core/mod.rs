@@ -121,6 +121,8 @@ pub struct World {
     pub per_ip: HashMap<IpAddr, u32>,
     /// IRCX EVENT subscriptions and raised events not yet flushed.
     events: handlers::ircx::event::Events,
+    /// Channels holding back messages for their IRCX LAG (`handlers::ircx::lag`).
+    pub lagging: Vec<ChanId>,
     pub now: Clock,
 }
 
@@ -149,6 +151,7 @@ impl World {
             isupport: Vec::new(),
             per_ip: HashMap::new(),
             events: Default::default(),
+            lagging: Vec::new(),
             now,
         };
         w.isupport = isupport::tokens(&w.config);

@@ -20,6 +20,11 @@ pub(super) const FUZZ_CONFIG: &str = "\
 name = \"admin\"
 password = \"pw\"
 
+[[oper]]
+name = \"boss\"
+password = \"pw\"
+level = \"manager\"
+
 [[portal]]
 name = \"leaf.test\"
 id = 2

@@ -99,8 +99,8 @@ pub fn join_one(
     let w = &mut *ctx.w;
     let name = std::str::from_utf8(name).expect("valid_channel checks UTF-8");
     let (ch, creating) = match w.find_channel(name.as_bytes()) {
-        Some(ch) => {
-            if w.channels[ch].members.contains_key(&cid) {
+        Some(found) => {
+            if w.channels[found].members.contains_key(&cid) {
                 return Ok(());
             }
             if w.clients[cid].chans.len() >= MAX_CHANNELS {
@@ -108,11 +108,20 @@ pub fn join_one(
             }
             // IRCX OWNERKEY / HOSTKEY: the joiner is an owner or a host, whatever else
             // would keep them out.
-            let status = key_status(&w.channels[ch], key);
-            if let Some(num) = refusal(w, ch, cid, key).filter(|_| status.is_empty()) {
-                // IRCX +u: the channel's hosts hear of a refused join.
-                super::ircx::knock::knock(w, ch, cid, num, ctx.out);
-                return Err(err(num, &[name.as_bytes()]));
+            let status = key_status(&w.channels[found], key);
+            let mut ch = found;
+            if let Some(num) = refusal(w, found, cid, key).filter(|_| status.is_empty()) {
+                match overflow(w, found, cid, num, ctx.out) {
+                    Some(clone) => ch = clone,
+                    None => {
+                        // IRCX +u: the channel's hosts hear of a refused join.
+                        super::ircx::knock::knock(w, found, cid, num, ctx.out);
+                        return Err(err(num, &[name.as_bytes()]));
+                    }
+                }
+                if w.channels[ch].members.contains_key(&cid) {
+                    return Ok(());
+                }
             }
             w.channels[ch].members.insert(cid, status);
             w.channels[ch].invites.retain(|&i| i != cid);
@@ -190,6 +199,22 @@ fn link_join(w: &World, ch: ChanId, cid: ClientId, out: &mut Outbox) {
     w.to_links(None, &sjoin, out);
 }
 
+/// IRCX CLONEABLE: the clone a refused joiner goes to instead, when the refusal was only
+/// that the channel is full (a ban still keeps them out of every clone).
+fn overflow(
+    w: &mut World,
+    ch: ChanId,
+    cid: ClientId,
+    refused: Numeric,
+    out: &mut Outbox,
+) -> Option<ChanId> {
+    let cloneable = w.channels[ch].has(cmode::CLONEABLE);
+    if !cloneable || refused.code != n::ERR_CHANNELISFULL.code || is_banned(w, ch, cid) {
+        return None;
+    }
+    super::ircx::clone::clone_for(w, ch, out)
+}
+
 /// Why `cid` may not join `ch` with `key`, if it may not: invite-only, key, limit, ban (an
 /// invitation opens every one of them).
 fn refusal(w: &World, ch: ChanId, cid: ClientId, key: Option<&[u8]>) -> Option<Numeric> {
@@ -232,16 +257,17 @@ pub fn announce_join(w: &mut World, ch: ChanId, cid: ClientId, out: &mut Outbox)
         .trailing(&c.realname)
         .finish();
     let mut m = Msg::new(plain, w.now.unix_ms).with_ext_join(ext);
-    w.to_channel(ch, None, &mut m, out, |_| true);
+    w.to_channel_about(ch, cid, &mut m, out);
     if let Some(away) = w.clients[cid].away.clone() {
         // away-notify: members learn the newcomer is away without polling.
         let line = Line::new(&mask, "AWAY").trailing(away).finish();
         let mut m = Msg::new(line, w.now.unix_ms);
+        let hosts_only = w.in_audience(ch, cid);
         let members: Vec<ClientId> = w.channels[ch]
             .members
-            .keys()
-            .copied()
-            .filter(|&m| m != cid)
+            .iter()
+            .filter(|&(&m, s)| m != cid && (!hosts_only || s.is_op()))
+            .map(|(&m, _)| m)
             .collect();
         for member in members {
             if w.clients[member].caps & caps::AWAY_NOTIFY != 0 {
@@ -294,9 +320,14 @@ pub fn send_names(w: &World, conn: ConnId, viewer: ClientId, ch: ChanId, out: &m
             names.clear();
         }
     };
+    let hosts_only = w.in_audience(ch, viewer);
     for (&member, &flags) in &chan.members {
         let c = &w.clients[member];
         if !is_member && c.has(umode::INVISIBLE) {
+            continue;
+        }
+        // IRCX AUDITORIUM: an ordinary member sees the hosts and themselves.
+        if hosts_only && !flags.is_op() && member != viewer {
             continue;
         }
         if names.len() + c.nick.len() + c.user.len() + c.host.len() + 4 > 400 {
@@ -330,7 +361,7 @@ fn part_one(ctx: &mut Ctx<'_>, ch: ChanId, reason: Option<&[u8]>) {
         link = link.trailing(r);
     }
     let mut m = Msg::new(l.finish(), w.now.unix_ms);
-    w.to_channel(ch, None, &mut m, ctx.out, |_| true);
+    w.to_channel_about(ch, cid, &mut m, ctx.out);
     send_greeting(w, ch, cid, Prop::OnPart, ctx.out);
     if w.events_wanted() {
         let (cname, mask) = (w.channels[ch].name.clone(), w.clients[cid].mask());
@@ -553,7 +584,7 @@ pub fn kick(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
             .trailing(reason)
             .finish();
         let mut m = Msg::new(line, w.now.unix_ms);
-        w.to_channel(ch, None, &mut m, ctx.out, |_| true);
+        w.to_channel_about(ch, victim, &mut m, ctx.out);
         let last = w.channels[ch].members.len() == 1;
         let link = LinkMsg::new(&kicker, "KICK")
             .arg(&*w.channels[ch].name)

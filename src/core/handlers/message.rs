@@ -3,6 +3,7 @@
 use crate::core::caps;
 use crate::core::dispatch::{err, Ctx, HResult};
 use crate::core::fanout::Msg;
+use crate::core::handlers::ircx::lag::Lagged;
 use crate::core::modes::{statusmsg_target, Status};
 use crate::core::portal::{cap, LinkMsg};
 use crate::core::state::cmode;
@@ -10,8 +11,14 @@ use crate::core::{ChanId, ClientId};
 use crate::limits::{AWAY_LEN, MAX_TARGETS};
 use crate::proto::casemap::is_channel;
 use crate::proto::line::Line;
-use crate::proto::numeric as n;
+use crate::proto::numeric::{self as n, Numeric};
 use crate::proto::Message;
+
+/// A channel holding back as many lines as its IRCX LAG allows: this one is dropped.
+const LAG_FULL: Numeric = Numeric::new(
+    n::ERR_CANNOTSENDTOCHAN.code,
+    "Cannot send to channel (too many lines held back by its LAG)",
+);
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -148,7 +155,28 @@ fn deliver_one(
             if !w.links.is_empty() {
                 w.to_channel_links(ch, from, &link_msg(&shown), ctx.out);
             }
-            w.to_channel_members(ch, Some(cid), status, kind == Kind::Tagmsg, &mut m, ctx.out);
+            // IRCX AUDITORIUM: an ordinary member speaks to the hosts alone.
+            let status = if w.in_audience(ch, cid) {
+                status.max(Status::OP)
+            } else {
+                status
+            };
+            let tagmsg = kind == Kind::Tagmsg;
+            let lag_ms = from.is_none().then(|| w.lag_ms(ch, cid)).flatten();
+            if let Some(lag_ms) = lag_ms {
+                let held = Lagged {
+                    due_ms: 0,
+                    from: cid,
+                    status,
+                    tagmsg,
+                    msg: Msg::new(line(&shown), w.now.unix_ms).with_client_tags(ctags),
+                };
+                if !w.lag_message(ch, lag_ms, held) {
+                    return Err(err(LAG_FULL, &[chan_part]));
+                }
+            } else {
+                w.to_channel_members(ch, Some(cid), status, tagmsg, &mut m, ctx.out);
+            }
         }
     } else {
         let to = w

@@ -4,7 +4,7 @@
 
 use crate::core::dispatch::{err, Ctx, HResult, Reply, Source};
 use crate::core::fanout::Msg;
-use crate::core::modes::{self, Kind, Status};
+use crate::core::modes::{self, Kind, Right, Status};
 use crate::core::portal::LinkMsg;
 use crate::core::state::{umode, Ban, Channel};
 use crate::core::{ChanId, ClientId, ConnId, Outbox, World};
@@ -156,6 +156,11 @@ fn parse_as<'a>(modes: &[u8], params: &[&'a [u8]], by_server: bool) -> Request<'
             (_, None) => req.missing = true,
         }
     }
+    // +d needs a limit: applied last, `+dl 5` works as `+ld 5` does.
+    if let Some(i) = req.changes.iter().position(|c| c.plus && c.letter == b'd') {
+        let d = req.changes.remove(i);
+        req.changes.push(d);
+    }
     // p, h and s exclude each other: of several set at once, the last one counts.
     if let Some(last) = req
         .changes
@@ -196,24 +201,8 @@ fn channel_mode(ctx: &mut Ctx<'_>, msg: &Message<'_>, ch: ChanId) -> HResult {
     if !chan.members.contains_key(&cid) {
         return Err(err(n::ERR_NOTONCHANNEL, &[chan.name.as_bytes()]));
     }
-    // IRC operators get no override here: that is what most networks expect of them.
-    let status = chan.members[&cid];
-    let allowed = req
-        .changes
-        .iter()
-        .all(|c| modes::channel_mode(c.letter).is_some_and(|m| status.at_least(m.set_by)));
-    if !allowed {
-        // A host falls short only of what owners may do.
-        let num = if status.is_op() {
-            NOT_OWNER
-        } else {
-            n::ERR_CHANOPRIVSNEEDED
-        };
-        return Err(err(num, &[chan.name.as_bytes()]));
-    }
-    if !status.at_least(Status::OWNER) && req.changes.iter().any(|c| acts_on_owner(ctx.w, chan, c))
-    {
-        return Err(err(NOT_OWNER, &[chan.name.as_bytes()]));
+    if let Some(refused) = rights_refusal(ctx.w, ch, cid, &req) {
+        return Err(refused);
     }
     apply_changes(ctx, ch, cid, &req);
     Ok(())
@@ -230,6 +219,38 @@ fn acts_on_owner(w: &World, chan: &Channel, c: &Change<'_>) -> bool {
         && w.find_nick(c.arg)
             .and_then(|t| chan.members.get(&t))
             .is_some_and(|s| s.contains(Status::OWNER))
+}
+
+/// Why the whole request is refused, if the caller may not make one of its changes: 482
+/// for a member status too low (with the owner's reason when a host falls short, or acts
+/// on an owner), 481 for a mode no member status reaches (a sysop manager's, or the
+/// server's own: the draft names no numeric, and 481 is the one every client already
+/// shows as "you lack the privileges", which is exactly the case).
+fn rights_refusal(w: &World, ch: ChanId, cid: ClientId, req: &Request<'_>) -> Option<Reply> {
+    // IRC operators get no override here: that is what most networks expect of them.
+    let chan = &w.channels[ch];
+    let status = chan.members[&cid];
+    let manager = w.is_manager(cid);
+    let short = if status.is_op() {
+        NOT_OWNER
+    } else {
+        n::ERR_CHANOPRIVSNEEDED
+    };
+    let refused = req.changes.iter().find_map(|c| {
+        let m = modes::channel_mode(c.letter)?;
+        match m.right {
+            Right::Status if status.at_least(m.set_by) => None,
+            Right::Status => Some(err(short, &[chan.name.as_bytes()])),
+            Right::Manager | Right::AtCreate if manager => None,
+            Right::Manager | Right::AtCreate => Some(err(n::ERR_NOPRIVILEGES, &[])),
+            Right::Server => Some(err(SERVER_ONLY, &[])),
+        }
+    });
+    refused.or_else(|| {
+        let on_owner = req.changes.iter().any(|c| acts_on_owner(w, chan, c));
+        (on_owner && !status.at_least(Status::OWNER))
+            .then(|| err(NOT_OWNER, &[chan.name.as_bytes()]))
+    })
 }
 
 /// Channel mode changes from a local user whose rights were checked elsewhere (IRCX PROP
@@ -423,11 +444,32 @@ fn apply(
                     done.extend(set_flag(&mut w.channels[ch], false, other));
                 }
             }
+            if c.plus && c.letter == b'd' {
+                let chan = &w.channels[ch];
+                cloneable_refusal(chan.name.as_bytes(), chan.limit).map_or(Ok(()), Err)?;
+            }
             Ok(set_flag(&mut w.channels[ch], c.plus, c.letter))
         }
     };
     done.extend(result?);
     Ok(())
+}
+
+/// Why a channel cannot be made IRCX CLONEABLE (+d), if it cannot. 696 (invalid mode
+/// parameter, `<chan> d * :<why>`) rather than 472: the letter is known, only this
+/// channel cannot take it, and modern clients show 696's text as it is.
+pub fn cloneable_refusal(name: &[u8], limit: u32) -> Option<Reply> {
+    let why = if name.last().is_some_and(u8::is_ascii_digit) {
+        // Its clones are named by appending digits (draft §8.1.16).
+        "A cloneable channel's name cannot end in a digit"
+    } else if limit == 0 {
+        // Without a limit the channel is never full, so it would never clone.
+        "A cloneable channel needs a limit (+l)"
+    } else {
+        return None;
+    };
+    let num = Numeric::new(n::ERR_INVALIDMODEPARAM.code, why);
+    Some(err(num, &[name, b"d", b"*"]))
 }
 
 fn set_flag(chan: &mut Channel, plus: bool, letter: u8) -> Option<Done> {

@@ -49,9 +49,14 @@ fn who_channel(
     // Sorted so the reply does not depend on hash order.
     let mut members: Vec<(ClientId, Status)> = chan.members.iter().map(|(&c, &f)| (c, f)).collect();
     members.sort_unstable();
+    // IRCX AUDITORIUM: an ordinary member sees the hosts and themselves.
+    let hosts_only = w.in_audience(ch, me);
     for (cid, flags) in members {
         let c = &w.clients[cid];
         if (c.has(umode::INVISIBLE) && !see_all) || (opers_only && !c.has(umode::OPER)) {
+            continue;
+        }
+        if hosts_only && !flags.is_op() && cid != me {
             continue;
         }
         out.send(conn, who_line(w, conn, &chan.name, cid, flags, multi));
