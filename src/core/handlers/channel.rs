@@ -449,6 +449,17 @@ pub fn set_topic(
         .finish();
     let mut m = Msg::new(line, w.now.unix_ms);
     w.to_channel(ch, None, &mut m, out, |_| true);
+    if w.events_wanted() {
+        let name = w.channels[ch].name.to_string();
+        let text = String::from_utf8_lossy(text);
+        w.raise_event(
+            EventType::Channel,
+            "TOPIC",
+            None,
+            &[&name, setter],
+            Some(&text),
+        );
+    }
 }
 
 pub fn names(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
@@ -585,6 +596,12 @@ pub fn kick(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
             .finish();
         let mut m = Msg::new(line, w.now.unix_ms);
         w.to_channel_about(ch, victim, &mut m, ctx.out);
+        if w.events_wanted() {
+            let (cname, mask) = (w.channels[ch].name.to_string(), w.clients[victim].mask());
+            let why = String::from_utf8_lossy(reason);
+            let params: &[&str] = &[&cname, &mask, &shown];
+            w.raise_event(EventType::Member, "KICK", Some(victim), params, Some(&why));
+        }
         let last = w.channels[ch].members.len() == 1;
         let link = LinkMsg::new(&kicker, "KICK")
             .arg(&*w.channels[ch].name)

@@ -4,6 +4,7 @@
 
 use crate::core::dispatch::{err, Ctx, HResult, Reply, Source};
 use crate::core::fanout::Msg;
+use crate::core::handlers::ircx::event::EventType;
 use crate::core::modes::{self, Kind, Right, Status};
 use crate::core::portal::LinkMsg;
 use crate::core::state::{umode, Ban, Channel};
@@ -273,6 +274,7 @@ fn apply_changes(ctx: &mut Ctx<'_>, ch: ChanId, cid: ClientId, req: &Request<'_>
         let line = announcement(&setter, &w.channels[ch].name, &done);
         let mut m = Msg::new(line, w.now.unix_ms);
         w.to_channel(ch, None, &mut m, ctx.out, |_| true);
+        mode_events(w, ch, &setter, &done);
         let mut link = LinkMsg::new(&w.clients[cid].nick, "MODE")
             .arg(&*w.channels[ch].name)
             .arg(modestring(done.iter().map(|d| (d.plus, d.letter))));
@@ -313,6 +315,7 @@ fn apply_unchecked(
         let line = announcement(setter, &w.channels[ch].name, &done);
         let mut m = Msg::new(line, w.now.unix_ms);
         w.to_channel(ch, None, &mut m, out, |_| true);
+        mode_events(w, ch, setter, &done);
     }
     done
 }
@@ -407,6 +410,35 @@ impl Done {
             arg: arg.map(Into::into),
         })
     }
+}
+
+/// IRCX EVENTs for a change: `MEMBER MODE <chan> <mask> <±letter> <setter>` per status
+/// given or taken, `CHANNEL MODE <chan> <setter> <modes> [args]` for the rest.
+fn mode_events(w: &mut World, ch: ChanId, setter: &str, done: &[Done]) {
+    if !w.events_wanted() {
+        return;
+    }
+    let name = w.channels[ch].name.to_string();
+    let is_status = |d: &&Done| {
+        modes::channel_mode(d.letter).is_some_and(|m| matches!(m.kind, Kind::Member(_)))
+    };
+    for d in done.iter().filter(is_status) {
+        let Some(target) = d.arg.as_deref().and_then(|n| w.find_nick(n.as_bytes())) else {
+            continue;
+        };
+        let change = format!("{}{}", if d.plus { '+' } else { '-' }, d.letter as char);
+        let mask = w.clients[target].mask();
+        let params: &[&str] = &[&name, &mask, &change, setter];
+        w.raise_event(EventType::Member, "MODE", Some(target), params, None);
+    }
+    let rest: Vec<&Done> = done.iter().filter(|d| !is_status(d)).collect();
+    if rest.is_empty() {
+        return;
+    }
+    let modes = modestring(rest.iter().map(|d| (d.plus, d.letter)));
+    let mut params: Vec<&str> = vec![&name, setter, &modes];
+    params.extend(rest.iter().filter_map(|d| d.arg.as_deref()));
+    w.raise_event(EventType::Channel, "MODE", None, &params, None);
 }
 
 /// `:setter MODE #chan +ov-b alice bob *!*@bad`.
