@@ -30,6 +30,7 @@ pub mod isupport;
 pub mod lifecycle;
 pub mod modes;
 pub mod network;
+pub mod owner_view;
 pub mod portal;
 pub mod state;
 #[cfg(test)]

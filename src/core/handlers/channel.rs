@@ -168,8 +168,7 @@ pub fn join_one(
             .arg(letter)
             .arg(&*w.clients[cid].nick)
             .finish();
-        let mut m = Msg::new(line, w.now.unix_ms);
-        w.to_channel(ch, None, &mut m, ctx.out, |_| true);
+        w.mode_to_channel(ch, line, ctx.out);
     }
     if !w.links.is_empty() {
         link_join(w, ch, cid, ctx.out);
@@ -336,8 +335,9 @@ pub fn send_names(w: &World, conn: ConnId, viewer: ClientId, ch: ChanId, out: &m
         if !names.is_empty() {
             names.push(' ');
         }
-        flags.push_prefixes(
+        w.push_member_prefixes(
             &mut names,
+            flags,
             viewer_caps & caps::MULTI_PREFIX != 0,
             viewer_caps,
         );

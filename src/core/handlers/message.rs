@@ -4,7 +4,7 @@ use crate::core::caps;
 use crate::core::dispatch::{err, Ctx, HResult};
 use crate::core::fanout::Msg;
 use crate::core::handlers::ircx::lag::Lagged;
-use crate::core::modes::{statusmsg_target, Status};
+use crate::core::modes::Status;
 use crate::core::portal::{cap, LinkMsg};
 use crate::core::state::cmode;
 use crate::core::{ChanId, ClientId};
@@ -114,7 +114,7 @@ fn deliver_one(
 ) -> HResult {
     let from = ctx.from_link();
     let w = &mut *ctx.w;
-    let (status, chan_part) = statusmsg_target(target);
+    let (status, chan_part) = w.statusmsg_target(target);
     let text = (kind != Kind::Tagmsg).then(|| msg.param(1));
     // Recipients see the target as the server spells it (`#Chan` for `#chan`, the nick's own
     // case), with the status prefix kept.

@@ -4,7 +4,6 @@
 
 use super::{cap, LinkMsg};
 use crate::core::dispatch::{Ctx, HResult};
-use crate::core::fanout::Msg;
 use crate::core::handlers::channel::set_topic;
 use crate::core::handlers::ircx::event::EventType;
 use crate::core::modes::{self, Kind, Status};
@@ -355,8 +354,7 @@ fn announce_modes(
         for a in &args {
             line = line.arg(a);
         }
-        let mut m = Msg::new(line.finish(), w.now.unix_ms);
-        w.to_channel(ch, None, &mut m, out, |_| true);
+        w.mode_to_channel(ch, line.finish(), out);
     }
 }
 

@@ -272,8 +272,7 @@ fn apply_changes(ctx: &mut Ctx<'_>, ch: ChanId, cid: ClientId, req: &Request<'_>
     if !done.is_empty() {
         let w = &mut *ctx.w;
         let line = announcement(&setter, &w.channels[ch].name, &done);
-        let mut m = Msg::new(line, w.now.unix_ms);
-        w.to_channel(ch, None, &mut m, ctx.out, |_| true);
+        w.mode_to_channel(ch, line, ctx.out);
         mode_events(w, ch, &setter, &done);
         let mut link = LinkMsg::new(&w.clients[cid].nick, "MODE")
             .arg(&*w.channels[ch].name)
@@ -313,8 +312,7 @@ fn apply_unchecked(
     }
     if !done.is_empty() {
         let line = announcement(setter, &w.channels[ch].name, &done);
-        let mut m = Msg::new(line, w.now.unix_ms);
-        w.to_channel(ch, None, &mut m, out, |_| true);
+        w.mode_to_channel(ch, line, out);
         mode_events(w, ch, setter, &done);
     }
     done

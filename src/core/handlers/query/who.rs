@@ -118,7 +118,8 @@ fn who_line(
         status.push('*');
     }
     let viewer = w.local(conn).and_then(|l| l.client);
-    flags.push_prefixes(&mut status, multi, viewer.map_or(0, |v| w.clients[v].caps));
+    let viewer_caps = viewer.map_or(0, |v| w.clients[v].caps);
+    w.push_member_prefixes(&mut status, flags, multi, viewer_caps);
     let srv = &w.servers[c.server];
     let mut real = format!("{} ", srv.hop).into_bytes();
     real.extend_from_slice(&c.realname);
