@@ -243,10 +243,14 @@ impl fmt::Debug for Account {
 impl Account {
     /// Whether `password` is this account's (argon2 verification: slow on purpose).
     pub fn verify(&self, password: &[u8]) -> bool {
-        use argon2::{Argon2, PasswordHash, PasswordVerifier};
-        PasswordHash::new(&self.password)
-            .is_ok_and(|h| Argon2::default().verify_password(password, &h).is_ok())
+        verify_hash(&self.password, password)
     }
+}
+
+/// Whether `password` matches the argon2 PHC string `hash`.
+pub fn verify_hash(hash: &str, password: &[u8]) -> bool {
+    use argon2::{Argon2, PasswordHash, PasswordVerifier};
+    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password, &h).is_ok())
 }
 
 /// Whether `hash` is an argon2 PHC hash string that `Account::verify` can use.

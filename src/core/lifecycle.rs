@@ -331,6 +331,7 @@ impl World {
     /// Timers: registration timeout, PING after silence, ping timeout. Called about once a second.
     pub fn on_tick(&mut self, now: Clock, out: &mut Outbox) {
         self.now = now;
+        self.auth_guard.prune(now.mono_ms);
         let lim = &self.config.limits;
         let (reg_ms, ping_ms, timeout_ms) = (
             lim.registration_timeout_s * 1000,

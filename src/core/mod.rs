@@ -124,6 +124,8 @@ pub struct World {
     events: handlers::ircx::event::Events,
     /// Channels holding back messages for their IRCX LAG (`handlers::ircx::lag`).
     pub lagging: Vec<ChanId>,
+    /// Failed IRCX AUTH PLAIN attempts per address (911 after too many).
+    pub auth_guard: handlers::ircx::auth::Guard,
     pub now: Clock,
 }
 
@@ -153,6 +155,7 @@ impl World {
             per_ip: HashMap::new(),
             events: Default::default(),
             lagging: Vec::new(),
+            auth_guard: Default::default(),
             now,
         };
         w.isupport = isupport::tokens(&w.config);

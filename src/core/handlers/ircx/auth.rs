@@ -9,11 +9,18 @@
 //! draft says), anything else is a bad command (900). Success is the server's
 //! `AUTH <package> * <user>@<server> <oid>`; users have no OIDs yet, so `<oid>` is `0`.
 //! A second AUTH after a success gets 909, one after registration 462.
+//!
+//! Guessing is slowed twice: an unknown account costs the same argon2 check as a known one
+//! (so the time of a failure does not tell which accounts exist), and an address with
+//! [`MAX_FAILURES`] failed PLAIN attempts within [`WINDOW_MS`] gets 911 for the rest of
+//! that window without any check.
 
 use crate::core::dispatch::{err, Ctx, HResult, Source};
 use crate::proto::line::Line;
 use crate::proto::numeric as n;
 use crate::proto::Message;
+use hashbrown::HashMap;
+use std::net::IpAddr;
 
 pub fn auth(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     if !matches!(ctx.src, Source::Unregistered) {
@@ -41,10 +48,18 @@ pub fn auth(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         if msg.len() < 3 {
             return Err(err(n::IRCERR_BADCOMMAND, &[b"AUTH"]));
         }
+        let ip = ctx.w.local(ctx.conn).map(|l| l.ip);
+        let now = ctx.w.now.mono_ms;
+        if ip.is_some_and(|ip| ctx.w.auth_guard.suspended(ip, now)) {
+            return Err(err(n::IRCERR_AUTHENTICATIONSUSPENDED, &[package]));
+        }
         match plain(ctx, msg.param(2)) {
             Some(name) => name,
             None => {
                 log::info!("conn {}: AUTH PLAIN failed", ctx.conn);
+                if let Some(ip) = ip {
+                    ctx.w.auth_guard.failed(ip, now);
+                }
                 return Err(err(n::IRCERR_AUTHENTICATIONFAILED, &[package]));
             }
         }
@@ -74,16 +89,59 @@ fn plain(ctx: &Ctx<'_>, data: &[u8]) -> Option<Box<str>> {
     if parts.next().is_some() || (!authzid.is_empty() && authzid != user) {
         return None;
     }
-    let user = std::str::from_utf8(user).ok()?;
-    let account = ctx
+    let user = std::str::from_utf8(user).unwrap_or_default();
+    let found = ctx
         .w
         .config
         .account
         .iter()
-        .find(|a| a.name.eq_ignore_ascii_case(user))?;
+        .find(|a| a.name.eq_ignore_ascii_case(user));
+    let Some(account) = found else {
+        // As slow as a wrong password, so failures do not tell which accounts exist.
+        let _ = crate::config::verify_hash(DUMMY_HASH, password);
+        return None;
+    };
     account
         .verify(password)
         .then(|| account.name.as_str().into())
+}
+
+/// An argon2id hash (of nothing anyone knows) with `--hash-password`'s parameters.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$G20GKlRZnpCroXN3P4cEEw$GoEY9ShmS1Of9sgvP9QZHac74KhCg/8LgHwAN/3Z+cM";
+
+/// Failed PLAIN attempts an address may make within [`WINDOW_MS`] before 911.
+pub const MAX_FAILURES: u32 = 5;
+pub const WINDOW_MS: u64 = 60_000;
+
+/// Failed AUTH PLAIN attempts per address: (failures, when the window began).
+#[derive(Default)]
+pub struct Guard {
+    failures: HashMap<IpAddr, (u32, u64)>,
+}
+
+impl Guard {
+    fn suspended(&self, ip: IpAddr, now_ms: u64) -> bool {
+        self.failures.get(&ip).is_some_and(|&(n, since)| {
+            n >= MAX_FAILURES && now_ms.saturating_sub(since) < WINDOW_MS
+        })
+    }
+
+    fn failed(&mut self, ip: IpAddr, now_ms: u64) {
+        let e = self.failures.entry(ip).or_insert((0, now_ms));
+        if now_ms.saturating_sub(e.1) >= WINDOW_MS {
+            *e = (0, now_ms);
+        }
+        e.0 += 1;
+    }
+
+    /// Forgets windows that ended (the loop's timer): the map holds only recent guessers.
+    pub fn prune(&mut self, now_ms: u64) {
+        if !self.failures.is_empty() {
+            self.failures
+                .retain(|_, &mut (_, since)| now_ms.saturating_sub(since) < WINDOW_MS);
+        }
+    }
 }
 
 /// Standard base64 (RFC 4648 §4) with `=` padding required; `None` on anything else.

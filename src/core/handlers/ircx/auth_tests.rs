@@ -84,7 +84,6 @@ fn plain_succeeds_with_the_right_password() {
 #[test]
 fn plain_failures() {
     let mut t = world();
-    let c = ircx_conn(&mut t);
     for data in [
         "AGFubgBTZWNyZXQ=",     // \0ann\0Secret: wrong password
         "AGJvYgBzZWNyZXQ=",     // \0bob\0secret: no such account
@@ -94,12 +93,17 @@ fn plain_failures() {
         "YW5uc2VjcmV0",         // annsecret: no NULs
         "AGFubgBzZWNyZXQAeA==", // \0ann\0secret\0x: a fourth part
     ] {
+        // A new window (and connection) each time: the suspension after five failures
+        // has a test of its own.
+        t.tick(60_000);
+        let c = ircx_conn(&mut t);
         assert_eq!(
             t.ask(c, &format!("AUTH PLAIN I :{data}")),
             vec![FAILED],
             "{data}"
         );
     }
+    let c = ircx_conn(&mut t);
     // `*` aborts (910); other sequences and PLAIN without data are bad commands.
     assert_eq!(t.ask(c, &format!("AUTH PLAIN * :{ANN}")), vec![FAILED]);
     for line in ["AUTH PLAIN S :x", "AUTH ANON X", "AUTH PLAIN I"] {
@@ -191,4 +195,34 @@ fn authonly_channels_admit_authenticated_users() {
     // -a opens the channel again.
     t.feed(a, "MODE #a -a");
     assert_eq!(t.ask(b, "JOIN #a")[0], ":bob!~bob@127.0.0.1 JOIN #a");
+}
+
+/// base64 of `\0ann\0wrong` and of `\0nobody\0secret`.
+const WRONG: &str = "AGFubgB3cm9uZw==";
+const NOBODY: &str = "AG5vYm9keQBzZWNyZXQ=";
+
+#[test]
+fn an_address_that_keeps_failing_is_suspended_for_a_minute() {
+    let mut t = world();
+    let c = ircx_conn(&mut t);
+    for data in [WRONG, NOBODY, WRONG, NOBODY, WRONG] {
+        assert_eq!(t.ask(c, &format!("AUTH PLAIN I :{data}")), vec![FAILED]);
+    }
+    // The sixth try from the address is refused unchecked, even with the right password,
+    // and on a new connection too.
+    let suspended = ":irc.test 911 * PLAIN :Authentication suspended for this IP";
+    assert_eq!(t.ask(c, &format!("AUTH PLAIN I :{ANN}")), vec![suspended]);
+    let d = ircx_conn(&mut t);
+    assert_eq!(t.ask(d, &format!("AUTH PLAIN I :{ANN}")), vec![suspended]);
+    // ANON is no guess.
+    assert_eq!(
+        t.ask(d, "AUTH ANON I"),
+        vec![":irc.test AUTH ANON * anonymous@irc.test 0"]
+    );
+    t.tick(60_000);
+    let e = ircx_conn(&mut t);
+    assert_eq!(
+        t.ask(e, &format!("AUTH PLAIN I :{ANN}")),
+        vec![":irc.test AUTH PLAIN * ann@irc.test 0"]
+    );
 }
