@@ -298,13 +298,23 @@ impl World {
         &self.counts
     }
 
+    /// The IRCX object ID of the user on connection `conn` (AUTH tells it): this server's
+    /// 12-bit ID, then the connection's slot with the top bit of the 20 set, so it never
+    /// meets a channel's OID; it costs no memory per user.
+    pub fn user_oid(&self, conn: ConnId) -> String {
+        let server = u32::from(self.config.server.id & 0xFFF) << 20;
+        let slot = conn.index() as u32 & 0x7_FFFF;
+        format!("0{:08X}", server | 0x8_0000 | slot)
+    }
+
     /// Creates an empty channel (the one place channels are born), with its OID.
     pub fn create_channel(&mut self, name: &str, created_ms: u64) -> ChanId {
-        // A 20-bit counter under this server's 12-bit ID, skipping OIDs still in use after
-        // it wraps: unique on this server, and in the network while IDs are.
+        // A 19-bit counter under this server's 12-bit ID (the upper half of the 20 bits
+        // below the ID is the users', see `user_oid`), skipping OIDs still in use after it
+        // wraps: unique on this server, and in the network while IDs are.
         let server = u32::from(self.config.server.id & 0xFFF) << 20;
         loop {
-            self.oids = (self.oids + 1) & 0xF_FFFF;
+            self.oids = (self.oids + 1) & 0x7_FFFF;
             if !self.oids_index.contains_key(&(server | self.oids)) {
                 break;
             }

@@ -120,7 +120,7 @@ pub struct Channel {
     pub created: u64,
     /// Channel timestamp (Unix milliseconds): on a merge the older channel's modes win.
     pub created_ms: u64,
-    /// IRCX object ID: the creating server's 12-bit ID and a 20-bit counter.
+    /// IRCX object ID: the creating server's 12-bit ID and a 19-bit counter.
     pub oid: u32,
     pub topic: Option<Topic>,
     pub modes: u32,

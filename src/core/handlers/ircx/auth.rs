@@ -7,7 +7,7 @@
 //!
 //! Both packages take one step, so the sequence is always `I`; `*` aborts (910, as the
 //! draft says), anything else is a bad command (900). Success is the server's
-//! `AUTH <package> * <user>@<server> <oid>`; users have no OIDs yet, so `<oid>` is `0`.
+//! `AUTH <package> * <user>@<server> <oid>`, the user's OID (`World::user_oid`).
 //! A second AUTH after a success gets 909, one after registration 462.
 //!
 //! Guessing is slowed twice: an unknown account costs the same argon2 check as a known one
@@ -75,7 +75,7 @@ pub fn auth(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         .arg(package)
         .arg("*")
         .arg(format!("{user}@{server}"))
-        .arg("0")
+        .arg(ctx.w.user_oid(ctx.conn))
         .finish();
     ctx.out.send(ctx.conn, line);
     Ok(())
