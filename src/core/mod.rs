@@ -121,6 +121,8 @@ pub struct World {
     pub per_ip: HashMap<IpAddr, u32>,
     /// IRCX EVENT subscriptions and raised events not yet flushed.
     events: handlers::ircx::event::Events,
+    /// IRCX ACCESS lists of `$`, `*` and users (channels keep their own).
+    pub access: handlers::ircx::access::Access,
     pub now: Clock,
 }
 
@@ -149,6 +151,7 @@ impl World {
             isupport: Vec::new(),
             per_ip: HashMap::new(),
             events: Default::default(),
+            access: Default::default(),
             now,
         };
         w.isupport = isupport::tokens(&w.config);
