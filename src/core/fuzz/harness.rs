@@ -20,6 +20,9 @@ pub(super) const FUZZ_CONFIG: &str = "\
 name = \"admin\"
 password = \"pw\"
 
+[ircx]
+max_access = 4
+
 [[portal]]
 name = \"leaf.test\"
 id = 2
