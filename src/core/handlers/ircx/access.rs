@@ -79,6 +79,8 @@ pub struct Entry {
     pub set_at: u64,
     /// Added by a channel owner (or a sysop manager): hosts may not delete it.
     pub by_owner: bool,
+    /// From the `access` of a `[[channel]]`: replaced by a reload, never in the state file.
+    pub from_config: bool,
     pub reason: Box<str>,
 }
 
@@ -219,6 +221,39 @@ pub fn normalize_mask(mask: &[u8]) -> Option<String> {
         part(host),
         part(server)
     ))
+}
+
+/// A `[[channel]]` `access` entry, `"<level> [<mask>] [:<reason>]"` (permanent), e.g.
+/// `"DENY *!*@bad.host :spam"`; the error says what is wrong with it.
+pub fn config_entry(text: &str, server: &str) -> Result<Entry, String> {
+    let (head, reason) = match text.split_once(" :") {
+        Some((h, r)) => (h, r),
+        None => (text, ""),
+    };
+    let mut words = head.split_whitespace();
+    let level = words
+        .next()
+        .and_then(|l| Level::parse(l.as_bytes()))
+        .ok_or("it must start with OWNER, HOST, VOICE, GRANT or DENY")?;
+    let mask = match words.next() {
+        Some(m) => {
+            normalize_mask(m.as_bytes()).ok_or("its mask is not a nick!user@host$server mask")?
+        }
+        None => "*!*@*$*".into(),
+    };
+    if words.next().is_some() || reason.contains(['\r', '\n', '\0']) {
+        return Err("write it as \"LEVEL mask :reason\"".into());
+    }
+    Ok(Entry {
+        level,
+        mask: mask.into(),
+        expires_ms: 0,
+        setter: server.into(),
+        set_at: 0,
+        by_owner: true,
+        from_config: true,
+        reason: reason.into(),
+    })
 }
 
 /// Longest mask accepted (a full mask of the longest nick, user and host fits).
@@ -438,6 +473,7 @@ mod tests {
             setter: "s".into(),
             set_at: 0,
             by_owner: false,
+            from_config: false,
             reason: "".into(),
         }
     }

@@ -214,6 +214,7 @@ fn add(ctx: &mut Ctx<'_>, cid: ClientId, name: &str, obj: Object, msg: &Message<
         setter: w.clients[cid].mask().into(),
         set_at: w.now.unix_s(),
         by_owner: r == Right::Owner,
+        from_config: false,
         reason: reason.into(),
     };
     let line = entry_line(w, ctx.conn, n::IRCRPL_ACCESSADD, name, &entry);

@@ -27,7 +27,8 @@ impl World {
             }
         }
         for (name, obj) in objects {
-            for e in self.access_list(obj).map_or(&[][..], |l| &l.entries) {
+            let entries = self.access_list(obj).map_or(&[][..], |l| &l.entries);
+            for e in entries.iter().filter(|e| !e.from_config) {
                 let _ = writeln!(
                     text,
                     "access {name} {} {} {} {} {} {} :{}",
@@ -117,6 +118,7 @@ fn parse_line(line: &str) -> Option<(String, Entry)> {
             _ => return None,
         },
         setter: setter.into(),
+        from_config: false,
         reason: reason.into(),
     };
     Some((object.to_string(), entry))

@@ -491,3 +491,42 @@ fn network_list_needs_a_manager_and_grant_alone_closes_the_server() {
     );
     t.user("friend");
 }
+
+#[test]
+fn registered_channels_take_entries_from_the_configuration() {
+    let reg = |access: &str| {
+        format!(
+            "{BASE_CONFIG}[[channel]]\nname = \"#reg\"\nownerkey = \"ok\"\naccess = [{access}]\n"
+        )
+    };
+    let mut t = TestWorld::with_config(&reg("\"DENY *@bad.host :spam\", \"VOICE bob\""));
+    let a = t.user("alice");
+    t.feed(a, "IRCX");
+    t.feed(a, "JOIN #reg ok");
+    t.feed(a, "ACCESS #reg ADD GRANT carol");
+    t.take(a);
+    assert_eq!(
+        t.ask(a, "ACCESS #reg"),
+        vec![
+            ":irc.test 803 alice #reg :Start of access entries",
+            ":irc.test 804 alice #reg VOICE bob!*@*$* 0 irc.test :",
+            ":irc.test 804 alice #reg GRANT carol!*@*$* 0 alice!~alice@127.0.0.1 :",
+            ":irc.test 804 alice #reg DENY *!*@bad.host$* 0 irc.test :spam",
+            ":irc.test 805 alice #reg :End of access entries",
+        ]
+    );
+    // Only what was added at run time goes to the state file.
+    assert_eq!(t.w.access_state().lines().count(), 2);
+    // A reload replaces the configured entries and keeps the others.
+    t.reload(&reg("\"HOST dave\""));
+    assert_eq!(
+        t.ask(a, "ACCESS #reg")[1..3],
+        [
+            ":irc.test 804 alice #reg HOST dave!*@*$* 0 irc.test :",
+            ":irc.test 804 alice #reg GRANT carol!*@*$* 0 alice!~alice@127.0.0.1 :",
+        ]
+    );
+    let d = t.user("dave");
+    t.feed(d, "JOIN #reg");
+    assert_eq!(t.take(d)[1], ":irc.test MODE #reg +o dave");
+}
