@@ -60,6 +60,14 @@ pub struct Ircx {
     /// a client must not be able to grow the server's memory without bound (916 beyond).
     #[serde(default = "default_max_access")]
     pub max_access: usize,
+    /// The symbol RFC clients see on channel owners: `~` (default), or `@` to show owners
+    /// as hosts (the Exchange behaviour), or another unused symbol such as `!`.
+    #[serde(default = "default_owner_prefix")]
+    pub rfc_owner_prefix: String,
+}
+
+fn default_owner_prefix() -> String {
+    "~".into()
 }
 
 impl Default for Ircx {
@@ -67,6 +75,8 @@ impl Default for Ircx {
         Ircx {
             redirect: String::new(),
             max_access: default_max_access(),
+            // Without an [ircx] section, as before: empty means the default `~`.
+            rfc_owner_prefix: String::new(),
         }
     }
 }
@@ -488,6 +498,17 @@ impl Config {
                 ),
             ));
         }
+        let sym = &self.ircx.rfc_owner_prefix;
+        let reserved = "+.#&:,$* ";
+        let mut chars = sym.chars();
+        if !sym.is_empty()
+            && !matches!((chars.next(), chars.next()), (Some(c), None) if c.is_ascii_graphic() && !reserved.contains(c))
+        {
+            return Err(err(
+                "rfc_owner_prefix",
+                format!("rfc_owner_prefix {sym:?} is not one symbol owners can wear; write \"~\" (the default), \"@\" (owners shown as hosts) or another single symbol such as \"!\" (not one of + . # & : , $ *)"),
+            ));
+        }
         channel::validate(&self.channel, l.casemapping, text, file)?;
         self.validate_portals(text, file)
     }
@@ -681,6 +702,9 @@ impl fmt::Display for Config {
         if let Some(list) = self.ircx.redirect_list() {
             writeln!(f, "redirect = {list:?}")?;
         }
+        if !matches!(&*self.ircx.rfc_owner_prefix, "" | "~") {
+            writeln!(f, "rfc_owner_prefix = {:?}", self.ircx.rfc_owner_prefix)?;
+        }
         for c in &self.channel {
             write!(f, "{c}")?;
         }
@@ -808,6 +832,26 @@ mod tests {
         }
         let e = Config::parse(&format!("{base}[ircx]\nbogus = 1\n"), "r.toml").unwrap_err();
         assert_eq!(e.line, 5, "{e}");
+    }
+
+    #[test]
+    fn rfc_owner_prefix() {
+        let base = "[server]\nname=\"a.b\"\nid=1\n[ircx]\n";
+        for good in ["~", "@", "!"] {
+            let c = Config::parse(&format!("{base}rfc_owner_prefix = \"{good}\"\n"), "t").unwrap();
+            assert_eq!(c.ircx.rfc_owner_prefix, good);
+        }
+        for bad in ["", "~~", "+", ".", "#", " ", "é"] {
+            let text = format!("{base}rfc_owner_prefix = \"{bad}\"\n");
+            match Config::parse(&text, "r.toml") {
+                Err(e) => {
+                    assert_eq!((e.file.as_str(), e.line), ("r.toml", 5), "{bad:?}: {e}");
+                    assert!(e.message.contains("single symbol"), "{bad:?}: {e}");
+                }
+                // An empty value is the default.
+                Ok(c) => assert!(bad.is_empty() && c.ircx.rfc_owner_prefix.is_empty()),
+            }
+        }
     }
 }
 

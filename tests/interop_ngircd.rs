@@ -933,3 +933,36 @@ fn handshake_refuses_a_different_case_mapping() {
     );
     p.wait_for("no link", |s| !s.contains("ng.test"));
 }
+
+/// An IRCX owner on Portico reaches ngIRCd as an op (owners cross links without the IRCX
+/// capability as ops), both in the channel's JOIN and when made later by MODE +q.
+#[test]
+fn ircx_owners_reach_ngircd_as_ops() {
+    let Some(bin) = binary() else { return };
+    let p = portico(Dial::No);
+    let ng = ng_dialing(&bin, &p);
+    let mut alice = p.user_on("alice");
+    let mut bob = p.user_on("bob");
+    let mut ngbob = ng.user("ngbob");
+    alice.send("IRCX");
+    alice.skip_until(" 005 ");
+    join(&mut alice, "#own");
+    join(&mut bob, "#own");
+    meet(&p, &mut alice, &mut ngbob);
+    let names = join(&mut ngbob, "#own");
+    assert_names(
+        &names,
+        ":ng.test 353 ngbob = #own :",
+        &["ngbob", "@alice", "bob"],
+    );
+    alice.skip_until(":ngbob!~ngbob@127.0.0.1 JOIN #own");
+    alice.send("MODE #own +q bob");
+    alice.expect(":alice!~alice@127.0.0.1 MODE #own +q bob");
+    ngbob.expect(":alice!~alice@127.0.0.1 MODE #own +o bob");
+    let names = ask(&mut ngbob, "NAMES #own", " 366 ");
+    assert_names(
+        &names,
+        ":ng.test 353 ngbob = #own :",
+        &["ngbob", "@alice", "@bob"],
+    );
+}

@@ -74,6 +74,93 @@ fn create_prop_and_listx_over_tcp() {
     a.expect_nothing();
 }
 
+#[test]
+fn an_auditorium_over_tcp() {
+    let s = server();
+    let mut a = s.user("alice");
+    let mut b = s.user("bob");
+    let mut c = s.user("carol");
+    a.send("IRCX");
+    a.sync();
+    a.send("CREATE #hall x");
+    a.expect_prefix(":irc.test CREATE #hall 0");
+    a.expect(":alice!~alice@127.0.0.1 JOIN #hall");
+    a.sync();
+    b.send("JOIN #hall");
+    b.expect(":bob!~bob@127.0.0.1 JOIN #hall");
+    // Members come in hash order: either way, bob and the host, nobody else.
+    let names = b.line();
+    assert!(
+        names == ":irc.test 353 bob = #hall :~alice bob"
+            || names == ":irc.test 353 bob = #hall :bob ~alice",
+        "{names}"
+    );
+    b.expect(":irc.test 366 bob #hall :End of /NAMES list");
+    a.expect(":bob!~bob@127.0.0.1 JOIN #hall");
+    c.send("JOIN #hall");
+    c.expect(":carol!~carol@127.0.0.1 JOIN #hall");
+    c.skip_until(":irc.test 366 carol #hall ");
+    a.expect(":carol!~carol@127.0.0.1 JOIN #hall");
+    // carol's question reaches the host alone; the host's answer reaches everyone.
+    c.send("PRIVMSG #hall :question");
+    a.expect(":carol!~carol@127.0.0.1 PRIVMSG #hall :question");
+    a.send("PRIVMSG #hall :answer");
+    b.expect(":alice!~alice@127.0.0.1 PRIVMSG #hall :answer");
+    c.expect(":alice!~alice@127.0.0.1 PRIVMSG #hall :answer");
+    c.send("PART #hall");
+    c.expect(":carol!~carol@127.0.0.1 PART #hall");
+    a.expect(":carol!~carol@127.0.0.1 PART #hall");
+    // bob never saw carol come, speak or go.
+    b.expect_nothing();
+}
+
+#[test]
+fn a_full_cloneable_channel_over_tcp() {
+    let s = server();
+    let mut a = s.user("alice");
+    let mut b = s.user("bob");
+    a.send("IRCX");
+    a.sync();
+    a.send("CREATE #lobby dl 1");
+    a.expect_prefix(":irc.test CREATE #lobby 0");
+    a.sync();
+    b.send("JOIN #lobby");
+    b.expect(":bob!~bob@127.0.0.1 JOIN #lobby1");
+    b.expect(":irc.test 353 bob = #lobby1 :bob");
+    b.expect(":irc.test 366 bob #lobby1 :End of /NAMES list");
+    let clone = a.expect_prefix(":irc.test CLONE #lobby 0");
+    b.send("MODE #lobby1");
+    b.expect(":irc.test 324 bob #lobby1 +El 1");
+    b.sync();
+    a.send(&format!("PROP {} NAME", clone.rsplit(' ').next().unwrap()));
+    a.expect(":irc.test 818 alice #lobby1 NAME :#lobby1");
+    a.expect(":irc.test 819 alice #lobby1 :End of properties");
+    a.expect_nothing();
+}
+
+#[test]
+fn lagged_lines_arrive_by_the_loops_timer() {
+    let s = server();
+    let mut a = s.user("alice");
+    let mut b = s.user("bob");
+    a.send("IRCX");
+    a.sync();
+    join(&mut a, "#slow");
+    join(&mut b, "#slow");
+    a.skip_until(":bob!~bob@127.0.0.1 JOIN #slow");
+    a.send("PROP #slow LAG :1");
+    a.expect(":alice!~alice@127.0.0.1 PROP #slow LAG :1");
+    let sent = std::time::Instant::now();
+    b.send("PRIVMSG #slow :late");
+    a.expect(":bob!~bob@127.0.0.1 PRIVMSG #slow :late");
+    let waited = sent.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_millis(950)
+            && waited < std::time::Duration::from_millis(1500),
+        "{waited:?}"
+    );
+}
+
 /// ACCESS over TCP: an IRCX owner's DENY keeps an RFC client out with 474, a GRANT lets
 /// it in again, a user's own list stops another's messages, and a `$` DENY closes the
 /// matching connection with an ERROR while its channel sees the QUIT.

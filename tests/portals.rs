@@ -63,3 +63,38 @@ fn two_servers_chat_in_a_channel_and_privately() {
     alice.expect_nothing();
     converge(&[&hub, &leaf]);
 }
+
+/// An IRCX owner made on the hub: `~` on a leaf that offers IRCX, `@` on one that does not
+/// (an older Portico, simulated by its offered capabilities).
+#[test]
+fn owners_cross_as_owners_or_as_ops_by_capability() {
+    for (caps, shown) in [
+        ("", "~alice"),
+        (
+            "[testing]\nportal_caps = [\"EOB\", \"AWAY\", \"TB\", \"BMASK\", \"SETNAME\"]\n",
+            "@alice",
+        ),
+    ] {
+        let hub = start("hub.test", 1, &[peer("leaf.test", 2)], "");
+        let leaf = start("leaf.test", 2, &[dial("hub.test", 1, &hub)], caps);
+        hub.wait_servers(&["leaf.test"]);
+        leaf.wait_servers(&["hub.test"]);
+        let mut alice = hub.user_on("alice");
+        let mut bob = leaf.user_on("bob");
+        alice.send("IRCX");
+        alice.skip_until(" 005 ");
+        alice.send("JOIN #c");
+        alice.skip_until(" 366 ");
+        // (Not `converge`: alice's +x is hers alone, the leaf's view of her lacks it.)
+        leaf.wait_for("#c", |v| v.contains("channel #c"));
+        bob.send("JOIN #c");
+        bob.expect(":bob!~bob@127.0.0.1 JOIN #c");
+        let names = bob.line();
+        assert!(
+            names == format!(":leaf.test 353 bob = #c :{shown} bob")
+                || names == format!(":leaf.test 353 bob = #c :bob {shown}"),
+            "{names}"
+        );
+        bob.expect(":leaf.test 366 bob #c :End of /NAMES list");
+    }
+}

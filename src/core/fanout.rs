@@ -4,6 +4,7 @@
 
 use super::caps::{self, Caps};
 use super::modes::Status;
+use super::state::cmode;
 use super::{ChanId, ClientId, Outbox, World};
 use crate::proto::line::with_tags;
 use std::rc::Rc;
@@ -125,6 +126,25 @@ impl World {
         }
     }
 
+    /// Whether `cid` is an ordinary member (or an outsider) of an IRCX AUDITORIUM (+x):
+    /// what it does is for the hosts' eyes only.
+    pub fn in_audience(&self, ch: ChanId, cid: ClientId) -> bool {
+        let chan = &self.channels[ch];
+        chan.has(cmode::AUDITORIUM) && !chan.is_op(cid)
+    }
+
+    /// News of `cid` in `chan` (its JOIN, PART, KICK) to local members: all of them, but in
+    /// an auditorium where `cid` is an ordinary member only the hosts and `cid` itself.
+    pub fn to_channel_about(&mut self, ch: ChanId, cid: ClientId, msg: &mut Msg, out: &mut Outbox) {
+        if !self.in_audience(ch, cid) {
+            return self.to_channel(ch, None, msg, out, |_| true);
+        }
+        self.to_channel(ch, Some(cid), msg, out, Status::is_op);
+        if self.channels[ch].members.contains_key(&cid) {
+            self.send_client(cid, msg, out);
+        }
+    }
+
     /// A channel message to local members: everyone but `except` holding at least `status`
     /// (`Status::NONE`: any; `@#chan` and `+#chan` otherwise), and for TAGMSG only clients
     /// that asked for message tags.
@@ -170,7 +190,14 @@ impl World {
             clients, channels, ..
         } = self;
         for &ch in &clients[cid].chans.clone() {
-            for &member in channels[ch].members.keys() {
+            let chan = &channels[ch];
+            // IRCX AUDITORIUM: an ordinary member's news reaches only the hosts there (it
+            // may still reach others through a channel they share without the mode).
+            let hosts_only = chan.has(cmode::AUDITORIUM) && !chan.is_op(cid);
+            for (&member, flags) in &chan.members {
+                if hosts_only && !flags.is_op() {
+                    continue;
+                }
                 let c = &mut clients[member];
                 if c.serial == serial {
                     continue;

@@ -12,10 +12,17 @@ use crate::proto::numeric as n;
 /// under 512 bytes).
 /// The PREFIX token is the connection's dialect's (IRCX clients see their own symbols).
 pub fn send(w: &World, conn: ConnId, out: &mut Outbox) {
-    let prefix = format!("PREFIX={}", modes::prefix_token(w.dialect(conn)));
+    let prefix = format!("PREFIX={}", w.prefix_token(w.dialect(conn)));
+    let statusmsg = format!("STATUSMSG={}", w.statusmsg_token());
     for chunk in w.isupport.chunks(13) {
         let line = chunk.iter().fold(w.num(conn, n::RPL_ISUPPORT), |l, t| {
-            l.arg(if t.starts_with("PREFIX=") { &prefix } else { t })
+            l.arg(if t.starts_with("PREFIX=") {
+                &prefix
+            } else if t.starts_with("STATUSMSG=") {
+                &statusmsg
+            } else {
+                t
+            })
         });
         out.send(conn, line.finish());
     }

@@ -370,6 +370,8 @@ impl World {
             self.close_conn(conn, &reason, out);
         }
         self.expire_access();
+        // A safety net: the loop runs the lag timer itself when a line falls due.
+        self.flush_lagged(out);
         self.flush_events(out);
     }
 

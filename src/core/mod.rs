@@ -30,6 +30,7 @@ pub mod isupport;
 pub mod lifecycle;
 pub mod modes;
 pub mod network;
+pub mod owner_view;
 pub mod portal;
 pub mod state;
 #[cfg(test)]
@@ -123,6 +124,8 @@ pub struct World {
     events: handlers::ircx::event::Events,
     /// IRCX ACCESS lists of `$`, `*` and users (channels keep their own).
     pub access: handlers::ircx::access::Access,
+    /// Channels holding back messages for their IRCX LAG (`handlers::ircx::lag`).
+    pub lagging: Vec<ChanId>,
     pub now: Clock,
 }
 
@@ -152,6 +155,7 @@ impl World {
             per_ip: HashMap::new(),
             events: Default::default(),
             access: Default::default(),
+            lagging: Vec::new(),
             now,
         };
         w.isupport = isupport::tokens(&w.config);

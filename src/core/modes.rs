@@ -148,12 +148,27 @@ pub enum Kind {
     Member(Status),
 }
 
+/// Who may change a mode through MODE, beside the member status in `set_by`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Right {
+    /// Members holding `set_by`.
+    Status,
+    /// Sysop managers (user mode +a) only, whatever their status in the channel.
+    Manager,
+    /// Sysop managers, or the creator as part of CREATE (IRCX AUDITORIUM: members would
+    /// otherwise see a room they joined vanish around them).
+    AtCreate,
+    /// The server alone: no user, whatever their level.
+    Server,
+}
+
 /// One channel mode.
 pub struct ChanMode {
     pub letter: u8,
     pub kind: Kind,
-    /// The status needed to change it.
+    /// The status needed to change it (when `right` is [`Right::Status`]).
     pub set_by: Status,
+    pub right: Right,
     /// ngIRCd has it with the same meaning: it crosses an rfc2813 link (others stay here).
     pub ngircd: bool,
     /// Set only by this server itself (IRCX REGISTERED, from the configuration): users are
@@ -166,6 +181,7 @@ const fn row(letter: u8, kind: Kind) -> ChanMode {
         letter,
         kind,
         set_by: Status::OP,
+        right: Right::Status,
         ngircd: true,
         server_only: false,
     }
@@ -184,6 +200,14 @@ const fn ours(letter: u8, kind: Kind) -> ChanMode {
 const fn server_flag(letter: u8) -> ChanMode {
     ChanMode {
         server_only: true,
+        ..above_members(letter, Right::Server)
+    }
+}
+
+/// An IRCX flag that needs more than a member status to change.
+const fn above_members(letter: u8, right: Right) -> ChanMode {
+    ChanMode {
+        right,
         ..ours(letter, Kind::Flag)
     }
 }
@@ -191,9 +215,16 @@ const fn server_flag(letter: u8) -> ChanMode {
 /// Every channel mode, in letter order (MYINFO lists them so). Flags are listed (324, LIST,
 /// the burst) in this order.
 pub const CHANNEL_MODES: &[ChanMode] = &[
+    // IRCX CLONE (the draft's `e`, which is the ban-exception list everywhere now): a
+    // channel the server made when a +d channel was full.
+    above_members(b'E', Right::Server),
     // IRCX AUTHONLY: only users who authenticated (AUTH PLAIN) may join.
     ours(b'a', Kind::Flag),
     row(b'b', Kind::Ban),
+    // IRCX CLONEABLE: a JOIN that finds it full goes to a clone (#name1 … #name99).
+    ours(b'd', Kind::Flag),
+    // IRCX NOFORMAT: clients show the channel's text raw. The server only keeps the flag.
+    above_members(b'f', Right::Manager),
     // IRCX HIDDEN: public, but not enumerated by LIST or LISTX for non-members.
     ours(b'h', Kind::Flag),
     row(b'i', Kind::Flag),
@@ -218,6 +249,10 @@ pub const CHANNEL_MODES: &[ChanMode] = &[
     row(b'v', Kind::Member(Status::VOICE)),
     // IRCX NOWHISPER: no whispers between ordinary members.
     ours(b'w', Kind::Flag),
+    // IRCX AUDITORIUM: ordinary members see and reach only the hosts (and themselves).
+    above_members(b'x', Right::AtCreate),
+    // IRCX SERVICE: a service watches the channel.
+    above_members(b'z', Right::Server),
 ];
 
 /// PRIVATE, HIDDEN and SECRET exclude each other (draft §8.1): setting one clears the
@@ -334,7 +369,7 @@ mod tests {
 
     #[test]
     fn derived_tokens() {
-        assert_eq!(chanmodes(), "b,k,l,ahimnprstuw");
+        assert_eq!(chanmodes(), "b,k,l,Eadfhimnprstuwxz");
         assert_eq!(chanmodes_with(|m| m.ngircd), "b,k,l,imnpst");
         assert_eq!(prefix_token(0), "(qov)~@+");
         assert_eq!(prefix_token(caps::DIALECT_IRCX), "(qov).@+");
@@ -342,7 +377,7 @@ mod tests {
         assert_eq!(statusmsg_token(), "~@+");
         assert_eq!(
             myinfo_channel_modes(),
-            ("abhiklmnopqrstuvw".to_string(), "bkloqv".to_string())
+            ("Eabdfhiklmnopqrstuvwxz".to_string(), "bkloqv".to_string())
         );
     }
 
@@ -372,6 +407,6 @@ mod tests {
     #[test]
     fn flag_bits_are_distinct() {
         let bits: Vec<u32> = flags().map(|(_, b)| b).collect();
-        assert_eq!(bits, vec![1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]);
+        assert_eq!(bits, (0..16).map(|i| 1 << i).collect::<Vec<u32>>());
     }
 }

@@ -49,6 +49,9 @@ pub mod cmode {
     pub const NOWHISPER: u32 = flag_bit(b'w');
     pub const AUTHONLY: u32 = flag_bit(b'a');
     pub const REGISTERED: u32 = flag_bit(b'r');
+    pub const AUDITORIUM: u32 = flag_bit(b'x');
+    pub const CLONEABLE: u32 = flag_bit(b'd');
+    pub const CLONE: u32 = flag_bit(b'E');
 }
 
 /// A user of the network. Fields are boxed slices, not `String`s, to keep idle users small.

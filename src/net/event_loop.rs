@@ -234,6 +234,11 @@ impl Server {
                 self.dial(&name);
             }
         }
+        // IRCX PROP LAG: held-back channel lines go out when due, not on the next tick.
+        if self.world.next_lag_ms().is_some_and(|t| now.mono_ms >= t) {
+            self.world.on_lag_timer(now, &mut self.out);
+            self.apply(now);
+        }
         if now.mono_ms >= self.next_tick_ms {
             self.dial_due(now);
             self.next_tick_ms = now.mono_ms + TICK_MS;
@@ -257,6 +262,9 @@ impl Server {
         }
         let now = self.start.elapsed().as_millis() as u64 + 1;
         let mut wake = self.next_tick_ms;
+        if let Some(t) = self.world.next_lag_ms() {
+            wake = wake.min(t);
+        }
         if !self.throttled.is_empty() {
             wake = wake.min(now + THROTTLE_RETRY_MS);
         }

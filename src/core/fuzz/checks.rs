@@ -98,6 +98,7 @@ pub(super) fn check_world(w: &World) -> Result<(), String> {
                 chan.bans.len()
             ));
         }
+        check_lag(w, ch, chan)?;
         // A key must be one a JOIN can give: a word without commas.
         if let Some(k) = &chan.key {
             if k.is_empty() || k.bytes().any(|b| b <= b' ' || b == b',') {
@@ -319,4 +320,26 @@ fn check_access(w: &World) -> Result<(), String> {
     }
     check("$", &w.access.server, true)?;
     check("*", &w.access.network, true)
+}
+
+/// IRCX LAG keeps its bound, and its timer knows every channel holding lines.
+fn check_lag(
+    w: &World,
+    ch: crate::core::ChanId,
+    chan: &crate::core::Channel,
+) -> Result<(), String> {
+    if let Some(lag) = chan.props.as_ref().map(|p| &p.lag) {
+        if lag.secs > 2 || lag.queue.len() > crate::core::handlers::ircx::lag::MAX_LAGGED {
+            return Err(format!(
+                "channel {} lags {} s holding {} lines",
+                chan.name,
+                lag.secs,
+                lag.queue.len()
+            ));
+        }
+        if !lag.queue.is_empty() && !w.lagging.contains(&ch) {
+            return Err(format!("channel {} holds lines no timer sends", chan.name));
+        }
+    }
+    Ok(())
 }

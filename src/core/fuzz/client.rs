@@ -387,11 +387,18 @@ impl Fuzz {
                     b"OWNERKEY",
                     b"LANGUAGE,SUBJECT,OID",
                     b"PICS",
+                    b"LAG",
                     b"BOGUS",
                 ];
-                let mut v = vec![self.chan(), self.rng.pick(&names).to_vec()];
-                if opt {
-                    let value = match self.rng.below(3) {
+                let name = self.rng.pick(&names).to_vec();
+                let lag = name == b"LAG";
+                let mut v = vec![self.chan(), name];
+                if opt || lag {
+                    let value = match self.rng.below(4) {
+                        // Mostly a lag that holds lines back, so probes meet held lines.
+                        _ if lag && self.rng.chance(3, 4) => {
+                            self.rng.pick(&[&b"0"[..], b"1", b"2", b"2"]).to_vec()
+                        }
                         0 => b"k\\nx".to_vec(),
                         1 => Vec::new(),
                         _ => self.text(),
@@ -434,7 +441,10 @@ impl Fuzz {
             "NICK" => vec![self.nick()],
             "USER" => vec![self.any(), b"0".to_vec(), b"*".to_vec(), self.text()],
             "OPER" => vec![
-                self.rng.pick(&[&b"admin"[..], b"Admin", b"x"]).to_vec(),
+                // boss is a sysop manager: it may set +x and +f.
+                self.rng
+                    .pick(&[&b"admin"[..], b"Admin", b"boss", b"x"])
+                    .to_vec(),
                 self.rng.pick(&[&b"pw"[..], b"bad"]).to_vec(),
             ],
             "KILL" => vec![self.nick(), self.text()],
@@ -607,10 +617,15 @@ impl Fuzz {
         let target = if !speakable.is_empty() && self.rng.chance(1, 2) {
             let ch = *self.rng.pick(&speakable);
             let chan = &self.w.channels[ch];
-            for &m in chan.members.keys() {
+            // IRCX AUDITORIUM: an ordinary member reaches the hosts here alone. IRCX LAG:
+            // a local ordinary member's line reaches local members later, not now.
+            let hosts_only = self.w.in_audience(ch, cid);
+            let held = local && self.w.lag_ms(ch, cid).is_some();
+            for (&m, flags) in &chan.members {
                 let c = &self.w.clients[m];
+                let hears = !held && (!hosts_only || flags.is_op());
                 match (c.conn, self.w.servers[c.server].via) {
-                    (Some(conn), _) if m != cid => *want.entry(conn).or_default() += 1,
+                    (Some(conn), _) if m != cid && hears => *want.entry(conn).or_default() += 1,
                     (None, Some(link)) if link != from => {
                         want.insert(link, 1);
                     }

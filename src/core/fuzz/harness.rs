@@ -22,6 +22,10 @@ password = \"pw\"
 
 [ircx]
 max_access = 4
+[[oper]]
+name = \"boss\"
+password = \"pw\"
+level = \"manager\"
 
 [[portal]]
 name = \"leaf.test\"

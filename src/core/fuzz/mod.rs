@@ -63,6 +63,11 @@ nick_length = 9
 [[oper]]
 name = \"admin\"
 password = \"pw\"
+
+[[oper]]
+name = \"boss\"
+password = \"pw\"
+level = \"manager\"
 ";
 
 fn client_fuzz(config: &str, seed: u64, steps: usize) -> Fuzz {

@@ -100,8 +100,8 @@ pub fn join_one(
     let w = &mut *ctx.w;
     let name = std::str::from_utf8(name).expect("valid_channel checks UTF-8");
     let (ch, creating) = match w.find_channel(name.as_bytes()) {
-        Some(ch) => {
-            if w.channels[ch].members.contains_key(&cid) {
+        Some(found) => {
+            if w.channels[found].members.contains_key(&cid) {
                 return Ok(());
             }
             if w.clients[cid].chans.len() >= MAX_CHANNELS {
@@ -111,12 +111,21 @@ pub fn join_one(
             // would keep them out.
             // IRCX ACCESS: OWNER and HOST entries act like those keys; VOICE and GRANT
             // open some doors, DENY closes one.
-            let access = on_join(w.channel_verdict(ch, cid));
-            let status = key_status(&w.channels[ch], key).max(access.status);
-            if let Some(num) = refusal(w, ch, cid, key, access).filter(|_| !status.is_op()) {
-                // IRCX +u: the channel's hosts hear of a refused join.
-                super::ircx::knock::knock(w, ch, cid, num, ctx.out);
-                return Err(err(num, &[name.as_bytes()]));
+            let access = on_join(w.channel_verdict(found, cid));
+            let status = key_status(&w.channels[found], key).max(access.status);
+            let mut ch = found;
+            if let Some(num) = refusal(w, found, cid, key, access).filter(|_| !status.is_op()) {
+                match overflow(w, found, cid, num, ctx.out) {
+                    Some(clone) => ch = clone,
+                    None => {
+                        // IRCX +u: the channel's hosts hear of a refused join.
+                        super::ircx::knock::knock(w, found, cid, num, ctx.out);
+                        return Err(err(num, &[name.as_bytes()]));
+                    }
+                }
+                if w.channels[ch].members.contains_key(&cid) {
+                    return Ok(());
+                }
             }
             w.channels[ch].members.insert(cid, status);
             w.channels[ch].invites.retain(|&i| i != cid);
@@ -166,8 +175,7 @@ pub fn join_one(
             .arg(letter)
             .arg(&*w.clients[cid].nick)
             .finish();
-        let mut m = Msg::new(line, w.now.unix_ms);
-        w.to_channel(ch, None, &mut m, ctx.out, |_| true);
+        w.mode_to_channel(ch, line, ctx.out);
     }
     if !w.links.is_empty() {
         link_join(w, ch, cid, ctx.out);
@@ -195,6 +203,22 @@ fn link_join(w: &World, ch: ChanId, cid: ClientId, out: &mut Outbox) {
     who.push_str(&w.clients[cid].nick);
     let sjoin = w.sjoin_msg(ch, "+", &[], &who);
     w.to_links(None, &sjoin, out);
+}
+
+/// IRCX CLONEABLE: the clone a refused joiner goes to instead, when the refusal was only
+/// that the channel is full (a ban still keeps them out of every clone).
+fn overflow(
+    w: &mut World,
+    ch: ChanId,
+    cid: ClientId,
+    refused: Numeric,
+    out: &mut Outbox,
+) -> Option<ChanId> {
+    let cloneable = w.channels[ch].has(cmode::CLONEABLE);
+    if !cloneable || refused.code != n::ERR_CHANNELISFULL.code || is_banned(w, ch, cid) {
+        return None;
+    }
+    super::ircx::clone::clone_for(w, ch, out)
 }
 
 /// Why `cid` may not join `ch` with `key`, if it may not: invite-only, key, limit, ban or
@@ -248,16 +272,17 @@ pub fn announce_join(w: &mut World, ch: ChanId, cid: ClientId, out: &mut Outbox)
         .trailing(&c.realname)
         .finish();
     let mut m = Msg::new(plain, w.now.unix_ms).with_ext_join(ext);
-    w.to_channel(ch, None, &mut m, out, |_| true);
+    w.to_channel_about(ch, cid, &mut m, out);
     if let Some(away) = w.clients[cid].away.clone() {
         // away-notify: members learn the newcomer is away without polling.
         let line = Line::new(&mask, "AWAY").trailing(away).finish();
         let mut m = Msg::new(line, w.now.unix_ms);
+        let hosts_only = w.in_audience(ch, cid);
         let members: Vec<ClientId> = w.channels[ch]
             .members
-            .keys()
-            .copied()
-            .filter(|&m| m != cid)
+            .iter()
+            .filter(|&(&m, s)| m != cid && (!hosts_only || s.is_op()))
+            .map(|(&m, _)| m)
             .collect();
         for member in members {
             if w.clients[member].caps & caps::AWAY_NOTIFY != 0 {
@@ -310,9 +335,14 @@ pub fn send_names(w: &World, conn: ConnId, viewer: ClientId, ch: ChanId, out: &m
             names.clear();
         }
     };
+    let hosts_only = w.in_audience(ch, viewer);
     for (&member, &flags) in &chan.members {
         let c = &w.clients[member];
         if !is_member && c.has(umode::INVISIBLE) {
+            continue;
+        }
+        // IRCX AUDITORIUM: an ordinary member sees the hosts and themselves.
+        if hosts_only && !flags.is_op() && member != viewer {
             continue;
         }
         if names.len() + c.nick.len() + c.user.len() + c.host.len() + 4 > 400 {
@@ -321,8 +351,9 @@ pub fn send_names(w: &World, conn: ConnId, viewer: ClientId, ch: ChanId, out: &m
         if !names.is_empty() {
             names.push(' ');
         }
-        flags.push_prefixes(
+        w.push_member_prefixes(
             &mut names,
+            flags,
             viewer_caps & caps::MULTI_PREFIX != 0,
             viewer_caps,
         );
@@ -346,7 +377,7 @@ fn part_one(ctx: &mut Ctx<'_>, ch: ChanId, reason: Option<&[u8]>) {
         link = link.trailing(r);
     }
     let mut m = Msg::new(l.finish(), w.now.unix_ms);
-    w.to_channel(ch, None, &mut m, ctx.out, |_| true);
+    w.to_channel_about(ch, cid, &mut m, ctx.out);
     send_greeting(w, ch, cid, Prop::OnPart, ctx.out);
     if w.events_wanted() {
         let (cname, mask) = (w.channels[ch].name.clone(), w.clients[cid].mask());
@@ -434,6 +465,17 @@ pub fn set_topic(
         .finish();
     let mut m = Msg::new(line, w.now.unix_ms);
     w.to_channel(ch, None, &mut m, out, |_| true);
+    if w.events_wanted() {
+        let name = w.channels[ch].name.to_string();
+        let text = String::from_utf8_lossy(text);
+        w.raise_event(
+            EventType::Channel,
+            "TOPIC",
+            None,
+            &[&name, setter],
+            Some(&text),
+        );
+    }
 }
 
 pub fn names(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
@@ -569,7 +611,13 @@ pub fn kick(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
             .trailing(reason)
             .finish();
         let mut m = Msg::new(line, w.now.unix_ms);
-        w.to_channel(ch, None, &mut m, ctx.out, |_| true);
+        w.to_channel_about(ch, victim, &mut m, ctx.out);
+        if w.events_wanted() {
+            let (cname, mask) = (w.channels[ch].name.to_string(), w.clients[victim].mask());
+            let why = String::from_utf8_lossy(reason);
+            let params: &[&str] = &[&cname, &mask, &shown];
+            w.raise_event(EventType::Member, "KICK", Some(victim), params, Some(&why));
+        }
         let last = w.channels[ch].members.len() == 1;
         let link = LinkMsg::new(&kicker, "KICK")
             .arg(&*w.channels[ch].name)

@@ -3,15 +3,22 @@
 use crate::core::caps;
 use crate::core::dispatch::{err, Ctx, HResult};
 use crate::core::fanout::Msg;
-use crate::core::modes::{statusmsg_target, Status};
+use crate::core::handlers::ircx::lag::Lagged;
+use crate::core::modes::Status;
 use crate::core::portal::{cap, LinkMsg};
 use crate::core::state::cmode;
 use crate::core::{ChanId, ClientId};
 use crate::limits::{AWAY_LEN, MAX_TARGETS};
 use crate::proto::casemap::is_channel;
 use crate::proto::line::Line;
-use crate::proto::numeric as n;
+use crate::proto::numeric::{self as n, Numeric};
 use crate::proto::Message;
+
+/// A channel holding back as many lines as its IRCX LAG allows: this one is dropped.
+const LAG_FULL: Numeric = Numeric::new(
+    n::ERR_CANNOTSENDTOCHAN.code,
+    "Cannot send to channel (too many lines held back by its LAG)",
+);
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -107,7 +114,7 @@ fn deliver_one(
 ) -> HResult {
     let from = ctx.from_link();
     let w = &mut *ctx.w;
-    let (status, chan_part) = statusmsg_target(target);
+    let (status, chan_part) = w.statusmsg_target(target);
     let text = (kind != Kind::Tagmsg).then(|| msg.param(1));
     // Recipients see the target as the server spells it (`#Chan` for `#chan`, the nick's own
     // case), with the status prefix kept.
@@ -148,7 +155,28 @@ fn deliver_one(
             if !w.links.is_empty() {
                 w.to_channel_links(ch, from, &link_msg(&shown), ctx.out);
             }
-            w.to_channel_members(ch, Some(cid), status, kind == Kind::Tagmsg, &mut m, ctx.out);
+            // IRCX AUDITORIUM: an ordinary member speaks to the hosts alone.
+            let status = if w.in_audience(ch, cid) {
+                status.max(Status::OP)
+            } else {
+                status
+            };
+            let tagmsg = kind == Kind::Tagmsg;
+            let lag_ms = from.is_none().then(|| w.lag_ms(ch, cid)).flatten();
+            if let Some(lag_ms) = lag_ms {
+                let held = Lagged {
+                    due_ms: 0,
+                    from: cid,
+                    status,
+                    tagmsg,
+                    msg: Msg::new(line(&shown), w.now.unix_ms).with_client_tags(ctags),
+                };
+                if !w.lag_message(ch, lag_ms, held) {
+                    return Err(err(LAG_FULL, &[chan_part]));
+                }
+            } else {
+                w.to_channel_members(ch, Some(cid), status, tagmsg, &mut m, ctx.out);
+            }
         }
     } else {
         let to = w

@@ -4,8 +4,8 @@
 
 use super::{cap, LinkMsg};
 use crate::core::dispatch::{Ctx, HResult};
-use crate::core::fanout::Msg;
 use crate::core::handlers::channel::set_topic;
+use crate::core::handlers::ircx::event::EventType;
 use crate::core::modes::{self, Kind, Status};
 use crate::core::state::{Ban, ME};
 use crate::core::{ChanId, ClientId, ConnId, Outbox, ServerId, World};
@@ -233,6 +233,16 @@ pub fn sjoin(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
 
 /// Our channel is younger: its modes, bans and statuses go; local members are told.
 fn lose_channel_ts(w: &mut World, ch: ChanId, ts: u64, src: &str, out: &mut Outbox) {
+    if w.events_wanted() {
+        let (name, oid) = (w.channels[ch].name.to_string(), w.channels[ch].oid_str());
+        w.raise_event(
+            EventType::Channel,
+            "COLLISION",
+            None,
+            &[&name, &oid, src],
+            None,
+        );
+    }
     let chan = &mut w.channels[ch];
     chan.created_ms = ts;
     chan.created = ts / 1000;
@@ -344,8 +354,7 @@ fn announce_modes(
         for a in &args {
             line = line.arg(a);
         }
-        let mut m = Msg::new(line.finish(), w.now.unix_ms);
-        w.to_channel(ch, None, &mut m, out, |_| true);
+        w.mode_to_channel(ch, line.finish(), out);
     }
 }
 

@@ -2,10 +2,11 @@
 //! and join it, or join it if it exists (`c`: only if it is new). The creator is told the
 //! channel's OID first: `CREATE <channel> <oid>`, then the usual JOIN, topic and names.
 
-use crate::core::dispatch::{err, Ctx, HResult};
+use crate::core::dispatch::{err, Ctx, HResult, Reply};
 use crate::core::handlers::channel::{join_one, InitialModes};
-use crate::core::handlers::mode::{clean_key, SERVER_ONLY};
-use crate::core::modes::{self, Kind};
+use crate::core::handlers::mode::{clean_key, cloneable_refusal, SERVER_ONLY};
+use crate::core::modes::{self, Kind, Right};
+use crate::core::state::cmode;
 use crate::proto::line::Line;
 use crate::proto::numeric::{self as n, Numeric};
 use crate::proto::Message;
@@ -21,12 +22,14 @@ struct Request {
 }
 
 /// Parses `tnmlkc 50 password`: flags, `l` and `k` with their arguments in letter order.
-/// Statuses, lists and unknown letters have no meaning at creation (472).
+/// Statuses, lists and unknown letters have no meaning at creation (472). `manager`: the
+/// creator is a sysop manager, who alone may create with manager-only flags (481).
 fn parse(
     chan: &[u8],
     word: &[u8],
     mut args: impl Iterator<Item = Vec<u8>>,
-) -> Result<Request, crate::core::dispatch::Reply> {
+    manager: bool,
+) -> Result<Request, Reply> {
     let mut req = Request {
         modes: InitialModes {
             flags: 0,
@@ -41,12 +44,11 @@ fn parse(
             req.only_new = true;
             continue;
         }
-        let mode = modes::channel_mode(letter);
-        if mode.is_some_and(|m| m.server_only) {
-            return Err(err(SERVER_ONLY, &[]));
-        }
-        match mode.map(|m| m.kind) {
-            Some(Kind::Flag) => req.modes.flags |= modes::flag_bit(letter),
+        match modes::channel_mode(letter).map(|m| m.kind) {
+            Some(Kind::Flag) => {
+                flag_right(letter, manager)?;
+                req.modes.flags |= modes::flag_bit(letter);
+            }
             Some(Kind::Key) => {
                 let arg = args
                     .next()
@@ -68,14 +70,30 @@ fn parse(
             _ => return Err(err(n::ERR_UNKNOWNMODE, &[&[letter]])),
         }
     }
+    if req.modes.flags & cmode::CLONEABLE != 0 {
+        cloneable_refusal(chan, req.modes.limit).map_or(Ok(()), Err)?;
+    }
     Ok(req)
+}
+
+/// Whether the creator may create with a flag: AUDITORIUM is the creator's to choose (the
+/// draft's one way to set it), manager-only flags need a manager, the server's own nobody.
+fn flag_right(letter: u8, manager: bool) -> Result<(), Reply> {
+    let right = modes::channel_mode(letter).map_or(Right::Status, |m| m.right);
+    match right {
+        Right::Status | Right::AtCreate => Ok(()),
+        Right::Manager if manager => Ok(()),
+        Right::Manager => Err(err(n::ERR_NOPRIVILEGES, &[])),
+        Right::Server => Err(err(SERVER_ONLY, &[])),
+    }
 }
 
 pub fn create(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let cid = ctx.client();
     let name = msg.param(0);
     let args = msg.params().iter().skip(2).map(|a| a.to_vec());
-    let req = parse(name, msg.param(1), args)?;
+    let manager = ctx.w.is_manager(cid);
+    let req = parse(name, msg.param(1), args, manager)?;
     let mut key = req.modes.key.clone();
     if let Some(ch) = ctx.w.find_channel(name) {
         let chan = &ctx.w.channels[ch];

@@ -13,7 +13,13 @@
 //! * `USER NICK <old-mask> <new-nick>`
 //! * `CHANNEL CREATE <chan> <oid> <creator-mask>` — a local JOIN or CREATE makes it
 //! * `CHANNEL DESTROY <chan> <oid>` — the last member left
+//! * `CHANNEL TOPIC <chan> <setter> :<topic>` — any topic change seen here
+//! * `CHANNEL MODE <chan> <setter> <modes> [<args>…]` — flags, key, limit, bans
+//! * `CHANNEL COLLISION <chan> <oid> <server>` — a netsplit heal found an older channel of
+//!   that name: ours lost its modes and statuses
 //! * `MEMBER JOIN <chan> <mask>`, `MEMBER PART <chan> <mask>` — JOIN and PART commands
+//! * `MEMBER KICK <chan> <mask> <kicker> :<reason>`
+//! * `MEMBER MODE <chan> <mask> <±q|o|v> <setter>` — a status given or taken
 //! * `SERVER LINK <name>`, `SERVER SPLIT <name>`
 //! * `CONNECT OPEN <ip>`, `CONNECT CLOSE <ip>` — any connection (users and portals)
 //! * `SOCKET REFUSED <ip> :<reason>` — a connection refused by the limits

@@ -172,3 +172,53 @@ fn refused_connection_is_a_socket_event() {
         )]
     );
 }
+
+#[test]
+fn topic_mode_kick_and_status_events() {
+    let (mut t, a) = sysop("");
+    t.feed(a, "EVENT ADD CHANNEL");
+    t.feed(a, "EVENT ADD MEMBER");
+    let b = t.user("bob");
+    let c = t.user("carol");
+    t.feed(b, "JOIN #c");
+    t.feed(c, "JOIN #c");
+    t.take(a);
+    t.feed(b, "TOPIC #c :hello there");
+    t.feed(b, "MODE #c +vm-t carol");
+    t.feed(b, "KICK #c carol :out");
+    assert_eq!(
+        t.take(a),
+        vec![
+            ev(&t, "CHANNEL TOPIC #c bob!~bob@127.0.0.1 :hello there"),
+            ev(
+                &t,
+                "MEMBER MODE #c carol!~carol@127.0.0.1 +v bob!~bob@127.0.0.1"
+            ),
+            ev(&t, "CHANNEL MODE #c bob!~bob@127.0.0.1 +m-t"),
+            ev(
+                &t,
+                "MEMBER KICK #c carol!~carol@127.0.0.1 bob!~bob@127.0.0.1 :out"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_heal_that_finds_an_older_channel_is_a_collision() {
+    let mut t = TestWorld::with_portals_and(OPERS);
+    let a = t.user("admin");
+    t.feed(a, "IRCX");
+    t.feed(a, "OPER admin pw");
+    t.feed(a, "EVENT ADD CHANNEL");
+    let b = t.user("bob");
+    t.feed(b, "JOIN #c");
+    let peer = t.link("peer.test", 2, "AWAY BMASK EOB IRCX SETNAME TB", 2);
+    t.take(a);
+    let oid = t.w.channels[t.w.find_channel(b"#c").unwrap()].oid_str();
+    t.feed(peer, ":peer.test SJOIN 1600000000000 #c +nt :");
+    let got = t.take(a);
+    assert_eq!(
+        got,
+        vec![ev(&t, &format!("CHANNEL COLLISION #c {oid} peer.test"))]
+    );
+}

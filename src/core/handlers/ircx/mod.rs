@@ -16,6 +16,8 @@
 //! * [`listx`] — LISTX, the extended channel list with query terms.
 //! * [`prop`] — PROP, channel properties (and the ONJOIN/ONPART/HOSTKEY hooks of JOIN, PART).
 //! * [`registered`] — registered channels (`+r`) from `[[channel]]` in the configuration.
+//! * [`lag`] — PROP LAG's held-back channel messages and their timer.
+//! * [`clone`] — CLONEABLE channels (+d) sending joiners to clones when full.
 //!
 //! Levels (draft §4.1): sysop is `+o` ([`World::is_sysop`]), sysop manager `+a` as well
 //! ([`World::is_manager`], from `[[oper]] level = "manager"`); a sysop gags a user with
@@ -30,17 +32,21 @@ mod access_tests;
 pub mod auth;
 #[cfg(test)]
 mod auth_tests;
+pub mod clone;
 pub mod create;
 pub mod data;
 pub mod event;
 #[cfg(test)]
 mod event_tests;
 pub mod knock;
+pub mod lag;
 #[cfg(test)]
 mod levels_tests;
 pub mod listx;
 #[cfg(test)]
 mod listx_tests;
+#[cfg(test)]
+mod modes_tests;
 pub mod prop;
 #[cfg(test)]
 mod prop_tests;

@@ -11,6 +11,7 @@ fn room() -> (TestWorld, [crate::core::ConnId; 5]) {
 
 /// The members of #c as `who` sees them in NAMES, sorted (the reply's order is the hash's).
 fn names(t: &mut TestWorld, who: crate::core::ConnId) -> String {
+    t.take(who);
     let got = t.ask(who, "NAMES #c");
     let list = got[0].rsplit_once(" :").unwrap().1;
     let mut v: Vec<&str> = list.split(' ').collect();
@@ -132,4 +133,56 @@ fn owners_send_own_tags_to_their_channel() {
         t.ask(b, "DATA #c OWN.X :x"),
         vec![":irc.test 908 bob :No permissions to perform command"]
     );
+}
+
+/// [`room`] with `[ircx] rfc_owner_prefix = <sym>`.
+fn room_showing(sym: &str) -> (TestWorld, [crate::core::ConnId; 5]) {
+    let config = format!(
+        "{}\n[ircx]\nrfc_owner_prefix = \"{sym}\"\n",
+        crate::core::testing::BASE_CONFIG
+    );
+    room_in(TestWorld::with_config(&config))
+}
+
+#[test]
+fn another_owner_symbol_for_rfc_clients() {
+    let (mut t, [a, b, c, _, _]) = room_showing("!");
+    assert_eq!(names(&mut t, c), "!alice bob carol dave");
+    assert_eq!(names(&mut t, a), ".alice bob carol dave");
+    let isupport = t.ask(c, "VERSION");
+    assert!(isupport.iter().any(|l| l.contains(" PREFIX=(qov)!@+ ")));
+    assert!(isupport.iter().any(|l| l.contains(" STATUSMSG=!@+ ")));
+    // `!#c` reaches the owners only.
+    t.feed(c, "NOTICE !#c :owners");
+    assert_eq!(
+        t.take(a),
+        vec![":carol!~carol@127.0.0.1 NOTICE !#c :owners"]
+    );
+    assert!(t.take(b).is_empty());
+}
+
+#[test]
+fn owners_shown_as_hosts_to_rfc_clients() {
+    let (mut t, [a, b, c, d, _]) = room_showing("@");
+    assert_eq!(names(&mut t, c), "@alice bob carol dave");
+    let isupport = t.ask(c, "VERSION");
+    assert!(isupport.iter().any(|l| l.contains(" PREFIX=(ov)@+ ")));
+    assert!(isupport.iter().any(|l| l.contains(" STATUSMSG=@+ ")));
+    assert!(t
+        .ask(a, "VERSION")
+        .iter()
+        .any(|l| l.contains(" PREFIX=(qov).@+ ")));
+    // RFC clients see an owner made as an op made; IRCX clients see the owner.
+    t.feed(a, "MODE #c +q bob");
+    assert_eq!(t.take(b), vec![":alice!~alice@127.0.0.1 MODE #c +q bob"]);
+    assert_eq!(t.take(c), vec![":alice!~alice@127.0.0.1 MODE #c +o bob"]);
+    // An owner who is also an op shows once; losing q while staying op is nothing to RFC.
+    t.feed(a, "MODE #c +o bob");
+    t.take(c);
+    assert_eq!(names(&mut t, d), "@alice @bob carol dave");
+    t.take(b);
+    t.feed(a, "MODE #c -q bob");
+    assert_eq!(t.take(b), vec![":alice!~alice@127.0.0.1 MODE #c -q bob"]);
+    assert!(t.take(c).is_empty());
+    assert_eq!(names(&mut t, d), "@alice @bob carol dave");
 }

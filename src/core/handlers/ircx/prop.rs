@@ -12,8 +12,10 @@
 //!   HOSTKEY (≤31): JOIN with it as the key makes the joiner a host (op). Keys are never
 //!   read back: not listed by `*`, and 908 when asked for by name.
 //! * OWNERKEY (≤31): JOIN with it as the key makes the joiner an owner; set by owners (and
-//!   sysop managers) only, echoed only to IRCX owners. ACCOUNT, CLIENTGUID, SERVICEPATH and LAG are
-//!   not supported yet: 905 like any unknown name.
+//!   sysop managers) only, echoed only to IRCX owners.
+//! * LAG (`0`, `1` or `2`): seconds by which ordinary members' channel messages are held
+//!   back (see [`super::lag`]); anything else is 906.
+//! * ACCOUNT, CLIENTGUID and SERVICEPATH are not supported: 905 like any unknown name.
 //!
 //! Rights: "host" means host or owner. Sets of everything but PICS and the
 //! read-only ones are for hosts and sysop managers (TOPIC: any member when the channel is
@@ -48,6 +50,27 @@ use std::borrow::Cow;
 #[derive(Debug, Default)]
 pub struct Props {
     slots: [Option<Box<[u8]>>; SLOTS],
+    /// LAG, kept apart from the text slots: the message path reads it on every line.
+    pub lag: super::lag::Lag,
+}
+
+impl Props {
+    /// What a clone channel inherits (IRCX CLONEABLE): every stored property, keys
+    /// included (so its hosts can take it as they take the original), and the lag; not the
+    /// lines the original holds back.
+    pub fn for_clone(&self) -> Props {
+        Props {
+            slots: self.slots.clone(),
+            lag: super::lag::Lag {
+                secs: self.lag.secs,
+                queue: Default::default(),
+            },
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.slots.iter().all(Option::is_none) && self.lag.secs == 0 && self.lag.queue.is_empty()
+    }
 }
 
 const SLOTS: usize = 8;
@@ -64,12 +87,23 @@ impl Channel {
         if value.is_empty() {
             if let Some(props) = &mut self.props {
                 props.slots[slot] = None;
-                if props.slots.iter().all(Option::is_none) {
-                    self.props = None;
-                }
             }
+            self.drop_empty_props();
         } else {
             self.props.get_or_insert_with(Default::default).slots[slot] = Some(value.into());
+        }
+    }
+
+    /// Sets LAG (0: none; the lines already held still go out when due).
+    fn set_lag(&mut self, secs: u8) {
+        self.props.get_or_insert_with(Default::default).lag.secs = secs;
+        self.drop_empty_props();
+    }
+
+    /// Frees the properties once nothing is left in them.
+    pub(super) fn drop_empty_props(&mut self) {
+        if self.props.as_ref().is_some_and(|p| p.is_empty()) {
+            self.props = None;
         }
     }
 }
@@ -86,6 +120,7 @@ pub enum Prop {
     Client,
     OnJoin,
     OnPart,
+    Lag,
     MemberKey,
     HostKey,
     OwnerKey,
@@ -114,7 +149,7 @@ enum Write {
 }
 
 /// In the order `*` lists them.
-const ALL: [Prop; 13] = [
+const ALL: [Prop; 14] = [
     Prop::Oid,
     Prop::Name,
     Prop::Creation,
@@ -125,6 +160,7 @@ const ALL: [Prop; 13] = [
     Prop::Client,
     Prop::OnJoin,
     Prop::OnPart,
+    Prop::Lag,
     Prop::MemberKey,
     Prop::HostKey,
     Prop::OwnerKey,
@@ -143,6 +179,7 @@ impl Prop {
             Prop::Client => "CLIENT",
             Prop::OnJoin => "ONJOIN",
             Prop::OnPart => "ONPART",
+            Prop::Lag => "LAG",
             Prop::MemberKey => "MEMBERKEY",
             Prop::HostKey => "HOSTKEY",
             Prop::OwnerKey => "OWNERKEY",
@@ -180,7 +217,7 @@ impl Prop {
     fn read(self) -> Read {
         match self {
             Prop::Oid | Prop::Name | Prop::Creation | Prop::Pics => Read::Anyone,
-            Prop::Language | Prop::Subject | Prop::Client | Prop::Topic => Read::Member,
+            Prop::Language | Prop::Subject | Prop::Client | Prop::Topic | Prop::Lag => Read::Member,
             Prop::OnJoin | Prop::OnPart => Read::Host,
             Prop::MemberKey | Prop::HostKey | Prop::OwnerKey => Read::Never,
         }
@@ -230,6 +267,10 @@ fn value(chan: &Channel, p: Prop) -> Option<Cow<'_, [u8]>> {
         Prop::Creation => chan.created.to_string().into_bytes().into(),
         Prop::Topic => (&chan.topic.as_ref()?.text[..]).into(),
         Prop::MemberKey | Prop::OwnerKey => return None,
+        Prop::Lag => match chan.props.as_ref()?.lag.secs {
+            0 => return None,
+            secs => secs.to_string().into_bytes().into(),
+        },
         _ => chan.prop(p)?.into(),
     };
     Some(v)
@@ -346,6 +387,15 @@ fn set(ctx: &mut Ctx<'_>, ch: ChanId, cid: ClientId, name: &[u8], v: &[u8]) -> H
                 return Err(bad_value());
             }
             ctx.w.channels[ch].set_prop(p, v);
+        }
+        Prop::Lag => {
+            // Empty (deleted) is no lag, as 0 is.
+            let secs = if v.is_empty() {
+                0
+            } else {
+                super::lag::parse_secs(v).ok_or_else(bad_value)?
+            };
+            ctx.w.channels[ch].set_lag(secs);
         }
         _ => ctx.w.channels[ch].set_prop(p, v),
     }

@@ -131,7 +131,9 @@ fn errors() {
         (a, "PROP #c".into(), vec![":irc.test 461 alice PROP :Not enough parameters".into()]),
         (a, "PROP #nope *".into(), vec![":irc.test 924 alice #nope :No such object found".into()]),
         (a, "PROP #c BOGUS :x".into(), vec![":irc.test 905 alice #c :Bad property specified".into()]),
-        (a, "PROP #c LAG :1".into(), vec![":irc.test 905 alice #c :Bad property specified".into()]),
+        (a, "PROP #c LAG :3".into(), vec![":irc.test 906 alice #c :Bad value specified".into()]),
+        (a, "PROP #c LAG :1.5".into(), vec![":irc.test 906 alice #c :Bad value specified".into()]),
+        (b, "PROP #c LAG :1".into(), vec![sec("bob")]),
         (a, "PROP #c ACCOUNT".into(), vec![
             ":irc.test 905 alice #c :Bad property specified".into(),
             ":irc.test 819 alice #c :End of properties".into(),

@@ -4,7 +4,8 @@
 
 use crate::core::dispatch::{err, Ctx, HResult, Reply, Source};
 use crate::core::fanout::Msg;
-use crate::core::modes::{self, Kind, Status};
+use crate::core::handlers::ircx::event::EventType;
+use crate::core::modes::{self, Kind, Right, Status};
 use crate::core::portal::LinkMsg;
 use crate::core::state::{umode, Ban, Channel};
 use crate::core::{ChanId, ClientId, ConnId, Outbox, World};
@@ -156,6 +157,11 @@ fn parse_as<'a>(modes: &[u8], params: &[&'a [u8]], by_server: bool) -> Request<'
             (_, None) => req.missing = true,
         }
     }
+    // +d needs a limit: applied last, `+dl 5` works as `+ld 5` does.
+    if let Some(i) = req.changes.iter().position(|c| c.plus && c.letter == b'd') {
+        let d = req.changes.remove(i);
+        req.changes.push(d);
+    }
     // p, h and s exclude each other: of several set at once, the last one counts.
     if let Some(last) = req
         .changes
@@ -196,24 +202,8 @@ fn channel_mode(ctx: &mut Ctx<'_>, msg: &Message<'_>, ch: ChanId) -> HResult {
     if !chan.members.contains_key(&cid) {
         return Err(err(n::ERR_NOTONCHANNEL, &[chan.name.as_bytes()]));
     }
-    // IRC operators get no override here: that is what most networks expect of them.
-    let status = chan.members[&cid];
-    let allowed = req
-        .changes
-        .iter()
-        .all(|c| modes::channel_mode(c.letter).is_some_and(|m| status.at_least(m.set_by)));
-    if !allowed {
-        // A host falls short only of what owners may do.
-        let num = if status.is_op() {
-            NOT_OWNER
-        } else {
-            n::ERR_CHANOPRIVSNEEDED
-        };
-        return Err(err(num, &[chan.name.as_bytes()]));
-    }
-    if !status.at_least(Status::OWNER) && req.changes.iter().any(|c| acts_on_owner(ctx.w, chan, c))
-    {
-        return Err(err(NOT_OWNER, &[chan.name.as_bytes()]));
+    if let Some(refused) = rights_refusal(ctx.w, ch, cid, &req) {
+        return Err(refused);
     }
     apply_changes(ctx, ch, cid, &req);
     Ok(())
@@ -230,6 +220,38 @@ fn acts_on_owner(w: &World, chan: &Channel, c: &Change<'_>) -> bool {
         && w.find_nick(c.arg)
             .and_then(|t| chan.members.get(&t))
             .is_some_and(|s| s.contains(Status::OWNER))
+}
+
+/// Why the whole request is refused, if the caller may not make one of its changes: 482
+/// for a member status too low (with the owner's reason when a host falls short, or acts
+/// on an owner), 481 for a mode no member status reaches (a sysop manager's, or the
+/// server's own: the draft names no numeric, and 481 is the one every client already
+/// shows as "you lack the privileges", which is exactly the case).
+fn rights_refusal(w: &World, ch: ChanId, cid: ClientId, req: &Request<'_>) -> Option<Reply> {
+    // IRC operators get no override here: that is what most networks expect of them.
+    let chan = &w.channels[ch];
+    let status = chan.members[&cid];
+    let manager = w.is_manager(cid);
+    let short = if status.is_op() {
+        NOT_OWNER
+    } else {
+        n::ERR_CHANOPRIVSNEEDED
+    };
+    let refused = req.changes.iter().find_map(|c| {
+        let m = modes::channel_mode(c.letter)?;
+        match m.right {
+            Right::Status if status.at_least(m.set_by) => None,
+            Right::Status => Some(err(short, &[chan.name.as_bytes()])),
+            Right::Manager | Right::AtCreate if manager => None,
+            Right::Manager | Right::AtCreate => Some(err(n::ERR_NOPRIVILEGES, &[])),
+            Right::Server => Some(err(SERVER_ONLY, &[])),
+        }
+    });
+    refused.or_else(|| {
+        let on_owner = req.changes.iter().any(|c| acts_on_owner(w, chan, c));
+        (on_owner && !status.at_least(Status::OWNER))
+            .then(|| err(NOT_OWNER, &[chan.name.as_bytes()]))
+    })
 }
 
 /// Channel mode changes from a local user whose rights were checked elsewhere (IRCX PROP
@@ -250,8 +272,8 @@ fn apply_changes(ctx: &mut Ctx<'_>, ch: ChanId, cid: ClientId, req: &Request<'_>
     if !done.is_empty() {
         let w = &mut *ctx.w;
         let line = announcement(&setter, &w.channels[ch].name, &done);
-        let mut m = Msg::new(line, w.now.unix_ms);
-        w.to_channel(ch, None, &mut m, ctx.out, |_| true);
+        w.mode_to_channel(ch, line, ctx.out);
+        mode_events(w, ch, &setter, &done);
         let mut link = LinkMsg::new(&w.clients[cid].nick, "MODE")
             .arg(&*w.channels[ch].name)
             .arg(modestring(done.iter().map(|d| (d.plus, d.letter))));
@@ -290,8 +312,8 @@ fn apply_unchecked(
     }
     if !done.is_empty() {
         let line = announcement(setter, &w.channels[ch].name, &done);
-        let mut m = Msg::new(line, w.now.unix_ms);
-        w.to_channel(ch, None, &mut m, out, |_| true);
+        w.mode_to_channel(ch, line, out);
+        mode_events(w, ch, setter, &done);
     }
     done
 }
@@ -388,6 +410,35 @@ impl Done {
     }
 }
 
+/// IRCX EVENTs for a change: `MEMBER MODE <chan> <mask> <±letter> <setter>` per status
+/// given or taken, `CHANNEL MODE <chan> <setter> <modes> [args]` for the rest.
+fn mode_events(w: &mut World, ch: ChanId, setter: &str, done: &[Done]) {
+    if !w.events_wanted() {
+        return;
+    }
+    let name = w.channels[ch].name.to_string();
+    let is_status = |d: &&Done| {
+        modes::channel_mode(d.letter).is_some_and(|m| matches!(m.kind, Kind::Member(_)))
+    };
+    for d in done.iter().filter(is_status) {
+        let Some(target) = d.arg.as_deref().and_then(|n| w.find_nick(n.as_bytes())) else {
+            continue;
+        };
+        let change = format!("{}{}", if d.plus { '+' } else { '-' }, d.letter as char);
+        let mask = w.clients[target].mask();
+        let params: &[&str] = &[&name, &mask, &change, setter];
+        w.raise_event(EventType::Member, "MODE", Some(target), params, None);
+    }
+    let rest: Vec<&Done> = done.iter().filter(|d| !is_status(d)).collect();
+    if rest.is_empty() {
+        return;
+    }
+    let modes = modestring(rest.iter().map(|d| (d.plus, d.letter)));
+    let mut params: Vec<&str> = vec![&name, setter, &modes];
+    params.extend(rest.iter().filter_map(|d| d.arg.as_deref()));
+    w.raise_event(EventType::Channel, "MODE", None, &params, None);
+}
+
 /// `:setter MODE #chan +ov-b alice bob *!*@bad`.
 fn announcement(setter: &str, chan: &str, done: &[Done]) -> std::rc::Rc<[u8]> {
     let modes = modestring(done.iter().map(|d| (d.plus, d.letter)));
@@ -423,11 +474,32 @@ fn apply(
                     done.extend(set_flag(&mut w.channels[ch], false, other));
                 }
             }
+            if c.plus && c.letter == b'd' {
+                let chan = &w.channels[ch];
+                cloneable_refusal(chan.name.as_bytes(), chan.limit).map_or(Ok(()), Err)?;
+            }
             Ok(set_flag(&mut w.channels[ch], c.plus, c.letter))
         }
     };
     done.extend(result?);
     Ok(())
+}
+
+/// Why a channel cannot be made IRCX CLONEABLE (+d), if it cannot. 696 (invalid mode
+/// parameter, `<chan> d * :<why>`) rather than 472: the letter is known, only this
+/// channel cannot take it, and modern clients show 696's text as it is.
+pub fn cloneable_refusal(name: &[u8], limit: u32) -> Option<Reply> {
+    let why = if name.last().is_some_and(u8::is_ascii_digit) {
+        // Its clones are named by appending digits (draft §8.1.16).
+        "A cloneable channel's name cannot end in a digit"
+    } else if limit == 0 {
+        // Without a limit the channel is never full, so it would never clone.
+        "A cloneable channel needs a limit (+l)"
+    } else {
+        return None;
+    };
+    let num = Numeric::new(n::ERR_INVALIDMODEPARAM.code, why);
+    Some(err(num, &[name, b"d", b"*"]))
 }
 
 fn set_flag(chan: &mut Channel, plus: bool, letter: u8) -> Option<Done> {

@@ -49,9 +49,14 @@ fn who_channel(
     // Sorted so the reply does not depend on hash order.
     let mut members: Vec<(ClientId, Status)> = chan.members.iter().map(|(&c, &f)| (c, f)).collect();
     members.sort_unstable();
+    // IRCX AUDITORIUM: an ordinary member sees the hosts and themselves.
+    let hosts_only = w.in_audience(ch, me);
     for (cid, flags) in members {
         let c = &w.clients[cid];
         if (c.has(umode::INVISIBLE) && !see_all) || (opers_only && !c.has(umode::OPER)) {
+            continue;
+        }
+        if hosts_only && !flags.is_op() && cid != me {
             continue;
         }
         out.send(conn, who_line(w, conn, &chan.name, cid, flags, multi));
@@ -113,7 +118,8 @@ fn who_line(
         status.push('*');
     }
     let viewer = w.local(conn).and_then(|l| l.client);
-    flags.push_prefixes(&mut status, multi, viewer.map_or(0, |v| w.clients[v].caps));
+    let viewer_caps = viewer.map_or(0, |v| w.clients[v].caps);
+    w.push_member_prefixes(&mut status, flags, multi, viewer_caps);
     let srv = &w.servers[c.server];
     let mut real = format!("{} ", srv.hop).into_bytes();
     real.extend_from_slice(&c.realname);

@@ -76,7 +76,7 @@ fn whois_channels(w: &World, conn: ConnId, me: ClientId, target: ClientId, out: 
         if !list.is_empty() {
             list.push(' ');
         }
-        chan.members[&target].push_prefixes(&mut list, multi, w.clients[me].caps);
+        w.push_member_prefixes(&mut list, chan.members[&target], multi, w.clients[me].caps);
         list.push_str(&chan.name);
     }
     if !list.is_empty() {
