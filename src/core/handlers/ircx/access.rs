@@ -302,6 +302,8 @@ impl World {
     }
 
     /// Changes an object's list, allocating it if needed and freeing it when it empties.
+    /// Every ADD, DELETE and CLEAR comes through here. portal: this is where changes to
+    /// `*` (and to channels) would be sent to other servers once links speak IRCX.
     pub fn edit_access<R>(&mut self, obj: Object, f: impl FnOnce(&mut AccessList) -> R) -> R {
         if self.persists(obj) {
             self.access.dirty = true;
