@@ -49,13 +49,17 @@ pub struct Config {
 }
 
 /// `[ircx]`: settings of the IRCX dialect (shared/design/IRCX.md).
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Ircx {
     /// `"host:port,host:port"`: where IRCX clients are sent (REDIRECT) when this server shuts
     /// down; empty for none.
     #[serde(default)]
     pub redirect: String,
+    /// Most ACCESS entries one object (a channel, a user's own list, `$`, `*`) may hold:
+    /// a client must not be able to grow the server's memory without bound (916 beyond).
+    #[serde(default = "default_max_access")]
+    pub max_access: usize,
     /// The symbol RFC clients see on channel owners: `~` (default), or `@` to show owners
     /// as hosts (the Exchange behaviour), or another unused symbol such as `!`.
     #[serde(default = "default_owner_prefix")]
@@ -65,6 +69,24 @@ pub struct Ircx {
 fn default_owner_prefix() -> String {
     "~".into()
 }
+
+impl Default for Ircx {
+    fn default() -> Self {
+        Ircx {
+            redirect: String::new(),
+            max_access: default_max_access(),
+            // Without an [ircx] section, as before: empty means the default `~`.
+            rfc_owner_prefix: String::new(),
+        }
+    }
+}
+
+fn default_max_access() -> usize {
+    100
+}
+
+/// Beyond this an access list is no longer a list anyone reads, and every JOIN walks it.
+pub const MAX_ACCESS_LIMIT: usize = 10_000;
 
 impl Ircx {
     /// The REDIRECT server list, if one is set, without spaces around its entries.
@@ -471,6 +493,15 @@ impl Config {
                 ));
             }
         }
+        if !(1..=MAX_ACCESS_LIMIT).contains(&self.ircx.max_access) {
+            return Err(err(
+                "max_access",
+                format!(
+                    "max_access = {} must be 1-{MAX_ACCESS_LIMIT} (entries per ACCESS object)",
+                    self.ircx.max_access
+                ),
+            ));
+        }
         let sym = &self.ircx.rfc_owner_prefix;
         let reserved = "+.#&:,$* ";
         let mut chars = sym.chars();
@@ -671,8 +702,9 @@ impl fmt::Display for Config {
         for a in &self.account {
             writeln!(f, "\n[[account]]\nname = {:?}\npassword = (set)", a.name)?;
         }
+        writeln!(f, "\n[ircx]\nmax_access = {}", self.ircx.max_access)?;
         if let Some(list) = self.ircx.redirect_list() {
-            writeln!(f, "\n[ircx]\nredirect = {list:?}")?;
+            writeln!(f, "redirect = {list:?}")?;
         }
         if !matches!(&*self.ircx.rfc_owner_prefix, "" | "~") {
             writeln!(f, "rfc_owner_prefix = {:?}", self.ircx.rfc_owner_prefix)?;
@@ -754,6 +786,21 @@ mod tests {
             e.message.contains("sysop") && e.message.contains("manager"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn ircx_max_access() {
+        let base = "[server]\nname = \"a.b\"\nid = 1\n";
+        assert_eq!(Config::parse(base, "t").unwrap().ircx.max_access, 100);
+        let c = Config::parse(&format!("{base}[ircx]\nmax_access = 5\n"), "t").unwrap();
+        assert_eq!(c.ircx.max_access, 5);
+        assert!(format!("{c}").contains("max_access = 5"));
+        for bad in ["0", "10001"] {
+            let text = format!("{base}\n[ircx]\nmax_access = {bad}\n");
+            let e = Config::parse(&text, "m.toml").unwrap_err();
+            assert_eq!((e.file.as_str(), e.line), ("m.toml", 6), "{e}");
+            assert!(e.message.contains("max_access"), "{e}");
+        }
     }
 
     #[test]

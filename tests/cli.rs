@@ -710,3 +710,79 @@ fn check_config_names_the_line_of_a_bad_channel() {
     assert!(out.contains("[[channel]]\nname = \"#new\""), "{out}");
     assert!(!out.contains("\"pw\""), "a key was printed:\n{out}");
 }
+
+// ---- the state file (ACCESS kept across restarts) ----------------------------------------
+
+const REG_LOBBY: &str = "\n[[channel]]\nname = \"#lobby\"\nownerkey = \"ok\"\n";
+
+/// An IRCX operator on `s`, its welcome and switch consumed.
+fn ircx_oper(s: &Server) -> TestClient {
+    let (mut a, _) = s.user("irc.cli.test", "alice");
+    ask(&mut a, "IRCX");
+    ask(&mut a, "OPER root sekrit");
+    a
+}
+
+#[test]
+fn access_entries_of_the_server_and_registered_channels_survive_a_restart() {
+    let dir = TempDir::new();
+    let path = dir.write("portico.toml", &with_channels(REG_LOBBY));
+    let mut s = Server::start(&["-c", path_str(&path)]);
+    let mut a = ircx_oper(&s);
+    let added = ask(&mut a, "ACCESS $ ADD DENY *@bad.example 0 :go away");
+    assert_eq!(
+        added,
+        [":irc.cli.test 801 alice $ DENY *!*@bad.example$* 0 alice!~alice@127.0.0.1 :go away"]
+    );
+    ask(&mut a, "JOIN #lobby ok");
+    ask(&mut a, "ACCESS #lobby ADD VOICE bob");
+    // Not kept: an ordinary channel's list, and a user's own.
+    ask(&mut a, "JOIN #plain");
+    ask(&mut a, "ACCESS #plain ADD DENY carol");
+    ask(&mut a, "ACCESS alice ADD DENY carol");
+    s.signal("TERM");
+    assert_eq!(s.wait_exit().code(), Some(0));
+    let state = dir.0.join("portico.toml.state");
+    let text = std::fs::read_to_string(&state).expect("state file written");
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("access ")).count(),
+        2,
+        "{text}"
+    );
+
+    let mut s = Server::start(&["-c", path_str(&path)]);
+    // Loaded before the listeners open.
+    assert!(s
+        .log
+        .iter()
+        .any(|l| l.contains("state file") && l.contains("loaded")));
+    let mut a = ircx_oper(&s);
+    assert_eq!(
+        ask(&mut a, "ACCESS $"),
+        [
+            ":irc.cli.test 803 alice $ :Start of access entries",
+            ":irc.cli.test 804 alice $ DENY *!*@bad.example$* 0 alice!~alice@127.0.0.1 :go away",
+            ":irc.cli.test 805 alice $ :End of access entries",
+        ]
+    );
+    assert_eq!(
+        ask(&mut a, "ACCESS #lobby LIST")[1],
+        ":irc.cli.test 804 alice #lobby VOICE bob!*@*$* 0 alice!~alice@127.0.0.1 :"
+    );
+    s.signal("TERM");
+    assert_eq!(s.wait_exit().code(), Some(0));
+
+    // A corrupt file is reported with its path, and the server starts without it.
+    std::fs::write(&state, "access $ DENY what\n").unwrap();
+    let mut s = Server::start(&["-c", path_str(&path)]);
+    let corrupt = s
+        .log
+        .iter()
+        .find(|l| l.contains("corrupt"))
+        .expect("logged");
+    assert!(corrupt.contains(path_str(&state)), "{corrupt}");
+    let mut a = ircx_oper(&s);
+    assert_eq!(ask(&mut a, "ACCESS $").len(), 2);
+    s.signal("TERM");
+    assert_eq!(s.wait_exit().code(), Some(0));
+}

@@ -160,3 +160,51 @@ fn lagged_lines_arrive_by_the_loops_timer() {
         "{waited:?}"
     );
 }
+
+/// ACCESS over TCP: an IRCX owner's DENY keeps an RFC client out with 474, a GRANT lets
+/// it in again, a user's own list stops another's messages, and a `$` DENY closes the
+/// matching connection with an ERROR while its channel sees the QUIT.
+#[test]
+fn access_lists_over_tcp() {
+    let s = TestServer::start(&format!(
+        "{EASY}[[oper]]\nname = \"admin\"\npassword = \"pw\"\n"
+    ));
+    let mut a = s.user("alice");
+    let mut b = s.user("bob");
+    a.send("IRCX");
+    a.sync();
+    join(&mut a, "#c");
+    a.send("ACCESS #c ADD DENY bob 0 :not you");
+    a.expect(":irc.test 801 alice #c DENY bob!*@*$* 0 alice!~alice@127.0.0.1 :not you");
+    b.send("JOIN #c");
+    b.expect(":irc.test 474 bob #c :Cannot join channel (+b)");
+    a.send("ACCESS #c ADD GRANT bob");
+    a.expect(":irc.test 801 alice #c GRANT bob!*@*$* 0 alice!~alice@127.0.0.1 :");
+    join(&mut b, "#c");
+    a.sync();
+    // alice blocks bob: his private message never arrives, his channel line does.
+    a.send("ACCESS alice ADD DENY bob");
+    a.expect(":irc.test 801 alice alice DENY bob!*@*$* 0 alice!~alice@127.0.0.1 :");
+    b.send("PRIVMSG alice :private");
+    b.send("PRIVMSG #c :public");
+    a.expect(":bob!~bob@127.0.0.1 PRIVMSG #c :public");
+    a.send("OPER admin pw");
+    a.skip_until(" 381 ");
+    a.sync();
+    a.send("ACCESS $ ADD DENY bob 0 :banned here");
+    a.expect(":irc.test 801 alice $ DENY bob!*@*$* 0 alice!~alice@127.0.0.1 :banned here");
+    a.expect(":bob!~bob@127.0.0.1 QUIT :banned here");
+    let last = b.expect_closed();
+    assert_eq!(
+        last.last().map(String::as_str),
+        Some("ERROR :Closing Link: 127.0.0.1 (banned here)"),
+        "{last:?}"
+    );
+    let mut again = s.connect();
+    again.send("NICK bob");
+    again.send("USER bob 0 * :Bob");
+    assert_eq!(
+        again.expect_closed(),
+        ["ERROR :Closing Link: 127.0.0.1 (banned here)"]
+    );
+}

@@ -2,6 +2,7 @@
 //! from start, stays while empty, and a reload applies what changed (`World::apply_channels`).
 
 use super::ConfigError;
+use crate::core::handlers::ircx::access::config_entry;
 use crate::core::handlers::ircx::prop::{config_prop, Prop};
 use crate::core::handlers::mode::clean_key;
 use crate::core::modes::{self, Kind};
@@ -12,7 +13,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// One registered channel. ACCESS entries will be a field here too.
+/// One registered channel.
 #[derive(Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelCfg {
@@ -36,6 +37,9 @@ pub struct ChannelCfg {
     /// IRCX properties by name (LANGUAGE, PICS, SUBJECT, CLIENT, ONJOIN, ONPART).
     #[serde(default)]
     pub props: BTreeMap<String, String>,
+    /// IRCX ACCESS entries, `"<level> [<mask>] [:<reason>]"`, permanent.
+    #[serde(default)]
+    pub access: Vec<String>,
 }
 
 fn default_modes() -> String {
@@ -70,6 +74,9 @@ impl fmt::Display for ChannelCfg {
         }
         for (name, v) in &self.props {
             writeln!(f, "props.{name} = {v:?}")?;
+        }
+        if !self.access.is_empty() {
+            writeln!(f, "access = {:?}", self.access)?;
         }
         Ok(())
     }
@@ -140,6 +147,14 @@ impl ChannelCfg {
                 );
             }
             seen.push(p);
+        }
+        for a in &self.access {
+            config_entry(a, "").or_else(|m| {
+                at(
+                    "access",
+                    format!("[[channel]] {who:?}: access entry {a:?}: {m}"),
+                )
+            })?;
         }
         Ok(())
     }
@@ -255,7 +270,7 @@ mod tests {
     fn a_full_entry_parses_and_prints_without_keys() {
         let c = parse(
             "[[channel]]\nname = \"#lobby\"\ntopic = \"Hi\"\nmodes = \"+ntw\"\nlimit = 9\n\
-             memberkey = \"mk\"\nhostkey = \"hk\"\nownerkey = \"ok\"\n\
+             memberkey = \"mk\"\nhostkey = \"hk\"\nownerkey = \"ok\"\naccess = [\"DENY x :go\"]\n\
              [channel.props]\nSUBJECT = \"chat\"\nonjoin = \"a\\\\nb\"\n\
              [[channel]]\nname = \"&two\"\n",
         )
@@ -270,6 +285,7 @@ mod tests {
         let shown = format!("{c}");
         assert!(shown.contains("[[channel]]\nname = \"#lobby\""), "{shown}");
         assert!(shown.contains("hostkey = (set)"), "{shown}");
+        assert!(shown.contains("access = [\"DENY x :go\"]"), "{shown}");
         for secret in ["\"mk\"", "\"hk\"", "\"ok\""] {
             assert!(!shown.contains(secret), "{shown}");
             assert!(!format!("{c:?}").contains(secret));
@@ -303,6 +319,9 @@ mod tests {
                 "given twice",
             ),
             ("[[channel]]\nname = \"#x\"\n[[channel]]\nname = \"#X\"\n", 7, "given twice"),
+            ("[[channel]]\nname = \"#x\"\naccess = [\"BAN x\"]\n", 6, "must start with"),
+            ("[[channel]]\nname = \"#x\"\naccess = [\"DENY a,b\"]\n", 6, "mask"),
+            ("[[channel]]\nname = \"#x\"\naccess = [\"DENY a b\"]\n", 6, "LEVEL mask :reason"),
         ];
         for (text, line, message) in cases {
             let e = parse(text).unwrap_err();

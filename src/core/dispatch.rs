@@ -3,7 +3,9 @@
 //! says, per sender class, whether the command may run, and each command has one handler,
 //! which serves a local user and a remote one alike.
 
-use super::handlers::ircx::{self as ircx_cmd, auth, create, data, event, listx, prop, whisper};
+use super::handlers::ircx::{
+    self as ircx_cmd, access_cmd, auth, create, data, event, listx, prop, whisper,
+};
 use super::handlers::{channel, message, mode, oper, query, register};
 use super::portal::{burst, handshake, remote, LinkMsg};
 use super::{ClientId, ConnId, Outbox, ServerId, World};
@@ -160,6 +162,7 @@ const LINK: [May; 3] = [No, No, Yes];
 
 /// Sorted by name for binary search.
 pub static COMMANDS: &[Command] = &[
+    ircx(cmd("ACCESS", 1, access_cmd::access, USER)),
     cmd("ADMIN", 0, query::admin, USER),
     // IRCX AUTH: before registration only (the handler answers 462 after it).
     ircx(cmd("AUTH", 2, auth::auth, [Yes, Yes, No])),

@@ -273,6 +273,7 @@ impl World {
     pub fn remove_client(&mut self, cid: ClientId) {
         self.set_umodes(cid, 0);
         self.drop_events(cid);
+        self.drop_access(cid);
         let c = self.clients.remove(cid);
         if let Some(s) = self.servers.get_mut(c.server) {
             s.users -= 1;
@@ -369,6 +370,7 @@ impl World {
         for (conn, reason) in to_close {
             self.close_conn(conn, &reason, out);
         }
+        self.expire_access();
         // A safety net: the loop runs the lag timer itself when a line falls due.
         self.flush_lagged(out);
         self.flush_events(out);

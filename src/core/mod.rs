@@ -122,6 +122,8 @@ pub struct World {
     pub per_ip: HashMap<IpAddr, u32>,
     /// IRCX EVENT subscriptions and raised events not yet flushed.
     events: handlers::ircx::event::Events,
+    /// IRCX ACCESS lists of `$`, `*` and users (channels keep their own).
+    pub access: handlers::ircx::access::Access,
     /// Channels holding back messages for their IRCX LAG (`handlers::ircx::lag`).
     pub lagging: Vec<ChanId>,
     /// Failed IRCX AUTH PLAIN attempts per address (911 after too many).
@@ -154,6 +156,7 @@ impl World {
             isupport: Vec::new(),
             per_ip: HashMap::new(),
             events: Default::default(),
+            access: Default::default(),
             lagging: Vec::new(),
             auth_guard: Default::default(),
             now,

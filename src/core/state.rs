@@ -131,6 +131,8 @@ pub struct Channel {
     pub members: HashMap<ClientId, Status>,
     /// IRCX properties (PROP), allocated when the first one is set.
     pub props: Option<Box<crate::core::handlers::ircx::prop::Props>>,
+    /// IRCX ACCESS entries, allocated with the first one.
+    pub access: Option<Box<crate::core::handlers::ircx::access::AccessList>>,
 }
 
 impl Channel {
@@ -148,6 +150,7 @@ impl Channel {
             invites: Vec::new(),
             members: HashMap::new(),
             props: None,
+            access: None,
         }
     }
     pub fn has(&self, m: u32) -> bool {

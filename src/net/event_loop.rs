@@ -7,6 +7,7 @@ use super::conn::{Conn, State};
 use super::dialer::Dialer;
 use super::listener;
 use super::sendq::Flushed;
+use super::state_file::{self, Saver};
 use super::{Handle, Options, REHASH, RUN, STOP};
 use crate::config::Config;
 use crate::core::ids::Key;
@@ -65,6 +66,8 @@ pub struct Server {
     /// In an EMFILE/ENFILE episode (logged once).
     fd_exhausted: bool,
     stopping: bool,
+    /// Writes the state file (ACCESS entries kept across restarts).
+    saver: Saver,
 }
 
 fn clock(start: Instant) -> Clock {
@@ -83,7 +86,11 @@ impl Server {
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let start = Instant::now();
-        let world = World::new(opts.config.clone(), clock(start));
+        let mut world = World::new(opts.config.clone(), clock(start));
+        let saver = Saver::new(opts.config_path.as_deref());
+        if let Some(path) = saver.path() {
+            state_file::load(path, &mut world);
+        }
         let mut server = Server {
             poll,
             listeners: Vec::new(),
@@ -105,6 +112,7 @@ impl Server {
             accept_retry_ms: None,
             fd_exhausted: false,
             stopping: false,
+            saver,
             opts,
         };
         for addr in server.wanted_listeners(&server.opts.config.clone()) {
@@ -237,6 +245,7 @@ impl Server {
             self.world.on_tick(now, &mut self.out);
             self.apply(now);
         }
+        self.saver.poll(&mut self.world, Some(now.mono_ms));
         self.flush_dirty(now);
         self.reap(now);
     }
@@ -315,6 +324,7 @@ impl Server {
     fn drain_on_shutdown(&mut self) {
         let now = clock(self.start);
         self.apply(now);
+        self.saver.poll(&mut self.world, None);
         let deadline = Instant::now() + Duration::from_millis(LINGER_MS);
         let mut events = Events::with_capacity(1024);
         loop {

@@ -6,6 +6,7 @@ mod dialer;
 mod event_loop;
 mod listener;
 pub mod sendq;
+pub mod state_file;
 
 pub use event_loop::Server;
 

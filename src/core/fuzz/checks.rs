@@ -1,5 +1,6 @@
 //! Checks on every line sent and on the world between steps.
 
+use crate::core::handlers::ircx::access::{normalize_mask, AccessList};
 use crate::core::ids::Key;
 use crate::core::modes::Status;
 use crate::core::state::{umode, ME};
@@ -128,6 +129,7 @@ pub(super) fn check_world(w: &World) -> Result<(), String> {
             }
         }
     }
+    check_access(w)?;
     if w.chan_names.len() != w.channels.len() {
         return Err(format!(
             "chan_names has {} entries for {} channels",
@@ -282,6 +284,42 @@ pub(super) fn check_world(w: &World) -> Result<(), String> {
         return Err(format!("per_ip {counted:?}, recount {recount:?}"));
     }
     Ok(())
+}
+
+/// ACCESS lists: each belongs to an object that exists (a channel's is inside it; a
+/// user's own only while that local user is here), none is kept empty, none is longer
+/// than `max_access`, and every mask is in the full `nick!user@host$server` form.
+fn check_access(w: &World) -> Result<(), String> {
+    let max = w.config.ircx.max_access;
+    let check = |what: &str, list: &AccessList, may_be_empty: bool| {
+        if list.entries.is_empty() && !may_be_empty {
+            return Err(format!("{what} keeps an empty access list"));
+        }
+        if list.entries.len() > max {
+            return Err(format!("{what} has {} access entries", list.entries.len()));
+        }
+        match list
+            .entries
+            .iter()
+            .find(|e| normalize_mask(e.mask.as_bytes()).as_deref() != Some(&*e.mask))
+        {
+            Some(e) => Err(format!("{what} has access mask {:?}", e.mask)),
+            None => Ok(()),
+        }
+    };
+    for (_, chan) in &w.channels {
+        if let Some(list) = chan.access_list() {
+            check(&chan.name, list, false)?;
+        }
+    }
+    for (&cid, list) in &w.access.nicks {
+        match w.clients.get(cid) {
+            Some(c) if c.conn.is_some() => check(&c.nick, list, false)?,
+            _ => return Err(format!("an access list for {cid}, who is not a local user")),
+        }
+    }
+    check("$", &w.access.server, true)?;
+    check("*", &w.access.network, true)
 }
 
 /// IRCX LAG keeps its bound, and its timer knows every channel holding lines.

@@ -77,6 +77,48 @@ impl Fuzz {
         }
     }
 
+    /// ACCESS on a channel, a nick (often the sender's own), `$` or `*`, with every
+    /// function, level, mask and timeout form; `$`/`*` rarely, as a DENY there empties
+    /// the server.
+    fn access_params(&mut self) -> Vec<Vec<u8>> {
+        let object = match self.rng.below(10) {
+            0..=5 => self.chan(),
+            6..=7 => self.nick(),
+            8 => b"$".to_vec(),
+            _ => b"*".to_vec(),
+        };
+        let function = *self.rng.pick(&[
+            &b"ADD"[..],
+            b"ADD",
+            b"ADD",
+            b"DELETE",
+            b"LIST",
+            b"CLEAR",
+            b"",
+            b"FROB",
+        ]);
+        let mut v = vec![object, function.to_vec()];
+        let level = *self.rng.pick(&[
+            &b"OWNER"[..],
+            b"HOST",
+            b"VOICE",
+            b"GRANT",
+            b"DENY",
+            b"deny",
+            b"BOSS",
+        ]);
+        for (i, part) in [level.to_vec(), self.mask(), self.num(), self.text()]
+            .into_iter()
+            .enumerate()
+        {
+            if i > 0 && self.rng.chance(1, 3) {
+                break;
+            }
+            v.push(part);
+        }
+        v
+    }
+
     pub(super) fn num(&mut self) -> Vec<u8> {
         match self.rng.below(6) {
             0 => self.now.unix_ms.to_string().into_bytes(),
@@ -333,6 +375,7 @@ impl Fuzz {
                 v
             }
             "WHISPER" => vec![self.chan(), self.list(Fuzz::nick), self.text()],
+            "ACCESS" => self.access_params(),
             "PROP" => {
                 let names = [
                     &b"*"[..],
@@ -603,7 +646,8 @@ impl Fuzz {
             }
             let to = *self.rng.pick(&others);
             let route = self.w.route(to).expect("routable");
-            if route != from {
+            // Nothing reaches a user from someone on their own ACCESS block list.
+            if route != from && !self.w.blocks(to, cid) {
                 want.insert(route, 1);
             }
             self.w.clients[to].nick.to_string()

@@ -20,6 +20,8 @@ pub(super) const FUZZ_CONFIG: &str = "\
 name = \"admin\"
 password = \"pw\"
 
+[ircx]
+max_access = 4
 [[oper]]
 name = \"boss\"
 password = \"pw\"

@@ -82,7 +82,7 @@ pub(super) const JUNK: &[&[u8]] = &[
 pub(super) const HOT: &[&str] = &[
     "JOIN", "JOIN", "JOIN", "MODE", "MODE", "MODE", "MODE", "PRIVMSG", "NOTICE", "TAGMSG", "PART",
     "KICK", "KICK", "TOPIC", "NICK", "NICK", "INVITE", "AWAY", "SETNAME", "WHO", "NAMES", "WHOIS",
-    "WHISPER", "IRCX", "CREATE", "DATA", "LISTX", "PROP",
+    "WHISPER", "IRCX", "CREATE", "DATA", "LISTX", "PROP", "ACCESS", "ACCESS",
 ];
 pub(super) const MODE_LETTERS: &[u8] = b"+-ovbklimnpstqaehIzZOxywdEf";
 pub(super) const MODE_STRINGS: &[&str] = &[

@@ -3,6 +3,7 @@
 use crate::core::caps;
 use crate::core::dispatch::{err, Ctx, HResult, Source};
 use crate::core::fanout::Msg;
+use crate::core::handlers::ircx::access::{on_join, OnJoin};
 use crate::core::handlers::ircx::event::EventType;
 use crate::core::handlers::ircx::prop::{key_status, send_greeting, Prop};
 use crate::core::modes::{self, Status};
@@ -108,9 +109,12 @@ pub fn join_one(
             }
             // IRCX OWNERKEY / HOSTKEY: the joiner is an owner or a host, whatever else
             // would keep them out.
-            let status = key_status(&w.channels[found], key);
+            // IRCX ACCESS: OWNER and HOST entries act like those keys; VOICE and GRANT
+            // open some doors, DENY closes one.
+            let access = on_join(w.channel_verdict(found, cid));
+            let status = key_status(&w.channels[found], key).max(access.status);
             let mut ch = found;
-            if let Some(num) = refusal(w, found, cid, key).filter(|_| status.is_empty()) {
+            if let Some(num) = refusal(w, found, cid, key, access).filter(|_| !status.is_op()) {
                 match overflow(w, found, cid, num, ctx.out) {
                     Some(clone) => ch = clone,
                     None => {
@@ -157,11 +161,14 @@ pub fn join_one(
     announce_join(w, ch, cid, ctx.out);
     let given = w.channels[ch].members[&cid];
     if !creating && !given.is_empty() {
-        // Made an owner or host by its key: members (and the joiner) see a server mode.
+        // Made an owner, host or voice by a key or an ACCESS entry: members (and the
+        // joiner) see a server mode.
         let letter = if given.contains(Status::OWNER) {
             "+q"
-        } else {
+        } else if given.is_op() {
             "+o"
+        } else {
+            "+v"
         };
         let line = Line::new(w.name(), "MODE")
             .arg(&*w.channels[ch].name)
@@ -214,9 +221,17 @@ fn overflow(
     super::ircx::clone::clone_for(w, ch, out)
 }
 
-/// Why `cid` may not join `ch` with `key`, if it may not: invite-only, key, limit, ban (an
-/// invitation opens every one of them).
-fn refusal(w: &World, ch: ChanId, cid: ClientId, key: Option<&[u8]>) -> Option<Numeric> {
+/// Why `cid` may not join `ch` with `key`, if it may not: invite-only, key, limit, ban or
+/// ACCESS DENY (an invitation opens every one of them; an ACCESS GRANT all but the limit).
+/// A DENY, or a GRANT-only list that does not name the joiner, is a ban: 474, the numeric
+/// clients already show as "banned", and the one KNOCK reports.
+fn refusal(
+    w: &World,
+    ch: ChanId,
+    cid: ClientId,
+    key: Option<&[u8]>,
+    access: OnJoin,
+) -> Option<Numeric> {
     let chan = &w.channels[ch];
     if chan.invites.contains(&cid) {
         return None;
@@ -224,20 +239,21 @@ fn refusal(w: &World, ch: ChanId, cid: ClientId, key: Option<&[u8]>) -> Option<N
     if chan.has(cmode::AUTHONLY) && !w.clients[cid].authenticated {
         return Some(n::ERR_NEEDREGGEDNICK);
     }
-    if chan.has(cmode::INVITE) {
+    if chan.has(cmode::INVITE) && !access.grant {
         return Some(n::ERR_INVITEONLYCHAN);
     }
     if chan
         .key
         .as_deref()
         .is_some_and(|k| key != Some(k.as_bytes()))
+        && !access.grant
     {
         return Some(n::ERR_BADCHANNELKEY);
     }
     if chan.limit != 0 && chan.members.len() >= chan.limit as usize {
         return Some(n::ERR_CHANNELISFULL);
     }
-    if is_banned(w, ch, cid) {
+    if access.deny || !access.grant && is_banned(w, ch, cid) {
         return Some(n::ERR_BANNEDFROMCHAN);
     }
     None
@@ -643,7 +659,10 @@ pub fn invite(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         }
     }
     let chan_name = chan.name.clone();
-    if !chan.invites.contains(&victim) {
+    // Blocked by the invitee's own ACCESS list: the invitation is neither recorded nor
+    // delivered, and the inviter is answered as usual (draft §5.1.4: "including invites").
+    let blocked = w.blocks(victim, cid);
+    if !blocked && !chan.invites.contains(&victim) {
         w.channels[ch].invites.push(victim);
         w.clients[victim].invited = true;
     }
@@ -669,7 +688,9 @@ pub fn invite(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         .arg(&*chan_name)
         .finish();
     let mut m = Msg::new(line, w.now.unix_ms);
-    w.send_client(victim, &mut m, ctx.out);
+    if !blocked {
+        w.send_client(victim, &mut m, ctx.out);
+    }
     // invite-notify: other channel operators who asked for it see the invitation too.
     let ops: Vec<ClientId> = w.channels[ch]
         .members

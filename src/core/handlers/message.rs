@@ -184,7 +184,9 @@ fn deliver_one(
             .ok_or_else(|| err(n::ERR_NOSUCHNICK, &[target]))?;
         m = Msg::new(line(w.clients[to].nick.as_bytes()), w.now.unix_ms).with_client_tags(ctags);
         let via = w.clients[to].conn.is_none().then(|| w.route(to)).flatten();
-        if gagged {
+        // An IRCX block list (ACCESS <own nick> DENY) works like a gag, seen from the
+        // blocking side: the sender is answered as usual.
+        if gagged || w.blocks(to, cid) {
             // Sent nowhere; the 301 below still comes, as it would have.
         } else if let Some(via) = via {
             if Some(via) != from {

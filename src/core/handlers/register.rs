@@ -240,6 +240,13 @@ fn try_register(ctx: &mut Ctx<'_>) {
     }
     let (user, realname) = reg.user.clone().expect("checked above");
     let host = w.local(conn).expect("checked above").host.clone();
+    // IRCX `$`/`*` DENY: a server or network ban, checked before the user exists anywhere.
+    let target = format!("{nick}!{user}@{host}${}", w.name());
+    if let Some(reason) = w.server_refusal(&target) {
+        w.local_mut(conn).expect("checked above").reg = Some(reg);
+        w.close_conn(conn, &reason, ctx.out);
+        return;
+    }
     let client = Client {
         nick: nick.clone(),
         user,

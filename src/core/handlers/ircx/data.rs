@@ -233,7 +233,7 @@ impl Data<'_> {
 /// another server waits for portals to carry IRCX. Nobody gets what a gagged user sends.
 fn deliver(w: &World, from: ClientId, to: ClientId, m: &mut Msg, out: &mut Outbox) {
     let c = &w.clients[to];
-    if c.caps & caps::DIALECT_IRCX == 0 || w.is_gagged(from) {
+    if c.caps & caps::DIALECT_IRCX == 0 || w.is_gagged(from) || w.blocks(to, from) {
         return;
     }
     if let Some(conn) = c.conn {

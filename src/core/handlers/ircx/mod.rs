@@ -6,6 +6,8 @@
 //! 421 to the others (the command table's `ircx_only`).
 //!
 //! * this file — discovery and the switch: `IRCX`, `ISIRCX`, `MODE ISIRCX` → 800.
+//! * [`access`], [`access_cmd`] — ACCESS lists of channels, users, `$` and `*`;
+//!   [`access_state`] the text of those kept across restarts.
 //! * [`auth`] — AUTH before registration: ANON, and PLAIN against `[[account]]`.
 //! * [`whisper`] — WHISPER, and PRIVMSG/NOTICE to chosen members of a channel.
 //! * [`create`] — CREATE, and the channel OIDs it reports.
@@ -22,6 +24,11 @@
 //! `MODE <nick> +z` ([`World::is_gagged`]). All three are local to this server for now.
 //! REDIRECT goes to IRCX connections at shutdown (`World::shutdown`).
 
+pub mod access;
+pub mod access_cmd;
+pub mod access_state;
+#[cfg(test)]
+mod access_tests;
 pub mod auth;
 #[cfg(test)]
 mod auth_tests;

@@ -13,6 +13,7 @@
 //! The first member to join an empty registered channel gets no status: hosts come in with
 //! HOSTKEY or OWNERKEY.
 
+use super::access::{config_entry, Entry, Object};
 use super::prop::{self, Prop};
 use crate::config::ChannelCfg;
 use crate::core::handlers::channel::set_topic;
@@ -70,6 +71,27 @@ impl World {
                 prop::set_by_server(self, ch, p, v.as_bytes(), out);
             }
         }
+        if old.map_or(&[][..], |o| &o.access[..]) != &new.access[..] {
+            self.apply_access(ch, &new.access);
+        }
+    }
+
+    /// Replaces the entries an earlier configuration gave (those added at run time stay;
+    /// a configured entry they already hold is not added twice).
+    fn apply_access(&mut self, ch: ChanId, entries: &[String]) {
+        let (cm, me) = (self.cm, self.name().to_string());
+        let wanted: Vec<Entry> = entries
+            .iter()
+            .filter_map(|a| config_entry(a, &me).ok())
+            .collect();
+        self.edit_access(Object::Channel(ch), |l| {
+            l.entries.retain(|e| !e.from_config);
+            for e in wanted {
+                if l.find(cm, e.level, &e.mask).is_none() {
+                    l.entries.push(e);
+                }
+            }
+        });
     }
 
     /// The flags the configuration added and removed since `old`, `+r`, and a changed key

@@ -124,7 +124,7 @@ pub(super) fn recipients(
 /// from a gagged sender, who is answered as usual otherwise and so cannot tell.
 fn deliver(ctx: &mut Ctx<'_>, from: ClientId, to: ClientId, verb: &str, chan: &str, text: &[u8]) {
     let w = &mut *ctx.w;
-    if w.is_gagged(from) {
+    if w.is_gagged(from) || w.blocks(to, from) {
         return;
     }
     let mask = w.clients[from].mask();
