@@ -11,9 +11,9 @@
 //! A second AUTH after a success gets 909, one after registration 462.
 //!
 //! Guessing is slowed twice: an unknown account costs the same argon2 check as a known one
-//! (so the time of a failure does not tell which accounts exist), and an address with
-//! [`MAX_FAILURES`] failed PLAIN attempts within [`WINDOW_MS`] gets 911 for the rest of
-//! that window without any check.
+//! (so the time of a failure does not tell which accounts exist), and an address (an IPv6
+//! /64) with [`MAX_FAILURES`] failed PLAIN attempts within [`WINDOW_MS`] gets 911 for the
+//! rest of that window without any check. The check itself still runs on the loop thread.
 
 use crate::core::dispatch::{err, Ctx, HResult, Source};
 use crate::proto::line::Line;
@@ -120,15 +120,27 @@ pub struct Guard {
     failures: HashMap<IpAddr, (u32, u64)>,
 }
 
+/// The address a guesser is counted by: an IPv6 client has a whole /64 to hop around in.
+fn guessed_from(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6) & !u128::from(u64::MAX);
+            IpAddr::V6(bits.into())
+        }
+        v4 => v4,
+    }
+}
+
 impl Guard {
     fn suspended(&self, ip: IpAddr, now_ms: u64) -> bool {
+        let ip = guessed_from(ip);
         self.failures.get(&ip).is_some_and(|&(n, since)| {
             n >= MAX_FAILURES && now_ms.saturating_sub(since) < WINDOW_MS
         })
     }
 
     fn failed(&mut self, ip: IpAddr, now_ms: u64) {
-        let e = self.failures.entry(ip).or_insert((0, now_ms));
+        let e = self.failures.entry(guessed_from(ip)).or_insert((0, now_ms));
         if now_ms.saturating_sub(e.1) >= WINDOW_MS {
             *e = (0, now_ms);
         }
@@ -183,7 +195,17 @@ pub fn base64_decode(s: &[u8]) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
-    use super::base64_decode;
+    use super::{base64_decode, guessed_from};
+
+    #[test]
+    fn guessers_are_counted_by_address_or_ipv6_prefix() {
+        let a: std::net::IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: std::net::IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        assert_eq!(guessed_from(a), guessed_from(b));
+        assert_eq!(guessed_from(a).to_string(), "2001:db8:1:2::");
+        let v4: std::net::IpAddr = "192.0.2.7".parse().unwrap();
+        assert_eq!(guessed_from(v4), v4);
+    }
 
     #[test]
     fn base64() {
