@@ -366,6 +366,10 @@ impl World {
 
     /// Whether `to` blocked `from` with their own list (DENY, or GRANT entries only).
     pub fn blocks(&self, to: ClientId, from: ClientId) -> bool {
+        // Every private message asks: almost always nobody has a list, so no hashing.
+        if self.access.nicks.is_empty() {
+            return false;
+        }
         match self.access.nicks.get(&to) {
             Some(list) if to != from => {
                 refuses(list.evaluate(self.cm, &self.access_target(from))).is_some()
