@@ -5,7 +5,7 @@
 
 use super::handlers::ircx::{self as ircx_cmd, auth, create, data, event, listx, prop, whisper};
 use super::handlers::{channel, message, mode, oper, query, register};
-use super::portal::{burst, handshake, remote, LinkMsg};
+use super::portal::{burst, handshake, props, remote, LinkMsg};
 use super::{ClientId, ConnId, Outbox, ServerId, World};
 use crate::proto::numeric::{self as n, Numeric};
 use crate::proto::Message;
@@ -165,6 +165,7 @@ pub static COMMANDS: &[Command] = &[
     ircx(cmd("AUTH", 2, auth::auth, [Yes, Yes, No])),
     cmd("AWAY", 0, message::away, SHARED),
     cmd("BMASK", 4, burst::bmask, LINK),
+    cmd("BPROP", 5, props::bprop, LINK),
     cmd("CAP", 1, register::cap, [Yes, Yes, No]),
     cmd("CAPAB", 2, handshake::capab, [Yes, Yes, No]),
     cmd("CONNECT", 1, handshake::connect, [No, Oper, No]),
@@ -199,7 +200,8 @@ pub static COMMANDS: &[Command] = &[
     cmd("PING", 0, register::ping, ANY),
     cmd("PONG", 0, register::pong, ANY),
     cmd("PRIVMSG", 0, message::privmsg, SHARED),
-    ircx(cmd("PROP", 2, prop::prop, USER)),
+    // From a link: a remote user's set (docs/PROTOCOL.md).
+    ircx(cmd("PROP", 2, prop::prop, SHARED)),
     cmd("QUIT", 0, register::quit, [Yes, Yes, Users]),
     cmd("REHASH", 0, oper::rehash, [No, Oper, No]),
     ircx(cmd("REPLY", 3, data::reply, USER)),
