@@ -244,3 +244,66 @@ fn a_merge_keeps_the_older_channels_properties() {
         "{got:?}"
     );
 }
+
+#[test]
+fn whispers_cross_ircx_links_with_their_channel_and_others_as_privmsg() {
+    let (mut t, [new, old, alice, _]) = room();
+    t.feed(alice, "WHISPER #c nora,olly :psst");
+    assert_eq!(t.take(new), vec![":alice WHISPER #c nora :psst"]);
+    assert_eq!(t.take(old), vec![":alice PRIVMSG olly :psst"]);
+    t.feed(alice, "PRIVMSG #c nora,olly :hi");
+    assert_eq!(t.take(new), vec![":alice PRIVMSG #c nora :hi"]);
+    assert_eq!(t.take(old), vec![":alice PRIVMSG olly :hi"]);
+    t.feed(alice, "NOTICE #c nora :n");
+    assert_eq!(t.take(new), vec![":alice NOTICE #c nora :n"]);
+    assert_eq!(t.take(alice), Vec::<String>::new());
+}
+
+#[test]
+fn a_whisper_from_afar_reaches_each_recipient_in_its_dialect() {
+    let (mut t, [new, old, alice, bob]) = room();
+    t.feed(new, ":nora WHISPER #c alice :psst");
+    assert_eq!(
+        t.take(alice),
+        vec![":nora!~nora@new.host WHISPER #c alice :psst"]
+    );
+    t.feed(new, ":nora WHISPER #c bob :psst");
+    assert_eq!(t.take(bob), vec![":nora!~nora@new.host PRIVMSG bob :psst"]);
+    // Passed on toward a member behind another link, in that link's form.
+    t.feed(new, ":nora WHISPER #c olly :psst");
+    assert_eq!(t.take(old), vec![":nora PRIVMSG olly :psst"]);
+    t.feed(new, ":nora PRIVMSG #c alice :hi");
+    assert_eq!(t.take(alice), vec![":nora!~nora@new.host PRIVMSG #c :hi"]);
+    // Never back where it came from, never answered.
+    t.feed(new, ":nora WHISPER #c nora :self");
+    t.feed(new, ":nora WHISPER #nope alice :x");
+    assert_eq!(t.take(new), Vec::<String>::new());
+    assert_eq!(t.take(alice), Vec::<String>::new());
+}
+
+#[test]
+fn data_crosses_ircx_links_only() {
+    let (mut t, [new, old, alice, bob]) = room();
+    t.feed(alice, "DATA nora Tag :x");
+    assert_eq!(t.take(new), vec![":alice DATA nora Tag :x"]);
+    t.feed(alice, "REQUEST olly Tag :x");
+    t.feed(alice, "REPLY #c Tag :y");
+    assert_eq!(t.take(new), vec![":alice REPLY #c Tag :y"]);
+    t.feed(alice, "DATA #c nora,olly Tag :z");
+    assert_eq!(t.take(new), vec![":alice DATA #c nora Tag :z"]);
+    assert_eq!(t.take(old), Vec::<String>::new());
+    assert_eq!(t.take(alice), Vec::<String>::new());
+    // From afar: to IRCX members here only.
+    t.feed(new, ":nora DATA #c Tag :w");
+    assert_eq!(t.take(alice), vec![":nora!~nora@new.host DATA #c Tag :w"]);
+    t.feed(new, ":nora REQUEST alice Tag :v");
+    assert_eq!(
+        t.take(alice),
+        vec![":nora!~nora@new.host REQUEST alice Tag :v"]
+    );
+    t.feed(new, ":nora DATA #c alice,bob Tag :u");
+    assert_eq!(t.take(alice), vec![":nora!~nora@new.host DATA #c Tag :u"]);
+    assert_eq!(t.take(bob), Vec::<String>::new());
+    assert_eq!(t.take(old), Vec::<String>::new());
+    assert_eq!(t.take(new), Vec::<String>::new());
+}
