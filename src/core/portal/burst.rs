@@ -131,6 +131,9 @@ impl World {
                     .needs(cap::AWAY);
                 self.send_link(conn, &m, out);
             }
+            if let Some(m) = crate::core::handlers::mode::gag_burst_line(self, cid) {
+                self.send_link(conn, &m, out);
+            }
         }
         // An empty (registered) channel has nothing the peer needs: its first member's
         // SJOIN will carry it.

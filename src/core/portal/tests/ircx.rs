@@ -307,3 +307,89 @@ fn data_crosses_ircx_links_only() {
     assert_eq!(t.take(old), Vec::<String>::new());
     assert_eq!(t.take(new), Vec::<String>::new());
 }
+
+/// sam, a sysop here, in the room.
+fn sysop(t: &mut TestWorld) -> ConnId {
+    let sam = t.user("sam");
+    t.feed(sam, "OPER admin pw");
+    t.take(sam);
+    sam
+}
+
+#[test]
+fn a_gag_travels_over_ircx_links_only() {
+    let (mut t, [new, old, _, bob]) = room();
+    let sam = sysop(&mut t);
+    t.take(new);
+    t.take(old);
+    t.feed(sam, "MODE nora +z");
+    assert_eq!(t.take(sam), vec![":sam MODE nora :+z"]);
+    assert_eq!(t.take(new), vec![":sam MODE nora :+z"]);
+    assert_eq!(t.take(old), Vec::<String>::new());
+    assert!(t.w.is_gagged(t.w.find_nick(b"nora").unwrap()));
+    // Behind a link without IRCX a gag could not reach the user's server.
+    t.feed(sam, "MODE olly +z");
+    assert_eq!(
+        t.take(sam),
+        vec![":irc.test 502 sam :Cant change mode for other users"]
+    );
+    assert!(!t.w.is_gagged(t.w.find_nick(b"olly").unwrap()));
+    t.feed(sam, "MODE bob +z");
+    assert_eq!(t.take(new), vec![":sam MODE bob :+z"]);
+    assert_eq!(t.take(old), Vec::<String>::new());
+    assert_eq!(t.take(bob), Vec::<String>::new());
+}
+
+#[test]
+fn a_gag_from_afar_silences_a_user_here() {
+    let (mut t, [new, old, alice, bob]) = room();
+    // Only a sysop (or a server) may gag.
+    t.feed(new, ":nora MODE alice +z");
+    assert!(!t.w.is_gagged(t.w.find_nick(b"alice").unwrap()));
+    t.feed(
+        new,
+        ":peer.test NICK sys 1 1600000000000 ~sys new.host 2 +o :Sys",
+    );
+    t.feed(new, ":sys MODE alice :+z");
+    assert!(t.w.is_gagged(t.w.find_nick(b"alice").unwrap()));
+    assert_eq!(t.take(alice), Vec::<String>::new());
+    assert_eq!(
+        t.take(old),
+        vec![":peer.test NICK sys 2 1600000000000 ~sys new.host 2 +o :Sys"]
+    );
+    t.feed(alice, "PRIVMSG #c :hello?");
+    assert_eq!(t.take(bob), Vec::<String>::new());
+    assert_eq!(t.take(new), Vec::<String>::new());
+    assert_eq!(t.take(old), Vec::<String>::new());
+    t.feed(new, ":sys MODE alice :-z");
+    t.feed(alice, "PRIVMSG #c :hello?");
+    assert_eq!(
+        t.take(bob),
+        vec![":alice!~alice@127.0.0.1 PRIVMSG #c :hello?"]
+    );
+}
+
+#[test]
+fn gagged_users_carry_the_gag_in_the_burst() {
+    let mut t = TestWorld::with_portals_and(OPER);
+    let sam = sysop(&mut t);
+    let bob = t.user("bob");
+    t.feed(sam, "MODE bob +z");
+    let new = t.link("peer.test", 2, ALL_IRCX, 2);
+    let old = t.link("far.test", 3, ALL, 2);
+    let bob_lines = |lines: Vec<String>| -> Vec<String> {
+        lines.into_iter().filter(|l| l.contains(" bob ")).collect()
+    };
+    assert_eq!(
+        bob_lines(t.take(new)),
+        vec![
+            ":irc.test NICK bob 1 1700000000000 ~bob 127.0.0.1 1 + :bob real",
+            ":irc.test MODE bob :+z",
+        ]
+    );
+    assert_eq!(
+        bob_lines(t.take(old)),
+        vec![":irc.test NICK bob 1 1700000000000 ~bob 127.0.0.1 1 + :bob real"]
+    );
+    let _ = bob;
+}
