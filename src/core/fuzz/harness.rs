@@ -74,6 +74,8 @@ pub(super) struct Fuzz {
     pub(super) max_remote: usize,
     pub(super) max_servers: usize,
     pub(super) max_channels: usize,
+    /// Lines from links that changed a channel's IRCX properties (PROP, BPROP applied).
+    pub(super) remote_props: usize,
     pub(super) linked: usize,
 }
 
@@ -102,6 +104,7 @@ impl Fuzz {
             max_remote: 0,
             max_servers: 0,
             max_channels: 0,
+            remote_props: 0,
             linked: 0,
         }
     }
