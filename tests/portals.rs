@@ -98,3 +98,48 @@ fn owners_cross_as_owners_or_as_ops_by_capability() {
         bob.expect(":leaf.test 366 bob #c :End of /NAMES list");
     }
 }
+
+/// Whether a server's view has `nick` among the members of `#c`.
+fn in_c(view: &str, nick: &str) -> bool {
+    view.lines()
+        .any(|l| l.starts_with("channel #c") && l.contains(nick))
+}
+
+/// one <- two <- three, IRCX on every link: a PROP set on one is read on three, and a
+/// whisper from one reaches an IRCX user on three as a whisper, through two.
+#[test]
+fn ircx_props_and_whispers_cross_a_chain() {
+    let one = start("one.test", 1, &[peer("two.test", 2)], "");
+    let two = start(
+        "two.test",
+        2,
+        &[dial("one.test", 1, &one), peer("three.test", 3)],
+        "",
+    );
+    let three = start("three.test", 3, &[dial("two.test", 2, &two)], "");
+    one.wait_servers(&["two.test", "three.test"]);
+    three.wait_servers(&["one.test", "two.test"]);
+    let mut alice = one.user_on("alice");
+    let mut carol = three.user_on("carol");
+    for c in [&mut alice, &mut carol] {
+        c.send("IRCX");
+        c.skip_until(" 005 ");
+    }
+    alice.send("JOIN #c");
+    alice.skip_until(" 366 ");
+    three.wait_for("#c on three", |v| in_c(v, "alice"));
+    carol.send("JOIN #c");
+    carol.skip_until(" 366 ");
+    one.wait_for("carol in #c on one", |v| in_c(v, "carol"));
+    alice.skip_until(" JOIN #c");
+    alice.send("PROP #c SUBJECT :Chained");
+    alice.expect(":alice!~alice@127.0.0.1 PROP #c SUBJECT :Chained");
+    carol.expect(":alice!~alice@127.0.0.1 PROP #c SUBJECT :Chained");
+    carol.send("PROP #c SUBJECT,LANGUAGE");
+    carol.expect(":three.test 818 carol #c SUBJECT :Chained");
+    carol.expect(":three.test 819 carol #c :End of properties");
+    alice.send("WHISPER #c carol :psst");
+    carol.expect(":alice!~alice@127.0.0.1 WHISPER #c carol :psst");
+    carol.send("DATA #c Tag :payload");
+    alice.expect(":carol!~carol@127.0.0.1 DATA #c Tag :payload");
+}
