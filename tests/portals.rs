@@ -143,3 +143,34 @@ fn ircx_props_and_whispers_cross_a_chain() {
     carol.send("DATA #c Tag :payload");
     alice.expect(":carol!~carol@127.0.0.1 DATA #c Tag :payload");
 }
+
+/// A leaf without `IRCX` (an older Portico): the hub's PROP stays on the hub, a whisper
+/// arrives as a private message, DATA not at all.
+#[test]
+fn ircx_state_stays_home_on_a_link_without_ircx() {
+    let old = "[testing]\nportal_caps = [\"EOB\", \"AWAY\", \"TB\", \"BMASK\", \"SETNAME\"]\n";
+    let hub = start("hub.test", 1, &[peer("leaf.test", 2)], "");
+    let leaf = start("leaf.test", 2, &[dial("hub.test", 1, &hub)], old);
+    hub.wait_servers(&["leaf.test"]);
+    leaf.wait_servers(&["hub.test"]);
+    let mut alice = hub.user_on("alice");
+    let mut bob = leaf.user_on("bob");
+    for c in [&mut alice, &mut bob] {
+        c.send("IRCX");
+        c.skip_until(" 005 ");
+    }
+    alice.send("JOIN #c");
+    alice.skip_until(" 366 ");
+    leaf.wait_for("#c on the leaf", |v| in_c(v, "alice"));
+    bob.send("JOIN #c");
+    bob.skip_until(" 366 ");
+    hub.wait_for("bob in #c on the hub", |v| in_c(v, "bob"));
+    alice.skip_until(" JOIN #c");
+    alice.send("PROP #c SUBJECT :Hub only");
+    alice.expect(":alice!~alice@127.0.0.1 PROP #c SUBJECT :Hub only");
+    alice.send("DATA bob Tag :lost");
+    alice.send("WHISPER #c bob :psst");
+    bob.expect(":alice!~alice@127.0.0.1 PRIVMSG bob :psst");
+    bob.send("PROP #c SUBJECT");
+    bob.expect(":leaf.test 819 bob #c :End of properties");
+}
