@@ -105,6 +105,29 @@ fn in_c(view: &str, nick: &str) -> bool {
         .any(|l| l.starts_with("channel #c") && l.contains(nick))
 }
 
+/// alice on `a` and `other` on `b`, both IRCX clients, in #c (alice created it), once
+/// both servers see both members.
+fn ircx_pair_in_c(
+    a: &TestServer,
+    b: &TestServer,
+    other: &str,
+) -> (common::TestClient, common::TestClient) {
+    let mut alice = a.user_on("alice");
+    let mut them = b.user_on(other);
+    for c in [&mut alice, &mut them] {
+        c.send("IRCX");
+        c.skip_until(" 005 ");
+    }
+    alice.send("JOIN #c");
+    alice.skip_until(" 366 ");
+    b.wait_for("#c there", |v| in_c(v, "alice"));
+    them.send("JOIN #c");
+    them.skip_until(" 366 ");
+    a.wait_for("both in #c", |v| in_c(v, other));
+    alice.skip_until(" JOIN #c");
+    (alice, them)
+}
+
 /// one <- two <- three, IRCX on every link: a PROP set on one is read on three, and a
 /// whisper from one reaches an IRCX user on three as a whisper, through two.
 #[test]
@@ -119,19 +142,7 @@ fn ircx_props_and_whispers_cross_a_chain() {
     let three = start("three.test", 3, &[dial("two.test", 2, &two)], "");
     one.wait_servers(&["two.test", "three.test"]);
     three.wait_servers(&["one.test", "two.test"]);
-    let mut alice = one.user_on("alice");
-    let mut carol = three.user_on("carol");
-    for c in [&mut alice, &mut carol] {
-        c.send("IRCX");
-        c.skip_until(" 005 ");
-    }
-    alice.send("JOIN #c");
-    alice.skip_until(" 366 ");
-    three.wait_for("#c on three", |v| in_c(v, "alice"));
-    carol.send("JOIN #c");
-    carol.skip_until(" 366 ");
-    one.wait_for("carol in #c on one", |v| in_c(v, "carol"));
-    alice.skip_until(" JOIN #c");
+    let (mut alice, mut carol) = ircx_pair_in_c(&one, &three, "carol");
     alice.send("PROP #c SUBJECT :Chained");
     alice.expect(":alice!~alice@127.0.0.1 PROP #c SUBJECT :Chained");
     carol.expect(":alice!~alice@127.0.0.1 PROP #c SUBJECT :Chained");
@@ -153,19 +164,7 @@ fn ircx_state_stays_home_on_a_link_without_ircx() {
     let leaf = start("leaf.test", 2, &[dial("hub.test", 1, &hub)], old);
     hub.wait_servers(&["leaf.test"]);
     leaf.wait_servers(&["hub.test"]);
-    let mut alice = hub.user_on("alice");
-    let mut bob = leaf.user_on("bob");
-    for c in [&mut alice, &mut bob] {
-        c.send("IRCX");
-        c.skip_until(" 005 ");
-    }
-    alice.send("JOIN #c");
-    alice.skip_until(" 366 ");
-    leaf.wait_for("#c on the leaf", |v| in_c(v, "alice"));
-    bob.send("JOIN #c");
-    bob.skip_until(" 366 ");
-    hub.wait_for("bob in #c on the hub", |v| in_c(v, "bob"));
-    alice.skip_until(" JOIN #c");
+    let (mut alice, mut bob) = ircx_pair_in_c(&hub, &leaf, "bob");
     alice.send("PROP #c SUBJECT :Hub only");
     alice.expect(":alice!~alice@127.0.0.1 PROP #c SUBJECT :Hub only");
     alice.send("DATA bob Tag :lost");
