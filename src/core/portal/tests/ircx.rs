@@ -274,6 +274,20 @@ fn a_whisper_from_afar_reaches_each_recipient_in_its_dialect() {
     assert_eq!(t.take(old), vec![":nora PRIVMSG olly :psst"]);
     t.feed(new, ":nora PRIVMSG #c alice :hi");
     assert_eq!(t.take(alice), vec![":nora!~nora@new.host PRIVMSG #c :hi"]);
+    // Toward a member behind another IRCX link: still with its channel.
+    let ex = t.link("ex.test", 4, ALL_IRCX, 2);
+    t.feed(
+        ex,
+        ":ex.test NICK eve 1 1600000000000 ~eve ex.host 4 + :Eve",
+    );
+    t.feed(ex, &format!(":ex.test SJOIN {NOW} #c + :eve"));
+    for c in [ex, new, old, alice, bob] {
+        t.take(c);
+    }
+    t.feed(new, ":nora WHISPER #c eve :pass it on");
+    assert_eq!(t.take(ex), vec![":nora WHISPER #c eve :pass it on"]);
+    t.feed(new, ":nora DATA #c eve Tag :on");
+    assert_eq!(t.take(ex), vec![":nora DATA #c eve Tag :on"]);
     // Never back where it came from, never answered.
     t.feed(new, ":nora WHISPER #c nora :self");
     t.feed(new, ":nora WHISPER #nope alice :x");
