@@ -98,3 +98,78 @@ fn owners_cross_as_owners_or_as_ops_by_capability() {
         bob.expect(":leaf.test 366 bob #c :End of /NAMES list");
     }
 }
+
+/// Whether a server's view has `nick` among the members of `#c`.
+fn in_c(view: &str, nick: &str) -> bool {
+    view.lines()
+        .any(|l| l.starts_with("channel #c") && l.contains(nick))
+}
+
+/// alice on `a` and `other` on `b`, both IRCX clients, in #c (alice created it), once
+/// both servers see both members.
+fn ircx_pair_in_c(
+    a: &TestServer,
+    b: &TestServer,
+    other: &str,
+) -> (common::TestClient, common::TestClient) {
+    let mut alice = a.user_on("alice");
+    let mut them = b.user_on(other);
+    for c in [&mut alice, &mut them] {
+        c.send("IRCX");
+        c.skip_until(" 005 ");
+    }
+    alice.send("JOIN #c");
+    alice.skip_until(" 366 ");
+    b.wait_for("#c there", |v| in_c(v, "alice"));
+    them.send("JOIN #c");
+    them.skip_until(" 366 ");
+    a.wait_for("both in #c", |v| in_c(v, other));
+    alice.skip_until(" JOIN #c");
+    (alice, them)
+}
+
+/// one <- two <- three, IRCX on every link: a PROP set on one is read on three, and a
+/// whisper from one reaches an IRCX user on three as a whisper, through two.
+#[test]
+fn ircx_props_and_whispers_cross_a_chain() {
+    let one = start("one.test", 1, &[peer("two.test", 2)], "");
+    let two = start(
+        "two.test",
+        2,
+        &[dial("one.test", 1, &one), peer("three.test", 3)],
+        "",
+    );
+    let three = start("three.test", 3, &[dial("two.test", 2, &two)], "");
+    one.wait_servers(&["two.test", "three.test"]);
+    three.wait_servers(&["one.test", "two.test"]);
+    let (mut alice, mut carol) = ircx_pair_in_c(&one, &three, "carol");
+    alice.send("PROP #c SUBJECT :Chained");
+    alice.expect(":alice!~alice@127.0.0.1 PROP #c SUBJECT :Chained");
+    carol.expect(":alice!~alice@127.0.0.1 PROP #c SUBJECT :Chained");
+    carol.send("PROP #c SUBJECT,LANGUAGE");
+    carol.expect(":three.test 818 carol #c SUBJECT :Chained");
+    carol.expect(":three.test 819 carol #c :End of properties");
+    alice.send("WHISPER #c carol :psst");
+    carol.expect(":alice!~alice@127.0.0.1 WHISPER #c carol :psst");
+    carol.send("DATA #c Tag :payload");
+    alice.expect(":carol!~carol@127.0.0.1 DATA #c Tag :payload");
+}
+
+/// A leaf without `IRCX` (an older Portico): the hub's PROP stays on the hub, a whisper
+/// arrives as a private message, DATA not at all.
+#[test]
+fn ircx_state_stays_home_on_a_link_without_ircx() {
+    let old = "[testing]\nportal_caps = [\"EOB\", \"AWAY\", \"TB\", \"BMASK\", \"SETNAME\"]\n";
+    let hub = start("hub.test", 1, &[peer("leaf.test", 2)], "");
+    let leaf = start("leaf.test", 2, &[dial("hub.test", 1, &hub)], old);
+    hub.wait_servers(&["leaf.test"]);
+    leaf.wait_servers(&["hub.test"]);
+    let (mut alice, mut bob) = ircx_pair_in_c(&hub, &leaf, "bob");
+    alice.send("PROP #c SUBJECT :Hub only");
+    alice.expect(":alice!~alice@127.0.0.1 PROP #c SUBJECT :Hub only");
+    alice.send("DATA bob Tag :lost");
+    alice.send("WHISPER #c bob :psst");
+    bob.expect(":alice!~alice@127.0.0.1 PRIVMSG bob :psst");
+    bob.send("PROP #c SUBJECT");
+    bob.expect(":leaf.test 819 bob #c :End of properties");
+}

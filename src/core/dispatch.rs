@@ -7,7 +7,7 @@ use super::handlers::ircx::{
     self as ircx_cmd, access_cmd, auth, create, data, event, listx, prop, whisper,
 };
 use super::handlers::{channel, message, mode, oper, query, register};
-use super::portal::{burst, handshake, remote, LinkMsg};
+use super::portal::{burst, handshake, props, remote, LinkMsg};
 use super::{ClientId, ConnId, Outbox, ServerId, World};
 use crate::proto::numeric::{self as n, Numeric};
 use crate::proto::Message;
@@ -168,11 +168,12 @@ pub static COMMANDS: &[Command] = &[
     ircx(cmd("AUTH", 2, auth::auth, [Yes, Yes, No])),
     cmd("AWAY", 0, message::away, SHARED),
     cmd("BMASK", 4, burst::bmask, LINK),
+    cmd("BPROP", 5, props::bprop, LINK),
     cmd("CAP", 1, register::cap, [Yes, Yes, No]),
     cmd("CAPAB", 2, handshake::capab, [Yes, Yes, No]),
     cmd("CONNECT", 1, handshake::connect, [No, Oper, No]),
     ircx(cmd("CREATE", 1, create::create, USER)),
-    ircx(cmd("DATA", 3, data::data, USER)),
+    ircx(cmd("DATA", 3, data::data, SHARED)),
     cmd("DIE", 0, oper::die, [No, Oper, No]),
     cmd("EOB", 0, burst::eob, LINK),
     cmd("ERROR", 0, remote::error, LINK),
@@ -202,11 +203,12 @@ pub static COMMANDS: &[Command] = &[
     cmd("PING", 0, register::ping, ANY),
     cmd("PONG", 0, register::pong, ANY),
     cmd("PRIVMSG", 0, message::privmsg, SHARED),
-    ircx(cmd("PROP", 2, prop::prop, USER)),
+    // From a link: a remote user's set (docs/PROTOCOL.md).
+    ircx(cmd("PROP", 2, prop::prop, SHARED)),
     cmd("QUIT", 0, register::quit, [Yes, Yes, Users]),
     cmd("REHASH", 0, oper::rehash, [No, Oper, No]),
-    ircx(cmd("REPLY", 3, data::reply, USER)),
-    ircx(cmd("REQUEST", 3, data::request, USER)),
+    ircx(cmd("REPLY", 3, data::reply, SHARED)),
+    ircx(cmd("REQUEST", 3, data::request, SHARED)),
     cmd("SERVER", 2, handshake::server, ANY),
     cmd("SETNAME", 1, register::setname, SHARED),
     cmd("SJOIN", 4, burst::sjoin, LINK),
@@ -220,7 +222,7 @@ pub static COMMANDS: &[Command] = &[
     cmd("USERHOST", 1, query::userhost, USER),
     cmd("VERSION", 0, query::version, USER),
     cmd("WALLOPS", 1, oper::wallops, OPER_OR_LINK),
-    ircx(cmd("WHISPER", 3, whisper::whisper, USER)),
+    ircx(cmd("WHISPER", 3, whisper::whisper, SHARED)),
     cmd("WHO", 0, query::who, USER),
     cmd("WHOIS", 1, query::whois, USER),
     cmd("WHOWAS", 1, query::whowas, USER),

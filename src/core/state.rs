@@ -29,9 +29,9 @@ pub mod umode {
         (b'x', IRCX),
         (b'z', GAG),
     ];
-    /// The modes other servers are told of. Left out on purpose: +x (a property of the
-    /// connection), and the IRCX level +a and gag +z, which stay local until portals carry
-    /// IRCX (shared/design/IRCX.md §6).
+    /// The modes other servers are told of in NICK and user MODE lines. Left out on purpose:
+    /// +x (a property of the connection), the IRCX level +a (this server's own), and the gag
+    /// +z, which travels on its own line to `IRCX` links only (`handlers/mode/gag.rs`).
     pub const LINKED: u8 = INVISIBLE | OPER | SNOTICE | WALLOPS;
 }
 

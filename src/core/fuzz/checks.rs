@@ -99,6 +99,7 @@ pub(super) fn check_world(w: &World) -> Result<(), String> {
             ));
         }
         check_lag(w, ch, chan)?;
+        check_props(chan)?;
         // A key must be one a JOIN can give: a word without commas.
         if let Some(k) = &chan.key {
             if k.is_empty() || k.bytes().any(|b| b <= b' ' || b == b',') {
@@ -320,6 +321,32 @@ fn check_access(w: &World) -> Result<(), String> {
     }
     check("$", &w.access.server, true)?;
     check("*", &w.access.network, true)
+}
+
+/// IRCX properties, however they came (PROP, BPROP, a merge), keep PROP's own limits,
+/// and a channel with none holds no allocation for them.
+fn check_props(chan: &crate::core::Channel) -> Result<(), String> {
+    use crate::core::handlers::ircx::prop::Prop;
+    let Some(props) = &chan.props else {
+        return Ok(());
+    };
+    let mut any = props.lag.secs != 0 || !props.lag.queue.is_empty();
+    for p in Prop::all() {
+        let Some(v) = chan.prop(p) else { continue };
+        any = true;
+        if v.is_empty() || v.len() > p.max() || v.iter().any(|b| matches!(b, 0 | b'\r' | b'\n')) {
+            return Err(format!(
+                "channel {} holds {} = {:?}",
+                chan.name,
+                p.name(),
+                show(v)
+            ));
+        }
+    }
+    if !any {
+        return Err(format!("channel {} keeps empty properties", chan.name));
+    }
+    Ok(())
 }
 
 /// IRCX LAG keeps its bound, and its timer knows every channel holding lines.

@@ -76,6 +76,8 @@ pub(super) struct Fuzz {
     pub(super) max_remote: usize,
     pub(super) max_servers: usize,
     pub(super) max_channels: usize,
+    /// Lines from links that changed a channel's IRCX properties (PROP, BPROP applied).
+    pub(super) remote_props: usize,
     pub(super) linked: usize,
 }
 
@@ -104,6 +106,7 @@ impl Fuzz {
             max_remote: 0,
             max_servers: 0,
             max_channels: 0,
+            remote_props: 0,
             linked: 0,
         }
     }
@@ -226,9 +229,9 @@ impl Fuzz {
             .local(conn)
             .and_then(|l| l.client)
             .filter(|&c| self.w.is_gagged(c))
-            .map(|c| format!(":{}!", self.w.clients[c].nick));
+            .map(|c| self.w.clients[c].nick.to_string());
         self.run(text, |w, now, out| w.on_line(conn, line, now, out));
-        let Some(prefix) = gagged else { return };
+        let Some(gagged_nick) = gagged else { return };
         let messages = [
             "PRIVMSG", "NOTICE", "TAGMSG", "WHISPER", "DATA", "REQUEST", "REPLY",
         ];
@@ -239,8 +242,13 @@ impl Fuzz {
                 Some(tagged) => tagged.split_once(' ').map_or("", |x| x.1),
                 None => &l,
             };
-            let verb = body.split(' ').nth(1).unwrap_or_default();
-            *to != conn && body.starts_with(&prefix) && messages.contains(&verb)
+            let mut words = body.split(' ');
+            // `:nick!user@host` to users, `:nick` to links.
+            let from = words.next().unwrap_or_default();
+            let verb = words.next().unwrap_or_default();
+            let nick = from.strip_prefix(':').unwrap_or_default();
+            let ours = nick.split('!').next() == Some(gagged_nick.as_str());
+            *to != conn && ours && messages.contains(&verb)
         });
         if let Some((to, l)) = leaked {
             let what = format!("gagged user's message reached {to}: {}", show(l));

@@ -185,7 +185,14 @@ fn fuzz_clients() {
 fn fuzz_native_portals() {
     let config = format!("{BASE_CONFIG}{FUZZ_CONFIG}");
     for seed in [0x11_0001, 0xfeed_f00d, 0x2222_3333_4444] {
-        assert_coverage(&portal_fuzz(&config, NATIVE, seed, STEPS), true);
+        let f = portal_fuzz(&config, NATIVE, seed, STEPS);
+        assert_coverage(&f, true);
+        // IRCX properties from links (PROP, BPROP) were applied, not only refused.
+        assert!(
+            f.remote_props >= 3,
+            "seed {seed:#x}: {} property changes from links",
+            f.remote_props
+        );
     }
 }
 

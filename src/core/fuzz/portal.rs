@@ -217,6 +217,47 @@ impl Fuzz {
         v
     }
 
+    /// An IRCX property name: mostly one that travels, sometimes one that does not.
+    fn prop_name(&mut self) -> Vec<u8> {
+        self.rng
+            .pick_bytes(&[
+                &b"SUBJECT"[..],
+                b"lag",
+                b"HOSTKEY",
+                b"OWNERKEY",
+                b"ONJOIN",
+                b"LANGUAGE",
+                b"TOPIC",
+                b"OID",
+                b"NOSUCH",
+            ])
+            .to_vec()
+    }
+
+    /// A property time: near now, far ahead, or junk.
+    fn prop_ts(&mut self) -> Vec<u8> {
+        match self.rng.below(4) {
+            0 => (self.now.unix_ms + 10_000_000_000).to_string().into_bytes(),
+            1 => self.now.unix_ms.to_string().into_bytes(),
+            _ => self.num(),
+        }
+    }
+
+    fn prop_value(&mut self) -> Vec<u8> {
+        match self.rng.below(5) {
+            0 => Vec::new(),
+            1 => self.rng.pick_bytes(&[&b"0"[..], b"1", b"2", b"9"]).to_vec(),
+            2 => vec![b'x'; 40],
+            _ => self.any(),
+        }
+    }
+
+    /// A comma list of nicks (chosen members).
+    fn members(&mut self) -> Vec<u8> {
+        let nicks: Vec<Vec<u8>> = (0..1 + self.rng.below(3)).map(|_| self.nick()).collect();
+        nicks.join(&b',')
+    }
+
     /// An unknown verb, or now and then an ERROR (which ends the link).
     pub(super) fn link_junk_verb(&mut self) -> Vec<u8> {
         let mut verb = self.rng.pick(JUNK_VERBS).to_vec();
@@ -233,7 +274,7 @@ impl Fuzz {
             "SERVER", "SERVER", "SJOIN", "SJOIN", "SJOIN", "SJOIN", "SJOIN", "MODE", "MODE",
             "MODE", "UMODE", "KICK", "KICK", "PART", "TOPIC", "TB", "BMASK", "KILL", "PRIVMSG",
             "PRIVMSG", "NOTICE", "TAGMSG", "AWAY", "INVITE", "WALLOPS", "SETNAME", "EOB", "QUIT",
-            "PING", "PONG", "JUNK", "SQUIT",
+            "PING", "PONG", "JUNK", "SQUIT", "PROP", "PROP", "BPROP", "WHISPER", "DATA", "GAG",
         ];
         let mut verb = *self.rng.pick(VERBS);
         if verb == "SQUIT" && self.rng.chance(5, 6) {
@@ -243,7 +284,7 @@ impl Fuzz {
             verb = "AWAY";
         }
         let tags = self.tags();
-        let server_src = matches!(verb, "NICK" | "SERVER" | "SJOIN" | "TB" | "BMASK");
+        let server_src = matches!(verb, "NICK" | "SERVER" | "SJOIN" | "TB" | "BMASK" | "BPROP");
         let prefix = self.link_prefix(link, !server_src);
         let mut p: Vec<Vec<u8>> = match verb {
             "NICK" => vec![
@@ -344,6 +385,11 @@ impl Fuzz {
                     1 => self.chan(),
                     _ => self.nick(),
                 };
+                if self.rng.chance(1, 6) && verb != "TAGMSG" {
+                    // IRCX: to chosen members of a channel.
+                    let p = [self.chan(), self.members(), self.text()];
+                    return self.render(tags, prefix, verb.as_bytes(), &p);
+                }
                 vec![target, self.text()]
             }
             "AWAY" | "WALLOPS" | "SETNAME" | "QUIT" | "PING" | "PONG" => {
@@ -354,6 +400,42 @@ impl Fuzz {
                 }
             }
             "INVITE" => vec![self.nick(), self.chan()],
+            "PROP" => vec![
+                self.chan(),
+                self.prop_name(),
+                self.prop_ts(),
+                self.prop_value(),
+            ],
+            "BPROP" => vec![
+                self.num(),
+                self.chan(),
+                self.prop_name(),
+                self.prop_ts(),
+                self.prop_value(),
+            ],
+            "WHISPER" => vec![self.chan(), self.members(), self.text()],
+            "DATA" => {
+                let tag = self
+                    .rng
+                    .pick_bytes(&[&b"Tag"[..], b"ADMx", b"9bad", b""])
+                    .to_vec();
+                if self.rng.chance(1, 2) {
+                    vec![self.chan(), self.members(), tag, self.text()]
+                } else {
+                    let target = if self.rng.chance(1, 2) {
+                        self.chan()
+                    } else {
+                        self.nick()
+                    };
+                    vec![target, tag, self.text()]
+                }
+            }
+            "GAG" => vec![
+                self.nick(),
+                self.rng
+                    .pick_bytes(&[&b"+z"[..], b"-z", b"+zi", b"z"])
+                    .to_vec(),
+            ],
             "SQUIT" => vec![self.server_name(), self.text()],
             _ => (0..self.rng.below(4)).map(|_| self.any()).collect(),
         };
@@ -368,7 +450,7 @@ impl Fuzz {
         }
         let verb: Vec<u8> = match verb {
             "NICKCHG" => b"NICK".to_vec(),
-            "UMODE" => b"MODE".to_vec(),
+            "UMODE" | "GAG" => b"MODE".to_vec(),
             "JUNK" => self.link_junk_verb(),
             v => v.as_bytes().to_vec(),
         };
@@ -387,6 +469,26 @@ impl Fuzz {
         } else {
             self.native_line(link)
         };
+        let before = props_digest(&self.w);
         self.feed(link, &line);
+        if props_digest(&self.w) != before {
+            self.remote_props += 1;
+        }
     }
+}
+
+/// Every channel's stored properties and lag, to see whether a line changed any.
+fn props_digest(w: &crate::core::World) -> Vec<(String, Vec<u8>)> {
+    use crate::core::handlers::ircx::prop::Prop;
+    let mut all = Vec::new();
+    for (_, chan) in w.channels.iter().filter(|(_, c)| c.props.is_some()) {
+        let lag = chan.props.as_ref().map_or(0, |p| p.lag.secs);
+        let mut v = vec![lag];
+        for p in Prop::all() {
+            v.extend_from_slice(chan.prop(p).unwrap_or_default());
+            v.push(0);
+        }
+        all.push((chan.name.to_string(), v));
+    }
+    all
 }

@@ -83,8 +83,9 @@ fn deliver(ctx: &mut Ctx<'_>, msg: &Message<'_>, kind: Kind) -> HResult {
     if targets.len() > MAX_TARGETS {
         return Err(err(n::ERR_TOOMANYTARGETS, &[msg.param(0)]));
     }
-    if local && kind != Kind::Tagmsg && msg.len() >= 3 && is_channel(msg.param(0)) {
-        // IRCX: to chosen members of a channel (`PRIVMSG #c nick1,nick2 :text`).
+    if kind != Kind::Tagmsg && msg.len() >= 3 && is_channel(msg.param(0)) {
+        // IRCX: to chosen members of a channel (`PRIVMSG #c nick1,nick2 :text`); from a
+        // link, to one member here or behind another link.
         let result = super::ircx::whisper::to_members(ctx, kind.verb(), msg);
         return if notice { Ok(()) } else { result };
     }

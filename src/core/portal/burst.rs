@@ -59,7 +59,8 @@ impl World {
         m.trailing(members)
     }
 
-    /// Channel state as SJOIN lines (members split to fit), then topic and bans.
+    /// Channel state as SJOIN lines (members split to fit), then topic, bans and (to IRCX
+    /// links) properties.
     pub fn channel_burst(&self, ch: ChanId) -> Vec<LinkMsg> {
         let chan = &self.channels[ch];
         let me = &*self.me().name;
@@ -100,6 +101,7 @@ impl World {
                     .needs(cap::BMASK),
             );
         }
+        msgs.extend(super::props::burst_lines(self, ch));
         msgs
     }
 
@@ -127,6 +129,9 @@ impl World {
                 let m = LinkMsg::new(&c.nick, "AWAY")
                     .trailing(away)
                     .needs(cap::AWAY);
+                self.send_link(conn, &m, out);
+            }
+            if let Some(m) = crate::core::handlers::mode::gag_burst_line(self, cid) {
                 self.send_link(conn, &m, out);
             }
         }
@@ -273,6 +278,7 @@ fn lose_channel_ts(w: &mut World, ch: ChanId, ts: u64, src: &str, out: &mut Outb
         w.channels[ch].members.insert(cid, Status::NONE);
     }
     announce_modes(w, ch, src, false, &removed, out);
+    super::props::lose_props(w, ch, src, out);
 }
 
 /// Adds the modes in `words` (`+ntk key`) to the channel, announcing what changed.

@@ -178,6 +178,16 @@ impl World {
         }
     }
 
+    /// The link toward a remote user and whether it carries IRCX (`None` for a local user).
+    pub fn ircx_route(&self, cid: crate::core::ClientId) -> Option<(ConnId, bool)> {
+        if self.clients[cid].conn.is_some() {
+            return None;
+        }
+        let via = self.route(cid)?;
+        let ircx = self.link(via).is_some_and(|l| l.caps & cap::IRCX != 0);
+        Some((via, ircx))
+    }
+
     /// Queues `msg` on every link but `except` (the one it came from).
     pub fn to_links(&self, except: Option<ConnId>, msg: &LinkMsg, out: &mut Outbox) {
         for &conn in &self.links {

@@ -15,15 +15,18 @@
 //!   (draft §5.4.4). A gagged sender's (`+z`) reach nobody, without a word either. The
 //!   sender gets no copy of a channel's, but a nick or member list that names the sender
 //!   delivers to them as to anyone (as PRIVMSG and WHISPER do).
-//! * Users on other servers are skipped for now: portals carry DATA/REQUEST/REPLY with the
-//!   link capability `IRCX` (shared/design/IRCX.md §6), which does not exist yet.
+//! * Users on other servers get them over links with the capability `IRCX`, in the same
+//!   form with the sender's nick as the prefix; links without it carry none (an older
+//!   server or ngIRCd could not tell them from something else). From a link the target's
+//!   checks run again on the same state, but not the tag's level: the sender's server did.
 
 use super::whisper::recipients;
 use crate::core::caps;
 use crate::core::dispatch::{err, Ctx, HResult, Reply};
 use crate::core::fanout::Msg;
 use crate::core::handlers::message::can_send;
-use crate::core::{ChanId, ClientId, Outbox, World};
+use crate::core::portal::{cap, LinkMsg};
+use crate::core::{ChanId, ClientId, ConnId, Outbox, World};
 use crate::limits::MAX_TARGETS;
 use crate::proto::casemap::is_channel;
 use crate::proto::line::Line;
@@ -114,8 +117,12 @@ fn send(ctx: &mut Ctx<'_>, verb: &'static str, msg: &Message<'_>) -> HResult {
     }
     let sender = ctx.client();
     let level = Level::of(tag);
-    // These two do not depend on the target: answered once.
-    if matches!(level, Level::Manager | Level::Sysop) && !allowed(ctx.w, sender, level, None) {
+    // These two do not depend on the target: answered once. A remote sender was checked by
+    // its own server (which alone knows a sysop manager).
+    if ctx.is_local()
+        && matches!(level, Level::Manager | Level::Sysop)
+        && !allowed(ctx.w, sender, level, None)
+    {
         return Err(security());
     }
     let data = Data {
@@ -161,35 +168,42 @@ struct Data<'a> {
 impl Data<'_> {
     /// A nick or a whole channel.
     fn to_target(&self, ctx: &mut Ctx<'_>, target: &[u8]) -> HResult {
-        let w = &*ctx.w;
+        let (w, local) = (&*ctx.w, ctx.is_local());
         if is_channel(target) {
             let ch = w
                 .find_channel(target)
                 .ok_or_else(|| err(n::ERR_NOSUCHCHANNEL, &[target]))?;
-            if !allowed(w, self.sender, self.level, Some(ch)) {
+            if local && !allowed(w, self.sender, self.level, Some(ch)) {
                 return Err(security());
             }
-            if !can_send(w, ch, self.sender) {
+            if local && !can_send(w, ch, self.sender) {
                 return Err(err(
                     n::ERR_CANNOTSENDTOCHAN,
                     &[w.channels[ch].name.as_bytes()],
                 ));
             }
-            let mut m = self.line(w, w.channels[ch].name.as_bytes());
+            let name = w.channels[ch].name.as_bytes();
+            let mut m = self.line(w, name);
             for &member in w.channels[ch].members.keys() {
                 if member != self.sender {
                     deliver(w, self.sender, member, &mut m, ctx.out);
                 }
             }
+            if !w.is_gagged(self.sender) && !w.links.is_empty() {
+                let link = self.link_msg(w, &[name]);
+                w.to_channel_links(ch, ctx.from_link(), &link, ctx.out);
+            }
         } else {
             let to = w
                 .find_nick(target)
                 .ok_or_else(|| err(n::ERR_NOSUCHNICK, &[target]))?;
-            if !allowed(w, self.sender, self.level, None) {
+            if local && !allowed(w, self.sender, self.level, None) {
                 return Err(security());
             }
-            let mut m = self.line(w, w.clients[to].nick.as_bytes());
+            let nick = w.clients[to].nick.as_bytes();
+            let mut m = self.line(w, nick);
             deliver(w, self.sender, to, &mut m, ctx.out);
+            self.relay(w, to, &[nick], ctx.from_link(), ctx.out);
         }
         Ok(())
     }
@@ -206,17 +220,51 @@ impl Data<'_> {
         if !w.channels[ch].members.contains_key(&self.sender) {
             return Err(err(n::ERR_NOTONCHANNEL, &[name]));
         }
-        if !allowed(w, self.sender, self.level, Some(ch)) {
+        if ctx.is_local() && !allowed(w, self.sender, self.level, Some(ch)) {
             return Err(security());
         }
-        if !can_send(w, ch, self.sender) {
+        if ctx.is_local() && !can_send(w, ch, self.sender) {
             return Err(err(n::ERR_CANNOTSENDTOCHAN, &[name]));
         }
         let mut m = self.line(w, name);
         for to in recipients(ctx, ch, nicks, false)? {
-            deliver(ctx.w, self.sender, to, &mut m, ctx.out);
+            let w = &*ctx.w;
+            deliver(w, self.sender, to, &mut m, ctx.out);
+            let (chan, nick) = (
+                w.channels[ch].name.as_bytes(),
+                w.clients[to].nick.as_bytes(),
+            );
+            self.relay(w, to, &[chan, nick], ctx.from_link(), ctx.out);
         }
         Ok(())
+    }
+
+    /// `:<nick> <verb> <targets…> <tag> :<message>` for other servers, over links with IRCX
+    /// only: an older server or ngIRCd could only show it as something it is not.
+    fn link_msg(&self, w: &World, targets: &[&[u8]]) -> LinkMsg {
+        let mut m = LinkMsg::new(&w.clients[self.sender].nick, self.verb);
+        for t in targets {
+            m = m.arg(t);
+        }
+        m.arg(self.tag).trailing(self.text).needs(cap::IRCX)
+    }
+
+    /// To one remote recipient, through the link toward it, if that link carries IRCX (and
+    /// is not the one it came from: a peer naming a user behind itself gets nothing back).
+    fn relay(
+        &self,
+        w: &World,
+        to: ClientId,
+        targets: &[&[u8]],
+        from: Option<ConnId>,
+        out: &mut Outbox,
+    ) {
+        if w.is_gagged(self.sender) {
+            return;
+        }
+        if let Some((via, true)) = w.ircx_route(to).filter(|&(via, _)| Some(via) != from) {
+            w.send_link(via, &self.link_msg(w, targets), out);
+        }
     }
 
     fn line(&self, w: &World, target: &[u8]) -> Msg {
@@ -230,7 +278,8 @@ impl Data<'_> {
 }
 
 /// To a local IRCX client; an RFC client never sees DATA (draft §5.4.4), and a user on
-/// another server waits for portals to carry IRCX. Nobody gets what a gagged user sends.
+/// another server gets it from its own server ([`Data::relay`]). Nobody gets what a gagged
+/// user sends.
 fn deliver(w: &World, from: ClientId, to: ClientId, m: &mut Msg, out: &mut Outbox) {
     let c = &w.clients[to];
     if c.caps & caps::DIALECT_IRCX == 0 || w.is_gagged(from) || w.blocks(to, from) {

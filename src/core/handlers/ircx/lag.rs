@@ -5,7 +5,8 @@
 //!
 //! Hosts and owners are not lagged. Only this server's members are lagged here (a member
 //! elsewhere is its own server's business), and only the delivery to this server's
-//! members waits: links carry the message at once, as PROP itself stays on this server.
+//! members waits: links carry the message at once. LAG travels to servers with `IRCX` as
+//! any property does, and each of them holds back its own members' lines to its own members.
 
 use crate::core::fanout::Msg;
 use crate::core::modes::Status;

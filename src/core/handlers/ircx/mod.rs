@@ -21,7 +21,8 @@
 //!
 //! Levels (draft §4.1): sysop is `+o` ([`World::is_sysop`]), sysop manager `+a` as well
 //! ([`World::is_manager`], from `[[oper]] level = "manager"`); a sysop gags a user with
-//! `MODE <nick> +z` ([`World::is_gagged`]). All three are local to this server for now.
+//! `MODE <nick> +z` ([`World::is_gagged`]). The levels are this server's own; the gag
+//! travels over portals with `IRCX` (`handlers/mode/gag.rs`).
 //! REDIRECT goes to IRCX connections at shutdown (`World::shutdown`).
 
 pub mod access;

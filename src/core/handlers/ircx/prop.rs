@@ -28,9 +28,9 @@
 //! its IRCX owners (they are passwords). RFC
 //! members see only the TOPIC and MODE lines TOPIC and MEMBERKEY cause.
 //!
-//! Properties live on this server only for now: portals do not carry PROP yet
-//! (shared/design/IRCX.md §6). TOPIC and MEMBERKEY do reach other servers, as the TOPIC
-//! and MODE they are.
+//! Portals with the `IRCX` capability carry sets of the stored properties and LAG (see
+//! [`crate::core::portal::props`]); TOPIC and MEMBERKEY reach every server as the TOPIC and
+//! MODE they are.
 
 use crate::core::caps;
 use crate::core::dispatch::{err, Ctx, HResult, Reply};
@@ -50,6 +50,8 @@ use std::borrow::Cow;
 #[derive(Debug, Default)]
 pub struct Props {
     slots: [Option<Box<[u8]>>; SLOTS],
+    /// When each slot (and, last, LAG) was set, in ms: across portals the newer set wins.
+    times: [u64; SLOTS + 1],
     /// LAG, kept apart from the text slots: the message path reads it on every line.
     pub lag: super::lag::Lag,
 }
@@ -61,6 +63,7 @@ impl Props {
     pub fn for_clone(&self) -> Props {
         Props {
             slots: self.slots.clone(),
+            times: self.times,
             lag: super::lag::Lag {
                 secs: self.lag.secs,
                 queue: Default::default(),
@@ -94,8 +97,24 @@ impl Channel {
         }
     }
 
+    /// When a property was last set or deleted here (0: never, or forgotten with the last
+    /// property: a deleted property's time is not kept).
+    pub fn prop_time(&self, p: Prop) -> u64 {
+        let (Some(props), Some(i)) = (&self.props, p.time_index()) else {
+            return 0;
+        };
+        props.times[i]
+    }
+
+    /// Records the time of a set that left something stored.
+    pub(crate) fn stamp_prop(&mut self, p: Prop, ms: u64) {
+        if let (Some(props), Some(i)) = (&mut self.props, p.time_index()) {
+            props.times[i] = ms;
+        }
+    }
+
     /// Sets LAG (0: none; the lines already held still go out when due).
-    fn set_lag(&mut self, secs: u8) {
+    pub(crate) fn set_lag(&mut self, secs: u8) {
         self.props.get_or_insert_with(Default::default).lag.secs = secs;
         self.drop_empty_props();
     }
@@ -186,9 +205,27 @@ impl Prop {
         }
     }
 
-    fn find(name: &[u8]) -> Option<Prop> {
+    pub(crate) fn find(name: &[u8]) -> Option<Prop> {
         ALL.into_iter()
             .find(|p| p.name().as_bytes().eq_ignore_ascii_case(name))
+    }
+
+    fn time_index(self) -> Option<usize> {
+        match self {
+            Prop::Lag => Some(SLOTS),
+            p => p.slot(),
+        }
+    }
+
+    /// Properties other servers are told of: the stored ones and LAG. TOPIC and MEMBERKEY
+    /// travel as the TOPIC and MODE +k they are; the rest are computed from the channel.
+    pub fn linked(self) -> bool {
+        self.time_index().is_some()
+    }
+
+    /// Every property in the order `*` lists them.
+    pub fn all() -> impl Iterator<Item = Prop> {
+        ALL.into_iter()
     }
 
     fn slot(self) -> Option<usize> {
@@ -206,7 +243,7 @@ impl Prop {
     }
 
     /// Longest value (draft §8.2).
-    fn max(self) -> usize {
+    pub(crate) fn max(self) -> usize {
         match self {
             Prop::Language | Prop::Subject | Prop::HostKey | Prop::OwnerKey | Prop::MemberKey => 31,
             Prop::Topic => 160,
@@ -260,7 +297,7 @@ fn may_write(w: &World, chan: &Channel, cid: ClientId, p: Prop) -> bool {
     }
 }
 
-fn value(chan: &Channel, p: Prop) -> Option<Cow<'_, [u8]>> {
+pub(crate) fn value(chan: &Channel, p: Prop) -> Option<Cow<'_, [u8]>> {
     let v: Cow<'_, [u8]> = match p {
         Prop::Oid => chan.oid_str().into_bytes().into(),
         Prop::Name => chan.name.as_bytes().into(),
@@ -278,6 +315,10 @@ fn value(chan: &Channel, p: Prop) -> Option<Cow<'_, [u8]>> {
 
 /// `PROP <channel> <props>` / `PROP <channel> <prop> :<value>`.
 pub fn prop(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
+    if !ctx.is_local() {
+        crate::core::portal::props::remote_set(ctx, msg);
+        return Ok(());
+    }
     let cid = ctx.client();
     let name = msg.param(0);
     let ch = ctx
@@ -400,6 +441,9 @@ fn set(ctx: &mut Ctx<'_>, ch: ChanId, cid: ClientId, name: &[u8], v: &[u8]) -> H
         _ => ctx.w.channels[ch].set_prop(p, v),
     }
     echo(ctx.w, ch, cid, p, v, ctx.out);
+    if p.linked() {
+        crate::core::portal::props::propagate_set(ctx, ch, cid, p, v);
+    }
     Ok(())
 }
 
@@ -409,7 +453,7 @@ fn echo(w: &World, ch: ChanId, cid: ClientId, p: Prop, v: &[u8], out: &mut crate
 }
 
 /// The PROP echo from `shown` (a user, or this server); keys only to IRCX hosts.
-fn echo_from(
+pub(crate) fn echo_from(
     w: &World,
     ch: ChanId,
     shown: &str,

@@ -2,8 +2,10 @@
 //! §5.13): `WHISPER <chan> <nicks> :<text>` and `PRIVMSG|NOTICE <chan> <nicks> :<text>`.
 //! Sender and recipients must be members; each recipient gets one copy and never learns who
 //! else got it. An IRCX recipient sees the channel context; an RFC recipient a private
-//! message, since it has no other way to show it. A recipient on another server gets the
-//! private form over the link (portals carry IRCX with the IRCX issue for portals).
+//! message, since it has no other way to show it. A recipient on another server gets it
+//! with its channel over a link with `IRCX` (its server then chooses the form), and as a
+//! private message over one without. From a link, the same checks run again on the same
+//! state (a sender no longer a member, by a race, reaches nobody); nothing is answered.
 
 use crate::core::caps;
 use crate::core::dispatch::{err, Ctx, HResult, Reply};
@@ -47,7 +49,7 @@ pub fn to_members(ctx: &mut Ctx<'_>, verb: &'static str, msg: &Message<'_>) -> H
     let (ch, nicks, text) = channel_and_text(ctx, msg, n::ERR_NOSUCHNICK)?;
     let chan = msg.param(0);
     let sender = ctx.client();
-    if !can_send(ctx.w, ch, sender) {
+    if ctx.is_local() && !can_send(ctx.w, ch, sender) {
         return Err(err(n::ERR_CANNOTSENDTOCHAN, &[chan]));
     }
     let chan_name = ctx.w.channels[ch].name.to_string();
@@ -120,8 +122,8 @@ pub(super) fn recipients(
 }
 
 /// One copy to one member: the channel form for an IRCX client (`WHISPER #c nick :text`,
-/// `PRIVMSG #c :text`), a private message for an RFC client and for another server. None
-/// from a gagged sender, who is answered as usual otherwise and so cannot tell.
+/// `PRIVMSG #c :text`), a private message for an RFC client. None from a gagged sender,
+/// who is answered as usual otherwise and so cannot tell.
 fn deliver(ctx: &mut Ctx<'_>, from: ClientId, to: ClientId, verb: &str, chan: &str, text: &[u8]) {
     let w = &mut *ctx.w;
     if w.is_gagged(from) || w.blocks(to, from) {
@@ -130,17 +132,7 @@ fn deliver(ctx: &mut Ctx<'_>, from: ClientId, to: ClientId, verb: &str, chan: &s
     let mask = w.clients[from].mask();
     let to_nick = w.clients[to].nick.to_string();
     let Some(conn) = w.clients[to].conn else {
-        if let Some(via) = w.route(to) {
-            let private = if verb == "NOTICE" {
-                "NOTICE"
-            } else {
-                "PRIVMSG"
-            };
-            let m = LinkMsg::new(&w.clients[from].nick, private)
-                .arg(&to_nick)
-                .trailing(text);
-            w.send_link(via, &m, ctx.out);
-        }
+        relay(ctx, from, to, verb, chan, text);
         return;
     };
     let line = if w.clients[to].caps & caps::DIALECT_IRCX != 0 {
@@ -149,14 +141,36 @@ fn deliver(ctx: &mut Ctx<'_>, from: ClientId, to: ClientId, verb: &str, chan: &s
             _ => Line::new(&mask, verb).arg(chan),
         }
     } else {
-        let private = if verb == "NOTICE" {
-            "NOTICE"
-        } else {
-            "PRIVMSG"
-        };
-        Line::new(&mask, private).arg(&to_nick)
+        Line::new(&mask, private_verb(verb)).arg(&to_nick)
     };
     let mut m = Msg::new(line.trailing(text).finish(), w.now.unix_ms);
     let caps = w.clients[to].caps;
     ctx.out.send(conn, m.for_caps(caps));
+}
+
+/// To a member on another server, through the link toward it: with the channel
+/// (`:<nick> WHISPER <chan> <nick> :<text>`) over a link with IRCX, whose far end shows it
+/// in its recipient's dialect; as a private message over one without.
+fn relay(ctx: &mut Ctx<'_>, from: ClientId, to: ClientId, verb: &str, chan: &str, text: &[u8]) {
+    let w = &*ctx.w;
+    let from_link = ctx.from_link();
+    // Never back where it came from: a peer naming a user behind itself gets nothing.
+    let Some((via, ircx)) = w.ircx_route(to).filter(|&(via, _)| Some(via) != from_link) else {
+        return;
+    };
+    let (from_nick, to_nick) = (&*w.clients[from].nick, &*w.clients[to].nick);
+    let m = if ircx {
+        LinkMsg::new(from_nick, verb).arg(chan).arg(to_nick)
+    } else {
+        LinkMsg::new(from_nick, private_verb(verb)).arg(to_nick)
+    };
+    w.send_link(via, &m.trailing(text), ctx.out);
+}
+
+fn private_verb(verb: &str) -> &'static str {
+    if verb == "NOTICE" {
+        "NOTICE"
+    } else {
+        "PRIVMSG"
+    }
 }

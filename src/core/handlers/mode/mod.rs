@@ -647,6 +647,9 @@ fn umode_bit(letter: u8) -> Option<u8> {
 
 fn user_mode(ctx: &mut Ctx<'_>, msg: &Message<'_>, target: ClientId) -> HResult {
     if !ctx.is_local() {
+        if gag::remote(ctx, msg, target) {
+            return Ok(());
+        }
         // Another server's user: its modes as that server set them, every letter known.
         if ctx.src == Source::Remote(target) {
             let old = ctx.w.clients[target].umodes;
@@ -668,12 +671,7 @@ fn user_mode(ctx: &mut Ctx<'_>, msg: &Message<'_>, target: ClientId) -> HResult 
         if !ctx.w.is_sysop(cid) {
             return Err(err(n::ERR_NOPRIVILEGES, &[]));
         }
-        // The gag is local (not carried to links): a user on another server is not ours.
-        if ctx.w.clients[target].conn.is_none() {
-            return Err(err(n::ERR_USERSDONTMATCH, &[]));
-        }
-        gag(ctx, cid, target, modes);
-        return Ok(());
+        return gag::by_sysop(ctx, cid, target, modes);
     }
     if modes.is_empty() {
         // A gagged user is not told (IRCX GAG).
@@ -706,34 +704,8 @@ fn user_mode(ctx: &mut Ctx<'_>, msg: &Message<'_>, target: ClientId) -> HResult 
     Ok(())
 }
 
-/// `MODE <nick> +z|-z` by a sysop on another local user: stored and echoed to the sysop
-/// only. The gagged user is not told, and other servers are not either (a gag is local
-/// until portals carry IRCX).
-fn gag(ctx: &mut Ctx<'_>, sysop: ClientId, target: ClientId, modes: &[u8]) {
-    let w = &mut *ctx.w;
-    let old = w.clients[target].umodes;
-    let new = apply_umodes(old, modes) & umode::GAG | old & !umode::GAG;
-    if new == old {
-        return;
-    }
-    w.set_umodes(target, new);
-    let on = new & umode::GAG != 0;
-    log::info!(
-        "{} {} {}",
-        w.clients[sysop].mask(),
-        if on { "gagged" } else { "lifted the gag of" },
-        w.clients[target].mask()
-    );
-    let line = Line::new(&w.clients[sysop].nick, "MODE")
-        .arg(&*w.clients[target].nick)
-        .trailing(if on { "+z" } else { "-z" })
-        .finish();
-    let mut m = Msg::new(line, w.now.unix_ms);
-    w.send_client(sysop, &mut m, ctx.out);
-}
-
 /// The user modes after `modes`, every known letter taken as it is (a remote server's word).
-fn apply_umodes(mut umodes: u8, modes: &[u8]) -> u8 {
+pub(super) fn apply_umodes(mut umodes: u8, modes: &[u8]) -> u8 {
     let mut plus = true;
     for &letter in modes {
         match (letter, umode_bit(letter)) {
@@ -805,5 +777,7 @@ fn set_umodes(ctx: &mut Ctx<'_>, cid: ClientId, old: u8, new: u8) {
     }
 }
 
+mod gag;
+pub use gag::burst_line as gag_burst_line;
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,7 @@ use crate::core::testing::TestWorld;
 use crate::core::ConnId;
 
 mod handshake;
+mod ircx;
 mod local;
 mod ngircd;
 mod owners;
