@@ -130,7 +130,7 @@ pub fn lose_props(w: &mut World, ch: ChanId, src: &str, out: &mut Outbox) {
 /// A property name and value from a link, as a local PROP would take them.
 fn checked(name: &[u8], v: &[u8]) -> Option<Prop> {
     let p = Prop::find(name).filter(|p| p.linked())?;
-    if v.len() > p.max() || v.contains(&0) {
+    if !p.fits(v) {
         return None;
     }
     let ok = match p {

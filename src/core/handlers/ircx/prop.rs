@@ -242,6 +242,12 @@ impl Prop {
         })
     }
 
+    /// Whether `v` may be stored: within the draft's length, and without a CR or LF (they
+    /// would end the line for clients reading ONJOIN or a PROP echo) or a NUL.
+    pub(crate) fn fits(self, v: &[u8]) -> bool {
+        v.len() <= self.max() && !v.iter().any(|&b| matches!(b, 0 | b'\r' | b'\n'))
+    }
+
     /// Longest value (draft §8.2).
     pub(crate) fn max(self) -> usize {
         match self {
@@ -393,7 +399,7 @@ fn set(ctx: &mut Ctx<'_>, ch: ChanId, cid: ClientId, name: &[u8], v: &[u8]) -> H
     let chan_name = chan.name.clone();
     let old_key = chan.key.clone();
     let bad_value = || err(n::IRCERR_BADVALUE, &[chan_name.as_bytes()]);
-    if v.len() > p.max() {
+    if !p.fits(v) {
         return Err(bad_value());
     }
     match p {

@@ -141,6 +141,7 @@ fn errors() {
         (a, format!("PROP #c SUBJECT :{}", "x".repeat(32)), vec![":irc.test 906 alice #c :Bad value specified".into()]),
         (a, format!("PROP #c TOPIC :{}", "x".repeat(161)), vec![":irc.test 906 alice #c :Bad value specified".into()]),
         (a, "PROP #c HOSTKEY :a,b".into(), vec![":irc.test 906 alice #c :Bad value specified".into()]),
+        (a, "PROP #c ONJOIN :a\rPRIVMSG #c :injected".into(), vec![":irc.test 906 alice #c :Bad value specified".into()]),
         (a, "PROP #c MEMBERKEY :a:b".into(), vec![":irc.test 906 alice #c :Bad value specified".into()]),
         // Read-only, managers only, owners only, not a host.
         (a, "PROP #c OID :1".into(), vec![sec("alice")]),

@@ -134,6 +134,9 @@ fn bad_remote_props_are_dropped() {
         format!(":nora PROP #c SUBJECT {} :future", NOW + 25 * 3600 * 1000),
         format!(":nora PROP #c LAG {NOW} :9"),
         format!(":nora PROP #c HOSTKEY {NOW} :a,b"),
+        // A CR would end the line for clients that read it back.
+        format!(":nora PROP #c SUBJECT {NOW} :a\rPRIVMSG #c :x"),
+        format!(":peer.test BPROP {NOW} #c SUBJECT {NOW} :a\rb"),
         ":nora PROP #c SUBJECT".to_string(),
         format!(":peer.test BPROP {NOW} #c SUBJECT x :y"),
     ] {
