@@ -395,7 +395,7 @@ impl Config {
                 line,
                 message: format!(
                     "{}; see the configuration reference in README.md",
-                    e.message()
+                    plain_toml_error(e.message())
                 ),
             }
         })?;
@@ -421,6 +421,30 @@ impl Config {
                 "network",
                 "network must be a non-empty word without spaces".into(),
             ));
+        }
+        for (i, a) in self.listen.iter().enumerate() {
+            if self.listen[..i].iter().any(|b| b.address == a.address) {
+                return Err(ConfigError {
+                    file: file.into(),
+                    line: line_of_in(text, "[[listen]]", i, "address"),
+                    message: format!(
+                        "[[listen]] address {} is given twice; remove one (a port can be listened on once)",
+                        a.address
+                    ),
+                });
+            }
+        }
+        for (i, o) in self.oper.iter().enumerate() {
+            if self.oper[..i].iter().any(|b| b.name == o.name) {
+                return Err(ConfigError {
+                    file: file.into(),
+                    line: line_of_in(text, "[[oper]]", i, "name"),
+                    message: format!(
+                        "[[oper]] {:?} is given twice; OPER would only ever match the first",
+                        o.name
+                    ),
+                });
+            }
         }
         let l = &self.limits;
         if !(1..=50).contains(&l.nick_length) {
@@ -623,6 +647,29 @@ fn line_of(text: &str, key: &str) -> usize {
 
 /// The line of `key` in the `n`th (0-based) `table` block, e.g. the `password` of the second
 /// `[[account]]`; 0 if absent.
+/// serde's wording of a few errors, in the operator's terms: Rust type names mean nothing
+/// to them, a host name where an address belongs needs saying so, and `[testing]` is for
+/// the test suite, not a section to offer.
+fn plain_toml_error(message: &str) -> String {
+    if message.contains("invalid socket address syntax") {
+        return "not an address; write IP:PORT, e.g. \"127.0.0.1:6667\" or \"[::1]:6667\" \
+            (host names such as localhost are not resolved)"
+            .into();
+    }
+    let mut m = message.to_string();
+    for (rust, plain) in [
+        ("expected usize", "expected a whole number (0 or more)"),
+        ("expected u64", "expected a whole number (0 or more)"),
+        ("expected u32", "expected a whole number (0 or more)"),
+        ("expected u16", "expected a whole number (0 to 65535)"),
+        ("expected u8", "expected a whole number (0 to 255)"),
+        (", `testing`", ""),
+    ] {
+        m = m.replace(rust, plain);
+    }
+    m
+}
+
 fn line_of_in(text: &str, table: &str, n: usize, key: &str) -> usize {
     let mut seen = 0;
     let mut inside = false;
@@ -836,6 +883,39 @@ mod tests {
         }
         let e = Config::parse(&format!("{base}[ircx]\nbogus = 1\n"), "r.toml").unwrap_err();
         assert_eq!(e.line, 5, "{e}");
+    }
+
+    #[test]
+    fn operator_mistakes_are_named_in_their_terms() {
+        let base = "[server]\nname=\"a.b\"\nid=1\n";
+        let check = |extra: &str, line: usize, want: &str| {
+            let e = Config::parse(&format!("{base}{extra}"), "o.toml").unwrap_err();
+            assert_eq!(e.line, line, "{e}");
+            assert!(e.message.contains(want), "{want:?} not in {e}");
+            assert!(
+                !e.message.contains("usize") && !e.message.contains("`testing`"),
+                "{e}"
+            );
+        };
+        let listen = "[[listen]]\naddress = \"127.0.0.1:6667\"\n";
+        check(
+            &format!("{listen}{listen}"),
+            7,
+            "address 127.0.0.1:6667 is given twice",
+        );
+        let oper = "[[oper]]\nname = \"x\"\npassword = \"p\"\n";
+        check(&format!("{oper}{oper}"), 8, "[[oper]] \"x\" is given twice");
+        check(
+            "[[listen]]\naddress = \"localhost:6667\"\n",
+            5,
+            "host names such as localhost are not resolved",
+        );
+        check(
+            "[limits]\nmax_clients = \"x\"\n",
+            5,
+            "expected a whole number",
+        );
+        check("[bogus]\n", 4, "unknown field `bogus`");
     }
 
     #[test]

@@ -14,6 +14,9 @@ fn usage(opts: &getopts::Options) -> String {
     )
 }
 
+/// A server without a listener would run and serve nobody.
+const NO_LISTENER: &str = "no [[listen]] address: the server would listen on nothing; add [[listen]] address = \"127.0.0.1:6667\" or start it with --listen IP:PORT";
+
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -78,6 +81,10 @@ fn main() -> ExitCode {
     }
     if let Some(file) = m.opt_str("check-config") {
         return match Config::load(&PathBuf::from(&file)) {
+            Ok(cfg) if cfg.listen.is_empty() && !m.opt_present("l") => {
+                eprintln!("portico: {file}: {NO_LISTENER}");
+                ExitCode::FAILURE
+            }
             Ok(cfg) => {
                 print!("{cfg}");
                 ExitCode::SUCCESS
@@ -110,6 +117,13 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         }
+    }
+    if listen.is_empty() && config.listen.is_empty() {
+        let file = config_path
+            .as_ref()
+            .map_or("<built-in>".into(), |p| p.display().to_string());
+        eprintln!("portico: {file}: {NO_LISTENER}");
+        return ExitCode::FAILURE;
     }
     let options = Options {
         config,

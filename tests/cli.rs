@@ -786,3 +786,24 @@ fn access_entries_of_the_server_and_registered_channels_survive_a_restart() {
     s.signal("TERM");
     assert_eq!(s.wait_exit().code(), Some(0));
 }
+
+/// A configuration without a listener is refused at start and by --check-config (unless
+/// --listen supplies one), naming the file and the fix.
+#[test]
+fn a_config_without_listeners_is_refused() {
+    let dir = TempDir::new();
+    let path = dir.write("quiet.toml", "[server]\nname = \"irc.cli.test\"\nid = 1\n");
+    let want = "no [[listen]] address: the server would listen on nothing";
+    let (code, _, err) = run(&["--check-config", path_str(&path)]);
+    assert_eq!(code, 1);
+    assert!(
+        err.starts_with(&format!("portico: {}: {want}", path.display())),
+        "{err}"
+    );
+    let (code, _, err) = run(&["-c", path_str(&path)]);
+    assert_eq!(code, 1);
+    assert!(err.contains(want), "{err}");
+    let (code, out, err) = run(&["--check-config", path_str(&path), "--listen", "127.0.0.1:0"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("name = \"irc.cli.test\""), "{out}");
+}
