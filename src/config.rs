@@ -422,29 +422,23 @@ impl Config {
                 "network must be a non-empty word without spaces".into(),
             ));
         }
-        for (i, a) in self.listen.iter().enumerate() {
-            if self.listen[..i].iter().any(|b| b.address == a.address) {
-                return Err(ConfigError {
-                    file: file.into(),
-                    line: line_of_in(text, "[[listen]]", i, "address"),
-                    message: format!(
-                        "[[listen]] address {} is given twice; remove one (a port can be listened on once)",
-                        a.address
-                    ),
-                });
-            }
+        let at = |table: &str, i: usize, key: &str, message: String| ConfigError {
+            file: file.into(),
+            line: line_of_in(text, table, i, key),
+            message,
+        };
+        if let Some(i) = first_repeat(&self.listen, |a, b| a.address == b.address) {
+            let a = self.listen[i].address;
+            return Err(at("[[listen]]", i, "address", format!("[[listen]] address {a} is given twice; remove one (a port can be listened on once)")));
         }
-        for (i, o) in self.oper.iter().enumerate() {
-            if self.oper[..i].iter().any(|b| b.name == o.name) {
-                return Err(ConfigError {
-                    file: file.into(),
-                    line: line_of_in(text, "[[oper]]", i, "name"),
-                    message: format!(
-                        "[[oper]] {:?} is given twice; OPER would only ever match the first",
-                        o.name
-                    ),
-                });
-            }
+        if let Some(i) = first_repeat(&self.oper, |a, b| a.name == b.name) {
+            let name = &self.oper[i].name;
+            return Err(at(
+                "[[oper]]",
+                i,
+                "name",
+                format!("[[oper]] {name:?} is given twice; OPER would only ever match the first"),
+            ));
         }
         let l = &self.limits;
         if !(1..=50).contains(&l.nick_length) {
@@ -647,6 +641,11 @@ fn line_of(text: &str, key: &str) -> usize {
 
 /// The line of `key` in the `n`th (0-based) `table` block, e.g. the `password` of the second
 /// `[[account]]`; 0 if absent.
+/// The index of the first entry equal (by `same`) to an earlier one.
+fn first_repeat<T>(items: &[T], same: impl Fn(&T, &T) -> bool) -> Option<usize> {
+    (0..items.len()).find(|&i| items[..i].iter().any(|b| same(b, &items[i])))
+}
+
 /// serde's wording of a few errors, in the operator's terms: Rust type names mean nothing
 /// to them, a host name where an address belongs needs saying so, and `[testing]` is for
 /// the test suite, not a section to offer.
