@@ -4,8 +4,9 @@
 //! `:<server> OID <oid-ms> <chan> <oid>` follows a channel's SJOIN in the burst and when a
 //! channel new to the network is sent. `oid-ms` is the timestamp of the channel the OID was
 //! made for ([`crate::core::Channel::oid_ms`]): a server holding `(oid-ms, oid)` takes the
-//! pair when it is smaller (the older channel's OID; equal ages, the lower OID), so both
-//! sides of a merge agree whatever order the lines cross in. A channel first heard of in
+//! pair when it is smaller (the older channel's OID; equal ages, the lower OID), and
+//! answers a greater one with its own, so both sides of a merge agree whatever order the
+//! lines cross in, even when one side heard of the channel only over a link without IRCX. A channel first heard of in
 //! an SJOIN holds `u64::MAX`, so its creator's OID replaces the one made here.
 
 use super::{cap, LinkMsg};
@@ -33,12 +34,23 @@ pub fn oid(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         return Ok(());
     };
     let chan = &ctx.w.channels[ch];
-    // Younger than the channel here: SJOIN already kept ours, and so does its OID.
-    if ms < chan.created_ms || (ms, oid) >= (chan.oid_ms, chan.oid) {
+    if ms < chan.created_ms {
         return Ok(());
     }
-    if ctx.w.adopt_oid(ch, oid, ms) {
-        ctx.propagate(&LinkMsg::relay(msg).needs(cap::IRCX));
+    match (ms, oid).cmp(&(chan.oid_ms, chan.oid)) {
+        std::cmp::Ordering::Less => {
+            if ctx.w.adopt_oid(ch, oid, ms) {
+                ctx.propagate(&LinkMsg::relay(msg).needs(cap::IRCX));
+            }
+        }
+        // Ours wins, and the sender may never hear it otherwise (it learned the channel
+        // over a link without IRCX, or its SJOIN crossed ours): it is told. Each answer
+        // lowers the pair the other side holds, so the exchange ends.
+        std::cmp::Ordering::Greater => {
+            let m = burst_line(ctx.w, ch);
+            ctx.w.send_link(ctx.conn, &m, ctx.out);
+        }
+        std::cmp::Ordering::Equal => {}
     }
     Ok(())
 }

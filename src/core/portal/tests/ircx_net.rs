@@ -137,8 +137,16 @@ fn merged_oid(theirs_ms: u64, their_oid: &str) -> String {
     t.feed(alice, "JOIN #c");
     assert_eq!(oid_of(&t, "#c"), "000100001");
     t.feed(new, &format!(":peer.test SJOIN {theirs_ms} #c +nt :@nora"));
+    t.take(new);
     t.feed(new, &format!(":peer.test OID {theirs_ms} #c {their_oid}"));
     let oid = oid_of(&t, "#c");
+    // Ours kept: the peer is told it; theirs taken: nothing goes back.
+    let answer = if oid == "000100001" {
+        vec![format!(":irc.test OID {NOW} #c 000100001")]
+    } else {
+        vec![]
+    };
+    assert_eq!(t.take(new), answer);
     assert_eq!(t.w.find_channel(oid.as_bytes()), t.w.find_channel(b"#c"));
     oid
 }
