@@ -173,3 +173,32 @@ fn ircx_state_stays_home_on_a_link_without_ircx() {
     bob.send("PROP #c SUBJECT");
     bob.expect(":leaf.test 819 bob #c :End of properties");
 }
+
+/// The OID `c` (in #c) is told for #c by `PROP #c OID`.
+fn oid_seen_by(c: &mut common::TestClient) -> String {
+    c.send("PROP #c OID");
+    let line = c.line();
+    let oid = line.rsplit(" :").next().unwrap_or_default().to_string();
+    assert!(line.contains(" 818 ") && oid.len() == 9, "{line}");
+    c.skip_until(" 819 ");
+    oid
+}
+
+/// Over an IRCX link: #c has the same OID on both servers (the leaf took its creator's),
+/// and a JOIN refused on the leaf knocks on the hub's IRCX owner.
+#[test]
+fn ircx_oid_and_knock_cross_an_ircx_link() {
+    let (hub, leaf) = pair();
+    let (mut alice, mut bob) = ircx_pair_in_c(&hub, &leaf, "bob");
+    let oid = oid_seen_by(&mut alice);
+    assert_eq!(oid_seen_by(&mut bob), oid);
+    alice.send("MODE #c +iu");
+    bob.expect(":alice!~alice@127.0.0.1 MODE #c +iu");
+    let mut carl = leaf.user_on("carl");
+    carl.send("JOIN #c");
+    carl.expect(":leaf.test 473 carl #c :Cannot join channel (+i)");
+    alice.skip_until(" MODE #c +iu");
+    alice.expect(":carl!~carl@127.0.0.1 KNOCK #c 473");
+    // bob, no host, hears nothing of it.
+    bob.expect_nothing();
+}

@@ -4,10 +4,10 @@
 //! which serves a local user and a remote one alike.
 
 use super::handlers::ircx::{
-    self as ircx_cmd, access_cmd, auth, create, data, event, listx, prop, whisper,
+    self as ircx_cmd, access_cmd, auth, create, data, event, knock, listx, prop, whisper,
 };
 use super::handlers::{channel, message, mode, oper, query, register};
-use super::portal::{burst, handshake, props, remote, LinkMsg};
+use super::portal::{burst, handshake, oid, props, remote, LinkMsg};
 use super::{ClientId, ConnId, Outbox, ServerId, World};
 use crate::proto::numeric::{self as n, Numeric};
 use crate::proto::Message;
@@ -186,6 +186,8 @@ pub static COMMANDS: &[Command] = &[
     cmd("JOIN", 1, channel::join, USER),
     cmd("KICK", 2, channel::kick, SHARED_ANY),
     cmd("KILL", 2, oper::kill, OPER_OR_LINK),
+    // From a link only: a refused JOIN elsewhere, for the hosts here (IRCX +u).
+    cmd("KNOCK", 2, knock::remote, [No, No, Users]),
     cmd("LINKS", 0, query::links, USER),
     cmd("LIST", 0, channel::list, USER),
     ircx(cmd("LISTX", 0, listx::listx, USER)),
@@ -197,6 +199,7 @@ pub static COMMANDS: &[Command] = &[
     cmd("NAMES", 0, channel::names, USER),
     cmd("NICK", 0, register::nick, ANY),
     cmd("NOTICE", 0, message::notice, SHARED),
+    cmd("OID", 3, oid::oid, LINK),
     cmd("OPER", 2, oper::oper, USER),
     cmd("PART", 1, channel::part, SHARED),
     cmd("PASS", 1, register::pass, [Yes, Yes, No]),

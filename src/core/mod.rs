@@ -331,6 +331,20 @@ impl World {
         ch
     }
 
+    /// Gives a channel the OID another server holds for it (a merge), keeping OID lookups
+    /// right. Refused (false) when another channel here has that OID already.
+    pub fn adopt_oid(&mut self, ch: ChanId, oid: u32, oid_ms: u64) -> bool {
+        if self.oids_index.get(&oid).is_some_and(|&other| other != ch) {
+            return false;
+        }
+        let chan = &mut self.channels[ch];
+        self.oids_index.remove(&chan.oid);
+        chan.oid = oid;
+        chan.oid_ms = oid_ms;
+        self.oids_index.insert(oid, ch);
+        true
+    }
+
     pub fn remove_channel(&mut self, ch: ChanId) {
         let chan = self.channels.remove(ch);
         if self.events_wanted() {
@@ -373,7 +387,7 @@ pub fn is_oid(name: &[u8]) -> bool {
 }
 
 /// `0` and eight hex digits: a channel's OID as IRCX writes it.
-fn parse_oid(name: &[u8]) -> Option<u32> {
+pub fn parse_oid(name: &[u8]) -> Option<u32> {
     match name {
         [b'0', hex @ ..] if hex.len() == 8 && hex.iter().all(u8::is_ascii_hexdigit) => {
             u32::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()

@@ -122,6 +122,10 @@ pub struct Channel {
     pub created_ms: u64,
     /// IRCX object ID: the creating server's 12-bit ID and a 19-bit counter.
     pub oid: u32,
+    /// The timestamp of the channel the OID was made for: a merge keeps the OID of the
+    /// older channel, so this stays when `created_ms` moves back. `u64::MAX` for a channel
+    /// first heard of from a link: any OID the network gives it wins over ours.
+    pub oid_ms: u64,
     pub topic: Option<Topic>,
     pub modes: u32,
     pub key: Option<Box<str>>,
@@ -142,6 +146,7 @@ impl Channel {
             created: created_ms / 1000,
             created_ms,
             oid: 0,
+            oid_ms: created_ms,
             topic: None,
             modes: 0,
             key: None,

@@ -82,6 +82,9 @@ pub(super) fn check_world(w: &World) -> Result<(), String> {
                 chan.oid_str()
             ));
         }
+        if w.oids_index.get(&chan.oid) != Some(&ch) {
+            return Err(format!("channel {} not in the OID index", chan.name));
+        }
         if chan.members.is_empty() && !chan.is_registered() {
             return Err(format!("channel {} is empty", chan.name));
         }
@@ -135,6 +138,14 @@ pub(super) fn check_world(w: &World) -> Result<(), String> {
         return Err(format!(
             "chan_names has {} entries for {} channels",
             w.chan_names.len(),
+            w.channels.len()
+        ));
+    }
+    // With every channel's own OID found above, equal sizes leave no stale OID behind.
+    if w.oids_index.len() != w.channels.len() {
+        return Err(format!(
+            "the OID index has {} entries for {} channels",
+            w.oids_index.len(),
             w.channels.len()
         ));
     }

@@ -252,6 +252,29 @@ impl Fuzz {
         }
     }
 
+    /// A channel OID: one of a channel here (a clash), one of a few under the peers' IDs,
+    /// or not one at all.
+    fn oid(&mut self) -> Vec<u8> {
+        match self.rng.below(4) {
+            0 => match self
+                .existing_chan()
+                .and_then(|c| self.w.find_channel(c.as_bytes()))
+            {
+                Some(ch) => self.w.channels[ch].oid_str().into_bytes(),
+                None => b"000100001".to_vec(),
+            },
+            1 => self
+                .rng
+                .pick_bytes(&[&b"0ZZZZZZZZ"[..], b"", b"1"])
+                .to_vec(),
+            _ => {
+                let server = *self.rng.pick(&[1u32, 2, 3, 5]);
+                let n = self.rng.below(6) as u32;
+                format!("0{:08X}", server << 20 | n).into_bytes()
+            }
+        }
+    }
+
     /// A comma list of nicks (chosen members).
     fn members(&mut self) -> Vec<u8> {
         let nicks: Vec<Vec<u8>> = (0..1 + self.rng.below(3)).map(|_| self.nick()).collect();
@@ -275,6 +298,7 @@ impl Fuzz {
             "MODE", "UMODE", "KICK", "KICK", "PART", "TOPIC", "TB", "BMASK", "KILL", "PRIVMSG",
             "PRIVMSG", "NOTICE", "TAGMSG", "AWAY", "INVITE", "WALLOPS", "SETNAME", "EOB", "QUIT",
             "PING", "PONG", "JUNK", "SQUIT", "PROP", "PROP", "BPROP", "WHISPER", "DATA", "GAG",
+            "OID", "OID", "KNOCK",
         ];
         let mut verb = *self.rng.pick(VERBS);
         if verb == "SQUIT" && self.rng.chance(5, 6) {
@@ -284,7 +308,10 @@ impl Fuzz {
             verb = "AWAY";
         }
         let tags = self.tags();
-        let server_src = matches!(verb, "NICK" | "SERVER" | "SJOIN" | "TB" | "BMASK" | "BPROP");
+        let server_src = matches!(
+            verb,
+            "NICK" | "SERVER" | "SJOIN" | "TB" | "BMASK" | "BPROP" | "OID"
+        );
         let prefix = self.link_prefix(link, !server_src);
         let mut p: Vec<Vec<u8>> = match verb {
             "NICK" => vec![
@@ -434,6 +461,13 @@ impl Fuzz {
                 self.nick(),
                 self.rng
                     .pick_bytes(&[&b"+z"[..], b"-z", b"+zi", b"z"])
+                    .to_vec(),
+            ],
+            "OID" => vec![self.prop_ts(), self.chan(), self.oid()],
+            "KNOCK" => vec![
+                self.chan(),
+                self.rng
+                    .pick_bytes(&[&b"473"[..], b"474", b"471", b"47x", b""])
                     .to_vec(),
             ],
             "SQUIT" => vec![self.server_name(), self.text()],

@@ -59,8 +59,8 @@ impl World {
         m.trailing(members)
     }
 
-    /// Channel state as SJOIN lines (members split to fit), then topic, bans and (to IRCX
-    /// links) properties.
+    /// Channel state as SJOIN lines (members split to fit), then the OID (to IRCX links),
+    /// topic, bans and properties (to IRCX links).
     pub fn channel_burst(&self, ch: ChanId) -> Vec<LinkMsg> {
         let chan = &self.channels[ch];
         let me = &*self.me().name;
@@ -80,6 +80,7 @@ impl World {
             members.push_str(nick);
         }
         msgs.push(self.sjoin_msg(ch, &modes, &args, &members));
+        msgs.push(super::oid::burst_line(self, ch));
         if let Some(t) = &chan.topic {
             msgs.push(
                 LinkMsg::new(me, "TB")
@@ -191,14 +192,20 @@ pub fn sjoin(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let (w, conn, out) = (&mut *ctx.w, ctx.conn, &mut *ctx.out);
     let ts: u64 = msg.param_str(0).and_then(|s| s.parse().ok()).unwrap_or(0);
     let name = msg.param_str(1).expect("valid_channel checks UTF-8");
-    let (ch, accept_modes) = match w.find_channel(name.as_bytes()) {
-        None => (w.create_channel(name, ts), true),
+    let live = live_sjoin(w, conn);
+    let (ch, accept_modes, mut unannounced) = match w.find_channel(name.as_bytes()) {
+        None => {
+            let ch = w.create_channel(name, ts);
+            // Made here for now: the creator's OID, when it comes, replaces it.
+            w.channels[ch].oid_ms = u64::MAX;
+            (ch, true, live)
+        }
         Some(ch) => {
             let ours = w.channels[ch].created_ms;
             if ts < ours {
                 lose_channel_ts(w, ch, ts, &src_name, out);
             }
-            (ch, ts <= ours)
+            (ch, ts <= ours, false)
         }
     };
     if accept_modes {
@@ -217,6 +224,9 @@ pub fn sjoin(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         if w.route(cid) != Some(conn) {
             continue;
         }
+        if live && !w.channels[ch].members.contains_key(&cid) {
+            join_events(w, ch, cid, std::mem::take(&mut unannounced));
+        }
         join_member(
             w,
             ch,
@@ -234,6 +244,29 @@ pub fn sjoin(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     }
     ctx.propagate(&LinkMsg::relay(msg));
     Ok(())
+}
+
+/// Whether an SJOIN from `conn` is a live join rather than the peer's burst: a burst
+/// raises no events, since it shows what already was (a link without `EOB` never says when
+/// its burst ends, so all it sends counts as live).
+fn live_sjoin(w: &World, conn: ConnId) -> bool {
+    w.link(conn)
+        .is_some_and(|l| l.synced || l.caps & cap::EOB == 0)
+}
+
+/// IRCX EVENTs for a remote user joining: `CHANNEL CREATE` first when their SJOIN made
+/// the channel (they are its creator), then `MEMBER JOIN`, as a local JOIN raises them.
+fn join_events(w: &mut World, ch: ChanId, cid: ClientId, created: bool) {
+    if !w.events_wanted() {
+        return;
+    }
+    let (name, mask) = (w.channels[ch].name.to_string(), w.clients[cid].mask());
+    if created {
+        let oid = w.channels[ch].oid_str();
+        let params: &[&str] = &[&name, &oid, &mask];
+        w.raise_event(EventType::Channel, "CREATE", Some(cid), params, None);
+    }
+    w.raise_event(EventType::Member, "JOIN", Some(cid), &[&name, &mask], None);
 }
 
 /// Our channel is younger: its modes, bans and statuses go; local members are told.

@@ -6,6 +6,7 @@
 //!   channel burst (SJOIN, TB, BMASK) merges by channel timestamp.
 //! * [`remote`] — where a line from a link enters: its source resolved, then the one
 //!   command table; the server-only verbs (SERVER, SQUIT, NICK introductions, collisions).
+//! * [`oid`] — channel OIDs (the `OID` burst line) between servers with `IRCX`.
 //! * [`props`] — IRCX channel properties (PROP, BPROP) between servers with `IRCX`.
 //! * [`relay`] — [`relay::LinkMsg`], the one way a message leaves for other servers.
 //! * [`rfc2813`] — the ngIRCd dialect: inbound lines become native messages once, outbound
@@ -17,6 +18,7 @@
 
 pub mod burst;
 pub mod handshake;
+pub mod oid;
 pub mod owners;
 pub mod props;
 pub mod relay;

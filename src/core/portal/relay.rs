@@ -4,6 +4,7 @@
 
 use super::owners::{self, Degraded};
 use super::{cap, rfc2813, Dialect, Link};
+use crate::core::modes::Status;
 use crate::core::{ChanId, ConnId, Outbox, World};
 use crate::proto::line::with_tags;
 use crate::proto::message::OwnedMessage;
@@ -205,11 +206,36 @@ impl World {
         msg: &LinkMsg,
         out: &mut Outbox,
     ) {
+        self.to_member_links(ch, except, msg, out, |_| true);
+    }
+
+    /// [`World::to_channel_links`], only toward the channel's hosts and owners (KNOCK).
+    pub fn to_host_links(
+        &self,
+        ch: ChanId,
+        except: Option<ConnId>,
+        msg: &LinkMsg,
+        out: &mut Outbox,
+    ) {
+        self.to_member_links(ch, except, msg, out, Status::is_op);
+    }
+
+    fn to_member_links(
+        &self,
+        ch: ChanId,
+        except: Option<ConnId>,
+        msg: &LinkMsg,
+        out: &mut Outbox,
+        wanted: impl Fn(Status) -> bool,
+    ) {
         if self.links.is_empty() {
             return;
         }
         let serial = self.next_serial();
-        for &member in self.channels[ch].members.keys() {
+        for (&member, &status) in &self.channels[ch].members {
+            if !wanted(status) {
+                continue;
+            }
             let Some(via) = self.servers[self.clients[member].server].via else {
                 continue;
             };

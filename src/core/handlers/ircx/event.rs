@@ -11,13 +11,15 @@
 //! * `USER LOGON <nick!user@host> <ip>` — registration (`*` for a remote user's address)
 //! * `USER LOGOFF <nick!user@host> :<reason>` — a user leaves (quit, kill, netsplit)
 //! * `USER NICK <old-mask> <new-nick>`
-//! * `CHANNEL CREATE <chan> <oid> <creator-mask>` — a local JOIN or CREATE makes it
+//! * `CHANNEL CREATE <chan> <oid> <creator-mask>` — a local JOIN or CREATE makes it, or
+//!   a link's live SJOIN (not its burst) makes it new here
 //! * `CHANNEL DESTROY <chan> <oid>` — the last member left
 //! * `CHANNEL TOPIC <chan> <setter> :<topic>` — any topic change seen here
 //! * `CHANNEL MODE <chan> <setter> <modes> [<args>…]` — flags, key, limit, bans
 //! * `CHANNEL COLLISION <chan> <oid> <server>` — a netsplit heal found an older channel of
 //!   that name: ours lost its modes and statuses
-//! * `MEMBER JOIN <chan> <mask>`, `MEMBER PART <chan> <mask>` — JOIN and PART commands
+//! * `MEMBER JOIN <chan> <mask>`, `MEMBER PART <chan> <mask>` — JOIN and PART commands,
+//!   here or (a live SJOIN, a PART) elsewhere
 //! * `MEMBER KICK <chan> <mask> <kicker> :<reason>`
 //! * `MEMBER MODE <chan> <mask> <±q|o|v> <setter>` — a status given or taken
 //! * `SERVER LINK <name>`, `SERVER SPLIT <name>`

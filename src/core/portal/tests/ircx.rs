@@ -174,6 +174,7 @@ fn the_burst_carries_properties_to_ircx_links_only() {
         burst(t.take(new)),
         vec![
             format!(":irc.test SJOIN {NOW} #c +ntk k :~alice"),
+            format!(":irc.test OID {NOW} #c 000100001"),
             format!(":irc.test BPROP {NOW} #c SUBJECT {NOW} :Rust"),
             format!(":irc.test BPROP {NOW} #c LAG {NOW} :1"),
         ]

@@ -8,6 +8,7 @@ use crate::core::ConnId;
 
 mod handshake;
 mod ircx;
+mod ircx_net;
 mod local;
 mod ngircd;
 mod owners;

@@ -18,7 +18,10 @@ fn owned_channel() -> (TestWorld, [ConnId; 4]) {
     t.feed(alice, "JOIN #c");
     assert_eq!(
         t.take(new),
-        vec![":irc.test SJOIN 1700000000000 #c +nt :~alice"]
+        vec![
+            ":irc.test SJOIN 1700000000000 #c +nt :~alice",
+            ":irc.test OID 1700000000000 #c 000100001",
+        ]
     );
     assert_eq!(
         t.take(old),
