@@ -128,11 +128,10 @@ fn ircx_pair_in_c(
     (alice, them)
 }
 
-/// one <- two <- three, IRCX on every link: a PROP set on one is read on three, and a
-/// whisper from one reaches an IRCX user on three as a whisper, through two.
-#[test]
-fn ircx_props_and_whispers_cross_a_chain() {
-    let one = start("one.test", 1, &[peer("two.test", 2)], "");
+/// one <- two <- three (all with IRCX), `extra` in one's configuration, once one and three
+/// see the whole chain.
+fn chain(extra: &str) -> [TestServer; 3] {
+    let one = start("one.test", 1, &[peer("two.test", 2)], extra);
     let two = start(
         "two.test",
         2,
@@ -142,6 +141,14 @@ fn ircx_props_and_whispers_cross_a_chain() {
     let three = start("three.test", 3, &[dial("two.test", 2, &two)], "");
     one.wait_servers(&["two.test", "three.test"]);
     three.wait_servers(&["one.test", "two.test"]);
+    [one, two, three]
+}
+
+/// one <- two <- three, IRCX on every link: a PROP set on one is read on three, and a
+/// whisper from one reaches an IRCX user on three as a whisper, through two.
+#[test]
+fn ircx_props_and_whispers_cross_a_chain() {
+    let [one, _two, three] = chain("");
     let (mut alice, mut carol) = ircx_pair_in_c(&one, &three, "carol");
     alice.send("PROP #c SUBJECT :Chained");
     alice.expect(":alice!~alice@127.0.0.1 PROP #c SUBJECT :Chained");
@@ -179,16 +186,7 @@ fn ircx_state_stays_home_on_a_link_without_ircx() {
 #[test]
 fn access_entries_cross_a_chain() {
     let manager = "[[oper]]\nname = \"boss\"\npassword = \"pw\"\nlevel = \"manager\"\n";
-    let one = start("one.test", 1, &[peer("two.test", 2)], manager);
-    let two = start(
-        "two.test",
-        2,
-        &[dial("one.test", 1, &one), peer("three.test", 3)],
-        "",
-    );
-    let three = start("three.test", 3, &[dial("two.test", 2, &two)], "");
-    one.wait_servers(&["two.test", "three.test"]);
-    three.wait_servers(&["one.test", "two.test"]);
+    let [one, _two, three] = chain(manager);
     let (mut alice, mut carol) = ircx_pair_in_c(&one, &three, "carol");
     alice.send("MODE #c +o carol");
     carol.skip_until(" MODE #c +o carol");
