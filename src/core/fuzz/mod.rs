@@ -193,6 +193,11 @@ fn fuzz_native_portals() {
             "seed {seed:#x}: {} property changes from links",
             f.remote_props
         );
+        assert!(
+            f.remote_access >= 3,
+            "seed {seed:#x}: {} access changes from links",
+            f.remote_access
+        );
     }
 }
 
