@@ -11,8 +11,8 @@
 //! first level with a matching entry decides. When nothing matches, an object with GRANT
 //! entries and no DENY entries is closed to whoever is not granted.
 //!
-//! `$` and `*` lists are local to this server for now; the `*` list is where portals will
-//! carry network entries (IRCX.md §6), marked "portal:" below.
+//! `$` lists are this server's own. Channel lists and the `*` list travel over portals
+//! with `IRCX` (`portal::access`, docs/PROTOCOL.md).
 
 use crate::core::modes::Status;
 use crate::core::{ChanId, Channel, ClientId, World};
@@ -264,8 +264,7 @@ const MAX_MASK: usize = 200;
 pub struct Access {
     /// `$`: this server (sysops).
     pub server: AccessList,
-    /// `*`: the network (sysop managers). portal: carried to other servers once portals
-    /// speak IRCX (IRCX.md §6); for now it is enforced on this server only.
+    /// `*`: the network (sysop managers), shared with the servers linked by `IRCX`.
     pub network: AccessList,
     /// Each local user's own list: whose messages and invitations never reach them.
     pub nicks: HashMap<ClientId, AccessList>,
@@ -302,8 +301,8 @@ impl World {
     }
 
     /// Changes an object's list, allocating it if needed and freeing it when it empties.
-    /// Every ADD, DELETE and CLEAR comes through here. portal: this is where changes to
-    /// `*` (and to channels) would be sent to other servers once links speak IRCX.
+    /// Every ADD, DELETE and CLEAR comes through here, local or from a link; sending local
+    /// changes on is the ACCESS command's (`portal::access::propagate_add`).
     pub fn edit_access<R>(&mut self, obj: Object, f: impl FnOnce(&mut AccessList) -> R) -> R {
         if self.persists(obj) {
             self.access.dirty = true;
