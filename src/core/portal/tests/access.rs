@@ -291,3 +291,21 @@ fn a_remote_network_deny_disconnects_matching_local_users_and_refuses_new_ones()
     t.feed(carol, "USER carol 0 * :c");
     assert!(closed_with(&t, carol).is_some(), "refused at registration");
 }
+
+#[test]
+fn network_entries_from_links_are_kept_in_the_state_file() {
+    let (mut t, [new, _, _]) = room();
+    t.w.take_access_dirty();
+    t.feed(
+        new,
+        ":nora ACCESS * ADD GRANT *@ok.host 0 1699999999 1 nora!~nora@new.host :welcome",
+    );
+    assert!(t.w.take_access_dirty());
+    assert_eq!(
+        t.w.access_state().lines().skip(1).collect::<Vec<_>>(),
+        vec!["access * GRANT *!*@ok.host$* 0 1699999999 1 nora!~nora@new.host :welcome"]
+    );
+    // An ordinary channel's entries from a link are not kept, as a local one's are not.
+    t.feed(new, ":nora ACCESS #c ADD DENY x 0 1 0 s :r");
+    assert!(!t.w.take_access_dirty());
+}
