@@ -214,13 +214,15 @@ pub fn normalize_mask(mask: &[u8]) -> Option<String> {
         None => (nick_user, ""),
     };
     let part = |p: &str| if p.is_empty() { "*" } else { p }.to_string();
-    Some(format!(
+    let full = format!(
         "{}!{}@{}${}",
         part(nick),
         part(user),
         part(host),
         part(server)
-    ))
+    );
+    // The full form is what is stored and read back (state file, links): it must pass too.
+    (full.len() <= MAX_MASK).then_some(full)
 }
 
 /// A `[[channel]]` `access` entry, `"<level> [<mask>] [:<reason>]"` (permanent), e.g.
@@ -468,6 +470,8 @@ mod tests {
         assert_eq!(n(""), None);
         assert_eq!(n("a,b"), None);
         assert_eq!(n(&"x".repeat(201)), None);
+        assert_eq!(n(&"x".repeat(194)).map(|m| m.len()), Some(MAX_MASK));
+        assert_eq!(n(&"x".repeat(195)), None, "too long once filled in");
     }
 
     fn entry(level: Level, mask: &str) -> Entry {

@@ -107,6 +107,7 @@ fn bad_remote_entries_are_dropped() {
     for line in [
         ":nora ACCESS #c ADD BOSS x 0 1 0 s :r".to_string(),
         ":nora ACCESS #c ADD HOST a,b 0 1 0 s :r".to_string(),
+        format!(":nora ACCESS #c ADD HOST {} 0 1 0 s :r", "x".repeat(199)),
         ":nora ACCESS #c ADD HOST x soon 1 0 s :r".to_string(),
         ":nora ACCESS #c ADD HOST x -1 1 0 s :r".to_string(),
         format!(":nora ACCESS #c ADD HOST x {past} 1 0 s :expired"),
