@@ -128,11 +128,10 @@ fn ircx_pair_in_c(
     (alice, them)
 }
 
-/// one <- two <- three, IRCX on every link: a PROP set on one is read on three, and a
-/// whisper from one reaches an IRCX user on three as a whisper, through two.
-#[test]
-fn ircx_props_and_whispers_cross_a_chain() {
-    let one = start("one.test", 1, &[peer("two.test", 2)], "");
+/// one <- two <- three (all with IRCX), `extra` in one's configuration, once one and three
+/// see the whole chain.
+fn chain(extra: &str) -> [TestServer; 3] {
+    let one = start("one.test", 1, &[peer("two.test", 2)], extra);
     let two = start(
         "two.test",
         2,
@@ -142,6 +141,14 @@ fn ircx_props_and_whispers_cross_a_chain() {
     let three = start("three.test", 3, &[dial("two.test", 2, &two)], "");
     one.wait_servers(&["two.test", "three.test"]);
     three.wait_servers(&["one.test", "two.test"]);
+    [one, two, three]
+}
+
+/// one <- two <- three, IRCX on every link: a PROP set on one is read on three, and a
+/// whisper from one reaches an IRCX user on three as a whisper, through two.
+#[test]
+fn ircx_props_and_whispers_cross_a_chain() {
+    let [one, _two, three] = chain("");
     let (mut alice, mut carol) = ircx_pair_in_c(&one, &three, "carol");
     alice.send("PROP #c SUBJECT :Chained");
     alice.expect(":alice!~alice@127.0.0.1 PROP #c SUBJECT :Chained");
@@ -201,4 +208,33 @@ fn ircx_oid_and_knock_cross_an_ircx_link() {
     alice.expect(":carl!~carl@127.0.0.1 KNOCK #c 473");
     // bob, no host, hears nothing of it.
     bob.expect_nothing();
+}
+
+/// one <- two <- three, IRCX on every link: a sysop manager's `ACCESS * ADD DENY` on one
+/// refuses a matching user at three, and a channel entry added on one is listed on three.
+#[test]
+fn access_entries_cross_a_chain() {
+    let manager = "[[oper]]\nname = \"boss\"\npassword = \"pw\"\nlevel = \"manager\"\n";
+    let [one, _two, three] = chain(manager);
+    let (mut alice, mut carol) = ircx_pair_in_c(&one, &three, "carol");
+    alice.send("MODE #c +o carol");
+    carol.skip_until(" MODE #c +o carol");
+    alice.send("OPER boss pw");
+    alice.skip_until(" 381 ");
+    alice.send("ACCESS * ADD DENY mallory 0 :no mallory");
+    alice.skip_until(" 801 alice * DENY ");
+    alice.send("ACCESS #c ADD VOICE dave 0 :voiced");
+    alice.skip_until(" 801 alice #c VOICE ");
+    // Lines on a link keep their order: once this reaches three, so did the entries.
+    alice.send("PRIVMSG carol :sync");
+    carol.skip_until(" PRIVMSG carol :sync");
+    carol.send("ACCESS #c LIST");
+    carol.expect(":three.test 803 carol #c :Start of access entries");
+    carol.expect(":three.test 804 carol #c VOICE dave!*@*$* 0 alice!~alice@127.0.0.1 :voiced");
+    carol.expect(":three.test 805 carol #c :End of access entries");
+    let mut mallory = three.connect();
+    mallory.send("NICK mallory");
+    mallory.send("USER mallory 0 * :m");
+    let last = mallory.expect_closed();
+    assert!(last.iter().any(|l| l.contains("no mallory")), "{last:?}");
 }

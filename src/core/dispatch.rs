@@ -7,7 +7,7 @@ use super::handlers::ircx::{
     self as ircx_cmd, access_cmd, auth, create, data, event, knock, listx, prop, whisper,
 };
 use super::handlers::{channel, message, mode, oper, query, register};
-use super::portal::{burst, handshake, oid, props, remote, LinkMsg};
+use super::portal::{access as link_access, burst, handshake, oid, props, remote, LinkMsg};
 use super::{ClientId, ConnId, Outbox, ServerId, World};
 use crate::proto::numeric::{self as n, Numeric};
 use crate::proto::Message;
@@ -162,11 +162,13 @@ const LINK: [May; 3] = [No, No, Yes];
 
 /// Sorted by name for binary search.
 pub static COMMANDS: &[Command] = &[
-    ircx(cmd("ACCESS", 1, access_cmd::access, USER)),
+    // From a link: a remote user's change of a channel or `*` list (docs/PROTOCOL.md).
+    ircx(cmd("ACCESS", 1, access_cmd::access, SHARED)),
     cmd("ADMIN", 0, query::admin, USER),
     // IRCX AUTH: before registration only (the handler answers 462 after it).
     ircx(cmd("AUTH", 2, auth::auth, [Yes, Yes, No])),
     cmd("AWAY", 0, message::away, SHARED),
+    cmd("BACCESS", 9, link_access::baccess, LINK),
     cmd("BMASK", 4, burst::bmask, LINK),
     cmd("BPROP", 5, props::bprop, LINK),
     cmd("CAP", 1, register::cap, [Yes, Yes, No]),

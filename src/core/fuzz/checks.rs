@@ -1,6 +1,6 @@
 //! Checks on every line sent and on the world between steps.
 
-use crate::core::handlers::ircx::access::{normalize_mask, AccessList};
+use crate::core::handlers::ircx::access::{normalize_mask, AccessList, Entry, Level};
 use crate::core::ids::Key;
 use crate::core::modes::Status;
 use crate::core::state::{umode, ME};
@@ -310,15 +310,34 @@ fn check_access(w: &World) -> Result<(), String> {
         if list.entries.len() > max {
             return Err(format!("{what} has {} access entries", list.entries.len()));
         }
-        match list
+        if let Some(e) = list
             .entries
             .iter()
             .find(|e| normalize_mask(e.mask.as_bytes()).as_deref() != Some(&*e.mask))
         {
-            Some(e) => Err(format!("{what} has access mask {:?}", e.mask)),
+            return Err(format!("{what} has access mask {:?}", e.mask));
+        }
+        // The state file keeps an entry a line, its setter one word: links must not break it.
+        let broken = |e: &&Entry| {
+            e.reason.contains(['\r', '\n', '\0'])
+                || e.setter.is_empty()
+                || e.setter.contains(|c: char| c <= ' ')
+        };
+        match list.entries.iter().find(broken) {
+            Some(e) => Err(format!("{what} has access entry {e:?}")),
             None => Ok(()),
         }
     };
+    let server_levels = |what: &str, list: &AccessList| match list
+        .entries
+        .iter()
+        .find(|e| !matches!(e.level, Level::Grant | Level::Deny))
+    {
+        Some(e) => Err(format!("{what} has a {} entry", e.level.name())),
+        None => Ok(()),
+    };
+    server_levels("$", &w.access.server)?;
+    server_levels("*", &w.access.network)?;
     for (_, chan) in &w.channels {
         if let Some(list) = chan.access_list() {
             check(&chan.name, list, false)?;

@@ -78,6 +78,8 @@ pub(super) struct Fuzz {
     pub(super) max_channels: usize,
     /// Lines from links that changed a channel's IRCX properties (PROP, BPROP applied).
     pub(super) remote_props: usize,
+    /// Lines from links that changed a channel's or the network's access entries.
+    pub(super) remote_access: usize,
     pub(super) linked: usize,
 }
 
@@ -107,6 +109,7 @@ impl Fuzz {
             max_servers: 0,
             max_channels: 0,
             remote_props: 0,
+            remote_access: 0,
             linked: 0,
         }
     }

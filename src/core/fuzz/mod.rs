@@ -184,6 +184,9 @@ fn fuzz_clients() {
 #[test]
 fn fuzz_native_portals() {
     let config = format!("{BASE_CONFIG}{FUZZ_CONFIG}");
+    // Valid ACCESS lines from links are rare by design (most are junk to refuse): counted
+    // over the three seeds.
+    let mut access_total = 0;
     for seed in [0x11_0001, 0xfeed_f00d, 0x2222_3333_4444] {
         let f = portal_fuzz(&config, NATIVE, seed, STEPS);
         assert_coverage(&f, true);
@@ -193,7 +196,16 @@ fn fuzz_native_portals() {
             "seed {seed:#x}: {} property changes from links",
             f.remote_props
         );
+        assert!(
+            f.remote_access >= 1,
+            "seed {seed:#x}: no access change from links"
+        );
+        access_total += f.remote_access;
     }
+    assert!(
+        access_total >= 9,
+        "{access_total} access changes from links"
+    );
 }
 
 #[test]

@@ -36,6 +36,7 @@ impl Fuzz {
         self.feed(conn, b"PASS linkpw 0210-PORTICO portico|0.1.0");
         let capab = self.rng.pick_bytes(&[
             &b"CAPAB 1 2 :EOB AWAY TB BMASK SETNAME IRCX"[..],
+            b"CAPAB 1 2 :EOB AWAY TB BMASK SETNAME IRCX",
             b"CAPAB 1 2 :EOB AWAY TB BMASK SETNAME",
             b"CAPAB 1 1 :EOB",
             b"CAPAB 1 2 :",
@@ -275,6 +276,68 @@ impl Fuzz {
         }
     }
 
+    /// A channel, or now and then the network list (`*`), or `$` (never carried).
+    fn access_object(&mut self) -> Vec<u8> {
+        match self.rng.below(8) {
+            0..=1 => b"*".to_vec(),
+            2 => b"$".to_vec(),
+            _ => self.chan(),
+        }
+    }
+
+    /// The parameters of a live ACCESS from a link: ADD, DELETE or something else.
+    fn access_change(&mut self) -> Vec<Vec<u8>> {
+        let object = self.access_object();
+        match self.rng.below(6) {
+            0..=2 => [vec![object, b"ADD".to_vec()], self.access_entry()].concat(),
+            3..=4 => {
+                let (level, mask) = (self.access_level(), self.access_mask());
+                vec![object, b"delete".to_vec(), level, mask]
+            }
+            _ => vec![object, self.any()],
+        }
+    }
+
+    /// `<level> <mask> <expires-ms> <set-at> <0|1> <setter> <reason>`, mostly valid.
+    fn access_entry(&mut self) -> Vec<Vec<u8>> {
+        let expires = match self.rng.below(4) {
+            0 => b"0".to_vec(),
+            1 => (self.now.unix_ms + 60_000).to_string().into_bytes(),
+            _ => self.num(),
+        };
+        let by_owner = self.rng.pick_bytes(&[&b"0"[..], b"1", b"2"]).to_vec();
+        let setter = self
+            .rng
+            .pick_bytes(&[&b"a!b@c"[..], b"peer.test", b"", b"\x01x"])
+            .to_vec();
+        vec![
+            self.access_level(),
+            self.access_mask(),
+            expires,
+            self.num(),
+            by_owner,
+            setter,
+            self.text(),
+        ]
+    }
+
+    fn access_level(&mut self) -> Vec<u8> {
+        self.rng
+            .pick_bytes(&[&b"DENY"[..], b"grant", b"HOST", b"OWNER", b"VOICE", b"BOSS"])
+            .to_vec()
+    }
+
+    /// Mostly masks of remote users, so that a `*` DENY from a link seldom refuses every
+    /// later local connection (junk, `*` included, still tries that now and then).
+    fn access_mask(&mut self) -> Vec<u8> {
+        match self.rng.below(4) {
+            0 => self.nick(),
+            1 => b"*!*@*.test".to_vec(),
+            2 => "x".repeat(self.rng.below(300)).into_bytes(),
+            _ => self.any(),
+        }
+    }
+
     /// A comma list of nicks (chosen members).
     fn members(&mut self) -> Vec<u8> {
         let nicks: Vec<Vec<u8>> = (0..1 + self.rng.below(3)).map(|_| self.nick()).collect();
@@ -298,7 +361,7 @@ impl Fuzz {
             "MODE", "UMODE", "KICK", "KICK", "PART", "TOPIC", "TB", "BMASK", "KILL", "PRIVMSG",
             "PRIVMSG", "NOTICE", "TAGMSG", "AWAY", "INVITE", "WALLOPS", "SETNAME", "EOB", "QUIT",
             "PING", "PONG", "JUNK", "SQUIT", "PROP", "PROP", "BPROP", "WHISPER", "DATA", "GAG",
-            "OID", "OID", "KNOCK",
+            "OID", "OID", "KNOCK", "ACCESS", "ACCESS", "BACCESS",
         ];
         let mut verb = *self.rng.pick(VERBS);
         if verb == "SQUIT" && self.rng.chance(5, 6) {
@@ -310,7 +373,7 @@ impl Fuzz {
         let tags = self.tags();
         let server_src = matches!(
             verb,
-            "NICK" | "SERVER" | "SJOIN" | "TB" | "BMASK" | "BPROP" | "OID"
+            "NICK" | "SERVER" | "SJOIN" | "TB" | "BMASK" | "BPROP" | "OID" | "BACCESS"
         );
         let prefix = self.link_prefix(link, !server_src);
         let mut p: Vec<Vec<u8>> = match verb {
@@ -440,6 +503,16 @@ impl Fuzz {
                 self.prop_ts(),
                 self.prop_value(),
             ],
+            "ACCESS" => self.access_change(),
+            "BACCESS" => {
+                let object = self.access_object();
+                let ts = if object == b"*" && self.rng.chance(3, 4) {
+                    b"*".to_vec()
+                } else {
+                    self.num()
+                };
+                [vec![ts, object], self.access_entry()].concat()
+            }
             "WHISPER" => vec![self.chan(), self.members(), self.text()],
             "DATA" => {
                 let tag = self
@@ -503,11 +576,10 @@ impl Fuzz {
         } else {
             self.native_line(link)
         };
-        let before = props_digest(&self.w);
+        let (props, access) = (props_digest(&self.w), access_digest(&self.w));
         self.feed(link, &line);
-        if props_digest(&self.w) != before {
-            self.remote_props += 1;
-        }
+        self.remote_props += usize::from(props_digest(&self.w) != props);
+        self.remote_access += usize::from(access_digest(&self.w) != access);
     }
 }
 
@@ -525,4 +597,14 @@ fn props_digest(w: &crate::core::World) -> Vec<(String, Vec<u8>)> {
         all.push((chan.name.to_string(), v));
     }
     all
+}
+
+/// Every channel's and the network's access entries, to see whether a line changed any.
+fn access_digest(w: &crate::core::World) -> Vec<String> {
+    let lists = w.channels.iter().filter_map(|(_, c)| c.access_list());
+    lists
+        .chain([&w.access.network])
+        .flat_map(|l| &l.entries)
+        .map(|e| format!("{:?} {} {}", e.level, e.mask, e.expires_ms))
+        .collect()
 }

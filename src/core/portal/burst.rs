@@ -60,7 +60,7 @@ impl World {
     }
 
     /// Channel state as SJOIN lines (members split to fit), then the OID (to IRCX links),
-    /// topic, bans and properties (to IRCX links).
+    /// topic, bans, and (to IRCX links) properties and access entries.
     pub fn channel_burst(&self, ch: ChanId) -> Vec<LinkMsg> {
         let chan = &self.channels[ch];
         let me = &*self.me().name;
@@ -103,6 +103,7 @@ impl World {
             );
         }
         msgs.extend(super::props::burst_lines(self, ch));
+        msgs.extend(super::access::channel_burst(self, ch));
         msgs
     }
 
@@ -142,6 +143,9 @@ impl World {
             for m in self.channel_burst(ch) {
                 self.send_link(conn, &m, out);
             }
+        }
+        for m in super::access::network_burst(self) {
+            self.send_link(conn, &m, out);
         }
         let eob = LinkMsg::new(&self.me().name, "EOB").needs(cap::EOB);
         self.send_link(conn, &eob, out);
@@ -312,6 +316,7 @@ fn lose_channel_ts(w: &mut World, ch: ChanId, ts: u64, src: &str, out: &mut Outb
     }
     announce_modes(w, ch, src, false, &removed, out);
     super::props::lose_props(w, ch, src, out);
+    super::access::lose_access(w, ch);
 }
 
 /// Adds the modes in `words` (`+ntk key`) to the channel, announcing what changed.

@@ -8,6 +8,7 @@
 //!   command table; the server-only verbs (SERVER, SQUIT, NICK introductions, collisions).
 //! * [`oid`] — channel OIDs (the `OID` burst line) between servers with `IRCX`.
 //! * [`props`] — IRCX channel properties (PROP, BPROP) between servers with `IRCX`.
+//! * [`access`] — channel and network ACCESS entries (ACCESS, BACCESS), `IRCX` only.
 //! * [`relay`] — [`relay::LinkMsg`], the one way a message leaves for other servers.
 //! * [`rfc2813`] — the ngIRCd dialect: inbound lines become native messages once, outbound
 //!   ones are rendered by an allow-list.
@@ -16,6 +17,7 @@
 //! `core/handlers`, which runs for a local user and for a remote one alike. Wire forms:
 //! docs/PROTOCOL.md.
 
+pub mod access;
 pub mod burst;
 pub mod handshake;
 pub mod oid;

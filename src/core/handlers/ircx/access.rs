@@ -11,8 +11,8 @@
 //! first level with a matching entry decides. When nothing matches, an object with GRANT
 //! entries and no DENY entries is closed to whoever is not granted.
 //!
-//! `$` and `*` lists are local to this server for now; the `*` list is where portals will
-//! carry network entries (IRCX.md §6), marked "portal:" below.
+//! `$` lists are this server's own. Channel lists and the `*` list travel over portals
+//! with `IRCX` (`portal::access`, docs/PROTOCOL.md).
 
 use crate::core::modes::Status;
 use crate::core::{ChanId, Channel, ClientId, World};
@@ -214,13 +214,15 @@ pub fn normalize_mask(mask: &[u8]) -> Option<String> {
         None => (nick_user, ""),
     };
     let part = |p: &str| if p.is_empty() { "*" } else { p }.to_string();
-    Some(format!(
+    let full = format!(
         "{}!{}@{}${}",
         part(nick),
         part(user),
         part(host),
         part(server)
-    ))
+    );
+    // The full form is what is stored and read back (state file, links): it must pass too.
+    (full.len() <= MAX_MASK).then_some(full)
 }
 
 /// A `[[channel]]` `access` entry, `"<level> [<mask>] [:<reason>]"` (permanent), e.g.
@@ -264,8 +266,7 @@ const MAX_MASK: usize = 200;
 pub struct Access {
     /// `$`: this server (sysops).
     pub server: AccessList,
-    /// `*`: the network (sysop managers). portal: carried to other servers once portals
-    /// speak IRCX (IRCX.md §6); for now it is enforced on this server only.
+    /// `*`: the network (sysop managers), shared with the servers linked by `IRCX`.
     pub network: AccessList,
     /// Each local user's own list: whose messages and invitations never reach them.
     pub nicks: HashMap<ClientId, AccessList>,
@@ -302,8 +303,8 @@ impl World {
     }
 
     /// Changes an object's list, allocating it if needed and freeing it when it empties.
-    /// Every ADD, DELETE and CLEAR comes through here. portal: this is where changes to
-    /// `*` (and to channels) would be sent to other servers once links speak IRCX.
+    /// Every ADD, DELETE and CLEAR comes through here, local or from a link; sending local
+    /// changes on is the ACCESS command's (`portal::access::propagate_add`).
     pub fn edit_access<R>(&mut self, obj: Object, f: impl FnOnce(&mut AccessList) -> R) -> R {
         if self.persists(obj) {
             self.access.dirty = true;
@@ -469,6 +470,8 @@ mod tests {
         assert_eq!(n(""), None);
         assert_eq!(n("a,b"), None);
         assert_eq!(n(&"x".repeat(201)), None);
+        assert_eq!(n(&"x".repeat(194)).map(|m| m.len()), Some(MAX_MASK));
+        assert_eq!(n(&"x".repeat(195)), None, "too long once filled in");
     }
 
     fn entry(level: Level, mask: &str) -> Entry {

@@ -23,16 +23,20 @@ use super::access::{normalize_mask, Entry, Level, Object, LEVELS};
 use crate::core::dispatch::{err, Ctx, HResult, Reply};
 use crate::core::handlers::channel::cut;
 use crate::core::modes::Status;
+use crate::core::portal::access as links;
 use crate::core::{ClientId, World};
 use crate::proto::numeric as n;
 use crate::proto::Message;
 
-/// Longest reason kept.
-const REASON_LEN: usize = 200;
+/// Longest reason kept (from a link too).
+pub(crate) const REASON_LEN: usize = 200;
 /// Longest timeout: a year, in minutes (beyond that, 0 means what is meant).
 const MAX_TIMEOUT_MIN: u64 = 525_600;
 
 pub fn access(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
+    if !ctx.is_local() {
+        return crate::core::portal::access::remote(ctx, msg);
+    }
     let cid = ctx.client();
     let (name, obj) = resolve(ctx.w, cid, msg.param(0))?;
     let function = msg.param(1).to_ascii_uppercase();
@@ -219,7 +223,9 @@ fn add(ctx: &mut Ctx<'_>, cid: ClientId, name: &str, obj: Object, msg: &Message<
     };
     let line = entry_line(w, ctx.conn, n::IRCRPL_ACCESSADD, name, &entry);
     ctx.out.send(ctx.conn, line);
-    w.edit_access(obj, |l| l.entries.push(entry));
+    w.edit_access(obj, |l| l.entries.push(entry.clone()));
+    links::propagate_add(ctx, obj, &entry);
+    let w = &mut *ctx.w;
     if level == Level::Deny && matches!(obj, Object::Server | Object::Network) {
         w.enforce_server_access(ctx.out);
     }
@@ -243,6 +249,7 @@ fn delete(ctx: &mut Ctx<'_>, cid: ClientId, name: &str, obj: Object, msg: &Messa
     }
     let e = w.edit_access(obj, |l| l.entries.remove(at));
     send_deleted(ctx, name, &e);
+    links::propagate_delete(ctx, obj, &e);
     Ok(())
 }
 
@@ -278,6 +285,7 @@ fn clear(ctx: &mut Ctx<'_>, cid: ClientId, name: &str, obj: Object, level: &[u8]
     let removed: Vec<Entry> = removed;
     for e in &removed {
         send_deleted(ctx, name, e);
+        links::propagate_delete(ctx, obj, e);
     }
     Ok(())
 }

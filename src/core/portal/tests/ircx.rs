@@ -11,7 +11,12 @@ const EX_PORTAL: &str = "[[portal]]\nname = \"ex.test\"\nid = 4\npassword = \"pw
 /// alice (IRCX) owns #c, bob (RFC) is in it; peer.test (IRCX) with nora (in #c) and
 /// far.test (no IRCX) with olly (in #c). Everything sent so far is taken.
 fn room() -> (TestWorld, [ConnId; 4]) {
-    let mut t = TestWorld::with_portals_and(&format!("{OPER}{EX_PORTAL}"));
+    room_with("")
+}
+
+/// [`room`] with `extra` configuration (more `[[oper]]` tables…).
+pub(super) fn room_with(extra: &str) -> (TestWorld, [ConnId; 4]) {
+    let mut t = TestWorld::with_portals_and(&format!("{OPER}{EX_PORTAL}{extra}"));
     let new = t.link("peer.test", 2, ALL_IRCX, 2);
     let old = t.link("far.test", 3, ALL, 2);
     let alice = t.user("alice");

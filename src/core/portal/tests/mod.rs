@@ -6,6 +6,7 @@
 use crate::core::testing::TestWorld;
 use crate::core::ConnId;
 
+mod access;
 mod handshake;
 mod ircx;
 mod ircx_net;
