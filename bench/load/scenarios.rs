@@ -21,6 +21,10 @@ pub trait Scenario: Handler {
     fn report(&self, eng: &Engine, r: &mut Report);
     /// A fatal setup error (reported and exit code 1).
     fn fatal(&self) -> Option<&str>;
+    /// Failed operations the scenario counted (its report's `errors`), if it counts any.
+    fn errors(&self) -> u64 {
+        0
+    }
 }
 
 const MS: u64 = 1_000_000;
@@ -981,8 +985,7 @@ impl Scenario for Churn {
             ],
             &self.hist,
         );
-        let errors: u64 = self.errors.iter().sum::<u64>() + self.connect_errors;
-        r.int("errors", errors);
+        r.int("errors", Scenario::errors(self));
         r.int("err_eof_early", self.errors[0]);
         r.int("err_refused", self.errors[1]);
         r.int("err_io", self.errors[2]);
@@ -997,5 +1000,9 @@ impl Scenario for Churn {
 
     fn fatal(&self) -> Option<&str> {
         self.fatal.as_deref()
+    }
+
+    fn errors(&self) -> u64 {
+        self.errors.iter().sum::<u64>() + self.connect_errors
     }
 }
