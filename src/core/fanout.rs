@@ -4,7 +4,6 @@
 
 use super::caps::{self, Caps};
 use super::modes::Status;
-use super::state::cmode;
 use super::{ChanId, ClientId, Outbox, World};
 use crate::proto::line::with_tags;
 use std::rc::Rc;
@@ -129,8 +128,7 @@ impl World {
     /// Whether `cid` is an ordinary member (or an outsider) of an IRCX AUDITORIUM (+x):
     /// what it does is for the hosts' eyes only.
     pub fn in_audience(&self, ch: ChanId, cid: ClientId) -> bool {
-        let chan = &self.channels[ch];
-        chan.has(cmode::AUDITORIUM) && !chan.is_op(cid)
+        self.channels[ch].in_audience(cid)
     }
 
     /// News of `cid` in `chan` (its JOIN, PART, KICK) to local members: all of them, but in
@@ -193,7 +191,7 @@ impl World {
             let chan = &channels[ch];
             // IRCX AUDITORIUM: an ordinary member's news reaches only the hosts there (it
             // may still reach others through a channel they share without the mode).
-            let hosts_only = chan.has(cmode::AUDITORIUM) && !chan.is_op(cid);
+            let hosts_only = chan.in_audience(cid);
             for (&member, flags) in &chan.members {
                 if hosts_only && !flags.is_op() {
                     continue;

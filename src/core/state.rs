@@ -164,6 +164,11 @@ impl Channel {
     pub fn is_op(&self, c: ClientId) -> bool {
         self.members.get(&c).is_some_and(|s| s.is_op())
     }
+    /// IRCX AUDITORIUM (+x): `c` is an ordinary member (or an outsider), so what it does
+    /// is for the hosts' eyes only.
+    pub fn in_audience(&self, c: ClientId) -> bool {
+        self.has(cmode::AUDITORIUM) && !self.is_op(c)
+    }
     pub fn is_owner(&self, c: ClientId) -> bool {
         self.members
             .get(&c)

@@ -4,6 +4,7 @@
 //! unless the member stays an op here.
 
 use super::LinkMsg;
+use crate::core::handlers::mode::modestring;
 use crate::core::modes::{self, Status};
 use crate::core::World;
 use crate::proto::casemap::is_channel;
@@ -65,14 +66,13 @@ fn as_op(status: Status) -> Status {
 /// The mode change with `q` as `o`; a `-q` whose member is still an op here is left out.
 fn mode(w: &World, msg: &LinkMsg) -> Option<Option<LinkMsg>> {
     let chan = w.find_channel(msg.param(0));
-    let mut letters = String::new();
+    let mut changes = Vec::new();
     let mut args = Vec::new();
     let mut next = 2;
     let mut plus = true;
     for &c in msg.param(1) {
         if c == b'+' || c == b'-' {
             plus = c == b'+';
-            letters.push(c as char);
             continue;
         }
         let takes = modes::channel_mode(c).is_some_and(|m| m.takes_param(plus));
@@ -85,13 +85,13 @@ fn mode(w: &World, msg: &LinkMsg) -> Option<Option<LinkMsg>> {
             b'q' => b'o',
             other => other,
         };
-        letters.push(letter as char);
+        changes.push((plus, letter));
         args.extend(arg);
     }
-    let letters = tidy_signs(&letters);
-    if letters.is_empty() {
+    if changes.is_empty() {
         return Some(None);
     }
+    let letters = modestring(changes.into_iter());
     let mut m = LinkMsg::new(msg.prefix(), "MODE")
         .arg(msg.param(0))
         .arg(letters);
@@ -109,23 +109,4 @@ fn still_op(w: &World, chan: Option<crate::core::ChanId>, nick: &[u8]) -> bool {
         .members
         .get(&cid)
         .is_some_and(|s| s.contains(Status::OP))
-}
-
-/// `+-o+` → `-o`: signs only before letters, and only where they change.
-fn tidy_signs(s: &str) -> String {
-    let mut out = String::new();
-    let (mut plus, mut sign) = (true, None);
-    for c in s.chars() {
-        match c {
-            '+' | '-' => plus = c == '+',
-            _ => {
-                if sign != Some(plus) {
-                    out.push(if plus { '+' } else { '-' });
-                    sign = Some(plus);
-                }
-                out.push(c);
-            }
-        }
-    }
-    out
 }

@@ -68,7 +68,7 @@ fn send_reply(ctx: &mut Ctx<'_>, reply: Reply) {
 }
 
 /// `+ab-c` from signed letters, a sign written only where it changes.
-fn modestring(changes: impl Iterator<Item = (bool, u8)>) -> String {
+pub(crate) fn modestring(changes: impl Iterator<Item = (bool, u8)>) -> String {
     let mut s = String::new();
     let mut sign = None;
     for (plus, letter) in changes {
