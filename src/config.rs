@@ -191,6 +191,11 @@ pub struct ServerCfg {
     pub motd_file: Option<String>,
     #[serde(default)]
     pub password: String,
+    /// Where ACCESS state that must survive a restart is kept (relative to the config
+    /// file; default `<config>.state` beside it). A service whose config directory is
+    /// read-only points it at a writable one (`/var/lib/portico/portico.state`).
+    #[serde(default)]
+    pub state_file: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -370,8 +375,12 @@ impl Config {
             message: format!("cannot read the file: {e}; check the path and its permissions"),
         })?;
         let mut cfg = Config::parse(&text, &file)?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        if let Some(state) = &mut cfg.server.state_file {
+            *state = dir.join(&*state).display().to_string();
+        }
         if let Some(motd) = &cfg.server.motd_file {
-            let motd_path = path.parent().unwrap_or(Path::new(".")).join(motd);
+            let motd_path = dir.join(motd);
             cfg.server.motd = Some(std::fs::read_to_string(&motd_path).map_err(|e| ConfigError {
                 file: file.clone(),
                 line: line_of(&text, "motd_file"),
@@ -706,6 +715,9 @@ impl fmt::Display for Config {
                 "(set)"
             }
         )?;
+        if let Some(state) = &s.state_file {
+            writeln!(f, "state_file = {state:?}")?;
+        }
         for l in &self.listen {
             writeln!(f, "\n[[listen]]\naddress = \"{}\"", l.address)?;
         }

@@ -87,7 +87,10 @@ impl Server {
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let start = Instant::now();
         let mut world = World::new(opts.config.clone(), clock(start));
-        let saver = Saver::new(opts.config_path.as_deref());
+        let saver = Saver::new(
+            opts.config_path.as_deref(),
+            opts.config.server.state_file.as_deref(),
+        );
         if let Some(path) = saver.path() {
             state_file::load(path, &mut world);
         }

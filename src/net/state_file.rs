@@ -77,11 +77,16 @@ pub struct Saver {
 }
 
 impl Saver {
-    /// A saver for the configuration at `config` (none without a configuration file:
-    /// the built-in configuration keeps nothing).
-    pub fn new(config: Option<&Path>) -> Saver {
+    /// A saver for the configuration at `config`: its `[server] state_file` if set (already
+    /// resolved against the config's directory), else `<config>.state`; none without a
+    /// configuration file (the built-in configuration keeps nothing).
+    pub fn new(config: Option<&Path>, state_file: Option<&str>) -> Saver {
+        let path = match state_file {
+            Some(file) if config.is_some() => Some(PathBuf::from(file)),
+            _ => config.map(path_for),
+        };
         Saver {
-            path: config.map(path_for),
+            path,
             ..Saver::default()
         }
     }
@@ -122,6 +127,22 @@ mod tests {
             path_for(Path::new("/etc/portico/portico.toml")),
             PathBuf::from("/etc/portico/portico.toml.state")
         );
+    }
+
+    #[test]
+    fn a_configured_state_file_replaces_the_default_but_not_without_a_config() {
+        let config = Path::new("/etc/portico/portico.toml");
+        let state = Some("/var/lib/portico/portico.state");
+        let saver = Saver::new(Some(config), state);
+        assert_eq!(
+            saver.path(),
+            Some(Path::new("/var/lib/portico/portico.state"))
+        );
+        assert_eq!(
+            Saver::new(Some(config), None).path(),
+            Some(Path::new("/etc/portico/portico.toml.state"))
+        );
+        assert_eq!(Saver::new(None, state).path(), None);
     }
 
     #[test]
