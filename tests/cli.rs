@@ -807,3 +807,45 @@ fn a_config_without_listeners_is_refused() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("name = \"irc.cli.test\""), "{out}");
 }
+
+/// A K-line is kept in the state file (here one named by `[server] state_file`, relative
+/// to the configuration) and still refuses its user after a restart.
+#[test]
+fn a_kline_survives_a_restart_in_the_configured_state_file() {
+    let dir = TempDir::new();
+    let text = config("motd = \"hi\"").replace(
+        "network = \"CliNet\"",
+        "network = \"CliNet\"\nstate_file = \"bans.state\"",
+    );
+    let path = dir.write("portico.toml", &text);
+    let mut s = Server::start(&["-c", path_str(&path)]);
+    let (mut o, _) = s.user("irc.cli.test", "olga");
+    ask(&mut o, "OPER root sekrit");
+    assert_eq!(
+        ask(&mut o, "KLINE 2h ~mallory@127.0.0.1 :flooding"),
+        [":irc.cli.test NOTICE olga :Added K-Line (120 min) for [~mallory@127.0.0.1]: flooding"]
+    );
+    s.signal("TERM");
+    assert_eq!(s.wait_exit().code(), Some(0));
+    let saved = std::fs::read_to_string(dir.0.join("bans.state")).expect("state file written");
+    assert!(
+        saved.contains("access $ DENY *!~mallory@127.0.0.1$* "),
+        "{saved}"
+    );
+    assert!(!dir.0.join("portico.toml.state").exists());
+
+    let s = Server::start(&["-c", path_str(&path)]);
+    let mut m = TestClient::connect(s.addr);
+    m.send("NICK mallory");
+    m.send("USER mallory 0 * :M");
+    m.expect("ERROR :Closing Link: 127.0.0.1 (flooding)");
+    let (mut o, _) = s.user("irc.cli.test", "olga");
+    ask(&mut o, "OPER root sekrit");
+    assert_eq!(
+        ask(&mut o, "STATS k"),
+        [
+            ":irc.cli.test 216 olga K 127.0.0.1 120 ~mallory olga!~olga@127.0.0.1 :flooding",
+            ":irc.cli.test 219 olga k :End of /STATS report",
+        ]
+    );
+}

@@ -6,7 +6,7 @@
 use super::handlers::ircx::{
     self as ircx_cmd, access_cmd, auth, create, data, event, knock, listx, prop, whisper,
 };
-use super::handlers::{channel, message, mode, oper, query, register};
+use super::handlers::{bans, channel, message, mode, oper, query, register};
 use super::portal::{access as link_access, burst, handshake, oid, props, remote, LinkMsg};
 use super::{ClientId, ConnId, Outbox, ServerId, World};
 use crate::proto::numeric::{self as n, Numeric};
@@ -177,9 +177,11 @@ pub static COMMANDS: &[Command] = &[
     ircx(cmd("CREATE", 1, create::create, USER)),
     ircx(cmd("DATA", 3, data::data, SHARED)),
     cmd("DIE", 0, oper::die, [No, Oper, No]),
+    cmd("DLINE", 1, bans::dline, [No, Oper, No]),
     cmd("EOB", 0, burst::eob, LINK),
     cmd("ERROR", 0, remote::error, LINK),
     ircx(cmd("EVENT", 1, event::event, USER)),
+    cmd("GLINE", 1, bans::gline, [No, Oper, No]),
     cmd("INFO", 0, query::info, USER),
     cmd("INVITE", 2, channel::invite, SHARED),
     cmd("IRCX", 0, ircx_cmd::ircx, [Yes, Yes, No]),
@@ -188,6 +190,7 @@ pub static COMMANDS: &[Command] = &[
     cmd("JOIN", 1, channel::join, USER),
     cmd("KICK", 2, channel::kick, SHARED_ANY),
     cmd("KILL", 2, oper::kill, OPER_OR_LINK),
+    cmd("KLINE", 1, bans::kline, [No, Oper, No]),
     // From a link only: a refused JOIN elsewhere, for the hosts here (IRCX +u).
     cmd("KNOCK", 2, knock::remote, [No, No, Users]),
     cmd("LINKS", 0, query::links, USER),
@@ -223,6 +226,9 @@ pub static COMMANDS: &[Command] = &[
     cmd("TB", 4, burst::topic_burst, LINK),
     cmd("TIME", 0, query::time, USER),
     cmd("TOPIC", 1, channel::topic, SHARED),
+    cmd("UNDLINE", 1, bans::undline, [No, Oper, No]),
+    cmd("UNGLINE", 1, bans::ungline, [No, Oper, No]),
+    cmd("UNKLINE", 1, bans::unkline, [No, Oper, No]),
     cmd("USER", 4, register::user, [Yes, Yes, No]),
     cmd("USERHOST", 1, query::userhost, USER),
     cmd("VERSION", 0, query::version, USER),

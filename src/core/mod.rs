@@ -287,6 +287,13 @@ impl World {
         out.send(conn, self.num(conn, num).args(args).finish());
     }
 
+    /// Whether the user on this connection is an IRC operator.
+    pub fn is_oper_conn(&self, conn: ConnId) -> bool {
+        self.local(conn)
+            .and_then(|l| l.client)
+            .is_some_and(|c| self.clients[c].has(state::umode::OPER))
+    }
+
     /// Sets a user's modes, keeping the operator and invisible counts right.
     pub fn set_umodes(&mut self, cid: ClientId, new: u8) {
         let old = std::mem::replace(&mut self.clients[cid].umodes, new);

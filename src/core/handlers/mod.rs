@@ -1,4 +1,5 @@
 //! Command handlers, one module per family.
+pub mod bans;
 pub mod channel;
 pub mod ircx;
 pub mod message;

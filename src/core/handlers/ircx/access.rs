@@ -126,7 +126,7 @@ impl AccessList {
             let hit = self
                 .entries
                 .iter()
-                .find(|e| e.level == level && wild_match(cm, e.mask.as_bytes(), who.as_bytes()));
+                .find(|e| e.level == level && mask_matches(cm, &e.mask, who));
             if let Some(e) = hit {
                 return Verdict::Match(e);
             }
@@ -190,6 +190,27 @@ pub fn on_join(v: Verdict<'_>) -> OnJoin {
         },
         Verdict::Open => OnJoin::default(),
     }
+}
+
+/// `(nick!user, host, server)` of a full `nick!user@host$server` mask.
+fn mask_parts(mask: &str) -> Option<(&str, &str, &str)> {
+    let (rest, server) = mask.rsplit_once('$')?;
+    let (nick_user, host) = rest.rsplit_once('@')?;
+    Some((nick_user, host, server))
+}
+
+/// Whether an entry's mask matches a user's full mask. A host part with a `/` is a CIDR
+/// range (a D-line, `handlers::bans`), matched against the user's address; everything
+/// else as wildcards.
+fn mask_matches(cm: CaseMapping, mask: &str, who: &str) -> bool {
+    let Some((nu, range, server)) = mask_parts(mask).filter(|(_, h, _)| h.contains('/')) else {
+        return wild_match(cm, mask.as_bytes(), who.as_bytes());
+    };
+    mask_parts(who).is_some_and(|(wnu, whost, wserver)| {
+        crate::core::handlers::bans::in_cidr(range, whost)
+            && wild_match(cm, nu.as_bytes(), wnu.as_bytes())
+            && wild_match(cm, server.as_bytes(), wserver.as_bytes())
+    })
 }
 
 /// A mask in the full `nick!user@host$server` form: missing parts are `*` (`bob` →

@@ -3,9 +3,9 @@
 
 use super::{check_target, say};
 use crate::core::dispatch::{err, Ctx, HResult};
+use crate::core::handlers::bans;
 use crate::core::handlers::register::VERSION;
 use crate::core::ids::Key;
-use crate::core::state::umode;
 use crate::core::{ConnId, Outbox, ServerId, World};
 use crate::proto::time::iso8601;
 use crate::proto::{numeric as n, Message};
@@ -231,6 +231,10 @@ pub fn stats(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         b'u' => stats_uptime(w, conn, ctx.out),
         b'm' => stats_commands(w, conn, ctx.out),
         b'l' => stats_links(w, conn, ctx.out),
+        b'k' => bans::stats(w, conn, ctx.out, bans::Kind::K),
+        b'd' => bans::stats(w, conn, ctx.out, bans::Kind::D),
+        b'g' => bans::stats(w, conn, ctx.out, bans::Kind::G),
+        b'o' => stats_opers(w, conn, ctx.out),
         _ => {}
     }
     w.reply(ctx.out, conn, n::RPL_ENDOFSTATS, &[&[letter]]);
@@ -257,11 +261,31 @@ fn stats_commands(w: &World, conn: ConnId, out: &mut Outbox) {
     }
 }
 
+/// The `[[oper]]` blocks, for IRC operators: `O <host> * <name> <level>`.
+fn stats_opers(w: &World, conn: ConnId, out: &mut Outbox) {
+    if !w.is_oper_conn(conn) {
+        return;
+    }
+    for o in &w.config.oper {
+        let level = match o.level {
+            crate::config::OperLevel::Sysop => "sysop",
+            crate::config::OperLevel::Manager => "manager",
+        };
+        let line = w.num(conn, n::RPL_STATSOLINE).args(&[
+            b"O",
+            o.host.as_bytes(),
+            b"*",
+            o.name.as_bytes(),
+            level.as_bytes(),
+        ]);
+        out.send(conn, line.finish());
+    }
+}
+
 /// Every registered local connection for an operator; a user sees only their own, since
 /// others' addresses are private.
 fn stats_links(w: &World, conn: ConnId, out: &mut Outbox) {
-    let me = w.local(conn).and_then(|l| l.client);
-    if me.is_some_and(|c| w.clients[c].has(umode::OPER)) {
+    if w.is_oper_conn(conn) {
         for c in 0..w.locals.len() {
             link_line(w, conn, ConnId::from_index(c), out);
         }
