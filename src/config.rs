@@ -249,6 +249,84 @@ pub struct Oper {
     /// IRCX level: `sysop` (user mode +o) or `manager` (sysop manager, +o and +a).
     #[serde(default)]
     pub level: OperLevel,
+    /// What this operator may do ([`Privilege`] names); absent: [`DEFAULT_PRIVILEGES`].
+    #[serde(default)]
+    pub privileges: Option<Vec<String>>,
+}
+
+/// An operator power that an `[[oper]]` block grants by name.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Privilege {
+    Kill,
+    Die,
+    Rehash,
+    Connect,
+    Squit,
+    Ban,
+    Wallops,
+    SeeIps,
+}
+
+/// Every privilege with its name in the configuration.
+pub const PRIVILEGES: [(Privilege, &str); 8] = [
+    (Privilege::Kill, "kill"),
+    (Privilege::Die, "die"),
+    (Privilege::Rehash, "rehash"),
+    (Privilege::Connect, "connect"),
+    (Privilege::Squit, "squit"),
+    (Privilege::Ban, "ban"),
+    (Privilege::Wallops, "wallops"),
+    (Privilege::SeeIps, "see-ips"),
+];
+
+/// Without a `privileges` list: everything but stopping the server, which an operator
+/// must be given by name.
+pub const DEFAULT_PRIVILEGES: u16 = !Privilege::Die.bit() & ((1 << PRIVILEGES.len()) - 1);
+
+impl Privilege {
+    pub const fn bit(self) -> u16 {
+        1 << self as u16
+    }
+
+    pub fn name(self) -> &'static str {
+        PRIVILEGES[self as usize].1
+    }
+
+    fn from_name(name: &str) -> Option<Privilege> {
+        PRIVILEGES.iter().find(|(_, n)| *n == name).map(|(p, _)| *p)
+    }
+}
+
+impl Oper {
+    /// The privileges this block grants, as a bit set.
+    pub fn privileges(&self) -> u16 {
+        match &self.privileges {
+            None => DEFAULT_PRIVILEGES,
+            Some(names) => names
+                .iter()
+                .filter_map(|n| Privilege::from_name(n))
+                .fold(0, |bits, p| bits | p.bit()),
+        }
+    }
+
+    /// The first name in `privileges` that is not one.
+    fn unknown_privilege(&self) -> Option<&str> {
+        self.privileges
+            .iter()
+            .flatten()
+            .find(|n| Privilege::from_name(n).is_none())
+            .map(String::as_str)
+    }
+}
+
+/// The names of the privileges in `bits`, comma-separated (STATS o, --check-config).
+pub fn privilege_names(bits: u16) -> String {
+    PRIVILEGES
+        .iter()
+        .filter(|(p, _)| bits & p.bit() != 0)
+        .map(|(_, n)| *n)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// `[[account]]`: a user who may authenticate (IRCX `AUTH PLAIN`). The password is kept as
@@ -448,6 +526,20 @@ impl Config {
                 "name",
                 format!("[[oper]] {name:?} is given twice; OPER would only ever match the first"),
             ));
+        }
+        for (i, o) in self.oper.iter().enumerate() {
+            if let Some(bad) = o.unknown_privilege() {
+                let known = PRIVILEGES.map(|(_, n)| n).join(", ");
+                return Err(at(
+                    "[[oper]]",
+                    i,
+                    "privileges",
+                    format!(
+                        "[[oper]] {:?}: {bad:?} is not a privilege; use some of {known}",
+                        o.name
+                    ),
+                ));
+            }
         }
         let l = &self.limits;
         if !(1..=50).contains(&l.nick_length) {
@@ -747,14 +839,15 @@ impl fmt::Display for Config {
         for o in &self.oper {
             writeln!(
                 f,
-                "\n[[oper]]\nname = {:?}\nhost = {:?}\nlevel = \"{}\"\npassword = (set)",
+                "\n[[oper]]\nname = {:?}\nhost = {:?}\nlevel = \"{}\"\nprivileges = \"{}\"\npassword = (set)",
                 o.name,
                 o.host,
                 if o.level == OperLevel::Manager {
                     "manager"
                 } else {
                     "sysop"
-                }
+                },
+                privilege_names(o.privileges())
             )?;
         }
         for a in &self.account {
@@ -916,6 +1009,11 @@ mod tests {
         );
         let oper = "[[oper]]\nname = \"x\"\npassword = \"p\"\n";
         check(&format!("{oper}{oper}"), 8, "[[oper]] \"x\" is given twice");
+        check(
+            &format!("{oper}privileges = [\"kill\", \"nuke\"]\n"),
+            7,
+            "[[oper]] \"x\": \"nuke\" is not a privilege; use some of kill, die, rehash, connect, squit, ban, wallops, see-ips",
+        );
         check(
             "[[listen]]\naddress = \"localhost:6667\"\n",
             5,

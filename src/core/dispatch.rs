@@ -9,6 +9,7 @@ use super::handlers::ircx::{
 use super::handlers::{bans, channel, message, mode, oper, query, register};
 use super::portal::{access as link_access, burst, handshake, oid, props, remote, LinkMsg};
 use super::{ClientId, ConnId, Outbox, ServerId, World};
+use crate::config::Privilege;
 use crate::proto::numeric::{self as n, Numeric};
 use crate::proto::Message;
 
@@ -105,8 +106,9 @@ pub enum May {
     /// Refused: 451 before registration, 421 for a user, dropped from a link.
     No,
     Yes,
-    /// IRC operators only (481 otherwise).
-    Oper,
+    /// IRC operators with this privilege only (481 for others, 723 for operators
+    /// without it).
+    Oper(Privilege),
     /// From a link: users only (a server as the source is dropped).
     Users,
 }
@@ -150,6 +152,7 @@ const fn ircx(c: Command) -> Command {
 }
 
 use May::{No, Oper, Users, Yes};
+use Privilege::{Ban, Connect, Die, Kill, Rehash, Squit, Wallops};
 /// Columns: unregistered, user, link.
 const USER: [May; 3] = [No, Yes, No];
 /// Users here and users anywhere else.
@@ -157,7 +160,14 @@ const SHARED: [May; 3] = [No, Yes, Users];
 /// Users here, and users or servers anywhere else (a server may kick, set modes…).
 const SHARED_ANY: [May; 3] = [No, Yes, Yes];
 const ANY: [May; 3] = [Yes, Yes, Yes];
-const OPER_OR_LINK: [May; 3] = [No, Oper, Yes];
+/// An operator command with this privilege, here only.
+const fn oper_here(p: Privilege) -> [May; 3] {
+    [No, Oper(p), No]
+}
+/// An operator command with this privilege here, or from a link.
+const fn oper_or_link(p: Privilege) -> [May; 3] {
+    [No, Oper(p), Yes]
+}
 const LINK: [May; 3] = [No, No, Yes];
 
 /// Sorted by name for binary search.
@@ -173,15 +183,15 @@ pub static COMMANDS: &[Command] = &[
     cmd("BPROP", 5, props::bprop, LINK),
     cmd("CAP", 1, register::cap, [Yes, Yes, No]),
     cmd("CAPAB", 2, handshake::capab, [Yes, Yes, No]),
-    cmd("CONNECT", 1, handshake::connect, [No, Oper, No]),
+    cmd("CONNECT", 1, handshake::connect, oper_here(Connect)),
     ircx(cmd("CREATE", 1, create::create, USER)),
     ircx(cmd("DATA", 3, data::data, SHARED)),
-    cmd("DIE", 0, oper::die, [No, Oper, No]),
-    cmd("DLINE", 1, bans::dline, [No, Oper, No]),
+    cmd("DIE", 0, oper::die, oper_here(Die)),
+    cmd("DLINE", 1, bans::dline, oper_here(Ban)),
     cmd("EOB", 0, burst::eob, LINK),
     cmd("ERROR", 0, remote::error, LINK),
     ircx(cmd("EVENT", 1, event::event, USER)),
-    cmd("GLINE", 1, bans::gline, [No, Oper, No]),
+    cmd("GLINE", 1, bans::gline, oper_here(Ban)),
     cmd("INFO", 0, query::info, USER),
     cmd("INVITE", 2, channel::invite, SHARED),
     cmd("IRCX", 0, ircx_cmd::ircx, [Yes, Yes, No]),
@@ -189,8 +199,8 @@ pub static COMMANDS: &[Command] = &[
     cmd("ISON", 1, query::ison, USER),
     cmd("JOIN", 1, channel::join, USER),
     cmd("KICK", 2, channel::kick, SHARED_ANY),
-    cmd("KILL", 2, oper::kill, OPER_OR_LINK),
-    cmd("KLINE", 1, bans::kline, [No, Oper, No]),
+    cmd("KILL", 2, oper::kill, oper_or_link(Kill)),
+    cmd("KLINE", 1, bans::kline, oper_here(Ban)),
     // From a link only: a refused JOIN elsewhere, for the hosts here (IRCX +u).
     cmd("KNOCK", 2, knock::remote, [No, No, Users]),
     cmd("LINKS", 0, query::links, USER),
@@ -214,25 +224,25 @@ pub static COMMANDS: &[Command] = &[
     // From a link: a remote user's set (docs/PROTOCOL.md).
     ircx(cmd("PROP", 2, prop::prop, SHARED)),
     cmd("QUIT", 0, register::quit, [Yes, Yes, Users]),
-    cmd("REHASH", 0, oper::rehash, [No, Oper, No]),
+    cmd("REHASH", 0, oper::rehash, oper_here(Rehash)),
     ircx(cmd("REPLY", 3, data::reply, SHARED)),
     ircx(cmd("REQUEST", 3, data::request, SHARED)),
     cmd("SERVER", 2, handshake::server, ANY),
     cmd("SETNAME", 1, register::setname, SHARED),
     cmd("SJOIN", 4, burst::sjoin, LINK),
-    cmd("SQUIT", 1, remote::squit, OPER_OR_LINK),
+    cmd("SQUIT", 1, remote::squit, oper_or_link(Squit)),
     cmd("STATS", 0, query::stats, USER),
     cmd("TAGMSG", 1, message::tagmsg, SHARED),
     cmd("TB", 4, burst::topic_burst, LINK),
     cmd("TIME", 0, query::time, USER),
     cmd("TOPIC", 1, channel::topic, SHARED),
-    cmd("UNDLINE", 1, bans::undline, [No, Oper, No]),
-    cmd("UNGLINE", 1, bans::ungline, [No, Oper, No]),
-    cmd("UNKLINE", 1, bans::unkline, [No, Oper, No]),
+    cmd("UNDLINE", 1, bans::undline, oper_here(Ban)),
+    cmd("UNGLINE", 1, bans::ungline, oper_here(Ban)),
+    cmd("UNKLINE", 1, bans::unkline, oper_here(Ban)),
     cmd("USER", 4, register::user, [Yes, Yes, No]),
     cmd("USERHOST", 1, query::userhost, USER),
     cmd("VERSION", 0, query::version, USER),
-    cmd("WALLOPS", 1, oper::wallops, OPER_OR_LINK),
+    cmd("WALLOPS", 1, oper::wallops, oper_or_link(Wallops)),
     ircx(cmd("WHISPER", 3, whisper::whisper, SHARED)),
     cmd("WHO", 0, query::who, USER),
     cmd("WHOIS", 1, query::whois, USER),
@@ -281,8 +291,11 @@ pub fn dispatch(ctx: &mut Ctx<'_>, msg: &Message<'_>, line_len: usize) -> bool {
     let result = match (may, ctx.src) {
         (No, Source::Local(_)) => Err(err(n::ERR_UNKNOWNCOMMAND, &[msg.command])),
         (No, _) => Err(err(n::ERR_NOTREGISTERED, &[])),
-        (Oper, Source::Local(c)) if !ctx.w.clients[c].has(super::state::umode::OPER) => {
+        (Oper(_), Source::Local(c)) if !ctx.w.clients[c].has(super::state::umode::OPER) => {
             Err(err(n::ERR_NOPRIVILEGES, &[]))
+        }
+        (Oper(p), Source::Local(c)) if !ctx.w.has_privilege(c, p) => {
+            Err(err(n::ERR_NOPRIVS, &[p.name().as_bytes()]))
         }
         _ if command.ircx_only && !ctx.w.is_ircx(ctx.conn) => {
             Err(err(n::ERR_UNKNOWNCOMMAND, &[msg.command]))

@@ -124,6 +124,9 @@ pub struct World {
     events: handlers::ircx::event::Events,
     /// IRCX ACCESS lists of `$`, `*` and users (channels keep their own).
     pub access: handlers::ircx::access::Access,
+    /// The privileges of each local operator, from the `[[oper]]` block they used (kept
+    /// here, not in `Client`, which every idle user pays for).
+    pub oper_privileges: std::collections::HashMap<ClientId, u16>,
     /// Channels holding back messages for their IRCX LAG (`handlers::ircx::lag`).
     pub lagging: Vec<ChanId>,
     /// Failed IRCX AUTH PLAIN attempts per address (911 after too many).
@@ -157,6 +160,7 @@ impl World {
             per_ip: HashMap::new(),
             events: Default::default(),
             access: Default::default(),
+            oper_privileges: Default::default(),
             lagging: Vec::new(),
             auth_guard: Default::default(),
             now,
@@ -294,10 +298,18 @@ impl World {
             .is_some_and(|c| self.clients[c].has(state::umode::OPER))
     }
 
+    /// Whether a local operator's `[[oper]]` block gave them `p`.
+    pub fn has_privilege(&self, cid: ClientId, p: crate::config::Privilege) -> bool {
+        self.oper_privileges
+            .get(&cid)
+            .is_some_and(|bits| bits & p.bit() != 0)
+    }
+
     /// Sets a user's modes, keeping the operator and invisible counts right.
     pub fn set_umodes(&mut self, cid: ClientId, new: u8) {
         let old = std::mem::replace(&mut self.clients[cid].umodes, new);
         if new & state::umode::OPER == 0 {
+            self.oper_privileges.remove(&cid);
             self.drop_events(cid);
         }
         self.counts.umodes_changed(old, new);

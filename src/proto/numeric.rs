@@ -167,6 +167,7 @@ pub const ERR_BANLISTFULL: Numeric = Numeric::new("478", "Channel ban list is fu
 pub const ERR_BADCHANNAME: Numeric = Numeric::new("479", "Illegal channel name");
 pub const ERR_NOPRIVILEGES: Numeric =
     Numeric::new("481", "Permission Denied- You're not an IRC operator");
+pub const ERR_NOPRIVS: Numeric = Numeric::new("723", "Insufficient oper privileges.");
 pub const ERR_CHANOPRIVSNEEDED: Numeric = Numeric::new("482", "You're not channel operator");
 pub const ERR_CANTKILLSERVER: Numeric = Numeric::new("483", "You can't kill a server!");
 pub const ERR_NOOPERHOST: Numeric = Numeric::new("491", "No O-lines for your host");

@@ -10,7 +10,8 @@ const ALL_IRCX: &str = "AWAY BMASK EOB IRCX SETNAME TB";
 const NOW: u64 = 1_700_000_000_000;
 
 const OPERS: &str = "[[oper]]\nname = \"admin\"\npassword = \"pw\"\nhost = \"*@127.*\"\n\
-                     [[oper]]\nname = \"boss\"\npassword = \"pw\"\nlevel = \"manager\"\n";
+                     [[oper]]\nname = \"boss\"\npassword = \"pw\"\nlevel = \"manager\"\n\
+                     privileges = [\"kill\", \"die\", \"ban\"]\n";
 
 fn world() -> TestWorld {
     TestWorld::with_config(&format!("{BASE_CONFIG}{OPERS}"))
@@ -176,8 +177,8 @@ fn who_may_ban_and_bad_masks() {
     assert_eq!(
         t.ask(o, "STATS o"),
         vec![
-            ":irc.test 243 olga O *@127.* * admin sysop",
-            ":irc.test 243 olga O *@* * boss manager",
+            ":irc.test 243 olga O *@127.* * admin sysop :kill,rehash,connect,squit,ban,wallops,see-ips",
+            ":irc.test 243 olga O *@* * boss manager :kill,die,ban",
             ":irc.test 219 olga o :End of /STATS report",
         ]
     );

@@ -48,6 +48,7 @@ pub fn oper(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     }
     let manager = entry.is_some_and(|o| o.level == OperLevel::Manager);
     w.reply(ctx.out, ctx.conn, n::RPL_YOUREOPER, &[]);
+    let privileges = entry.map_or(0, |o| o.privileges());
     let old = c.umodes;
     let mut gained = String::new();
     if old & umode::OPER == 0 {
@@ -63,6 +64,8 @@ pub fn oper(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         gained.push('a');
     }
     if gained.is_empty() {
+        // Already an operator: the block used now decides what they may do.
+        w.oper_privileges.insert(cid, privileges);
         return Ok(());
     }
     let line = Line::new(&c.nick, "MODE")
@@ -72,6 +75,7 @@ pub fn oper(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     ctx.out.send(ctx.conn, line);
     let new = old | umode::OPER | if manager { umode::MANAGER } else { 0 };
     w.set_umodes(cid, new);
+    w.oper_privileges.insert(cid, privileges);
     // Other servers hear of +o only: IRCX levels (+a) are local for now, as umode::LINKED
     // says, until portals carry IRCX.
     if old & umode::OPER == 0 {
@@ -180,7 +184,8 @@ mod tests {
 
     fn opers() -> TestWorld {
         TestWorld::with_config(&format!(
-            "{BASE_CONFIG}[[oper]]\nname = \"admin\"\npassword = \"pw\"\n"
+            "{BASE_CONFIG}[[oper]]\nname = \"admin\"\npassword = \"pw\"\n\
+             [[oper]]\nname = \"root\"\npassword = \"pw\"\nprivileges = [\"die\"]\n"
         ))
     }
 
@@ -412,10 +417,41 @@ mod tests {
             vec![":irc.test 382 alice portico.toml :Rehashing"]
         );
         assert!(t.rehash && !t.die);
+        // DIE is a privilege of its own, which the default set leaves out.
+        assert_eq!(
+            t.ask(a, "DIE"),
+            vec![":irc.test 723 alice die :Insufficient oper privileges."]
+        );
+        assert!(!t.die);
+        // OPER again with a block that has it (and only it).
+        t.feed(a, "OPER root pw");
+        assert_eq!(
+            t.take(a),
+            vec![":irc.test 381 alice :You are now an IRC operator"]
+        );
+        assert_eq!(
+            t.ask(a, "REHASH"),
+            vec![":irc.test 723 alice rehash :Insufficient oper privileges."]
+        );
         assert_eq!(
             t.ask(a, "DIE"),
             vec![":irc.test NOTICE alice :Server terminating"]
         );
         assert!(t.die);
+    }
+
+    #[test]
+    fn privileges_go_with_the_operator_mode() {
+        let mut t = opers();
+        let a = oper_user(&mut t, "alice");
+        let cid = t.w.local(a).unwrap().client.unwrap();
+        assert!(t.w.has_privilege(cid, crate::config::Privilege::Kill));
+        t.feed(a, "MODE alice -o");
+        t.take(a);
+        assert!(t.w.oper_privileges.is_empty());
+        assert_eq!(
+            t.ask(a, "KILL bob :x"),
+            vec![":irc.test 481 alice :Permission Denied- You're not an IRC operator"]
+        );
     }
 }

@@ -261,7 +261,7 @@ fn stats_commands(w: &World, conn: ConnId, out: &mut Outbox) {
     }
 }
 
-/// The `[[oper]]` blocks, for IRC operators: `O <host> * <name> <level>`.
+/// The `[[oper]]` blocks, for IRC operators: `O <host> * <name> <level> :<privileges>`.
 fn stats_opers(w: &World, conn: ConnId, out: &mut Outbox) {
     if !w.is_oper_conn(conn) {
         return;
@@ -278,6 +278,7 @@ fn stats_opers(w: &World, conn: ConnId, out: &mut Outbox) {
             o.name.as_bytes(),
             level.as_bytes(),
         ]);
+        let line = line.trailing(crate::config::privilege_names(o.privileges()));
         out.send(conn, line.finish());
     }
 }
