@@ -38,6 +38,8 @@ pub struct Config {
     #[serde(default)]
     pub admin: Admin,
     #[serde(default)]
+    pub cloak: Cloak,
+    #[serde(default)]
     pub portal: Vec<Portal>,
     #[serde(default)]
     pub ircx: Ircx,
@@ -402,6 +404,24 @@ impl fmt::Debug for Oper {
     }
 }
 
+/// `[cloak]`: hosts shown as keyed hashes of the address (`core::cloak`).
+#[derive(Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Cloak {
+    /// The key; empty (the default) shows addresses as they are.
+    #[serde(default)]
+    pub secret: String,
+}
+
+/// Shorter keys could be found by trying every cloak of a known address.
+pub const MIN_CLOAK_SECRET: usize = 16;
+
+impl fmt::Debug for Cloak {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Cloak {{ on: {} }}", !self.secret.is_empty())
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Admin {
@@ -540,6 +560,13 @@ impl Config {
                     ),
                 ));
             }
+        }
+        let secret = &self.cloak.secret;
+        if !secret.is_empty() && secret.chars().count() < MIN_CLOAK_SECRET {
+            return Err(err(
+                "secret",
+                format!("[cloak] secret is too short ({} characters); use at least {MIN_CLOAK_SECRET} random ones, e.g. from: head -c 24 /dev/urandom | base64", secret.chars().count()),
+            ));
         }
         let l = &self.limits;
         if !(1..=50).contains(&l.nick_length) {
@@ -853,6 +880,9 @@ impl fmt::Display for Config {
         for a in &self.account {
             writeln!(f, "\n[[account]]\nname = {:?}\npassword = (set)", a.name)?;
         }
+        if !self.cloak.secret.is_empty() {
+            writeln!(f, "\n[cloak]\nsecret = (set)")?;
+        }
         writeln!(f, "\n[ircx]\nmax_access = {}", self.ircx.max_access)?;
         if let Some(list) = self.ircx.redirect_list() {
             writeln!(f, "redirect = {list:?}")?;
@@ -1009,6 +1039,11 @@ mod tests {
         );
         let oper = "[[oper]]\nname = \"x\"\npassword = \"p\"\n";
         check(&format!("{oper}{oper}"), 8, "[[oper]] \"x\" is given twice");
+        check(
+            "[cloak]\nsecret = \"short\"\n",
+            5,
+            "[cloak] secret is too short (5 characters); use at least 16",
+        );
         check(
             &format!("{oper}privileges = [\"kill\", \"nuke\"]\n"),
             7,

@@ -52,9 +52,13 @@ impl World {
         if self.locals.len() <= i {
             self.locals.resize_with(i + 1, || None);
         }
+        let host = match &self.config.cloak.secret {
+            secret if secret.is_empty() => ip.to_string(),
+            secret => crate::core::cloak::cloak(secret, ip),
+        };
         self.locals[i] = Some(Local {
             ip,
-            host: ip.to_string().into(),
+            host: host.into(),
             client: None,
             link: None,
             reg: Some(Box::default()),

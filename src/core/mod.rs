@@ -19,6 +19,7 @@
 //! * [`portal`] — links: handshake, burst, remote verbs, relay, the ngIRCd dialect.
 
 pub mod caps;
+pub mod cloak;
 pub mod counts;
 pub mod dispatch;
 pub mod fanout;
@@ -296,6 +297,12 @@ impl World {
         self.local(conn)
             .and_then(|l| l.client)
             .is_some_and(|c| self.clients[c].has(state::umode::OPER))
+    }
+
+    /// Whether this local connection's host is a cloak (`[cloak] secret`).
+    pub fn is_cloaked(&self, conn: ConnId) -> bool {
+        self.local(conn)
+            .is_some_and(|l| !self.config.cloak.secret.is_empty() && *l.host != *l.ip.to_string())
     }
 
     /// Whether a local operator's `[[oper]]` block gave them `p`.

@@ -241,8 +241,9 @@ fn try_register(ctx: &mut Ctx<'_>) {
     let (user, realname) = reg.user.clone().expect("checked above");
     let host = w.local(conn).expect("checked above").host.clone();
     // IRCX `$`/`*` DENY: a server or network ban, checked before the user exists anywhere.
-    let target = format!("{nick}!{user}@{host}${}", w.name());
-    if let Some(reason) = w.server_refusal(&target) {
+    let targets = w.server_targets(conn, &nick, &user);
+    let refs: Vec<&str> = targets.iter().map(String::as_str).collect();
+    if let Some(reason) = w.server_refusal(&refs) {
         w.local_mut(conn).expect("checked above").reg = Some(reg);
         w.close_conn(conn, &reason, ctx.out);
         return;
@@ -326,6 +327,9 @@ fn welcome(w: &World, conn: ConnId, cid: ClientId, out: &mut Outbox) {
     crate::core::isupport::send(w, conn, out);
     super::query::send_lusers(w, conn, out);
     super::query::send_motd(w, conn, out);
+    if w.is_cloaked(conn) {
+        w.reply(out, conn, n::RPL_VISIBLEHOST, &[c.host.as_bytes()]);
+    }
 }
 
 pub fn ping(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {

@@ -15,7 +15,7 @@
 //! with `IRCX` (`portal::access`, docs/PROTOCOL.md).
 
 use crate::core::modes::Status;
-use crate::core::{ChanId, Channel, ClientId, World};
+use crate::core::{ChanId, Channel, ClientId, ConnId, World};
 use crate::proto::casemap::{wild_match, CaseMapping};
 use std::collections::HashMap;
 
@@ -122,11 +122,16 @@ impl AccessList {
     }
 
     pub fn evaluate(&self, cm: CaseMapping, who: &str) -> Verdict<'_> {
+        self.evaluate_any(cm, &[who])
+    }
+
+    /// As [`AccessList::evaluate`] for a user known by several masks (a cloaked host and
+    /// the address behind it): an entry matching any of them counts.
+    pub fn evaluate_any(&self, cm: CaseMapping, whos: &[&str]) -> Verdict<'_> {
         for level in LEVELS {
-            let hit = self
-                .entries
-                .iter()
-                .find(|e| e.level == level && mask_matches(cm, &e.mask, who));
+            let hit = self.entries.iter().find(|e| {
+                e.level == level && whos.iter().any(|who| mask_matches(cm, &e.mask, who))
+            });
             if let Some(e) = hit {
                 return Verdict::Match(e);
             }
@@ -400,12 +405,12 @@ impl World {
         }
     }
 
-    /// Why `$` or `*` refuses a user with this full mask, if they do: the DENY's reason,
-    /// or a standard one.
-    pub fn server_refusal(&self, target: &str) -> Option<String> {
+    /// Why `$` or `*` refuses a user known by these full masks (see
+    /// [`World::server_targets`]), if they do: the DENY's reason, or a standard one.
+    pub fn server_refusal(&self, targets: &[&str]) -> Option<String> {
         [&self.access.server, &self.access.network]
             .into_iter()
-            .find_map(|list| refuses(list.evaluate(self.cm, target)))
+            .find_map(|list| refuses(list.evaluate_any(self.cm, targets)))
             .map(|r| {
                 if r.is_empty() {
                     "Access denied".to_string()
@@ -413,6 +418,22 @@ impl World {
                     r.to_string()
                 }
             })
+    }
+
+    /// The full masks server bans match a local connection by: `nick!user@host$server`,
+    /// and with a cloaked host the same with the address, so K-lines and D-lines on
+    /// addresses keep working behind cloaks.
+    pub fn server_targets(&self, conn: ConnId, nick: &str, user: &str) -> Vec<String> {
+        let Some(l) = self.local(conn) else {
+            return Vec::new();
+        };
+        let me = self.name();
+        let mut targets = vec![format!("{nick}!{user}@{}${me}", l.host)];
+        let ip = l.ip.to_string();
+        if *l.host != *ip {
+            targets.push(format!("{nick}!{user}@{ip}${me}"));
+        }
+        targets
     }
 
     /// After a `$`/`*` DENY was added: disconnects the local users it refuses, as a KILL
@@ -424,7 +445,12 @@ impl World {
             .iter()
             .filter(|(_, c)| !c.has(crate::core::state::umode::OPER))
             .filter_map(|(cid, c)| Some((c.conn?, cid)))
-            .filter_map(|(conn, cid)| Some((conn, self.server_refusal(&self.access_target(cid))?)))
+            .filter_map(|(conn, cid)| {
+                let c = &self.clients[cid];
+                let targets = self.server_targets(conn, &c.nick, &c.user);
+                let refs: Vec<&str> = targets.iter().map(String::as_str).collect();
+                Some((conn, self.server_refusal(&refs)?))
+            })
             .collect();
         for (conn, reason) in doomed {
             self.close_conn(conn, &reason, out);

@@ -299,7 +299,12 @@ fn link_line(w: &World, to: ConnId, conn: ConnId, out: &mut Outbox) {
     let Some((l, cid)) = w.local(conn).and_then(|l| Some((l, l.client?))) else {
         return;
     };
-    let name = format!("{}[{}]", w.clients[cid].nick, l.host);
+    // The address behind a cloak, for operators who may see it.
+    let viewer = w.local(to).and_then(|v| v.client);
+    let name = match viewer.filter(|&v| w.has_privilege(v, crate::config::Privilege::SeeIps)) {
+        Some(_) => format!("{}[{}]", w.clients[cid].nick, l.ip),
+        None => format!("{}[{}]", w.clients[cid].nick, l.host),
+    };
     let open = w.now.mono_ms.saturating_sub(l.connected_ms) / 1000;
     let line = w
         .num(to, n::RPL_STATSLINKINFO)

@@ -45,6 +45,13 @@ fn whois_user(w: &World, conn: ConnId, me: ClientId, target: ClientId, out: &mut
     if c.has(umode::OPER) {
         w.reply(out, conn, n::RPL_WHOISOPERATOR, &[nick]);
     }
+    if let Some(lc) = c.conn.filter(|&lc| w.is_cloaked(lc)) {
+        let sees = me == target || w.has_privilege(me, crate::config::Privilege::SeeIps);
+        if let Some(l) = w.local(lc).filter(|_| sees) {
+            let text = format!("is connecting from *@{} {}", l.host, l.ip);
+            say(w, conn, out, n::RPL_WHOISHOST, &[nick], &text);
+        }
+    }
     if let Some(l) = c.conn.and_then(|lc| w.local(lc)) {
         let idle = w.now.unix_s().saturating_sub(l.last_msg).to_string();
         let signon = c.signon.to_string();
