@@ -992,3 +992,65 @@ fn ircx_owners_are_ngircd_founders_both_ways() {
     bob.skip_until(":ngbob!~ngbob@127.0.0.1 MODE #own +q ngbob");
     names_now(&mut bob, "irc.test", "#own", &["~ngbob", "~alice", "~bob"]);
 }
+
+/// Portico–ngIRCd with an owner, a whisper and a PROP, checked from both sides: the owner is
+/// `~` on both; a WHISPER to ngIRCd's member arrives there as a private message (the channel
+/// is lost); PROP stays on Portico (its IRCX members see it, ngIRCd's user gets nothing, not
+/// even the ONJOIN line, and the link goes on working).
+#[test]
+fn owner_whisper_and_prop_across_ngircd() {
+    let Some(bin) = binary() else { return };
+    let (p, mut ng) = portico_dialing(&bin);
+    let mut alice = p.user_on("alice");
+    let mut carol = p.user_on("carol");
+    let mut ngbob = ng.user("ngbob");
+    for c in [&mut alice, &mut carol] {
+        c.send("IRCX");
+        c.sync();
+    }
+    join(&mut alice, "#ix");
+    join(&mut carol, "#ix");
+    alice.skip_until(":carol!~carol@127.0.0.1 JOIN #ix");
+    alice.send("PROP #ix ONJOIN :welcome to #ix");
+    for c in [&mut alice, &mut carol] {
+        c.expect(":alice!~alice@127.0.0.1 PROP #ix ONJOIN :welcome to #ix");
+    }
+    meet(&p, &mut alice, &mut ngbob);
+    let names = join(&mut ngbob, "#ix");
+    assert_names(
+        &names,
+        ":ng.test 353 ngbob = #ix :",
+        &["ngbob", "~alice", "carol"],
+    );
+    for c in [&mut alice, &mut carol] {
+        c.expect(":ngbob!~ngbob@127.0.0.1 JOIN #ix");
+    }
+    names_now(&mut carol, "irc.test", "#ix", &["ngbob", ".alice", "carol"]);
+
+    // WHISPER: a private message for ngIRCd's user, a whisper for the IRCX member.
+    alice.send("WHISPER #ix ngbob,carol :psst");
+    ngbob.expect(":alice!~alice@127.0.0.1 PRIVMSG ngbob :psst");
+    carol.expect(":alice!~alice@127.0.0.1 WHISPER #ix carol :psst");
+
+    // PROP: set and listed on Portico; nothing of it reaches ngIRCd's user.
+    alice.send("PROP #ix SUBJECT :portico talk");
+    for c in [&mut alice, &mut carol] {
+        c.expect(":alice!~alice@127.0.0.1 PROP #ix SUBJECT :portico talk");
+    }
+    let props = ask(&mut carol, "PROP #ix SUBJECT", " 819 ");
+    assert_has(&props, ":irc.test 818 carol #ix SUBJECT :portico talk");
+    alice.send("PRIVMSG ngbob :after the prop");
+    ngbob.expect(":alice!~alice@127.0.0.1 PRIVMSG ngbob :after the prop");
+    // The link still works both ways, and ngIRCd has nothing to say about it.
+    ngbob.send("PRIVMSG #ix :still here");
+    for c in [&mut alice, &mut carol] {
+        c.expect(":ngbob!~ngbob@127.0.0.1 PRIVMSG #ix :still here");
+    }
+    let complaints: Vec<&String> = ng
+        .log_so_far()
+        .iter()
+        .filter(|l| l.contains("irc.test") && (l.contains("nknown") || l.contains("ERROR")))
+        .collect();
+    assert!(complaints.is_empty(), "{complaints:#?}");
+    p.wait_servers(&[NG_NAME]);
+}
