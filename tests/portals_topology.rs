@@ -985,11 +985,16 @@ fn triangle_shares_ircx_state_once() {
         u.send("JOIN #t");
         u.skip_until(" 366 ");
     }
-    // dave joined last: who sees his JOIN has seen the others'.
-    let dave_joins = ":dave!~dave@127.0.0.1 JOIN #t";
-    alice.skip_until(dave_joins);
-    others[0].skip_until(dave_joins);
-    others[1].skip_until(dave_joins);
+    // Once a server holds every member, it has shown its users each JOIN.
+    for s in [&a, &b, &c] {
+        s.wait_for("all in #t", |v| {
+            v.contains("members=[bob carol dave ~alice]")
+        });
+    }
+    alice.sync();
+    for u in others.iter_mut() {
+        u.sync();
+    }
     let al = "alice!~alice@127.0.0.1";
     let ircx_members = |users: &mut Vec<TestClient>, line: &str| {
         users[0].expect(line);
