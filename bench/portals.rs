@@ -3,6 +3,8 @@
 //! * burst: a server holding USERS users in CHANNELS channels (fed to it over a portal by
 //!   this program acting as a peer server) bursts its state to a new peer; the figure is
 //!   the time from our SERVER line to its end of burst (EOB), and the lines and bytes sent.
+//!   Run twice: plain, and with IRCX state over `IRCX` links (an owner, three properties
+//!   and three access entries per channel, and network `*` entries).
 //! * chain: five servers linked in a chain a-b-c-d-e; a client on a sends PRIVMSGs to a
 //!   channel, a client on e receives them; the figure is the one-way delay (p50, p99).
 //!
@@ -70,12 +72,34 @@ impl Peer {
             }
         }
     }
-    fn handshake(&mut self, name: &str, id: u16) {
-        self.send(&format!("PASS pw 0210-PORTICO bench|0\r\nCAPAB 1 2 :EOB AWAY TB BMASK SETNAME\r\nSERVER {name} 1 {id} :bench peer\r\n"));
+    fn handshake(&mut self, name: &str, id: u16, ircx: bool) {
+        let caps = if ircx { " IRCX" } else { "" };
+        self.send(&format!("PASS pw 0210-PORTICO bench|0\r\nCAPAB 1 2 :EOB AWAY TB BMASK SETNAME{caps}\r\nSERVER {name} 1 {id} :bench peer\r\n"));
     }
 }
 
-fn burst(users: usize, channels: usize) {
+/// Network (`*`) access entries in the IRCX burst.
+const NETWORK_ENTRIES: usize = 100;
+
+/// A channel's IRCX state in burst lines: three properties and three access entries.
+fn ircx_state(text: &mut String, c: usize) {
+    for (prop, value) in [
+        ("SUBJECT", format!("subject of channel {c}")),
+        ("LANGUAGE", "en".to_string()),
+        ("ONJOIN", format!("welcome to #chan{c}")),
+    ] {
+        text.push_str(&format!(
+            ":feed.bench BPROP 1000 #chan{c} {prop} 1000000 :{value}\r\n"
+        ));
+    }
+    for (level, mask) in [("HOST", "host"), ("VOICE", "voice"), ("DENY", "deny")] {
+        text.push_str(&format!(
+            ":feed.bench BACCESS 1000 #chan{c} {level} {mask}{c}!*@*$* 0 1000 1 u0!user0@host0.example :{level} entry\r\n"
+        ));
+    }
+}
+
+fn burst(users: usize, channels: usize, ircx: bool) {
     let hub = server(
         "hub.bench",
         1,
@@ -83,7 +107,7 @@ fn burst(users: usize, channels: usize) {
     );
     // Feed the hub its users and channels over a portal.
     let mut feed = Peer::connect(hub.addr());
-    feed.handshake("feed.bench", 2);
+    feed.handshake("feed.bench", 2, ircx);
     feed.until(":hub.bench EOB");
     let mut text = String::with_capacity(users * 80);
     for u in 0..users {
@@ -95,7 +119,14 @@ fn burst(users: usize, channels: usize) {
     let per = users / channels;
     for c in 0..channels {
         let members: Vec<String> = (0..per)
-            .map(|i| format!("{}u{}", if i == 0 { "@" } else { "" }, c * per + i))
+            .map(|i| {
+                let status = match i {
+                    0 if ircx => "~@",
+                    0 => "@",
+                    _ => "",
+                };
+                format!("{status}u{}", c * per + i)
+            })
             .collect();
         text.push_str(&format!(
             ":feed.bench SJOIN 1000 #chan{c} +nt :{}\r\n",
@@ -105,6 +136,14 @@ fn burst(users: usize, channels: usize) {
             ":feed.bench TB #chan{c} 1000 u{} :topic of channel {c}\r\n",
             c * per
         ));
+        if ircx {
+            ircx_state(&mut text, c);
+        }
+    }
+    for i in (0..NETWORK_ENTRIES).filter(|_| ircx) {
+        text.push_str(&format!(
+            ":feed.bench BACCESS * * DENY spam{i}!*@*$* 0 1000 1 boss!boss@oper.example :network entry\r\n"
+        ));
     }
     text.push_str(":feed.bench EOB\r\nPING :fed\r\n");
     feed.send(&text);
@@ -112,11 +151,12 @@ fn burst(users: usize, channels: usize) {
     // Now a new peer links and receives everything.
     let mut probe = Peer::connect(hub.addr());
     let start = Instant::now();
-    probe.handshake("probe.bench", 3);
+    probe.handshake("probe.bench", 3, ircx);
     let (lines, bytes) = probe.until(":hub.bench EOB");
     let elapsed = start.elapsed();
+    let with = if ircx { " with IRCX state" } else { "" };
     println!(
-        "burst: {users} users in {channels} channels: {:.1} ms from SERVER to EOB, {lines} lines, {:.1} MB",
+        "burst: {users} users in {channels} channels{with}: {:.1} ms from SERVER to EOB, {lines} lines, {:.1} MB",
         elapsed.as_secs_f64() * 1e3,
         bytes as f64 / 1e6
     );
@@ -194,10 +234,12 @@ fn chain(messages: usize) {
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     if quick {
-        burst(1000, 100);
+        burst(1000, 100, false);
+        burst(1000, 100, true);
         chain(200);
     } else {
-        burst(10_000, 1_000);
+        burst(10_000, 1_000, false);
+        burst(10_000, 1_000, true);
         chain(5_000);
     }
 }

@@ -934,18 +934,42 @@ fn handshake_refuses_a_different_case_mapping() {
     p.wait_for("no link", |s| !s.contains("ng.test"));
 }
 
-/// An IRCX owner on Portico reaches ngIRCd as an op (owners cross links without the IRCX
-/// capability as ops), both in the channel's JOIN and when made later by MODE +q.
+/// `c`'s NAMES of `chan` (from `server`) lists exactly `members`.
+#[track_caller]
+fn names_now(c: &mut TestClient, server: &str, chan: &str, members: &[&str]) {
+    let names = ask(c, &format!("NAMES {chan}"), " 366 ");
+    let head = format!(":{server} 353 {} = {chan} :", c.nick);
+    assert_names(&names, &head, members);
+}
+
+/// ngIRCd (Portico links to it) with a founder made before the link: it arrives in ngIRCd's
+/// burst (Portico sends IRC+ flag `X`) as an owner. Portico's user made ops there.
+fn ng_founder_then_link(bin: &Path) -> (TestServer, Ngircd, TestClient) {
+    let mut ng = ng_passive(bin);
+    let mut ngbob = ng.user("ngbob");
+    ng_oper(&mut ngbob);
+    join(&mut ngbob, "#ngown");
+    ngbob.send("MODE #ngown +q ngbob");
+    ngbob.skip_until(" MODE #ngown +q ngbob");
+    let p = portico(Dial::Auto(ng.addr()));
+    ng.wait_log(SYNCED);
+    p.wait_for("ngIRCd's founder", |s| s.contains("members=[~@ngbob]"));
+    (p, ng, ngbob)
+}
+
+/// An IRCX owner on Portico is ngIRCd's founder (`~`), in the channel's NJOIN and when made
+/// later by MODE +q; ngIRCd's founder, from its burst or set there by MODE +q, is an owner
+/// on Portico.
 #[test]
-fn ircx_owners_reach_ngircd_as_ops() {
+fn ircx_owners_are_ngircd_founders_both_ways() {
     let Some(bin) = binary() else { return };
-    let p = portico(Dial::No);
-    let ng = ng_dialing(&bin, &p);
+    let (p, _ng, mut ngbob) = ng_founder_then_link(&bin);
     let mut alice = p.user_on("alice");
     let mut bob = p.user_on("bob");
-    let mut ngbob = ng.user("ngbob");
+    let names = join(&mut bob, "#ngown");
+    assert_names(&names, ":irc.test 353 bob = #ngown :", &["~ngbob", "bob"]);
     alice.send("IRCX");
-    alice.skip_until(" 005 ");
+    alice.sync();
     join(&mut alice, "#own");
     join(&mut bob, "#own");
     meet(&p, &mut alice, &mut ngbob);
@@ -953,16 +977,80 @@ fn ircx_owners_reach_ngircd_as_ops() {
     assert_names(
         &names,
         ":ng.test 353 ngbob = #own :",
-        &["ngbob", "@alice", "bob"],
+        &["ngbob", "~alice", "bob"],
     );
     alice.skip_until(":ngbob!~ngbob@127.0.0.1 JOIN #own");
+    bob.skip_until(":ngbob!~ngbob@127.0.0.1 JOIN #own");
     alice.send("MODE #own +q bob");
     alice.expect(":alice!~alice@127.0.0.1 MODE #own +q bob");
-    ngbob.expect(":alice!~alice@127.0.0.1 MODE #own +o bob");
-    let names = ask(&mut ngbob, "NAMES #own", " 366 ");
+    ngbob.expect(":alice!~alice@127.0.0.1 MODE #own +q bob");
+    names_now(&mut ngbob, "ng.test", "#own", &["ngbob", "~alice", "~bob"]);
+    // ngIRCd's operator makes ngbob founder there: an owner here.
+    ngbob.send("MODE #own +q ngbob");
+    ngbob.expect(":ngbob!~ngbob@127.0.0.1 MODE #own +q ngbob");
+    alice.expect(":ngbob!~ngbob@127.0.0.1 MODE #own +q ngbob");
+    bob.skip_until(":ngbob!~ngbob@127.0.0.1 MODE #own +q ngbob");
+    names_now(&mut bob, "irc.test", "#own", &["~ngbob", "~alice", "~bob"]);
+}
+
+/// Portico–ngIRCd with an owner, a whisper and a PROP, checked from both sides: the owner is
+/// `~` on both; a WHISPER to ngIRCd's member arrives there as a private message (the channel
+/// is lost); PROP stays on Portico (its IRCX members see it, ngIRCd's user gets nothing, not
+/// even the ONJOIN line, and the link goes on working).
+#[test]
+fn owner_whisper_and_prop_across_ngircd() {
+    let Some(bin) = binary() else { return };
+    let (p, mut ng) = portico_dialing(&bin);
+    let mut alice = p.user_on("alice");
+    let mut carol = p.user_on("carol");
+    let mut ngbob = ng.user("ngbob");
+    for c in [&mut alice, &mut carol] {
+        c.send("IRCX");
+        c.sync();
+    }
+    join(&mut alice, "#ix");
+    join(&mut carol, "#ix");
+    alice.skip_until(":carol!~carol@127.0.0.1 JOIN #ix");
+    alice.send("PROP #ix ONJOIN :welcome to #ix");
+    for c in [&mut alice, &mut carol] {
+        c.expect(":alice!~alice@127.0.0.1 PROP #ix ONJOIN :welcome to #ix");
+    }
+    meet(&p, &mut alice, &mut ngbob);
+    let names = join(&mut ngbob, "#ix");
     assert_names(
         &names,
-        ":ng.test 353 ngbob = #own :",
-        &["ngbob", "@alice", "@bob"],
+        ":ng.test 353 ngbob = #ix :",
+        &["ngbob", "~alice", "carol"],
     );
+    for c in [&mut alice, &mut carol] {
+        c.expect(":ngbob!~ngbob@127.0.0.1 JOIN #ix");
+    }
+    names_now(&mut carol, "irc.test", "#ix", &["ngbob", ".alice", "carol"]);
+
+    // WHISPER: a private message for ngIRCd's user, a whisper for the IRCX member.
+    alice.send("WHISPER #ix ngbob,carol :psst");
+    ngbob.expect(":alice!~alice@127.0.0.1 PRIVMSG ngbob :psst");
+    carol.expect(":alice!~alice@127.0.0.1 WHISPER #ix carol :psst");
+
+    // PROP: set and listed on Portico; nothing of it reaches ngIRCd's user.
+    alice.send("PROP #ix SUBJECT :portico talk");
+    for c in [&mut alice, &mut carol] {
+        c.expect(":alice!~alice@127.0.0.1 PROP #ix SUBJECT :portico talk");
+    }
+    let props = ask(&mut carol, "PROP #ix SUBJECT", " 819 ");
+    assert_has(&props, ":irc.test 818 carol #ix SUBJECT :portico talk");
+    alice.send("PRIVMSG ngbob :after the prop");
+    ngbob.expect(":alice!~alice@127.0.0.1 PRIVMSG ngbob :after the prop");
+    // The link still works both ways, and ngIRCd has nothing to say about it.
+    ngbob.send("PRIVMSG #ix :still here");
+    for c in [&mut alice, &mut carol] {
+        c.expect(":ngbob!~ngbob@127.0.0.1 PRIVMSG #ix :still here");
+    }
+    let complaints: Vec<&String> = ng
+        .log_so_far()
+        .iter()
+        .filter(|l| l.contains("irc.test") && (l.contains("nknown") || l.contains("ERROR")))
+        .collect();
+    assert!(complaints.is_empty(), "{complaints:#?}");
+    p.wait_servers(&[NG_NAME]);
 }

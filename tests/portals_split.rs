@@ -1136,3 +1136,171 @@ fn slow_portal_is_split_off_at_its_own_sendq_limit() {
     );
     assert!(view.contains("members=[@alice bob]"), "{view}");
 }
+
+// 6. IRCX state across a split.
+
+const MANAGER: &str = "\n[[oper]]\nname = \"boss\"\npassword = \"pw\"\nlevel = \"manager\"\n";
+
+/// A registered IRCX user; with `manager`, a sysop manager too.
+fn ircx_user(s: &TestServer, nick: &str, manager: bool) -> TestClient {
+    let mut c = s.user_on(nick);
+    c.send("IRCX");
+    if manager {
+        c.send("OPER boss pw");
+        c.skip_until(" 381 ");
+    }
+    c.sync();
+    c
+}
+
+/// Sends each command and waits for its answer (a line containing `until`).
+fn each(c: &mut TestClient, commands: &[(&str, &str)]) {
+    for (command, until) in commands {
+        c.send(command);
+        c.skip_until(until);
+    }
+}
+
+/// The OID `c` is told for `chan`.
+fn oid_of(c: &mut TestClient, chan: &str) -> String {
+    c.send(&format!("PROP {chan} OID"));
+    let lines = c.skip_until(" 819 ");
+    let line = lines.iter().find(|l| l.contains(" 818 ")).expect("an OID");
+    line.rsplit(" :").next().unwrap_or_default().to_string()
+}
+
+/// The line of `view` for channel `chan`, with its access entries.
+fn chan_view<'a>(view: &'a str, chan: &str) -> &'a str {
+    view.split("\nchannel ")
+        .find(|c| c.starts_with(&format!("{chan} ")))
+        .unwrap_or_else(|| panic!("no {chan} in\n{view}"))
+}
+
+/// Both sides change IRCX state while split: modes, owners, properties, channel and `*`
+/// access entries. The heal merges by the channel timestamps: #eq (older than the split,
+/// the same age on both) unites both sides' changes; #new, made on each side while split,
+/// keeps the leaf's (older) modes, properties, OID and access entries and drops the hub's
+/// owner; `*` entries are the union, the later expiry winning. Both views end identical.
+#[test]
+fn split_with_ircx_changes_on_both_sides_merges_by_age() {
+    let hub = start("hub.test", 1, &[peer("leaf.test", 2)], MANAGER);
+    let leaf = start_text(&config_text(
+        "leaf.test",
+        2,
+        &[("hub.test", 1, Some(hub.addr()), false)],
+        MANAGER,
+    ));
+    let mut lee = ircx_user(&leaf, "lee", true);
+    lee.send("CONNECT hub.test");
+    lee.skip_until(" :CONNECT: dialing hub.test");
+    hub.wait_servers(&["leaf.test"]);
+    let mut sam = ircx_user(&hub, "sam", true);
+    let mut dave = ircx_user(&hub, "dave", false);
+    let mut erin = ircx_user(&leaf, "erin", false);
+    join(&mut sam, "#eq");
+    leaf.wait_for("#eq", |v| v.contains("channel #eq "));
+    for c in [&mut dave, &mut lee, &mut erin] {
+        join(c, "#eq");
+    }
+    sam.send("MODE #eq +q lee");
+    lee.skip_until(" MODE #eq +q lee");
+    converge(&[&hub, &leaf]);
+
+    sam.send("SQUIT leaf.test :test");
+    hub.wait_for("the split", |s| !s.contains("leaf.test"));
+    leaf.wait_for("the split", |s| !s.contains("hub.test"));
+
+    // The leaf's side first, so its #new is the older.
+    each(
+        &mut lee,
+        &[
+            ("MODE #eq +w", " MODE #eq +w"),
+            ("PROP #eq LANGUAGE :leaf side", " PROP #eq LANGUAGE "),
+            ("ACCESS #eq ADD VOICE leafvoice 0 :l", " 801 "),
+            ("ACCESS * ADD DENY zed 0 :leaf zed", " 801 "),
+            ("ACCESS * ADD DENY leafonly 0 :l", " 801 "),
+        ],
+    );
+    each(
+        &mut erin,
+        &[
+            ("JOIN #new", " 366 "),
+            ("MODE #new +w", " MODE #new +w"),
+            ("PROP #new SUBJECT :leaf new", " PROP #new SUBJECT "),
+            ("ACCESS #new ADD HOST lh 0 :l", " 801 "),
+        ],
+    );
+    let leaf_oid = oid_of(&mut erin, "#new");
+    next_ms();
+    each(
+        &mut sam,
+        &[
+            ("MODE #eq +uq dave", " MODE #eq +uq dave"),
+            ("PROP #eq SUBJECT :hub side", " PROP #eq SUBJECT "),
+            ("ACCESS #eq ADD HOST hubhost 0 :h", " 801 "),
+            ("ACCESS * ADD DENY zed 10 :hub zed", " 801 "),
+            ("ACCESS * ADD DENY hubonly 0 :h", " 801 "),
+        ],
+    );
+    each(
+        &mut dave,
+        &[
+            ("JOIN #new", " 366 "),
+            ("MODE #new +u", " MODE #new +u"),
+            ("PROP #new SUBJECT :hub new", " PROP #new SUBJECT "),
+            ("PROP #new LANGUAGE :hub lang", " PROP #new LANGUAGE "),
+            ("ACCESS #new ADD VOICE hv 0 :h", " 801 "),
+        ],
+    );
+    assert_ne!(oid_of(&mut dave, "#new"), leaf_oid);
+
+    lee.send("CONNECT hub.test");
+    lee.skip_until(" :CONNECT: dialing hub.test");
+    hub.wait_servers(&["leaf.test"]);
+    let view = converge(&[&hub, &leaf]);
+    let eq = chan_view(&view, "#eq");
+    for want in [
+        " +ntuw ",
+        "members=[erin ~dave ~lee ~sam]",
+        " LANGUAGE=\"leaf side\"",
+        " SUBJECT=\"hub side\"",
+        "access #eq HOST hubhost!*@*$* expires=0 ",
+        "access #eq VOICE leafvoice!*@*$* expires=0 ",
+    ] {
+        assert!(eq.contains(want), "{want:?} not in\n{eq}");
+    }
+    let new = chan_view(&view, "#new");
+    assert!(new.contains(" +ntw "), "{new}");
+    assert!(new.contains("members=[dave ~erin]"), "{new}");
+    assert!(new.contains(" SUBJECT=\"leaf new\""), "{new}");
+    assert!(!new.contains("LANGUAGE"), "{new}");
+    let entries: Vec<&str> = new
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("access #new "))
+        .collect();
+    assert_eq!(entries.len(), 1, "{new}");
+    assert!(
+        entries[0].starts_with("access #new HOST lh!*@*$* expires=0 "),
+        "{new}"
+    );
+    let network: Vec<&str> = view
+        .lines()
+        .filter(|l| l.starts_with("access * "))
+        .collect();
+    assert_eq!(network.len(), 3, "{view}");
+    for (i, want) in [
+        "access * DENY hubonly!*@*$* expires=0 ",
+        "access * DENY leafonly!*@*$* expires=0 ",
+        "access * DENY zed!*@*$* expires=0 ",
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert!(network[i].starts_with(want), "{view}");
+    }
+    assert!(network[2].ends_with(":leaf zed"), "{view}");
+    // One OID for #new on both sides: the older channel's.
+    assert_eq!(oid_of(&mut dave, "#new"), leaf_oid);
+    assert_eq!(oid_of(&mut erin, "#new"), leaf_oid);
+}

@@ -929,3 +929,126 @@ fn shared_channels_show_nick_and_quit_once() {
     let view = converge(&refs(&servers));
     assert!(!view.contains("caroline"), "{view}");
 }
+
+const MANAGER: &str = "[[oper]]\nname = \"boss\"\npassword = \"pw\"\nlevel = \"manager\"\n";
+
+/// a, b and c, each configured to link with the other two (a triangle; c dials both): the
+/// link that would close the loop is refused, so the network settles as a tree of the
+/// three, whichever two links win.
+fn triangle(extra: &str) -> [TestServer; 3] {
+    let a = start("a.test", 1, &[peer("b.test", 2), peer("c.test", 3)], extra);
+    let b = start(
+        "b.test",
+        2,
+        &[dial("a.test", 1, &a), peer("c.test", 3)],
+        extra,
+    );
+    a.wait_servers(&["b.test"]);
+    let c = start(
+        "c.test",
+        3,
+        &[dial("a.test", 1, &a), dial("b.test", 2, &b)],
+        extra,
+    );
+    for s in [&a, &b, &c] {
+        s.wait_servers(&CHAIN[..3]);
+    }
+    [a, b, c]
+}
+
+/// A registered user that sent IRCX.
+fn ircx_user(s: &TestServer, nick: &str) -> TestClient {
+    let mut u = s.user_on(nick);
+    u.send("IRCX");
+    u.sync();
+    u
+}
+
+/// In a triangle, owners, IRCX modes, properties and access entries (channel and `*`) set
+/// on two of the servers are the same on all three, and each member sees each change once.
+#[test]
+fn triangle_shares_ircx_state_once() {
+    let [a, b, c] = triangle(MANAGER);
+    let mut alice = ircx_user(&a, "alice");
+    alice.send("OPER boss pw");
+    alice.skip_until(" 381 ");
+    alice.send("JOIN #t");
+    alice.skip_until(" 366 ");
+    let mut others = vec![
+        ircx_user(&b, "bob"),
+        ircx_user(&c, "carol"),
+        c.user_on("dave"),
+    ];
+    b.wait_for("#t on b", |v| v.contains("channel #t "));
+    c.wait_for("#t on c", |v| v.contains("channel #t "));
+    for u in others.iter_mut() {
+        u.send("JOIN #t");
+        u.skip_until(" 366 ");
+    }
+    // Once a server holds every member, it has shown its users each JOIN.
+    for s in [&a, &b, &c] {
+        s.wait_for("all in #t", |v| {
+            v.contains("members=[bob carol dave ~alice]")
+        });
+    }
+    alice.sync();
+    for u in others.iter_mut() {
+        u.sync();
+    }
+    let al = "alice!~alice@127.0.0.1";
+    let ircx_members = |users: &mut Vec<TestClient>, line: &str| {
+        users[0].expect(line);
+        users[1].expect(line);
+    };
+    for (change, shown) in [("MODE #t +q bob", "+q bob"), ("MODE #t +uwh", "+uwh")] {
+        alice.send(change);
+        alice.expect(&format!(":{al} MODE #t {shown}"));
+        all_see(&mut others, &format!(":{al} MODE #t {shown}"));
+    }
+    alice.send("PROP #t SUBJECT :three ways");
+    alice.expect(&format!(":{al} PROP #t SUBJECT :three ways"));
+    ircx_members(&mut others, &format!(":{al} PROP #t SUBJECT :three ways"));
+    alice.send("ACCESS #t ADD HOST *!*@host.example 0 :hosts");
+    alice.skip_until(" 801 alice #t HOST ");
+    alice.send("ACCESS * ADD DENY mallory 0 :no mallory");
+    alice.skip_until(" 801 alice * DENY ");
+    // From bob, an owner on b, too.
+    let bo = "bob!~bob@127.0.0.1";
+    others[0].send("PROP #t LANGUAGE :en");
+    others[0].expect(&format!(":{bo} PROP #t LANGUAGE :en"));
+    alice.expect(&format!(":{bo} PROP #t LANGUAGE :en"));
+    others[1].expect(&format!(":{bo} PROP #t LANGUAGE :en"));
+    others[0].send("ACCESS #t ADD VOICE vic 30 :voiced");
+    others[0].skip_until(" 801 bob #t VOICE ");
+
+    let view = converge(&[&a, &b, &c]);
+    let chan = view
+        .split("\nchannel ")
+        .find(|c| c.starts_with("#t "))
+        .unwrap_or_else(|| panic!("{view}"));
+    for want in [
+        " +hntuw ",
+        "members=[carol dave ~alice ~bob]",
+        " LANGUAGE=\"en\"",
+        " SUBJECT=\"three ways\"",
+        "access #t HOST *!*@host.example$* expires=0 ",
+        " by=alice!~alice@127.0.0.1 owner=true :hosts",
+        "access #t VOICE vic!*@*$* expires=",
+        " by=bob!~bob@127.0.0.1 owner=true :voiced",
+    ] {
+        assert!(chan.contains(want), "{want:?} not in\n{chan}");
+    }
+    assert!(
+        view.contains("\naccess * DENY mallory!*@*$* expires=0 "),
+        "{view}"
+    );
+    // Nothing else, and nothing twice: every server has passed on all it got.
+    let mut users = vec![alice];
+    users.append(&mut others);
+    nothing(&mut users);
+    let mut mallory = b.connect();
+    mallory.send("NICK mallory");
+    mallory.send("USER mallory 0 * :m");
+    let last = mallory.expect_closed();
+    assert!(last.iter().any(|l| l.contains("no mallory")), "{last:?}");
+}

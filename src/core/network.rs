@@ -3,9 +3,11 @@
 
 use super::portal::burst::mode_words;
 use super::portal::LinkMsg;
-use super::state::ME;
+use super::state::{umode, Channel, ME};
 use super::{ClientId, ConnId, Outbox, ServerId, World};
+use crate::core::handlers::ircx::access::AccessList;
 use crate::core::handlers::ircx::event::EventType;
+use crate::core::handlers::ircx::prop::Prop;
 use crate::proto::line::Line;
 
 impl World {
@@ -99,9 +101,12 @@ impl World {
                     .as_deref()
                     .map(String::from_utf8_lossy)
                     .unwrap_or_default();
+                // Only the modes the network shares: +x describes a connection and the
+                // manager level is a server's own.
+                let umodes = c.umodes & (umode::LINKED | umode::GAG);
                 format!(
-                    "user {} {} {} {} umodes={} away={away:?}",
-                    c.nick, c.user, c.host, self.servers[c.server].name, c.umodes
+                    "user {} {} {} {} umodes={umodes} away={away:?}",
+                    c.nick, c.user, c.host, self.servers[c.server].name
                 )
             })
             .collect();
@@ -144,13 +149,58 @@ impl World {
                     bans.join(" "),
                     members.join(" ")
                 );
-                s
+                s + &ircx_view(ch)
             })
             .collect();
         chans.sort();
         let mut all = servers;
         all.extend(users);
         all.extend(chans);
+        all.extend(access_view("*", Some(&self.access.network)));
         all.join("\n")
     }
+}
+
+/// A channel's properties and access entries, as the servers linked by `IRCX` share them
+/// (the OID is left out: across a link without IRCX each side has its own).
+fn ircx_view(ch: &Channel) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    for p in Prop::all().filter(|p| p.linked()) {
+        if let Some(v) = ch.prop(p) {
+            let _ = write!(s, " {}={:?}", p.name(), String::from_utf8_lossy(v));
+        }
+    }
+    if let Some(lag) = ch.props.as_ref().map(|p| p.lag.secs).filter(|&l| l != 0) {
+        let _ = write!(s, " LAG={lag}");
+    }
+    for line in access_view(&ch.name, ch.access_list()) {
+        s.push_str("\n  ");
+        s.push_str(&line);
+    }
+    s
+}
+
+/// One line per shared access entry of `object`, sorted (configured ones are each
+/// server's own).
+fn access_view(object: &str, list: Option<&AccessList>) -> Vec<String> {
+    let mut lines: Vec<String> = list
+        .into_iter()
+        .flat_map(|l| &l.entries)
+        .filter(|e| !e.from_config)
+        .map(|e| {
+            format!(
+                "access {object} {} {} expires={} at={} by={} owner={} :{}",
+                e.level.name(),
+                e.mask,
+                e.expires_ms,
+                e.set_at,
+                e.setter,
+                e.by_owner,
+                e.reason
+            )
+        })
+        .collect();
+    lines.sort();
+    lines
 }

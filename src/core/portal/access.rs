@@ -15,6 +15,11 @@
 //! The receiver checks nothing about rights (the origin did) but validates every field as
 //! a local ADD or the state file would, and keeps `max_access`. The same level and mask on
 //! both sides resolve by [`wins`], the same on every server, so lists agree after a merge.
+//!
+//! A `*` entry deleted here is remembered (a tombstone, [`MAX_DELETED`] at most): a burst
+//! bringing it back, added no later than the delete, is refused and answered on its link
+//! with the DELETE, which the sender applies and passes on. A server that was down or split
+//! at the delete thus loses the entry too, instead of restoring it to the network.
 
 use super::{cap, LinkMsg};
 use crate::core::dispatch::{Ctx, HResult};
@@ -27,8 +32,12 @@ use crate::proto::Message;
 /// Longest setter kept (a full `nick!user@host` fits).
 const SETTER_LEN: usize = 200;
 
+/// Deleted `*` entries remembered, the oldest forgotten first.
+const MAX_DELETED: usize = 1000;
+
 /// A local ADD, made here: sent toward the servers that share the object.
 pub fn propagate_add(ctx: &mut Ctx<'_>, obj: Object, e: &Entry) {
+    undelete(ctx.w, obj, e.level, &e.mask);
     if let Some(name) = linked_name(ctx.w, obj, e) {
         let m = add_msg(&ctx.link_prefix(), "ACCESS", &[&name, "ADD"], e);
         send(ctx, obj, &m);
@@ -37,6 +46,7 @@ pub fn propagate_add(ctx: &mut Ctx<'_>, obj: Object, e: &Entry) {
 
 /// A local DELETE (or one entry of a CLEAR), made here.
 pub fn propagate_delete(ctx: &mut Ctx<'_>, obj: Object, e: &Entry) {
+    deleted(ctx.w, obj, e.level, &e.mask);
     if let Some(name) = linked_name(ctx.w, obj, e) {
         let m = delete_msg(&ctx.link_prefix(), &name, e);
         send(ctx, obj, &m);
@@ -101,6 +111,7 @@ pub fn remote(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
                 return Ok(());
             };
             let deny = e.level == Level::Deny;
+            undelete(ctx.w, obj, e.level, &e.mask);
             // Passed on even when it changed nothing here: the servers behind may lack it.
             let m = add_msg(&prefix, "ACCESS", &[&name, "ADD"], &e);
             if merge(ctx.w, obj, e) && deny && obj == Object::Network {
@@ -113,6 +124,7 @@ pub fn remote(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
                 return Ok(());
             };
             remove(ctx.w, obj, level, &mask);
+            deleted(ctx.w, obj, level, &mask);
             let m = LinkMsg::new(&prefix, "ACCESS")
                 .arg(&name)
                 .arg("DELETE")
@@ -146,6 +158,12 @@ pub fn baccess(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let Some(e) = entry(ctx.w, obj, msg.params().get(2..).unwrap_or_default()) else {
         return Ok(());
     };
+    if deleted_after(ctx.w, obj, &e) {
+        // Deleted here since it was added: the sender missed it, and hears it now.
+        let m = delete_msg(&ctx.w.me().name, &name, &e);
+        ctx.w.send_link(ctx.conn, &m, ctx.out);
+        return Ok(());
+    }
     let deny = e.level == Level::Deny;
     let m = add_msg(&ctx.link_prefix(), "BACCESS", &[&ts, &name], &e);
     if merge(ctx.w, obj, e) {
@@ -279,6 +297,39 @@ fn merge(w: &mut World, obj: Object, e: Entry) -> bool {
         None => w.edit_access(obj, |l| l.entries.push(e)),
     }
     true
+}
+
+/// Remembers a `*` entry deleted now.
+fn deleted(w: &mut World, obj: Object, level: Level, mask: &str) {
+    if obj != Object::Network {
+        return;
+    }
+    undelete(w, obj, level, mask);
+    let gone = &mut w.access.network_deleted;
+    if gone.len() >= MAX_DELETED {
+        gone.remove(0);
+    }
+    gone.push((level, w.cm.fold(mask), w.now.unix_ms));
+}
+
+/// Forgets the deletion of a `*` entry added again.
+fn undelete(w: &mut World, obj: Object, level: Level, mask: &str) {
+    if obj == Object::Network && !w.access.network_deleted.is_empty() {
+        let folded = w.cm.fold(mask);
+        w.access
+            .network_deleted
+            .retain(|(l, m, _)| !(*l == level && *m == folded));
+    }
+}
+
+/// Whether `e`, a `*` entry, was deleted here no earlier than it was added.
+fn deleted_after(w: &World, obj: Object, e: &Entry) -> bool {
+    let folded = w.cm.fold(&e.mask);
+    obj == Object::Network
+        && w.access
+            .network_deleted
+            .iter()
+            .any(|(l, m, at)| *l == e.level && *m == folded && *at >= e.set_at.saturating_mul(1000))
 }
 
 fn remove(w: &mut World, obj: Object, level: Level, mask: &str) {

@@ -1,7 +1,7 @@
-//! Owners (IRCX `+q`) on links that lack the `IRCX` capability: an older Portico, or
-//! ngIRCd. They travel as ops there, so the far side gives them the rights it knows
-//! (IRCX.md §6): `~` in an SJOIN becomes `@`, MODE `+q` becomes `+o`, and `-q` becomes `-o`
-//! unless the member stays an op here.
+//! Owners (IRCX `+q`) on native links that lack the `IRCX` capability: an older Portico.
+//! They travel as ops there, so the far side gives them the rights it knows (IRCX.md §6):
+//! `~` in an SJOIN becomes `@`, MODE `+q` becomes `+o`, and `-q` becomes `-o` unless the
+//! member stays an op here. (ngIRCd has founders, `~` and `+q`, and gets owners as such.)
 
 use super::LinkMsg;
 use crate::core::handlers::mode::modestring;

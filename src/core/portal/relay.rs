@@ -132,7 +132,9 @@ impl LinkMsg {
         if link.caps & self.needs != self.needs {
             return;
         }
-        if link.caps & cap::IRCX == 0 {
+        // ngIRCd takes owners as its founders (`~`, `+q`): only a native link without IRCX
+        // gets them as ops.
+        if link.caps & cap::IRCX == 0 && !link.is_rfc2813() {
             match self.degraded.get_or_init(|| owners::degrade(w, self)) {
                 Degraded::Same => {}
                 Degraded::Nothing => return,

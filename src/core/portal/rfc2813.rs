@@ -18,9 +18,10 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 /// IRC+ flags we send: C = CHANINFO, H = enhanced handshake (005 NICKLEN check + 376),
-/// L = ban lists after the burst. No M (METADATA), S (services), X (owner/admin/halfop) or Z
-/// (compression): we would not honour them.
-pub const FLAGS: &str = "CHL";
+/// L = ban lists after the burst, X = founder/admin/halfop prefixes in its NJOIN (without
+/// it ngIRCd leaves them out of its burst, though it sends MODE `+q` and takes `~` anyway).
+/// No M (METADATA), S (services) or Z (compression): we would not honour them.
+pub const FLAGS: &str = "CHLX";
 
 /// Server IDs given to servers that ngIRCd introduces (it has none): above the configurable
 /// range 1-4095, so they never clash with a Portico server's.
@@ -98,11 +99,8 @@ pub fn enhanced_handshake(w: &World, peer: &str) -> Vec<Rc<[u8]>> {
             .to(me, peer)
             .arg(format!("NICKLEN={}", w.config.limits.nick_length))
             .arg(format!("CASEMAPPING={}", w.cm.name()))
-            // Owners reach ngIRCd as ops (portal/owners.rs).
-            .arg(format!(
-                "PREFIX={}",
-                modes::prefix_token_below(0, modes::Status::OP)
-            ))
+            // Owners reach ngIRCd as its founders.
+            .arg(format!("PREFIX={}", modes::prefix_token(0)))
             .arg("CHANTYPES=#&")
             .arg(format!("CHANMODES={}", modes::chanmodes_with(|m| m.ngircd)))
             .trailing("are supported on this server")
@@ -413,9 +411,9 @@ pub fn inbound(w: &mut World, rfc: &mut RfcLink, peer: ServerId, msg: &Message<'
             for item in p(0).split(',').filter(|c| !c.is_empty()) {
                 // RFC 2813 §4.2.1: `#chan^Gov` carries the joiner's status.
                 let (chan, letters) = item.split_once('\x07').unwrap_or((item, ""));
-                let status = modes::STATUSES
-                    .iter()
-                    .filter(|d| letters.contains(d.letter as char))
+                let status = letters
+                    .bytes()
+                    .filter_map(ng_member_mode)
                     .fold(modes::Status::NONE, |s, d| s.with(d.status));
                 let mut who = String::new();
                 status.push_prefixes(&mut who, true, 0);
@@ -488,6 +486,8 @@ fn channel_mode(prefix: &str, msg: &Message<'_>) -> Inbound {
                 } else {
                     None
                 };
+                // Its admin and halfop (`a`, `h`) are our op and voice, not IRCX's flags.
+                let c = ng_member_mode(c).map_or(c, |d| d.letter);
                 if modes::channel_mode(c).is_some_and(|m| m.ngircd) {
                     kept.push((plus, c, arg));
                 }
@@ -558,14 +558,29 @@ fn user_mode(prefix: &str, msg: &Message<'_>) -> Inbound {
     Inbound::Native(lines)
 }
 
-/// ngIRCd's member prefixes (`@@nick` is a creator, `~&%` founder, admin, halfop) → ours,
-/// by the status table's ngIRCd column.
+/// ngIRCd's member statuses as its PREFIX gives them, `(qaohv)~&@%+`: mode letter, symbol.
+const NG_STATUSES: [(u8, u8); 5] = [
+    (b'q', b'~'),
+    (b'a', b'&'),
+    (b'o', b'@'),
+    (b'h', b'%'),
+    (b'v', b'+'),
+];
+
+/// Our status for one of ngIRCd's member prefix symbols, by the status table's ngIRCd column.
+fn ng_prefix(symbol: u8) -> Option<&'static modes::StatusDef> {
+    modes::STATUSES.iter().find(|d| d.ngircd.contains(&symbol))
+}
+
+/// Our status for one of ngIRCd's member mode letters (`a` is an op here, `h` a voice).
+fn ng_member_mode(letter: u8) -> Option<&'static modes::StatusDef> {
+    let &(_, symbol) = NG_STATUSES.iter().find(|(l, _)| *l == letter)?;
+    ng_prefix(symbol)
+}
+
+/// ngIRCd's member prefixes (`@@nick` is a creator, `~&%` founder, admin, halfop) → ours.
 fn member_flags(m: &str) -> String {
-    let ours = |c: char| {
-        modes::STATUSES
-            .iter()
-            .find(|d| d.ngircd.contains(&(c as u8)))
-    };
+    let ours = |c: char| u8::try_from(c).ok().and_then(ng_prefix);
     let nick = m.trim_start_matches(|c| ours(c).is_some());
     let status = m[..m.len() - nick.len()]
         .chars()

@@ -301,6 +301,10 @@ pub struct Access {
     next_expiry_ms: Option<u64>,
     /// `$`, `*` or a registered channel's list changed since the shell last saved them.
     dirty: bool,
+    /// `*` entries deleted here lately (level, folded mask, when in Unix ms), so that a
+    /// server which missed the DELETE cannot bring one back in its burst
+    /// (`portal::access`). Bounded; not saved.
+    pub network_deleted: Vec<(Level, Box<str>, u64)>,
 }
 
 impl Channel {

@@ -2,7 +2,9 @@
 //! links with `IRCX`: the gag travels as `:<sysop> MODE <nick> +z` (and in the burst as
 //! `:<server> MODE <nick> +z` after the user's introduction), and the gagged user's own
 //! server drops what they send. Over a link without `IRCX` nothing travels, so a user
-//! behind one cannot be gagged from here (502), and a gag set there stays there.
+//! behind one cannot be gagged from here (502), and a gag set there stays there. Only the
+//! first link toward the user is known here: a link without `IRCX` further on stops the gag
+//! before the user's own server, which then still delivers (docs/PROTOCOL.md).
 
 use super::apply_umodes;
 use crate::core::dispatch::{err, Ctx, HResult, Source};

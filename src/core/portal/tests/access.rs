@@ -311,3 +311,49 @@ fn network_entries_from_links_are_kept_in_the_state_file() {
     t.feed(new, ":nora ACCESS #c ADD DENY x 0 1 0 s :r");
     assert!(!t.w.take_access_dirty());
 }
+
+#[test]
+fn a_deleted_network_entry_is_not_brought_back_by_a_burst() {
+    let (mut t, [new, old, alice]) = room();
+    t.feed(alice, "OPER boss pw");
+    t.feed(alice, "ACCESS * ADD DENY *@gone.host 0 :x");
+    t.feed(alice, "ACCESS * DELETE DENY *@gone.host");
+    for c in [new, old, alice] {
+        t.take(c);
+    }
+    // A server that missed the delete bursts the entry, added before it: refused, and told.
+    t.feed(
+        new,
+        ":peer.test BACCESS * * DENY *@gone.host 0 1699999999 1 s :x",
+    );
+    assert_eq!(entries(&t, "*"), Vec::<String>::new());
+    assert_eq!(
+        t.take(new),
+        vec![":irc.test ACCESS * DELETE DENY *!*@gone.host$*"]
+    );
+    assert_eq!(t.take(old), Vec::<String>::new());
+    // Added again after the delete: taken.
+    t.feed(
+        new,
+        ":peer.test BACCESS * * DENY *@gone.host 0 1700000001 1 s :again",
+    );
+    assert_eq!(entries(&t, "*"), vec!["DENY *!*@gone.host$* 0"]);
+    // Deleted from a link: remembered too.
+    t.feed(new, ":nora ACCESS * DELETE DENY *@gone.host");
+    t.feed(
+        new,
+        ":peer.test BACCESS * * DENY *@gone.host 0 1700000000 1 s :x",
+    );
+    assert_eq!(entries(&t, "*"), Vec::<String>::new());
+    // A local ADD forgets the deletion.
+    t.feed(alice, "ACCESS * ADD DENY *@gone.host 0 :back");
+    t.feed(alice, "ACCESS * DELETE DENY *@gone.host");
+    t.feed(alice, "ACCESS * ADD DENY *@gone.host 0 :back");
+    t.take(new);
+    t.feed(
+        new,
+        ":peer.test BACCESS * * DENY *@gone.host 0 1690000000 1 s :old",
+    );
+    assert_eq!(entries(&t, "*"), vec!["DENY *!*@gone.host$* 0"]);
+    assert_eq!(t.take(new), Vec::<String>::new());
+}

@@ -39,9 +39,9 @@ fn ngircd_link_gets_rfc2813_handshake_and_burst() {
     assert_eq!(
         t.take(ng),
         vec![
-            "PASS pw 0210-IRC+ Portico|0.1.0:CHL P",
+            "PASS pw 0210-IRC+ Portico|0.1.0:CHLX P",
             "SERVER irc.test 1 :Portico IRC server",
-            ":irc.test 005 ng.test NICKLEN=30 CASEMAPPING=rfc1459 PREFIX=(ov)@+ CHANTYPES=#& CHANMODES=b,k,l,imnpst :are supported on this server",
+            ":irc.test 005 ng.test NICKLEN=30 CASEMAPPING=rfc1459 PREFIX=(qov)~@+ CHANTYPES=#& CHANMODES=b,k,l,imnpst :are supported on this server",
             ":irc.test 376 ng.test :End of MOTD command",
             ":irc.test SERVER far.test 2 4 :far.test server",
             ":irc.test NICK alice 1 ~alice 127.0.0.1 1 + :alice real",
@@ -371,4 +371,66 @@ fn ngircd_chaninfo_limit_before_key() {
             ":far.test NJOIN #lk2 :fay",
         ]
     );
+}
+
+/// An IRCX owner reaches ngIRCd as its founder (`~` in NJOIN, MODE `q`); ngIRCd's founder,
+/// admin and halfop arrive as owner, op and voice.
+#[test]
+fn owners_and_ngircd_founders() {
+    let (mut n, ng) = ng_net();
+    n.t.feed(n.alice, "IRCX");
+    n.t.take(n.alice);
+    n.t.feed(n.alice, "JOIN #own");
+    assert_eq!(
+        n.t.take(ng),
+        vec![
+            ":irc.test CHANINFO #own +nt",
+            ":irc.test NJOIN #own :~alice",
+        ]
+    );
+    n.t.feed(n.bob, "JOIN #own");
+    n.t.take(ng);
+    for (line, want) in [
+        ("MODE #own +q bob", ":alice MODE #own +q bob"),
+        // Not left out as for an older Portico: ngIRCd knows the founder apart from the op.
+        ("MODE #own +o-q bob bob", ":alice MODE #own +o-q bob bob"),
+    ] {
+        n.t.feed(n.alice, line);
+        assert_eq!(n.t.take(ng), vec![want], "{line}");
+    }
+    // ngIRCd's statuses: owners to an IRCX user here, ops to an older Portico.
+    for (line, to, want) in [
+        (
+            ":ng.test NJOIN #ngown :~@ngbob",
+            n.far,
+            ":ng.test SJOIN 1700000000000 #ngown + :@ngbob",
+        ),
+        (
+            ":ngbob MODE #c +qa ngbob bob",
+            n.alice,
+            ":ngbob!~ngbob@ng.host MODE #c +qo ngbob bob",
+        ),
+        (
+            ":ngbob MODE #c -a+h bob bob",
+            n.far,
+            ":ngbob MODE #c -o+v bob bob",
+        ),
+        (
+            ":ngbob JOIN #own\x07q",
+            n.far,
+            ":ng.test SJOIN 1700000000000 #own + :@ngbob",
+        ),
+    ] {
+        for c in [n.far, n.bob, n.alice] {
+            n.t.take(c);
+        }
+        n.from(ng, line);
+        assert_eq!(n.t.take(to), vec![want], "{line}");
+    }
+    n.t.take(n.bob);
+    for chan in ["#ngown", "#own"] {
+        let names = n.t.ask(n.bob, &format!("NAMES {chan}"));
+        let members = names[0].rsplit(" :").next().unwrap_or_default();
+        assert!(members.split(' ').any(|m| m == "~ngbob"), "{names:?}");
+    }
 }

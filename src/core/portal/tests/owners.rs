@@ -1,5 +1,5 @@
-//! Owners across links: as `~` and `q` to a peer with IRCX, as ops to one without
-//! (an older Portico, ngIRCd).
+//! Owners across links: as `~` and `q` to a peer with IRCX, as ops to an older Portico
+//! without (ngIRCd's founders: tests/ngircd.rs).
 
 use super::*;
 
