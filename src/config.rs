@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 mod channel;
+mod diff;
 pub use channel::ChannelCfg;
 
 /// The configuration used when no file is given: a server for trying Portico locally.

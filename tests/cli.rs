@@ -409,7 +409,7 @@ fn sighup_reloads_the_motd_file() {
     dir.write("motd.txt", "new motd\nsecond line\n");
     s.signal("HUP");
     // The server logs the reload; after that line every new client sees the new MOTD.
-    s.wait_log("rehash: MOTD changed");
+    s.wait_log("rehash: server.motd: changed");
     let (_late, motd) = s.user("irc.cli.test", "late");
     assert_eq!(
         motd,
@@ -424,6 +424,39 @@ fn sighup_reloads_the_motd_file() {
     assert!(
         lines.contains(&":irc.cli.test 372 early :- new motd".to_string()),
         "{lines:#?}"
+    );
+}
+
+/// A reload names each changed field with its old and new value, and refuses a file that
+/// changes what a running server cannot (here the case mapping) before applying anything.
+#[test]
+fn sighup_names_each_change_and_refuses_frozen_fields() {
+    let dir = TempDir::new();
+    let path = dir.write("portico.toml", &config("motd = \"m\""));
+    let mut s = Server::start(&["-c", path_str(&path)]);
+    let changed = config("motd = \"m\"").replace("max_clients = 77", "max_clients = 78");
+    dir.write("portico.toml", &changed);
+    s.signal("HUP");
+    s.wait_log("rehash: limits.max_clients: 77 -> 78");
+    let frozen = changed.replace(
+        "max_clients = 78",
+        "max_clients = 79\ncasemapping = \"ascii\"",
+    );
+    dir.write("portico.toml", &frozen);
+    s.signal("HUP");
+    let line = s.wait_log("rehash refused, keeping the old configuration: ");
+    assert!(
+        line.ends_with("limits.casemapping (rfc1459 -> ascii) cannot change while the server runs; put the old value back, or restart to use the new one"),
+        "{line}"
+    );
+    // Nothing of that file was applied: max_clients is still 78.
+    dir.write("portico.toml", &changed);
+    s.signal("HUP");
+    s.wait_log("rehash: nothing changed");
+    assert!(!s.log.iter().any(|l| l.contains("-> 79")), "{:#?}", s.log);
+    assert!(
+        !s.log.iter().any(|l| l.contains("Limits {")),
+        "a debug dump"
     );
 }
 
@@ -451,7 +484,7 @@ fn sighup_with_a_broken_file_keeps_the_old_config() {
     // Fixed again, the next SIGHUP applies it.
     dir.write("portico.toml", &config("motd = \"fixed motd\""));
     s.signal("HUP");
-    s.wait_log("rehash: MOTD changed");
+    s.wait_log("rehash: server.motd: changed");
     let (_third, motd) = s.user("irc.cli.test", "third");
     assert_eq!(motd, [":irc.cli.test 372 third :- fixed motd"]);
     s.signal("TERM");
@@ -658,7 +691,7 @@ fn registered_channels_exist_empty_and_sighup_applies_changes() {
     // The reload changes #lobby, adds #new and unregisters #old (alice is still in it).
     dir.write("portico.toml", &with_channels(LOBBY_NEW));
     s.signal("HUP");
-    s.wait_log("rehash: registered channels changed (2 now)");
+    s.wait_log("rehash: channel[\"#new\"]: added");
     a.expect(":irc.cli.test MODE #old -r");
     assert_eq!(
         ask(&mut a, "LISTX R=1"),

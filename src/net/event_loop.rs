@@ -366,7 +366,17 @@ impl Server {
             }
         };
         let old = self.world.config.clone();
-        log_changes(&old, &cfg);
+        if let Some(why) = cfg.frozen_change(&old) {
+            warn!("rehash refused, keeping the old configuration: {why}");
+            return;
+        }
+        let changes = cfg.changes_from(&old);
+        if changes.is_empty() {
+            info!("rehash: nothing changed");
+        }
+        for change in changes {
+            info!("rehash: {change}");
+        }
         let wanted = self.wanted_listeners(&cfg);
         for slot in 0..self.listeners.len() {
             let Some(l) = &self.listeners[slot] else {
@@ -795,33 +805,6 @@ impl Server {
                 self.lost(k, "connect failed", now);
             }
         }
-    }
-}
-
-fn log_changes(old: &Config, new: &Config) {
-    if old.motd_lines() != new.motd_lines() {
-        info!("rehash: MOTD changed");
-    }
-    if old.oper.len() != new.oper.len()
-        || old
-            .oper
-            .iter()
-            .zip(&new.oper)
-            .any(|(a, b)| a.name != b.name || a.password != b.password || a.host != b.host)
-    {
-        info!("rehash: operators changed ({} now)", new.oper.len());
-    }
-    if format!("{:?}", old.limits) != format!("{:?}", new.limits) {
-        info!("rehash: limits changed: {:?}", new.limits);
-    }
-    if old.server.password != new.server.password {
-        info!("rehash: server password changed");
-    }
-    if old.channel != new.channel {
-        info!(
-            "rehash: registered channels changed ({} now)",
-            new.channel.len()
-        );
     }
 }
 
