@@ -9,15 +9,22 @@
 #   scripts/loadtest.sh 127.0.0.1:16667 --connect-batch 10 --oper bench:pw --umode +F
 # (ngIRCd listens with a backlog of 10, hence --connect-batch 10 for it.)
 #
+# What the server needs: up to 1000 clients from 127.0.0.1, so a per-IP
+# connection limit must allow them (Portico: [limits] max_clients_per_ip = 0
+# and connects_per_ip_per_min = 0), or spread them over loopback addresses
+# with --source-ips N (e.g. --source-ips 100 for Portico's default 16 per IP).
+# A server that refuses clients is quoted: its ERROR text is in the report.
+#
 # Results: each run's table on stdout, then one JSON line per run; the JSON
 # lines are also kept in $RESULTS_DIR (default: a new temp directory).
-# Exit status: 0 when every scenario ran, 1 otherwise.  Load stays on the
-# given address; use loopback (127.0.0.0/8) servers only.
+# Exit status: 0 when every scenario ran without errors, 1 otherwise (a run
+# that counted failed operations fails too).  Load stays on the given
+# address; use loopback (127.0.0.0/8) servers only.
 # LOAD_BIN=/path/to/portico-load skips the cargo build.
 set -euo pipefail
 
 if [[ $# -lt 1 || "$1" == -h || "$1" == --help ]]; then
-    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 fi
 server="$1"
@@ -52,6 +59,9 @@ run() {
     grep '^{' "$results/$name.out" >"$results/$name.json" || true
     if [[ $rc -ne 0 ]]; then
         echo "!!! $name exited with status $rc"
+        failed=1
+    elif grep -q '"status":"errors"' "$results/$name.json"; then
+        echo "!!! $name counted failed operations (status: errors)"
         failed=1
     fi
     echo

@@ -52,6 +52,33 @@ pub struct FleetCounters {
     pub retries: u64,
     pub oper_ok: u64,
     pub oper_failed: u64,
+    /// What the server said when it closed clients during setup: the first few distinct
+    /// ERROR texts, each with how often (a per-IP limit, a ban, a full server…).
+    pub server_errors: Vec<(String, u64)>,
+}
+
+/// Distinct server ERROR texts kept; more would only repeat the pattern.
+const MAX_SERVER_ERRORS: usize = 4;
+
+impl FleetCounters {
+    fn note_server_error(&mut self, text: &[u8]) {
+        let text = String::from_utf8_lossy(text);
+        let room = self.server_errors.len() < MAX_SERVER_ERRORS;
+        match self.server_errors.iter_mut().find(|(t, _)| *t == text) {
+            Some((_, n)) => *n += 1,
+            None if room => self.server_errors.push((text.into_owned(), 1)),
+            None => {}
+        }
+    }
+
+    /// `"<text>" ×N; …`, or empty.
+    pub fn server_errors_text(&self) -> String {
+        self.server_errors
+            .iter()
+            .map(|(t, n)| format!("ERROR {t:?} x{n}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
 }
 
 pub struct Fleet {
@@ -272,6 +299,12 @@ impl Fleet {
         let phase = self.m[cid as usize].phase;
         match (phase, msg.cmd) {
             (Phase::Up, _) => false,
+            // Said before the server closes a client it refuses: why, in its words.
+            (_, b"ERROR") => {
+                self.c
+                    .note_server_error(msg.last_param().unwrap_or_default());
+                true
+            }
             (Phase::Joining, b"366") => {
                 self.m[cid as usize].phase = Phase::Up;
                 self.up += 1;
@@ -363,6 +396,9 @@ impl Fleet {
         r.int("fail_nick", self.c.nick_rejected);
         r.int("fail_rejected", self.c.rejected);
         r.int("fail_connect_call", self.c.connect_error);
+        if !self.c.server_errors.is_empty() {
+            r.str("server_errors", &self.c.server_errors_text());
+        }
         if self.oper.is_some() {
             r.int("oper_ok", self.c.oper_ok);
             r.int("oper_failed", self.c.oper_failed);

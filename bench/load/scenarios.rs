@@ -50,7 +50,10 @@ fn setup_fatal(fleet: &Fleet) -> Option<String> {
             fleet.c.nick_rejected,
             fleet.c.rejected,
             fleet.c.connect_error
-        ) + if fleet.c.eof as usize > fleet.len() / 10 {
+        ) + &match fleet.c.server_errors_text() {
+            t if t.is_empty() => String::new(),
+            t => format!("; the server said: {t}"),
+        } + if fleet.c.eof as usize > fleet.len() / 10 {
             "; many connections were closed before registering, which is what a server's \
              per-IP connection limit does: spread the clients over more loopback addresses \
              with --source-ips N, or raise the server's limit (Portico: [limits] \
