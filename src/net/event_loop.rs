@@ -3,7 +3,7 @@
 //! socket once with vectored writes, and only then remove closed connections, so a QUIT
 //! fans out while every other connection is still valid.
 
-use super::conn::{Conn, State};
+use super::conn::{Conn, Queued, State};
 use super::dialer::Dialer;
 use super::listener;
 use super::sendq::Flushed;
@@ -568,20 +568,17 @@ impl Server {
         loop {
             let mut overflowed = Vec::new();
             for (id, line) in self.out.sends.drain(..) {
-                let Some(c) = open_conn(&mut self.conns, id) else {
+                let Some(c) = self.conns.get_mut(id.index()) else {
                     continue;
                 };
-                c.sendq.push(line);
-                // Portals have their own limit (larger by default); look it up only past
-                // the floor, so a client's line costs one comparison.
-                if c.sendq.len() > floor && c.sendq.len() > self.world.sendq_limit(id) {
-                    overflowed.push(id.index());
-                } else {
-                    mark_dirty(c, &mut self.dirty, id);
+                match c.queue(line, floor, || self.world.sendq_limit(id)) {
+                    Queued::Yes => mark_dirty(c, &mut self.dirty, id),
+                    Queued::Overflowed => overflowed.push(id.index()),
+                    Queued::Dropped => {}
                 }
             }
             for (id, line) in self.out.closes.drain(..) {
-                let Some(c) = open_conn(&mut self.conns, id) else {
+                let Some(c) = closable_conn(&mut self.conns, id) else {
                     continue;
                 };
                 c.sendq.push(line);
@@ -595,20 +592,11 @@ impl Server {
             if overflowed.is_empty() {
                 break;
             }
+            // Each connection is here once: `queue` reports an overflow only on the way in.
             for k in overflowed {
-                if let Some(c) = self.conns.get_mut(k) {
-                    if c.is_open() {
-                        // Whatever was queued can never be delivered in time; only the end of
-                        // a line already started, then the ERROR, go.
-                        c.sendq.discard_unsent();
-                        warn!("conn {k}: SendQ exceeded");
-                        self.world.close_conn(
-                            ConnId::from_index(k),
-                            "SendQ exceeded",
-                            &mut self.out,
-                        );
-                    }
-                }
+                warn!("conn {k}: SendQ exceeded");
+                self.world
+                    .close_conn(ConnId::from_index(k), "SendQ exceeded", &mut self.out);
             }
         }
         if self.out.die {
@@ -701,7 +689,7 @@ impl Server {
                         keep.push(k);
                     }
                 }
-                State::Open => {}
+                State::Open | State::Overflowed => {}
             }
         }
         self.closing = keep;
@@ -822,10 +810,12 @@ fn log_changes(old: &Config, new: &Config) {
     }
 }
 
-/// The open connection a line from the core is for; lines for one already closing (or
-/// gone) are dropped.
-fn open_conn(conns: &mut Slab<Conn>, id: ConnId) -> Option<&mut Conn> {
-    conns.get_mut(id.index()).filter(|c| c.is_open())
+/// The connection a closing line from the core is for: open, or overflowed and waiting for
+/// it; one already closing (or gone) has had its last line.
+fn closable_conn(conns: &mut Slab<Conn>, id: ConnId) -> Option<&mut Conn> {
+    conns
+        .get_mut(id.index())
+        .filter(|c| matches!(c.state, State::Open | State::Overflowed))
 }
 
 /// Puts a connection on the list flushed before the next poll, once.
