@@ -269,6 +269,22 @@ impl Account {
     }
 }
 
+/// Whether `given` equals the secret `wanted` (a configured password), in a time that
+/// depends only on `given`'s length: stopping at the first difference would tell a guesser
+/// how much of a password was right, one timing at a time.
+pub fn same_secret(wanted: &[u8], given: &[u8]) -> bool {
+    let mut diff = u8::from(wanted.len() != given.len());
+    for (i, &b) in given.iter().enumerate() {
+        let w = if wanted.is_empty() {
+            0
+        } else {
+            wanted[i % wanted.len()]
+        };
+        diff |= w ^ b;
+    }
+    std::hint::black_box(diff) == 0
+}
+
 /// Whether `password` matches the argon2 PHC string `hash`.
 pub fn verify_hash(hash: &str, password: &[u8]) -> bool {
     use argon2::{Argon2, PasswordHash, PasswordVerifier};
@@ -774,6 +790,16 @@ impl fmt::Display for Config {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn same_secret_compares_whole_secrets() {
+        assert!(super::same_secret(b"hunter2", b"hunter2"));
+        for given in ["hunter", "hunter22", "Hunter2", "", "hunter2hunter2"] {
+            assert!(!super::same_secret(b"hunter2", given.as_bytes()), "{given}");
+        }
+        assert!(super::same_secret(b"", b""));
+        assert!(!super::same_secret(b"", b"x"));
+    }
+
     use super::*;
 
     #[test]

@@ -18,7 +18,7 @@ fn usage(opts: &getopts::Options) -> String {
 const NO_LISTENER: &str = "no [[listen]] address: the server would listen on nothing; add [[listen]] address = \"127.0.0.1:6667\" or start it with --listen IP:PORT";
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    portico::logging::init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut opts = getopts::Options::new();
     opts.optopt("c", "config", "configuration file (TOML)", "FILE");

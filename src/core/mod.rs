@@ -70,12 +70,15 @@ pub struct Outbox {
     pub sends: Vec<(ConnId, Rc<[u8]>)>,
     /// Connections to close after queuing this last line (an `ERROR`) and flushing.
     pub closes: Vec<(ConnId, Rc<[u8]>)>,
-    /// An operator asked for REHASH: reload the configuration file.
-    pub rehash: bool,
+    /// An operator (this connection) asked for REHASH: reload the configuration file and
+    /// tell them how it went ([`World::rehashed`]).
+    pub rehash: Option<ConnId>,
     /// An operator asked for DIE.
     pub die: bool,
     /// Portals to dial now (oper CONNECT).
     pub connects: Vec<String>,
+    /// Portals that just linked: their dialer's backoff starts over.
+    pub linked: Vec<String>,
 }
 
 impl Outbox {

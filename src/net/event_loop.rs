@@ -291,7 +291,7 @@ impl Server {
         }
         match self.request.swap(RUN, Ordering::SeqCst) {
             STOP => self.begin_shutdown(),
-            REHASH => self.rehash(),
+            REHASH => self.rehash(None),
             _ => {}
         }
     }
@@ -305,7 +305,7 @@ impl Server {
             match sig {
                 signal_hook::consts::SIGHUP => {
                     info!("SIGHUP: reloading the configuration");
-                    self.rehash();
+                    self.rehash(None);
                 }
                 _ => {
                     info!("signal {sig}: shutting down");
@@ -350,16 +350,31 @@ impl Server {
         info!("shut down");
     }
 
-    fn rehash(&mut self) {
+    /// Reloads the configuration file; `by` (an operator's REHASH) hears how it went.
+    fn rehash(&mut self, by: Option<ConnId>) {
+        let (loaded, note) = self.reload();
+        if let Some(note) = &note {
+            warn!("{note}");
+        }
+        if let Some(by) = by {
+            self.world
+                .rehashed(by, loaded, note.as_deref(), &mut self.out);
+        }
+    }
+
+    /// Reads the file and applies it: whether it was read, and what went wrong if anything.
+    fn reload(&mut self) -> (bool, Option<String>) {
         let Some(path) = self.opts.config_path.clone() else {
-            warn!("rehash: running on the built-in configuration; nothing to reload");
-            return;
+            let note = "rehash: running on the built-in configuration; nothing to reload";
+            return (false, Some(note.into()));
         };
         let cfg = match Config::load(&path) {
             Ok(cfg) => cfg,
             Err(e) => {
-                warn!("rehash failed, keeping the old configuration: {e}");
-                return;
+                return (
+                    false,
+                    Some(format!("rehash failed, keeping the old configuration: {e}")),
+                )
             }
         };
         let old = self.world.config.clone();
@@ -392,9 +407,8 @@ impl Server {
                 }
             }
         }
-        if let Err(note) = self.world.set_config(cfg, &mut self.out) {
-            warn!("rehash: {note}");
-        }
+        let note = self.world.set_config(cfg, &mut self.out).err();
+        (true, note.map(|note| format!("rehash: {note}")))
     }
 
     fn accept(&mut self, slot: usize, now: Clock) {
@@ -604,9 +618,13 @@ impl Server {
             info!("DIE from an operator: shutting down");
             self.begin_shutdown();
         }
-        if self.out.rehash {
-            self.out.rehash = false;
-            self.rehash();
+        if let Some(by) = self.out.rehash.take() {
+            self.rehash(Some(by));
+            // The answer (and any SQUIT the new file causes) goes out now.
+            self.apply(now);
+        }
+        for name in std::mem::take(&mut self.out.linked) {
+            self.dialer.linked(&name);
         }
     }
 
@@ -700,18 +718,9 @@ impl Server {
 impl Server {
     /// Dials every portal that should be up and is not.
     fn dial_due(&mut self, now: Clock) {
+        // Backoffs were reset as links came up (`Outbox::linked`), not here: a link that
+        // lives less than a tick would not be seen.
         self.dialer.sync(&self.world.config);
-        for (name, conn) in self
-            .dialer
-            .dials
-            .iter()
-            .filter_map(|d| d.conn.map(|c| (d.name.clone(), c)))
-            .collect::<Vec<_>>()
-        {
-            if self.world.link(ConnId::from_index(conn)).is_some() {
-                self.dialer.linked(&name);
-            }
-        }
         let world = &self.world;
         for name in self.dialer.due(now.mono_ms, |n| world.portal_busy(n)) {
             self.dial(&name);

@@ -1,6 +1,7 @@
 //! Registration (PASS, NICK, USER, CAP), keepalive (PING, PONG), QUIT, SETNAME, and the
 //! welcome burst.
 
+use crate::config::same_secret;
 use crate::core::caps;
 use crate::core::dispatch::{err, Ctx, HResult, Source};
 use crate::core::fanout::Msg;
@@ -222,7 +223,8 @@ fn try_register(ctx: &mut Ctx<'_>) {
     let password = w.config.server.password.clone();
     let local = w.local_mut(conn).expect("checked above");
     let reg = local.reg.take().expect("checked above");
-    if !password.is_empty() && reg.pass.as_deref() != Some(password.as_bytes()) {
+    let given = reg.pass.as_deref().unwrap_or_default();
+    if !password.is_empty() && (reg.pass.is_none() || !same_secret(password.as_bytes(), given)) {
         local.reg = Some(reg);
         w.reply(ctx.out, conn, n::ERR_PASSWDMISMATCH, &[]);
         w.close_conn(conn, "Bad password", ctx.out);
