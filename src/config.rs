@@ -174,6 +174,9 @@ pub struct Testing {
     /// Portal capabilities offered (default: all known).
     #[serde(default)]
     pub portal_caps: Option<Vec<String>>,
+    /// The password-guessing window and first suspension, in ms (default: a minute).
+    #[serde(default)]
+    pub auth_window_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

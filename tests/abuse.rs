@@ -45,3 +45,92 @@ fn rehash_of_a_broken_file_tells_the_operator_why() {
     let _ = std::fs::remove_file(&path);
     assert_eq!(got, [":irc.test 382 alice portico.toml :Rehashing"]);
 }
+
+const MAX_FAILURES: usize = 5;
+
+#[test]
+fn oper_guessing_suspends_the_address_until_the_window_ends() {
+    let s = TestServer::start(&format!("{EASY}{OPER}[testing]\nauth_window_ms = 400\n"));
+    let mut c = s.user("alice");
+    for _ in 0..MAX_FAILURES {
+        c.send("OPER root guess");
+        c.expect(":irc.test 464 alice :Password incorrect");
+    }
+    // The right password now is refused unchecked, from another connection too.
+    let refused = [
+        ":irc.test NOTICE {} :Too many failed passwords from your address: OPER refused for 1 more seconds",
+        ":irc.test 491 {} :No O-lines for your host",
+    ];
+    let mut d = s.user("bob");
+    for who in [&mut c, &mut d] {
+        who.send("OPER root rootpw");
+        for want in refused {
+            who.expect(&want.replace("{}", &who.nick.clone()));
+        }
+    }
+    // Once the window is over, the right password works (refusals meanwhile count nothing).
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        c.send("OPER root rootpw");
+        let l = c.line();
+        if l.starts_with(":irc.test 381 alice ") {
+            break;
+        }
+        assert!(l.contains(" NOTICE alice :Too many"), "{l}");
+        c.expect(":irc.test 491 alice :No O-lines for your host");
+        assert!(std::time::Instant::now() < deadline, "still suspended");
+    }
+}
+
+#[test]
+fn server_password_guessing_suspends_the_address() {
+    let cfg = format!(
+        "{}{EASY}",
+        BASE.replace("motd = ", "password = \"sekrit\"\nmotd = ")
+    );
+    let s = TestServer::with_options(Options::new(Config::parse(&cfg, "t.toml").unwrap()));
+    let attempt = |pass: &str, nick: &str| {
+        let mut c = s.connect();
+        c.send(&format!("PASS {pass}"));
+        c.send(&format!("NICK {nick}"));
+        c.send(&format!("USER {nick} 0 * :{nick}"));
+        c.expect(&format!(":irc.test 464 {nick} :Password incorrect"));
+        c.expect_closed()
+    };
+    for i in 0..MAX_FAILURES {
+        assert_eq!(
+            attempt("wrong", &format!("g{i}")),
+            ["ERROR :Closing Link: 127.0.0.1 (Bad password)"]
+        );
+    }
+    let last = attempt("sekrit", "alice");
+    assert_eq!(last.len(), 1, "{last:?}");
+    assert!(
+        last[0].starts_with(
+            "ERROR :Closing Link: 127.0.0.1 (Too many failed passwords from your address; try again in "
+        ),
+        "{last:?}"
+    );
+}
+
+#[test]
+fn link_password_guessing_suspends_the_address() {
+    let s = TestServer::start(&format!(
+        "{EASY}[[portal]]\nname = \"leaf.test\"\nid = 2\npassword = \"linkpw\"\n"
+    ));
+    let attempt = |pass: &str| {
+        let mut c = s.connect();
+        c.send(&format!("PASS {pass} 0210-PORTICO portico|0.1.0"));
+        c.send("CAPAB 1 2 :EOB");
+        c.send("SERVER leaf.test 1 2 :desc");
+        c.expect_closed()
+    };
+    let denied =
+        "ERROR :Closing Link: 127.0.0.1 (Access denied: unknown server name or bad password)";
+    for _ in 0..MAX_FAILURES {
+        assert_eq!(attempt("guess"), [denied]);
+    }
+    // Right now, but refused unchecked all the same.
+    assert_eq!(attempt("linkpw"), [denied]);
+}

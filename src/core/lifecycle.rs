@@ -332,7 +332,8 @@ impl World {
     /// Timers: registration timeout, PING after silence, ping timeout. Called about once a second.
     pub fn on_tick(&mut self, now: Clock, out: &mut Outbox) {
         self.now = now;
-        self.auth_guard.prune(now.mono_ms);
+        let window = self.guard_window_ms();
+        self.auth_guard.prune(now.mono_ms, window);
         let lim = &self.config.limits;
         let (reg_ms, ping_ms, timeout_ms) = (
             lim.registration_timeout_s * 1000,

@@ -24,6 +24,7 @@ pub mod dispatch;
 pub mod fanout;
 #[cfg(test)]
 mod fuzz;
+pub mod guard;
 pub mod handlers;
 pub mod ids;
 pub mod isupport;
@@ -37,6 +38,7 @@ pub mod state;
 pub mod testing;
 
 use crate::config::Config;
+use crate::proto::line::Line;
 use crate::proto::numeric::{Numeric, NumericLine};
 use crate::proto::CaseMapping;
 use hashbrown::HashMap;
@@ -129,8 +131,8 @@ pub struct World {
     pub access: handlers::ircx::access::Access,
     /// Channels holding back messages for their IRCX LAG (`handlers::ircx::lag`).
     pub lagging: Vec<ChanId>,
-    /// Failed IRCX AUTH PLAIN attempts per address (911 after too many).
-    pub auth_guard: handlers::ircx::auth::Guard,
+    /// Failed secrets (PASS, OPER, link passwords, AUTH PLAIN) per address.
+    pub auth_guard: guard::Guard,
     pub now: Clock,
 }
 
@@ -288,6 +290,15 @@ impl World {
     /// A numeric reply with its fixed text.
     pub fn reply(&self, out: &mut Outbox, conn: ConnId, num: Numeric, args: &[&[u8]]) {
         out.send(conn, self.num(conn, num).args(args).finish());
+    }
+
+    /// A NOTICE from this server to a connection (addressed as numerics are).
+    pub fn server_notice(&self, out: &mut Outbox, conn: ConnId, text: &str) {
+        let line = Line::new(self.name(), "NOTICE")
+            .arg(self.target_nick(conn))
+            .trailing(text)
+            .finish();
+        out.send(conn, line);
     }
 
     /// Sets a user's modes, keeping the operator and invisible counts right.

@@ -19,6 +19,14 @@ pub fn oper(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let cid = ctx.client();
     let w = &mut *ctx.w;
     let (name, password) = (msg.param(0), msg.param(1));
+    if let Some(secs) = w.suspended(ctx.conn) {
+        // Not even checked: a guesser learns nothing from attempts while suspended.
+        let text = format!(
+            "Too many failed passwords from your address: OPER refused for {secs} more seconds"
+        );
+        w.server_notice(ctx.out, ctx.conn, &text);
+        return Err(err(n::ERR_NOOPERHOST, &[]));
+    }
     let c = &w.clients[cid];
     let userhost = format!("{}@{}", c.user, c.host);
     let entry = w.config.oper.iter().find(|o| o.name.as_bytes() == name);
@@ -39,6 +47,7 @@ pub fn oper(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
             String::from_utf8_lossy(name),
             c.mask()
         );
+        w.secret_failed(ctx.conn);
         return Err(err(num, &[]));
     }
     let manager = entry.is_some_and(|o| o.level == OperLevel::Manager);
@@ -161,13 +170,8 @@ impl World {
         if loaded {
             self.reply(out, by, n::RPL_REHASHING, &[CONFIG_NAME.as_bytes()]);
         }
-        let nick = self.target_nick(by);
         for text in note.into_iter().flat_map(str::lines) {
-            let line = Line::new(self.name(), "NOTICE")
-                .arg(nick)
-                .trailing(text)
-                .finish();
-            out.send(by, line);
+            self.server_notice(out, by, text);
         }
     }
 }

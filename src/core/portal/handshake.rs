@@ -124,6 +124,11 @@ pub fn server(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     };
     let hello = reg.hello.take().map(|b| *b).unwrap_or_default();
     let dialed = reg.dialed.clone();
+    if let Some(secs) = w.suspended(conn) {
+        let why = format!("too many failed passwords: address suspended for {secs} more seconds");
+        refuse(w, conn, &Refused::unproved(why), ctx.out);
+        return Ok(());
+    }
     let crossing = crossed_link(w, msg, dialed.is_some());
     match check_server(w, msg, &hello, crossing.map(|(idx, _)| idx)) {
         Ok((portal, proto, caps)) => {
@@ -136,7 +141,12 @@ pub fn server(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
             }
             register_link(w, conn, msg, portal, proto, caps, dialed.is_none(), ctx.out)
         }
-        Err(refused) => refuse(w, conn, &refused, ctx.out),
+        Err(refused) => {
+            if !refused.proved {
+                w.secret_failed(conn);
+            }
+            refuse(w, conn, &refused, ctx.out)
+        }
     }
     Ok(())
 }
