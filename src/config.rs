@@ -217,6 +217,10 @@ pub struct Limits {
     pub flood_burst: u32,
     /// Milliseconds per line once the burst is spent.
     pub flood_interval_ms: u64,
+    /// SO_SNDBUF for each accepted socket (0: the kernel's autotuning). Small, so that a
+    /// client that stops reading fills its send queue (which counts) rather than megabytes
+    /// of kernel memory (which do not).
+    pub so_sndbuf: usize,
 }
 
 impl Default for Limits {
@@ -232,6 +236,7 @@ impl Default for Limits {
             registration_timeout_s: crate::limits::REGISTRATION_TIMEOUT_S,
             flood_burst: crate::limits::FLOOD_BURST,
             flood_interval_ms: crate::limits::FLOOD_INTERVAL_MS,
+            so_sndbuf: crate::limits::SO_SNDBUF,
         }
     }
 }
@@ -473,6 +478,12 @@ impl Config {
             return Err(err(
                 "sendq_bytes",
                 "sendq_bytes must be at least 4096".into(),
+            ));
+        }
+        if l.so_sndbuf != 0 && l.so_sndbuf < 4096 {
+            return Err(err(
+                "so_sndbuf",
+                "so_sndbuf must be 0 (the kernel's autotuning) or at least 4096".into(),
             ));
         }
         if l.ping_interval_s == 0 || l.ping_timeout_s == 0 || l.registration_timeout_s == 0 {
@@ -732,8 +743,8 @@ impl fmt::Display for Config {
         writeln!(f, "\n[limits]")?;
         writeln!(
             f,
-            "max_clients = {}\nmax_clients_per_ip = {}\nsendq_bytes = {}",
-            l.max_clients, l.max_clients_per_ip, l.sendq_bytes
+            "max_clients = {}\nmax_clients_per_ip = {}\nsendq_bytes = {}\nso_sndbuf = {}",
+            l.max_clients, l.max_clients_per_ip, l.sendq_bytes, l.so_sndbuf
         )?;
         writeln!(
             f,

@@ -329,6 +329,7 @@ fn check_config_prints_the_effective_settings() {
         "max_clients = 77",
         // Defaults are printed too.
         "max_clients_per_ip = 16",
+        "so_sndbuf = 65536",
         "name = \"root\"",
     ] {
         assert!(out.contains(want), "{want:?} missing from\n{out}");

@@ -440,6 +440,10 @@ impl Server {
                 self.fd_exhausted = false;
             }
             let _ = stream.set_nodelay(true);
+            let sndbuf = self.world.config.limits.so_sndbuf;
+            if sndbuf > 0 {
+                let _ = socket2::SockRef::from(&stream).set_send_buffer_size(sndbuf);
+            }
             let Some(k) = self.add_conn(stream, None) else {
                 continue;
             };
