@@ -293,6 +293,22 @@ pub fn same_secret(wanted: &[u8], given: &[u8]) -> bool {
     std::hint::black_box(diff) == 0
 }
 
+/// Whether `given` is the configured secret `wanted`: an argon2 hash (`$argon2id$…`, as
+/// `--hash-password` prints) is verified (milliseconds of CPU on the loop thread, which
+/// the guessing guard bounds per address), plain text compared in constant time.
+pub fn check_secret(wanted: &str, given: &[u8]) -> bool {
+    if is_hashed(wanted) {
+        verify_hash(wanted, given)
+    } else {
+        same_secret(wanted.as_bytes(), given)
+    }
+}
+
+/// Whether a configured secret is meant as an argon2 hash.
+fn is_hashed(secret: &str) -> bool {
+    secret.starts_with("$argon2")
+}
+
 /// Whether `password` matches the argon2 PHC string `hash`.
 pub fn verify_hash(hash: &str, password: &[u8]) -> bool {
     use argon2::{Argon2, PasswordHash, PasswordVerifier};
@@ -437,6 +453,9 @@ impl Config {
         if !(1..=4095).contains(&s.id) {
             return Err(err("id", format!("server id {} is out of range; use a number from 1 to 4095, unique in the network", s.id)));
         }
+        if is_hashed(&s.password) && !valid_password_hash(&s.password) {
+            return Err(err("password", "[server] password looks like an argon2 hash but is not a valid one; run portico --hash-password to make one".into()));
+        }
         if !valid_server_name(&s.name) {
             return Err(err("name", format!("server name {:?} is not a valid host-like name; use letters, digits, '-' and at least one '.', at most 63 characters", s.name)));
         }
@@ -497,6 +516,15 @@ impl Config {
             return Err(err("flood_burst", "flood_burst must be at least 1".into()));
         }
         for o in &self.oper {
+            if is_hashed(&o.password) && !valid_password_hash(&o.password) {
+                return Err(err(
+                    "[[oper]]",
+                    format!(
+                        "[[oper]] {:?}: password looks like an argon2 hash but is not a valid one; run portico --hash-password to make one",
+                        o.name
+                    ),
+                ));
+            }
             if o.name.is_empty() || o.password.is_empty() {
                 return Err(err(
                     "[[oper]]",
@@ -641,6 +669,23 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// Secrets written in plain text (`--check-config` warns about each). Portal passwords
+    /// are not among them: a server sends its own, so it must know it.
+    pub fn plain_secrets(&self) -> Vec<String> {
+        const HOW: &str =
+            "is plain text; portico --hash-password makes an argon2id hash to use instead";
+        let mut found: Vec<String> = self
+            .oper
+            .iter()
+            .filter(|o| !is_hashed(&o.password))
+            .map(|o| format!("[[oper]] {:?}: password {HOW}", o.name))
+            .collect();
+        if !self.server.password.is_empty() && !is_hashed(&self.server.password) {
+            found.push(format!("[server] password {HOW}"));
+        }
+        found
     }
 
     pub fn motd_lines(&self) -> Vec<String> {

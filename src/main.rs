@@ -86,6 +86,9 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
             Ok(cfg) => {
+                for warning in cfg.plain_secrets() {
+                    eprintln!("portico: {file}: warning: {warning}");
+                }
                 print!("{cfg}");
                 ExitCode::SUCCESS
             }

@@ -134,3 +134,25 @@ fn link_password_guessing_suspends_the_address() {
     // Right now, but refused unchecked all the same.
     assert_eq!(attempt("linkpw"), [denied]);
 }
+
+#[test]
+fn oper_and_server_passwords_may_be_argon2_hashes() {
+    let hash = portico::config::hash_password(b"rootpw").unwrap();
+    let cfg = format!(
+        "{}{EASY}[[oper]]\nname = \"root\"\npassword = \"{hash}\"\n",
+        BASE.replace("motd = ", &format!("password = \"{hash}\"\nmotd = "))
+    );
+    let s = TestServer::with_options(Options::new(Config::parse(&cfg, "t.toml").unwrap()));
+    let mut c = s.connect();
+    c.send("PASS rootpw");
+    c.register("alice");
+    c.send(&format!("OPER root {hash}"));
+    c.expect(":irc.test 464 alice :Password incorrect");
+    c.send("OPER root rootpw");
+    c.expect(":irc.test 381 alice :You are now an IRC operator");
+    let mut d = s.connect();
+    d.send(&format!("PASS {hash}"));
+    d.send("NICK bob");
+    d.send("USER bob 0 * :bob");
+    d.expect(":irc.test 464 bob :Password incorrect");
+}

@@ -1,7 +1,7 @@
 //! Operator commands: OPER KILL WALLOPS REHASH DIE. OPER gives the IRCX level of its
 //! `[[oper]]` block: sysop (`+o`) or sysop manager (`+o` and `+a`).
 
-use crate::config::{same_secret, OperLevel};
+use crate::config::{check_secret, OperLevel};
 use crate::core::dispatch::{err, Ctx, HResult};
 use crate::core::fanout::Msg;
 use crate::core::portal::LinkMsg;
@@ -36,7 +36,7 @@ pub fn oper(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         Some(o) if !wild_match(w.cm, o.host.as_bytes(), userhost.as_bytes()) => {
             Some(("host does not match", n::ERR_NOOPERHOST))
         }
-        Some(o) if !same_secret(o.password.as_bytes(), password) => {
+        Some(o) if !check_secret(&o.password, password) => {
             Some(("wrong password", n::ERR_PASSWDMISMATCH))
         }
         Some(_) => None,

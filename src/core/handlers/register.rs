@@ -1,7 +1,7 @@
 //! Registration (PASS, NICK, USER, CAP), keepalive (PING, PONG), QUIT, SETNAME, and the
 //! welcome burst.
 
-use crate::config::same_secret;
+use crate::config::check_secret;
 use crate::core::caps;
 use crate::core::dispatch::{err, Ctx, HResult, Source};
 use crate::core::fanout::Msg;
@@ -224,7 +224,7 @@ fn pass_refusal(w: &mut World, conn: ConnId) -> Option<String> {
     }
     let given = w.local(conn)?.reg.as_deref()?.pass.as_deref();
     match given {
-        Some(given) if same_secret(password.as_bytes(), given) => None,
+        Some(given) if check_secret(&password, given) => None,
         Some(_) => {
             w.secret_failed(conn);
             Some("Bad password".into())
