@@ -221,6 +221,8 @@ pub struct Limits {
     /// client that stops reading fills its send queue (which counts) rather than megabytes
     /// of kernel memory (which do not).
     pub so_sndbuf: usize,
+    /// New connections one address (an IPv6 /64) may open per minute; 0: no limit.
+    pub connects_per_ip_per_min: u32,
 }
 
 impl Default for Limits {
@@ -237,6 +239,7 @@ impl Default for Limits {
             flood_burst: crate::limits::FLOOD_BURST,
             flood_interval_ms: crate::limits::FLOOD_INTERVAL_MS,
             so_sndbuf: crate::limits::SO_SNDBUF,
+            connects_per_ip_per_min: 0,
         }
     }
 }
@@ -788,8 +791,8 @@ impl fmt::Display for Config {
         writeln!(f, "\n[limits]")?;
         writeln!(
             f,
-            "max_clients = {}\nmax_clients_per_ip = {}\nsendq_bytes = {}\nso_sndbuf = {}",
-            l.max_clients, l.max_clients_per_ip, l.sendq_bytes, l.so_sndbuf
+            "max_clients = {}\nmax_clients_per_ip = {}\nconnects_per_ip_per_min = {}\nsendq_bytes = {}\nso_sndbuf = {}",
+            l.max_clients, l.max_clients_per_ip, l.connects_per_ip_per_min, l.sendq_bytes, l.so_sndbuf
         )?;
         writeln!(
             f,

@@ -358,3 +358,19 @@ fn a_stuck_reader_holds_its_send_queue_not_megabytes_of_kernel_buffer() {
     let got = stuck_reader_backlog(8192);
     assert!(got < 96 * 1024, "{got} bytes were buffered in the kernel");
 }
+
+#[test]
+fn connects_per_ip_per_min_refuses_a_reconnect_loop() {
+    let s = TestServer::start("[limits]\nconnects_per_ip_per_min = 3\n");
+    // Closed connections count too: it is the rate of new ones that is limited.
+    for _ in 0..3 {
+        let mut c = s.connect();
+        c.send("PING :x");
+        c.skip_until(" :x");
+    }
+    let mut c = s.connect();
+    assert_eq!(
+        c.expect_closed(),
+        ["ERROR :Closing Link: 127.0.0.1 (Too many new connections from your IP address; wait a minute)"]
+    );
+}

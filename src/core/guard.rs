@@ -18,11 +18,32 @@ pub const WINDOW_MS: u64 = 60_000;
 /// A suspension grows to at most 2^6 windows (an hour by default).
 pub const MAX_DOUBLINGS: u32 = 6;
 
+/// Events from one address counted in a window that starts at the first of them.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Windowed {
+    pub(crate) n: u32,
+    pub(crate) since_ms: u64,
+}
+
+impl Windowed {
+    /// Counts one more event at `now_ms` (a new window if the last one is over): how many
+    /// the window now holds.
+    pub(crate) fn bump(&mut self, now_ms: u64, window_ms: u64) -> u32 {
+        if self.n == 0 || now_ms.saturating_sub(self.since_ms) >= window_ms {
+            *self = Windowed {
+                n: 0,
+                since_ms: now_ms,
+            };
+        }
+        self.n = self.n.saturating_add(1);
+        self.n
+    }
+}
+
 #[derive(Debug, Default, Clone, Copy)]
 struct Entry {
-    /// Failures counted since `since_ms`.
-    failures: u32,
-    since_ms: u64,
+    /// Failures in the current window.
+    failures: Windowed,
     /// Suspended until then (0: never was).
     until_ms: u64,
     /// Suspensions so far (how much the next one is doubled).
@@ -46,7 +67,7 @@ pub struct Guard {
 }
 
 /// The address a guesser is counted by: an IPv6 client has a whole /64 to hop around in.
-fn guessed_from(ip: IpAddr) -> IpAddr {
+pub(crate) fn guessed_from(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => {
             let bits = u128::from(v6) & !u128::from(u64::MAX);
@@ -66,20 +87,14 @@ impl Guard {
     /// Counts a failed secret from `ip`; the failure that reaches [`MAX_FAILURES`] within a
     /// window starts a suspension, twice as long as the one before.
     pub fn failed(&mut self, ip: IpAddr, now_ms: u64, window_ms: u64) {
-        let e = self.entries.entry(guessed_from(ip)).or_insert(Entry {
-            since_ms: now_ms,
-            ..Entry::default()
-        });
-        if now_ms.saturating_sub(e.since_ms) >= window_ms {
-            e.failures = 0;
-            e.since_ms = now_ms;
-        }
-        e.failures += 1;
-        if e.failures >= MAX_FAILURES {
+        let e = self.entries.entry(guessed_from(ip)).or_default();
+        if e.failures.bump(now_ms, window_ms) >= MAX_FAILURES {
             e.until_ms = now_ms + (window_ms << e.suspensions.min(MAX_DOUBLINGS));
             e.suspensions += 1;
-            e.failures = 0;
-            e.since_ms = now_ms;
+            e.failures = Windowed {
+                n: 0,
+                since_ms: now_ms,
+            };
         }
     }
 
@@ -88,7 +103,8 @@ impl Guard {
     pub fn prune(&mut self, now_ms: u64, window_ms: u64) {
         if !self.entries.is_empty() {
             self.entries.retain(|_, e| {
-                now_ms < e.since_ms + window_ms || now_ms < e.until_ms + e.last_penalty(window_ms)
+                now_ms < e.failures.since_ms + window_ms
+                    || now_ms < e.until_ms + e.last_penalty(window_ms)
             });
         }
     }

@@ -18,6 +18,7 @@
 //! * [`network`] — the server tree and netsplits.
 //! * [`portal`] — links: handshake, burst, remote verbs, relay, the ngIRCd dialect.
 
+pub mod arrivals;
 pub mod caps;
 pub mod counts;
 pub mod dispatch;
@@ -125,6 +126,8 @@ pub struct World {
     pub isupport: Vec<String>,
     /// Per-IP connection counts, for `max_clients_per_ip`.
     pub per_ip: HashMap<IpAddr, u32>,
+    /// Recent connections per address (`connects_per_ip_per_min`, flood debt carried).
+    pub arrivals: arrivals::Arrivals,
     /// IRCX EVENT subscriptions and raised events not yet flushed.
     events: handlers::ircx::event::Events,
     /// IRCX ACCESS lists of `$`, `*` and users (channels keep their own).
@@ -160,6 +163,7 @@ impl World {
             counts: Default::default(),
             isupport: Vec::new(),
             per_ip: HashMap::new(),
+            arrivals: Default::default(),
             events: Default::default(),
             access: Default::default(),
             lagging: Vec::new(),
