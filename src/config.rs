@@ -223,6 +223,8 @@ pub struct Limits {
     pub so_sndbuf: usize,
     /// New connections one address (an IPv6 /64) may open per minute; 0: no limit.
     pub connects_per_ip_per_min: u32,
+    /// Channels the server holds before JOIN stops creating new ones (437); 0: no cap.
+    pub max_channels: usize,
 }
 
 impl Default for Limits {
@@ -240,6 +242,7 @@ impl Default for Limits {
             flood_interval_ms: crate::limits::FLOOD_INTERVAL_MS,
             so_sndbuf: crate::limits::SO_SNDBUF,
             connects_per_ip_per_min: 0,
+            max_channels: 100_000,
         }
     }
 }
@@ -791,8 +794,8 @@ impl fmt::Display for Config {
         writeln!(f, "\n[limits]")?;
         writeln!(
             f,
-            "max_clients = {}\nmax_clients_per_ip = {}\nconnects_per_ip_per_min = {}\nsendq_bytes = {}\nso_sndbuf = {}",
-            l.max_clients, l.max_clients_per_ip, l.connects_per_ip_per_min, l.sendq_bytes, l.so_sndbuf
+            "max_clients = {}\nmax_clients_per_ip = {}\nconnects_per_ip_per_min = {}\nmax_channels = {}\nsendq_bytes = {}\nso_sndbuf = {}",
+            l.max_clients, l.max_clients_per_ip, l.connects_per_ip_per_min, l.max_channels, l.sendq_bytes, l.so_sndbuf
         )?;
         writeln!(
             f,

@@ -156,3 +156,20 @@ fn oper_and_server_passwords_may_be_argon2_hashes() {
     d.send("USER bob 0 * :bob");
     d.expect(":irc.test 464 bob :Password incorrect");
 }
+
+#[test]
+fn max_channels_caps_channel_creation_with_437() {
+    let s = TestServer::start("[limits]\nflood_burst = 1000\nmax_channels = 2\n");
+    let mut a = s.user("alice");
+    join(&mut a, "#a,#b");
+    a.send("JOIN #c");
+    a.expect(":irc.test 437 alice #c :Cannot create a channel: the server holds too many; try again later");
+    // Existing channels still take members.
+    let mut b = s.user("bob");
+    join(&mut b, "#a");
+    a.expect(":bob!~bob@127.0.0.1 JOIN #a");
+    // Once one is gone, a new one can be made.
+    a.send("PART #b");
+    a.expect(":alice!~alice@127.0.0.1 PART #b");
+    join(&mut a, "#c");
+}
