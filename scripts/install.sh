@@ -142,8 +142,8 @@ limit_nofile() {
     echo $((max + 1024))
 }
 
-# A fresh configuration gets a random operator password (printed once) and a random
-# cloak secret instead of the example's placeholders.
+# A fresh configuration gets a random operator password (printed once, stored as its
+# argon2 hash) and a random cloak secret instead of the example's placeholders.
 install_config() {
     install -d -m 0750 "$root$config_dir"
     chown_if_possible "root:$(owner_group)" "$root$config_dir"
@@ -151,11 +151,12 @@ install_config() {
         echo "install.sh: keeping the existing $config"
         return 0
     fi
-    local secret cloak tmp
+    local secret hash cloak tmp
     secret="$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')"
+    hash="$(printf '%s\n' "$secret" | "$root$bin_path" --hash-password)"
     cloak="$(head -c 24 /dev/urandom | base64 | tr '+/' '-_')"
     tmp="$(mktemp)"
-    sed -e "s/^password = \"change-me\"/password = \"$secret\"/" \
+    sed -e "s|^password = \"change-me\"|password = \"$hash\"|" \
         -e "s/^secret = \"replace-with-a-random-secret\"/secret = \"$cloak\"/" \
         "$here/deploy/portico.example.toml" >"$tmp"
     install -m 0640 "$tmp" "$root$config"

@@ -177,6 +177,9 @@ pub struct Testing {
     /// Portal capabilities offered (default: all known).
     #[serde(default)]
     pub portal_caps: Option<Vec<String>>,
+    /// The password-guessing window and first suspension, in ms (default: a minute).
+    #[serde(default)]
+    pub auth_window_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -222,6 +225,14 @@ pub struct Limits {
     pub flood_burst: u32,
     /// Milliseconds per line once the burst is spent.
     pub flood_interval_ms: u64,
+    /// SO_SNDBUF for each accepted socket (0: the kernel's autotuning). Small, so that a
+    /// client that stops reading fills its send queue (which counts) rather than megabytes
+    /// of kernel memory (which do not).
+    pub so_sndbuf: usize,
+    /// New connections one address (an IPv6 /64) may open per minute; 0: no limit.
+    pub connects_per_ip_per_min: u32,
+    /// Channels the server holds before JOIN stops creating new ones (437); 0: no cap.
+    pub max_channels: usize,
 }
 
 impl Default for Limits {
@@ -237,6 +248,9 @@ impl Default for Limits {
             registration_timeout_s: crate::limits::REGISTRATION_TIMEOUT_S,
             flood_burst: crate::limits::FLOOD_BURST,
             flood_interval_ms: crate::limits::FLOOD_INTERVAL_MS,
+            so_sndbuf: crate::limits::SO_SNDBUF,
+            connects_per_ip_per_min: 0,
+            max_channels: 100_000,
         }
     }
 }
@@ -353,6 +367,38 @@ impl Account {
     pub fn verify(&self, password: &[u8]) -> bool {
         verify_hash(&self.password, password)
     }
+}
+
+/// Whether `given` equals the secret `wanted` (a configured password), in a time that
+/// depends only on `given`'s length: stopping at the first difference would tell a guesser
+/// how much of a password was right, one timing at a time.
+pub fn same_secret(wanted: &[u8], given: &[u8]) -> bool {
+    let mut diff = u8::from(wanted.len() != given.len());
+    for (i, &b) in given.iter().enumerate() {
+        let w = if wanted.is_empty() {
+            0
+        } else {
+            wanted[i % wanted.len()]
+        };
+        diff |= w ^ b;
+    }
+    std::hint::black_box(diff) == 0
+}
+
+/// Whether `given` is the configured secret `wanted`: an argon2 hash (`$argon2id$…`, as
+/// `--hash-password` prints) is verified (milliseconds of CPU on the loop thread, which
+/// the guessing guard bounds per address), plain text compared in constant time.
+pub fn check_secret(wanted: &str, given: &[u8]) -> bool {
+    if is_hashed(wanted) {
+        verify_hash(wanted, given)
+    } else {
+        same_secret(wanted.as_bytes(), given)
+    }
+}
+
+/// Whether a configured secret is meant as an argon2 hash.
+fn is_hashed(secret: &str) -> bool {
+    secret.starts_with("$argon2")
 }
 
 /// Whether `password` matches the argon2 PHC string `hash`.
@@ -521,6 +567,9 @@ impl Config {
         if !(1..=4095).contains(&s.id) {
             return Err(err("id", format!("server id {} is out of range; use a number from 1 to 4095, unique in the network", s.id)));
         }
+        if is_hashed(&s.password) && !valid_password_hash(&s.password) {
+            return Err(err("password", "[server] password looks like an argon2 hash but is not a valid one; run portico --hash-password to make one".into()));
+        }
         if !valid_server_name(&s.name) {
             return Err(err("name", format!("server name {:?} is not a valid host-like name; use letters, digits, '-' and at least one '.', at most 63 characters", s.name)));
         }
@@ -585,6 +634,12 @@ impl Config {
                 "sendq_bytes must be at least 4096".into(),
             ));
         }
+        if l.so_sndbuf != 0 && l.so_sndbuf < 4096 {
+            return Err(err(
+                "so_sndbuf",
+                "so_sndbuf must be 0 (the kernel's autotuning) or at least 4096".into(),
+            ));
+        }
         if l.ping_interval_s == 0 || l.ping_timeout_s == 0 || l.registration_timeout_s == 0 {
             return Err(err(
                 "ping_",
@@ -596,6 +651,15 @@ impl Config {
             return Err(err("flood_burst", "flood_burst must be at least 1".into()));
         }
         for o in &self.oper {
+            if is_hashed(&o.password) && !valid_password_hash(&o.password) {
+                return Err(err(
+                    "[[oper]]",
+                    format!(
+                        "[[oper]] {:?}: password looks like an argon2 hash but is not a valid one; run portico --hash-password to make one",
+                        o.name
+                    ),
+                ));
+            }
             if o.name.is_empty() || o.password.is_empty() {
                 return Err(err(
                     "[[oper]]",
@@ -742,6 +806,23 @@ impl Config {
         Ok(())
     }
 
+    /// Secrets written in plain text (`--check-config` warns about each). Portal passwords
+    /// are not among them: a server sends its own, so it must know it.
+    pub fn plain_secrets(&self) -> Vec<String> {
+        const HOW: &str =
+            "is plain text; portico --hash-password makes an argon2id hash to use instead";
+        let mut found: Vec<String> = self
+            .oper
+            .iter()
+            .filter(|o| !is_hashed(&o.password))
+            .map(|o| format!("[[oper]] {:?}: password {HOW}", o.name))
+            .collect();
+        if !self.server.password.is_empty() && !is_hashed(&self.server.password) {
+            found.push(format!("[server] password {HOW}"));
+        }
+        found
+    }
+
     pub fn motd_lines(&self) -> Vec<String> {
         self.server
             .motd
@@ -845,8 +926,8 @@ impl fmt::Display for Config {
         writeln!(f, "\n[limits]")?;
         writeln!(
             f,
-            "max_clients = {}\nmax_clients_per_ip = {}\nsendq_bytes = {}",
-            l.max_clients, l.max_clients_per_ip, l.sendq_bytes
+            "max_clients = {}\nmax_clients_per_ip = {}\nconnects_per_ip_per_min = {}\nmax_channels = {}\nsendq_bytes = {}\nso_sndbuf = {}",
+            l.max_clients, l.max_clients_per_ip, l.connects_per_ip_per_min, l.max_channels, l.sendq_bytes, l.so_sndbuf
         )?;
         writeln!(
             f,
@@ -910,6 +991,16 @@ impl fmt::Display for Config {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn same_secret_compares_whole_secrets() {
+        assert!(super::same_secret(b"hunter2", b"hunter2"));
+        for given in ["hunter", "hunter22", "Hunter2", "", "hunter2hunter2"] {
+            assert!(!super::same_secret(b"hunter2", given.as_bytes()), "{given}");
+        }
+        assert!(super::same_secret(b"", b""));
+        assert!(!super::same_secret(b"", b"x"));
+    }
+
     use super::*;
 
     #[test]

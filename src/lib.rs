@@ -13,8 +13,10 @@
 //!   dialect of the link); takes lines and the time, returns an `Outbox`.
 //! * [`net`] — the mio shell: one thread, one `Poll`, every socket in a slab; moves bytes
 //!   between sockets and the core, enforces send queues, owns time and signals.
+//! * [`logging`] — the binary's logger: control characters escaped, repeated WARNs counted.
 pub mod config;
 pub mod core;
 pub mod limits;
+pub mod logging;
 pub mod net;
 pub mod proto;

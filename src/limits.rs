@@ -27,6 +27,12 @@ pub const SCRATCH: usize = 64 * 1024;
 /// fast sender cannot starve the rest; leftover input is remembered and read next turn.
 pub const READ_BUDGET: usize = 32 * 1024;
 
+/// Default SO_SNDBUF of accepted sockets (Linux doubles it for its bookkeeping). Without
+/// it a stuck reader's kernel buffer autotunes up to megabytes before its send queue counts
+/// a byte, and a thousand of them push the machine's TCP memory to its pressure level.
+/// 64 KiB still holds a few hundred lines between two writable edges.
+pub const SO_SNDBUF: usize = 64 * 1024;
+
 /// Bytes written to one socket per flush; the remainder waits for the next loop turn.
 pub const WRITE_BUDGET: usize = 256 * 1024;
 

@@ -17,30 +17,8 @@ fn usage(opts: &getopts::Options) -> String {
 /// A server without a listener would run and serve nobody.
 const NO_LISTENER: &str = "no [[listen]] address: the server would listen on nothing; add [[listen]] address = \"127.0.0.1:6667\" or start it with --listen IP:PORT";
 
-/// Logging to stderr at `RUST_LOG` (default info). Under systemd (`JOURNAL_STREAM` set)
-/// each line starts with its syslog priority (`<3>` error .. `<7>` trace), which the
-/// journal turns into the entry's priority, and carries no timestamp: the journal adds
-/// its own.
-fn init_logging() {
-    use std::io::Write;
-    let mut builder =
-        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
-    if std::env::var_os("JOURNAL_STREAM").is_some() {
-        builder.format(|buf, record| {
-            let priority = match record.level() {
-                log::Level::Error => 3,
-                log::Level::Warn => 4,
-                log::Level::Info => 6,
-                log::Level::Debug | log::Level::Trace => 7,
-            };
-            writeln!(buf, "<{priority}>{}: {}", record.target(), record.args())
-        });
-    }
-    builder.init();
-}
-
 fn main() -> ExitCode {
-    init_logging();
+    portico::logging::init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut opts = getopts::Options::new();
     opts.optopt("c", "config", "configuration file (TOML)", "FILE");
@@ -108,6 +86,9 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
             Ok(cfg) => {
+                for warning in cfg.plain_secrets() {
+                    eprintln!("portico: {file}: warning: {warning}");
+                }
                 print!("{cfg}");
                 ExitCode::SUCCESS
             }

@@ -329,11 +329,22 @@ fn check_config_prints_the_effective_settings() {
         "max_clients = 77",
         // Defaults are printed too.
         "max_clients_per_ip = 16",
+        "so_sndbuf = 65536",
         "name = \"root\"",
     ] {
         assert!(out.contains(want), "{want:?} missing from\n{out}");
     }
     assert!(!out.contains("sekrit"), "a password was printed:\n{out}");
+    // A plain-text password is accepted, with a warning.
+    assert!(
+        err.contains(": warning: [[oper]] \"root\": password is plain text; portico --hash-password makes an argon2id hash to use instead"),
+        "{err}"
+    );
+    let hash = portico::config::hash_password(b"sekrit").unwrap();
+    let hashed = config("").replace("\"sekrit\"", &format!("\"{hash}\""));
+    let (code, _, err) = run(&["--check-config", path_str(&dir.write("h.toml", &hashed))]);
+    assert_eq!(code, 0, "stderr: {err}");
+    assert!(!err.contains("warning"), "{err}");
 }
 
 #[test]

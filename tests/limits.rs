@@ -327,3 +327,50 @@ fn two_hundred_clients_register() {
         "{lines:#?}"
     );
 }
+
+/// The bytes a client that stopped reading receives after all, when it reads at last.
+fn stuck_reader_backlog(sndbuf: usize) -> usize {
+    let s = TestServer::start(&format!(
+        "[limits]\nsendq_bytes = 65536\nso_sndbuf = {sndbuf}\nflood_burst = 100000\nflood_interval_ms = 1\n"
+    ));
+    let mut slow = TestClient::connect_small_rcvbuf(s.addr());
+    slow.register("slow");
+    join(&mut slow, "#f");
+    let mut flooder = s.user("flooder");
+    join(&mut flooder, "#f");
+    slow.expect(":flooder!~flooder@127.0.0.1 JOIN #f");
+    let line = format!("PRIVMSG #f :{}\r\n", "p".repeat(400)).repeat(80);
+    let quit = ":slow!~slow@127.0.0.1 QUIT :SendQ exceeded";
+    // Up to 40 MB; each batch ends with a PING, so the flooder's queue stays small.
+    for _ in 0..1000 {
+        flooder.send_raw(line.as_bytes());
+        if flooder.sync().iter().any(|l| l == quit) {
+            return slow.expect_closed().iter().map(|l| l.len() + 2).sum();
+        }
+    }
+    panic!("slow was never dropped");
+}
+
+#[test]
+fn a_stuck_reader_holds_its_send_queue_not_megabytes_of_kernel_buffer() {
+    // SO_SNDBUF 8 KiB (16 KiB as Linux counts it) and a 4 KiB receive buffer: what the kernel
+    // held when the 64 KiB send queue overflowed is a few tens of kilobytes.
+    let got = stuck_reader_backlog(8192);
+    assert!(got < 96 * 1024, "{got} bytes were buffered in the kernel");
+}
+
+#[test]
+fn connects_per_ip_per_min_refuses_a_reconnect_loop() {
+    let s = TestServer::start("[limits]\nconnects_per_ip_per_min = 3\n");
+    // Closed connections count too: it is the rate of new ones that is limited.
+    for _ in 0..3 {
+        let mut c = s.connect();
+        c.send("PING :x");
+        c.skip_until(" :x");
+    }
+    let mut c = s.connect();
+    assert_eq!(
+        c.expect_closed(),
+        ["ERROR :Closing Link: 127.0.0.1 (Too many new connections from your IP address; wait a minute)"]
+    );
+}

@@ -823,19 +823,27 @@ fn short_lines_from_a_link_are_ignored() {
 
 #[test]
 fn bad_handshakes_are_refused_with_the_reason() {
+    const DENIED: &str = "Access denied: unknown server name or bad password";
     let hub = start("hub.test", 1, &[peer("leaf.test", 2)], "");
     let cases = [
         (
             "wrong",
             "CAPAB 1 2 :EOB",
             "SERVER leaf.test 1 2 :desc",
-            "Bad password for portal leaf.test",
+            DENIED,
         ),
         (
             PASSWORD,
             "CAPAB 1 2 :EOB",
             "SERVER nosuch.test 1 2 :desc",
-            "Unknown server name nosuch.test: no [[portal]] for it here",
+            DENIED,
+        ),
+        // The ID is checked after the password: a guesser learns nothing of it.
+        (
+            "wrong",
+            "CAPAB 1 2 :EOB",
+            "SERVER leaf.test 1 9 :desc",
+            DENIED,
         ),
         (
             PASSWORD,

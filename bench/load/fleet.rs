@@ -397,7 +397,7 @@ impl Fleet {
         r.int("fail_rejected", self.c.rejected);
         r.int("fail_connect_call", self.c.connect_error);
         if !self.c.server_errors.is_empty() {
-            r.str("server_errors", &self.c.server_errors_text());
+            r.str("server_errors", self.c.server_errors_text());
         }
         if self.oper.is_some() {
             r.int("oper_ok", self.c.oper_ok);

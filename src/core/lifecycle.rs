@@ -20,10 +20,14 @@ impl World {
         let limits = &self.config.limits;
         let total = self.counts().unregistered + self.counts().local_users;
         let per_ip = self.per_ip.get(&ip).copied().unwrap_or(0) as usize;
+        let rate = limits.connects_per_ip_per_min;
+        let flood_tat = self.arrivals.arrive(ip, now.mono_ms, rate);
         let refuse = if total >= limits.max_clients {
             Some("Server is full")
         } else if limits.max_clients_per_ip != 0 && per_ip >= limits.max_clients_per_ip {
             Some("Too many connections from your IP address")
+        } else if flood_tat.is_none() {
+            Some("Too many new connections from your IP address; wait a minute")
         } else {
             None
         };
@@ -39,6 +43,9 @@ impl World {
         }
         *self.per_ip.entry(ip).or_default() += 1;
         self.add_local(conn, ip, now);
+        if let Some(l) = self.local_mut(conn) {
+            l.flood_tat_ms = flood_tat.unwrap_or_default();
+        }
         self.counts.opened();
         if self.events_wanted() {
             self.raise_event(EventType::Connect, "OPEN", None, &[&ip.to_string()], None);
@@ -247,6 +254,9 @@ impl World {
         if local.client.is_none() && local.link.is_none() {
             self.counts.closed_unregistered();
         }
+        if local.link.is_none() {
+            self.arrivals.left(local.ip, local.flood_tat_ms);
+        }
         if let Some(count) = self.per_ip.get_mut(&local.ip) {
             *count -= 1;
             if *count == 0 {
@@ -336,7 +346,9 @@ impl World {
     /// Timers: registration timeout, PING after silence, ping timeout. Called about once a second.
     pub fn on_tick(&mut self, now: Clock, out: &mut Outbox) {
         self.now = now;
-        self.auth_guard.prune(now.mono_ms);
+        let window = self.guard_window_ms();
+        self.auth_guard.prune(now.mono_ms, window);
+        self.arrivals.prune(now.mono_ms);
         let lim = &self.config.limits;
         let (reg_ms, ping_ms, timeout_ms) = (
             lim.registration_timeout_s * 1000,

@@ -18,6 +18,7 @@
 //! * [`network`] — the server tree and netsplits.
 //! * [`portal`] — links: handshake, burst, remote verbs, relay, the ngIRCd dialect.
 
+pub mod arrivals;
 pub mod caps;
 pub mod cloak;
 pub mod counts;
@@ -25,6 +26,7 @@ pub mod dispatch;
 pub mod fanout;
 #[cfg(test)]
 mod fuzz;
+pub mod guard;
 pub mod handlers;
 pub mod ids;
 pub mod isupport;
@@ -38,6 +40,7 @@ pub mod state;
 pub mod testing;
 
 use crate::config::Config;
+use crate::proto::line::Line;
 use crate::proto::numeric::{Numeric, NumericLine};
 use crate::proto::CaseMapping;
 use hashbrown::HashMap;
@@ -71,12 +74,15 @@ pub struct Outbox {
     pub sends: Vec<(ConnId, Rc<[u8]>)>,
     /// Connections to close after queuing this last line (an `ERROR`) and flushing.
     pub closes: Vec<(ConnId, Rc<[u8]>)>,
-    /// An operator asked for REHASH: reload the configuration file.
-    pub rehash: bool,
+    /// An operator (this connection) asked for REHASH: reload the configuration file and
+    /// tell them how it went ([`World::rehashed`]).
+    pub rehash: Option<ConnId>,
     /// An operator asked for DIE.
     pub die: bool,
     /// Portals to dial now (oper CONNECT).
     pub connects: Vec<String>,
+    /// Portals that just linked: their dialer's backoff starts over.
+    pub linked: Vec<String>,
 }
 
 impl Outbox {
@@ -121,6 +127,8 @@ pub struct World {
     pub isupport: Vec<String>,
     /// Per-IP connection counts, for `max_clients_per_ip`.
     pub per_ip: HashMap<IpAddr, u32>,
+    /// Recent connections per address (`connects_per_ip_per_min`, flood debt carried).
+    pub arrivals: arrivals::Arrivals,
     /// IRCX EVENT subscriptions and raised events not yet flushed.
     events: handlers::ircx::event::Events,
     /// IRCX ACCESS lists of `$`, `*` and users (channels keep their own).
@@ -130,8 +138,8 @@ pub struct World {
     pub oper_privileges: std::collections::HashMap<ClientId, u16>,
     /// Channels holding back messages for their IRCX LAG (`handlers::ircx::lag`).
     pub lagging: Vec<ChanId>,
-    /// Failed IRCX AUTH PLAIN attempts per address (911 after too many).
-    pub auth_guard: handlers::ircx::auth::Guard,
+    /// Failed secrets (PASS, OPER, link passwords, AUTH PLAIN) per address.
+    pub auth_guard: guard::Guard,
     pub now: Clock,
 }
 
@@ -159,6 +167,7 @@ impl World {
             counts: Default::default(),
             isupport: Vec::new(),
             per_ip: HashMap::new(),
+            arrivals: Default::default(),
             events: Default::default(),
             access: Default::default(),
             oper_privileges: Default::default(),
@@ -310,6 +319,15 @@ impl World {
         self.oper_privileges
             .get(&cid)
             .is_some_and(|bits| bits & p.bit() != 0)
+    }
+
+    /// A NOTICE from this server to a connection (addressed as numerics are).
+    pub fn server_notice(&self, out: &mut Outbox, conn: ConnId, text: &str) {
+        let line = Line::new(self.name(), "NOTICE")
+            .arg(self.target_nick(conn))
+            .trailing(text)
+            .finish();
+        out.send(conn, line);
     }
 
     /// Sets a user's modes, keeping the operator and invisible counts right.

@@ -14,6 +14,8 @@ pub struct TestWorld {
     pub closed: Vec<(ConnId, String)>,
     pub rehash: bool,
     pub die: bool,
+    /// Portals reported linked (`Outbox::linked`).
+    pub linked: Vec<String>,
 }
 
 pub const BASE_CONFIG: &str =
@@ -39,6 +41,7 @@ impl TestWorld {
             closed: Vec::new(),
             rehash: false,
             die: false,
+            linked: Vec::new(),
         }
     }
 
@@ -121,8 +124,9 @@ impl TestWorld {
             self.sent[c.index()].push(text.clone());
             self.closed.push((c, text));
         }
-        self.rehash |= out.rehash;
+        self.rehash |= out.rehash.is_some();
         self.die |= out.die;
+        self.linked.extend(out.linked);
     }
 
     /// Everything sent to `conn` since the last call, without CR LF.

@@ -79,3 +79,35 @@ impl Dialer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_link_resets_the_backoff_however_short_it_lived() {
+        let cfg = Config::parse(
+            "[server]\nname = \"a.test\"\nid = 1\n\
+             [[portal]]\nname = \"b.test\"\nid = 2\npassword = \"pw\"\n\
+             address = \"127.0.0.1:1\"\nconnect = true\n",
+            "t",
+        )
+        .expect("config");
+        let mut d = Dialer::default();
+        d.sync(&cfg);
+        let mut now = 0;
+        for conn in 0..5 {
+            assert_eq!(d.due(now, |_| false), ["b.test"]);
+            d.dialing("b.test", conn);
+            d.ended(conn, now);
+            now = d.dials[0].next_ms;
+        }
+        assert_eq!(d.dials[0].backoff_ms, 32 * FIRST_BACKOFF_MS);
+        // A link that lived a few milliseconds still counts.
+        d.dialing("b.test", 9);
+        d.linked("B.test");
+        d.ended(9, now + 5);
+        assert_eq!(d.dials[0].backoff_ms, 2 * FIRST_BACKOFF_MS);
+        assert!(d.dials[0].next_ms <= now + 5 + FIRST_BACKOFF_MS * 5 / 4);
+    }
+}

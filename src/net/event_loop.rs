@@ -3,7 +3,7 @@
 //! socket once with vectored writes, and only then remove closed connections, so a QUIT
 //! fans out while every other connection is still valid.
 
-use super::conn::{Conn, State};
+use super::conn::{Conn, Queued, State};
 use super::dialer::Dialer;
 use super::listener;
 use super::sendq::Flushed;
@@ -294,7 +294,7 @@ impl Server {
         }
         match self.request.swap(RUN, Ordering::SeqCst) {
             STOP => self.begin_shutdown(),
-            REHASH => self.rehash(),
+            REHASH => self.rehash(None),
             _ => {}
         }
     }
@@ -308,7 +308,7 @@ impl Server {
             match sig {
                 signal_hook::consts::SIGHUP => {
                     info!("SIGHUP: reloading the configuration");
-                    self.rehash();
+                    self.rehash(None);
                 }
                 _ => {
                     info!("signal {sig}: shutting down");
@@ -353,22 +353,37 @@ impl Server {
         info!("shut down");
     }
 
-    fn rehash(&mut self) {
+    /// Reloads the configuration file; `by` (an operator's REHASH) hears how it went.
+    fn rehash(&mut self, by: Option<ConnId>) {
+        let (loaded, note) = self.reload();
+        if let Some(note) = &note {
+            warn!("{note}");
+        }
+        if let Some(by) = by {
+            self.world
+                .rehashed(by, loaded, note.as_deref(), &mut self.out);
+        }
+    }
+
+    /// Reads the file and applies it: whether it was read, and what went wrong if anything.
+    fn reload(&mut self) -> (bool, Option<String>) {
         let Some(path) = self.opts.config_path.clone() else {
-            warn!("rehash: running on the built-in configuration; nothing to reload");
-            return;
+            let note = "rehash: running on the built-in configuration; nothing to reload";
+            return (false, Some(note.into()));
         };
         let cfg = match Config::load(&path) {
             Ok(cfg) => cfg,
             Err(e) => {
-                warn!("rehash failed, keeping the old configuration: {e}");
-                return;
+                return (
+                    false,
+                    Some(format!("rehash failed, keeping the old configuration: {e}")),
+                )
             }
         };
         let old = self.world.config.clone();
         if let Some(why) = cfg.frozen_change(&old) {
-            warn!("rehash refused, keeping the old configuration: {why}");
-            return;
+            let note = format!("rehash refused, keeping the old configuration: {why}");
+            return (false, Some(note));
         }
         let changes = cfg.changes_from(&old);
         if changes.is_empty() {
@@ -405,9 +420,8 @@ impl Server {
                 }
             }
         }
-        if let Err(note) = self.world.set_config(cfg, &mut self.out) {
-            warn!("rehash: {note}");
-        }
+        let note = self.world.set_config(cfg, &mut self.out).err();
+        (true, note.map(|note| format!("rehash: {note}")))
     }
 
     fn accept(&mut self, slot: usize, now: Clock) {
@@ -439,6 +453,10 @@ impl Server {
                 self.fd_exhausted = false;
             }
             let _ = stream.set_nodelay(true);
+            let sndbuf = self.world.config.limits.so_sndbuf;
+            if sndbuf > 0 {
+                let _ = socket2::SockRef::from(&stream).set_send_buffer_size(sndbuf);
+            }
             let Some(k) = self.add_conn(stream, None) else {
                 continue;
             };
@@ -581,20 +599,17 @@ impl Server {
         loop {
             let mut overflowed = Vec::new();
             for (id, line) in self.out.sends.drain(..) {
-                let Some(c) = open_conn(&mut self.conns, id) else {
+                let Some(c) = self.conns.get_mut(id.index()) else {
                     continue;
                 };
-                c.sendq.push(line);
-                // Portals have their own limit (larger by default); look it up only past
-                // the floor, so a client's line costs one comparison.
-                if c.sendq.len() > floor && c.sendq.len() > self.world.sendq_limit(id) {
-                    overflowed.push(id.index());
-                } else {
-                    mark_dirty(c, &mut self.dirty, id);
+                match c.queue(line, floor, || self.world.sendq_limit(id)) {
+                    Queued::Yes => mark_dirty(c, &mut self.dirty, id),
+                    Queued::Overflowed => overflowed.push(id.index()),
+                    Queued::Dropped => {}
                 }
             }
             for (id, line) in self.out.closes.drain(..) {
-                let Some(c) = open_conn(&mut self.conns, id) else {
+                let Some(c) = closable_conn(&mut self.conns, id) else {
                     continue;
                 };
                 c.sendq.push(line);
@@ -608,20 +623,11 @@ impl Server {
             if overflowed.is_empty() {
                 break;
             }
+            // Each connection is here once: `queue` reports an overflow only on the way in.
             for k in overflowed {
-                if let Some(c) = self.conns.get_mut(k) {
-                    if c.is_open() {
-                        // Whatever was queued can never be delivered in time; only the end of
-                        // a line already started, then the ERROR, go.
-                        c.sendq.discard_unsent();
-                        warn!("conn {k}: SendQ exceeded");
-                        self.world.close_conn(
-                            ConnId::from_index(k),
-                            "SendQ exceeded",
-                            &mut self.out,
-                        );
-                    }
-                }
+                warn!("conn {k}: SendQ exceeded");
+                self.world
+                    .close_conn(ConnId::from_index(k), "SendQ exceeded", &mut self.out);
             }
         }
         if self.out.die {
@@ -629,9 +635,13 @@ impl Server {
             info!("DIE from an operator: shutting down");
             self.begin_shutdown();
         }
-        if self.out.rehash {
-            self.out.rehash = false;
-            self.rehash();
+        if let Some(by) = self.out.rehash.take() {
+            self.rehash(Some(by));
+            // The answer (and any SQUIT the new file causes) goes out now.
+            self.apply(now);
+        }
+        for name in std::mem::take(&mut self.out.linked) {
+            self.dialer.linked(&name);
         }
     }
 
@@ -714,7 +724,7 @@ impl Server {
                         keep.push(k);
                     }
                 }
-                State::Open => {}
+                State::Open | State::Overflowed => {}
             }
         }
         self.closing = keep;
@@ -725,18 +735,9 @@ impl Server {
 impl Server {
     /// Dials every portal that should be up and is not.
     fn dial_due(&mut self, now: Clock) {
+        // Backoffs were reset as links came up (`Outbox::linked`), not here: a link that
+        // lives less than a tick would not be seen.
         self.dialer.sync(&self.world.config);
-        for (name, conn) in self
-            .dialer
-            .dials
-            .iter()
-            .filter_map(|d| d.conn.map(|c| (d.name.clone(), c)))
-            .collect::<Vec<_>>()
-        {
-            if self.world.link(ConnId::from_index(conn)).is_some() {
-                self.dialer.linked(&name);
-            }
-        }
         let world = &self.world;
         for name in self.dialer.due(now.mono_ms, |n| world.portal_busy(n)) {
             self.dial(&name);
@@ -808,10 +809,12 @@ impl Server {
     }
 }
 
-/// The open connection a line from the core is for; lines for one already closing (or
-/// gone) are dropped.
-fn open_conn(conns: &mut Slab<Conn>, id: ConnId) -> Option<&mut Conn> {
-    conns.get_mut(id.index()).filter(|c| c.is_open())
+/// The connection a closing line from the core is for: open, or overflowed and waiting for
+/// it; one already closing (or gone) has had its last line.
+fn closable_conn(conns: &mut Slab<Conn>, id: ConnId) -> Option<&mut Conn> {
+    conns
+        .get_mut(id.index())
+        .filter(|c| matches!(c.state, State::Open | State::Overflowed))
 }
 
 /// Puts a connection on the list flushed before the next poll, once.

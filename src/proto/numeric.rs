@@ -149,6 +149,12 @@ pub const ERR_NOMOTD: Numeric = Numeric::new("422", "MOTD File is missing");
 pub const ERR_NONICKNAMEGIVEN: Numeric = Numeric::new("431", "No nickname given");
 pub const ERR_ERRONEUSNICKNAME: Numeric = Numeric::new("432", "Erroneous nickname");
 pub const ERR_NICKNAMEINUSE: Numeric = Numeric::new("433", "Nickname is already in use");
+/// RFC 2812 ERR_UNAVAILRESOURCE, for a channel that cannot be created: the server holds
+/// `[limits] max_channels` already.
+pub const ERR_UNAVAILRESOURCE: Numeric = Numeric::new(
+    "437",
+    "Cannot create a channel: the server holds too many; try again later",
+);
 pub const ERR_USERNOTINCHANNEL: Numeric = Numeric::new("441", "They aren't on that channel");
 pub const ERR_NOTONCHANNEL: Numeric = Numeric::new("442", "You're not on that channel");
 pub const ERR_USERONCHANNEL: Numeric = Numeric::new("443", "is already on channel");

@@ -41,6 +41,10 @@ password = \"linkpw\"
 name = \"#b\"
 topic = \"Registered\"
 hostkey = \"hk\"
+
+# Its wrong passwords would soon lock its few addresses out of linking and OPER.
+[testing]
+auth_window_ms = 0
 ";
 
 pub(super) const NG_PORTAL: &str = "

@@ -135,6 +135,12 @@ pub fn join_one(
             if w.clients[cid].chans.len() >= MAX_CHANNELS {
                 return Err(err(n::ERR_TOOMANYCHANNELS, &[name.as_bytes()]));
             }
+            // The global cap holds for channels users make here; remote and registered ones
+            // exist whatever it says (the network must agree on them).
+            let cap = w.config.limits.max_channels;
+            if cap != 0 && w.channels.len() >= cap {
+                return Err(err(n::ERR_UNAVAILRESOURCE, &[name.as_bytes()]));
+            }
             let ch = w.create_channel(name, w.now.unix_ms);
             let chan = &mut w.channels[ch];
             let initial = initial.unwrap_or_default();

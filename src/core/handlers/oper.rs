@@ -1,11 +1,12 @@
 //! Operator commands: OPER KILL WALLOPS REHASH DIE. OPER gives the IRCX level of its
 //! `[[oper]]` block: sysop (`+o`) or sysop manager (`+o` and `+a`).
 
-use crate::config::OperLevel;
+use crate::config::{check_secret, OperLevel};
 use crate::core::dispatch::{err, Ctx, HResult};
 use crate::core::fanout::Msg;
 use crate::core::portal::LinkMsg;
 use crate::core::state::umode;
+use crate::core::{ConnId, Outbox, World};
 use crate::proto::casemap::wild_match;
 use crate::proto::line::Line;
 use crate::proto::numeric as n;
@@ -14,16 +15,18 @@ use crate::proto::Message;
 /// The name REHASH reports: the core is not told which file the shell reloads.
 const CONFIG_NAME: &str = "portico.toml";
 
-/// Compares without stopping at the first difference, so response time does not tell a
-/// guesser how much of a password was right.
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 pub fn oper(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let cid = ctx.client();
     let w = &mut *ctx.w;
     let (name, password) = (msg.param(0), msg.param(1));
+    if let Some(secs) = w.suspended(ctx.conn) {
+        // Not even checked: a guesser learns nothing from attempts while suspended.
+        let text = format!(
+            "Too many failed passwords from your address: OPER refused for {secs} more seconds"
+        );
+        w.server_notice(ctx.out, ctx.conn, &text);
+        return Err(err(n::ERR_NOOPERHOST, &[]));
+    }
     let c = &w.clients[cid];
     let userhost = format!("{}@{}", c.user, c.host);
     let entry = w.config.oper.iter().find(|o| o.name.as_bytes() == name);
@@ -33,7 +36,7 @@ pub fn oper(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         Some(o) if !wild_match(w.cm, o.host.as_bytes(), userhost.as_bytes()) => {
             Some(("host does not match", n::ERR_NOOPERHOST))
         }
-        Some(o) if !same_secret(o.password.as_bytes(), password) => {
+        Some(o) if !check_secret(&o.password, password) => {
             Some(("wrong password", n::ERR_PASSWDMISMATCH))
         }
         Some(_) => None,
@@ -44,6 +47,7 @@ pub fn oper(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
             String::from_utf8_lossy(name),
             c.mask()
         );
+        w.secret_failed(ctx.conn);
         return Err(err(num, &[]));
     }
     let manager = entry.is_some_and(|o| o.level == OperLevel::Manager);
@@ -151,17 +155,29 @@ pub fn wallops(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     Ok(())
 }
 
+/// The shell reloads the file and answers through [`World::rehashed`]: 382 only if the
+/// new file was read.
 pub fn rehash(ctx: &mut Ctx<'_>, _msg: &Message<'_>) -> HResult {
-    let w = &*ctx.w;
-    log::info!("REHASH by {}", w.clients[ctx.client()].mask());
-    w.reply(
-        ctx.out,
-        ctx.conn,
-        n::RPL_REHASHING,
-        &[CONFIG_NAME.as_bytes()],
-    );
-    ctx.out.rehash = true;
+    log::info!("REHASH by {}", ctx.w.clients[ctx.client()].mask());
+    ctx.out.rehash = Some(ctx.conn);
     Ok(())
+}
+
+impl World {
+    /// Tells the operator who asked for REHASH how it went: 382 if the file was loaded,
+    /// then `note` (what the log said: why it was not loaded, or what it could not change)
+    /// as NOTICEs, a line each.
+    pub fn rehashed(&self, by: ConnId, loaded: bool, note: Option<&str>, out: &mut Outbox) {
+        if self.local(by).is_none() {
+            return;
+        }
+        if loaded {
+            self.reply(out, by, n::RPL_REHASHING, &[CONFIG_NAME.as_bytes()]);
+        }
+        for text in note.into_iter().flat_map(str::lines) {
+            self.server_notice(out, by, text);
+        }
+    }
 }
 
 pub fn die(ctx: &mut Ctx<'_>, _msg: &Message<'_>) -> HResult {
@@ -412,11 +428,30 @@ mod tests {
         );
         assert!(!t.rehash && !t.die);
         let a = oper_user(&mut t, "alice");
-        assert_eq!(
-            t.ask(a, "REHASH"),
-            vec![":irc.test 382 alice portico.toml :Rehashing"]
-        );
+        // The answer waits for the shell's reload.
+        assert_eq!(t.ask(a, "REHASH"), Vec::<String>::new());
         assert!(t.rehash && !t.die);
+        let mut out = crate::core::Outbox::default();
+        t.w.rehashed(a, true, None, &mut out);
+        t.w.rehashed(
+            a,
+            false,
+            Some("rehash failed: x.toml:3: bad\nsecond line"),
+            &mut out,
+        );
+        let said: Vec<String> = out
+            .sends
+            .iter()
+            .map(|(_, l)| String::from_utf8_lossy(l).trim_end().to_string())
+            .collect();
+        assert_eq!(
+            said,
+            [
+                ":irc.test 382 alice portico.toml :Rehashing",
+                ":irc.test NOTICE alice :rehash failed: x.toml:3: bad",
+                ":irc.test NOTICE alice :second line",
+            ]
+        );
         // DIE is a privilege of its own, which the default set leaves out.
         assert_eq!(
             t.ask(a, "DIE"),

@@ -1,6 +1,7 @@
 //! Registration (PASS, NICK, USER, CAP), keepalive (PING, PONG), QUIT, SETNAME, and the
 //! welcome burst.
 
+use crate::config::check_secret;
 use crate::core::caps;
 use crate::core::dispatch::{err, Ctx, HResult, Source};
 use crate::core::fanout::Msg;
@@ -208,6 +209,30 @@ fn set_caps(w: &mut World, conn: ConnId, bits: caps::Caps) {
     }
 }
 
+/// Why a registering connection is refused by the server password, if it is: none given,
+/// a wrong one (counted against its address), or its address suspended for guessing (not
+/// even checked then).
+fn pass_refusal(w: &mut World, conn: ConnId) -> Option<String> {
+    let password = w.config.server.password.clone();
+    if password.is_empty() {
+        return None;
+    }
+    if let Some(secs) = w.suspended(conn) {
+        return Some(format!(
+            "Too many failed passwords from your address; try again in {secs} seconds"
+        ));
+    }
+    let given = w.local(conn)?.reg.as_deref()?.pass.as_deref();
+    match given {
+        Some(given) if check_secret(&password, given) => None,
+        Some(_) => {
+            w.secret_failed(conn);
+            Some("Bad password".into())
+        }
+        None => Some("Bad password".into()),
+    }
+}
+
 /// Completes registration once NICK and USER are in and CAP negotiation is over.
 fn try_register(ctx: &mut Ctx<'_>) {
     let conn = ctx.conn;
@@ -219,15 +244,13 @@ fn try_register(ctx: &mut Ctx<'_>) {
     if !ready {
         return;
     }
-    let password = w.config.server.password.clone();
-    let local = w.local_mut(conn).expect("checked above");
-    let reg = local.reg.take().expect("checked above");
-    if !password.is_empty() && reg.pass.as_deref() != Some(password.as_bytes()) {
-        local.reg = Some(reg);
+    if let Some(reason) = pass_refusal(w, conn) {
         w.reply(ctx.out, conn, n::ERR_PASSWDMISMATCH, &[]);
-        w.close_conn(conn, "Bad password", ctx.out);
+        w.close_conn(conn, &reason, ctx.out);
         return;
     }
+    let local = w.local_mut(conn).expect("checked above");
+    let reg = local.reg.take().expect("checked above");
     let nick = reg.nick.clone().expect("checked above");
     if w.find_nick(nick.as_bytes()).is_some() {
         // Taken between NICK and USER.

@@ -4,7 +4,7 @@
 //! speak is chosen, capabilities are the ones both offer; then the burst. Also oper CONNECT.
 
 use super::{cap, rfc2813, Dialect, Hello, Link, PROTO_MIN};
-use crate::config::PortalProtocol;
+use crate::config::{same_secret, PortalProtocol};
 use crate::core::dispatch::{err, Ctx, HResult, Source};
 use crate::core::handlers::ircx::event::EventType;
 use crate::core::state::{Server, ME};
@@ -72,11 +72,43 @@ pub fn capab(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     Ok(())
 }
 
-/// Closes a link attempt, saying which part was wrong, and logs it.
-fn refuse(w: &mut World, conn: ConnId, reason: &str, out: &mut Outbox) {
+/// What a peer that has not shown the right password is told, whatever was wrong (the name
+/// or the password): the configured names and IDs are no business of a guesser.
+pub const DENIED: &str = "Access denied: unknown server name or bad password";
+
+/// A refused link attempt: `why` is logged, and told to the peer if it `proved` it knows
+/// the portal's password (else it hears [`DENIED`]).
+struct Refused {
+    why: String,
+    proved: bool,
+}
+
+impl Refused {
+    /// A refusal before the password was found right.
+    fn unproved(why: String) -> Refused {
+        Refused { why, proved: false }
+    }
+}
+
+impl From<String> for Refused {
+    fn from(why: String) -> Refused {
+        Refused { why, proved: true }
+    }
+}
+
+/// Closes a link attempt, saying which part was wrong if the peer may know, and logs it.
+fn refuse(w: &mut World, conn: ConnId, r: &Refused, out: &mut Outbox) {
     let ip = w.local(conn).map(|l| l.ip.to_string()).unwrap_or_default();
-    warn!("portal: refused link from {ip}: {reason}");
-    w.close_conn(conn, reason, out);
+    warn!("portal: refused link from {ip}: {}", r.why);
+    w.close_conn(conn, if r.proved { &r.why } else { DENIED }, out);
+}
+
+/// Whether the peer's PASS is the portal's password.
+fn right_password(hello: &Hello, password: &str) -> bool {
+    hello
+        .password
+        .as_deref()
+        .is_some_and(|given| same_secret(password.as_bytes(), given))
 }
 
 /// `SERVER <name> <hop> <sid> :<description>`: on an unregistered connection, the peer's
@@ -92,6 +124,11 @@ pub fn server(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     };
     let hello = reg.hello.take().map(|b| *b).unwrap_or_default();
     let dialed = reg.dialed.clone();
+    if let Some(secs) = w.suspended(conn) {
+        let why = format!("too many failed passwords: address suspended for {secs} more seconds");
+        refuse(w, conn, &Refused::unproved(why), ctx.out);
+        return Ok(());
+    }
     let crossing = crossed_link(w, msg, dialed.is_some());
     match check_server(w, msg, &hello, crossing.map(|(idx, _)| idx)) {
         Ok((portal, proto, caps)) => {
@@ -104,7 +141,12 @@ pub fn server(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
             }
             register_link(w, conn, msg, portal, proto, caps, dialed.is_none(), ctx.out)
         }
-        Err(reason) => refuse(w, conn, &reason, ctx.out),
+        Err(refused) => {
+            if !refused.proved {
+                w.secret_failed(conn);
+            }
+            refuse(w, conn, &refused, ctx.out)
+        }
     }
     Ok(())
 }
@@ -133,7 +175,7 @@ fn crossed_link(w: &World, msg: &Message<'_>, we_dialed: bool) -> Option<(Server
     keep_new.then_some((idx, old))
 }
 
-/// Validates a peer's handshake: a configured name, its ID, its password, a common
+/// Validates a peer's handshake: a configured name, its password, its ID, a common
 /// protocol version, and no duplicate in the network (`replacing`, a crossing link about to
 /// be dropped, aside). Returns (portal index, proto, caps).
 fn check_server(
@@ -141,7 +183,7 @@ fn check_server(
     msg: &Message<'_>,
     hello: &Hello,
     replacing: Option<ServerId>,
-) -> Result<(usize, u8, u32), String> {
+) -> Result<(usize, u8, u32), Refused> {
     let name = String::from_utf8_lossy(msg.param(0)).into_owned();
     let rfc = w
         .config
@@ -156,7 +198,8 @@ fn check_server(
         return Err(format!(
             "SERVER needs <name> <hop> <id> :<description>; got {} parameter(s)",
             msg.len()
-        ));
+        )
+        .into());
     }
     let sid: u16 = msg.param_str(2).and_then(|s| s.parse().ok()).unwrap_or(0);
     let cfg = &w.config;
@@ -165,31 +208,29 @@ fn check_server(
         .iter()
         .position(|p| p.name.eq_ignore_ascii_case(&name))
     else {
-        return Err(format!(
+        return Err(Refused::unproved(format!(
             "Unknown server name {name}: no [[portal]] for it here"
-        ));
+        )));
     };
     let portal = &cfg.portal[pi];
-    if sid != portal.id {
-        return Err(format!(
-            "Wrong server ID {sid} for {name}: expected {}",
-            portal.id
-        ));
+    if !right_password(hello, &portal.password) {
+        return Err(Refused::unproved(format!("Bad password for portal {name}")));
     }
-    if hello.password.as_deref() != Some(portal.password.as_bytes()) {
-        return Err(format!("Bad password for portal {name}"));
+    if sid != portal.id {
+        return Err(format!("Wrong server ID {sid} for {name}: expected {}", portal.id).into());
     }
     let Some((min, max, tokens)) = &hello.capab else {
-        return Err(format!(
-            "No CAPAB from {name}: it does not speak the Portico portal protocol"
-        ));
+        return Err(
+            format!("No CAPAB from {name}: it does not speak the Portico portal protocol").into(),
+        );
     };
     let ours = w.offered_proto_max();
     let proto = ours.min(*max);
     if proto < PROTO_MIN.max(*min) {
         return Err(format!(
             "No common protocol version: we speak {PROTO_MIN}-{ours}, {name} speaks {min}-{max}"
-        ));
+        )
+        .into());
     }
     if w.servers
         .iter()
@@ -197,7 +238,8 @@ fn check_server(
     {
         return Err(format!(
             "Server {name} (id {sid}) is already in the network; link refused to avoid a loop"
-        ));
+        )
+        .into());
     }
     Ok((pi, proto, w.offered_caps() & cap::parse(tokens)))
 }
@@ -209,7 +251,7 @@ fn check_rfc2813(
     name: &str,
     hello: &Hello,
     replacing: Option<ServerId>,
-) -> Result<(usize, u8, u32), String> {
+) -> Result<(usize, u8, u32), Refused> {
     let pi = w
         .config
         .portal
@@ -217,14 +259,15 @@ fn check_rfc2813(
         .position(|p| p.name.eq_ignore_ascii_case(name))
         .expect("caller found it");
     let portal = &w.config.portal[pi];
-    if hello.password.as_deref() != Some(portal.password.as_bytes()) {
-        return Err(format!("Bad password for portal {name}"));
+    if !right_password(hello, &portal.password) {
+        return Err(Refused::unproved(format!("Bad password for portal {name}")));
     }
     if !hello.version.starts_with("0210") {
         return Err(format!(
             "Unsupported protocol version {:?} from {name}: RFC 2813 (0210) expected",
             hello.version
-        ));
+        )
+        .into());
     }
     if w.servers.iter().any(|(i, s)| {
         Some(i) != replacing && (s.name.eq_ignore_ascii_case(name) || s.sid == portal.id)
@@ -232,7 +275,8 @@ fn check_rfc2813(
         return Err(format!(
             "Server {name} (id {}) is already in the network; link refused to avoid a loop",
             portal.id
-        ));
+        )
+        .into());
     }
     // Away, topics and bans travel in RFC 2813 forms (AWAY, TOPIC, MODE +b); see rfc2813.rs.
     Ok((pi, 1, cap::AWAY | cap::TB | cap::BMASK))
@@ -298,6 +342,7 @@ fn register_link(
         p.name,
         cap::names(caps)
     );
+    out.linked.push(p.name.clone());
     w.raise_event(EventType::Server, "LINK", None, &[&p.name], None);
     let intro = w.server_msg(idx);
     w.to_links(None, &intro, out);

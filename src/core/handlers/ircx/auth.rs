@@ -11,16 +11,14 @@
 //! A second AUTH after a success gets 909, one after registration 462.
 //!
 //! Guessing is slowed twice: an unknown account costs the same argon2 check as a known one
-//! (so the time of a failure does not tell which accounts exist), and an address (an IPv6
-//! /64) with [`MAX_FAILURES`] failed PLAIN attempts within [`WINDOW_MS`] gets 911 for the
-//! rest of that window without any check. The check itself still runs on the loop thread.
+//! (so the time of a failure does not tell which accounts exist), and an address the
+//! [`Guard`](crate::core::guard::Guard) has suspended (too many failed secrets) gets 911
+//! without any check. The check itself still runs on the loop thread.
 
 use crate::core::dispatch::{err, Ctx, HResult, Source};
 use crate::proto::line::Line;
 use crate::proto::numeric as n;
 use crate::proto::Message;
-use hashbrown::HashMap;
-use std::net::IpAddr;
 
 pub fn auth(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     if !matches!(ctx.src, Source::Unregistered) {
@@ -48,18 +46,14 @@ pub fn auth(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         if msg.len() < 3 {
             return Err(err(n::IRCERR_BADCOMMAND, &[b"AUTH"]));
         }
-        let ip = ctx.w.local(ctx.conn).map(|l| l.ip);
-        let now = ctx.w.now.mono_ms;
-        if ip.is_some_and(|ip| ctx.w.auth_guard.suspended(ip, now)) {
+        if ctx.w.suspended(ctx.conn).is_some() {
             return Err(err(n::IRCERR_AUTHENTICATIONSUSPENDED, &[package]));
         }
         match plain(ctx, msg.param(2)) {
             Some(name) => name,
             None => {
                 log::info!("conn {}: AUTH PLAIN failed", ctx.conn);
-                if let Some(ip) = ip {
-                    ctx.w.auth_guard.failed(ip, now);
-                }
+                ctx.w.secret_failed(ctx.conn);
                 return Err(err(n::IRCERR_AUTHENTICATIONFAILED, &[package]));
             }
         }
@@ -110,52 +104,6 @@ fn plain(ctx: &Ctx<'_>, data: &[u8]) -> Option<Box<str>> {
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$G20GKlRZnpCroXN3P4cEEw$GoEY9ShmS1Of9sgvP9QZHac74KhCg/8LgHwAN/3Z+cM";
 
-/// Failed PLAIN attempts an address may make within [`WINDOW_MS`] before 911.
-pub const MAX_FAILURES: u32 = 5;
-pub const WINDOW_MS: u64 = 60_000;
-
-/// Failed AUTH PLAIN attempts per address: (failures, when the window began).
-#[derive(Default)]
-pub struct Guard {
-    failures: HashMap<IpAddr, (u32, u64)>,
-}
-
-/// The address a guesser is counted by: an IPv6 client has a whole /64 to hop around in.
-fn guessed_from(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => {
-            let bits = u128::from(v6) & !u128::from(u64::MAX);
-            IpAddr::V6(bits.into())
-        }
-        v4 => v4,
-    }
-}
-
-impl Guard {
-    fn suspended(&self, ip: IpAddr, now_ms: u64) -> bool {
-        let ip = guessed_from(ip);
-        self.failures.get(&ip).is_some_and(|&(n, since)| {
-            n >= MAX_FAILURES && now_ms.saturating_sub(since) < WINDOW_MS
-        })
-    }
-
-    fn failed(&mut self, ip: IpAddr, now_ms: u64) {
-        let e = self.failures.entry(guessed_from(ip)).or_insert((0, now_ms));
-        if now_ms.saturating_sub(e.1) >= WINDOW_MS {
-            *e = (0, now_ms);
-        }
-        e.0 += 1;
-    }
-
-    /// Forgets windows that ended (the loop's timer): the map holds only recent guessers.
-    pub fn prune(&mut self, now_ms: u64) {
-        if !self.failures.is_empty() {
-            self.failures
-                .retain(|_, &mut (_, since)| now_ms.saturating_sub(since) < WINDOW_MS);
-        }
-    }
-}
-
 /// Standard base64 (RFC 4648 §4) with `=` padding required; `None` on anything else.
 pub fn base64_decode(s: &[u8]) -> Option<Vec<u8>> {
     fn value(c: u8) -> Option<u32> {
@@ -195,17 +143,7 @@ pub fn base64_decode(s: &[u8]) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
-    use super::{base64_decode, guessed_from};
-
-    #[test]
-    fn guessers_are_counted_by_address_or_ipv6_prefix() {
-        let a: std::net::IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
-        let b: std::net::IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
-        assert_eq!(guessed_from(a), guessed_from(b));
-        assert_eq!(guessed_from(a).to_string(), "2001:db8:1:2::");
-        let v4: std::net::IpAddr = "192.0.2.7".parse().unwrap();
-        assert_eq!(guessed_from(v4), v4);
-    }
+    use super::base64_decode;
 
     #[test]
     fn base64() {

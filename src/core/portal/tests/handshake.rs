@@ -1,6 +1,7 @@
 //! Handshake, version and capability negotiation.
 
 use super::*;
+use crate::core::portal::handshake::DENIED;
 use crate::core::testing::TestWorld;
 
 // ---- handshake --------------------------------------------------------------------------
@@ -22,6 +23,8 @@ fn inbound_link_gets_our_handshake_burst_and_eob() {
     );
     assert!(t.take(a).is_empty());
     assert!(t.closed.is_empty());
+    // The shell hears of it at once (its dialer's backoff starts over).
+    assert_eq!(t.linked, ["peer.test"]);
 }
 
 #[test]
@@ -33,7 +36,7 @@ fn refused_links_get_one_error_naming_the_reason() {
                 "CAPAB 1 2 :EOB",
                 "SERVER nope.test 1 5 :x",
             ],
-            "Unknown server name nope.test: no [[portal]] for it here",
+            DENIED,
         ),
         (
             &[
@@ -49,7 +52,16 @@ fn refused_links_get_one_error_naming_the_reason() {
                 "CAPAB 1 2 :EOB",
                 "SERVER peer.test 1 2 :x",
             ],
-            "Bad password for portal peer.test",
+            DENIED,
+        ),
+        // A wrong ID with a wrong password: the peer learns nothing of the ID.
+        (
+            &[
+                "PASS nope 0210-PORTICO x",
+                "CAPAB 1 2 :EOB",
+                "SERVER peer.test 1 7 :x",
+            ],
+            DENIED,
         ),
         (
             &["PASS pw 0210-PORTICO x", "SERVER peer.test 1 2 :x"],

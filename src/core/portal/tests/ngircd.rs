@@ -66,7 +66,7 @@ fn ngircd_handshake_refusals() {
     let cases: &[(&[&str], &str)] = &[
         (
             &["PASS nope 0210-IRC+ ngIRCd|26.1:CHLMSX P", "SERVER ng.test 1 :x"],
-            "Bad password for portal ng.test",
+            crate::core::portal::handshake::DENIED,
         ),
         (
             &["PASS pw 0211-IRC+ ngIRCd|26.1:CHLMSX P", "SERVER ng.test 1 :x"],
