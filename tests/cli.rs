@@ -893,3 +893,27 @@ fn a_kline_survives_a_restart_in_the_configured_state_file() {
         ]
     );
 }
+
+/// At `info` the log tells an operator who came, who they became, why they left and whom
+/// the server refused (issue 13), with the network's text made safe.
+#[test]
+fn the_info_log_tells_arrivals_registrations_quits_and_refusals() {
+    let dir = TempDir::new();
+    let text = config("motd = \"hi\"").replace(
+        "max_clients = 77",
+        "max_clients = 77\nmax_clients_per_ip = 2",
+    );
+    let path = dir.write("portico.toml", &text);
+    let mut s = Server::start(&["-c", path_str(&path)]);
+    let (mut a, _) = s.user("irc.cli.test", "alice");
+    let accepted = s.wait_log(": accepted from 127.0.0.1:");
+    assert!(accepted.contains("conn "), "{accepted}");
+    let registered = s.wait_log(": registered alice!~alice@127.0.0.1 (127.0.0.1)");
+    assert!(registered.contains("INFO"), "{registered}");
+    let (_b, _) = s.user("irc.cli.test", "bob");
+    let mut third = TestClient::connect(s.addr);
+    third.expect("ERROR :Closing Link: 127.0.0.1 (Too many connections from your IP address)");
+    s.wait_log("refused a connection from 127.0.0.1: Too many connections from your IP address");
+    a.send("QUIT :gone\x1bfishing");
+    s.wait_log("alice!~alice@127.0.0.1 quit: Quit: gone\\x1bfishing");
+}

@@ -32,6 +32,9 @@ impl World {
             None
         };
         if let Some(reason) = refuse {
+            // Without the connection number, so a flood from one address is one WARN
+            // repeated (the logger counts repeats) rather than thousands of lines.
+            log::warn!("refused a connection from {ip}: {reason}");
             let line = Line::bare("ERROR")
                 .trailing(format!("Closing Link: {ip} ({reason})"))
                 .finish();
@@ -230,6 +233,11 @@ impl World {
     /// `announce`), or the servers behind its link.
     fn leave_network(&mut self, conn: ConnId, reason: &str, announce: bool, out: &mut Outbox) {
         if let Some(cid) = self.local(conn).and_then(|l| l.client) {
+            log::info!(
+                "conn {}: {} quit: {reason}",
+                conn.index(),
+                self.clients[cid].mask()
+            );
             if announce {
                 let quit = LinkMsg::new(&self.clients[cid].nick, "QUIT").trailing(reason);
                 self.to_links(None, &quit, out);

@@ -460,7 +460,7 @@ impl Server {
             let Some(k) = self.add_conn(stream, None) else {
                 continue;
             };
-            debug!("conn {k}: accepted from {peer}");
+            info!("conn {k}: accepted from {peer}");
             self.world
                 .on_open(ConnId::from_index(k), peer.ip(), now, &mut self.out);
             self.apply(now);

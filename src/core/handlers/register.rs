@@ -6,6 +6,7 @@ use crate::core::caps;
 use crate::core::dispatch::{err, Ctx, HResult, Source};
 use crate::core::fanout::Msg;
 use crate::core::handlers::ircx::event::EventType;
+use crate::core::ids::Key;
 use crate::core::portal::{self, LinkMsg};
 use crate::core::state::Client;
 use crate::core::{ClientId, ConnId, Outbox, World};
@@ -245,6 +246,8 @@ fn try_register(ctx: &mut Ctx<'_>) {
         return;
     }
     if let Some(reason) = pass_refusal(w, conn) {
+        let ip = w.local(conn).map(|l| l.ip.to_string()).unwrap_or_default();
+        log::warn!("refused a client from {ip}: {reason}");
         w.reply(ctx.out, conn, n::ERR_PASSWDMISMATCH, &[]);
         w.close_conn(conn, &reason, ctx.out);
         return;
@@ -267,6 +270,11 @@ fn try_register(ctx: &mut Ctx<'_>) {
     let targets = w.server_targets(conn, &nick, &user);
     let refs: Vec<&str> = targets.iter().map(String::as_str).collect();
     if let Some(reason) = w.server_refusal(&refs) {
+        log::info!(
+            "conn {}: {} refused by a ban: {reason}",
+            conn.index(),
+            refs[0]
+        );
         w.local_mut(conn).expect("checked above").reg = Some(reg);
         w.close_conn(conn, &reason, ctx.out);
         return;
@@ -294,6 +302,12 @@ fn try_register(ctx: &mut Ctx<'_>) {
         authenticated: reg.account.is_some(),
     };
     let cid = w.add_client(client);
+    log::info!(
+        "conn {}: registered {} ({})",
+        conn.index(),
+        w.clients[cid].mask(),
+        w.local(conn).expect("registered").ip
+    );
     if w.events_wanted() {
         let (mask, ip) = (
             w.clients[cid].mask(),
