@@ -933,7 +933,7 @@ fn the_log_goes_to_a_file_reopened_on_sighup_and_to_syslog() {
         sock_path.display()
     );
     let path = dir.write("portico.toml", &text);
-    let mut s = Server::start(&["-c", path_str(&path)]);
+    let s = Server::start(&["-c", path_str(&path)]);
     let log_path = dir.0.join("portico.log");
     let wait_file = |path: &Path, needle: &str| {
         let deadline = Instant::now() + TIMEOUT;
