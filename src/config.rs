@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 mod channel;
+pub mod tls;
 pub use channel::ChannelCfg;
 
 /// The configuration used when no file is given: a server for trying Portico locally.
@@ -197,6 +198,17 @@ pub struct ServerCfg {
 #[serde(deny_unknown_fields)]
 pub struct Listen {
     pub address: SocketAddr,
+    /// Clients speak TLS here, with the certificate `cert` and its key `key` (PEM files,
+    /// relative to the configuration file).
+    #[serde(default)]
+    pub tls: bool,
+    #[serde(default)]
+    pub cert: Option<String>,
+    #[serde(default)]
+    pub key: Option<String>,
+    /// The TLS settings built from `cert` and `key` by [`Config::load`].
+    #[serde(skip)]
+    pub server_tls: Option<std::sync::Arc<rustls::ServerConfig>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -244,6 +256,10 @@ pub struct Oper {
     /// IRCX level: `sysop` (user mode +o) or `manager` (sysop manager, +o and +a).
     #[serde(default)]
     pub level: OperLevel,
+    /// The SHA-256 fingerprint of the TLS client certificate the operator must connect
+    /// with (`sha256:` and colons optional); none needed if absent.
+    #[serde(default)]
+    pub fingerprint: Option<String>,
 }
 
 /// `[[account]]`: a user who may authenticate (IRCX `AUTH PLAIN`). The password is kept as
@@ -340,6 +356,24 @@ fn default_oper_host() -> String {
     "*@*".into()
 }
 
+impl Listen {
+    /// Reads and checks the certificate and key of a TLS listener (paths relative to
+    /// `dir`, the configuration file's directory).
+    fn load_tls(&mut self, dir: &Path) -> Result<(), String> {
+        let (true, Some(cert), Some(key)) = (self.tls, &self.cert, &self.key) else {
+            return Ok(());
+        };
+        let tls = tls::server_config(&dir.join(cert), &dir.join(key)).map_err(|e| {
+            format!(
+                "[[listen]] {}: {e}; fix the file or the path (relative to this file), e.g. make a self-signed pair as README.md shows",
+                self.address
+            )
+        })?;
+        self.server_tls = Some(tls);
+        Ok(())
+    }
+}
+
 /// A configuration error, printed as `file:line: message`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
@@ -380,6 +414,14 @@ impl Config {
                     motd_path.display()
                 ),
             })?);
+        }
+        let dir = path.parent().unwrap_or(Path::new("."));
+        for (i, l) in cfg.listen.iter_mut().enumerate() {
+            l.load_tls(dir).map_err(|message| ConfigError {
+                file: file.clone(),
+                line: line_of_in(&text, "[[listen]]", i, "cert"),
+                message,
+            })?;
         }
         Ok(cfg)
     }
@@ -431,6 +473,11 @@ impl Config {
             let a = self.listen[i].address;
             return Err(at("[[listen]]", i, "address", format!("[[listen]] address {a} is given twice; remove one (a port can be listened on once)")));
         }
+        for (i, l) in self.listen.iter().enumerate() {
+            if l.tls != (l.cert.is_some() && l.key.is_some()) {
+                return Err(at("[[listen]]", i, "address", format!("[[listen]] {}: TLS needs all three of tls = true, cert = \"cert.pem\" and key = \"key.pem\" (PEM files, relative to this file)", l.address)));
+            }
+        }
         if let Some(i) = first_repeat(&self.oper, |a, b| a.name == b.name) {
             let name = &self.oper[i].name;
             return Err(at(
@@ -466,12 +513,18 @@ impl Config {
         if l.flood_burst == 0 {
             return Err(err("flood_burst", "flood_burst must be at least 1".into()));
         }
-        for o in &self.oper {
+        for (i, o) in self.oper.iter().enumerate() {
             if o.name.is_empty() || o.password.is_empty() {
                 return Err(err(
                     "[[oper]]",
                     "every [[oper]] needs a non-empty name and password".into(),
                 ));
+            }
+            if o.fingerprint
+                .as_deref()
+                .is_some_and(|f| tls::normalize_fingerprint(f).is_none())
+            {
+                return Err(at("[[oper]]", i, "fingerprint", format!("[[oper]] {:?}: fingerprint is not a SHA-256 fingerprint; write 64 hex digits (colons between bytes and a sha256: prefix allowed), e.g. from: openssl x509 -in cert.pem -noout -fingerprint -sha256", o.name)));
             }
         }
         for (i, a) in self.account.iter().enumerate() {
@@ -708,6 +761,9 @@ impl fmt::Display for Config {
         )?;
         for l in &self.listen {
             writeln!(f, "\n[[listen]]\naddress = \"{}\"", l.address)?;
+            if let (true, Some(cert), Some(key)) = (l.tls, &l.cert, &l.key) {
+                writeln!(f, "tls = true\ncert = {cert:?}\nkey = {key:?}")?;
+            }
         }
         let l = &self.limits;
         writeln!(f, "\n[limits]")?;
@@ -744,6 +800,9 @@ impl fmt::Display for Config {
                     "sysop"
                 }
             )?;
+            if let Some(fp) = &o.fingerprint {
+                writeln!(f, "fingerprint = {fp:?}")?;
+            }
         }
         for a in &self.account {
             writeln!(f, "\n[[account]]\nname = {:?}\npassword = (set)", a.name)?;

@@ -128,6 +128,9 @@ pub struct World {
     pub lagging: Vec<ChanId>,
     /// Failed IRCX AUTH PLAIN attempts per address (911 after too many).
     pub auth_guard: handlers::ircx::auth::Guard,
+    /// Local connections over TLS, with their client certificate's SHA-256 fingerprint
+    /// (lowercase hex) if one was shown. A side table: plain connections pay nothing.
+    pub secure: HashMap<ConnId, Option<Box<str>>>,
     pub now: Clock,
 }
 
@@ -159,6 +162,7 @@ impl World {
             access: Default::default(),
             lagging: Vec::new(),
             auth_guard: Default::default(),
+            secure: HashMap::new(),
             now,
         };
         w.isupport = isupport::tokens(&w.config);

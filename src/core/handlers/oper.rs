@@ -20,6 +20,15 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Whether the connection's certificate is the one an `[[oper]]` asks for, if it asks.
+fn fingerprint_matches(wanted: Option<&str>, shown: Option<&str>) -> bool {
+    let Some(wanted) = wanted else {
+        return true;
+    };
+    let wanted = crate::config::tls::normalize_fingerprint(wanted);
+    shown.is_some_and(|fp| wanted.as_deref() == Some(fp))
+}
+
 pub fn oper(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let cid = ctx.client();
     let w = &mut *ctx.w;
@@ -32,6 +41,13 @@ pub fn oper(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         None => Some(("no such operator", n::ERR_NOOPERHOST)),
         Some(o) if !wild_match(w.cm, o.host.as_bytes(), userhost.as_bytes()) => {
             Some(("host does not match", n::ERR_NOOPERHOST))
+        }
+        // A required certificate, like the host, comes before the password.
+        Some(o) if !fingerprint_matches(o.fingerprint.as_deref(), w.fingerprint(ctx.conn)) => {
+            Some((
+                "TLS client certificate fingerprint does not match",
+                n::ERR_NOOPERHOST,
+            ))
         }
         Some(o) if !same_secret(o.password.as_bytes(), password) => {
             Some(("wrong password", n::ERR_PASSWDMISMATCH))
@@ -195,6 +211,43 @@ mod tests {
         t.feed(c, "OPER admin pw");
         t.take(c);
         c
+    }
+
+    #[test]
+    fn oper_fingerprint_required() {
+        let fp = "0f".repeat(32);
+        let colons = vec!["0F"; 32].join(":");
+        let mut t = TestWorld::with_config(&format!(
+            "{BASE_CONFIG}[[oper]]\nname = \"admin\"\npassword = \"pw\"\nfingerprint = \"sha256:{colons}\"\n"
+        ));
+        let no_host = ":irc.test 491 {} :No O-lines for your host";
+        let plain = t.user("plain");
+        assert_eq!(
+            t.ask(plain, "OPER admin pw"),
+            vec![no_host.replace("{}", "plain")]
+        );
+        let nocert = t.secure_user("nocert", None);
+        assert_eq!(
+            t.ask(nocert, "OPER admin pw"),
+            vec![no_host.replace("{}", "nocert")]
+        );
+        let other = t.secure_user("other", Some(&"0e".repeat(32)));
+        assert_eq!(
+            t.ask(other, "OPER admin pw"),
+            vec![no_host.replace("{}", "other")]
+        );
+        let good = t.secure_user("good", Some(&fp));
+        assert_eq!(
+            t.ask(good, "OPER admin wrong"),
+            vec![":irc.test 464 good :Password incorrect"]
+        );
+        assert_eq!(
+            t.ask(good, "OPER admin pw"),
+            vec![
+                ":irc.test 381 good :You are now an IRC operator",
+                ":good MODE good :+o"
+            ]
+        );
     }
 
     #[test]

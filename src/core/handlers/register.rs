@@ -257,6 +257,10 @@ fn try_register(ctx: &mut Ctx<'_>) {
             crate::core::state::umode::IRCX
         } else {
             0
+        } | if w.secure.contains_key(&conn) {
+            crate::core::state::umode::SECURE
+        } else {
+            0
         },
         caps: reg.caps,
         away: None,
