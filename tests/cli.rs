@@ -2,7 +2,7 @@
 //! SIGHUP reloads the configuration file and survives a broken one).
 
 mod common;
-use common::{TempDir, TestClient, TIMEOUT};
+use common::{tls, TempDir, TestClient, TIMEOUT};
 use std::io::{BufRead, BufReader, ErrorKind};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
@@ -428,6 +428,59 @@ fn sighup_with_a_broken_file_keeps_the_old_config() {
     assert_eq!(motd, [":irc.cli.test 372 third :- fixed motd"]);
     s.signal("TERM");
     assert_eq!(s.wait_exit().code(), Some(0));
+}
+
+/// Registers `c` (connected to the TLS listener) as `nick`.
+fn register_tls(c: &mut TestClient, nick: &str) {
+    c.send(&format!("NICK {nick}"));
+    c.send(&format!("USER {nick} 0 * :{nick} real"));
+    c.expect_prefix(&format!(":irc.cli.test 001 {nick} "));
+    c.skip_until(" 376 ");
+    c.nick = nick.to_string();
+}
+
+#[test]
+fn sighup_reloads_the_tls_certificate_and_keeps_connections() {
+    let dir = TempDir::new();
+    dir.copy(&tls::data("server.crt"), "cert.pem");
+    dir.copy(&tls::data("server.key"), "key.pem");
+    let text = format!(
+        "{}\n[[listen]]\naddress = \"127.0.0.2:0\"\ntls = true\ncert = \"cert.pem\"\nkey = \"key.pem\"\n",
+        config("motd = \"hi\"")
+    );
+    let path = dir.write("portico.toml", &text);
+    let mut s = Server::start(&["-c", path_str(&path)]);
+    let line = s.wait_log("portico: listening on 127.0.0.2:");
+    let addr: SocketAddr = line["portico: listening on ".len()..].parse().unwrap();
+    let mut old = tls::connect(addr, "server", None).expect("TLS handshake");
+    register_tls(&mut old, "old");
+    // Renewed files: new handshakes show the new certificate, the session stays.
+    dir.copy(&tls::data("server2.crt"), "cert.pem");
+    dir.copy(&tls::data("server2.key"), "key.pem");
+    s.signal("HUP");
+    s.wait_log("TLS certificate reloaded");
+    assert!(tls::connect(addr, "server", None).is_err());
+    let mut new = tls::connect(addr, "server2", None).expect("TLS with the new certificate");
+    register_tls(&mut new, "new");
+    old.send("PING :still");
+    old.expect(":irc.cli.test PONG irc.cli.test :still");
+    // A broken file: the reload is refused with the file named, the last good one stays.
+    dir.write("cert.pem", "not a certificate\n");
+    s.signal("HUP");
+    let warning = s.wait_log("rehash failed, keeping the old configuration");
+    let cert = dir.0.join("cert.pem");
+    assert!(
+        warning.contains(&format!("{}", cert.display())) && warning.contains("no PEM certificate"),
+        "{warning}"
+    );
+    let mut later = tls::connect(addr, "server2", None).expect("TLS with the kept certificate");
+    register_tls(&mut later, "later");
+    for c in [&mut old, &mut new] {
+        c.send("PING :after");
+        c.expect(":irc.cli.test PONG irc.cli.test :after");
+    }
+    s.signal("TERM");
+    assert_eq!(s.wait_exit().code(), Some(0), "stderr {:#?}", s.log);
 }
 
 #[test]
