@@ -139,6 +139,20 @@ pub struct Portal {
     /// `portico` (the native protocol) or `rfc2813` (ngIRCd and other RFC 2813 servers).
     #[serde(default)]
     pub protocol: PortalProtocol,
+    /// The link is TLS only: dialed with TLS, and refused when it comes in without.
+    #[serde(default)]
+    pub tls: bool,
+    /// The SHA-256 fingerprint of the peer's certificate (`sha256:` and colons optional),
+    /// which a dialed TLS link must show...
+    #[serde(default)]
+    pub fingerprint: Option<String>,
+    /// ...or a PEM file of CA certificates (relative to the configuration file) whose
+    /// certificate for the portal's name it must show.
+    #[serde(default)]
+    pub ca: Option<String>,
+    /// The TLS settings for dialing, built from `fingerprint` or `ca` by [`Config::load`].
+    #[serde(skip)]
+    pub client_tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -154,8 +168,8 @@ impl fmt::Debug for Portal {
         // The password is never logged.
         write!(
             f,
-            "Portal {{ name: {:?}, address: {:?}, id: {}, connect: {}, sendq_bytes: {}, protocol: {:?} }}",
-            self.name, self.address, self.id, self.connect, self.sendq_bytes, self.protocol
+            "Portal {{ name: {:?}, address: {:?}, id: {}, connect: {}, sendq_bytes: {}, protocol: {:?}, tls: {} }}",
+            self.name, self.address, self.id, self.connect, self.sendq_bytes, self.protocol, self.tls
         )
     }
 }
@@ -374,6 +388,30 @@ impl Listen {
     }
 }
 
+impl Portal {
+    /// The TLS settings for dialing a `tls = true` portal: its pinned fingerprint, or its
+    /// CA file (relative to `dir`).
+    fn load_tls(&self, dir: &Path) -> Result<Option<std::sync::Arc<rustls::ClientConfig>>, String> {
+        if !self.tls {
+            return Ok(None);
+        }
+        let config = match (&self.fingerprint, &self.ca) {
+            (Some(fp), _) => {
+                let fp = tls::normalize_fingerprint(fp).unwrap_or_default();
+                tls::pinned_client_config(&fp, None)
+            }
+            (None, Some(ca)) => tls::ca_client_config(&dir.join(ca)),
+            (None, None) => return Ok(None),
+        };
+        config.map(Some).map_err(|e| {
+            format!(
+                "portal {:?}: {e}; fix the file or the path (relative to this file)",
+                self.name
+            )
+        })
+    }
+}
+
 /// A configuration error, printed as `file:line: message`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
@@ -420,6 +458,13 @@ impl Config {
             l.load_tls(dir).map_err(|message| ConfigError {
                 file: file.clone(),
                 line: line_of_in(&text, "[[listen]]", i, "cert"),
+                message,
+            })?;
+        }
+        for (i, p) in cfg.portal.iter_mut().enumerate() {
+            p.client_tls = p.load_tls(dir).map_err(|message| ConfigError {
+                file: file.clone(),
+                line: line_of_in(&text, "[[portal]]", i, "ca"),
                 message,
             })?;
         }
@@ -650,6 +695,31 @@ impl Config {
                     ),
                 ));
             }
+            if let Some(fp) = p
+                .fingerprint
+                .as_deref()
+                .filter(|f| tls::normalize_fingerprint(f).is_none())
+            {
+                return Err(err(
+                    &at("name"),
+                    format!("portal {:?}: fingerprint {fp:?} is not a SHA-256 fingerprint; write sha256: and 64 hex digits (colons between bytes allowed), e.g. from: openssl x509 -in cert.pem -noout -fingerprint -sha256", p.name),
+                ));
+            }
+            if p.tls && p.address.is_some() && p.fingerprint.is_none() && p.ca.is_none() {
+                return Err(err(
+                    &at("name"),
+                    format!("portal {:?}: tls = true with an address needs the peer's certificate: fingerprint = \"sha256:...\" or ca = \"ca.pem\"", p.name),
+                ));
+            }
+            if !p.tls && (p.fingerprint.is_some() || p.ca.is_some()) {
+                return Err(err(
+                    &at("name"),
+                    format!(
+                        "portal {:?}: fingerprint and ca are for TLS links; add tls = true",
+                        p.name
+                    ),
+                ));
+            }
             if self.portal[..i]
                 .iter()
                 .any(|q| q.name.eq_ignore_ascii_case(&p.name) || q.id == p.id)
@@ -826,6 +896,15 @@ impl fmt::Display for Config {
                 "\n[[portal]]\nname = {:?}\naddress = {addr}\nid = {}\npassword = (set)\nconnect = {}\nsendq_bytes = {}\nprotocol = \"{}\"",
                 p.name, p.id, p.connect, p.sendq_bytes, if p.protocol == PortalProtocol::Rfc2813 { "rfc2813" } else { "portico" }
             )?;
+            if p.tls {
+                writeln!(f, "tls = true")?;
+            }
+            if let Some(fp) = &p.fingerprint {
+                writeln!(f, "fingerprint = {fp:?}")?;
+            }
+            if let Some(ca) = &p.ca {
+                writeln!(f, "ca = {ca:?}")?;
+            }
         }
         Ok(())
     }

@@ -133,6 +133,23 @@ pub fn pinned_client_config(
     Ok(Arc::new(config))
 }
 
+/// TLS settings for dialing a peer whose certificate a CA in the PEM file `ca` signed, for
+/// the name the peer is dialed by (the portal's name).
+pub fn ca_client_config(ca: &Path) -> Result<Arc<ClientConfig>, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in load_certs(ca)? {
+        roots
+            .add(cert)
+            .map_err(|e| format!("CA file {}: unusable certificate: {e}", ca.display()))?;
+    }
+    let config = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS setup: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
 /// Trusts exactly the certificate with a given fingerprint, whatever its names, issuer or
 /// dates: the operator vouched for that certificate by writing its fingerprint down.
 #[derive(Debug)]
@@ -154,10 +171,16 @@ impl ServerCertVerifier for Pinned {
         if got == self.fingerprint {
             Ok(ServerCertVerified::assertion())
         } else {
-            Err(rustls::Error::General(format!(
-                "certificate fingerprint sha256:{got} is not the pinned sha256:{}",
+            // A certificate error: the peer is sent a bad_certificate alert.
+            let why = format!(
+                "its fingerprint sha256:{got} is not the pinned sha256:{}",
                 self.fingerprint
-            )))
+            );
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::Other(rustls::OtherError(Arc::new(
+                    std::io::Error::other(why),
+                ))),
+            ))
         }
     }
 

@@ -590,6 +590,9 @@ impl Server {
                 Err(e) => {
                     // The alert tells the peer why; then the connection is gone.
                     let _ = tls.push(&mut c.stream);
+                    if let Some(d) = self.dialer.dials.iter().find(|d| d.conn == Some(k)) {
+                        warn!("portal {}: link refused: {e}", d.name);
+                    }
                     self.lost(k, &format!("Read error: {e}"), now);
                     return;
                 }
@@ -911,6 +914,10 @@ impl Server {
                 c.writable = true;
                 let _ = c.stream.set_nodelay(true);
                 info!("portal {name}: connected to {peer}");
+                let tls = self.world.config.portal.iter().find(|p| *p.name == *name);
+                if let Some(cfg) = tls.and_then(|p| p.client_tls.clone()) {
+                    self.start_tls(k, Tls::client(cfg, &name));
+                }
                 if !self
                     .world
                     .on_dial(ConnId::from_index(k), &name, peer.ip(), now, &mut self.out)

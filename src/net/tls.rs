@@ -7,7 +7,8 @@
 use super::sendq::{Flushed, SendQ};
 use crate::config::tls::sha256_hex;
 use mio::net::TcpStream;
-use rustls::{Connection, ServerConfig, ServerConnection};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection, Connection, ServerConfig, ServerConnection};
 use std::io::{self, IoSlice, Read, Write};
 use std::sync::Arc;
 
@@ -30,6 +31,16 @@ pub enum Got {
 impl Tls {
     pub fn server(config: Arc<ServerConfig>) -> io::Result<Tls> {
         let conn = ServerConnection::new(config).map_err(io::Error::other)?;
+        Ok(Tls {
+            conn: conn.into(),
+            reported: false,
+        })
+    }
+
+    /// A session for a connection we dialed to the server called `name`.
+    pub fn client(config: Arc<ClientConfig>, name: &str) -> io::Result<Tls> {
+        let name = ServerName::try_from(name.to_string()).map_err(io::Error::other)?;
+        let conn = ClientConnection::new(config, name).map_err(io::Error::other)?;
         Ok(Tls {
             conn: conn.into(),
             reported: false,
