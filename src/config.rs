@@ -42,11 +42,23 @@ pub struct Config {
     pub portal: Vec<Portal>,
     #[serde(default)]
     pub ircx: Ircx,
+    #[serde(default)]
+    pub tls: TlsCfg,
     /// Registered channels (IRCX `+r`).
     #[serde(default)]
     pub channel: Vec<ChannelCfg>,
     #[serde(default)]
     pub testing: Testing,
+}
+
+/// `[tls]`: settings for all TLS listeners.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TlsCfg {
+    /// IRCv3 STS: seconds a client should keep to TLS once it has connected with it. With
+    /// a TLS listener, plain listeners then point clients at its port (`sts` capability).
+    #[serde(default)]
+    pub sts_duration: Option<u64>,
 }
 
 /// `[ircx]`: settings of the IRCX dialect (shared/design/IRCX.md).
@@ -518,6 +530,9 @@ impl Config {
             let a = self.listen[i].address;
             return Err(at("[[listen]]", i, "address", format!("[[listen]] address {a} is given twice; remove one (a port can be listened on once)")));
         }
+        if self.tls.sts_duration.is_some() && !self.listen.iter().any(|l| l.tls) {
+            return Err(err("sts_duration", "sts_duration tells clients to use TLS, but no [[listen]] has tls = true; add a TLS listener or remove sts_duration".into()));
+        }
         for (i, l) in self.listen.iter().enumerate() {
             if l.tls != (l.cert.is_some() && l.key.is_some()) {
                 return Err(at("[[listen]]", i, "address", format!("[[listen]] {}: TLS needs all three of tls = true, cert = \"cert.pem\" and key = \"key.pem\" (PEM files, relative to this file)", l.address)));
@@ -876,6 +891,9 @@ impl fmt::Display for Config {
         }
         for a in &self.account {
             writeln!(f, "\n[[account]]\nname = {:?}\npassword = (set)", a.name)?;
+        }
+        if let Some(d) = self.tls.sts_duration {
+            writeln!(f, "\n[tls]\nsts_duration = {d}")?;
         }
         writeln!(f, "\n[ircx]\nmax_access = {}", self.ircx.max_access)?;
         if let Some(list) = self.ircx.redirect_list() {

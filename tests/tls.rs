@@ -240,3 +240,39 @@ fn openssl_s_client_registers() {
         "{seen:#?}"
     );
 }
+
+#[test]
+fn sts_points_plain_clients_at_the_tls_port() {
+    let s = TlsServer::start("[tls]\nsts_duration = 86400\n");
+    let ls = |c: &mut TestClient, version: &str| {
+        c.send(&format!("CAP LS{version}"));
+        let line = c.line();
+        assert!(
+            line.starts_with(":irc.test CAP * LS :away-notify "),
+            "{line}"
+        );
+        line
+    };
+    let mut plain = TestClient::connect(s.plain());
+    let line = ls(&mut plain, " 302");
+    assert!(
+        line.ends_with(&format!(" userhost-in-names sts=port={}", s.tls().port())),
+        "{line}"
+    );
+    // A client may not ask for it.
+    plain.send("CAP REQ :sts");
+    plain.expect(":irc.test CAP * NAK :sts");
+    let mut secure = connect(s.tls(), "server", None).expect("TLS handshake");
+    let line = ls(&mut secure, " 302");
+    assert!(
+        line.ends_with(" userhost-in-names sts=duration=86400"),
+        "{line}"
+    );
+    // Without CAP 302 there are no values, so no sts.
+    let mut old = TestClient::connect(s.plain());
+    assert!(ls(&mut old, "").ends_with(" userhost-in-names"));
+    // Without sts_duration, no sts.
+    let quiet = TlsServer::start("");
+    let mut plain = TestClient::connect(quiet.plain());
+    assert!(ls(&mut plain, " 302").ends_with(" userhost-in-names"));
+}

@@ -131,6 +131,9 @@ pub struct World {
     /// Local connections over TLS, with their client certificate's SHA-256 fingerprint
     /// (lowercase hex) if one was shown. A side table: plain connections pay nothing.
     pub secure: HashMap<ConnId, Option<Box<str>>>,
+    /// The port of the first TLS listener, which IRCv3 STS points plain clients at (the
+    /// shell tells it once bound).
+    pub sts_port: Option<u16>,
     pub now: Clock,
 }
 
@@ -163,6 +166,7 @@ impl World {
             lagging: Vec::new(),
             auth_guard: Default::default(),
             secure: HashMap::new(),
+            sts_port: None,
             now,
         };
         w.isupport = isupport::tokens(&w.config);

@@ -128,6 +128,7 @@ impl Server {
         for (addr, tls) in server.wanted_listeners(&server.opts.config.clone()) {
             server.open_listener(addr, tls)?;
         }
+        server.tell_sts_port();
         if server.opts.signals {
             use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
             let mut signals = signal_hook_mio::v1_0::Signals::new([SIGTERM, SIGINT, SIGHUP])?;
@@ -177,6 +178,12 @@ impl Server {
             self.listeners[slot] = l;
         }
         Ok(addr)
+    }
+
+    /// Tells the core the port of the first TLS listener, for IRCv3 STS.
+    fn tell_sts_port(&mut self) {
+        let tls = self.listeners.iter().flatten().find(|l| l.tls.is_some());
+        self.world.sts_port = tls.map(|l| l.addr.port());
     }
 
     /// The bound addresses (port 0 resolved).
@@ -421,6 +428,7 @@ impl Server {
         if let Err(note) = self.world.set_config(cfg, &mut self.out) {
             warn!("rehash: {note}");
         }
+        self.tell_sts_port();
     }
 
     fn accept(&mut self, slot: usize, now: Clock) {
