@@ -484,7 +484,7 @@ impl Config {
     }
 
     pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
-        let cfg: Config = toml::from_str(text).map_err(|e| {
+        let mut cfg: Config = toml::from_str(text).map_err(|e| {
             let line = e
                 .span()
                 .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
@@ -499,6 +499,14 @@ impl Config {
             }
         })?;
         cfg.validate(text, file)?;
+        // A pinned portal needs no file: its TLS settings are ready without `load`.
+        for p in cfg.portal.iter_mut().filter(|p| p.ca.is_none()) {
+            p.client_tls = p.load_tls(Path::new("")).map_err(|message| ConfigError {
+                file: file.into(),
+                line: line_of(text, "fingerprint"),
+                message,
+            })?;
+        }
         Ok(cfg)
     }
 

@@ -966,3 +966,40 @@ fn ircx_owners_reach_ngircd_as_ops() {
         &["ngbob", "@alice", "@bob"],
     );
 }
+
+/// Portico dials ngIRCd's TLS port (Debian's ngIRCd is built with GnuTLS), pinning the
+/// certificate ngIRCd serves; users chat across the encrypted link.
+#[test]
+fn portico_dials_ngircd_over_tls_with_a_pinned_certificate() {
+    let Some(bin) = binary() else { return };
+    let tls_port = common::ngircd::free_port();
+    let ssl = format!(
+        "[SSL]\nCertFile = {}\nKeyFile = {}\nPorts = {tls_port}\n",
+        common::tls::data("server.crt").display(),
+        common::tls::data("server.key").display()
+    );
+    let mut ng = Ngircd::start_with(
+        &bin,
+        &[PorticoPeer {
+            name: "irc.test",
+            dial: None,
+        }],
+        &ssl,
+    );
+    let addr = SocketAddr::from(([127, 0, 0, 1], tls_port));
+    let pin = common::tls::fingerprint("server");
+    let extra = format!(
+        "{}tls = true\nfingerprint = \"{pin}\"\n",
+        ng_extra(Dial::Auto(addr))
+    );
+    let p = start("irc.test", 1, &[], &extra);
+    ng.wait_log(SYNCED);
+    p.wait_servers(&[NG_NAME]);
+    let mut alice = p.user_on("alice");
+    let mut ngbob = ng.user("ngbob");
+    meet(&p, &mut alice, &mut ngbob);
+    alice.send("PRIVMSG ngbob :hi over TLS");
+    ngbob.expect(":alice!~alice@127.0.0.1 PRIVMSG ngbob :hi over TLS");
+    ngbob.send("NOTICE alice :noted");
+    alice.expect(":ngbob!~ngbob@127.0.0.1 NOTICE alice :noted");
+}

@@ -877,16 +877,17 @@ impl Server {
 
     /// Starts a non-blocking connect to a portal; the WRITABLE edge finishes it.
     fn dial(&mut self, name: &str) {
-        let Some(addr) = self
-            .world
-            .config
-            .portal
-            .iter()
-            .find(|p| p.name == name)
-            .and_then(|p| p.address)
-        else {
+        let Some(portal) = self.world.config.portal.iter().find(|p| p.name == name) else {
             return;
         };
+        let Some(addr) = portal.address else {
+            return;
+        };
+        if portal.tls && portal.client_tls.is_none() {
+            // Never in the clear what is configured for TLS (settings are built by load).
+            warn!("portal {name}: tls = true but no TLS settings were loaded; not dialing");
+            return;
+        }
         if self.world.portal_busy(name) {
             return;
         }
