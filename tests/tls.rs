@@ -276,3 +276,34 @@ fn sts_points_plain_clients_at_the_tls_port() {
     let mut plain = TestClient::connect(quiet.plain());
     assert!(ls(&mut plain, " 302").ends_with(" userhost-in-names"));
 }
+
+/// A TLS client that stops reading: its send queue fills behind the session and the
+/// socket, and it is closed like a plain one, while the others are served.
+#[test]
+fn a_tls_client_that_never_reads_is_closed_for_its_sendq() {
+    // The flooder is an operator: exempt from flood control.
+    let s = TlsServer::start("sendq_bytes = 65536\n[[oper]]\nname = \"f\"\npassword = \"f\"\n");
+    let mut slow = common::tls::connect_small_rcvbuf(s.tls(), "server").expect("TLS handshake");
+    slow.register("slow");
+    join(&mut slow, "#f");
+    let mut flooder = TestClient::connect(s.plain());
+    flooder.register("flooder");
+    flooder.send("OPER f f");
+    flooder.skip_until(" 381 ");
+    join(&mut flooder, "#f");
+    let quit = ":slow!~slow@127.0.0.1 QUIT :SendQ exceeded";
+    let pad = "p".repeat(400);
+    // The kernel's socket buffers take megabytes before the send queue grows at all.
+    for batch in 0..1500 {
+        let data: String = (0..80)
+            .map(|i| format!("PRIVMSG #f :{batch:04} {i:02} {pad}\r\n"))
+            .collect();
+        flooder.send_raw(data.as_bytes());
+        flooder.send(&format!("PING :{batch}"));
+        let seen = flooder.skip_until(&format!("PONG irc.test :{batch}"));
+        if seen.iter().any(|l| l == quit) {
+            return;
+        }
+    }
+    panic!("slow was never closed");
+}

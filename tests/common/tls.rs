@@ -59,9 +59,22 @@ pub fn connect(
     server_cert: &str,
     client: Option<&str>,
 ) -> io::Result<TestClient> {
+    over(TcpStream::connect(addr)?, server_cert, client)
+}
+
+/// Like [`connect`] with a 4 KiB receive buffer: a client that stops reading fills the
+/// server's send queue soon.
+pub fn connect_small_rcvbuf(addr: SocketAddr, server_cert: &str) -> io::Result<TestClient> {
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    sock.set_recv_buffer_size(4096)?;
+    sock.connect(&addr.into())?;
+    over(sock.into(), server_cert, None)
+}
+
+/// The TLS handshake over `sock`, then a [`TestClient`] on the session.
+fn over(mut sock: TcpStream, server_cert: &str, client: Option<&str>) -> io::Result<TestClient> {
     let config = pinned_client_config(&fingerprint(server_cert), client.map(identity))
         .map_err(io::Error::other)?;
-    let mut sock = TcpStream::connect(addr)?;
     sock.set_read_timeout(Some(TIMEOUT))?;
     let name = ServerName::try_from("irc.test").unwrap();
     let mut conn = ClientConnection::new(config, name).map_err(io::Error::other)?;
