@@ -125,7 +125,15 @@ impl Server {
             saver,
             opts,
         };
-        for (addr, tls) in server.wanted_listeners(&server.opts.config.clone()) {
+        let cfg = server.opts.config.clone();
+        if let Some(l) = cfg.listen.iter().find(|l| l.tls && l.server_tls.is_none()) {
+            // Never serve in the clear what is configured for TLS.
+            return Err(io::Error::other(format!(
+                "[[listen]] {}: tls = true but its certificate was not loaded (Config::load loads it)",
+                l.address
+            )));
+        }
+        for (addr, tls) in server.wanted_listeners(&cfg) {
             server.open_listener(addr, tls)?;
         }
         server.tell_sts_port();
