@@ -51,8 +51,9 @@ pub struct Server {
     opts: Options,
     listeners: Vec<Option<Listener>>,
     conns: Slab<Conn>,
-    /// The TLS sessions of the connections that have one.
-    tls: HashMap<usize, Tls>,
+    /// The TLS sessions of the connections that have one. Boxed: a session is over 1 KiB,
+    /// and the table's empty slots would each be that large.
+    tls: HashMap<usize, Box<Tls>>,
     world: World,
     out: Outbox,
     scratch: Vec<u8>,
@@ -514,7 +515,7 @@ impl Server {
         match tls {
             Ok(tls) => {
                 c.tls = true;
-                self.tls.insert(k, tls);
+                self.tls.insert(k, Box::new(tls));
                 self.world.set_secure(ConnId::from_index(k), None);
             }
             Err(e) => {
@@ -812,7 +813,7 @@ impl Server {
 
     /// Whether `k`'s TLS session still holds records for the socket.
     fn tls_pending(&self, k: usize) -> bool {
-        self.tls.get(&k).is_some_and(Tls::wants_write)
+        self.tls.get(&k).is_some_and(|t| t.wants_write())
     }
 
     /// Finishes closing connections: write-shutdown once flushed, drop on EOF or deadline.
