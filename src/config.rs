@@ -9,6 +9,7 @@ use std::path::Path;
 
 mod channel;
 mod diff;
+pub mod tls;
 pub use channel::ChannelCfg;
 
 /// The configuration used when no file is given: a server for trying Portico locally.
@@ -46,11 +47,23 @@ pub struct Config {
     pub portal: Vec<Portal>,
     #[serde(default)]
     pub ircx: Ircx,
+    #[serde(default)]
+    pub tls: TlsCfg,
     /// Registered channels (IRCX `+r`).
     #[serde(default)]
     pub channel: Vec<ChannelCfg>,
     #[serde(default)]
     pub testing: Testing,
+}
+
+/// `[tls]`: settings for all TLS listeners.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TlsCfg {
+    /// IRCv3 STS: seconds a client should keep to TLS once it has connected with it. With
+    /// a TLS listener, plain listeners then point clients at its port (`sts` capability).
+    #[serde(default)]
+    pub sts_duration: Option<u64>,
 }
 
 /// `[ircx]`: settings of the IRCX dialect (shared/design/IRCX.md).
@@ -143,6 +156,20 @@ pub struct Portal {
     /// `portico` (the native protocol) or `rfc2813` (ngIRCd and other RFC 2813 servers).
     #[serde(default)]
     pub protocol: PortalProtocol,
+    /// The link is TLS only: dialed with TLS, and refused when it comes in without.
+    #[serde(default)]
+    pub tls: bool,
+    /// The SHA-256 fingerprint of the peer's certificate (`sha256:` and colons optional),
+    /// which a dialed TLS link must show...
+    #[serde(default)]
+    pub fingerprint: Option<String>,
+    /// ...or a PEM file of CA certificates (relative to the configuration file) whose
+    /// certificate for the portal's name it must show.
+    #[serde(default)]
+    pub ca: Option<String>,
+    /// The TLS settings for dialing, built from `fingerprint` or `ca` by [`Config::load`].
+    #[serde(skip)]
+    pub client_tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -158,8 +185,8 @@ impl fmt::Debug for Portal {
         // The password is never logged.
         write!(
             f,
-            "Portal {{ name: {:?}, address: {:?}, id: {}, connect: {}, sendq_bytes: {}, protocol: {:?} }}",
-            self.name, self.address, self.id, self.connect, self.sendq_bytes, self.protocol
+            "Portal {{ name: {:?}, address: {:?}, id: {}, connect: {}, sendq_bytes: {}, protocol: {:?}, tls: {} }}",
+            self.name, self.address, self.id, self.connect, self.sendq_bytes, self.protocol, self.tls
         )
     }
 }
@@ -213,6 +240,17 @@ pub struct ServerCfg {
 #[serde(deny_unknown_fields)]
 pub struct Listen {
     pub address: SocketAddr,
+    /// Clients speak TLS here, with the certificate `cert` and its key `key` (PEM files,
+    /// relative to the configuration file).
+    #[serde(default)]
+    pub tls: bool,
+    #[serde(default)]
+    pub cert: Option<String>,
+    #[serde(default)]
+    pub key: Option<String>,
+    /// The TLS settings built from `cert` and `key` by [`Config::load`].
+    #[serde(skip)]
+    pub server_tls: Option<std::sync::Arc<rustls::ServerConfig>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -274,6 +312,10 @@ pub struct Oper {
     /// What this operator may do ([`Privilege`] names); absent: [`DEFAULT_PRIVILEGES`].
     #[serde(default)]
     pub privileges: Option<Vec<String>>,
+    /// The SHA-256 fingerprint of the TLS client certificate the operator must connect
+    /// with (`sha256:` and colons optional); none needed if absent.
+    #[serde(default)]
+    pub fingerprint: Option<String>,
 }
 
 /// An operator power that an `[[oper]]` block grants by name.
@@ -508,6 +550,48 @@ fn default_oper_host() -> String {
     "*@*".into()
 }
 
+impl Listen {
+    /// Reads and checks the certificate and key of a TLS listener (paths relative to
+    /// `dir`, the configuration file's directory).
+    fn load_tls(&mut self, dir: &Path) -> Result<(), String> {
+        let (true, Some(cert), Some(key)) = (self.tls, &self.cert, &self.key) else {
+            return Ok(());
+        };
+        let tls = tls::server_config(&dir.join(cert), &dir.join(key)).map_err(|e| {
+            format!(
+                "[[listen]] {}: {e}; fix the file or the path (relative to this file), e.g. make a self-signed pair as README.md shows",
+                self.address
+            )
+        })?;
+        self.server_tls = Some(tls);
+        Ok(())
+    }
+}
+
+impl Portal {
+    /// The TLS settings for dialing a `tls = true` portal: its pinned fingerprint, or its
+    /// CA file (relative to `dir`).
+    fn load_tls(&self, dir: &Path) -> Result<Option<std::sync::Arc<rustls::ClientConfig>>, String> {
+        if !self.tls {
+            return Ok(None);
+        }
+        let config = match (&self.fingerprint, &self.ca) {
+            (Some(fp), _) => {
+                let fp = tls::normalize_fingerprint(fp).unwrap_or_default();
+                tls::pinned_client_config(&fp, None)
+            }
+            (None, Some(ca)) => tls::ca_client_config(&dir.join(ca)),
+            (None, None) => return Ok(None),
+        };
+        config.map(Some).map_err(|e| {
+            format!(
+                "portal {:?}: {e}; fix the file or the path (relative to this file)",
+                self.name
+            )
+        })
+    }
+}
+
 /// A configuration error, printed as `file:line: message`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
@@ -556,11 +640,26 @@ impl Config {
                 ),
             })?);
         }
+        let dir = path.parent().unwrap_or(Path::new("."));
+        for (i, l) in cfg.listen.iter_mut().enumerate() {
+            l.load_tls(dir).map_err(|message| ConfigError {
+                file: file.clone(),
+                line: line_of_in(&text, "[[listen]]", i, "cert"),
+                message,
+            })?;
+        }
+        for (i, p) in cfg.portal.iter_mut().enumerate() {
+            p.client_tls = p.load_tls(dir).map_err(|message| ConfigError {
+                file: file.clone(),
+                line: line_of_in(&text, "[[portal]]", i, "ca"),
+                message,
+            })?;
+        }
         Ok(cfg)
     }
 
     pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
-        let cfg: Config = toml::from_str(text).map_err(|e| {
+        let mut cfg: Config = toml::from_str(text).map_err(|e| {
             let line = e
                 .span()
                 .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
@@ -575,6 +674,14 @@ impl Config {
             }
         })?;
         cfg.validate(text, file)?;
+        // A pinned portal needs no file: its TLS settings are ready without `load`.
+        for p in cfg.portal.iter_mut().filter(|p| p.ca.is_none()) {
+            p.client_tls = p.load_tls(Path::new("")).map_err(|message| ConfigError {
+                file: file.into(),
+                line: line_of(text, "fingerprint"),
+                message,
+            })?;
+        }
         Ok(cfg)
     }
 
@@ -608,6 +715,14 @@ impl Config {
         if let Some(i) = first_repeat(&self.listen, |a, b| a.address == b.address) {
             let a = self.listen[i].address;
             return Err(at("[[listen]]", i, "address", format!("[[listen]] address {a} is given twice; remove one (a port can be listened on once)")));
+        }
+        if self.tls.sts_duration.is_some() && !self.listen.iter().any(|l| l.tls) {
+            return Err(err("sts_duration", "sts_duration tells clients to use TLS, but no [[listen]] has tls = true; add a TLS listener or remove sts_duration".into()));
+        }
+        for (i, l) in self.listen.iter().enumerate() {
+            if l.tls != (l.cert.is_some() && l.key.is_some()) {
+                return Err(at("[[listen]]", i, "address", format!("[[listen]] {}: TLS needs all three of tls = true, cert = \"cert.pem\" and key = \"key.pem\" (PEM files, relative to this file)", l.address)));
+            }
         }
         if let Some(i) = first_repeat(&self.oper, |a, b| a.name == b.name) {
             let name = &self.oper[i].name;
@@ -671,7 +786,7 @@ impl Config {
         if l.flood_burst == 0 {
             return Err(err("flood_burst", "flood_burst must be at least 1".into()));
         }
-        for o in &self.oper {
+        for (i, o) in self.oper.iter().enumerate() {
             if is_hashed(&o.password) && !valid_password_hash(&o.password) {
                 return Err(err(
                     "[[oper]]",
@@ -686,6 +801,12 @@ impl Config {
                     "[[oper]]",
                     "every [[oper]] needs a non-empty name and password".into(),
                 ));
+            }
+            if o.fingerprint
+                .as_deref()
+                .is_some_and(|f| tls::normalize_fingerprint(f).is_none())
+            {
+                return Err(at("[[oper]]", i, "fingerprint", format!("[[oper]] {:?}: fingerprint is not a SHA-256 fingerprint; write 64 hex digits (colons between bytes and a sha256: prefix allowed), e.g. from: openssl x509 -in cert.pem -noout -fingerprint -sha256", o.name)));
             }
         }
         for (i, a) in self.account.iter().enumerate() {
@@ -807,6 +928,31 @@ impl Config {
                     &at("name"),
                     format!(
                         "portal {:?}: connect = true needs an address = \"host:port\"",
+                        p.name
+                    ),
+                ));
+            }
+            if let Some(fp) = p
+                .fingerprint
+                .as_deref()
+                .filter(|f| tls::normalize_fingerprint(f).is_none())
+            {
+                return Err(err(
+                    &at("name"),
+                    format!("portal {:?}: fingerprint {fp:?} is not a SHA-256 fingerprint; write sha256: and 64 hex digits (colons between bytes allowed), e.g. from: openssl x509 -in cert.pem -noout -fingerprint -sha256", p.name),
+                ));
+            }
+            if p.tls && p.address.is_some() && p.fingerprint.is_none() && p.ca.is_none() {
+                return Err(err(
+                    &at("name"),
+                    format!("portal {:?}: tls = true with an address needs the peer's certificate: fingerprint = \"sha256:...\" or ca = \"ca.pem\"", p.name),
+                ));
+            }
+            if !p.tls && (p.fingerprint.is_some() || p.ca.is_some()) {
+                return Err(err(
+                    &at("name"),
+                    format!(
+                        "portal {:?}: fingerprint and ca are for TLS links; add tls = true",
                         p.name
                     ),
                 ));
@@ -942,6 +1088,9 @@ impl fmt::Display for Config {
         }
         for l in &self.listen {
             writeln!(f, "\n[[listen]]\naddress = \"{}\"", l.address)?;
+            if let (true, Some(cert), Some(key)) = (l.tls, &l.cert, &l.key) {
+                writeln!(f, "tls = true\ncert = {cert:?}\nkey = {key:?}")?;
+            }
         }
         let l = &self.limits;
         writeln!(f, "\n[limits]")?;
@@ -979,6 +1128,9 @@ impl fmt::Display for Config {
                 },
                 privilege_names(o.privileges())
             )?;
+            if let Some(fp) = &o.fingerprint {
+                writeln!(f, "fingerprint = {fp:?}")?;
+            }
         }
         for a in &self.account {
             writeln!(f, "\n[[account]]\nname = {:?}\npassword = (set)", a.name)?;
@@ -991,6 +1143,9 @@ impl fmt::Display for Config {
             if let Some(file) = &self.log.file {
                 writeln!(f, "file = {file:?}")?;
             }
+        }
+        if let Some(d) = self.tls.sts_duration {
+            writeln!(f, "\n[tls]\nsts_duration = {d}")?;
         }
         writeln!(f, "\n[ircx]\nmax_access = {}", self.ircx.max_access)?;
         if let Some(list) = self.ircx.redirect_list() {
@@ -1011,6 +1166,15 @@ impl fmt::Display for Config {
                 "\n[[portal]]\nname = {:?}\naddress = {addr}\nid = {}\npassword = (set)\nconnect = {}\nsendq_bytes = {}\nprotocol = \"{}\"",
                 p.name, p.id, p.connect, p.sendq_bytes, if p.protocol == PortalProtocol::Rfc2813 { "rfc2813" } else { "portico" }
             )?;
+            if p.tls {
+                writeln!(f, "tls = true")?;
+            }
+            if let Some(fp) = &p.fingerprint {
+                writeln!(f, "fingerprint = {fp:?}")?;
+            }
+            if let Some(ca) = &p.ca {
+                writeln!(f, "ca = {ca:?}")?;
+            }
         }
         Ok(())
     }

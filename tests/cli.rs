@@ -2,43 +2,15 @@
 //! SIGHUP reloads the configuration file and survives a broken one).
 
 mod common;
-use common::{TestClient, TIMEOUT};
+use common::{tls, TempDir, TestClient, TIMEOUT};
 use std::io::{BufRead, BufReader, ErrorKind};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::Instant;
 
 const BIN: &str = env!("CARGO_BIN_EXE_portico");
-
-/// A directory of its own under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let dir = std::env::temp_dir().join(format!("portico-cli-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-
-    /// Writes `name` in the directory and returns its path.
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.0.join(name);
-        std::fs::write(&path, text).expect("write temp file");
-        path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A running `portico` process whose stderr is read line by line on a thread; killed on drop
 /// if a test fails before it ends.
@@ -500,6 +472,110 @@ fn sighup_with_a_broken_file_keeps_the_old_config() {
     assert_eq!(motd, [":irc.cli.test 372 third :- fixed motd"]);
     s.signal("TERM");
     assert_eq!(s.wait_exit().code(), Some(0));
+}
+
+/// Registers `c` (connected to the TLS listener) as `nick`.
+fn register_tls(c: &mut TestClient, nick: &str) {
+    c.send(&format!("NICK {nick}"));
+    c.send(&format!("USER {nick} 0 * :{nick} real"));
+    c.expect_prefix(&format!(":irc.cli.test 001 {nick} "));
+    c.skip_until(" 376 ");
+    c.nick = nick.to_string();
+}
+
+/// [`config`] plus a TLS listener on 127.0.0.2 serving `cert.pem` and `key.pem` beside the
+/// file (copied from tests/data/`cert`.crt and `key`.key); returns the file's path.
+fn tls_config(dir: &TempDir, cert: &str, key: &str, extra: &str) -> PathBuf {
+    dir.copy(&tls::data(&format!("{cert}.crt")), "cert.pem");
+    dir.copy(&tls::data(&format!("{key}.key")), "key.pem");
+    let text = format!(
+        "{}\n[[listen]]\naddress = \"127.0.0.2:0\"\ntls = true\ncert = \"cert.pem\"\nkey = \"key.pem\"\n{extra}",
+        config("motd = \"hi\"")
+    );
+    dir.write("portico.toml", &text)
+}
+
+#[test]
+fn check_config_loads_the_tls_files() {
+    let dir = TempDir::new();
+    let path = tls_config(&dir, "server", "client", "");
+    let (code, _, err) = run(&["--check-config", path_str(&path)]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}:20: [[listen]] 127.0.0.2:0: certificate ",
+            path.display()
+        )) && err.contains("do not make a usable pair"),
+        "{err}"
+    );
+    let portal = "[[portal]]\nname = \"b.test\"\nid = 2\npassword = \"pw\"\ntls = true\n\
+                  fingerprint = \"sha256:AB\"\n";
+    let path = tls_config(
+        &dir,
+        "server",
+        "server",
+        &format!("[tls]\nsts_duration = 60\n{portal}"),
+    );
+    let (code, _, err) = run(&["--check-config", path_str(&path)]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("is not a SHA-256 fingerprint"), "{err}");
+    let fp = tls::fingerprint("server");
+    let path = tls_config(
+        &dir,
+        "server",
+        "server",
+        &format!(
+            "[tls]\nsts_duration = 60\n{}",
+            portal.replace("sha256:AB", &fp)
+        ),
+    );
+    let (code, out, err) = run(&["--check-config", path_str(&path)]);
+    assert_eq!(code, 0, "{err}");
+    for want in [
+        "address = \"127.0.0.2:0\"\ntls = true\ncert = \"cert.pem\"\nkey = \"key.pem\"\n",
+        "[tls]\nsts_duration = 60\n",
+        &format!("tls = true\nfingerprint = \"{fp}\"\n"),
+    ] {
+        assert!(out.contains(want), "{want:?} not in {out}");
+    }
+}
+
+#[test]
+fn sighup_reloads_the_tls_certificate_and_keeps_connections() {
+    let dir = TempDir::new();
+    let path = tls_config(&dir, "server", "server", "");
+    let mut s = Server::start(&["-c", path_str(&path)]);
+    let line = s.wait_log("portico: listening on 127.0.0.2:");
+    let addr: SocketAddr = line["portico: listening on ".len()..].parse().unwrap();
+    let mut old = tls::connect(addr, "server", None).expect("TLS handshake");
+    register_tls(&mut old, "old");
+    // Renewed files: new handshakes show the new certificate, the session stays.
+    dir.copy(&tls::data("server2.crt"), "cert.pem");
+    dir.copy(&tls::data("server2.key"), "key.pem");
+    s.signal("HUP");
+    s.wait_log("TLS certificate reloaded");
+    assert!(tls::connect(addr, "server", None).is_err());
+    let mut new = tls::connect(addr, "server2", None).expect("TLS with the new certificate");
+    register_tls(&mut new, "new");
+    old.send("PING :still");
+    old.expect(":irc.cli.test PONG irc.cli.test :still");
+    // A broken file: the reload is refused with the file named, the last good one stays.
+    dir.write("cert.pem", "not a certificate\n");
+    s.signal("HUP");
+    let warning = s.wait_log("rehash failed, keeping the old configuration");
+    let cert = dir.0.join("cert.pem");
+    assert!(
+        warning.contains(&format!("{}", cert.display())) && warning.contains("no PEM certificate"),
+        "{warning}"
+    );
+    let mut later = tls::connect(addr, "server2", None).expect("TLS with the kept certificate");
+    register_tls(&mut later, "later");
+    for c in [&mut old, &mut new] {
+        c.send("PING :after");
+        c.expect(":irc.cli.test PONG irc.cli.test :after");
+    }
+    s.signal("TERM");
+    assert_eq!(s.wait_exit().code(), Some(0), "stderr {:#?}", s.log);
 }
 
 #[test]

@@ -80,7 +80,8 @@ mod tests {
             let t = TestWorld::with_config(&format!(
                 "{BASE_CONFIG}[cloak]\nsecret = \"{SECRET}\"\n\
                  [[oper]]\nname = \"seer\"\npassword = \"pw\"\n\
-                 [[oper]]\nname = \"blind\"\npassword = \"pw\"\nprivileges = [\"kill\", \"ban\"]\n"
+                 [[oper]]\nname = \"blind\"\npassword = \"pw\"\nprivileges = [\"kill\", \"ban\"]\n\
+                 [[oper]]\nname = \"here\"\npassword = \"pw\"\nhost = \"*@127.0.0.1\"\n"
             ));
             (t, cloak(SECRET, ip("127.0.0.1")))
         }
@@ -123,6 +124,16 @@ mod tests {
             t.take(b);
             let seen = format!(":irc.test 378 bob alice :is connecting from *@{host} 127.0.0.1");
             assert!(t.ask(b, "WHOIS alice").contains(&seen));
+        }
+
+        #[test]
+        fn an_oper_host_mask_matches_the_address_behind_the_cloak() {
+            let (mut t, _) = world();
+            let a = t.user("alice");
+            assert_eq!(
+                t.ask(a, "OPER here pw")[0],
+                ":irc.test 381 alice :You are now an IRC operator"
+            );
         }
 
         #[test]

@@ -251,7 +251,20 @@ impl World {
         }
     }
 
+    /// The shell says connection `conn` is TLS (told when it is accepted on a TLS listener
+    /// or dialed with TLS, and again with the client certificate's fingerprint once the
+    /// handshake shows one).
+    pub fn set_secure(&mut self, conn: ConnId, fingerprint: Option<Box<str>>) {
+        self.secure.insert(conn, fingerprint);
+    }
+
+    /// The client certificate fingerprint of a local TLS connection.
+    pub fn fingerprint(&self, conn: ConnId) -> Option<&str> {
+        self.secure.get(&conn)?.as_deref()
+    }
+
     fn forget_local(&mut self, conn: ConnId) {
+        self.secure.remove(&conn);
         let Some(local) = self.locals.get_mut(conn.index()).and_then(Option::take) else {
             return;
         };

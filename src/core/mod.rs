@@ -140,6 +140,12 @@ pub struct World {
     pub lagging: Vec<ChanId>,
     /// Failed secrets (PASS, OPER, link passwords, AUTH PLAIN) per address.
     pub auth_guard: guard::Guard,
+    /// Local connections over TLS, with their client certificate's SHA-256 fingerprint
+    /// (lowercase hex) if one was shown. A side table: plain connections pay nothing.
+    pub secure: HashMap<ConnId, Option<Box<str>>>,
+    /// The port of the first TLS listener, which IRCv3 STS points plain clients at (the
+    /// shell tells it once bound).
+    pub sts_port: Option<u16>,
     pub now: Clock,
 }
 
@@ -173,6 +179,8 @@ impl World {
             oper_privileges: Default::default(),
             lagging: Vec::new(),
             auth_guard: Default::default(),
+            secure: HashMap::new(),
+            sts_port: None,
             now,
         };
         w.isupport = isupport::tokens(&w.config);

@@ -19,6 +19,9 @@ pub mod umode {
     /// IRCX GAG: set by a sysop on another user, who is not told; their messages reach
     /// nobody.
     pub const GAG: u8 = 64;
+    /// The connection is TLS: set by the server at registration, never by MODE, and kept
+    /// to this server like +x (it describes the connection).
+    pub const SECURE: u8 = 128;
     /// In the order `MODE nick` lists them.
     pub const ALL: &[(u8, u8)] = &[
         (b'a', MANAGER),
@@ -28,6 +31,7 @@ pub mod umode {
         (b'w', WALLOPS),
         (b'x', IRCX),
         (b'z', GAG),
+        (b'Z', SECURE),
     ];
     /// The modes other servers are told of in NICK and user MODE lines. Left out on purpose:
     /// +x (a property of the connection), the IRCX level +a (this server's own), and the gag

@@ -72,6 +72,17 @@ impl TestWorld {
         c
     }
 
+    /// A registered user on TLS, as the shell reports one, with a client certificate's
+    /// fingerprint if given.
+    pub fn secure_user(&mut self, nick: &str, fingerprint: Option<&str>) -> ConnId {
+        let c = self.connect();
+        self.w.set_secure(c, fingerprint.map(Into::into));
+        self.feed(c, &format!("NICK {nick}"));
+        self.feed(c, &format!("USER {nick} 0 * :{nick} real"));
+        assert!(self.take(c).iter().any(|l| l.contains(" 001 ")));
+        c
+    }
+
     pub fn feed(&mut self, conn: ConnId, line: &str) {
         let mut out = Outbox::default();
         self.w.on_line(conn, line.as_bytes(), self.now, &mut out);
@@ -238,7 +249,7 @@ mod tests {
             ":irc.test 002 alice :Your host is irc.test, running version portico-0.1.0"
         );
         assert!(got[3].starts_with(
-            ":irc.test 004 alice irc.test portico-0.1.0 aioswxz Eabdfhiklmnopqrstuvwxz bkloqv"
+            ":irc.test 004 alice irc.test portico-0.1.0 Zaioswxz Eabdfhiklmnopqrstuvwxz bkloqv"
         ));
         assert!(got
             .iter()

@@ -31,6 +31,9 @@ pub struct Conn {
     pub writable: bool,
     pub in_dirty: bool,
     pub in_throttled: bool,
+    /// The connection speaks TLS: its session is in the loop's side table (this flag sits
+    /// in padding, so plain connections do not grow).
+    pub tls: bool,
     /// An outbound portal connection still connecting: the portal's name.
     pub connecting: Option<Box<str>>,
 }
@@ -45,6 +48,7 @@ impl Conn {
             writable: true,
             in_dirty: false,
             in_throttled: false,
+            tls: false,
             connecting: None,
         }
     }
@@ -119,5 +123,16 @@ mod tests {
             assert_eq!(c.queue(line.clone(), 12, || 1000), Queued::Yes);
         }
         assert_eq!(c.sendq.len(), 21 * 12);
+    }
+
+    /// Every connection pays for this struct: TLS state lives in a side table, and the
+    /// flag marking a TLS connection sits in what was padding.
+    #[test]
+    fn conn_stays_small() {
+        assert!(
+            std::mem::size_of::<super::Conn>() <= 120,
+            "{}",
+            std::mem::size_of::<super::Conn>()
+        );
     }
 }

@@ -8,12 +8,14 @@ use super::dialer::Dialer;
 use super::listener;
 use super::sendq::Flushed;
 use super::state_file::{self, Saver};
+use super::tls::{Got, Tls};
 use super::{Handle, Options, REHASH, RUN, STOP};
 use crate::config::Config;
 use crate::core::ids::Key;
 use crate::core::{Clock, ConnId, Outbox, World};
 use crate::limits::{READ_BUDGET, RECVQ_LIMIT, SCRATCH};
 use crate::proto::framer::{Flow, Input};
+use hashbrown::HashMap;
 use log::{debug, info, warn};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
@@ -37,13 +39,21 @@ const THROTTLE_RETRY_MS: u64 = 50;
 struct Listener {
     sock: TcpListener,
     addr: SocketAddr,
+    /// Clients speak TLS here, with these settings (replaced on a reload).
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
+
+/// A listener to have: its address and, for TLS, its settings.
+type Wanted = (SocketAddr, Option<Arc<rustls::ServerConfig>>);
 
 pub struct Server {
     poll: Poll,
     opts: Options,
     listeners: Vec<Option<Listener>>,
     conns: Slab<Conn>,
+    /// The TLS sessions of the connections that have one. Boxed: a session is over 1 KiB,
+    /// and the table's empty slots would each be that large.
+    tls: HashMap<usize, Box<Tls>>,
     world: World,
     out: Outbox,
     scratch: Vec<u8>,
@@ -98,6 +108,7 @@ impl Server {
             poll,
             listeners: Vec::new(),
             conns: Slab::new(),
+            tls: HashMap::new(),
             world,
             out: Outbox::default(),
             scratch: vec![0; SCRATCH],
@@ -118,9 +129,18 @@ impl Server {
             saver,
             opts,
         };
-        for addr in server.wanted_listeners(&server.opts.config.clone()) {
-            server.open_listener(addr)?;
+        let cfg = server.opts.config.clone();
+        if let Some(l) = cfg.listen.iter().find(|l| l.tls && l.server_tls.is_none()) {
+            // Never serve in the clear what is configured for TLS.
+            return Err(io::Error::other(format!(
+                "[[listen]] {}: tls = true but its certificate was not loaded (Config::load loads it)",
+                l.address
+            )));
         }
+        for (addr, tls) in server.wanted_listeners(&cfg) {
+            server.open_listener(addr, tls)?;
+        }
+        server.tell_sts_port();
         if server.opts.signals {
             use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
             let mut signals = signal_hook_mio::v1_0::Signals::new([SIGTERM, SIGINT, SIGHUP])?;
@@ -133,15 +153,23 @@ impl Server {
         Ok(server)
     }
 
-    fn wanted_listeners(&self, cfg: &Config) -> Vec<SocketAddr> {
+    fn wanted_listeners(&self, cfg: &Config) -> Vec<Wanted> {
         match &self.opts.listen_override {
-            Some(addrs) => addrs.clone(),
-            None => cfg.listen.iter().map(|l| l.address).collect(),
+            Some(addrs) => addrs.iter().map(|&a| (a, None)).collect(),
+            None => cfg
+                .listen
+                .iter()
+                .map(|l| (l.address, l.server_tls.clone()))
+                .collect(),
         }
     }
 
     /// Binds and registers a listener; returns the bound address (port 0 resolved).
-    fn open_listener(&mut self, addr: SocketAddr) -> io::Result<SocketAddr> {
+    fn open_listener(
+        &mut self,
+        addr: SocketAddr,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> io::Result<SocketAddr> {
         let mut sock = listener::bind(addr)
             .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
         let addr = sock.local_addr()?;
@@ -155,13 +183,19 @@ impl Server {
             Token(LISTENER_BASE + slot),
             Interest::READABLE,
         )?;
-        let l = Some(Listener { sock, addr });
+        let l = Some(Listener { sock, addr, tls });
         if slot == self.listeners.len() {
             self.listeners.push(l);
         } else {
             self.listeners[slot] = l;
         }
         Ok(addr)
+    }
+
+    /// Tells the core the port of the first TLS listener, for IRCv3 STS.
+    fn tell_sts_port(&mut self) {
+        let tls = self.listeners.iter().flatten().find(|l| l.tls.is_some());
+        self.world.sts_port = tls.map(|l| l.addr.port());
     }
 
     /// The bound addresses (port 0 resolved).
@@ -333,10 +367,9 @@ impl Server {
         let mut events = Events::with_capacity(1024);
         loop {
             self.flush_dirty(now);
-            let busy = self
-                .conns
-                .iter()
-                .any(|(_, c)| !c.sendq.is_empty() && c.state != State::Dead);
+            let busy = self.conns.iter().any(|(k, c)| {
+                (!c.sendq.is_empty() || self.tls_pending(k)) && c.state != State::Dead
+            });
             if !busy || Instant::now() >= deadline {
                 break;
             }
@@ -348,7 +381,10 @@ impl Server {
                 }
             }
         }
-        for (_, c) in self.conns.iter_mut() {
+        for (k, c) in self.conns.iter_mut() {
+            if let Some(tls) = self.tls.get_mut(&k) {
+                tls.close(&mut c.stream);
+            }
             let _ = c.stream.shutdown(std::net::Shutdown::Write);
         }
         info!("shut down");
@@ -395,33 +431,40 @@ impl Server {
         }
         let wanted = self.wanted_listeners(&cfg);
         for slot in 0..self.listeners.len() {
-            let Some(l) = &self.listeners[slot] else {
+            let Some(l) = &mut self.listeners[slot] else {
                 continue;
             };
             let configured = wanted
                 .iter()
-                .any(|a| *a == l.addr || (a.port() == 0 && a.ip() == l.addr.ip()));
-            if !configured {
+                .find(|(a, _)| *a == l.addr || (a.port() == 0 && a.ip() == l.addr.ip()));
+            if let Some((_, tls)) = configured {
+                // New handshakes take the reloaded certificate; sessions keep theirs.
+                if tls.is_some() {
+                    info!("rehash: {}: TLS certificate reloaded", l.addr);
+                }
+                l.tls = tls.clone();
+            } else {
                 info!("rehash: closing listener {}", l.addr);
                 if let Some(mut l) = self.listeners[slot].take() {
                     let _ = self.poll.registry().deregister(&mut l.sock);
                 }
             }
         }
-        for addr in wanted {
+        for (addr, tls) in wanted {
             let open = self
                 .listeners
                 .iter()
                 .flatten()
                 .any(|l| l.addr == addr || (addr.port() == 0 && l.addr.ip() == addr.ip()));
             if !open {
-                match self.open_listener(addr) {
+                match self.open_listener(addr, tls) {
                     Ok(bound) => info!("rehash: listening on {bound}"),
                     Err(e) => warn!("rehash: {e}"),
                 }
             }
         }
         let note = self.world.set_config(cfg, &mut self.out).err();
+        self.tell_sts_port();
         (true, note.map(|note| format!("rehash: {note}")))
     }
 
@@ -458,12 +501,17 @@ impl Server {
             if sndbuf > 0 {
                 let _ = socket2::SockRef::from(&stream).set_send_buffer_size(sndbuf);
             }
+            let tls = l.tls.clone();
             let Some(k) = self.add_conn(stream, None) else {
                 continue;
             };
             info!("conn {k}: accepted from {peer}");
-            self.world
-                .on_open(ConnId::from_index(k), peer.ip(), now, &mut self.out);
+            let id = ConnId::from_index(k);
+            if self.world.on_open(id, peer.ip(), now, &mut self.out) {
+                if let Some(cfg) = tls {
+                    self.start_tls(k, Tls::server(cfg));
+                }
+            }
             self.apply(now);
         }
     }
@@ -491,6 +539,25 @@ impl Server {
         Some(k)
     }
 
+    /// Gives connection `k` its TLS session and tells the core it is secure.
+    fn start_tls(&mut self, k: usize, tls: io::Result<Tls>) {
+        let Some(c) = self.conns.get_mut(k) else {
+            return;
+        };
+        match tls {
+            Ok(tls) => {
+                c.tls = true;
+                self.tls.insert(k, Box::new(tls));
+                self.world.set_secure(ConnId::from_index(k), None);
+            }
+            Err(e) => {
+                warn!("conn {k}: cannot start TLS: {e}");
+                self.world
+                    .close_conn(ConnId::from_index(k), "TLS unavailable", &mut self.out);
+            }
+        }
+    }
+
     fn on_writable(&mut self, k: usize, now: Clock) {
         let Some(c) = self.conns.get_mut(k) else {
             return;
@@ -500,7 +567,8 @@ impl Server {
             return;
         }
         c.writable = true;
-        if !c.sendq.is_empty() && !c.in_dirty {
+        // A TLS session may hold records of its own (handshake, close_notify).
+        if (!c.sendq.is_empty() || c.tls) && !c.in_dirty {
             c.in_dirty = true;
             self.dirty.push(k);
         }
@@ -519,6 +587,10 @@ impl Server {
                 return;
             };
             if c.state == State::Dead {
+                return;
+            }
+            if c.tls {
+                self.read_tls(k, now);
                 return;
             }
             match c.stream.read(&mut self.scratch) {
@@ -546,6 +618,74 @@ impl Server {
                 Err(e) => {
                     self.lost(k, &format!("Read error: {e}"), now);
                     return;
+                }
+            }
+        }
+    }
+
+    /// [`Server::read`] for a TLS connection: encrypted bytes until WouldBlock or the
+    /// budget, each batch's plaintext through [`Server::process`].
+    fn read_tls(&mut self, k: usize, now: Clock) {
+        let mut total = 0;
+        loop {
+            let (Some(c), Some(tls)) = (self.conns.get_mut(k), self.tls.get_mut(&k)) else {
+                return;
+            };
+            if c.state == State::Dead {
+                return;
+            }
+            let got = match tls.read_socket(&mut c.stream) {
+                Ok(got) => got,
+                Err(e) => {
+                    // The alert tells the peer why; then the connection is gone.
+                    let _ = tls.push(&mut c.stream);
+                    if let Some(d) = self.dialer.dials.iter().find(|d| d.conn == Some(k)) {
+                        warn!("portal {}: link refused: {e}", d.name);
+                    }
+                    self.lost(k, &format!("Read error: {e}"), now);
+                    return;
+                }
+            };
+            if let Some(fp) = tls.take_handshake_done() {
+                self.world.set_secure(ConnId::from_index(k), fp);
+                // Lines queued during the handshake may go now.
+                c.writable = true;
+            }
+            if tls.wants_write() || !c.sendq.is_empty() {
+                mark_dirty(c, &mut self.dirty, ConnId::from_index(k));
+            }
+            if !self.read_plaintext(k, now) {
+                self.lost(k, "Connection closed", now);
+                return;
+            }
+            match got {
+                Got::Eof => {
+                    self.lost(k, "Connection closed", now);
+                    return;
+                }
+                Got::Empty => return,
+                Got::Bytes(n) => total += n,
+            }
+            if total >= READ_BUDGET {
+                self.pending_read.push(k);
+                return;
+            }
+        }
+    }
+
+    /// Hands the decrypted input of `k` to the core; false once the peer said close_notify.
+    fn read_plaintext(&mut self, k: usize, now: Clock) -> bool {
+        loop {
+            let Some(tls) = self.tls.get_mut(&k) else {
+                return true;
+            };
+            match tls.read_plain(&mut self.scratch) {
+                None => return false,
+                Some(0) => return true,
+                Some(n) => {
+                    let data = std::mem::take(&mut self.scratch);
+                    self.process(k, &data[..n], now);
+                    self.scratch = data;
                 }
             }
         }
@@ -656,7 +796,11 @@ impl Server {
                 c.in_dirty = false;
                 continue;
             }
-            match c.sendq.flush(&mut c.stream) {
+            let flushed = match self.tls.get_mut(&k).filter(|_| c.tls) {
+                Some(tls) => tls.flush(&mut c.sendq, &mut c.stream),
+                None => c.sendq.flush(&mut c.stream),
+            };
+            match flushed {
                 Ok(Flushed::Empty) => c.in_dirty = false,
                 Ok(Flushed::Blocked) => {
                     c.writable = false;
@@ -691,6 +835,11 @@ impl Server {
         }
     }
 
+    /// Whether `k`'s TLS session still holds records for the socket.
+    fn tls_pending(&self, k: usize) -> bool {
+        self.tls.get(&k).is_some_and(|t| t.wants_write())
+    }
+
     /// Finishes closing connections: write-shutdown once flushed, drop on EOF or deadline.
     fn reap(&mut self, now: Clock) {
         let mut keep = Vec::new();
@@ -701,6 +850,7 @@ impl Server {
             match c.state {
                 State::Dead => {
                     self.dialer.ended(k, now.mono_ms);
+                    self.tls.remove(&k);
                     let mut c = self.conns.remove(k);
                     let _ = self.poll.registry().deregister(&mut c.stream);
                     self.world.on_close(
@@ -714,7 +864,11 @@ impl Server {
                     if now.mono_ms >= deadline_ms {
                         c.state = State::Dead;
                         keep.push(k);
-                    } else if !shut && c.sendq.is_empty() {
+                    } else if !shut && c.sendq.is_empty() && !self.tls_pending(k) {
+                        let c = &mut self.conns[k];
+                        if let Some(tls) = self.tls.get_mut(&k) {
+                            tls.close(&mut c.stream);
+                        }
                         let _ = c.stream.shutdown(std::net::Shutdown::Write);
                         c.state = State::Closing {
                             deadline_ms,
@@ -747,16 +901,17 @@ impl Server {
 
     /// Starts a non-blocking connect to a portal; the WRITABLE edge finishes it.
     fn dial(&mut self, name: &str) {
-        let Some(addr) = self
-            .world
-            .config
-            .portal
-            .iter()
-            .find(|p| p.name == name)
-            .and_then(|p| p.address)
-        else {
+        let Some(portal) = self.world.config.portal.iter().find(|p| p.name == name) else {
             return;
         };
+        let Some(addr) = portal.address else {
+            return;
+        };
+        if portal.tls && portal.client_tls.is_none() {
+            // Never in the clear what is configured for TLS (settings are built by load).
+            warn!("portal {name}: tls = true but no TLS settings were loaded; not dialing");
+            return;
+        }
         if self.world.portal_busy(name) {
             return;
         }
@@ -792,6 +947,10 @@ impl Server {
                 c.writable = true;
                 let _ = c.stream.set_nodelay(true);
                 info!("portal {name}: connected to {peer}");
+                let tls = self.world.config.portal.iter().find(|p| *p.name == *name);
+                if let Some(cfg) = tls.and_then(|p| p.client_tls.clone()) {
+                    self.start_tls(k, Tls::client(cfg, &name));
+                }
                 if !self
                     .world
                     .on_dial(ConnId::from_index(k), &name, peer.ip(), now, &mut self.out)

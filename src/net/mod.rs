@@ -7,6 +7,7 @@ mod event_loop;
 mod listener;
 pub mod sendq;
 pub mod state_file;
+mod tls;
 
 pub use event_loop::Server;
 

@@ -4,12 +4,15 @@
 
 use portico::config::Config;
 use portico::net::{spawn, Options, Running};
-use std::io::{BufRead, BufReader, ErrorKind, Write};
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 pub mod net;
 pub mod ngircd;
+pub mod tls;
 
 pub const TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -28,6 +31,38 @@ pub fn join(c: &mut TestClient, chans: &str) {
     c.send(&format!("JOIN {chans}"));
     for ch in chans.split(',') {
         c.skip_until(&format!(":irc.test 366 {} {ch} ", c.nick));
+    }
+}
+
+/// A directory of its own under the system temp dir, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new() -> TempDir {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("portico-test-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+
+    /// Writes `name` in the directory and returns its path.
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, text).expect("write temp file");
+        path
+    }
+
+    /// Copies the file `from` to `name` in the directory.
+    pub fn copy(&self, from: &Path, name: &str) {
+        std::fs::copy(from, self.0.join(name)).expect("copy into temp dir");
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -67,8 +102,10 @@ impl TestServer {
 
 pub struct TestClient {
     pub nick: String,
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
+    reader: BufReader<Box<dyn Read + Send>>,
+    writer: Box<dyn Write + Send>,
+    /// The socket under the reader and writer (the same one, or under TLS).
+    sock: TcpStream,
 }
 
 impl TestClient {
@@ -92,10 +129,25 @@ impl TestClient {
 
     fn from_stream(stream: TcpStream) -> TestClient {
         stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        TestClient::from_io(
+            stream.try_clone().unwrap(),
+            Box::new(stream.try_clone().unwrap()),
+            Box::new(stream),
+        )
+    }
+
+    /// A client reading and writing through `reader` and `writer` (e.g. a TLS session) on
+    /// `sock`, whose read timeout is already set.
+    pub fn from_io(
+        sock: TcpStream,
+        reader: Box<dyn Read + Send>,
+        writer: Box<dyn Write + Send>,
+    ) -> TestClient {
         TestClient {
             nick: String::new(),
-            writer: stream.try_clone().unwrap(),
-            reader: BufReader::new(stream),
+            reader: BufReader::new(reader),
+            writer,
+            sock,
         }
     }
 
@@ -118,11 +170,12 @@ impl TestClient {
 
     pub fn send_raw(&mut self, bytes: &[u8]) {
         self.writer.write_all(bytes).expect("send");
+        self.writer.flush().expect("send");
     }
 
     /// The socket itself (for `shutdown`, `set_nodelay`, raw writes).
     pub fn stream(&self) -> &TcpStream {
-        &self.writer
+        &self.sock
     }
 
     /// The next line as raw bytes, without CR LF (no UTF-8 conversion); panics on timeout

@@ -61,6 +61,11 @@ pub struct PorticoPeer<'a> {
 
 impl Ngircd {
     pub fn start(bin: &std::path::Path, peers: &[PorticoPeer<'_>]) -> Ngircd {
+        Ngircd::start_with(bin, peers, "")
+    }
+
+    /// Like [`Ngircd::start`], with `extra` sections in the config (e.g. `[SSL]`).
+    pub fn start_with(bin: &std::path::Path, peers: &[PorticoPeer<'_>], extra: &str) -> Ngircd {
         let port = free_port();
         let dir = std::env::temp_dir().join(format!(
             "portico-ng-{}-{}",
@@ -75,7 +80,7 @@ impl Ngircd {
              AdminInfo1 = test\nAdminInfo2 = test\nAdminEMail = test@example.net\n\
              [Limits]\nMaxNickLength = 30\nMaxConnectionsIP = 0\nConnectRetry = 5\nMaxPenaltyTime = 0\nPingTimeout = 120\nPongTimeout = 20\n\
              [Options]\nDNS = no\nIdent = no\nPAM = no\nOperCanUseMode = yes\n\
-             [Operator]\nName = ngoper\nPassword = ngpw\n"
+             [Operator]\nName = ngoper\nPassword = ngpw\n{extra}"
         );
         for p in peers {
             conf.push_str(&format!("[Server]\nName = {}\nMyPassword = {LINK_PASSWORD}\nPeerPassword = {LINK_PASSWORD}\n", p.name));

@@ -15,6 +15,15 @@ use crate::proto::Message;
 /// The name REHASH reports: the core is not told which file the shell reloads.
 const CONFIG_NAME: &str = "portico.toml";
 
+/// Whether the connection's certificate is the one an `[[oper]]` asks for, if it asks.
+fn fingerprint_matches(wanted: Option<&str>, shown: Option<&str>) -> bool {
+    let Some(wanted) = wanted else {
+        return true;
+    };
+    let wanted = crate::config::tls::normalize_fingerprint(wanted);
+    shown.is_some_and(|fp| wanted.as_deref() == Some(fp))
+}
+
 pub fn oper(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let cid = ctx.client();
     let w = &mut *ctx.w;
@@ -28,13 +37,29 @@ pub fn oper(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         return Err(err(n::ERR_NOOPERHOST, &[]));
     }
     let c = &w.clients[cid];
-    let userhost = format!("{}@{}", c.user, c.host);
+    // Behind a cloak the host mask is matched against the address too: operators'
+    // blocks name where they connect from, not what others see.
+    let ip = w
+        .local(ctx.conn)
+        .map(|l| l.ip.to_string())
+        .unwrap_or_default();
+    let userhosts = [format!("{}@{}", c.user, c.host), format!("{}@{ip}", c.user)];
+    let host_ok = |mask: &str| {
+        userhosts
+            .iter()
+            .any(|uh| wild_match(w.cm, mask.as_bytes(), uh.as_bytes()))
+    };
     let entry = w.config.oper.iter().find(|o| o.name.as_bytes() == name);
     // The host is checked before the password, so a password cannot be tried from anywhere.
     let failure = match entry {
         None => Some(("no such operator", n::ERR_NOOPERHOST)),
-        Some(o) if !wild_match(w.cm, o.host.as_bytes(), userhost.as_bytes()) => {
-            Some(("host does not match", n::ERR_NOOPERHOST))
+        Some(o) if !host_ok(&o.host) => Some(("host does not match", n::ERR_NOOPERHOST)),
+        // A required certificate, like the host, comes before the password.
+        Some(o) if !fingerprint_matches(o.fingerprint.as_deref(), w.fingerprint(ctx.conn)) => {
+            Some((
+                "TLS client certificate fingerprint does not match",
+                n::ERR_NOOPERHOST,
+            ))
         }
         Some(o) if !check_secret(&o.password, password) => {
             Some(("wrong password", n::ERR_PASSWDMISMATCH))
@@ -216,6 +241,43 @@ mod tests {
         t.feed(c, "OPER admin pw");
         t.take(c);
         c
+    }
+
+    #[test]
+    fn oper_fingerprint_required() {
+        let fp = "0f".repeat(32);
+        let colons = vec!["0F"; 32].join(":");
+        let mut t = TestWorld::with_config(&format!(
+            "{BASE_CONFIG}[[oper]]\nname = \"admin\"\npassword = \"pw\"\nfingerprint = \"sha256:{colons}\"\n"
+        ));
+        let no_host = ":irc.test 491 {} :No O-lines for your host";
+        let plain = t.user("plain");
+        assert_eq!(
+            t.ask(plain, "OPER admin pw"),
+            vec![no_host.replace("{}", "plain")]
+        );
+        let nocert = t.secure_user("nocert", None);
+        assert_eq!(
+            t.ask(nocert, "OPER admin pw"),
+            vec![no_host.replace("{}", "nocert")]
+        );
+        let other = t.secure_user("other", Some(&"0e".repeat(32)));
+        assert_eq!(
+            t.ask(other, "OPER admin pw"),
+            vec![no_host.replace("{}", "other")]
+        );
+        let good = t.secure_user("good", Some(&fp));
+        assert_eq!(
+            t.ask(good, "OPER admin wrong"),
+            vec![":irc.test 464 good :Password incorrect"]
+        );
+        assert_eq!(
+            t.ask(good, "OPER admin pw"),
+            vec![
+                ":irc.test 381 good :You are now an IRC operator",
+                ":good MODE good :+o"
+            ]
+        );
     }
 
     #[test]

@@ -138,7 +138,13 @@ pub fn cap(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
             if let Some(reg) = ctx.w.reg_mut(ctx.conn) {
                 reg.cap_negotiating = true;
             }
-            let line = reply(ctx.w, "LS", &caps::names(caps::Caps::MAX));
+            let mut offer = caps::names(caps::Caps::MAX);
+            // STS has a value, and values are for CAP 302 clients only.
+            if let Some(sts) = sts_value(ctx.w, ctx.conn).filter(|_| version >= 302) {
+                offer.push_str(" sts=");
+                offer.push_str(&sts);
+            }
+            let line = reply(ctx.w, "LS", &offer);
             ctx.out.send(ctx.conn, line);
         }
         b"LIST" => {
@@ -186,6 +192,16 @@ pub fn cap(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         _ => return Err(err(n::ERR_INVALIDCAPCMD, &[msg.param(0)])),
     }
     Ok(())
+}
+
+/// IRCv3 STS (`[tls] sts_duration`): a TLS connection learns how long to stay on TLS, a
+/// plain one where the TLS port is. Clients never request it.
+fn sts_value(w: &World, conn: ConnId) -> Option<String> {
+    let duration = w.config.tls.sts_duration?;
+    if w.secure.contains_key(&conn) {
+        return Some(format!("duration={duration}"));
+    }
+    w.sts_port.map(|port| format!("port={port}"))
 }
 
 fn current_caps(w: &World, conn: ConnId) -> caps::Caps {
@@ -287,6 +303,10 @@ fn try_register(ctx: &mut Ctx<'_>) {
         // A connection that switched to IRCX before registering is +x from the start.
         umodes: if reg.caps & caps::DIALECT_IRCX != 0 {
             crate::core::state::umode::IRCX
+        } else {
+            0
+        } | if w.secure.contains_key(&conn) {
+            crate::core::state::umode::SECURE
         } else {
             0
         },

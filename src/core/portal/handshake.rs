@@ -130,7 +130,9 @@ pub fn server(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         return Ok(());
     }
     let crossing = crossed_link(w, msg, dialed.is_some());
-    match check_server(w, msg, &hello, crossing.map(|(idx, _)| idx)) {
+    let checked = check_server(w, msg, &hello, crossing.map(|(idx, _)| idx))
+        .and_then(|ok| check_tls(w, conn, ok.0).map(|()| ok).map_err(Refused::from));
+    match checked {
         Ok((portal, proto, caps)) => {
             if let Some((idx, old)) = crossing {
                 info!(
@@ -242,6 +244,19 @@ fn check_server(
         .into());
     }
     Ok((pi, proto, w.offered_caps() & cap::parse(tokens)))
+}
+
+/// A portal with `tls = true` links over TLS only, whichever side dialed: its password
+/// and everything after must not cross the network in the clear.
+fn check_tls(w: &World, conn: ConnId, portal: usize) -> Result<(), String> {
+    let p = &w.config.portal[portal];
+    if p.tls && !w.secure.contains_key(&conn) {
+        return Err(format!(
+            "TLS required for portal {}: connect to a TLS listener of this server",
+            p.name
+        ));
+    }
+    Ok(())
 }
 
 /// The checks for an RFC 2813 peer (ngIRCd): name, password, a 2.10 protocol, no duplicate.

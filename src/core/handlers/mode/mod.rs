@@ -731,7 +731,8 @@ fn parse_umodes(mut umodes: u8, modes: &[u8], sysop: bool) -> (u8, bool) {
             // A gag is a sysop's to set and lift, and its user never learns of it.
             (b'z', _) if !sysop => {}
             // IRCX mode is the server's to set, on the IRCX command; nobody leaves it.
-            (b'x', _) => {}
+            // Likewise +Z: it says the connection is TLS.
+            (b'x' | b'Z', _) => {}
             (_, Some(bit)) if plus => umodes |= bit,
             (_, Some(bit)) => umodes &= !bit,
             (_, None) => unknown = true,

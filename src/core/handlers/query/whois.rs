@@ -52,6 +52,7 @@ fn whois_user(w: &World, conn: ConnId, me: ClientId, target: ClientId, out: &mut
             say(w, conn, out, n::RPL_WHOISHOST, &[nick], &text);
         }
     }
+    whois_secure(w, conn, me, target, out);
     if let Some(l) = c.conn.and_then(|lc| w.local(lc)) {
         let idle = w.now.unix_s().saturating_sub(l.last_msg).to_string();
         let signon = c.signon.to_string();
@@ -62,6 +63,23 @@ fn whois_user(w: &World, conn: ConnId, me: ClientId, target: ClientId, out: &mut
             &[nick, idle.as_bytes(), signon.as_bytes()],
         );
     }
+}
+
+/// 671 for a user on TLS; 276 with their client certificate's fingerprint, to the user
+/// and to operators only (a fingerprint identifies its owner across nicks).
+fn whois_secure(w: &World, conn: ConnId, me: ClientId, target: ClientId, out: &mut Outbox) {
+    let c = &w.clients[target];
+    if !c.has(umode::SECURE) {
+        return;
+    }
+    let nick = c.nick.as_bytes();
+    let fp = c.conn.and_then(|lc| w.fingerprint(lc));
+    if let Some(fp) = fp.filter(|_| me == target || w.clients[me].has(umode::OPER)) {
+        let text = format!("has client certificate fingerprint {fp}");
+        let line = w.num(conn, n::RPL_WHOISCERTFP).arg(nick).trailing(text);
+        out.send(conn, line.finish());
+    }
+    w.reply(out, conn, n::RPL_WHOISSECURE, &[nick]);
 }
 
 /// 319, split over as many lines as needed; secret and private channels show only to
@@ -203,6 +221,44 @@ mod tests {
                 ":irc.test 318 alice Bob :End of /WHOIS list",
             ]
         );
+    }
+
+    #[test]
+    fn whois_secure_and_fingerprint() {
+        let mut t = TestWorld::new();
+        let fp = "ab".repeat(32);
+        let a = t.secure_user("alice", Some(&fp));
+        let b = t.user("bob");
+        t.secure_user("carol", None);
+        assert_eq!(t.ask(a, "MODE alice"), vec![":irc.test 221 alice +Z"]);
+        // +Z is the server's: neither set nor lifted by MODE.
+        assert!(t.ask(a, "MODE alice -Z").is_empty());
+        assert!(t.ask(b, "MODE bob +Z").is_empty());
+        let secure = ":irc.test 671 {} alice :is using a secure connection";
+        let certfp = format!(":irc.test 276 {{}} alice :has client certificate fingerprint {fp}");
+        let whois = |t: &mut TestWorld, who: crate::core::ConnId, nick: &str| {
+            t.ask(who, "WHOIS alice")
+                .into_iter()
+                .filter(|l| l.contains(" 671 ") || l.contains(" 276 "))
+                .map(|l| l.replace(&format!(" {nick} alice"), " {} alice"))
+                .collect::<Vec<_>>()
+        };
+        // The user and operators see the fingerprint; others only that it is TLS.
+        assert_eq!(
+            whois(&mut t, a, "alice"),
+            vec![certfp.clone(), secure.into()]
+        );
+        assert_eq!(whois(&mut t, b, "bob"), vec![secure.to_string()]);
+        set_umode(&mut t, b, umode::OPER);
+        assert_eq!(whois(&mut t, b, "bob"), vec![certfp, secure.into()]);
+        // Plain users get neither; a TLS user without a certificate no 276.
+        assert!(!t.ask(a, "WHOIS bob").iter().any(|l| l.contains(" 671 ")));
+        let carol = t.ask(a, "WHOIS carol");
+        assert!(
+            carol.iter().any(|l| l.contains(" 671 alice carol ")),
+            "{carol:?}"
+        );
+        assert!(!carol.iter().any(|l| l.contains(" 276 ")), "{carol:?}");
     }
 
     #[test]
