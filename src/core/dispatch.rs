@@ -6,7 +6,7 @@
 use super::handlers::ircx::{
     self as ircx_cmd, access_cmd, auth, create, data, event, knock, listx, prop, whisper,
 };
-use super::handlers::{channel, message, mode, oper, query, register};
+use super::handlers::{channel, message, mode, monitor, oper, query, register};
 use super::portal::{access as link_access, burst, handshake, oid, props, remote, LinkMsg};
 use super::{ClientId, ConnId, Outbox, ServerId, World};
 use crate::proto::numeric::{self as n, Numeric};
@@ -197,6 +197,7 @@ pub static COMMANDS: &[Command] = &[
     cmd("MAP", 0, query::map, USER),
     // Before registration only `MODE ISIRCX` (the handler checks its parameters).
     cmd("MODE", 0, mode::mode, [Yes, Yes, Yes]),
+    cmd("MONITOR", 1, monitor::monitor, USER),
     cmd("MOTD", 0, query::motd, USER),
     cmd("NAMES", 0, channel::names, USER),
     cmd("NICK", 0, register::nick, ANY),

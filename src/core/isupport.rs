@@ -43,6 +43,7 @@ pub fn tokens(cfg: &Config) -> Vec<String> {
         format!("KICKLEN={KICK_LEN}"),
         format!("MAXLIST=b:{MAX_BANS}"),
         format!("MODES={MAX_MODES}"),
+        format!("MONITOR={MONITOR_LIMIT}"),
         format!("NETWORK={}", cfg.server.network),
         format!("NICKLEN={}", l.nick_length),
         format!("PREFIX={}", modes::prefix_token(0)),

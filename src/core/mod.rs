@@ -114,6 +114,9 @@ pub struct World {
     serial: std::cell::Cell<u64>,
     pub stats: HashMap<&'static str, CmdStat>,
     pub started_unix: u64,
+    /// Start time in milliseconds and the message counter: the parts of a `msgid`.
+    started_unix_ms: u64,
+    msgids: u64,
     pub started_mono_ms: u64,
     /// Changed only by the methods that add and remove what they count.
     counts: counts::Counts,
@@ -126,6 +129,8 @@ pub struct World {
     pub access: handlers::ircx::access::Access,
     /// Channels holding back messages for their IRCX LAG (`handlers::ircx::lag`).
     pub lagging: Vec<ChanId>,
+    /// MONITOR lists and who watches which nick.
+    pub monitor: handlers::monitor::Monitors,
     /// Failed IRCX AUTH PLAIN attempts per address (911 after too many).
     pub auth_guard: handlers::ircx::auth::Guard,
     pub now: Clock,
@@ -151,6 +156,8 @@ impl World {
             serial: Default::default(),
             stats: HashMap::new(),
             started_unix: now.unix_s(),
+            started_unix_ms: now.unix_ms,
+            msgids: 0,
             started_mono_ms: now.mono_ms,
             counts: Default::default(),
             isupport: Vec::new(),
@@ -159,6 +166,7 @@ impl World {
             access: Default::default(),
             lagging: Vec::new(),
             auth_guard: Default::default(),
+            monitor: Default::default(),
             now,
         };
         w.isupport = isupport::tokens(&w.config);
@@ -369,6 +377,7 @@ impl World {
             self.counts.registered();
         }
         self.counts.user_seen(self.clients.len());
+        self.monitor_online(cid);
         cid
     }
 

@@ -150,6 +150,7 @@ pub const ERR_NOTREGISTERED: Numeric = Numeric::new("451", "You have not registe
 pub const ERR_NEEDMOREPARAMS: Numeric = Numeric::new("461", "Not enough parameters");
 pub const ERR_ALREADYREGISTERED: Numeric = Numeric::new("462", "You may not reregister");
 pub const ERR_PASSWDMISMATCH: Numeric = Numeric::new("464", "Password incorrect");
+pub const ERR_INVALIDUSERNAME: Numeric = Numeric::new("468", "Your username is invalid");
 pub const ERR_KEYSET: Numeric = Numeric::new("467", "Channel key already set");
 pub const ERR_CHANNELISFULL: Numeric = Numeric::new("471", "Cannot join channel (+l)");
 pub const ERR_UNKNOWNMODE: Numeric = Numeric::new("472", "is an unknown mode char to me");
@@ -169,6 +170,13 @@ pub const ERR_NOOPERHOST: Numeric = Numeric::new("491", "No O-lines for your hos
 pub const ERR_UMODEUNKNOWNFLAG: Numeric = Numeric::new("501", "Unknown MODE flag");
 pub const ERR_USERSDONTMATCH: Numeric = Numeric::new("502", "Cant change mode for other users");
 pub const ERR_INVALIDMODEPARAM: Numeric = Numeric::data("696");
+
+// IRCv3 MONITOR.
+pub const RPL_MONONLINE: Numeric = Numeric::data("730");
+pub const RPL_MONOFFLINE: Numeric = Numeric::data("731");
+pub const RPL_MONLIST: Numeric = Numeric::data("732");
+pub const RPL_ENDOFMONLIST: Numeric = Numeric::new("733", "End of MONITOR list");
+pub const ERR_MONLISTFULL: Numeric = Numeric::new("734", "Monitor list is full.");
 
 // IRCX (draft-pfenning-irc-extensions-04 §9): only ever sent to IRCX connections.
 pub const IRCRPL_IRCX: Numeric = Numeric::data("800");

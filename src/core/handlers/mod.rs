@@ -3,6 +3,7 @@ pub mod channel;
 pub mod ircx;
 pub mod message;
 pub mod mode;
+pub mod monitor;
 pub mod oper;
 pub mod query;
 pub mod register;

@@ -114,7 +114,7 @@ fn parse<'a>(modes: &[u8], params: &[&'a [u8]]) -> Request<'a> {
 /// [`parse`], keeping server-only modes when `by_server` (this server's own changes).
 fn parse_as<'a>(modes: &[u8], params: &[&'a [u8]], by_server: bool) -> Request<'a> {
     let mut req = Request::default();
-    let mut params = params.iter().copied().filter(|p| !p.is_empty());
+    let mut params = params.iter().copied();
     let mut budget = MAX_MODES;
     let mut plus = true;
     for &letter in modes {
@@ -142,7 +142,13 @@ fn parse_as<'a>(modes: &[u8], params: &[&'a [u8]], by_server: bool) -> Request<'
         if budget == 0 {
             continue;
         }
-        match (mode.kind, params.next()) {
+        // An empty parameter can only be a trailing `:` at the end. For a key or a limit it
+        // still counts as given, so `+k :` and `+l :` are refused as invalid (696), not as
+        // missing (461); for the others it is as good as none.
+        let given = params
+            .next()
+            .filter(|a| !a.is_empty() || matches!(mode.kind, Kind::Key | Kind::Limit));
+        match (mode.kind, given) {
             (_, Some(arg)) => {
                 budget -= 1;
                 req.changes.push(Change { plus, letter, arg });
@@ -555,8 +561,10 @@ fn set_key(chan: &mut Channel, c: &Change<'_>) -> Result<Option<Done>, Reply> {
             .take()
             .and_then(|_| Done::new(false, b'k', Some("*"))));
     }
-    let key =
-        clean_key(c.arg).ok_or_else(|| err(INVALID_KEY, &[chan.name.as_bytes(), b"k", c.arg]))?;
+    // A space cannot travel in JOIN's key list or 324: refused rather than silently cut.
+    let key = clean_key(c.arg)
+        .filter(|_| !c.arg.contains(&b' '))
+        .ok_or_else(|| err(INVALID_KEY, &[chan.name.as_bytes(), b"k", c.arg]))?;
     match &chan.key {
         Some(old) if *old == key => Ok(None),
         Some(_) => Err(err(n::ERR_KEYSET, &[chan.name.as_bytes()])),

@@ -1,0 +1,283 @@
+//! The modern client protocol (issue 11): what today's clients negotiate and expect, each
+//! checked line by line against the IRCv3 specifications and modern.ircdocs.horse.
+
+mod common;
+use common::*;
+
+/// A registered user who then asks for `caps` (CAP REQ works after registration too).
+fn with_caps(s: &TestServer, nick: &str, caps: &str) -> TestClient {
+    let mut c = s.user(nick);
+    c.send(&format!("CAP REQ :{caps}"));
+    c.expect(&format!(":irc.test CAP {nick} ACK :{caps}"));
+    c
+}
+
+/// `alice` (op) and `bob` in `#c`, each having read their JOIN bursts.
+fn channel_pair(s: &TestServer) -> (TestClient, TestClient) {
+    let mut alice = s.user("alice");
+    let mut bob = s.user("bob");
+    join(&mut alice, "#c");
+    join(&mut bob, "#c");
+    alice.expect(":bob!~bob@127.0.0.1 JOIN #c");
+    (alice, bob)
+}
+
+#[test]
+fn bad_key_and_limit_get_696_not_461() {
+    let s = server();
+    let (mut a, mut b) = channel_pair(&s);
+    a.send("MODE #c +k :");
+    a.expect(":irc.test 696 alice #c k * :Invalid key");
+    a.send("MODE #c +k :two words");
+    a.expect(":irc.test 696 alice #c k * :Invalid key");
+    a.send("MODE #c +l :");
+    a.expect(":irc.test 696 alice #c l * :Invalid limit");
+    a.send("MODE #c +l ten");
+    a.expect(":irc.test 696 alice #c l ten :Invalid limit");
+    // Nothing changed, and nobody was told of anything.
+    a.send("MODE #c");
+    a.expect_prefix(":irc.test 324 alice #c +nt");
+    a.skip_until(" 329 ");
+    b.expect_nothing();
+    // A good key still works, and a bare -k still removes it.
+    a.send("MODE #c +k sesame");
+    a.expect(":alice!~alice@127.0.0.1 MODE #c +k sesame");
+    a.send("MODE #c -k");
+    a.expect(":alice!~alice@127.0.0.1 MODE #c -k *");
+    // Missing altogether is still 461.
+    a.send("MODE #c +l");
+    a.expect(":irc.test 461 alice MODE :Not enough parameters");
+}
+
+#[test]
+fn user_with_empty_realname_gets_461() {
+    let s = server();
+    let mut c = s.connect();
+    c.send("NICK alice");
+    c.send("USER alice 0 * :");
+    c.expect(":irc.test 461 alice USER :Not enough parameters");
+    c.send("USER alice 0 * :Alice");
+    c.expect_prefix(":irc.test 001 alice ");
+}
+
+#[test]
+fn user_name_that_is_not_utf8_is_cleaned_or_refused() {
+    let s = server();
+    let mut c = s.connect();
+    c.send("NICK alice");
+    // Nothing an ident can hold: refused with a reason.
+    c.send_raw(b"USER \xff\xfe 0 * :Alice\r\n");
+    c.expect(":irc.test 468 alice :Your username is invalid");
+    // Some of it usable: registered with what is left.
+    c.send_raw(b"USER \xe9lise 0 * :Alice\r\n");
+    c.expect_prefix(":irc.test 001 alice ");
+    c.skip_until(" 376 ");
+    c.send("WHOIS alice");
+    c.expect(":irc.test 311 alice alice ~lise 127.0.0.1 * :Alice");
+}
+
+#[test]
+fn who_channel_shows_invisible_members_to_members_and_opers() {
+    let s = TestServer::start(
+        "[limits]\nflood_burst = 1000\n[[oper]]\nname = \"op\"\npassword = \"pw\"\n",
+    );
+    let (mut a, mut b) = channel_pair(&s);
+    b.send("MODE bob +i");
+    b.expect(":bob MODE bob :+i");
+    a.send("WHO #c");
+    a.expect(":irc.test 352 alice #c ~alice 127.0.0.1 irc.test alice H@ :0 alice real");
+    a.expect(":irc.test 352 alice #c ~bob 127.0.0.1 irc.test bob H :0 bob real");
+    a.expect(":irc.test 315 alice #c :End of WHO list");
+    // An outsider does not see bob; an operator does.
+    let mut c = s.user("carol");
+    c.send("WHO #c");
+    c.expect(":irc.test 352 carol #c ~alice 127.0.0.1 irc.test alice H@ :0 alice real");
+    c.expect(":irc.test 315 carol #c :End of WHO list");
+    c.send("OPER op pw");
+    c.skip_until(" MODE carol ");
+    c.send("WHO #c");
+    c.expect(":irc.test 352 carol #c ~alice 127.0.0.1 irc.test alice H@ :0 alice real");
+    c.expect(":irc.test 352 carol #c ~bob 127.0.0.1 irc.test bob H :0 bob real");
+    c.expect(":irc.test 315 carol #c :End of WHO list");
+}
+
+#[test]
+fn client_tags_up_to_4094_bytes_pass_and_more_get_417() {
+    let s = server();
+    let mut a = with_caps(&s, "alice", "message-tags");
+    let mut b = with_caps(&s, "bob", "message-tags");
+    // Exactly 4094 bytes of tag data (without `@` and the space).
+    let tag = format!("+x={}", "v".repeat(4094 - 3));
+    a.send(&format!("@{tag} PRIVMSG bob :big"));
+    let (_, got) = split_msgid(&b.line());
+    assert!(
+        got == format!("@{tag} :alice!~alice@127.0.0.1 PRIVMSG bob :big"),
+        "{}",
+        &got[got.len().saturating_sub(80)..]
+    );
+    // One byte more: 417, dropped, and the connection goes on.
+    a.send(&format!("@{tag}v PRIVMSG bob :too big"));
+    a.expect(":irc.test 417 alice :Input line was too long");
+    b.expect_nothing();
+    a.send("PRIVMSG bob :after");
+    let (_, got) = split_msgid(&b.line());
+    assert_eq!(got, ":alice!~alice@127.0.0.1 PRIVMSG bob :after");
+}
+
+#[test]
+fn every_message_gets_one_msgid_shared_by_its_copies() {
+    let s = server();
+    let mut a = with_caps(&s, "alice", "message-tags echo-message");
+    let mut b = with_caps(&s, "bob", "message-tags");
+    let mut c = s.user("carol");
+    for cl in [&mut a, &mut b, &mut c] {
+        join(cl, "#c");
+    }
+    a.skip_until(":carol!~carol@127.0.0.1 JOIN #c");
+    b.skip_until(":carol!~carol@127.0.0.1 JOIN #c");
+    a.send("@+draft/reply=x PRIVMSG #c :hi");
+    let (echo, echo_rest) = split_msgid(&a.line());
+    let (seen, seen_rest) = split_msgid(&b.line());
+    assert_eq!(echo, seen);
+    assert_eq!(
+        seen_rest,
+        "@+draft/reply=x :alice!~alice@127.0.0.1 PRIVMSG #c :hi"
+    );
+    assert_eq!(echo_rest, seen_rest);
+    // Without message-tags: the plain line.
+    c.expect(":alice!~alice@127.0.0.1 PRIVMSG #c :hi");
+    // NOTICE and TAGMSG too, each its own id.
+    a.send("NOTICE bob :n");
+    let (n1, _) = split_msgid(&a.line());
+    let (n2, rest) = split_msgid(&b.line());
+    assert_eq!(rest, ":alice!~alice@127.0.0.1 NOTICE bob :n");
+    assert_eq!(n1, n2);
+    assert_ne!(n1, echo);
+    a.send("@+typing=active TAGMSG #c");
+    let (t1, _) = split_msgid(&a.line());
+    let (t2, rest) = split_msgid(&b.line());
+    assert_eq!(rest, "@+typing=active :alice!~alice@127.0.0.1 TAGMSG #c");
+    assert_eq!(t1, t2);
+    assert!(t1 != n1 && t1 != echo);
+    c.expect_nothing();
+}
+
+/// hub (accepts) <- leaf (dials), linked.
+fn linked_pair() -> (TestServer, TestServer) {
+    use common::net::{start, Peer};
+    let hub = start(
+        "hub.test",
+        1,
+        &[Peer {
+            name: "leaf.test",
+            id: 2,
+            dial: None,
+        }],
+        "",
+    );
+    let leaf_peer = Peer {
+        name: "hub.test",
+        id: 1,
+        dial: Some(hub.addr()),
+    };
+    let leaf = start("leaf.test", 2, &[leaf_peer], "");
+    hub.wait_servers(&["leaf.test"]);
+    leaf.wait_servers(&["hub.test"]);
+    (hub, leaf)
+}
+
+/// `user_on` plus a CAP REQ for `caps`.
+fn net_user(s: &TestServer, nick: &str, caps: &str) -> TestClient {
+    let mut c = s.user_on(nick);
+    c.send(&format!("CAP REQ :{caps}"));
+    c.skip_until(" ACK ");
+    c
+}
+
+#[test]
+fn msgid_is_kept_across_a_portal() {
+    let (hub, leaf) = linked_pair();
+    let mut alice = net_user(&hub, "alice", "message-tags echo-message");
+    let mut bob = net_user(&leaf, "bob", "message-tags");
+    common::net::converge(&[&hub, &leaf]);
+    alice.send("@+x=1 PRIVMSG bob :over there");
+    let (sent, _) = split_msgid(&alice.line());
+    let (got, rest) = split_msgid(&bob.line());
+    assert_eq!(sent, got);
+    assert_eq!(
+        rest,
+        "@+x=1 :alice!~alice@127.0.0.1 PRIVMSG bob :over there"
+    );
+    // And back: the leaf's own id (its server ID leads), kept on the hub.
+    bob.send("PRIVMSG alice :back");
+    let (back, _) = split_msgid(&alice.line());
+    assert!(
+        back.starts_with("0002") && sent.starts_with("0001"),
+        "{sent} {back}"
+    );
+}
+
+#[test]
+fn monitor_tells_of_sign_on_and_off() {
+    let s = server();
+    let mut a = s.user("alice");
+    let _bob = s.user("bob");
+    a.send("MONITOR + bob,carol,Bob");
+    a.expect(":irc.test 730 alice :bob!~bob@127.0.0.1");
+    a.expect(":irc.test 731 alice :carol");
+    a.send("MONITOR L");
+    a.expect(":irc.test 732 alice :bob,carol");
+    a.expect(":irc.test 733 alice :End of MONITOR list");
+    let mut carol = s.user("carol");
+    a.expect(":irc.test 730 alice :carol!~carol@127.0.0.1");
+    carol.send("NICK dave");
+    a.expect(":irc.test 731 alice :carol");
+    carol.send("NICK carol");
+    a.expect(":irc.test 730 alice :carol!~carol@127.0.0.1");
+    carol.send("QUIT :bye");
+    a.expect(":irc.test 731 alice :carol");
+    a.send("MONITOR S");
+    a.expect(":irc.test 730 alice :bob!~bob@127.0.0.1");
+    a.expect(":irc.test 731 alice :carol");
+    a.send("MONITOR - bob");
+    a.send("MONITOR L");
+    a.expect(":irc.test 732 alice :carol");
+    a.expect(":irc.test 733 alice :End of MONITOR list");
+    a.send("MONITOR C");
+    a.send("MONITOR L");
+    a.expect(":irc.test 733 alice :End of MONITOR list");
+    s.user("carol");
+    a.expect_nothing();
+    a.send("MONITOR +");
+    a.expect(":irc.test 461 alice MONITOR :Not enough parameters");
+}
+
+#[test]
+fn monitor_list_is_full_at_the_limit() {
+    let s = server();
+    let mut a = s.connect();
+    a.send("NICK alice");
+    a.send("USER alice 0 * :Alice");
+    let burst = a.skip_until(" 376 ").join("\n");
+    assert!(burst.contains(" MONITOR=100 "), "{burst}");
+    a.nick = "alice".into();
+    let first: Vec<String> = (0..99).map(|i| format!("n{i}")).collect();
+    a.send(&format!("MONITOR + {}", first.join(",")));
+    a.skip_until(" 731 ");
+    a.sync();
+    a.send("MONITOR + x1,x2,x3");
+    a.expect(":irc.test 734 alice 100 x2,x3 :Monitor list is full.");
+    a.expect(":irc.test 731 alice :x1");
+}
+
+#[test]
+fn monitor_sees_users_on_other_servers() {
+    let (hub, leaf) = linked_pair();
+    let mut alice = hub.user_on("alice");
+    alice.send("MONITOR + bob");
+    alice.expect(":hub.test 731 alice :bob");
+    let mut bob = leaf.user_on("bob");
+    alice.expect(":hub.test 730 alice :bob!~bob@127.0.0.1");
+    bob.send("QUIT :bye");
+    alice.expect(":hub.test 731 alice :bob");
+}
