@@ -281,3 +281,55 @@ fn monitor_sees_users_on_other_servers() {
     bob.send("QUIT :bye");
     alice.expect(":hub.test 731 alice :bob");
 }
+
+#[test]
+fn bot_mode_shows_in_whois_who_and_the_bot_tag() {
+    let s = server();
+    let mut a = s.connect();
+    a.send("CAP REQ :message-tags");
+    a.send("NICK alice");
+    a.send("USER alice 0 * :alice real");
+    a.send("CAP END");
+    let burst = a.skip_until(" 376 ").join("\n");
+    assert!(burst.contains(" BOT=B "), "{burst}");
+    a.nick = "alice".into();
+    let mut bot = s.user("bot");
+    bot.send("MODE bot +B");
+    bot.expect(":bot MODE bot :+B");
+    join(&mut a, "#c");
+    join(&mut bot, "#c");
+    a.expect(":bot!~bot@127.0.0.1 JOIN #c");
+    a.send("WHOIS bot");
+    let whois = a.skip_until(" 318 ");
+    assert!(
+        whois.contains(&":irc.test 335 alice bot :is a bot".to_string()),
+        "{whois:#?}"
+    );
+    a.send("WHO bot");
+    a.expect(":irc.test 352 alice * ~bot 127.0.0.1 irc.test bot HB :0 bot real");
+    a.expect(":irc.test 315 alice bot :End of WHO list");
+    bot.send("PRIVMSG #c :beep");
+    let (_, rest) = split_msgid(&a.line());
+    assert_eq!(rest, "@bot :bot!~bot@127.0.0.1 PRIVMSG #c :beep");
+    bot.send("MODE bot -B");
+    bot.expect(":bot MODE bot :-B");
+    bot.send("PRIVMSG #c :human now");
+    let (_, rest) = split_msgid(&a.line());
+    assert_eq!(rest, ":bot!~bot@127.0.0.1 PRIVMSG #c :human now");
+}
+
+#[test]
+fn bot_mode_crosses_a_portal() {
+    let (hub, leaf) = linked_pair();
+    let mut alice = hub.user_on("alice");
+    let mut bot = leaf.user_on("bot");
+    bot.send("MODE bot +B");
+    bot.expect(":bot MODE bot :+B");
+    common::net::converge(&[&hub, &leaf]);
+    alice.send("WHOIS bot");
+    let whois = alice.skip_until(" 318 ");
+    assert!(
+        whois.contains(&":hub.test 335 alice bot :is a bot".to_string()),
+        "{whois:#?}"
+    );
+}

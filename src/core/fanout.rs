@@ -98,10 +98,12 @@ impl Msg {
 }
 
 /// The tags of a PRIVMSG, NOTICE or TAGMSG for message-tags clients and portals: its
-/// `msgid` first, then the client-only tags it came with.
-pub fn msg_tags(msgid: &[u8], client_tags: &[u8]) -> Vec<u8> {
+/// `msgid` first, `bot` if a bot (user mode +B) sent it, then the client-only tags it
+/// came with.
+pub fn msg_tags(msgid: &[u8], bot: bool, client_tags: &[u8]) -> Vec<u8> {
+    let bot: &[u8] = if bot { b";bot" } else { b"" };
     let sep: &[u8] = if client_tags.is_empty() { b"" } else { b";" };
-    [b"msgid=", msgid, sep, client_tags].concat()
+    [b"msgid=", msgid, bot, sep, client_tags].concat()
 }
 
 /// The `msgid` another server gave a message, if it is one we can pass on as it is (no

@@ -34,6 +34,7 @@ pub fn tokens(cfg: &Config) -> Vec<String> {
     let l = &cfg.limits;
     vec![
         format!("AWAYLEN={AWAY_LEN}"),
+        "BOT=B".into(),
         format!("CASEMAPPING={}", l.casemapping.name()),
         format!("CHANLIMIT=#&:{MAX_CHANNELS}"),
         format!("CHANMODES={}", modes::chanmodes()),

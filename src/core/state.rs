@@ -19,8 +19,12 @@ pub mod umode {
     /// IRCX GAG: set by a sysop on another user, who is not told; their messages reach
     /// nobody.
     pub const GAG: u8 = 64;
+    /// IRCv3 bot mode (`BOT=B`): the user is a bot, and says so in WHOIS, WHO and the `bot`
+    /// tag on its messages. Set by the user, carried to other servers (ngIRCd has it too).
+    pub const BOT: u8 = 128;
     /// In the order `MODE nick` lists them.
     pub const ALL: &[(u8, u8)] = &[
+        (b'B', BOT),
         (b'a', MANAGER),
         (b'i', INVISIBLE),
         (b'o', OPER),
@@ -32,7 +36,7 @@ pub mod umode {
     /// The modes other servers are told of in NICK and user MODE lines. Left out on purpose:
     /// +x (a property of the connection), the IRCX level +a (this server's own), and the gag
     /// +z, which travels on its own line to `IRCX` links only (`handlers/mode/gag.rs`).
-    pub const LINKED: u8 = INVISIBLE | OPER | SNOTICE | WALLOPS;
+    pub const LINKED: u8 = INVISIBLE | OPER | SNOTICE | WALLOPS | BOT;
 }
 
 /// Channel flag modes, one bit each, their bits taken from the mode table.

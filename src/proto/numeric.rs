@@ -103,6 +103,7 @@ pub const RPL_LIST: Numeric = Numeric::data("322");
 pub const RPL_LISTEND: Numeric = Numeric::new("323", "End of /LIST");
 pub const RPL_CHANNELMODEIS: Numeric = Numeric::data("324");
 pub const RPL_CREATIONTIME: Numeric = Numeric::data("329");
+pub const RPL_WHOISBOT: Numeric = Numeric::new("335", "is a bot");
 pub const RPL_NOTOPIC: Numeric = Numeric::new("331", "No topic is set");
 pub const RPL_TOPIC: Numeric = Numeric::data("332");
 pub const RPL_TOPICWHOTIME: Numeric = Numeric::data("333");

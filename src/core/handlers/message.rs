@@ -6,7 +6,7 @@ use crate::core::fanout::{link_msgid, msg_tags, Msg};
 use crate::core::handlers::ircx::lag::Lagged;
 use crate::core::modes::Status;
 use crate::core::portal::{cap, LinkMsg};
-use crate::core::state::cmode;
+use crate::core::state::{cmode, umode};
 use crate::core::{ChanId, ClientId};
 use crate::limits::{AWAY_LEN, MAX_TARGETS};
 use crate::proto::casemap::is_channel;
@@ -116,9 +116,10 @@ fn deliver_one(
     let from = ctx.from_link();
     let w = &mut *ctx.w;
     // One msgid per message, kept as it came from another server.
+    let bot = w.clients[cid].has(umode::BOT);
     let tags = match link_msgid(msg.tags).filter(|_| from.is_some()) {
-        Some(id) => msg_tags(id, ctags),
-        None => msg_tags(w.next_msgid().as_bytes(), ctags),
+        Some(id) => msg_tags(id, bot, ctags),
+        None => msg_tags(w.next_msgid().as_bytes(), bot, ctags),
     };
     let tags = &tags[..];
     let (status, chan_part) = w.statusmsg_target(target);

@@ -120,6 +120,10 @@ fn who_line(
     let viewer = w.local(conn).and_then(|l| l.client);
     let viewer_caps = viewer.map_or(0, |v| w.clients[v].caps);
     w.push_member_prefixes(&mut status, flags, multi, viewer_caps);
+    // Bot mode: `B` after the other flags (as InspIRCd and Ergo show it).
+    if c.has(umode::BOT) {
+        status.push('B');
+    }
     let srv = &w.servers[c.server];
     let mut real = format!("{} ", srv.hop).into_bytes();
     real.extend_from_slice(&c.realname);
