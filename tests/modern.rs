@@ -333,3 +333,30 @@ fn bot_mode_crosses_a_portal() {
         "{whois:#?}"
     );
 }
+
+#[test]
+fn whox_answers_354_with_the_fields_asked_in_fixed_order() {
+    let s = server();
+    let (mut a, mut b) = channel_pair(&s);
+    b.send("AWAY :out");
+    b.skip_until(" 306 ");
+    // Asked out of order: answered t c u i h s n f d l a o, then r as the trailing one.
+    a.send("WHO #c %rnfcuhtsd,42");
+    a.expect(":irc.test 354 alice 42 #c ~alice 127.0.0.1 irc.test alice H@ 0 :alice real");
+    a.expect(":irc.test 354 alice 42 #c ~bob 127.0.0.1 irc.test bob G 0 :bob real");
+    a.expect(":irc.test 315 alice #c :End of WHO list");
+    // The address only to the user themselves; account 0 (none); op level n/a.
+    a.send("WHO bob %nia");
+    a.expect(":irc.test 354 alice 255.255.255.255 bob 0");
+    a.expect(":irc.test 315 alice bob :End of WHO list");
+    a.send("WHO alice %ino");
+    a.expect(":irc.test 354 alice 127.0.0.1 alice n/a");
+    a.expect(":irc.test 315 alice alice :End of WHO list");
+    // A token that is no number of up to three digits is 0; `o` before `%` still filters.
+    a.send("WHO #c o%tn,abcd");
+    a.expect(":irc.test 315 alice #c :End of WHO list");
+    a.send("WHO #c %tn,abcd");
+    a.expect(":irc.test 354 alice 0 alice");
+    a.expect(":irc.test 354 alice 0 bob");
+    a.skip_until(" 315 ");
+}

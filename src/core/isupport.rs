@@ -54,6 +54,7 @@ pub fn tokens(cfg: &Config) -> Vec<String> {
         ),
         format!("TOPICLEN={TOPIC_LEN}"),
         format!("USERLEN={USER_LEN}"),
+        "WHOX".into(),
     ]
 }
 

@@ -95,6 +95,7 @@ pub const RPL_WHOISSERVER: Numeric = Numeric::data("312");
 pub const RPL_WHOISOPERATOR: Numeric = Numeric::new("313", "is an IRC operator");
 pub const RPL_WHOWASUSER: Numeric = Numeric::data("314");
 pub const RPL_ENDOFWHO: Numeric = Numeric::new("315", "End of WHO list");
+pub const RPL_WHOSPCRPL: Numeric = Numeric::data("354");
 pub const RPL_WHOISIDLE: Numeric = Numeric::new("317", "seconds idle, signon time");
 pub const RPL_ENDOFWHOIS: Numeric = Numeric::new("318", "End of /WHOIS list");
 pub const RPL_WHOISCHANNELS: Numeric = Numeric::data("319");
