@@ -360,3 +360,55 @@ fn whox_answers_354_with_the_fields_asked_in_fixed_order() {
     a.expect(":irc.test 354 alice 0 bob");
     a.skip_until(" 315 ");
 }
+
+#[test]
+fn invite_alone_lists_invitations() {
+    let s = server();
+    let (mut a, mut b) = channel_pair(&s);
+    a.send("JOIN #b");
+    a.skip_until(" 366 ");
+    let mut c = s.user("carol");
+    c.send("INVITE");
+    c.expect(":irc.test 337 carol :End of /INVITE list");
+    a.send("INVITE carol #c");
+    a.expect(":irc.test 341 alice carol #c");
+    c.expect(":alice!~alice@127.0.0.1 INVITE carol #c");
+    a.send("INVITE carol #b");
+    a.skip_until(" 341 ");
+    c.skip_until(" INVITE carol #b");
+    c.send("INVITE");
+    c.expect(":irc.test 336 carol #b");
+    c.expect(":irc.test 336 carol #c");
+    c.expect(":irc.test 337 carol :End of /INVITE list");
+    c.send("INVITE bob");
+    c.expect(":irc.test 461 carol INVITE :Not enough parameters");
+    b.expect_nothing();
+}
+
+#[test]
+fn kick_several_nicks_and_names_of_several_channels() {
+    let s = server();
+    let (mut a, mut b) = channel_pair(&s);
+    let mut c = s.user("carol");
+    join(&mut c, "#c");
+    a.skip_until(":carol!~carol@127.0.0.1 JOIN #c");
+    b.skip_until(":carol!~carol@127.0.0.1 JOIN #c");
+    a.send("JOIN #d");
+    a.skip_until(" 366 ");
+    a.send("NAMES #c,#d");
+    let names = a.skip_until(" 366 alice #d ");
+    assert_eq!(names.len(), 4, "{names:#?}");
+    assert!(
+        names[0].starts_with(":irc.test 353 alice = #c :"),
+        "{names:#?}"
+    );
+    assert_eq!(names[1], ":irc.test 366 alice #c :End of /NAMES list");
+    assert_eq!(names[2], ":irc.test 353 alice = #d :@alice");
+    a.send("KICK #c bob,carol,nobody :out");
+    a.expect(":alice!~alice@127.0.0.1 KICK #c bob :out");
+    a.expect(":alice!~alice@127.0.0.1 KICK #c carol :out");
+    a.expect(":irc.test 401 alice nobody :No such nick/channel");
+    b.expect(":alice!~alice@127.0.0.1 KICK #c bob :out");
+    c.expect(":alice!~alice@127.0.0.1 KICK #c bob :out");
+    c.expect(":alice!~alice@127.0.0.1 KICK #c carol :out");
+}

@@ -181,7 +181,8 @@ pub static COMMANDS: &[Command] = &[
     cmd("ERROR", 0, remote::error, LINK),
     ircx(cmd("EVENT", 1, event::event, USER)),
     cmd("INFO", 0, query::info, USER),
-    cmd("INVITE", 2, channel::invite, SHARED),
+    // `INVITE` alone lists the user's invitations (the handler checks the rest).
+    cmd("INVITE", 0, channel::invite, SHARED),
     cmd("IRCX", 0, ircx_cmd::ircx, [Yes, Yes, No]),
     cmd("ISIRCX", 0, ircx_cmd::isircx, [Yes, Yes, No]),
     cmd("ISON", 1, query::ison, USER),

@@ -50,7 +50,7 @@ pub fn tokens(cfg: &Config) -> Vec<String> {
         format!("PREFIX={}", modes::prefix_token(0)),
         format!("STATUSMSG={}", modes::statusmsg_token()),
         format!(
-            "TARGMAX=JOIN:,KICK:1,NAMES:1,NOTICE:{MAX_TARGETS},PART:,PRIVMSG:{MAX_TARGETS},WHOIS:1"
+            "TARGMAX=JOIN:,KICK:,NAMES:,NOTICE:{MAX_TARGETS},PART:,PRIVMSG:{MAX_TARGETS},WHOIS:1"
         ),
         format!("TOPICLEN={TOPIC_LEN}"),
         format!("USERLEN={USER_LEN}"),

@@ -633,9 +633,17 @@ pub fn kick(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
 }
 
 /// `INVITE <nick> <chan>`: every server records the invitation, so a JOIN checked anywhere
-/// agrees; it travels until it reaches the invitee's server.
+/// agrees; it travels until it reaches the invitee's server. `INVITE` alone lists the
+/// channels that hold an invitation for the user (336, 337).
 pub fn invite(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let cid = ctx.client();
+    if msg.is_empty() && ctx.is_local() {
+        list_invites(ctx.w, ctx.conn, cid, ctx.out);
+        return Ok(());
+    }
+    if msg.len() < 2 {
+        return Err(err(n::ERR_NEEDMOREPARAMS, &[b"INVITE"]));
+    }
     let (target, name) = (msg.param(0), msg.param(1));
     let victim = ctx
         .w
@@ -708,6 +716,24 @@ pub fn invite(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         ctx.propagate(&link);
     }
     Ok(())
+}
+
+/// 336 for each channel holding an invitation for `cid` (in name order), then 337.
+fn list_invites(w: &World, conn: ConnId, cid: ClientId, out: &mut Outbox) {
+    let mut names: Vec<&str> = Vec::new();
+    if w.clients[cid].invited {
+        names = w
+            .channels
+            .iter()
+            .filter(|(_, chan)| chan.invites.contains(&cid))
+            .map(|(_, chan)| &*chan.name)
+            .collect();
+        names.sort_unstable();
+    }
+    for name in names {
+        w.reply(out, conn, n::RPL_INVITELIST, &[name.as_bytes()]);
+    }
+    w.reply(out, conn, n::RPL_ENDOFINVITELIST, &[]);
 }
 
 #[cfg(test)]
