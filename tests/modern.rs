@@ -162,27 +162,35 @@ fn every_message_gets_one_msgid_shared_by_its_copies() {
     c.expect_nothing();
 }
 
-/// hub (accepts) <- leaf (dials), linked.
-fn linked_pair() -> (TestServer, TestServer) {
+/// `hub.test`, waiting for `leaf.test` to dial in.
+fn hub() -> TestServer {
     use common::net::{start, Peer};
-    let hub = start(
-        "hub.test",
-        1,
-        &[Peer {
-            name: "leaf.test",
-            id: 2,
-            dial: None,
-        }],
-        "",
-    );
-    let leaf_peer = Peer {
+    let leaf = Peer {
+        name: "leaf.test",
+        id: 2,
+        dial: None,
+    };
+    start("hub.test", 1, &[leaf], "")
+}
+
+/// `leaf.test`, dialing `hub`; returns once both see the link.
+fn leaf_of(hub: &TestServer) -> TestServer {
+    use common::net::{start, Peer};
+    let to_hub = Peer {
         name: "hub.test",
         id: 1,
         dial: Some(hub.addr()),
     };
-    let leaf = start("leaf.test", 2, &[leaf_peer], "");
+    let leaf = start("leaf.test", 2, &[to_hub], "");
     hub.wait_servers(&["leaf.test"]);
     leaf.wait_servers(&["hub.test"]);
+    leaf
+}
+
+/// hub (accepts) <- leaf (dials), linked.
+fn linked_pair() -> (TestServer, TestServer) {
+    let hub = hub();
+    let leaf = leaf_of(&hub);
     (hub, leaf)
 }
 
@@ -411,4 +419,79 @@ fn kick_several_nicks_and_names_of_several_channels() {
     b.expect(":alice!~alice@127.0.0.1 KICK #c bob :out");
     c.expect(":alice!~alice@127.0.0.1 KICK #c bob :out");
     c.expect(":alice!~alice@127.0.0.1 KICK #c carol :out");
+}
+
+#[test]
+fn ban_exceptions_and_invite_exceptions() {
+    let s = server();
+    let mut a = s.connect();
+    a.send("NICK alice");
+    a.send("USER alice 0 * :Alice");
+    let burst = a.skip_until(" 376 ").join("\n");
+    for token in [" EXCEPTS=e ", " INVEX=I ", " MAXLIST=b:100,e:100,I:100 "] {
+        assert!(burst.contains(token), "{token} in {burst}");
+    }
+    a.nick = "alice".into();
+    join(&mut a, "#c");
+    a.send("MODE #c +be *!*@127.0.0.1 bob!*@*");
+    a.expect(":alice!~alice@127.0.0.1 MODE #c +be *!*@127.0.0.1 bob!*@*");
+    a.send("MODE #c +iI carol!*@*");
+    a.expect(":alice!~alice@127.0.0.1 MODE #c +iI carol!*@*");
+    a.send("MODE #c e");
+    let l = a.expect_prefix(":irc.test 348 alice #c bob!*@* alice!~alice@127.0.0.1 ");
+    assert!(
+        l.split(' ')
+            .nth(6)
+            .is_some_and(|t| t.parse::<u64>().is_ok()),
+        "{l}"
+    );
+    a.expect(":irc.test 349 alice #c :End of channel exception list");
+    a.send("MODE #c I");
+    a.expect_prefix(":irc.test 346 alice #c carol!*@* alice!~alice@127.0.0.1 ");
+    a.expect(":irc.test 347 alice #c :End of channel invite list");
+    // bob is banned but excepted; +i keeps him out; carol is invite-excepted but banned.
+    let mut bob = s.user("bob");
+    bob.send("JOIN #c");
+    bob.expect(":irc.test 473 bob #c :Cannot join channel (+i)");
+    a.send("MODE #c -i");
+    a.skip_until(" MODE #c -i");
+    bob.send("JOIN #c");
+    bob.expect(":bob!~bob@127.0.0.1 JOIN #c");
+    bob.skip_until(" 366 ");
+    let mut carol = s.user("carol");
+    carol.send("JOIN #c");
+    carol.expect(":irc.test 474 carol #c :Cannot join channel (+b)");
+    a.send("MODE #c -b+i *!*@127.0.0.1");
+    a.skip_until(" MODE #c -b+i ");
+    carol.send("JOIN #c");
+    carol.expect(":carol!~carol@127.0.0.1 JOIN #c");
+    a.send("MODE #c -e bob!*@*");
+    a.skip_until(" MODE #c -e bob!*@*");
+    a.send("MODE #c e");
+    let rest = a.skip_until(" 349 alice #c ");
+    assert!(rest.iter().all(|l| !l.contains(" 348 ")), "{rest:#?}");
+}
+
+#[test]
+fn exception_lists_cross_a_portal_live_and_in_the_burst() {
+    let hub = hub();
+    let mut alice = hub.user_on("alice");
+    alice.send("JOIN #c");
+    alice.skip_until(" 366 ");
+    alice.send("MODE #c +e ex!*@*");
+    alice.skip_until(" MODE #c +e ");
+    // The leaf links after the +e: it comes in the burst (BMASK e).
+    let leaf = leaf_of(&hub);
+    common::net::converge(&[&hub, &leaf]);
+    // Then a live +I.
+    alice.send("MODE #c +I inv!*@*");
+    alice.skip_until(" MODE #c +I ");
+    common::net::converge(&[&hub, &leaf]);
+    let mut bob = leaf.user_on("bob");
+    bob.send("MODE #c e");
+    bob.expect_prefix(":leaf.test 348 bob #c ex!*@* ");
+    bob.expect(":leaf.test 349 bob #c :End of channel exception list");
+    bob.send("MODE #c I");
+    bob.expect_prefix(":leaf.test 346 bob #c inv!*@* ");
+    bob.expect(":leaf.test 347 bob #c :End of channel invite list");
 }

@@ -141,6 +141,15 @@ pub struct Channel {
     pub props: Option<Box<crate::core::handlers::ircx::prop::Props>>,
     /// IRCX ACCESS entries, allocated with the first one.
     pub access: Option<Box<crate::core::handlers::ircx::access::AccessList>>,
+    /// Ban exceptions (`+e`) and invite exceptions (`+I`), allocated with the first entry.
+    pub exceptions: Option<Box<Exceptions>>,
+}
+
+/// A channel's `+e` and `+I` lists.
+#[derive(Debug, Clone, Default)]
+pub struct Exceptions {
+    pub excepts: Vec<Ban>,
+    pub invex: Vec<Ban>,
 }
 
 impl Channel {
@@ -160,6 +169,28 @@ impl Channel {
             members: HashMap::new(),
             props: None,
             access: None,
+            exceptions: None,
+        }
+    }
+    /// The mask list of a list mode: `b`, `e` or `I`.
+    pub fn list(&self, letter: u8) -> &[Ban] {
+        match (letter, &self.exceptions) {
+            (b'b', _) => &self.bans,
+            (b'e', Some(x)) => &x.excepts,
+            (b'I', Some(x)) => &x.invex,
+            _ => &[],
+        }
+    }
+    /// The mask list of a list mode, to change (`e` and `I` allocated on first use).
+    pub fn list_mut(&mut self, letter: u8) -> &mut Vec<Ban> {
+        if letter == b'b' {
+            return &mut self.bans;
+        }
+        let x = self.exceptions.get_or_insert_with(Default::default);
+        if letter == b'e' {
+            &mut x.excepts
+        } else {
+            &mut x.invex
         }
     }
     pub fn has(&self, m: u32) -> bool {

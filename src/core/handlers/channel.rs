@@ -33,14 +33,20 @@ fn split(list: &[u8]) -> impl Iterator<Item = &[u8]> {
     list.split(|&b| b == b',').filter(|s| !s.is_empty())
 }
 
-/// True if `cid` matches a ban of `ch`.
+/// True if `cid` matches a ban of `ch` and no ban exception (`+e`).
 pub fn is_banned(w: &World, ch: ChanId, cid: ClientId) -> bool {
-    let bans = &w.channels[ch].bans;
-    if bans.is_empty() {
+    let chan = &w.channels[ch];
+    !chan.bans.is_empty() && on_list(w, ch, b'b', cid) && !on_list(w, ch, b'e', cid)
+}
+
+/// True if `cid` matches a mask of `ch`'s list mode `letter`.
+pub fn on_list(w: &World, ch: ChanId, letter: u8, cid: ClientId) -> bool {
+    let list = w.channels[ch].list(letter);
+    if list.is_empty() {
         return false;
     }
     let mask = w.clients[cid].mask();
-    bans.iter()
+    list.iter()
         .any(|b| wild_match(w.cm, b.mask.as_bytes(), mask.as_bytes()))
 }
 
@@ -239,7 +245,7 @@ fn refusal(
     if chan.has(cmode::AUTHONLY) && !w.clients[cid].authenticated {
         return Some(n::ERR_NEEDREGGEDNICK);
     }
-    if chan.has(cmode::INVITE) && !access.grant {
+    if chan.has(cmode::INVITE) && !access.grant && !on_list(w, ch, b'I', cid) {
         return Some(n::ERR_INVITEONLYCHAN);
     }
     if chan

@@ -96,7 +96,8 @@ struct Change<'a> {
 struct Request<'a> {
     changes: Vec<Change<'a>>,
     /// A `b` without a mask: the ban list is wanted.
-    list_bans: bool,
+    /// List modes asked for without a mask (`MODE #c b`): their lists are shown.
+    list_bans: Vec<u8>,
     /// The first unknown letter; one 472 per command keeps `+XXXX…` from multiplying replies.
     unknown: Option<u8>,
     /// A mode that needs a parameter came without one.
@@ -153,7 +154,8 @@ fn parse_as<'a>(modes: &[u8], params: &[&'a [u8]], by_server: bool) -> Request<'
                 budget -= 1;
                 req.changes.push(Change { plus, letter, arg });
             }
-            (Kind::Ban, None) => req.list_bans = true,
+            (Kind::Ban, None) if !req.list_bans.contains(&letter) => req.list_bans.push(letter),
+            (Kind::Ban, None) => {}
             // Removing a key needs no proof of it; many clients send a bare `-k`.
             (Kind::Key, None) if !plus => req.changes.push(Change {
                 plus,
@@ -198,8 +200,8 @@ fn channel_mode(ctx: &mut Ctx<'_>, msg: &Message<'_>, ch: ChanId) -> HResult {
         // Draft §8.1.13: only the server sets REGISTERED; here, from its configuration.
         send_reply(ctx, err(SERVER_ONLY, &[]));
     }
-    if req.list_bans {
-        send_bans(ctx.w, ctx.conn, ch, ctx.out);
+    for &letter in &req.list_bans {
+        send_bans(ctx.w, ctx.conn, ch, letter, ctx.out);
     }
     if req.changes.is_empty() {
         return Ok(());
@@ -385,18 +387,24 @@ fn describe(chan: &Channel, show_key: bool) -> (String, Vec<String>) {
     (modes, params)
 }
 
-fn send_bans(w: &World, conn: ConnId, ch: ChanId, out: &mut Outbox) {
+/// 367/368 for `b`, 348/349 for `e`, 346/347 for `I`.
+fn send_bans(w: &World, conn: ConnId, ch: ChanId, letter: u8, out: &mut Outbox) {
     let chan = &w.channels[ch];
-    for ban in &chan.bans {
+    let (item, end) = match letter {
+        b'e' => (n::RPL_EXCEPTLIST, n::RPL_ENDOFEXCEPTLIST),
+        b'I' => (n::RPL_INVEXLIST, n::RPL_ENDOFINVEXLIST),
+        _ => (n::RPL_BANLIST, n::RPL_ENDOFBANLIST),
+    };
+    for ban in chan.list(letter) {
         let line = w
-            .num(conn, n::RPL_BANLIST)
+            .num(conn, item)
             .arg(&*chan.name)
             .arg(&*ban.mask)
             .arg(&*ban.setter)
             .arg(ban.time.to_string());
         out.send(conn, line.finish());
     }
-    w.reply(out, conn, n::RPL_ENDOFBANLIST, &[chan.name.as_bytes()]);
+    w.reply(out, conn, end, &[chan.name.as_bytes()]);
 }
 
 /// A change that took effect, as it is announced.
@@ -626,20 +634,24 @@ fn set_ban(w: &mut World, ch: ChanId, setter: &str, c: &Change<'_>) -> Result<Op
     let cm = w.cm;
     let time = w.now.unix_s();
     let chan = &mut w.channels[ch];
-    let existing = chan.bans.iter().position(|b| cm.eq(&b.mask, &mask));
+    let letter = c.letter;
+    let existing = chan.list(letter).iter().position(|b| cm.eq(&b.mask, &mask));
     match (c.plus, existing) {
         (true, Some(_)) | (false, None) => Ok(None),
-        (false, Some(i)) => Ok(Done::new(false, b'b', Some(&chan.bans.remove(i).mask))),
-        (true, None) if chan.bans.len() >= MAX_BANS => {
-            Err(err(n::ERR_BANLISTFULL, &[chan.name.as_bytes(), b"b"]))
+        (false, Some(i)) => {
+            let gone = chan.list_mut(letter).remove(i);
+            Ok(Done::new(false, letter, Some(&gone.mask)))
+        }
+        (true, None) if chan.list(letter).len() >= MAX_BANS => {
+            Err(err(n::ERR_BANLISTFULL, &[chan.name.as_bytes(), &[letter]]))
         }
         (true, None) => {
-            chan.bans.push(Ban {
+            chan.list_mut(letter).push(Ban {
                 mask: mask.clone(),
                 setter: setter.into(),
                 time,
             });
-            Ok(Done::new(true, b'b', Some(&mask)))
+            Ok(Done::new(true, letter, Some(&mask)))
         }
     }
 }

@@ -101,10 +101,10 @@ fn translated(f: fn(&str, &Message<'_>) -> Inbound, line: &str) -> Vec<String> {
 fn ngircd_channel_modes() {
     let cases: &[(&str, &[&str])] = &[
         (":bob MODE #c +o alice", &[":bob MODE #c +o alice"]),
-        // Exceptions, invite exceptions, halfops: dropped with their parameters.
+        // Exceptions and invite exceptions kept; halfops dropped with their parameters.
         (
             ":bob MODE #c +eIbh e!*@* i!*@* b!*@* carol",
-            &[":bob MODE #c +b b!*@*"],
+            &[":bob MODE #c +eIb e!*@* i!*@* b!*@*"],
         ),
         (":bob MODE #c +PzM", &[]),
         (":bob MODE #c -l+Pm", &[":bob MODE #c -l+m"]),
