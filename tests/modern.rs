@@ -495,3 +495,24 @@ fn exception_lists_cross_a_portal_live_and_in_the_burst() {
     bob.expect_prefix(":leaf.test 346 bob #c inv!*@* ");
     bob.expect(":leaf.test 347 bob #c :End of channel invite list");
 }
+
+#[test]
+fn help_and_helpop_answer_704_705_706_and_524() {
+    let s = server();
+    let mut a = s.user("alice");
+    a.send("HELP privmsg");
+    a.expect(":irc.test 704 alice PRIVMSG :** Help: PRIVMSG **");
+    a.expect(":irc.test 705 alice PRIVMSG :PRIVMSG <target>[,target...] :<text>");
+    a.expect(":irc.test 705 alice PRIVMSG :Sends a message to users or channels (@#chan: to its ops only).");
+    a.expect(":irc.test 706 alice PRIVMSG :End of /HELP");
+    a.send("HELPOP MONITOR");
+    a.expect(":irc.test 704 alice MONITOR :** Help: MONITOR **");
+    a.skip_until(" 706 alice MONITOR ");
+    a.send("HELP");
+    a.expect(":irc.test 704 alice * :** Help: index **");
+    a.expect(":irc.test 705 alice * :HELP <subject> for help on one of:");
+    a.expect(":irc.test 705 alice * :ACCESS ADMIN AUTH AWAY CAP CAPAB CONNECT CREATE");
+    a.skip_until(" 706 alice * :End of /HELP");
+    a.send("HELP FROB");
+    a.expect(":irc.test 524 alice FROB :No help available on this topic");
+}

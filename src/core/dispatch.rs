@@ -6,7 +6,7 @@
 use super::handlers::ircx::{
     self as ircx_cmd, access_cmd, auth, create, data, event, knock, listx, prop, whisper,
 };
-use super::handlers::{channel, message, mode, monitor, oper, query, register};
+use super::handlers::{channel, help, message, mode, monitor, oper, query, register};
 use super::portal::{access as link_access, burst, handshake, oid, props, remote, LinkMsg};
 use super::{ClientId, ConnId, Outbox, ServerId, World};
 use crate::proto::numeric::{self as n, Numeric};
@@ -180,6 +180,8 @@ pub static COMMANDS: &[Command] = &[
     cmd("EOB", 0, burst::eob, LINK),
     cmd("ERROR", 0, remote::error, LINK),
     ircx(cmd("EVENT", 1, event::event, USER)),
+    cmd("HELP", 0, help::help, USER),
+    cmd("HELPOP", 0, help::help, USER),
     cmd("INFO", 0, query::info, USER),
     // `INVITE` alone lists the user's invitations (the handler checks the rest).
     cmd("INVITE", 0, channel::invite, SHARED),

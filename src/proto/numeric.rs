@@ -178,6 +178,10 @@ pub const ERR_NOOPERHOST: Numeric = Numeric::new("491", "No O-lines for your hos
 pub const ERR_UMODEUNKNOWNFLAG: Numeric = Numeric::new("501", "Unknown MODE flag");
 pub const ERR_USERSDONTMATCH: Numeric = Numeric::new("502", "Cant change mode for other users");
 pub const ERR_INVALIDMODEPARAM: Numeric = Numeric::data("696");
+pub const ERR_HELPNOTFOUND: Numeric = Numeric::new("524", "No help available on this topic");
+pub const RPL_HELPSTART: Numeric = Numeric::data("704");
+pub const RPL_HELPTXT: Numeric = Numeric::data("705");
+pub const RPL_ENDOFHELP: Numeric = Numeric::data("706");
 
 // IRCv3 MONITOR.
 pub const RPL_MONONLINE: Numeric = Numeric::data("730");

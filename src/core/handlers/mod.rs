@@ -1,5 +1,6 @@
 //! Command handlers, one module per family.
 pub mod channel;
+pub mod help;
 pub mod ircx;
 pub mod message;
 pub mod mode;
