@@ -68,3 +68,6 @@ pub const MAX_MODES: usize = 4;
 pub const MAX_TARGETS: usize = 4;
 /// Username length kept (USERLEN).
 pub const USER_LEN: usize = 10;
+
+/// Nicks one user may MONITOR (ISUPPORT `MONITOR`): what Ergo and InspIRCd default to.
+pub const MONITOR_LIMIT: usize = 100;

@@ -20,6 +20,11 @@ fn cap_user(s: &TestServer, nick: &str, caps: &str) -> TestClient {
     c
 }
 
+/// The line without its leading `msgid` tag.
+fn strip_msgid(line: &str) -> String {
+    split_msgid(line).1
+}
+
 /// Checks that `line` starts with `@time=YYYY-MM-DDThh:mm:ss.sssZ` followed by `;` (more
 /// tags) or a space, and returns the line with the time tag removed (`@` kept for the rest).
 fn strip_time(line: &str) -> String {
@@ -220,10 +225,14 @@ fn tagmsg_and_client_tags_reach_only_message_tags_clients() {
     }
 
     a.send("@+typing=active TAGMSG #a");
-    b.expect("@+typing=active :alice!~alice@127.0.0.1 TAGMSG #a");
+    let l = b.line();
+    assert_eq!(
+        strip_msgid(&l),
+        "@+typing=active :alice!~alice@127.0.0.1 TAGMSG #a"
+    );
     let l = d.line();
     assert_eq!(
-        strip_time(&l),
+        strip_msgid(&strip_time(&l)),
         "@+typing=active :alice!~alice@127.0.0.1 TAGMSG #a"
     );
     for cl in [&mut a, &mut b, &mut c, &mut d] {
@@ -233,17 +242,25 @@ fn tagmsg_and_client_tags_reach_only_message_tags_clients() {
     // Client tags ride along on PRIVMSG; server tags a client made up are dropped, and
     // clients without message-tags get the bare message.
     a.send("@+draft/reply=abc;fake=1;+x PRIVMSG #a :tagged");
-    b.expect("@+draft/reply=abc;+x :alice!~alice@127.0.0.1 PRIVMSG #a :tagged");
+    let l = b.line();
+    assert_eq!(
+        strip_msgid(&l),
+        "@+draft/reply=abc;+x :alice!~alice@127.0.0.1 PRIVMSG #a :tagged"
+    );
     c.expect(":alice!~alice@127.0.0.1 PRIVMSG #a :tagged");
     let l = d.line();
     assert_eq!(
-        strip_time(&l),
+        strip_msgid(&strip_time(&l)),
         "@+draft/reply=abc;+x :alice!~alice@127.0.0.1 PRIVMSG #a :tagged"
     );
 
     // TAGMSG to a nick: delivered to a message-tags client, silently not to others.
     a.send("@+typing=paused TAGMSG bob");
-    b.expect("@+typing=paused :alice!~alice@127.0.0.1 TAGMSG bob");
+    let l = b.line();
+    assert_eq!(
+        strip_msgid(&l),
+        "@+typing=paused :alice!~alice@127.0.0.1 TAGMSG bob"
+    );
     a.send("@+typing=paused TAGMSG carol");
     for cl in [&mut a, &mut b, &mut c, &mut d] {
         cl.expect_nothing();

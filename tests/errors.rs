@@ -221,15 +221,19 @@ fn tag_section(len: usize) -> String {
 }
 
 #[test]
-fn tag_section_of_8191_bytes_is_accepted_and_8192_is_not() {
+fn client_tag_section_of_4096_bytes_is_accepted_and_4097_is_not() {
+    // IRCv3 message-tags: a client sends at most 4094 bytes of tag data (4096 with the `@`
+    // and the space); the rest of the 8191 is the server's to add.
     let s = TestServer::start("");
     let (mut alice, mut bob) = pair(&s);
-    alice.send(&format!("{}PING :tagged", tag_section(8191)));
+    alice.send(&format!("{}PING :tagged", tag_section(4096)));
     alice.expect(":irc.test PONG irc.test :tagged");
     // The largest legal line: full tag section plus a full 510-byte body.
     let body = format!("PRIVMSG #c :{}", "m".repeat(510 - "PRIVMSG #c :".len()));
-    alice.send(&format!("{}{body}", tag_section(8191)));
+    alice.send(&format!("{}{body}", tag_section(4096)));
     bob.expect_prefix(":alice!~alice@127.0.0.1 PRIVMSG #c :mmmm");
+    alice.send(&format!("{}PING :tagged", tag_section(4097)));
+    alice.expect(TOO_LONG);
     alice.send(&format!("{}PING :tagged", tag_section(8192)));
     alice.expect(TOO_LONG);
     alice.send("PING :after");

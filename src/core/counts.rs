@@ -49,7 +49,7 @@ impl Counts {
     pub(super) fn user_seen(&mut self, global_users: usize) {
         self.max_global_users = self.max_global_users.max(global_users);
     }
-    pub(super) fn umodes_changed(&mut self, old: u8, new: u8) {
+    pub(super) fn umodes_changed(&mut self, old: u16, new: u16) {
         for (counter, bit) in [(&mut self.opers, OPER), (&mut self.invisible, INVISIBLE)] {
             match (old & bit != 0, new & bit != 0) {
                 (false, true) => *counter += 1,

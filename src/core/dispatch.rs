@@ -6,7 +6,7 @@
 use super::handlers::ircx::{
     self as ircx_cmd, access_cmd, auth, create, data, event, knock, listx, prop, whisper,
 };
-use super::handlers::{bans, channel, message, mode, oper, query, register};
+use super::handlers::{bans, channel, help, message, mode, monitor, oper, query, register};
 use super::portal::{access as link_access, burst, handshake, oid, props, remote, LinkMsg};
 use super::{ClientId, ConnId, Outbox, ServerId, World};
 use crate::config::Privilege;
@@ -192,8 +192,11 @@ pub static COMMANDS: &[Command] = &[
     cmd("ERROR", 0, remote::error, LINK),
     ircx(cmd("EVENT", 1, event::event, USER)),
     cmd("GLINE", 1, bans::gline, oper_here(Ban)),
+    cmd("HELP", 0, help::help, USER),
+    cmd("HELPOP", 0, help::help, USER),
     cmd("INFO", 0, query::info, USER),
-    cmd("INVITE", 2, channel::invite, SHARED),
+    // `INVITE` alone lists the user's invitations (the handler checks the rest).
+    cmd("INVITE", 0, channel::invite, SHARED),
     cmd("IRCX", 0, ircx_cmd::ircx, [Yes, Yes, No]),
     cmd("ISIRCX", 0, ircx_cmd::isircx, [Yes, Yes, No]),
     cmd("ISON", 1, query::ison, USER),
@@ -210,6 +213,7 @@ pub static COMMANDS: &[Command] = &[
     cmd("MAP", 0, query::map, USER),
     // Before registration only `MODE ISIRCX` (the handler checks its parameters).
     cmd("MODE", 0, mode::mode, [Yes, Yes, Yes]),
+    cmd("MONITOR", 1, monitor::monitor, USER),
     cmd("MOTD", 0, query::motd, USER),
     cmd("NAMES", 0, channel::names, USER),
     cmd("NICK", 0, register::nick, ANY),

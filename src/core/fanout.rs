@@ -15,7 +15,8 @@ pub struct Msg {
     /// JOIN, or a dialect's form). One slot keeps `Msg` within 104 bytes, which the
     /// compiler still moves inline; past 128 it calls memcpy on every builder step.
     alt: Option<(Caps, Rc<[u8]>)>,
-    /// Client-only tags (`+draft/reply=…`) to relay to message-tags clients.
+    /// The tags message-tags clients get besides `time`: the `msgid` and client-only tags
+    /// (`+draft/reply=…`), made once by [`msg_tags`].
     client_tags: Box<[u8]>,
     unix_ms: u64,
     time: Option<Box<str>>,
@@ -96,7 +97,41 @@ impl Msg {
     }
 }
 
+/// The tags of a PRIVMSG, NOTICE or TAGMSG for message-tags clients and portals: its
+/// `msgid` first, `bot` if a bot (user mode +B) sent it, then the client-only tags it
+/// came with.
+pub fn msg_tags(msgid: &[u8], bot: bool, client_tags: &[u8]) -> Vec<u8> {
+    let bot: &[u8] = if bot { b";bot" } else { b"" };
+    let sep: &[u8] = if client_tags.is_empty() { b"" } else { b";" };
+    [b"msgid=", msgid, bot, sep, client_tags].concat()
+}
+
+/// The `msgid` another server gave a message, if it is one we can pass on as it is (no
+/// byte that would need escaping, of a sane length); else this server makes one.
+pub fn link_msgid(tags: Option<&[u8]>) -> Option<&[u8]> {
+    let (_, id) = crate::proto::message::tags(tags?).find(|(k, _)| *k == b"msgid")?;
+    let ok = (1..=MSGID_MAX).contains(&id.len())
+        && id
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/' | b'+'));
+    ok.then_some(id)
+}
+
+/// Longest `msgid` taken from another server (Ergo's are 26 bytes, InspIRCd's 36).
+const MSGID_MAX: usize = 64;
+
 impl World {
+    /// A `msgid` unique in the network: this server's ID and start time in fixed widths
+    /// (so no other server, nor an earlier run of this one, makes the same), then a
+    /// counter. Hex, so it never needs escaping in a tag.
+    pub fn next_msgid(&mut self) -> String {
+        self.msgids += 1;
+        format!(
+            "{:04x}{:011x}{:x}",
+            self.config.server.id, self.started_unix_ms, self.msgids
+        )
+    }
+
     /// Queues `msg` for one client if it is local (remote delivery arrives with portals).
     pub fn send_client(&mut self, cid: ClientId, msg: &mut Msg, out: &mut Outbox) {
         let c = &self.clients[cid];

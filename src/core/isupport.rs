@@ -34,24 +34,29 @@ pub fn tokens(cfg: &Config) -> Vec<String> {
     let l = &cfg.limits;
     vec![
         format!("AWAYLEN={AWAY_LEN}"),
+        "BOT=B".into(),
         format!("CASEMAPPING={}", l.casemapping.name()),
         format!("CHANLIMIT=#&:{MAX_CHANNELS}"),
         format!("CHANMODES={}", modes::chanmodes()),
         format!("CHANNELLEN={CHANNEL_LEN}"),
         "CHANTYPES=#&".into(),
         "ELIST=U".into(),
+        "EXCEPTS=e".into(),
+        "INVEX=I".into(),
         format!("KICKLEN={KICK_LEN}"),
-        format!("MAXLIST=b:{MAX_BANS}"),
+        format!("MAXLIST=b:{MAX_BANS},e:{MAX_BANS},I:{MAX_BANS}"),
         format!("MODES={MAX_MODES}"),
+        format!("MONITOR={MONITOR_LIMIT}"),
         format!("NETWORK={}", cfg.server.network),
         format!("NICKLEN={}", l.nick_length),
         format!("PREFIX={}", modes::prefix_token(0)),
         format!("STATUSMSG={}", modes::statusmsg_token()),
         format!(
-            "TARGMAX=JOIN:,KICK:1,NAMES:1,NOTICE:{MAX_TARGETS},PART:,PRIVMSG:{MAX_TARGETS},WHOIS:1"
+            "TARGMAX=JOIN:,KICK:,NAMES:,NOTICE:{MAX_TARGETS},PART:,PRIVMSG:{MAX_TARGETS},WHOIS:1"
         ),
         format!("TOPICLEN={TOPIC_LEN}"),
         format!("USERLEN={USER_LEN}"),
+        "WHOX".into(),
     ]
 }
 

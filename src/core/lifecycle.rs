@@ -7,7 +7,7 @@ use super::portal::LinkMsg;
 use super::state::{umode, Local, Reg, WhoWas};
 use super::{ClientId, Clock, ConnId, Outbox, World};
 use crate::core::handlers::ircx::event::EventType;
-use crate::limits::WHOWAS_LEN;
+use crate::limits::{MAX_CLIENT_TAGS, WHOWAS_LEN};
 use crate::proto::line::Line;
 use crate::proto::message::{parse, ParseError};
 use crate::proto::numeric as n;
@@ -163,6 +163,10 @@ impl World {
                 self.on_link_line(conn, line, &msg, out);
                 self.flush_events(out);
             }
+            // IRCv3 message-tags: a client's tag section holds at most 4094 bytes.
+            Ok(msg) if msg.tags.is_some_and(|t| t.len() > MAX_CLIENT_TAGS) => {
+                self.reply(out, conn, n::ERR_INPUTTOOLONG, &[]);
+            }
             Ok(msg) => {
                 let src = match self.local(conn).and_then(|l| l.client) {
                     Some(cid) => Source::Local(cid),
@@ -309,6 +313,7 @@ impl World {
         self.set_umodes(cid, 0);
         self.drop_events(cid);
         self.drop_access(cid);
+        self.drop_monitor(cid);
         let c = self.clients.remove(cid);
         if let Some(s) = self.servers.get_mut(c.server) {
             s.users -= 1;
@@ -322,6 +327,7 @@ impl World {
             }
         }
         self.nicks.remove(&*self.fold(&c.nick));
+        self.monitor_offline(&c.nick);
         if let Some(conn) = c.conn {
             if let Some(l) = self.local_mut(conn) {
                 l.client = None;

@@ -121,6 +121,9 @@ pub struct World {
     serial: std::cell::Cell<u64>,
     pub stats: HashMap<&'static str, CmdStat>,
     pub started_unix: u64,
+    /// Start time in milliseconds and the message counter: the parts of a `msgid`.
+    started_unix_ms: u64,
+    msgids: u64,
     pub started_mono_ms: u64,
     /// Changed only by the methods that add and remove what they count.
     counts: counts::Counts,
@@ -146,6 +149,8 @@ pub struct World {
     /// The port of the first TLS listener, which IRCv3 STS points plain clients at (the
     /// shell tells it once bound).
     pub sts_port: Option<u16>,
+    /// MONITOR lists and who watches which nick.
+    pub monitor: handlers::monitor::Monitors,
     pub now: Clock,
 }
 
@@ -169,6 +174,8 @@ impl World {
             serial: Default::default(),
             stats: HashMap::new(),
             started_unix: now.unix_s(),
+            started_unix_ms: now.unix_ms,
+            msgids: 0,
             started_mono_ms: now.mono_ms,
             counts: Default::default(),
             isupport: Vec::new(),
@@ -181,6 +188,7 @@ impl World {
             auth_guard: Default::default(),
             secure: HashMap::new(),
             sts_port: None,
+            monitor: Default::default(),
             now,
         };
         w.isupport = isupport::tokens(&w.config);
@@ -339,7 +347,7 @@ impl World {
     }
 
     /// Sets a user's modes, keeping the operator and invisible counts right.
-    pub fn set_umodes(&mut self, cid: ClientId, new: u8) {
+    pub fn set_umodes(&mut self, cid: ClientId, new: u16) {
         let old = std::mem::replace(&mut self.clients[cid].umodes, new);
         if new & state::umode::OPER == 0 {
             self.oper_privileges.remove(&cid);
@@ -421,6 +429,7 @@ impl World {
             self.counts.registered();
         }
         self.counts.user_seen(self.clients.len());
+        self.monitor_online(cid);
         cid
     }
 

@@ -136,7 +136,7 @@ pub fn statusmsg_target(target: &[u8]) -> (Status, &[u8]) {
 /// What a channel mode is and where its value lives.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Kind {
-    /// A list of masks (CHANMODES class A): bans.
+    /// A list of masks (CHANMODES class A): bans, ban exceptions, invite exceptions.
     Ban,
     /// A parameter given to set and to unset (class B): the key.
     Key,
@@ -218,11 +218,15 @@ pub const CHANNEL_MODES: &[ChanMode] = &[
     // IRCX CLONE (the draft's `e`, which is the ban-exception list everywhere now): a
     // channel the server made when a +d channel was full.
     above_members(b'E', Right::Server),
+    // Invite exceptions (INVEX): a user matching one joins +i without an invitation.
+    row(b'I', Kind::Ban),
     // IRCX AUTHONLY: only users who authenticated (AUTH PLAIN) may join.
     ours(b'a', Kind::Flag),
     row(b'b', Kind::Ban),
     // IRCX CLONEABLE: a JOIN that finds it full goes to a clone (#name1 … #name99).
     ours(b'd', Kind::Flag),
+    // Ban exceptions (EXCEPTS): a banned user matching one is not banned.
+    row(b'e', Kind::Ban),
     // IRCX NOFORMAT: clients show the channel's text raw. The server only keeps the flag.
     above_members(b'f', Right::Manager),
     // IRCX HIDDEN: public, but not enumerated by LIST or LISTX for non-members.
@@ -369,15 +373,18 @@ mod tests {
 
     #[test]
     fn derived_tokens() {
-        assert_eq!(chanmodes(), "b,k,l,Eadfhimnprstuwxz");
-        assert_eq!(chanmodes_with(|m| m.ngircd), "b,k,l,imnpst");
+        assert_eq!(chanmodes(), "Ibe,k,l,Eadfhimnprstuwxz");
+        assert_eq!(chanmodes_with(|m| m.ngircd), "Ibe,k,l,imnpst");
         assert_eq!(prefix_token(0), "(qov)~@+");
         assert_eq!(prefix_token(caps::DIALECT_IRCX), "(qov).@+");
         assert_eq!(prefix_token_below(0, Status::OP), "(ov)@+");
         assert_eq!(statusmsg_token(), "~@+");
         assert_eq!(
             myinfo_channel_modes(),
-            ("Eabdfhiklmnopqrstuvwxz".to_string(), "bkloqv".to_string())
+            (
+                "EIabdefhiklmnopqrstuvwxz".to_string(),
+                "Ibekloqv".to_string()
+            )
         );
     }
 

@@ -7,23 +7,27 @@ use std::net::IpAddr;
 
 /// User modes, one bit each.
 pub mod umode {
-    pub const INVISIBLE: u8 = 1;
-    pub const OPER: u8 = 2;
-    pub const WALLOPS: u8 = 4;
-    pub const SNOTICE: u8 = 8;
+    pub const INVISIBLE: u16 = 1;
+    pub const OPER: u16 = 2;
+    pub const WALLOPS: u16 = 4;
+    pub const SNOTICE: u16 = 8;
     /// The connection speaks IRCX: set by the server on the IRCX command, never by MODE, and
     /// not carried to other servers (it describes this connection, not the user).
-    pub const IRCX: u8 = 16;
+    pub const IRCX: u16 = 16;
     /// IRCX sysop manager (`[[oper]] level = "manager"`): set by OPER, with +o.
-    pub const MANAGER: u8 = 32;
+    pub const MANAGER: u16 = 32;
     /// IRCX GAG: set by a sysop on another user, who is not told; their messages reach
     /// nobody.
-    pub const GAG: u8 = 64;
+    pub const GAG: u16 = 64;
+    /// IRCv3 bot mode (`BOT=B`): the user is a bot, and says so in WHOIS, WHO and the `bot`
+    /// tag on its messages. Set by the user, carried to other servers (ngIRCd has it too).
+    pub const BOT: u16 = 128;
     /// The connection is TLS: set by the server at registration, never by MODE, and kept
     /// to this server like +x (it describes the connection).
-    pub const SECURE: u8 = 128;
+    pub const SECURE: u16 = 256;
     /// In the order `MODE nick` lists them.
-    pub const ALL: &[(u8, u8)] = &[
+    pub const ALL: &[(u8, u16)] = &[
+        (b'B', BOT),
         (b'a', MANAGER),
         (b'i', INVISIBLE),
         (b'o', OPER),
@@ -36,7 +40,7 @@ pub mod umode {
     /// The modes other servers are told of in NICK and user MODE lines. Left out on purpose:
     /// +x (a property of the connection), the IRCX level +a (this server's own), and the gag
     /// +z, which travels on its own line to `IRCX` links only (`handlers/mode/gag.rs`).
-    pub const LINKED: u8 = INVISIBLE | OPER | SNOTICE | WALLOPS;
+    pub const LINKED: u16 = INVISIBLE | OPER | SNOTICE | WALLOPS | BOT;
 }
 
 /// Channel flag modes, one bit each, their bits taken from the mode table.
@@ -65,7 +69,7 @@ pub struct Client {
     pub user: Box<str>,
     pub host: Box<str>,
     pub realname: Box<[u8]>,
-    pub umodes: u8,
+    pub umodes: u16,
     pub caps: crate::core::caps::Caps,
     pub away: Option<Box<[u8]>>,
     pub chans: Vec<ChanId>,
@@ -88,7 +92,7 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn has(&self, m: u8) -> bool {
+    pub fn has(&self, m: u16) -> bool {
         self.umodes & m != 0
     }
     /// `nick!user@host`.
@@ -141,6 +145,15 @@ pub struct Channel {
     pub props: Option<Box<crate::core::handlers::ircx::prop::Props>>,
     /// IRCX ACCESS entries, allocated with the first one.
     pub access: Option<Box<crate::core::handlers::ircx::access::AccessList>>,
+    /// Ban exceptions (`+e`) and invite exceptions (`+I`), allocated with the first entry.
+    pub exceptions: Option<Box<Exceptions>>,
+}
+
+/// A channel's `+e` and `+I` lists.
+#[derive(Debug, Clone, Default)]
+pub struct Exceptions {
+    pub excepts: Vec<Ban>,
+    pub invex: Vec<Ban>,
 }
 
 impl Channel {
@@ -160,6 +173,28 @@ impl Channel {
             members: HashMap::new(),
             props: None,
             access: None,
+            exceptions: None,
+        }
+    }
+    /// The mask list of a list mode: `b`, `e` or `I`.
+    pub fn list(&self, letter: u8) -> &[Ban] {
+        match (letter, &self.exceptions) {
+            (b'b', _) => &self.bans,
+            (b'e', Some(x)) => &x.excepts,
+            (b'I', Some(x)) => &x.invex,
+            _ => &[],
+        }
+    }
+    /// The mask list of a list mode, to change (`e` and `I` allocated on first use).
+    pub fn list_mut(&mut self, letter: u8) -> &mut Vec<Ban> {
+        if letter == b'b' {
+            return &mut self.bans;
+        }
+        let x = self.exceptions.get_or_insert_with(Default::default);
+        if letter == b'e' {
+            &mut x.excepts
+        } else {
+            &mut x.invex
         }
     }
     pub fn has(&self, m: u32) -> bool {

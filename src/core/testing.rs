@@ -140,8 +140,16 @@ impl TestWorld {
         self.linked.extend(out.linked);
     }
 
-    /// Everything sent to `conn` since the last call, without CR LF.
+    /// Everything sent to `conn` since the last call, without CR LF, and without `msgid`
+    /// tags: every message has its own, and the tests that are about them use
+    /// [`TestWorld::take_raw`].
     pub fn take(&mut self, conn: ConnId) -> Vec<String> {
+        let lines = self.take_raw(conn);
+        lines.iter().map(|l| without_msgid(l)).collect()
+    }
+
+    /// Everything sent to `conn` since the last call, as sent (without CR LF).
+    pub fn take_raw(&mut self, conn: ConnId) -> Vec<String> {
         std::mem::take(&mut self.sent[conn.index()])
     }
 
@@ -232,6 +240,22 @@ impl Default for TestWorld {
     }
 }
 
+/// A line with its `msgid` tag taken out (and its tag section, if that was all of it).
+pub fn without_msgid(line: &str) -> String {
+    let Some((tags, rest)) = line.strip_prefix('@').and_then(|l| l.split_once(' ')) else {
+        return line.to_string();
+    };
+    let kept: Vec<&str> = tags
+        .split(';')
+        .filter(|t| !t.starts_with("msgid="))
+        .collect();
+    if kept.is_empty() {
+        rest.to_string()
+    } else {
+        format!("@{} {rest}", kept.join(";"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,7 +273,7 @@ mod tests {
             ":irc.test 002 alice :Your host is irc.test, running version portico-0.1.0"
         );
         assert!(got[3].starts_with(
-            ":irc.test 004 alice irc.test portico-0.1.0 Zaioswxz Eabdfhiklmnopqrstuvwxz bkloqv"
+            ":irc.test 004 alice irc.test portico-0.1.0 BZaioswxz EIabdefhiklmnopqrstuvwxz Ibekloqv"
         ));
         assert!(got
             .iter()

@@ -103,6 +103,7 @@ pub const RPL_WHOISHOST: Numeric = Numeric::data("378");
 pub const RPL_VISIBLEHOST: Numeric = Numeric::new("396", "is now your displayed host");
 pub const RPL_WHOISCERTFP: Numeric = Numeric::data("276");
 pub const RPL_WHOISSECURE: Numeric = Numeric::new("671", "is using a secure connection");
+pub const RPL_WHOSPCRPL: Numeric = Numeric::data("354");
 pub const RPL_WHOISIDLE: Numeric = Numeric::new("317", "seconds idle, signon time");
 pub const RPL_ENDOFWHOIS: Numeric = Numeric::new("318", "End of /WHOIS list");
 pub const RPL_WHOISCHANNELS: Numeric = Numeric::data("319");
@@ -111,6 +112,13 @@ pub const RPL_LIST: Numeric = Numeric::data("322");
 pub const RPL_LISTEND: Numeric = Numeric::new("323", "End of /LIST");
 pub const RPL_CHANNELMODEIS: Numeric = Numeric::data("324");
 pub const RPL_CREATIONTIME: Numeric = Numeric::data("329");
+pub const RPL_WHOISBOT: Numeric = Numeric::new("335", "is a bot");
+pub const RPL_INVITELIST: Numeric = Numeric::data("336");
+pub const RPL_INVEXLIST: Numeric = Numeric::data("346");
+pub const RPL_ENDOFINVEXLIST: Numeric = Numeric::new("347", "End of channel invite list");
+pub const RPL_EXCEPTLIST: Numeric = Numeric::data("348");
+pub const RPL_ENDOFEXCEPTLIST: Numeric = Numeric::new("349", "End of channel exception list");
+pub const RPL_ENDOFINVITELIST: Numeric = Numeric::new("337", "End of /INVITE list");
 pub const RPL_NOTOPIC: Numeric = Numeric::new("331", "No topic is set");
 pub const RPL_TOPIC: Numeric = Numeric::data("332");
 pub const RPL_TOPICWHOTIME: Numeric = Numeric::data("333");
@@ -164,6 +172,7 @@ pub const ERR_NOTREGISTERED: Numeric = Numeric::new("451", "You have not registe
 pub const ERR_NEEDMOREPARAMS: Numeric = Numeric::new("461", "Not enough parameters");
 pub const ERR_ALREADYREGISTERED: Numeric = Numeric::new("462", "You may not reregister");
 pub const ERR_PASSWDMISMATCH: Numeric = Numeric::new("464", "Password incorrect");
+pub const ERR_INVALIDUSERNAME: Numeric = Numeric::new("468", "Your username is invalid");
 pub const ERR_KEYSET: Numeric = Numeric::new("467", "Channel key already set");
 pub const ERR_CHANNELISFULL: Numeric = Numeric::new("471", "Cannot join channel (+l)");
 pub const ERR_UNKNOWNMODE: Numeric = Numeric::new("472", "is an unknown mode char to me");
@@ -184,6 +193,17 @@ pub const ERR_NOOPERHOST: Numeric = Numeric::new("491", "No O-lines for your hos
 pub const ERR_UMODEUNKNOWNFLAG: Numeric = Numeric::new("501", "Unknown MODE flag");
 pub const ERR_USERSDONTMATCH: Numeric = Numeric::new("502", "Cant change mode for other users");
 pub const ERR_INVALIDMODEPARAM: Numeric = Numeric::data("696");
+pub const ERR_HELPNOTFOUND: Numeric = Numeric::new("524", "No help available on this topic");
+pub const RPL_HELPSTART: Numeric = Numeric::data("704");
+pub const RPL_HELPTXT: Numeric = Numeric::data("705");
+pub const RPL_ENDOFHELP: Numeric = Numeric::data("706");
+
+// IRCv3 MONITOR.
+pub const RPL_MONONLINE: Numeric = Numeric::data("730");
+pub const RPL_MONOFFLINE: Numeric = Numeric::data("731");
+pub const RPL_MONLIST: Numeric = Numeric::data("732");
+pub const RPL_ENDOFMONLIST: Numeric = Numeric::new("733", "End of MONITOR list");
+pub const ERR_MONLISTFULL: Numeric = Numeric::new("734", "Monitor list is full.");
 
 // IRCX (draft-pfenning-irc-extensions-04 §9): only ever sent to IRCX connections.
 pub const IRCRPL_IRCX: Numeric = Numeric::data("800");

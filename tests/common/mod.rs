@@ -311,3 +311,22 @@ impl TestClient {
         panic!("{}: connection not closed; saw {seen:#?}", self.nick);
     }
 }
+
+/// Splits a line that starts with a `@msgid=<hex>` tag (every PRIVMSG, NOTICE and TAGMSG
+/// carries one for message-tags clients) into the id and the line without that tag.
+pub fn split_msgid(line: &str) -> (String, String) {
+    let rest = line
+        .strip_prefix("@msgid=")
+        .unwrap_or_else(|| panic!("no msgid first: {line:?}"));
+    let end = rest.find([';', ' ']).expect("tag section ends");
+    let id = rest[..end].to_string();
+    assert!(
+        !id.is_empty() && id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{line:?}"
+    );
+    let after = match &rest[end..] {
+        r if r.starts_with(';') => format!("@{}", &r[1..]),
+        r => r[1..].to_string(),
+    };
+    (id, after)
+}

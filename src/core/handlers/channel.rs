@@ -33,14 +33,20 @@ fn split(list: &[u8]) -> impl Iterator<Item = &[u8]> {
     list.split(|&b| b == b',').filter(|s| !s.is_empty())
 }
 
-/// True if `cid` matches a ban of `ch`.
+/// True if `cid` matches a ban of `ch` and no ban exception (`+e`).
 pub fn is_banned(w: &World, ch: ChanId, cid: ClientId) -> bool {
-    let bans = &w.channels[ch].bans;
-    if bans.is_empty() {
+    let chan = &w.channels[ch];
+    !chan.bans.is_empty() && on_list(w, ch, b'b', cid) && !on_list(w, ch, b'e', cid)
+}
+
+/// True if `cid` matches a mask of `ch`'s list mode `letter`.
+pub fn on_list(w: &World, ch: ChanId, letter: u8, cid: ClientId) -> bool {
+    let list = w.channels[ch].list(letter);
+    if list.is_empty() {
         return false;
     }
     let mask = w.clients[cid].mask();
-    bans.iter()
+    list.iter()
         .any(|b| wild_match(w.cm, b.mask.as_bytes(), mask.as_bytes()))
 }
 
@@ -245,7 +251,7 @@ fn refusal(
     if chan.has(cmode::AUTHONLY) && !w.clients[cid].authenticated {
         return Some(n::ERR_NEEDREGGEDNICK);
     }
-    if chan.has(cmode::INVITE) && !access.grant {
+    if chan.has(cmode::INVITE) && !access.grant && !on_list(w, ch, b'I', cid) {
         return Some(n::ERR_INVITEONLYCHAN);
     }
     if chan
@@ -639,9 +645,17 @@ pub fn kick(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
 }
 
 /// `INVITE <nick> <chan>`: every server records the invitation, so a JOIN checked anywhere
-/// agrees; it travels until it reaches the invitee's server.
+/// agrees; it travels until it reaches the invitee's server. `INVITE` alone lists the
+/// channels that hold an invitation for the user (336, 337).
 pub fn invite(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let cid = ctx.client();
+    if msg.is_empty() && ctx.is_local() {
+        list_invites(ctx.w, ctx.conn, cid, ctx.out);
+        return Ok(());
+    }
+    if msg.len() < 2 {
+        return Err(err(n::ERR_NEEDMOREPARAMS, &[b"INVITE"]));
+    }
     let (target, name) = (msg.param(0), msg.param(1));
     let victim = ctx
         .w
@@ -714,6 +728,24 @@ pub fn invite(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         ctx.propagate(&link);
     }
     Ok(())
+}
+
+/// 336 for each channel holding an invitation for `cid` (in name order), then 337.
+fn list_invites(w: &World, conn: ConnId, cid: ClientId, out: &mut Outbox) {
+    let mut names: Vec<&str> = Vec::new();
+    if w.clients[cid].invited {
+        names = w
+            .channels
+            .iter()
+            .filter(|(_, chan)| chan.invites.contains(&cid))
+            .map(|(_, chan)| &*chan.name)
+            .collect();
+        names.sort_unstable();
+    }
+    for name in names {
+        w.reply(out, conn, n::RPL_INVITELIST, &[name.as_bytes()]);
+    }
+    w.reply(out, conn, n::RPL_ENDOFINVITELIST, &[]);
 }
 
 #[cfg(test)]

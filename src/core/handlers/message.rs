@@ -2,11 +2,11 @@
 
 use crate::core::caps;
 use crate::core::dispatch::{err, Ctx, HResult};
-use crate::core::fanout::Msg;
+use crate::core::fanout::{link_msgid, msg_tags, Msg};
 use crate::core::handlers::ircx::lag::Lagged;
 use crate::core::modes::Status;
 use crate::core::portal::{cap, LinkMsg};
-use crate::core::state::cmode;
+use crate::core::state::{cmode, umode};
 use crate::core::{ChanId, ClientId};
 use crate::limits::{AWAY_LEN, MAX_TARGETS};
 use crate::proto::casemap::is_channel;
@@ -115,6 +115,13 @@ fn deliver_one(
 ) -> HResult {
     let from = ctx.from_link();
     let w = &mut *ctx.w;
+    // One msgid per message, kept as it came from another server.
+    let bot = w.clients[cid].has(umode::BOT);
+    let tags = match link_msgid(msg.tags).filter(|_| from.is_some()) {
+        Some(id) => msg_tags(id, bot, ctags),
+        None => msg_tags(w.next_msgid().as_bytes(), bot, ctags),
+    };
+    let tags = &tags[..];
     let (status, chan_part) = w.statusmsg_target(target);
     let text = (kind != Kind::Tagmsg).then(|| msg.param(1));
     // Recipients see the target as the server spells it (`#Chan` for `#chan`, the nick's own
@@ -133,7 +140,7 @@ fn deliver_one(
         }
         // Version 1 of the portal protocol has neither client tags nor TAGMSG.
         let min_proto = if kind == Kind::Tagmsg { 2 } else { 1 };
-        m.tags(ctags).min_proto(min_proto)
+        m.tags(tags).min_proto(min_proto)
     };
     let sender_caps = w.clients[cid].caps;
     // IRCX GAG: a gagged user's messages reach nobody, and the user is answered exactly as
@@ -151,7 +158,7 @@ fn deliver_one(
         }
         let mut shown = target[..target.len() - chan_part.len()].to_vec();
         shown.extend_from_slice(w.channels[ch].name.as_bytes());
-        m = Msg::new(line(&shown), w.now.unix_ms).with_client_tags(ctags);
+        m = Msg::new(line(&shown), w.now.unix_ms).with_client_tags(tags);
         if !gagged {
             if !w.links.is_empty() {
                 w.to_channel_links(ch, from, &link_msg(&shown), ctx.out);
@@ -170,7 +177,7 @@ fn deliver_one(
                     from: cid,
                     status,
                     tagmsg,
-                    msg: Msg::new(line(&shown), w.now.unix_ms).with_client_tags(ctags),
+                    msg: Msg::new(line(&shown), w.now.unix_ms).with_client_tags(tags),
                 };
                 if !w.lag_message(ch, lag_ms, held) {
                     return Err(err(LAG_FULL, &[chan_part]));
@@ -183,7 +190,7 @@ fn deliver_one(
         let to = w
             .find_nick(target)
             .ok_or_else(|| err(n::ERR_NOSUCHNICK, &[target]))?;
-        m = Msg::new(line(w.clients[to].nick.as_bytes()), w.now.unix_ms).with_client_tags(ctags);
+        m = Msg::new(line(w.clients[to].nick.as_bytes()), w.now.unix_ms).with_client_tags(tags);
         let via = w.clients[to].conn.is_none().then(|| w.route(to)).flatten();
         // An IRCX block list (ACCESS <own nick> DENY) works like a gag, seen from the
         // blocking side: the sender is answered as usual.

@@ -1,9 +1,11 @@
 //! Command handlers, one module per family.
 pub mod bans;
 pub mod channel;
+pub mod help;
 pub mod ircx;
 pub mod message;
 pub mod mode;
+pub mod monitor;
 pub mod oper;
 pub mod query;
 pub mod register;

@@ -230,7 +230,7 @@ mod tests {
         ))
     }
 
-    fn set_umode(t: &mut TestWorld, conn: crate::core::ConnId, bit: u8) {
+    fn set_umode(t: &mut TestWorld, conn: crate::core::ConnId, bit: u16) {
         let c = t.w.local(conn).unwrap().client.unwrap();
         t.w.set_umodes(c, t.w.clients[c].umodes | bit);
     }

@@ -100,15 +100,25 @@ pub fn apply_nick(w: &mut World, cid: ClientId, nick: &str, out: &mut Outbox) {
     let old = std::mem::replace(&mut w.clients[cid].nick, nick.into());
     w.nicks.remove(&*w.cm.fold(&old));
     let key = w.fold(nick);
+    let renamed = *key != *w.cm.fold(&old);
     w.nicks.insert(key, cid);
+    if renamed {
+        w.monitor_offline(&old);
+        w.monitor_online(cid);
+    }
 }
 
 pub fn user(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let Some(reg) = ctx.w.reg_mut(ctx.conn) else {
         return Err(err(n::ERR_ALREADYREGISTERED, &[]));
     };
-    let Some(user) = clean_user(msg.param(0), USER_LEN - 1) else {
+    if msg.param(0).is_empty() || msg.param(3).is_empty() {
         return Err(err(n::ERR_NEEDMOREPARAMS, &[b"USER"]));
+    }
+    // Bytes an ident cannot hold (not ASCII, say) are dropped; a name of nothing else is
+    // refused with a reason rather than silently.
+    let Some(user) = clean_user(msg.param(0), USER_LEN - 1) else {
+        return Err(err(n::ERR_INVALIDUSERNAME, &[]));
     };
     reg.user = Some((format!("~{user}").into(), msg.param(3).into()));
     try_register(ctx);

@@ -91,16 +91,19 @@ impl World {
                     .needs(cap::TB),
             );
         }
-        for chunk in chan.bans.chunks(10) {
-            let masks: Vec<&str> = chunk.iter().map(|b| &*b.mask).collect();
-            msgs.push(
-                LinkMsg::new(me, "BMASK")
-                    .arg(chan.created_ms.to_string())
-                    .arg(&*chan.name)
-                    .arg("b")
-                    .trailing(masks.join(" "))
-                    .needs(cap::BMASK),
-            );
+        // `e` and `I` too: an older Portico ignores a BMASK for a list it lacks.
+        for letter in [b'b', b'e', b'I'] {
+            for chunk in chan.list(letter).chunks(10) {
+                let masks: Vec<&str> = chunk.iter().map(|b| &*b.mask).collect();
+                msgs.push(
+                    LinkMsg::new(me, "BMASK")
+                        .arg(chan.created_ms.to_string())
+                        .arg(&*chan.name)
+                        .arg([letter])
+                        .trailing(masks.join(" "))
+                        .needs(cap::BMASK),
+                );
+            }
         }
         msgs.extend(super::props::burst_lines(self, ch));
         msgs.extend(super::access::channel_burst(self, ch));
@@ -307,6 +310,13 @@ fn lose_channel_ts(w: &mut World, ch: ChanId, ts: u64, src: &str, out: &mut Outb
     for ban in std::mem::take(&mut chan.bans) {
         removed.push((b'b', ban.mask.to_string()));
     }
+    for (letter, list) in chan
+        .exceptions
+        .take()
+        .map_or_else(Vec::new, |x| vec![(b'e', x.excepts), (b'I', x.invex)])
+    {
+        removed.extend(list.into_iter().map(|b| (letter, b.mask.to_string())));
+    }
     let members: Vec<(ClientId, Status)> = chan.members.iter().map(|(&c, &f)| (c, f)).collect();
     for (cid, flags) in members {
         for d in flags.each() {
@@ -457,7 +467,8 @@ pub fn topic_burst(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     Ok(())
 }
 
-/// `:<server> BMASK <ts> <chan> b :<mask> …`: bans of a channel at least as old as ours.
+/// `:<server> BMASK <ts> <chan> b|e|I :<mask> …`: bans, ban exceptions or invite exceptions
+/// of a channel at least as old as ours.
 pub fn bmask(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let src = ctx.source_name();
     let w = &mut *ctx.w;
@@ -468,21 +479,25 @@ pub fn bmask(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         .param_str(0)
         .and_then(|s| s.parse().ok())
         .unwrap_or(u64::MAX);
-    if ts > w.channels[ch].created_ms || msg.param(2) != b"b" {
+    let letter = match msg.param(2) {
+        [l @ (b'b' | b'e' | b'I')] => *l,
+        _ => return Ok(()),
+    };
+    if ts > w.channels[ch].created_ms {
         return Ok(());
     }
     let mut added = Vec::new();
     for mask in String::from_utf8_lossy(msg.param(3)).split_whitespace() {
         let chan = &mut w.channels[ch];
-        if chan.bans.len() < crate::limits::MAX_BANS
-            && !chan.bans.iter().any(|b| w.cm.eq(&b.mask, mask))
+        if chan.list(letter).len() < crate::limits::MAX_BANS
+            && !chan.list(letter).iter().any(|b| w.cm.eq(&b.mask, mask))
         {
-            chan.bans.push(Ban {
+            chan.list_mut(letter).push(Ban {
                 mask: mask.into(),
                 setter: src.as_str().into(),
                 time: w.now.unix_s(),
             });
-            added.push((b'b', mask.to_string()));
+            added.push((letter, mask.to_string()));
         }
     }
     announce_modes(w, ch, &src, true, &added, ctx.out);

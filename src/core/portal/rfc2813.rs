@@ -161,7 +161,8 @@ pub fn render(w: &World, msg: &LinkMsg) -> Option<Vec<Rc<[u8]>>> {
             .map(|masks| {
                 let mut l = Line::new(prefix, "MODE")
                     .arg(p(1))
-                    .arg(format!("+{}", "b".repeat(masks.len())));
+                    // ngIRCd keeps `e` and `I` lists too: the BMASK's own letter.
+                    .arg(format!("+{}", p(2).repeat(masks.len())));
                 for m in masks {
                     l = l.arg(m);
                 }

@@ -50,6 +50,7 @@ fn make_clone(w: &mut World, ch: ChanId, name: &str, out: &mut Outbox) -> ChanId
     let orig = &w.channels[ch];
     let modes = orig.modes & !cmode::CLONEABLE | cmode::CLONE;
     let (key, limit, bans) = (orig.key.clone(), orig.limit, orig.bans.clone());
+    let exceptions = orig.exceptions.clone();
     let topic = orig.topic.clone();
     let props = orig.props.as_ref().map(|p| Box::new(p.for_clone()));
     let clone = w.create_channel(name, w.now.unix_ms);
@@ -58,6 +59,7 @@ fn make_clone(w: &mut World, ch: ChanId, name: &str, out: &mut Outbox) -> ChanId
     copy.key = key;
     copy.limit = limit;
     copy.bans = bans;
+    copy.exceptions = exceptions;
     copy.topic = topic;
     copy.props = props;
     if w.events_wanted() {

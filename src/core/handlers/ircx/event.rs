@@ -98,6 +98,7 @@ impl World {
     /// Moves raised events into the outbox.
     pub fn flush_events(&mut self, out: &mut Outbox) {
         out.sends.append(&mut self.events.queue);
+        out.sends.append(&mut self.monitor.queue);
     }
 
     /// Raises an event about `subject` (a user, matched against the masks) or nothing in

@@ -96,7 +96,8 @@ struct Change<'a> {
 struct Request<'a> {
     changes: Vec<Change<'a>>,
     /// A `b` without a mask: the ban list is wanted.
-    list_bans: bool,
+    /// List modes asked for without a mask (`MODE #c b`): their lists are shown.
+    list_bans: Vec<u8>,
     /// The first unknown letter; one 472 per command keeps `+XXXX…` from multiplying replies.
     unknown: Option<u8>,
     /// A mode that needs a parameter came without one.
@@ -114,7 +115,7 @@ fn parse<'a>(modes: &[u8], params: &[&'a [u8]]) -> Request<'a> {
 /// [`parse`], keeping server-only modes when `by_server` (this server's own changes).
 fn parse_as<'a>(modes: &[u8], params: &[&'a [u8]], by_server: bool) -> Request<'a> {
     let mut req = Request::default();
-    let mut params = params.iter().copied().filter(|p| !p.is_empty());
+    let mut params = params.iter().copied();
     let mut budget = MAX_MODES;
     let mut plus = true;
     for &letter in modes {
@@ -142,12 +143,19 @@ fn parse_as<'a>(modes: &[u8], params: &[&'a [u8]], by_server: bool) -> Request<'
         if budget == 0 {
             continue;
         }
-        match (mode.kind, params.next()) {
+        // An empty parameter can only be a trailing `:` at the end. For a key or a limit it
+        // still counts as given, so `+k :` and `+l :` are refused as invalid (696), not as
+        // missing (461); for the others it is as good as none.
+        let given = params
+            .next()
+            .filter(|a| !a.is_empty() || matches!(mode.kind, Kind::Key | Kind::Limit));
+        match (mode.kind, given) {
             (_, Some(arg)) => {
                 budget -= 1;
                 req.changes.push(Change { plus, letter, arg });
             }
-            (Kind::Ban, None) => req.list_bans = true,
+            (Kind::Ban, None) if !req.list_bans.contains(&letter) => req.list_bans.push(letter),
+            (Kind::Ban, None) => {}
             // Removing a key needs no proof of it; many clients send a bare `-k`.
             (Kind::Key, None) if !plus => req.changes.push(Change {
                 plus,
@@ -192,8 +200,8 @@ fn channel_mode(ctx: &mut Ctx<'_>, msg: &Message<'_>, ch: ChanId) -> HResult {
         // Draft §8.1.13: only the server sets REGISTERED; here, from its configuration.
         send_reply(ctx, err(SERVER_ONLY, &[]));
     }
-    if req.list_bans {
-        send_bans(ctx.w, ctx.conn, ch, ctx.out);
+    for &letter in &req.list_bans {
+        send_bans(ctx.w, ctx.conn, ch, letter, ctx.out);
     }
     if req.changes.is_empty() {
         return Ok(());
@@ -379,18 +387,24 @@ fn describe(chan: &Channel, show_key: bool) -> (String, Vec<String>) {
     (modes, params)
 }
 
-fn send_bans(w: &World, conn: ConnId, ch: ChanId, out: &mut Outbox) {
+/// 367/368 for `b`, 348/349 for `e`, 346/347 for `I`.
+fn send_bans(w: &World, conn: ConnId, ch: ChanId, letter: u8, out: &mut Outbox) {
     let chan = &w.channels[ch];
-    for ban in &chan.bans {
+    let (item, end) = match letter {
+        b'e' => (n::RPL_EXCEPTLIST, n::RPL_ENDOFEXCEPTLIST),
+        b'I' => (n::RPL_INVEXLIST, n::RPL_ENDOFINVEXLIST),
+        _ => (n::RPL_BANLIST, n::RPL_ENDOFBANLIST),
+    };
+    for ban in chan.list(letter) {
         let line = w
-            .num(conn, n::RPL_BANLIST)
+            .num(conn, item)
             .arg(&*chan.name)
             .arg(&*ban.mask)
             .arg(&*ban.setter)
             .arg(ban.time.to_string());
         out.send(conn, line.finish());
     }
-    w.reply(out, conn, n::RPL_ENDOFBANLIST, &[chan.name.as_bytes()]);
+    w.reply(out, conn, end, &[chan.name.as_bytes()]);
 }
 
 /// A change that took effect, as it is announced.
@@ -555,8 +569,10 @@ fn set_key(chan: &mut Channel, c: &Change<'_>) -> Result<Option<Done>, Reply> {
             .take()
             .and_then(|_| Done::new(false, b'k', Some("*"))));
     }
-    let key =
-        clean_key(c.arg).ok_or_else(|| err(INVALID_KEY, &[chan.name.as_bytes(), b"k", c.arg]))?;
+    // A space cannot travel in JOIN's key list or 324: refused rather than silently cut.
+    let key = clean_key(c.arg)
+        .filter(|_| !c.arg.contains(&b' '))
+        .ok_or_else(|| err(INVALID_KEY, &[chan.name.as_bytes(), b"k", c.arg]))?;
     match &chan.key {
         Some(old) if *old == key => Ok(None),
         Some(_) => Err(err(n::ERR_KEYSET, &[chan.name.as_bytes()])),
@@ -618,27 +634,31 @@ fn set_ban(w: &mut World, ch: ChanId, setter: &str, c: &Change<'_>) -> Result<Op
     let cm = w.cm;
     let time = w.now.unix_s();
     let chan = &mut w.channels[ch];
-    let existing = chan.bans.iter().position(|b| cm.eq(&b.mask, &mask));
+    let letter = c.letter;
+    let existing = chan.list(letter).iter().position(|b| cm.eq(&b.mask, &mask));
     match (c.plus, existing) {
         (true, Some(_)) | (false, None) => Ok(None),
-        (false, Some(i)) => Ok(Done::new(false, b'b', Some(&chan.bans.remove(i).mask))),
-        (true, None) if chan.bans.len() >= MAX_BANS => {
-            Err(err(n::ERR_BANLISTFULL, &[chan.name.as_bytes(), b"b"]))
+        (false, Some(i)) => {
+            let gone = chan.list_mut(letter).remove(i);
+            Ok(Done::new(false, letter, Some(&gone.mask)))
+        }
+        (true, None) if chan.list(letter).len() >= MAX_BANS => {
+            Err(err(n::ERR_BANLISTFULL, &[chan.name.as_bytes(), &[letter]]))
         }
         (true, None) => {
-            chan.bans.push(Ban {
+            chan.list_mut(letter).push(Ban {
                 mask: mask.clone(),
                 setter: setter.into(),
                 time,
             });
-            Ok(Done::new(true, b'b', Some(&mask)))
+            Ok(Done::new(true, letter, Some(&mask)))
         }
     }
 }
 
 // ---- user modes -------------------------------------------------------------------------
 
-fn umode_bit(letter: u8) -> Option<u8> {
+fn umode_bit(letter: u8) -> Option<u16> {
     umode::ALL
         .iter()
         .find(|&&(c, _)| c == letter)
@@ -705,7 +725,7 @@ fn user_mode(ctx: &mut Ctx<'_>, msg: &Message<'_>, target: ClientId) -> HResult 
 }
 
 /// The user modes after `modes`, every known letter taken as it is (a remote server's word).
-pub(super) fn apply_umodes(mut umodes: u8, modes: &[u8]) -> u8 {
+pub(super) fn apply_umodes(mut umodes: u16, modes: &[u8]) -> u16 {
     let mut plus = true;
     for &letter in modes {
         match (letter, umode_bit(letter)) {
@@ -720,7 +740,7 @@ pub(super) fn apply_umodes(mut umodes: u8, modes: &[u8]) -> u8 {
 
 /// The user modes after `modes` asked by the user for themselves, and whether it held a
 /// letter that is not a user mode. `sysop`: the user may set and lift their own gag.
-fn parse_umodes(mut umodes: u8, modes: &[u8], sysop: bool) -> (u8, bool) {
+fn parse_umodes(mut umodes: u16, modes: &[u8], sysop: bool) -> (u16, bool) {
     let mut plus = true;
     let mut unknown = false;
     for &letter in modes {
@@ -746,7 +766,7 @@ fn parse_umodes(mut umodes: u8, modes: &[u8], sysop: bool) -> (u8, bool) {
 }
 
 /// Stores the new modes and tells the user the net difference, as `:nick MODE nick :+i`.
-fn set_umodes(ctx: &mut Ctx<'_>, cid: ClientId, old: u8, new: u8) {
+fn set_umodes(ctx: &mut Ctx<'_>, cid: ClientId, old: u16, new: u16) {
     let changed = old ^ new;
     if changed == 0 {
         return;

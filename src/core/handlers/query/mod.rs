@@ -61,7 +61,7 @@ mod tests {
         t.w.local(conn).unwrap().client.unwrap()
     }
 
-    pub(super) fn set_umode(t: &mut TestWorld, conn: crate::core::ConnId, bit: u8) {
+    pub(super) fn set_umode(t: &mut TestWorld, conn: crate::core::ConnId, bit: u16) {
         let c = cid(t, conn);
         t.w.set_umodes(c, t.w.clients[c].umodes | bit);
     }

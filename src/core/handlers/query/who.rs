@@ -17,26 +17,65 @@ pub fn who(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     } else {
         given
     };
-    let opers_only = msg.param(1).contains(&b'o');
+    // `o` before any `%`: operators only; after it, WHOX fields.
+    let (flags, whox) = match msg.param(1).iter().position(|&b| b == b'%') {
+        Some(i) => (
+            &msg.param(1)[..i],
+            Some(Whox::parse(&msg.param(1)[i + 1..])),
+        ),
+        None => (msg.param(1), None),
+    };
+    let q = Query {
+        me,
+        opers_only: flags.contains(&b'o'),
+        whox,
+    };
     if is_channel(mask) {
-        who_channel(ctx.w, ctx.conn, me, mask, opers_only, ctx.out);
+        who_channel(ctx.w, ctx.conn, &q, mask, ctx.out);
     } else {
-        who_mask(ctx.w, ctx.conn, me, mask, opers_only, ctx.out);
+        who_mask(ctx.w, ctx.conn, &q, mask, ctx.out);
     }
     let end: &[u8] = if given.is_empty() { b"*" } else { given };
     ctx.w.reply(ctx.out, ctx.conn, n::RPL_ENDOFWHO, &[end]);
     Ok(())
 }
 
-/// Outsiders see neither a secret channel nor its invisible members; operators see all.
-fn who_channel(
-    w: &World,
-    conn: ConnId,
+/// What a WHO asks for.
+struct Query {
     me: ClientId,
-    name: &[u8],
     opers_only: bool,
-    out: &mut Outbox,
-) {
+    /// WHOX (`%fields[,token]`): 354 with those fields instead of 352.
+    whox: Option<Whox>,
+}
+
+/// The fields a WHOX query asks for, and its token.
+struct Whox {
+    fields: Vec<u8>,
+    token: Vec<u8>,
+}
+
+impl Whox {
+    /// `tcuhnfr,42`: field letters, then a token of up to three digits.
+    fn parse(spec: &[u8]) -> Whox {
+        let (fields, token) = match spec.iter().position(|&b| b == b',') {
+            Some(i) => (&spec[..i], &spec[i + 1..]),
+            None => (spec, &b""[..]),
+        };
+        let token_ok = (1..=3).contains(&token.len()) && token.iter().all(u8::is_ascii_digit);
+        Whox {
+            fields: fields.to_vec(),
+            token: if token_ok {
+                token.to_vec()
+            } else {
+                b"0".to_vec()
+            },
+        }
+    }
+}
+
+/// Outsiders see neither a secret channel nor its invisible members; operators see all.
+fn who_channel(w: &World, conn: ConnId, q: &Query, name: &[u8], out: &mut Outbox) {
+    let (me, opers_only) = (q.me, q.opers_only);
     let Some(ch) = w.find_channel(name) else {
         return;
     };
@@ -59,19 +98,13 @@ fn who_channel(
         if hosts_only && !flags.is_op() && cid != me {
             continue;
         }
-        out.send(conn, who_line(w, conn, &chan.name, cid, flags, multi));
+        out.send(conn, reply_line(w, conn, q, &chan.name, cid, flags, multi));
     }
 }
 
 /// An invisible user shows only to operators, to themselves and to those sharing a channel.
-fn who_mask(
-    w: &World,
-    conn: ConnId,
-    me: ClientId,
-    mask: &[u8],
-    opers_only: bool,
-    out: &mut Outbox,
-) {
+fn who_mask(w: &World, conn: ConnId, q: &Query, mask: &[u8], out: &mut Outbox) {
+    let (me, opers_only) = (q.me, q.opers_only);
     let see_all = w.clients[me].has(umode::OPER);
     let matches = |s: &[u8]| wild_match(w.cm, mask, s);
     for (cid, c) in &w.clients {
@@ -91,7 +124,7 @@ fn who_mask(
         .into_iter()
         .any(matches);
         if hit && !hidden {
-            out.send(conn, who_line(w, conn, "*", cid, Status::NONE, false));
+            out.send(conn, reply_line(w, conn, q, "*", cid, Status::NONE, false));
         }
     }
 }
@@ -103,23 +136,78 @@ fn shares_channel(w: &World, a: ClientId, b: ClientId) -> bool {
         .any(|ch| w.channels[*ch].members.contains_key(&b))
 }
 
-/// 352: `<channel> <user> <host> <server> <nick> <H|G>[*][@|+] :0 <realname>`.
-fn who_line(
+/// 352, or 354 for a WHOX query.
+fn reply_line(
     w: &World,
     conn: ConnId,
+    q: &Query,
     chan: &str,
     cid: ClientId,
     flags: Status,
     multi: bool,
 ) -> Rc<[u8]> {
-    let c = &w.clients[cid];
-    let mut status = String::from(if c.away.is_some() { "G" } else { "H" });
-    if c.has(umode::OPER) {
-        status.push('*');
+    let status = who_flags(w, conn, cid, flags, multi);
+    match &q.whox {
+        None => who_line(w, conn, chan, cid, status),
+        Some(x) => whox_line(w, conn, q.me, x, chan, cid, status),
     }
-    let viewer = w.local(conn).and_then(|l| l.client);
-    let viewer_caps = viewer.map_or(0, |v| w.clients[v].caps);
-    w.push_member_prefixes(&mut status, flags, multi, viewer_caps);
+}
+
+/// 354: the fields asked for, in WHOX's fixed order (`tcuihsnfdlaor`), whatever order they
+/// were asked in; the real name last, as a trailing parameter.
+fn whox_line(
+    w: &World,
+    conn: ConnId,
+    me: ClientId,
+    x: &Whox,
+    chan: &str,
+    cid: ClientId,
+    status: String,
+) -> Rc<[u8]> {
+    let c = &w.clients[cid];
+    let local = c.conn.and_then(|lc| w.local(lc));
+    let mut line = w.num(conn, n::RPL_WHOSPCRPL);
+    for field in *b"tcuihsnfdlao" {
+        if !x.fields.contains(&field) {
+            continue;
+        }
+        let value: Vec<u8> = match field {
+            b't' => x.token.clone(),
+            b'c' => chan.into(),
+            b'u' => c.user.as_bytes().into(),
+            // The address only to the user and to operators who may see addresses (and
+            // only of a user here).
+            b'i' => match local {
+                Some(l) if cid == me || w.has_privilege(me, crate::config::Privilege::SeeIps) => {
+                    l.ip.to_string().into()
+                }
+                _ => b"255.255.255.255".into(),
+            },
+            b'h' => c.host.as_bytes().into(),
+            b's' => w.servers[c.server].name.as_bytes().into(),
+            b'n' => c.nick.as_bytes().into(),
+            b'f' => status.as_bytes().into(),
+            b'd' => w.servers[c.server].hop.to_string().into(),
+            b'l' => local
+                .map_or(0, |l| w.now.unix_s().saturating_sub(l.last_msg))
+                .to_string()
+                .into(),
+            // No account names are kept for users yet: `0` is WHOX's "logged out".
+            b'a' => b"0".into(),
+            // Op levels are not a thing here (Ergo answers the same).
+            _ => b"n/a".into(),
+        };
+        line = line.arg(value);
+    }
+    if x.fields.contains(&b'r') {
+        line = line.trailing(&c.realname);
+    }
+    line.finish()
+}
+
+/// 352: `<channel> <user> <host> <server> <nick> <flags> :<hops> <realname>`.
+fn who_line(w: &World, conn: ConnId, chan: &str, cid: ClientId, status: String) -> Rc<[u8]> {
+    let c = &w.clients[cid];
     let srv = &w.servers[c.server];
     let mut real = format!("{} ", srv.hop).into_bytes();
     real.extend_from_slice(&c.realname);
@@ -132,6 +220,23 @@ fn who_line(
         .arg(status)
         .trailing(real)
         .finish()
+}
+
+/// `<H|G>[*][@|+][B]`: here or away, operator, member status, bot.
+fn who_flags(w: &World, conn: ConnId, cid: ClientId, flags: Status, multi: bool) -> String {
+    let c = &w.clients[cid];
+    let mut status = String::from(if c.away.is_some() { "G" } else { "H" });
+    if c.has(umode::OPER) {
+        status.push('*');
+    }
+    let viewer = w.local(conn).and_then(|l| l.client);
+    let viewer_caps = viewer.map_or(0, |v| w.clients[v].caps);
+    w.push_member_prefixes(&mut status, flags, multi, viewer_caps);
+    // Bot mode: `B` after the other flags (as InspIRCd and Ergo show it).
+    if c.has(umode::BOT) {
+        status.push('B');
+    }
+    status
 }
 
 #[cfg(test)]

@@ -53,6 +53,9 @@ fn whois_user(w: &World, conn: ConnId, me: ClientId, target: ClientId, out: &mut
         }
     }
     whois_secure(w, conn, me, target, out);
+    if c.has(umode::BOT) {
+        w.reply(out, conn, n::RPL_WHOISBOT, &[nick]);
+    }
     if let Some(l) = c.conn.and_then(|lc| w.local(lc)) {
         let idle = w.now.unix_s().saturating_sub(l.last_msg).to_string();
         let signon = c.signon.to_string();

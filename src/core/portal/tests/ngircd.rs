@@ -41,7 +41,7 @@ fn ngircd_link_gets_rfc2813_handshake_and_burst() {
         vec![
             "PASS pw 0210-IRC+ Portico|0.1.0:CHLX P",
             "SERVER irc.test 1 :Portico IRC server",
-            ":irc.test 005 ng.test NICKLEN=30 CASEMAPPING=rfc1459 PREFIX=(qov)~@+ CHANTYPES=#& CHANMODES=b,k,l,imnpst :are supported on this server",
+            ":irc.test 005 ng.test NICKLEN=30 CASEMAPPING=rfc1459 PREFIX=(qov)~@+ CHANTYPES=#& CHANMODES=Ibe,k,l,imnpst :are supported on this server",
             ":irc.test 376 ng.test :End of MOTD command",
             ":irc.test SERVER far.test 2 4 :far.test server",
             ":irc.test NICK alice 1 ~alice 127.0.0.1 1 + :alice real",
@@ -248,13 +248,13 @@ fn ngircd_users_channels_and_modes_arrive_as_native_lines() {
             ":ng.test TB #info 1700000000 ng.test :ng topic",
         ]
     );
-    // Channel modes: ngIRCd-only ones dropped with their parameters.
+    // Channel modes: ngIRCd-only ones dropped with their parameters (`e` is shared).
     n.from(ng, ":ngbob MODE #c +eMv e!*@* ngbob");
     assert_eq!(
         n.t.take(n.alice),
-        vec![":ngbob!~ngbob@ng.host MODE #c +v ngbob"]
+        vec![":ngbob!~ngbob@ng.host MODE #c +ev e!*@* ngbob"]
     );
-    assert_eq!(n.t.take(n.far), vec![":ngbob MODE #c +v ngbob"]);
+    assert_eq!(n.t.take(n.far), vec![":ngbob MODE #c +ev e!*@* ngbob"]);
     n.from(ng, ":ngbob MODE #c +PzM");
     assert!(n.t.take(n.alice).is_empty());
     assert!(n.t.take(n.far).is_empty());

@@ -101,10 +101,10 @@ fn translated(f: fn(&str, &Message<'_>) -> Inbound, line: &str) -> Vec<String> {
 fn ngircd_channel_modes() {
     let cases: &[(&str, &[&str])] = &[
         (":bob MODE #c +o alice", &[":bob MODE #c +o alice"]),
-        // Exceptions and invite exceptions: dropped with their parameters.
+        // Exceptions and invite exceptions kept.
         (
             ":bob MODE #c +eIb e!*@* i!*@* b!*@*",
-            &[":bob MODE #c +b b!*@*"],
+            &[":bob MODE #c +eIb e!*@* i!*@* b!*@*"],
         ),
         // Its founder is an owner here, its admin an op, its halfop a voice.
         (
