@@ -24,6 +24,7 @@
 #   PAIRS* (1000) PAIRS_WINDOW (4)  RATE (200) RATE_MEMBERS (500)  CHURN (50)
 #   PORTICO_BATCH (50) NGIRCD_BATCH (10)   handshakes in flight (ngIRCd's backlog is 10)
 #   SENDQ_BYTES (8388608)   Portico's per-client send queue for the runs
+#   SO_SNDBUF (unset: Portico's default)   its per-socket kernel send buffer
 #   SERVERS ("portico ngircd")  SCENARIOS ("connect fanout_1x500 fanout_100x50
 #   privmsg rate churn")  NGIRCD (/usr/sbin/ngircd)  SKIP_BUILD=1  RESULTS_DIR (temp dir)
 #   NGIRCD_LOG (RESULTS_DIR/ngircd.log; /dev/null spares ngIRCd the console log writes)
@@ -33,7 +34,7 @@
 set -euo pipefail
 
 if [[ "${1:-}" == -h || "${1:-}" == --help ]]; then
-    sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
 fi
 
@@ -175,6 +176,7 @@ flood_interval_ms = 1           # (default 500) same
 ping_interval_s = 600           # (default 120) no server PINGs during a run
 ping_timeout_s = 600            # (default 60) same
 registration_timeout_s = 120    # (default 60) a slow fleet still registers
+${SO_SNDBUF:+so_sndbuf = ${SO_SNDBUF}               # (default 65536) set by SO_SNDBUF for a comparison}
 
 [[oper]]                        # senders OPER (--oper bench:benchpw): exempt from flood control
 name = "bench"
