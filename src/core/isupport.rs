@@ -40,7 +40,7 @@ pub fn tokens(cfg: &Config) -> Vec<String> {
         format!("CHANMODES={}", modes::chanmodes()),
         format!("CHANNELLEN={CHANNEL_LEN}"),
         "CHANTYPES=#&".into(),
-        "ELIST=U".into(),
+        "ELIST=CMNTU".into(),
         "EXCEPTS=e".into(),
         "INVEX=I".into(),
         format!("KICKLEN={KICK_LEN}"),

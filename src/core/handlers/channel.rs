@@ -510,23 +510,68 @@ pub fn names(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     Ok(())
 }
 
+/// LIST's filters (ISUPPORT `ELIST=CMNTU`): names and masks (`!mask` excludes), user
+/// counts `>n` `<n`, channel age `C>n` `C<n` and topic age `T>n` `T<n` in minutes (`C>5`:
+/// created more than 5 minutes ago).
+#[derive(Default)]
+struct ListFilter<'a> {
+    masks: Vec<&'a [u8]>,
+    not: Vec<&'a [u8]>,
+    users: (usize, usize),
+    /// Unix seconds: created within `[from, to]`, topic set within `[from, to]`.
+    created: (u64, u64),
+    topic: (u64, u64),
+}
+
+impl<'a> ListFilter<'a> {
+    fn parse(param: &'a [u8], now_s: u64) -> ListFilter<'a> {
+        let mut f = ListFilter {
+            users: (0, usize::MAX),
+            created: (0, u64::MAX),
+            topic: (0, u64::MAX),
+            ..ListFilter::default()
+        };
+        for item in split(param) {
+            let num = |from: usize| -> Option<u64> {
+                std::str::from_utf8(item.get(from..)?).ok()?.parse().ok()
+            };
+            // `X>n`: more than n minutes ago, so at most now - n minutes.
+            let ago = |m: u64| now_s.saturating_sub(m.saturating_mul(60));
+            match item {
+                [b'>', ..] => f.users.0 = num(1).map_or(f.users.0, |v| v as usize + 1),
+                [b'<', ..] => {
+                    f.users.1 = num(1).map_or(f.users.1, |v| (v as usize).saturating_sub(1))
+                }
+                [b'C', b'>', ..] => f.created.1 = num(2).map_or(f.created.1, ago),
+                [b'C', b'<', ..] => f.created.0 = num(2).map_or(f.created.0, ago),
+                [b'T', b'>', ..] => f.topic.1 = num(2).map_or(f.topic.1, ago),
+                [b'T', b'<', ..] => f.topic.0 = num(2).map_or(f.topic.0, ago),
+                [b'!', rest @ ..] => f.not.push(rest),
+                _ => f.masks.push(item),
+            }
+        }
+        f
+    }
+
+    /// Whether a visible channel passes every filter.
+    fn passes(&self, w: &World, chan: &crate::core::Channel) -> bool {
+        let name = chan.name.as_bytes();
+        let count = chan.members.len();
+        let topic_at = chan.topic.as_ref().map(|t| t.time);
+        (self.masks.is_empty() || self.masks.iter().any(|m| wild_match(w.cm, m, name)))
+            && !self.not.iter().any(|m| wild_match(w.cm, m, name))
+            && (self.users.0..=self.users.1).contains(&count)
+            && (self.created.0..=self.created.1).contains(&chan.created)
+            && (self.topic == (0, u64::MAX)
+                || topic_at.is_some_and(|t| (self.topic.0..=self.topic.1).contains(&t)))
+    }
+}
+
 pub fn list(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let cid = ctx.client();
     let w = &*ctx.w;
-    let mut masks = Vec::new();
-    let (mut min, mut max) = (0usize, usize::MAX);
-    for item in split(msg.param(0)) {
-        let num = || {
-            std::str::from_utf8(&item[1..])
-                .ok()
-                .and_then(|s| s.parse::<usize>().ok())
-        };
-        match item[0] {
-            b'>' => min = num().map_or(min, |v| v + 1),
-            b'<' => max = num().map_or(max, |v| v.saturating_sub(1)),
-            _ => masks.push(item),
-        }
-    }
+    let filter = ListFilter::parse(msg.param(0), w.now.unix_s());
+    let masks = &filter.masks;
     // `321 nick Channel :Users  Name`: the column titles (RFC 1459 §6.2).
     w.reply(ctx.out, ctx.conn, n::RPL_LISTSTART, &[b"Channel"]);
     for (_, chan) in &w.channels {
@@ -537,11 +582,7 @@ pub fn list(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
             !m.contains(&b'*') && !m.contains(&b'?') && wild_match(w.cm, m, chan.name.as_bytes())
         });
         let visible = (!chan.is_secret() && (!chan.has(cmode::HIDDEN) || named)) || member;
-        let matches = masks.is_empty()
-            || masks
-                .iter()
-                .any(|m| wild_match(w.cm, m, chan.name.as_bytes()));
-        if !visible || !matches || count < min || count > max {
+        if !visible || !filter.passes(w, chan) {
             continue;
         }
         let mut text = Vec::new();
@@ -751,6 +792,35 @@ fn list_invites(w: &World, conn: ConnId, cid: ClientId, out: &mut Outbox) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn list_filters_by_negated_mask_creation_and_topic_age() {
+        use crate::core::testing::TestWorld;
+        let mut t = TestWorld::new();
+        let a = t.user("alice");
+        t.feed(a, "JOIN #old");
+        t.feed(a, "TOPIC #old :ancient");
+        t.now.unix_ms += 10 * 60_000;
+        t.feed(a, "JOIN #new");
+        t.now.unix_ms += 60_000;
+        t.feed(a, "TOPIC #new :fresh");
+        t.take(a);
+        let names = |t: &mut TestWorld, q: &str| -> Vec<String> {
+            t.ask(a, q)
+                .iter()
+                .filter(|l| l.contains(" 322 "))
+                .map(|l| l.split(' ').nth(3).unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(names(&mut t, "LIST !#o*"), ["#new"]);
+        // #old was made 11 minutes ago, #new 1 minute ago.
+        assert_eq!(names(&mut t, "LIST C>5"), ["#old"]);
+        assert_eq!(names(&mut t, "LIST C<5"), ["#new"]);
+        // Topics: #old's 11 minutes old, #new's just set.
+        assert_eq!(names(&mut t, "LIST T>5"), ["#old"]);
+        assert_eq!(names(&mut t, "LIST T<5"), ["#new"]);
+        assert_eq!(names(&mut t, "LIST C>5,!#old"), Vec::<String>::new());
+    }
 
     #[test]
     fn cuts_on_char_boundaries() {
