@@ -78,6 +78,7 @@ pub const RPL_STATSKLINE: Numeric = Numeric::data("216");
 pub const RPL_STATSDLINE: Numeric = Numeric::data("225");
 pub const RPL_STATSGLINE: Numeric = Numeric::data("247");
 pub const RPL_STATSOLINE: Numeric = Numeric::data("243");
+pub const RPL_STATSDEBUG: Numeric = Numeric::data("249");
 pub const RPL_LUSERCLIENT: Numeric = Numeric::data("251");
 pub const RPL_LUSEROP: Numeric = Numeric::new("252", "operator(s) online");
 pub const RPL_LUSERUNKNOWN: Numeric = Numeric::new("253", "unknown connection(s)");

@@ -235,6 +235,8 @@ pub fn stats(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         b'd' => bans::stats(w, conn, ctx.out, bans::Kind::D),
         b'g' => bans::stats(w, conn, ctx.out, bans::Kind::G),
         b'o' => stats_opers(w, conn, ctx.out),
+        b'p' => stats_portals(w, conn, ctx.out),
+        b'c' => stats_classes(w, conn, ctx.out),
         _ => {}
     }
     w.reply(ctx.out, conn, n::RPL_ENDOFSTATS, &[&[letter]]);
@@ -259,6 +261,52 @@ fn stats_commands(w: &World, conn: ConnId, out: &mut Outbox) {
             .arg(s.bytes.to_string());
         out.send(conn, line.finish());
     }
+}
+
+/// The linked portals, for IRC operators: one `249` line each with the peer, its protocol
+/// and capabilities, how long it has been linked and the lines each way.
+fn stats_portals(w: &World, conn: ConnId, out: &mut Outbox) {
+    if !w.is_oper_conn(conn) {
+        return;
+    }
+    for &link in &w.links {
+        let (Some(l), Some(p)) = (w.local(link), w.link(link)) else {
+            continue;
+        };
+        let proto = if p.is_rfc2813() {
+            "rfc2813".to_string()
+        } else {
+            format!("portico {}", p.proto)
+        };
+        let up = w.now.mono_ms.saturating_sub(p.linked_ms) / 1000;
+        let text = format!(
+            "{} protocol {proto} caps [{}] up {up}s lines out {} in {}{}",
+            w.servers[p.server].name,
+            crate::core::portal::cap::names(p.caps),
+            l.lines_out,
+            l.lines_in,
+            if p.synced { "" } else { " (bursting)" }
+        );
+        say(w, conn, out, n::RPL_STATSDEBUG, &[b"p"], &text);
+    }
+}
+
+/// Connections by class, for IRC operators: users, registering, portals, TLS.
+fn stats_classes(w: &World, conn: ConnId, out: &mut Outbox) {
+    if !w.is_oper_conn(conn) {
+        return;
+    }
+    let c = w.counts();
+    let text = format!(
+        "users {} (max {}), registering {}, portals {}, tls {}, accepted since start {}",
+        c.local_users,
+        c.max_local_users,
+        c.unregistered,
+        w.links.len(),
+        w.secure.len(),
+        c.connections_total
+    );
+    say(w, conn, out, n::RPL_STATSDEBUG, &[b"c"], &text);
 }
 
 /// The `[[oper]]` blocks, for IRC operators: `O <host> * <name> <level> :<privileges>`.
@@ -323,6 +371,37 @@ mod tests {
     use super::super::tests::set_umode;
     use crate::core::state::umode;
     use crate::core::testing::{TestWorld, BASE_CONFIG};
+
+    #[test]
+    fn stats_p_and_c_describe_portals_and_connections_to_operators() {
+        let mut t = TestWorld::with_portals_and("[[oper]]\nname = \"admin\"\npassword = \"pw\"\n");
+        let a = t.user("alice");
+        assert_eq!(
+            t.ask(a, "STATS p"),
+            vec![":irc.test 219 alice p :End of /STATS report"]
+        );
+        t.feed(a, "OPER admin pw");
+        let peer = t.link("peer.test", 2, "AWAY BMASK EOB IRCX SETNAME TB", 2);
+        t.feed(peer, ":peer.test EOB");
+        t.now.mono_ms += 5_000;
+        t.take(a);
+        let lines = t.ask(a, "STATS p");
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(
+            lines[0].starts_with(
+                ":irc.test 249 alice p :peer.test protocol portico 2 caps [AWAY BMASK EOB IRCX SETNAME TB] up 5s lines out "
+            ),
+            "{lines:?}"
+        );
+        assert!(!lines[0].ends_with("(bursting)"), "{lines:?}");
+        assert_eq!(
+            t.ask(a, "STATS c"),
+            vec![
+                ":irc.test 249 alice c :users 1 (max 1), registering 0, portals 1, tls 0, accepted since start 2",
+                ":irc.test 219 alice c :End of /STATS report",
+            ]
+        );
+    }
 
     #[test]
     fn lusers_counts_everything() {
