@@ -276,6 +276,9 @@ pub struct Limits {
     pub connects_per_ip_per_min: u32,
     /// Channels the server holds before JOIN stops creating new ones (437); 0: no cap.
     pub max_channels: usize,
+    /// IRCv3 UTF8ONLY: text that is not valid UTF-8 is refused (`FAIL <command>
+    /// INVALID_UTF8`) instead of relayed as bytes.
+    pub utf8only: bool,
 }
 
 impl Default for Limits {
@@ -294,6 +297,7 @@ impl Default for Limits {
             so_sndbuf: crate::limits::SO_SNDBUF,
             connects_per_ip_per_min: 0,
             max_channels: 100_000,
+            utf8only: false,
         }
     }
 }
@@ -1096,8 +1100,8 @@ impl fmt::Display for Config {
         writeln!(f, "\n[limits]")?;
         writeln!(
             f,
-            "max_clients = {}\nmax_clients_per_ip = {}\nconnects_per_ip_per_min = {}\nmax_channels = {}\nsendq_bytes = {}\nso_sndbuf = {}",
-            l.max_clients, l.max_clients_per_ip, l.connects_per_ip_per_min, l.max_channels, l.sendq_bytes, l.so_sndbuf
+            "max_clients = {}\nmax_clients_per_ip = {}\nconnects_per_ip_per_min = {}\nmax_channels = {}\nsendq_bytes = {}\nso_sndbuf = {}\nutf8only = {}",
+            l.max_clients, l.max_clients_per_ip, l.connects_per_ip_per_min, l.max_channels, l.sendq_bytes, l.so_sndbuf, l.utf8only
         )?;
         writeln!(
             f,

@@ -516,3 +516,32 @@ fn help_and_helpop_answer_704_705_706_and_524() {
     a.send("HELP FROB");
     a.expect(":irc.test 524 alice FROB :No help available on this topic");
 }
+
+/// `[limits] utf8only`: UTF8ONLY in ISUPPORT, and text that is not UTF-8 is refused with
+/// the spec's `FAIL <command> INVALID_UTF8`, never relayed; valid text passes.
+#[test]
+fn utf8only_refuses_invalid_text_with_fail() {
+    let s = TestServer::start("[limits]\nutf8only = true\n");
+    let mut c = TestClient::connect(s.addr());
+    c.send("NICK alice");
+    c.send("USER alice 0 * :Alice");
+    let welcome = c.skip_until(" 376 ");
+    assert!(
+        welcome
+            .iter()
+            .any(|l| l.contains(" 005 ") && l.contains(" UTF8ONLY ")),
+        "{welcome:#?}"
+    );
+    let mut bob = s.user("bob");
+    join(&mut bob, "#c");
+    c.send("JOIN #c");
+    c.skip_until(" 366 ");
+    bob.sync();
+    c.send_raw(b"PRIVMSG #c :caf\xe9\r\n");
+    c.expect(
+        ":irc.test FAIL PRIVMSG INVALID_UTF8 :Message rejected, your message contained invalid UTF-8",
+    );
+    c.send("PRIVMSG #c :café");
+    bob.expect(":alice!~alice@127.0.0.1 PRIVMSG #c :café");
+    bob.expect_nothing();
+}

@@ -307,12 +307,31 @@ pub fn dispatch(ctx: &mut Ctx<'_>, msg: &Message<'_>, line_len: usize) -> bool {
         _ if msg.len() < command.min_params as usize => {
             Err(err(n::ERR_NEEDMOREPARAMS, &[command.name.as_bytes()]))
         }
+        _ if ctx.w.config.limits.utf8only && !valid_utf8(msg) => {
+            fail_utf8(ctx, command.name);
+            Ok(())
+        }
         _ => (command.handler)(ctx, msg),
     };
     if let Err(reply) = result {
         ctx.fail(reply);
     }
     true
+}
+
+/// Whether every parameter is UTF-8 (`[limits] utf8only`).
+fn valid_utf8(msg: &Message<'_>) -> bool {
+    (0..msg.len()).all(|i| std::str::from_utf8(msg.param(i)).is_ok())
+}
+
+/// IRCv3 UTF8ONLY: the line is refused with the standard reply, not relayed.
+fn fail_utf8(ctx: &mut Ctx<'_>, command: &str) {
+    let line = crate::proto::line::Line::new(ctx.w.name(), "FAIL")
+        .arg(command)
+        .arg("INVALID_UTF8")
+        .trailing("Message rejected, your message contained invalid UTF-8")
+        .finish();
+    ctx.out.send(ctx.conn, line);
 }
 
 /// Before registration an unknown command is most likely a confused client; RFC 2812

@@ -32,7 +32,7 @@ pub fn send(w: &World, conn: ConnId, out: &mut Outbox) {
 /// other encodings keep working; identifiers (nicks, channel names) must be ASCII/UTF-8.
 pub fn tokens(cfg: &Config) -> Vec<String> {
     let l = &cfg.limits;
-    vec![
+    let mut tokens = vec![
         format!("AWAYLEN={AWAY_LEN}"),
         "BOT=B".into(),
         format!("CASEMAPPING={}", l.casemapping.name()),
@@ -57,7 +57,12 @@ pub fn tokens(cfg: &Config) -> Vec<String> {
         format!("TOPICLEN={TOPIC_LEN}"),
         format!("USERLEN={USER_LEN}"),
         "WHOX".into(),
-    ]
+    ];
+    if l.utf8only {
+        tokens.push("UTF8ONLY".into());
+        tokens.sort();
+    }
+    tokens
 }
 
 /// MYINFO's user modes (`iosw`).
