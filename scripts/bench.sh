@@ -475,6 +475,8 @@ for sc in "${scenarios[@]}"; do
         row "$sc" "$label" p50_ms "latency p50, ms v" "%.3f"
         row "$sc" "$label" p99_ms "latency p99, ms v" "%.3f"
         row "$sc" "$label" server_cpu_per_line_us "server CPU per line, us v" "%.3f"
+        row "$sc" "$label" server_writes_per_unit "server write syscalls per line v" "%.4f"
+        row "$sc" "$label" server_user_pct "server user-space CPU, % of its CPU" "%.1f"
         row "$sc" "$label" loss_pct "loss, % v" "%.3f"
         row "$sc" "$label" tool_cpu_pct "load tool CPU, % of a core" "%.1f"
         ;;
@@ -484,6 +486,8 @@ for sc in "${scenarios[@]}"; do
         row privmsg "$label" p50_ms "latency p50, ms v" "%.3f"
         row privmsg "$label" p99_ms "latency p99, ms v" "%.3f"
         row privmsg "$label" server_cpu_per_line_us "server CPU per message, us v" "%.3f"
+        row privmsg "$label" server_writes_per_unit "server write syscalls per message v" "%.4f"
+        row privmsg "$label" server_user_pct "server user-space CPU, % of its CPU" "%.1f"
         row privmsg "$label" loss_pct "loss, % v" "%.3f"
         row privmsg "$label" tool_cpu_pct "load tool CPU, % of a core" "%.1f"
         ;;
@@ -492,6 +496,8 @@ for sc in "${scenarios[@]}"; do
         row rate "$label" lines_per_s "delivered lines/s" "%.0f"
         row rate "$label" server_cpu_per_line_us "server CPU per line, us v" "%.3f"
         row rate "$label" server_cpu_pct "server CPU, % of a core v" "%.1f"
+        row rate "$label" server_writes_per_unit "server write syscalls per line v" "%.4f"
+        row rate "$label" server_user_pct "server user-space CPU, % of its CPU" "%.1f"
         row rate "$label" p50_ms "latency p50, ms v" "%.3f"
         row rate "$label" p99_ms "latency p99, ms v" "%.3f"
         row rate "$label" loss_pct "loss, % v" "%.3f"
@@ -501,6 +507,8 @@ for sc in "${scenarios[@]}"; do
         row churn "$label" cycles_per_s "cycles/s ^" "%.1f"
         row churn "$label" cycle_p99_ms "cycle p99, ms v" "%.3f"
         row churn "$label" server_cpu_per_cycle_us "server CPU per cycle, us v" "%.1f"
+        row churn "$label" server_writes_per_unit "server write syscalls per cycle v" "%.2f"
+        row churn "$label" server_user_pct "server user-space CPU, % of its CPU" "%.1f"
         row churn "$label" errors "errors v" "%d"
         row churn "$label" tool_cpu_pct "load tool CPU, % of a core" "%.1f"
         ;;
@@ -542,5 +550,7 @@ echo "Portico ($commit)$vs; $(nproc) CPUs, $(uname -r), load average $load_start
     }'
 echo "(^ higher is better, v lower is better; ! marks a figure from a run that exited non-zero."
 echo " Server and load tool share the machine: a tool near 100 % of a core bounds that run's throughput."
+echo " Write syscalls (/proc/PID/io syscw) and user-space share (utime/(utime+stime)) are the server's"
+echo " over the measured window: they do not depend on how fast the load tool is."
 echo " Every run's output, JSON, configs and server logs: $tmp)"
 exit "$failed"
