@@ -41,6 +41,8 @@ pub struct Config {
     #[serde(default)]
     pub cloak: Cloak,
     #[serde(default)]
+    pub log: LogCfg,
+    #[serde(default)]
     pub portal: Vec<Portal>,
     #[serde(default)]
     pub ircx: Ircx,
@@ -180,6 +182,9 @@ pub struct Testing {
     /// The password-guessing window and first suspension, in ms (default: a minute).
     #[serde(default)]
     pub auth_window_ms: Option<u64>,
+    /// The syslog socket `[log] syslog` writes to (default /dev/log).
+    #[serde(default)]
+    pub syslog_path: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -451,6 +456,19 @@ impl fmt::Debug for Oper {
     }
 }
 
+/// `[log]`: where the log goes besides (or instead of) stderr.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LogCfg {
+    /// A file the log is appended to instead of stderr (relative to the config file);
+    /// reopened after SIGHUP, for logrotate.
+    #[serde(default)]
+    pub file: Option<String>,
+    /// Each line to the local syslog too (facility daemon).
+    #[serde(default)]
+    pub syslog: bool,
+}
+
 /// `[cloak]`: hosts shown as keyed hashes of the address (`core::cloak`).
 #[derive(Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -521,8 +539,11 @@ impl Config {
         })?;
         let mut cfg = Config::parse(&text, &file)?;
         let dir = path.parent().unwrap_or(Path::new("."));
-        if let Some(state) = &mut cfg.server.state_file {
-            *state = dir.join(&*state).display().to_string();
+        for file in [&mut cfg.server.state_file, &mut cfg.log.file]
+            .into_iter()
+            .flatten()
+        {
+            *file = dir.join(&*file).display().to_string();
         }
         if let Some(motd) = &cfg.server.motd_file {
             let motd_path = dir.join(motd);
@@ -964,6 +985,12 @@ impl fmt::Display for Config {
         }
         if !self.cloak.secret.is_empty() {
             writeln!(f, "\n[cloak]\nsecret = (set)")?;
+        }
+        if self.log.file.is_some() || self.log.syslog {
+            writeln!(f, "\n[log]\nsyslog = {}", self.log.syslog)?;
+            if let Some(file) = &self.log.file {
+                writeln!(f, "file = {file:?}")?;
+            }
         }
         writeln!(f, "\n[ircx]\nmax_access = {}", self.ircx.max_access)?;
         if let Some(list) = self.ircx.redirect_list() {

@@ -8,6 +8,10 @@
 //!   to the one before is counted instead of written; the count is written (`… (repeated N
 //!   times)`) when a different line comes, or with the next repeat after [`SUMMARY_MS`].
 
+mod sink;
+pub use sink::reopen;
+
+use crate::config::Config;
 use log::{Level, Log, Metadata, Record};
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -70,11 +74,15 @@ impl Repeats {
 struct Guarded {
     inner: env_logger::Logger,
     repeats: Mutex<Repeats>,
+    syslog: Option<sink::Syslog>,
 }
 
 impl Guarded {
     /// Writes `text` as `record`'s message, at `level`.
     fn write(&self, record: &Record<'_>, level: Level, text: &str) {
+        if let Some(syslog) = &self.syslog {
+            syslog.send(level, record.target(), text);
+        }
         self.inner.log(
             &Record::builder()
                 .args(format_args!("{text}"))
@@ -122,14 +130,23 @@ impl Log for Guarded {
     }
 }
 
-/// Installs the guarded logger (RUST_LOG as env_logger reads it, `info` by default).
-/// Under systemd (`JOURNAL_STREAM` set) each line starts with its syslog priority (`<3>`
-/// error .. `<7>` trace), which the journal turns into the entry's priority, and carries
-/// no timestamp: the journal adds its own.
-pub fn init() {
+/// Installs the guarded logger (RUST_LOG as env_logger reads it, `info` by default), to
+/// stderr or the configuration's `[log] file`, and to syslog with `[log] syslog`.
+/// Under systemd (`JOURNAL_STREAM` set) each stderr line starts with its syslog priority
+/// (`<3>` error .. `<7>` trace), which the journal turns into the entry's priority, and
+/// carries no timestamp: the journal adds its own. The error names what could not be
+/// opened and what to do.
+pub fn init(config: &Config) -> Result<(), String> {
     let mut builder =
         env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
-    if std::env::var_os("JOURNAL_STREAM").is_some() {
+    if let Some(path) = &config.log.file {
+        let file = sink::FileSink::open(std::path::Path::new(path)).map_err(|e| {
+            format!(
+                "[log] file {path}: cannot open it ({e}); check the directory and its permissions"
+            )
+        })?;
+        builder.target(env_logger::Target::Pipe(Box::new(file)));
+    } else if std::env::var_os("JOURNAL_STREAM").is_some() {
         builder.format(|buf, record| {
             use std::io::Write;
             let priority = match record.level() {
@@ -141,13 +158,24 @@ pub fn init() {
             writeln!(buf, "<{priority}>{}: {}", record.target(), record.args())
         });
     }
+    let syslog = match config.log.syslog {
+        false => None,
+        true => {
+            let path = config.testing.syslog_path.as_deref().unwrap_or("/dev/log");
+            Some(sink::Syslog::connect(std::path::Path::new(path)).map_err(|e| {
+                format!("[log] syslog: cannot reach {path} ({e}); is a syslog daemon running? Or set syslog = false")
+            })?)
+        }
+    };
     let inner = builder.build();
     log::set_max_level(inner.filter());
     let logger = Guarded {
         inner,
         repeats: Mutex::default(),
+        syslog,
     };
     let _ = log::set_boxed_logger(Box::new(logger));
+    Ok(())
 }
 
 #[cfg(test)]

@@ -18,7 +18,6 @@ fn usage(opts: &getopts::Options) -> String {
 const NO_LISTENER: &str = "no [[listen]] address: the server would listen on nothing; add [[listen]] address = \"127.0.0.1:6667\" or start it with --listen IP:PORT";
 
 fn main() -> ExitCode {
-    portico::logging::init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut opts = getopts::Options::new();
     opts.optopt("c", "config", "configuration file (TOML)", "FILE");
@@ -109,6 +108,10 @@ fn main() -> ExitCode {
         },
         None => Config::default_config(),
     };
+    if let Err(e) = portico::logging::init(&config) {
+        eprintln!("portico: {e}");
+        return ExitCode::FAILURE;
+    }
     let mut listen = Vec::new();
     for a in m.opt_strs("l") {
         match a.parse::<SocketAddr>() {

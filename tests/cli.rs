@@ -917,3 +917,58 @@ fn the_info_log_tells_arrivals_registrations_quits_and_refusals() {
     a.send("QUIT :gone\x1bfishing");
     s.wait_log("alice!~alice@127.0.0.1 quit: Quit: gone\\x1bfishing");
 }
+
+/// `[log] file` takes the log instead of stderr and is reopened after SIGHUP, so logrotate
+/// can move it away; `[log] syslog` sends each line as a datagram (facility daemon).
+#[test]
+fn the_log_goes_to_a_file_reopened_on_sighup_and_to_syslog() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = TempDir::new();
+    let sock_path = dir.0.join("syslog.sock");
+    let syslog = UnixDatagram::bind(&sock_path).expect("bind a fake syslog");
+    syslog.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let text = format!(
+        "{}\n[log]\nfile = \"portico.log\"\nsyslog = true\n\n[testing]\nsyslog_path = \"{}\"\n",
+        config("motd = \"hi\""),
+        sock_path.display()
+    );
+    let path = dir.write("portico.toml", &text);
+    let s = Server::start(&["-c", path_str(&path)]);
+    let log_path = dir.0.join("portico.log");
+    let wait_file = |path: &Path, needle: &str| {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {needle:?} in {path:?}:\n{text}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    let (_a, _) = s.user("irc.cli.test", "alice");
+    wait_file(&log_path, "registered alice!~alice@127.0.0.1");
+    // The same line reached syslog, with the daemon facility's info priority (3*8+6).
+    let mut buf = [0u8; 2048];
+    let got = loop {
+        let n = syslog.recv(&mut buf).expect("a syslog datagram");
+        let line = String::from_utf8_lossy(&buf[..n]).to_string();
+        if line.contains("registered alice") {
+            break line;
+        }
+    };
+    assert!(got.starts_with("<30>portico["), "{got}");
+    // logrotate moves the file; SIGHUP makes the server write a new one.
+    let rotated = dir.0.join("portico.log.1");
+    std::fs::rename(&log_path, &rotated).unwrap();
+    s.signal("HUP");
+    let (_b, _) = s.user("irc.cli.test", "bob");
+    let fresh = wait_file(&log_path, "registered bob!~bob@127.0.0.1");
+    assert!(!fresh.contains("registered alice"), "{fresh}");
+    assert!(!std::fs::read_to_string(&rotated)
+        .unwrap()
+        .contains("registered bob"));
+}

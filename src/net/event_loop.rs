@@ -307,6 +307,7 @@ impl Server {
         for sig in pending {
             match sig {
                 signal_hook::consts::SIGHUP => {
+                    crate::logging::reopen();
                     info!("SIGHUP: reloading the configuration");
                     self.rehash(None);
                 }
