@@ -14,7 +14,9 @@
 //!
 //! A benchmark, not a test: it prints the figures and asserts only that each message reaches
 //! the recipients it should, so the figures are about the right work. Run it with
-//! `cargo bench --bench allocs` (`-- --members 500` for another channel size).
+//! `cargo bench --bench allocs` (`-- --members 500` for another channel size; other words
+//! are substring filters on the case names, e.g. `-- "privmsg user"`, handy under
+//! `valgrind --tool=callgrind` for instructions per message).
 
 #[path = "fixture.rs"]
 mod fixture;
@@ -116,11 +118,15 @@ impl Bench {
 /// over REPS repetitions is printed.
 fn case(
     b: &mut Bench,
+    filters: &[String],
     name: &str,
     expect: Option<usize>,
     mut setup: impl FnMut(&mut Bench, u64) -> (ConnId, String),
     mut after: impl FnMut(&mut Bench, ConnId),
 ) {
+    if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
+        return;
+    }
     let (mut allocs, mut bytes, mut sends) = (0u64, 0u64, 0usize);
     for i in 0..WARMUP + REPS {
         let (conn, text) = setup(b, i);
@@ -153,6 +159,7 @@ fn case(
 
 fn main() {
     let mut members = 50usize;
+    let mut filters = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         if a == "--members" {
@@ -160,9 +167,12 @@ fn main() {
                 .next()
                 .and_then(|v| v.parse().ok())
                 .expect("--members N");
+        } else if !a.starts_with('-') {
+            filters.push(a);
         }
-        // Other arguments (cargo bench passes --bench) are ignored.
+        // Other options (cargo bench passes --bench) are ignored.
     }
+    let filters = &filters[..];
     assert!(members >= 2, "--members must be at least 2");
     let n = members;
 
@@ -178,6 +188,7 @@ fn main() {
     let text = "hello everyone, this is a fairly ordinary chat line of typical length";
     case(
         &mut b,
+        filters,
         &format!("privmsg #c ({n} members)"),
         Some(n - 1),
         |_, _| (ConnId(0), format!("PRIVMSG #c :{text}")),
@@ -185,6 +196,7 @@ fn main() {
     );
     case(
         &mut b,
+        filters,
         "privmsg user",
         Some(1),
         |_, _| (ConnId(0), format!("PRIVMSG m1 :{text}")),
@@ -192,6 +204,7 @@ fn main() {
     );
     case(
         &mut b,
+        filters,
         &format!("notice #c ({n} members)"),
         Some(n - 1),
         |_, _| (ConnId(0), format!("NOTICE #c :{text}")),
@@ -202,6 +215,7 @@ fn main() {
     let joiner = b.user();
     case(
         &mut b,
+        filters,
         &format!("join #c ({n} members)"),
         // JOIN to the n members and the joiner; the joiner's NAMES reply and topic lines
         // are counted too (they are part of what a JOIN costs).
@@ -211,6 +225,7 @@ fn main() {
     );
     case(
         &mut b,
+        filters,
         &format!("part #c ({n} members)"),
         Some(n + 1),
         |b, _| {
@@ -223,6 +238,7 @@ fn main() {
     // NICK by a member, alternating between two nicks: seen by every member once.
     case(
         &mut b,
+        filters,
         &format!("nick (in #c, {n} members)"),
         Some(n),
         |_, i| {
@@ -235,6 +251,7 @@ fn main() {
     // QUIT by a fresh member each time: the n members see it, plus the closing ERROR.
     case(
         &mut b,
+        filters,
         &format!("quit (in #c, {n} members)"),
         Some(n + 1),
         |b, _| {

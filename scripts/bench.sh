@@ -29,7 +29,8 @@
 #   SERVERS ("portico ngircd inspircd"; without inspircd when it is not installed)
 #   SCENARIOS ("connect fanout_1x500 fanout_100x50 privmsg rate churn")
 #   NGIRCD (/usr/sbin/ngircd)  INSPIRCD (/usr/sbin/inspircd; apt-get install -y inspircd)
-#   SKIP_BUILD=1  RESULTS_DIR (temp dir)
+#   SKIP_BUILD=1  RESULTS_DIR (temp dir)  PORTICO_BIN (target/release/portico; another
+#   build, e.g. a copy from before a change, for before/after runs)
 #   NGIRCD_LOG (RESULTS_DIR/ngircd.log; /dev/null spares ngIRCd the console log writes)
 #
 # Output: progress on stderr, the table on stdout; every run's output, JSON line, server
@@ -37,7 +38,7 @@
 set -euo pipefail
 
 if [[ "${1:-}" == -h || "${1:-}" == --help ]]; then
-    sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
 fi
 
@@ -100,7 +101,7 @@ if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
     log "building (cargo build --release --bins)"
     cargo build --release --bins >&2
 fi
-portico_bin="$root/target/release/portico"
+portico_bin="${PORTICO_BIN:-$root/target/release/portico}"
 load_bin="$root/target/release/portico-load"
 [[ -x "$portico_bin" && -x "$load_bin" ]] || die "release binaries missing (build first)"
 if [[ " $SERVERS " == *" ngircd "* && ! -x "$NGIRCD" ]]; then
