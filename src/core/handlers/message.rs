@@ -75,12 +75,8 @@ fn deliver(ctx: &mut Ctx<'_>, msg: &Message<'_>, kind: Kind) -> HResult {
         // A client could not send it: not shown to anyone.
         return Err(err(n::ERR_NOTEXTTOSEND, &[]));
     }
-    let targets: Vec<&[u8]> = msg
-        .param(0)
-        .split(|&b| b == b',')
-        .filter(|t| !t.is_empty())
-        .collect();
-    if targets.len() > MAX_TARGETS {
+    let targets = msg.param(0).split(|&b| b == b',').filter(|t| !t.is_empty());
+    if targets.clone().count() > MAX_TARGETS {
         return Err(err(n::ERR_TOOMANYTARGETS, &[msg.param(0)]));
     }
     if kind != Kind::Tagmsg && msg.len() >= 3 && is_channel(msg.param(0)) {
@@ -120,7 +116,9 @@ fn deliver_one(
     // Recipients see the target as the server spells it (`#Chan` for `#chan`, the nick's own
     // case), with the status prefix kept.
     let line = |shown: &[u8]| {
-        let mut line = Line::new(&w.clients[cid].mask(), kind.verb()).arg(shown);
+        let c = &w.clients[cid];
+        let mask = [&*c.nick, "!", &*c.user, "@", &*c.host];
+        let mut line = Line::with_prefix(&mask, kind.verb()).arg(shown);
         if let Some(t) = text {
             line = line.trailing(t);
         }
