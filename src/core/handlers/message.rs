@@ -147,12 +147,25 @@ fn deliver_one(
         if from.is_none() && !can_send(w, ch, cid) {
             return Err(err(n::ERR_CANNOTSENDTOCHAN, &[chan_part]));
         }
-        let mut shown = target[..target.len() - chan_part.len()].to_vec();
-        shown.extend_from_slice(w.channels[ch].name.as_bytes());
-        m = Msg::new(line(&shown), w.now.unix_ms).with_client_tags(ctags);
+        // The status prefix and the channel's name, on the stack when they fit.
+        let (prefix, name) = (
+            &target[..target.len() - chan_part.len()],
+            w.channels[ch].name.as_bytes(),
+        );
+        let (mut small, long);
+        let shown: &[u8] = if prefix.len() + name.len() <= 128 {
+            small = [0u8; 128];
+            small[..prefix.len()].copy_from_slice(prefix);
+            small[prefix.len()..prefix.len() + name.len()].copy_from_slice(name);
+            &small[..prefix.len() + name.len()]
+        } else {
+            long = [prefix, name].concat();
+            &long
+        };
+        m = Msg::new(line(shown), w.now.unix_ms).with_client_tags(ctags);
         if !gagged {
             if !w.links.is_empty() {
-                w.to_channel_links(ch, from, &link_msg(&shown), ctx.out);
+                w.to_channel_links(ch, from, &link_msg(shown), ctx.out);
             }
             // IRCX AUDITORIUM: an ordinary member speaks to the hosts alone.
             let status = if w.in_audience(ch, cid) {
@@ -168,7 +181,7 @@ fn deliver_one(
                     from: cid,
                     status,
                     tagmsg,
-                    msg: Msg::new(line(&shown), w.now.unix_ms).with_client_tags(ctags),
+                    msg: Msg::new(line(shown), w.now.unix_ms).with_client_tags(ctags),
                 };
                 if !w.lag_message(ch, lag_ms, held) {
                     return Err(err(LAG_FULL, &[chan_part]));
