@@ -13,25 +13,19 @@
 //! Figures: ns per message (per `on_line`) and ns per delivered line.
 //! Timing harness and command line: see `bench/harness.rs`.
 
+#[path = "fixture.rs"]
+mod fixture;
 #[path = "harness.rs"]
 mod harness;
 
+use fixture::{CLOCK, CONFIG};
 use harness::{Harness, Thrpt};
 use portico::config::Config;
-use portico::core::{Clock, ConnId, Outbox, World};
+use portico::core::{ConnId, Outbox, World};
 use std::hint::black_box;
 use std::net::IpAddr;
 
 const MEMBERS: usize = 500;
-
-const CONFIG: &str =
-    "[server]\nname = \"bench.portico\"\nid = 1\nnetwork = \"BenchNet\"\nmotd = \"bench\"\n\
-    [limits]\nmax_clients_per_ip = 0\nflood_burst = 1000000\nflood_interval_ms = 1\n";
-
-const CLOCK: Clock = Clock {
-    mono_ms: 1_000_000,
-    unix_ms: 1_700_000_000_000,
-};
 
 fn line(w: &mut World, conn: ConnId, text: &str, out: &mut Outbox) {
     w.on_line(conn, text.as_bytes(), CLOCK, out);

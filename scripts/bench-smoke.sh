@@ -3,7 +3,8 @@
 #
 #   1. builds the release server and load tool, and every bench target (`cargo bench
 #      --no-run`); the socket-free micro-benchmarks (parse, fanout) run once each as a
-#      test (their harness does that without --bench);
+#      test (their harness does that without --bench), and so does allocs (allocations
+#      per relayed message, a few milliseconds);
 #   2. starts the release Portico on a free loopback port with a small generated config;
 #   3. portico-load `connect` with 50 clients for 2 s, then `fanout` 1x20 for 2 s;
 #      each must exit 0 with status ok, all clients up, and lines delivered with 0 loss;
@@ -30,9 +31,9 @@ micro=()
 while IFS= read -r exe; do
     micro+=("$exe")
 done < <(cargo bench --no-run --message-format=json 2>/dev/null |
-    grep '"target":{[^}]*"name":"\(parse\|fanout\)"' |
+    grep '"target":{[^}]*"name":"\(parse\|fanout\|allocs\)"' |
     sed -n 's/.*"executable":"\([^"]*\)".*/\1/p')
-[[ ${#micro[@]} -eq 2 ]] || fail "cargo bench --no-run: expected the parse and fanout benches, got: ${micro[*]:-none}"
+[[ ${#micro[@]} -eq 3 ]] || fail "cargo bench --no-run: expected the parse, fanout and allocs benches, got: ${micro[*]:-none}"
 for exe in "${micro[@]}"; do
     "$exe" >/dev/null || fail "micro-benchmark $exe failed"
 done

@@ -98,8 +98,8 @@ impl Hist {
 /// Clock ticks per second for /proc/*/stat times (USER_HZ, 100 on Linux).
 const TICKS_PER_SEC: u64 = 100;
 
-/// utime + stime of `pid` ("self" for this process) in microseconds.
-pub fn cpu_us(pid: &str) -> Option<u64> {
+/// (utime, stime) of `pid` ("self" for this process) in microseconds.
+pub fn cpu_user_sys_us(pid: &str) -> Option<(u64, u64)> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name may contain spaces; fields resume after the last ')'.
     let rest = &s[s.rfind(')')? + 1..];
@@ -107,7 +107,21 @@ pub fn cpu_us(pid: &str) -> Option<u64> {
     // After ')': state(3) ... utime is field 14, stime field 15 (1-based).
     let utime: u64 = f.nth(11)?.parse().ok()?;
     let stime: u64 = f.next()?.parse().ok()?;
-    Some((utime + stime) * 1_000_000 / TICKS_PER_SEC)
+    let us = |t: u64| t * 1_000_000 / TICKS_PER_SEC;
+    Some((us(utime), us(stime)))
+}
+
+/// utime + stime of `pid` ("self" for this process) in microseconds.
+pub fn cpu_us(pid: &str) -> Option<u64> {
+    cpu_user_sys_us(pid).map(|(u, s)| u + s)
+}
+
+/// Write syscalls `pid` has made (`syscw` in /proc/PID/io: write, writev, send*...).
+/// Needs the same user as the server or root; None when unreadable.
+pub fn write_syscalls(pid: &str) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
+    let line = s.lines().find(|l| l.starts_with("syscw:"))?;
+    line.split_ascii_whitespace().nth(1)?.parse().ok()
 }
 
 /// VmRSS of `pid` in bytes.
@@ -124,14 +138,20 @@ pub struct CpuMark {
     pub at_ns: u64,
     pub tool_us: Option<u64>,
     pub server_us: Option<u64>,
+    /// The server's user-space share of `server_us`.
+    pub server_user_us: Option<u64>,
+    pub server_syscw: Option<u64>,
 }
 
 impl CpuMark {
     pub fn take(now: u64, server_pid: Option<&str>) -> CpuMark {
+        let server = server_pid.and_then(cpu_user_sys_us);
         CpuMark {
             at_ns: now,
             tool_us: cpu_us("self"),
-            server_us: server_pid.and_then(cpu_us),
+            server_us: server.map(|(u, s)| u + s),
+            server_user_us: server.map(|(u, _)| u),
+            server_syscw: server_pid.and_then(write_syscalls),
         }
     }
 }
@@ -192,14 +212,14 @@ impl Report {
         self.float(keys[4], ms(h.mean() as u64), 3);
     }
 
-    /// Tool CPU, server CPU and server CPU per unit of work over a window.
+    /// Tool CPU, server CPU and server CPU per unit of work over a window; the server's
+    /// user-space share of its CPU (`server_user_pct`) and its write syscalls per unit of
+    /// work (`server_writes_per_unit`), both independent of the load tool's speed.
     pub fn cpu(&mut self, a: &CpuMark, b: &CpuMark, units: u64, per_unit_key: &'static str) {
         let wall_s = (b.at_ns.saturating_sub(a.at_ns)) as f64 / 1e9;
-        let tool = a.tool_us.zip(b.tool_us).map(|(x, y)| y.saturating_sub(x));
-        let srv = a
-            .server_us
-            .zip(b.server_us)
-            .map(|(x, y)| y.saturating_sub(x));
+        let delta = |x: Option<u64>, y: Option<u64>| x.zip(y).map(|(x, y)| y.saturating_sub(x));
+        let tool = delta(a.tool_us, b.tool_us);
+        let srv = delta(a.server_us, b.server_us);
         self.opt_float("tool_cpu_s", tool.map(|t| t as f64 / 1e6), 2);
         self.opt_float(
             "tool_cpu_pct",
@@ -218,6 +238,22 @@ impl Report {
             per_unit_key,
             srv.filter(|_| units > 0).map(|t| t as f64 / units as f64),
             3,
+        );
+        let user = delta(a.server_user_us, b.server_user_us);
+        self.opt_float(
+            "server_user_pct",
+            user.zip(srv)
+                .filter(|&(_, t)| t > 0)
+                .map(|(u, t)| 100.0 * u as f64 / t as f64),
+            1,
+        );
+        let writes = delta(a.server_syscw, b.server_syscw);
+        self.opt_float(
+            "server_writes_per_unit",
+            writes
+                .filter(|_| units > 0)
+                .map(|w| w as f64 / units as f64),
+            4,
         );
     }
 

@@ -75,12 +75,8 @@ fn deliver(ctx: &mut Ctx<'_>, msg: &Message<'_>, kind: Kind) -> HResult {
         // A client could not send it: not shown to anyone.
         return Err(err(n::ERR_NOTEXTTOSEND, &[]));
     }
-    let targets: Vec<&[u8]> = msg
-        .param(0)
-        .split(|&b| b == b',')
-        .filter(|t| !t.is_empty())
-        .collect();
-    if targets.len() > MAX_TARGETS {
+    let targets = msg.param(0).split(|&b| b == b',').filter(|t| !t.is_empty());
+    if targets.clone().count() > MAX_TARGETS {
         return Err(err(n::ERR_TOOMANYTARGETS, &[msg.param(0)]));
     }
     if kind != Kind::Tagmsg && msg.len() >= 3 && is_channel(msg.param(0)) {
@@ -127,7 +123,9 @@ fn deliver_one(
     // Recipients see the target as the server spells it (`#Chan` for `#chan`, the nick's own
     // case), with the status prefix kept.
     let line = |shown: &[u8]| {
-        let mut line = Line::new(&w.clients[cid].mask(), kind.verb()).arg(shown);
+        let c = &w.clients[cid];
+        let mask = [&*c.nick, "!", &*c.user, "@", &*c.host];
+        let mut line = Line::with_prefix(&mask, kind.verb()).arg(shown);
         if let Some(t) = text {
             line = line.trailing(t);
         }
@@ -156,12 +154,25 @@ fn deliver_one(
         if from.is_none() && !can_send(w, ch, cid) {
             return Err(err(n::ERR_CANNOTSENDTOCHAN, &[chan_part]));
         }
-        let mut shown = target[..target.len() - chan_part.len()].to_vec();
-        shown.extend_from_slice(w.channels[ch].name.as_bytes());
-        m = Msg::new(line(&shown), w.now.unix_ms).with_client_tags(tags);
+        // The status prefix and the channel's name, on the stack when they fit.
+        let (prefix, name) = (
+            &target[..target.len() - chan_part.len()],
+            w.channels[ch].name.as_bytes(),
+        );
+        let (mut small, long);
+        let shown: &[u8] = if prefix.len() + name.len() <= 128 {
+            small = [0u8; 128];
+            small[..prefix.len()].copy_from_slice(prefix);
+            small[prefix.len()..prefix.len() + name.len()].copy_from_slice(name);
+            &small[..prefix.len() + name.len()]
+        } else {
+            long = [prefix, name].concat();
+            &long
+        };
+        m = Msg::new(line(shown), w.now.unix_ms).with_client_tags(tags);
         if !gagged {
             if !w.links.is_empty() {
-                w.to_channel_links(ch, from, &link_msg(&shown), ctx.out);
+                w.to_channel_links(ch, from, &link_msg(shown), ctx.out);
             }
             // IRCX AUDITORIUM: an ordinary member speaks to the hosts alone.
             let status = if w.in_audience(ch, cid) {
@@ -177,7 +188,7 @@ fn deliver_one(
                     from: cid,
                     status,
                     tagmsg,
-                    msg: Msg::new(line(&shown), w.now.unix_ms).with_client_tags(tags),
+                    msg: Msg::new(line(shown), w.now.unix_ms).with_client_tags(tags),
                 };
                 if !w.lag_message(ch, lag_ms, held) {
                     return Err(err(LAG_FULL, &[chan_part]));
