@@ -1,0 +1,241 @@
+//! WebSocket listeners (IRCv3 WebSocket): both subprotocols talking with a TCP client,
+//! fragmented messages, bad and oversized messages closed with the right status code, a
+//! client that never reads, and the built-in web client page over plain HTTP.
+
+mod common;
+use common::ws::{self, WsClient};
+use common::{join, TestClient, TestServer, EASY};
+use portico::config::Config;
+use portico::net::Options;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+use tungstenite::protocol::frame::Frame;
+use tungstenite::Message;
+
+/// A plain listener (first) and a WebSocket one (second).
+fn start(extra: &str) -> TestServer {
+    let text = format!(
+        "[server]\nname = \"irc.test\"\nid = 1\nnetwork = \"TestNet\"\nmotd = \"Hi\"\n\n\
+         [[listen]]\naddress = \"127.0.0.1:0\"\n\n\
+         [[listen]]\naddress = \"127.0.0.2:0\"\nwebsocket = true\n\n\
+         {EASY}{extra}"
+    );
+    let cfg = Config::parse(&text, "test.toml").expect("test config");
+    TestServer::with_options(Options::new(cfg))
+}
+
+fn ws_addr(s: &TestServer) -> SocketAddr {
+    s.running.addrs[1]
+}
+
+fn ws_user(s: &TestServer, nick: &str, protocols: &[&str]) -> WsClient {
+    let mut c = ws::connect(ws_addr(s), protocols);
+    c.register(nick);
+    c
+}
+
+fn ws_join(c: &mut WsClient, chan: &str) {
+    c.send(&format!("JOIN {chan}"));
+    c.skip_until(" 366 ");
+}
+
+#[test]
+fn text_and_binary_clients_talk_with_a_tcp_client() {
+    let s = start("");
+    let mut tcp = s.user("tcp");
+    join(&mut tcp, "#t");
+    let mut text = ws::connect(ws_addr(&s), &["text.ircv3.net", "binary.ircv3.net"]);
+    assert_eq!(text.protocol.as_deref(), Some("text.ircv3.net"));
+    let mut binary = ws::connect(ws_addr(&s), &["binary.ircv3.net", "text.ircv3.net"]);
+    assert_eq!(binary.protocol.as_deref(), Some("binary.ircv3.net"));
+    // No subprotocol: text, and no Sec-WebSocket-Protocol in the answer.
+    let mut bare = ws::connect(ws_addr(&s), &[]);
+    assert_eq!(bare.protocol, None);
+    for (c, nick) in [(&mut text, "wtext"), (&mut binary, "wbin"), (&mut bare, "wbare")] {
+        c.register(nick);
+        ws_join(c, "#t");
+    }
+    tcp.skip_until(":wbare!~wbare@127.0.0.1 JOIN #t");
+
+    tcp.send("PRIVMSG #t :hello from tcp");
+    for c in [&mut text, &mut binary, &mut bare] {
+        c.skip_until(":tcp!~tcp@127.0.0.1 PRIVMSG #t :hello from tcp");
+    }
+    text.send("PRIVMSG #t :from text");
+    tcp.expect(":wtext!~wtext@127.0.0.1 PRIVMSG #t :from text");
+    binary.expect(":wtext!~wtext@127.0.0.1 PRIVMSG #t :from text");
+    // A trailing CRLF inside a message is taken too.
+    binary.send("PRIVMSG #t :from binary\r\n");
+    tcp.expect(":wbin!~wbin@127.0.0.1 PRIVMSG #t :from binary");
+    text.expect(":wbin!~wbin@127.0.0.1 PRIVMSG #t :from binary");
+    bare.send("PRIVMSG tcp :private");
+    tcp.expect(":wbare!~wbare@127.0.0.1 PRIVMSG tcp :private");
+
+    // QUIT: the ERROR line, then a normal close.
+    text.send("QUIT :bye");
+    text.expect("ERROR :Closing Link: 127.0.0.1 (Quit: bye)");
+    assert_eq!(text.close_code(), CloseCode::Normal);
+    tcp.expect(":wtext!~wtext@127.0.0.1 QUIT :Quit: bye");
+}
+
+#[test]
+fn a_fragmented_message_is_reassembled_and_pings_are_answered() {
+    let s = start("");
+    let mut tcp = s.user("tcp");
+    let mut c = ws_user(&s, "frag", &["text.ircv3.net"]);
+    let first = Frame::message(&b"PRIVMSG tcp :hel"[..], OpCode::Data(Data::Text), false);
+    let second = Frame::message(&b"lo wor"[..], OpCode::Data(Data::Continue), false);
+    let last = Frame::message(&b"ld"[..], OpCode::Data(Data::Continue), true);
+    c.ws.send(Message::Frame(first)).unwrap();
+    c.ws.send(Message::Frame(second)).unwrap();
+    // A control frame may come between fragments (RFC 6455 5.4).
+    c.ws.send(Message::Ping(b"p1".to_vec().into())).unwrap();
+    c.ws.send(Message::Frame(last)).unwrap();
+    tcp.expect(":frag!~frag@127.0.0.1 PRIVMSG tcp :hello world");
+    loop {
+        match c.ws.read().unwrap() {
+            Message::Pong(p) => {
+                assert_eq!(&p[..], b"p1");
+                break;
+            }
+            other => panic!("expected the pong, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_long_line_is_417_and_an_oversized_message_closes_with_1009() {
+    let s = start("");
+    let mut tcp = s.user("tcp");
+    let mut c = ws_user(&s, "big", &["text.ircv3.net"]);
+    // Longer than an IRC line: the same 417 as on TCP, and the client stays.
+    c.send(&format!("PRIVMSG tcp :{}", "x".repeat(9000)));
+    c.expect(":irc.test 417 big :Input line was too long");
+    c.send("PRIVMSG tcp :still here");
+    tcp.expect(":big!~big@127.0.0.1 PRIVMSG tcp :still here");
+    // Far past any line: closed with 1009 (message too big).
+    c.send(&format!("PRIVMSG tcp :{}", "x".repeat(40_000)));
+    c.expect("ERROR :Closing Link: 127.0.0.1 (WebSocket message too long)");
+    assert_eq!(c.close_code(), CloseCode::Size);
+    tcp.expect(":big!~big@127.0.0.1 QUIT :WebSocket message too long");
+}
+
+#[test]
+fn invalid_utf8_in_a_text_message_closes_with_1007() {
+    let s = start("");
+    let mut c = ws_user(&s, "bad", &["text.ircv3.net"]);
+    let frame = Frame::message(&b"PRIVMSG #x :\xff\xfe"[..], OpCode::Data(Data::Text), true);
+    c.ws.send(Message::Frame(frame)).unwrap();
+    c.expect("ERROR :Closing Link: 127.0.0.1 (WebSocket text is not UTF-8)");
+    assert_eq!(c.close_code(), CloseCode::Invalid);
+}
+
+#[test]
+fn binary_messages_carry_bytes_that_are_not_utf8() {
+    let s = start("");
+    let mut tcp = s.user("tcp");
+    let mut c = ws_user(&s, "latin", &["binary.ircv3.net"]);
+    c.ws.send(Message::binary(b"PRIVMSG tcp :caf\xe9".to_vec())).unwrap();
+    assert_eq!(tcp.line_bytes(), b":latin!~latin@127.0.0.1 PRIVMSG tcp :caf\xe9");
+    // The text subprotocol gets U+FFFD for what is not UTF-8.
+    let mut t = ws_user(&s, "utf", &["text.ircv3.net"]);
+    tcp.send_raw(b"PRIVMSG utf :caf\xe9\r\n");
+    t.expect(":tcp!~tcp@127.0.0.1 PRIVMSG utf :caf\u{fffd}");
+}
+
+#[test]
+fn a_websocket_client_that_never_reads_is_closed_for_its_sendq() {
+    // The flooder is an operator: exempt from flood control.
+    let s = start("sendq_bytes = 65536\n[[oper]]\nname = \"f\"\npassword = \"f\"\n");
+    let mut slow = ws::connect_small_rcvbuf(ws_addr(&s), &["text.ircv3.net"]);
+    slow.register("slow");
+    ws_join(&mut slow, "#f");
+    let mut flooder = s.user("flooder");
+    flooder.send("OPER f f");
+    flooder.skip_until(" 381 ");
+    join(&mut flooder, "#f");
+    let quit = ":slow!~slow@127.0.0.1 QUIT :SendQ exceeded";
+    let pad = "p".repeat(400);
+    // The kernel's socket buffers take megabytes before the send queue grows at all.
+    for batch in 0..1500 {
+        let data: String = (0..80)
+            .map(|i| format!("PRIVMSG #f :{batch:04} {i:02} {pad}\r\n"))
+            .collect();
+        flooder.send_raw(data.as_bytes());
+        flooder.send(&format!("PING :{batch}"));
+        let seen = flooder.skip_until(&format!("PONG irc.test :{batch}"));
+        if seen.iter().any(|l| l == quit) {
+            return;
+        }
+    }
+    panic!("slow was never closed");
+}
+
+/// Sends `request` to the WebSocket listener and reads the whole answer (the server closes).
+fn http(s: &TestServer, request: &str) -> (String, Vec<(String, String)>, String) {
+    let mut sock = TcpStream::connect(ws_addr(s)).unwrap();
+    sock.set_read_timeout(Some(common::TIMEOUT)).unwrap();
+    sock.write_all(request.as_bytes()).unwrap();
+    let mut all = Vec::new();
+    sock.read_to_end(&mut all).expect("the server closes after answering");
+    let all = String::from_utf8(all).unwrap();
+    let (head, body) = all.split_once("\r\n\r\n").expect("a complete head");
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap().to_string();
+    let headers = lines
+        .map(|l| {
+            let (k, v) = l.split_once(": ").unwrap();
+            (k.to_ascii_lowercase(), v.to_string())
+        })
+        .collect();
+    (status, headers, body.to_string())
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> &'a str {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_else(|| panic!("no {name} in {headers:?}"))
+}
+
+#[test]
+fn a_plain_get_serves_the_web_client_page() {
+    let s = start("");
+    let host = ws_addr(&s).to_string();
+    let (status, headers, body) = http(
+        &s,
+        &format!("GET /?nick=a HTTP/1.1\r\nHost: {host}\r\nAccept: text/html\r\n\r\n"),
+    );
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert_eq!(header(&headers, "content-type"), "text/html; charset=utf-8");
+    assert_eq!(header(&headers, "content-length"), body.len().to_string());
+    assert_eq!(header(&headers, "x-content-type-options"), "nosniff");
+    assert_eq!(header(&headers, "cache-control"), "no-cache");
+    let csp = header(&headers, "content-security-policy");
+    assert!(csp.starts_with("default-src 'none'; script-src 'sha256-"), "{csp}");
+    assert!(
+        csp.contains(&format!("connect-src 'self' ws://{host} wss://{host};")),
+        "{csp}"
+    );
+    assert!(body.contains("<title>Portico web client</title>"));
+    assert!(body.contains("text.ircv3.net"));
+    // The page escapes what it shows: no innerHTML anywhere.
+    assert!(!body.contains("innerHTML"));
+
+    let (status, _, _) = http(&s, "GET /other HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(status, "HTTP/1.1 404 Not Found");
+    let (status, headers, _) = http(&s, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    assert_eq!(status, "HTTP/1.1 405 Method Not Allowed");
+    assert_eq!(header(&headers, "allow"), "GET");
+    let (status, _, _) = http(&s, "NICK nothttp\r\nUSER a 0 * :b\r\n\r\n");
+    assert_eq!(status, "HTTP/1.1 400 Bad Request");
+    // A Host that could break out of the header is not repeated.
+    let (_, headers, _) = http(&s, "GET / HTTP/1.1\r\nHost: a; script-src *\r\n\r\n");
+    let csp = header(&headers, "content-security-policy");
+    assert!(csp.contains("connect-src 'self';"), "{csp}");
+    // Plain IRC clients are not affected by any of it.
+    let mut tcp = TestClient::connect(s.running.addrs[0]);
+    tcp.register("tcp");
+}
