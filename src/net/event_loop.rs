@@ -751,7 +751,9 @@ impl Server {
                 };
                 if !c.ws {
                     c.sendq.push(line);
-                } else if let Some(frame) = self.ws.get_mut(&id.index()).and_then(|w| w.frame(&line)) {
+                } else if let Some(frame) =
+                    self.ws.get_mut(&id.index()).and_then(|w| w.frame(&line))
+                {
                     c.sendq.push(frame.into());
                 }
                 // Portals have their own limit (larger by default); look it up only past
@@ -768,7 +770,9 @@ impl Server {
                 };
                 if !c.ws {
                     c.sendq.push(line);
-                } else if let Some(last) = self.ws.get_mut(&id.index()).and_then(|w| w.finish(&line)) {
+                } else if let Some(last) =
+                    self.ws.get_mut(&id.index()).and_then(|w| w.finish(&line))
+                {
                     // The ERROR line, then the close frame.
                     c.sendq.push(last.into());
                 }

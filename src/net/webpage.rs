@@ -9,7 +9,12 @@ const PAGE: &str = include_str!("webclient.html");
 /// The answer to a request that is not a WebSocket upgrade.
 pub fn answer(req: &httparse::Request) -> Vec<u8> {
     if req.method != Some("GET") {
-        return response("405 Method Not Allowed", "Allow: GET\r\n", "text/plain", b"");
+        return response(
+            "405 Method Not Allowed",
+            "Allow: GET\r\n",
+            "text/plain",
+            b"",
+        );
     }
     let path = req.path.unwrap_or("/");
     let path = path.split('?').next().unwrap_or(path);
@@ -74,7 +79,7 @@ fn hash_of(tag: &str) -> String {
     let close = format!("</{tag}>");
     let start = PAGE.find(&open).map_or(0, |i| i + open.len());
     let end = PAGE[start..].find(&close).map_or(start, |i| start + i);
-    let digest = ring::digest::digest(&ring::digest::SHA256, PAGE[start..end].as_bytes());
+    let digest = ring::digest::digest(&ring::digest::SHA256, &PAGE.as_bytes()[start..end]);
     format!("sha256-{}", base64(digest.as_ref()))
 }
 
@@ -82,7 +87,11 @@ fn base64(data: &[u8]) -> String {
     const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {

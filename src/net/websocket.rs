@@ -188,6 +188,8 @@ impl Ws {
     /// one go); then any frames sent right behind the request.
     fn upgrade(&mut self, head: Vec<u8>) -> Fed {
         let mut binary = false;
+        // tungstenite's callback type: its error is an HTTP response (never returned here).
+        #[allow(clippy::result_large_err)]
         let pick = |req: &Request, mut resp: Response| -> Result<Response, ErrorResponse> {
             if let Some(proto) = subprotocol(req) {
                 binary = proto == BINARY;
@@ -271,9 +273,7 @@ fn close_for(e: &Error) -> (CloseCode, &'static str) {
     match e {
         Error::Capacity(_) => (CloseCode::Size, "WebSocket message too long"),
         Error::Utf8(_) => (CloseCode::Invalid, "WebSocket text is not UTF-8"),
-        Error::ConnectionClosed | Error::AlreadyClosed => {
-            (CloseCode::Normal, "Connection closed")
-        }
+        Error::ConnectionClosed | Error::AlreadyClosed => (CloseCode::Normal, "Connection closed"),
         _ => (CloseCode::Protocol, "WebSocket protocol error"),
     }
 }
@@ -285,6 +285,10 @@ mod tests {
     #[test]
     fn idle_session_is_small() {
         // Per idle WebSocket client besides the connection itself (README's figure).
-        assert!(std::mem::size_of::<Ws>() <= 64, "{}", std::mem::size_of::<Ws>());
+        assert!(
+            std::mem::size_of::<Ws>() <= 64,
+            "{}",
+            std::mem::size_of::<Ws>()
+        );
     }
 }

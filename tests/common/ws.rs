@@ -30,8 +30,8 @@ pub fn connect(addr: SocketAddr, protocols: &[&str]) -> WsClient {
 /// Like [`connect`] with a 4 KiB receive buffer: a client that stops reading fills the
 /// server's send queue soon.
 pub fn connect_small_rcvbuf(addr: SocketAddr, protocols: &[&str]) -> WsClient {
-    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
-        .expect("socket");
+    let sock =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
     sock.set_recv_buffer_size(4096).expect("SO_RCVBUF");
     sock.connect(&addr.into()).expect("connect");
     let sock: TcpStream = sock.into();
@@ -108,7 +108,10 @@ impl WsClient {
         self.send(&format!("NICK {nick}"));
         self.send(&format!("USER {nick} 0 * :{nick} real"));
         let seen = self.skip_until(" 376 ");
-        assert!(seen[0].starts_with(&format!(":irc.test 001 {nick} ")), "{seen:?}");
+        assert!(
+            seen[0].starts_with(&format!(":irc.test 001 {nick} ")),
+            "{seen:?}"
+        );
         self.nick = nick.to_string();
     }
 
