@@ -29,9 +29,6 @@ pub struct Conn {
     /// The connection speaks TLS: its session is in the loop's side table (this flag sits
     /// in padding, so plain connections do not grow).
     pub tls: bool,
-    /// The connection speaks WebSocket: its session is in the loop's side table (padding
-    /// too).
-    pub ws: bool,
     /// An outbound portal connection still connecting: the portal's name.
     pub connecting: Option<Box<str>>,
 }
@@ -47,7 +44,6 @@ impl Conn {
             in_dirty: false,
             in_throttled: false,
             tls: false,
-            ws: false,
             connecting: None,
         }
     }

@@ -23,6 +23,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 use std::io::{self, Read};
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -480,7 +481,6 @@ impl Server {
                     self.start_tls(k, Tls::server(cfg));
                 }
                 if websocket {
-                    self.conns[k].ws = true;
                     self.ws.insert(k, Ws::default());
                 }
             }
@@ -663,8 +663,8 @@ impl Server {
         }
     }
 
-    /// Frames `data` (after any held input) and runs each line through the core, stopping
-    /// while the client is over its flood budget.
+    /// Input from `k`'s transport: through its WebSocket session if it has one, then framed
+    /// into lines for the core.
     fn process(&mut self, k: usize, data: &[u8], now: Clock) {
         let Some(c) = self.conns.get_mut(k) else {
             return;
@@ -672,14 +672,15 @@ impl Server {
         if !c.is_open() {
             return;
         }
-        if c.ws && !data.is_empty() {
+        if !data.is_empty() && !self.ws.is_empty() && self.ws.contains_key(&k) {
             self.process_ws(k, data, now);
         } else {
             self.frame_lines(k, data, now);
         }
     }
 
-    /// Frames `data` (after any held input) and runs each line through the core.
+    /// Frames `data` (after any held input) and runs each line through the core, stopping
+    /// while the client is over its flood budget.
     fn frame_lines(&mut self, k: usize, data: &[u8], now: Clock) {
         let Some(c) = self.conns.get_mut(k).filter(|c| c.is_open()) else {
             return;
@@ -749,13 +750,10 @@ impl Server {
                 let Some(c) = open_conn(&mut self.conns, id) else {
                     continue;
                 };
-                if !c.ws {
-                    c.sendq.push(line);
-                } else if let Some(frame) =
-                    self.ws.get_mut(&id.index()).and_then(|w| w.frame(&line))
-                {
-                    c.sendq.push(frame.into());
-                }
+                let Some(line) = wire(&mut self.ws, id.index(), line, false) else {
+                    continue;
+                };
+                c.sendq.push(line);
                 // Portals have their own limit (larger by default); look it up only past
                 // the floor, so a client's line costs one comparison.
                 if c.sendq.len() > floor && c.sendq.len() > self.world.sendq_limit(id) {
@@ -768,13 +766,8 @@ impl Server {
                 let Some(c) = open_conn(&mut self.conns, id) else {
                     continue;
                 };
-                if !c.ws {
+                if let Some(line) = wire(&mut self.ws, id.index(), line, true) {
                     c.sendq.push(line);
-                } else if let Some(last) =
-                    self.ws.get_mut(&id.index()).and_then(|w| w.finish(&line))
-                {
-                    // The ERROR line, then the close frame.
-                    c.sendq.push(last.into());
                 }
                 c.state = State::Closing {
                     deadline_ms: now.mono_ms + LINGER_MS,
@@ -1037,6 +1030,20 @@ fn log_changes(old: &Config, new: &Config) {
 /// gone) are dropped.
 fn open_conn(conns: &mut Slab<Conn>, id: ConnId) -> Option<&mut Conn> {
     conns.get_mut(id.index()).filter(|c| c.is_open())
+}
+
+/// `line` as it goes on connection `k`'s wire: as it is, or as a WebSocket frame (`last`:
+/// followed by the close frame); `None` when nothing may go. The table is looked at only
+/// while it has sessions, so a server without WebSocket clients pays nothing per line.
+fn wire(ws: &mut HashMap<usize, Ws>, k: usize, line: Rc<[u8]>, last: bool) -> Option<Rc<[u8]>> {
+    if ws.is_empty() {
+        return Some(line);
+    }
+    match ws.get_mut(&k) {
+        None => Some(line),
+        Some(w) if last => w.finish(&line).map(Into::into),
+        Some(w) => w.frame(&line).map(Into::into),
+    }
 }
 
 /// Puts a connection on the list flushed before the next poll, once.
