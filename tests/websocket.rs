@@ -283,3 +283,182 @@ fn websocket_over_tls_talks_with_a_tcp_client() {
         "{whois:?}"
     );
 }
+
+/// Headless Chromium on a page, driven over the DevTools protocol (a WebSocket too).
+struct Browser {
+    _child: Killed,
+    devtools: tungstenite::WebSocket<TcpStream>,
+    next_id: u32,
+    _profile: common::TempDir,
+}
+
+impl Browser {
+    /// Opens `url`; `None` (after saying so) when there is no chromium and it is not required.
+    fn open(url: &str) -> Option<Browser> {
+        let exe = std::process::Command::new("which").arg("chromium").output();
+        if !exe.is_ok_and(|o| o.status.success()) {
+            if std::env::var("PORTICO_REQUIRE_CHROMIUM").as_deref() == Ok("1") {
+                panic!("chromium is required (PORTICO_REQUIRE_CHROMIUM=1) but not installed");
+            }
+            eprintln!("skipped: chromium is not installed (apt-get install chromium)");
+            return None;
+        }
+        let profile = common::TempDir::new();
+        let child = Killed(
+            std::process::Command::new("chromium")
+                .args([
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--remote-debugging-port=0",
+                ])
+                .arg(format!("--user-data-dir={}", profile.0.display()))
+                .arg(url)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("start chromium"),
+        );
+        // Chromium says where DevTools listens in its profile directory.
+        let port_file = profile.0.join("DevToolsActivePort");
+        let port = wait_for(|| {
+            std::fs::read_to_string(&port_file)
+                .ok()?
+                .lines()
+                .next()?
+                .parse()
+                .ok()
+        });
+        let page = wait_for(|| page_target(port));
+        let sock = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        sock.set_read_timeout(Some(common::TIMEOUT)).unwrap();
+        let (devtools, _) = tungstenite::client(page, sock).expect("DevTools WebSocket");
+        Some(Browser {
+            _child: child,
+            devtools,
+            next_id: 0,
+            _profile: profile,
+        })
+    }
+
+    /// Runs the expression `js` (no double quotes or backslashes in it) in the page; its
+    /// value as a string.
+    fn eval(&mut self, js: &str) -> String {
+        self.next_id += 1;
+        let id = self.next_id;
+        let call = format!(
+            "{{\"id\":{id},\"method\":\"Runtime.evaluate\",\"params\":{{\"expression\":\"String(({js}))\",\"returnByValue\":true}}}}"
+        );
+        self.devtools.send(Message::text(call)).unwrap();
+        let tag = format!("{{\"id\":{id},");
+        loop {
+            let reply = self.devtools.read().expect("DevTools reply").to_string();
+            if reply.starts_with(&tag) {
+                let value = reply.split_once("\"value\":\"").map_or("", |(_, v)| v);
+                return value.split('"').next().unwrap_or_default().to_string();
+            }
+        }
+    }
+
+    /// Waits until `js` evaluates to `want`.
+    fn wait_until(&mut self, js: &str, want: &str) {
+        let deadline = std::time::Instant::now() + common::TIMEOUT;
+        loop {
+            let got = self.eval(js);
+            if got == want {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{js}: {got}, not {want}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
+/// Chromium, ended when the test ends, passed or not.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Polls `f` until it gives a value (Chromium starting up), for at most the usual timeout.
+fn wait_for<T>(mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + 4 * common::TIMEOUT;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "chromium did not come up"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// The DevTools WebSocket URL of the first page target.
+fn page_target(port: u16) -> Option<String> {
+    let mut sock = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    sock.set_read_timeout(Some(common::TIMEOUT)).ok()?;
+    sock.write_all(b"GET /json/list HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .ok()?;
+    // Chromium keeps the connection open: read up to the end of the JSON list.
+    let mut body = Vec::new();
+    let mut buf = [0; 4096];
+    while !String::from_utf8_lossy(&body).trim_end().ends_with(']') {
+        let n = sock.read(&mut buf).ok().filter(|&n| n > 0)?;
+        body.extend_from_slice(&buf[..n]);
+    }
+    let body = String::from_utf8_lossy(&body);
+    let page = body.find("\"type\": \"page\"")?;
+    let url = body[page..].split("\"webSocketDebuggerUrl\": \"").nth(1)?;
+    Some(url.split('"').next()?.to_string())
+}
+
+#[test]
+fn the_web_client_page_chats_in_headless_chromium() {
+    let s = start("");
+    let mut tcp = s.user("tcp");
+    join(&mut tcp, "#t");
+    let url = format!(
+        "http://{}/?nick=web1&channel=%23t&autoconnect=1",
+        ws_addr(&s)
+    );
+    let Some(mut page) = Browser::open(&url) else {
+        return;
+    };
+    // The page registered and joined by itself.
+    tcp.skip_until(":web1!~web1@127.0.0.1 JOIN #t");
+    page.wait_until(
+        "[...document.querySelectorAll('#members li')].map(e => e.textContent).join()",
+        "tcp,web1",
+    );
+    // Received: shown as text, markup and all.
+    tcp.send("PRIVMSG #t :<b>hello</b> from tcp");
+    page.wait_until(
+        "document.getElementById('log').textContent.includes('<tcp> <b>hello</b> from tcp')",
+        "true",
+    );
+    page.wait_until("document.querySelectorAll('#log b').length", "0");
+    // Sent from the input line.
+    page.eval("document.getElementById('input').value = 'hi from the browser', document.getElementById('say').requestSubmit()");
+    tcp.expect(":web1!~web1@127.0.0.1 PRIVMSG #t :hi from the browser");
+    // Members follow NICK and PART.
+    tcp.send("NICK tcp2");
+    tcp.send("PART #t");
+    page.wait_until(
+        "[...document.querySelectorAll('#members li')].map(e => e.textContent).join()",
+        "web1",
+    );
+}
