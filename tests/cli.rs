@@ -5,7 +5,7 @@ mod common;
 use common::{tls, TempDir, TestClient, TIMEOUT};
 use std::io::{BufRead, BufReader, ErrorKind};
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::Instant;
@@ -439,16 +439,67 @@ fn register_tls(c: &mut TestClient, nick: &str) {
     c.nick = nick.to_string();
 }
 
+/// [`config`] plus a TLS listener on 127.0.0.2 serving `cert.pem` and `key.pem` beside the
+/// file (copied from tests/data/`cert`.crt and `key`.key); returns the file's path.
+fn tls_config(dir: &TempDir, cert: &str, key: &str, extra: &str) -> PathBuf {
+    dir.copy(&tls::data(&format!("{cert}.crt")), "cert.pem");
+    dir.copy(&tls::data(&format!("{key}.key")), "key.pem");
+    let text = format!(
+        "{}\n[[listen]]\naddress = \"127.0.0.2:0\"\ntls = true\ncert = \"cert.pem\"\nkey = \"key.pem\"\n{extra}",
+        config("motd = \"hi\"")
+    );
+    dir.write("portico.toml", &text)
+}
+
+#[test]
+fn check_config_loads_the_tls_files() {
+    let dir = TempDir::new();
+    let path = tls_config(&dir, "server", "client", "");
+    let (code, _, err) = run(&["--check-config", path_str(&path)]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}:20: [[listen]] 127.0.0.2:0: certificate ",
+            path.display()
+        )) && err.contains("do not make a usable pair"),
+        "{err}"
+    );
+    let portal = "[[portal]]\nname = \"b.test\"\nid = 2\npassword = \"pw\"\ntls = true\n\
+                  fingerprint = \"sha256:AB\"\n";
+    let path = tls_config(
+        &dir,
+        "server",
+        "server",
+        &format!("[tls]\nsts_duration = 60\n{portal}"),
+    );
+    let (code, _, err) = run(&["--check-config", path_str(&path)]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("is not a SHA-256 fingerprint"), "{err}");
+    let fp = tls::fingerprint("server");
+    let path = tls_config(
+        &dir,
+        "server",
+        "server",
+        &format!(
+            "[tls]\nsts_duration = 60\n{}",
+            portal.replace("sha256:AB", &fp)
+        ),
+    );
+    let (code, out, err) = run(&["--check-config", path_str(&path)]);
+    assert_eq!(code, 0, "{err}");
+    for want in [
+        "address = \"127.0.0.2:0\"\ntls = true\ncert = \"cert.pem\"\nkey = \"key.pem\"\n",
+        "[tls]\nsts_duration = 60\n",
+        &format!("tls = true\nfingerprint = \"{fp}\"\n"),
+    ] {
+        assert!(out.contains(want), "{want:?} not in {out}");
+    }
+}
+
 #[test]
 fn sighup_reloads_the_tls_certificate_and_keeps_connections() {
     let dir = TempDir::new();
-    dir.copy(&tls::data("server.crt"), "cert.pem");
-    dir.copy(&tls::data("server.key"), "key.pem");
-    let text = format!(
-        "{}\n[[listen]]\naddress = \"127.0.0.2:0\"\ntls = true\ncert = \"cert.pem\"\nkey = \"key.pem\"\n",
-        config("motd = \"hi\"")
-    );
-    let path = dir.write("portico.toml", &text);
+    let path = tls_config(&dir, "server", "server", "");
     let mut s = Server::start(&["-c", path_str(&path)]);
     let line = s.wait_log("portico: listening on 127.0.0.2:");
     let addr: SocketAddr = line["portico: listening on ".len()..].parse().unwrap();

@@ -967,17 +967,23 @@ fn ircx_owners_reach_ngircd_as_ops() {
     );
 }
 
+/// ngIRCd's `[SSL]` section: tests/data/server.crt and its key (ngIRCd wants them to
+/// dial with TLS too).
+fn ng_ssl() -> String {
+    format!(
+        "[SSL]\nCertFile = {}\nKeyFile = {}\n",
+        common::tls::data("server.crt").display(),
+        common::tls::data("server.key").display()
+    )
+}
+
 /// Portico dials ngIRCd's TLS port (Debian's ngIRCd is built with GnuTLS), pinning the
 /// certificate ngIRCd serves; users chat across the encrypted link.
 #[test]
 fn portico_dials_ngircd_over_tls_with_a_pinned_certificate() {
     let Some(bin) = binary() else { return };
     let tls_port = common::ngircd::free_port();
-    let ssl = format!(
-        "[SSL]\nCertFile = {}\nKeyFile = {}\nPorts = {tls_port}\n",
-        common::tls::data("server.crt").display(),
-        common::tls::data("server.key").display()
-    );
+    let ssl = format!("{}Ports = {tls_port}\n", ng_ssl());
     let mut ng = Ngircd::start_with(
         &bin,
         &[PorticoPeer {
@@ -993,13 +999,50 @@ fn portico_dials_ngircd_over_tls_with_a_pinned_certificate() {
         ng_extra(Dial::Auto(addr))
     );
     let p = start("irc.test", 1, &[], &extra);
+    chat_over_tls(&p, &mut ng);
+}
+
+/// Once the link is up, a user on each side messages the other.
+fn chat_over_tls(p: &TestServer, ng: &mut Ngircd) {
     ng.wait_log(SYNCED);
     p.wait_servers(&[NG_NAME]);
     let mut alice = p.user_on("alice");
     let mut ngbob = ng.user("ngbob");
-    meet(&p, &mut alice, &mut ngbob);
+    meet(p, &mut alice, &mut ngbob);
     alice.send("PRIVMSG ngbob :hi over TLS");
     ngbob.expect(":alice!~alice@127.0.0.1 PRIVMSG ngbob :hi over TLS");
     ngbob.send("NOTICE alice :noted");
     alice.expect(":ngbob!~ngbob@127.0.0.1 NOTICE alice :noted");
+}
+
+/// ngIRCd dials Portico's TLS listener (`SSLConnect`); Portico's portal for it says
+/// `tls = true`, so the link is taken only over TLS.
+#[test]
+fn ngircd_dials_portico_over_tls() {
+    let Some(bin) = binary() else { return };
+    let dir = common::TempDir::new();
+    dir.copy(&common::tls::data("server.crt"), "cert.pem");
+    dir.copy(&common::tls::data("server.key"), "key.pem");
+    let text = format!(
+        "[server]\nname = \"irc.test\"\nid = 1\nmotd = \"hi\"\n\n\
+         [[listen]]\naddress = \"127.0.0.1:0\"\n\n\
+         [[listen]]\naddress = \"127.0.0.2:0\"\ntls = true\ncert = \"cert.pem\"\nkey = \"key.pem\"\n\n\
+         [limits]\nflood_burst = 100000\nmax_clients_per_ip = 0\n{}tls = true\n",
+        ng_extra(Dial::No)
+    );
+    let path = dir.write("portico.toml", &text);
+    let config = portico::config::Config::load(&path).expect("test config");
+    let p = TestServer::with_options(portico::net::Options::new(config));
+    let tls = p.running.addrs[1];
+    // The [Server] section written here: ngIRCd dials with TLS, trusting the test certificate
+    // without a CA (SSLVerify = no).
+    let server = format!(
+        "{}[Server]\nName = irc.test\nMyPassword = {LINK_PASSWORD}\nPeerPassword = {LINK_PASSWORD}\n\
+         Host = {}\nPort = {}\nSSLConnect = yes\nSSLVerify = no\n",
+        ng_ssl(),
+        tls.ip(),
+        tls.port()
+    );
+    let mut ng = Ngircd::start_with(&bin, &[], &server);
+    chat_over_tls(&p, &mut ng);
 }

@@ -307,3 +307,18 @@ fn a_tls_client_that_never_reads_is_closed_for_its_sendq() {
     }
     panic!("slow was never closed");
 }
+
+/// A configuration parsed without its files (no `Config::load`) has no certificate: the
+/// server refuses to start rather than serve that port in the clear.
+#[test]
+fn a_tls_listener_without_its_certificate_is_refused_not_served_plain() {
+    let config = Config::parse(&config_text(""), "t.toml").expect("parses");
+    let e = portico::net::spawn(Options::new(config))
+        .err()
+        .expect("refused");
+    assert!(
+        e.to_string()
+            .contains("tls = true but its certificate was not loaded"),
+        "{e}"
+    );
+}

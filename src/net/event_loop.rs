@@ -55,8 +55,9 @@ pub struct Server {
     opts: Options,
     listeners: Vec<Option<Listener>>,
     conns: Slab<Conn>,
-    /// The TLS sessions of the connections that have one.
-    tls: HashMap<usize, Tls>,
+    /// The TLS sessions of the connections that have one. Boxed: a session is over 1 KiB,
+    /// and the table's empty slots would each be that large.
+    tls: HashMap<usize, Box<Tls>>,
     /// The WebSocket sessions of the connections that have one.
     ws: HashMap<usize, Ws>,
     world: World,
@@ -132,7 +133,15 @@ impl Server {
             saver,
             opts,
         };
-        for wanted in server.wanted_listeners(&server.opts.config.clone()) {
+        let cfg = server.opts.config.clone();
+        if let Some(l) = cfg.listen.iter().find(|l| l.tls && l.server_tls.is_none()) {
+            // Never serve in the clear what is configured for TLS.
+            return Err(io::Error::other(format!(
+                "[[listen]] {}: tls = true but its certificate was not loaded (Config::load loads it)",
+                l.address
+            )));
+        }
+        for wanted in server.wanted_listeners(&cfg) {
             server.open_listener(wanted)?;
         }
         server.tell_sts_port();
@@ -519,7 +528,7 @@ impl Server {
         match tls {
             Ok(tls) => {
                 c.tls = true;
-                self.tls.insert(k, tls);
+                self.tls.insert(k, Box::new(tls));
                 self.world.set_secure(ConnId::from_index(k), None);
             }
             Err(e) => {
@@ -857,7 +866,7 @@ impl Server {
 
     /// Whether `k`'s TLS session still holds records for the socket.
     fn tls_pending(&self, k: usize) -> bool {
-        self.tls.get(&k).is_some_and(Tls::wants_write)
+        self.tls.get(&k).is_some_and(|t| t.wants_write())
     }
 
     /// Finishes closing connections: write-shutdown once flushed, drop on EOF or deadline.
