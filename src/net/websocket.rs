@@ -9,8 +9,8 @@ use super::webpage;
 use std::io::{self, Read, Write};
 use tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tungstenite::http::HeaderValue;
-use tungstenite::protocol::frame::coding::CloseCode;
-use tungstenite::protocol::frame::CloseFrame;
+use tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+use tungstenite::protocol::frame::{CloseFrame, Frame};
 use tungstenite::protocol::WebSocketConfig;
 use tungstenite::{Error, HandshakeError, Message, WebSocket};
 
@@ -127,14 +127,21 @@ impl Ws {
         };
         let line = line.strip_suffix(b"\n").unwrap_or(line);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let msg = if *binary {
-            Message::binary(line.to_vec())
+        if !ws.can_write() {
+            return None;
+        }
+        let frame = if *binary {
+            Frame::message(line.to_vec(), OpCode::Data(Data::Binary), true)
         } else {
             // Text messages must be UTF-8: other bytes become U+FFFD (IRCv3 WebSocket).
-            Message::text(String::from_utf8_lossy(line).into_owned())
+            let text = String::from_utf8_lossy(line).into_owned();
+            Frame::message(text, OpCode::Data(Data::Text), true)
         };
-        ws.send(msg).ok()?;
-        Some(std::mem::take(&mut ws.get_mut().output))
+        // Formatted here rather than sent through the session, whose write buffer would
+        // keep the capacity of the longest line for as long as the client stays.
+        let mut bytes = Vec::with_capacity(frame.len());
+        frame.format(&mut bytes).ok()?;
+        Some(bytes)
     }
 
     /// The last line as a frame, then the close frame.
