@@ -462,3 +462,56 @@ fn the_web_client_page_chats_in_headless_chromium() {
         "web1",
     );
 }
+
+/// A masked client frame (`fin`, `opcode`) with a payload under 126 bytes.
+fn client_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let mask = [7u8, 1, 200, 42];
+    let mut f = vec![0x80 | opcode, 0x80 | payload.len() as u8];
+    f.extend_from_slice(&mask);
+    f.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    f
+}
+
+#[test]
+fn messages_sent_with_the_handshake_are_read_and_bad_handshakes_refused() {
+    let s = start("");
+    let mut sock = TcpStream::connect(ws_addr(&s)).unwrap();
+    sock.set_read_timeout(Some(common::TIMEOUT)).unwrap();
+    let mut all = format!(
+        "GET / HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        ws_addr(&s)
+    )
+    .into_bytes();
+    all.extend(client_frame(1, b"NICK eager"));
+    all.extend(client_frame(1, b"USER eager 0 * :e"));
+    sock.write_all(&all).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0; 4096];
+    while !String::from_utf8_lossy(&got).contains(" 001 eager ") {
+        let n = sock.read(&mut buf).expect("the welcome");
+        assert!(n > 0, "closed: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    let got = String::from_utf8_lossy(&got);
+    assert!(
+        got.starts_with("HTTP/1.1 101 Switching Protocols\r\n"),
+        "{got}"
+    );
+    assert!(
+        got.contains("\r\nsec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"),
+        "{got}"
+    );
+
+    // An upgrade without its key is a bad request, answered over HTTP.
+    let (status, _, _) = http(
+        &s,
+        "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+    );
+    assert_eq!(status, "HTTP/1.1 400 Bad Request");
+    // An unmasked frame from a client is a protocol error: close 1002.
+    let mut c = ws_user(&s, "unmasked", &["text.ircv3.net"]);
+    c.ws.get_mut().write_all(&[0x81, 2, b'h', b'i']).unwrap();
+    c.expect("ERROR :Closing Link: 127.0.0.1 (WebSocket protocol error)");
+    assert_eq!(c.close_code(), CloseCode::Protocol);
+}

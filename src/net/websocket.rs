@@ -102,7 +102,7 @@ impl Ws {
         match &mut self.stage {
             Stage::Request(head) => {
                 head.extend_from_slice(data);
-                self.request()
+                self.request(lines)
             }
             Stage::Open { ws, .. } => {
                 ws.get_mut().input.extend_from_slice(data);
@@ -161,18 +161,18 @@ impl Ws {
     }
 
     /// Answers the request once its head is complete.
-    fn request(&mut self) -> Fed {
+    fn request(&mut self, lines: &mut Vec<u8>) -> Fed {
         let Stage::Request(head) = &mut self.stage else {
             return Fed::Open;
         };
         let mut headers = [httparse::EMPTY_HEADER; 32];
         let mut req = httparse::Request::new(&mut headers);
         let status = req.parse(head);
-        match status {
+        let len = match status {
             Ok(httparse::Status::Partial) if head.len() <= MAX_REQUEST => return Fed::Open,
-            Ok(httparse::Status::Complete(_)) => {}
+            Ok(httparse::Status::Complete(len)) => len,
             _ => return self.answer(webpage::bad_request()),
-        }
+        };
         let upgrade = req.headers.iter().any(|h| {
             h.name.eq_ignore_ascii_case("upgrade")
                 && String::from_utf8_lossy(h.value).eq_ignore_ascii_case("websocket")
@@ -181,8 +181,10 @@ impl Ws {
             let page = webpage::answer(&req);
             return self.answer(page);
         }
-        let head = std::mem::take(head);
-        self.upgrade(head)
+        let mut head = std::mem::take(head);
+        // tungstenite refuses bytes after the request: frames sent with it follow after.
+        let rest = head.split_off(len);
+        self.upgrade(head, rest, lines)
     }
 
     fn answer(&mut self, response: Vec<u8>) -> Fed {
@@ -192,8 +194,8 @@ impl Ws {
     }
 
     /// The WebSocket handshake by tungstenite (the whole head is there, so it finishes in
-    /// one go); then any frames sent right behind the request.
-    fn upgrade(&mut self, head: Vec<u8>) -> Fed {
+    /// one go); then `rest`, frames sent right behind the request.
+    fn upgrade(&mut self, head: Vec<u8>, rest: Vec<u8>, lines: &mut Vec<u8>) -> Fed {
         let mut binary = false;
         // tungstenite's callback type: its error is an HTTP response (never returned here).
         #[allow(clippy::result_large_err)]
@@ -215,14 +217,13 @@ impl Ws {
             .max_message_size(Some(MAX_MESSAGE))
             .max_frame_size(Some(MAX_MESSAGE));
         match tungstenite::accept_hdr_with_config(pipe, pick, Some(config)) {
-            Ok(ws) => {
+            Ok(mut ws) => {
+                ws.get_mut().input = rest;
                 self.stage = Stage::Open {
                     ws: Box::new(ws),
                     binary,
                 };
-                let mut lines = Vec::new();
-                self.messages(&mut lines);
-                Fed::Open
+                self.messages(lines)
             }
             Err(HandshakeError::Failure(e)) => {
                 log::debug!("WebSocket handshake refused: {e}");
