@@ -13,13 +13,17 @@ use tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
 use tungstenite::protocol::frame::Frame;
 use tungstenite::Message;
 
-/// A plain listener (first) and a WebSocket one (second).
+/// A plain listener (first) and a WebSocket one (second), with [`EASY`] limits.
 fn start(extra: &str) -> TestServer {
+    start_with(&format!("{EASY}{extra}"))
+}
+
+fn start_with(extra: &str) -> TestServer {
     let text = format!(
         "[server]\nname = \"irc.test\"\nid = 1\nnetwork = \"TestNet\"\nmotd = \"Hi\"\n\n\
          [[listen]]\naddress = \"127.0.0.1:0\"\n\n\
          [[listen]]\naddress = \"127.0.0.2:0\"\nwebsocket = true\n\n\
-         {EASY}{extra}"
+         {extra}"
     );
     let cfg = Config::parse(&text, "test.toml").expect("test config");
     TestServer::with_options(Options::new(cfg))
@@ -514,4 +518,25 @@ fn messages_sent_with_the_handshake_are_read_and_bad_handshakes_refused() {
     c.ws.get_mut().write_all(&[0x81, 2, b'h', b'i']).unwrap();
     c.expect("ERROR :Closing Link: 127.0.0.1 (WebSocket protocol error)");
     assert_eq!(c.close_code(), CloseCode::Protocol);
+}
+
+#[test]
+fn a_websocket_flooder_is_closed_for_excess_flood() {
+    let s = start_with("[limits]\nflood_burst = 1\nflood_interval_ms = 1000\n");
+    let mut c = ws_user(&s, "flooder", &["binary.ircv3.net"]);
+    // 200 KiB of messages at once: far more than the penalty queue holds.
+    let line = format!("PRIVMSG #x :{}", "f".repeat(400));
+    for _ in 0..500 {
+        c.ws.write(Message::binary(line.clone().into_bytes()))
+            .unwrap();
+    }
+    c.ws.flush().unwrap();
+    // At most the burst is answered (a 403 for the missing channel) before the end.
+    let seen = c.skip_until("ERROR ");
+    assert!(seen.len() <= 2, "{seen:?}");
+    assert_eq!(
+        seen.last().unwrap(),
+        "ERROR :Closing Link: 127.0.0.1 (Excess Flood)"
+    );
+    assert_eq!(c.close_code(), CloseCode::Normal);
 }
