@@ -6,6 +6,7 @@
 //! ever touches the socket or blocks. Sessions live in a side table keyed by the connection.
 
 use super::webpage;
+use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tungstenite::http::HeaderValue;
@@ -25,25 +26,21 @@ const BINARY: &str = "binary.ircv3.net";
 
 /// The bytes tungstenite reads from (what the socket brought) and writes to (what goes to
 /// the send queue). Reading an empty pipe would block, as a socket would.
+/// A deque, as tungstenite reads in small pieces from the front.
 #[derive(Default)]
 struct Pipe {
-    input: Vec<u8>,
+    input: VecDeque<u8>,
     output: Vec<u8>,
 }
 
 impl Read for Pipe {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.input.is_empty() {
+            // Idle sessions keep no buffer.
+            self.input = VecDeque::new();
             return Err(io::ErrorKind::WouldBlock.into());
         }
-        let n = buf.len().min(self.input.len());
-        buf[..n].copy_from_slice(&self.input[..n]);
-        self.input.drain(..n);
-        if self.input.is_empty() {
-            // Idle sessions keep no buffer.
-            self.input = Vec::new();
-        }
-        Ok(n)
+        self.input.read(buf)
     }
 }
 
@@ -105,7 +102,7 @@ impl Ws {
                 self.request(lines)
             }
             Stage::Open { ws, .. } => {
-                ws.get_mut().input.extend_from_slice(data);
+                ws.get_mut().input.extend(data);
                 self.messages(lines)
             }
             Stage::Done => Fed::End("Connection closed"),
@@ -208,17 +205,19 @@ impl Ws {
             Ok(resp)
         };
         let pipe = Pipe {
-            input: head,
+            input: head.into(),
             output: Vec::new(),
         };
+        // A small read buffer: it stays allocated for the life of the session (128 KiB by
+        // default), and a message's whole length is reserved once its header is read anyway.
         let config = WebSocketConfig::default()
-            .read_buffer_size(256)
+            .read_buffer_size(128)
             .write_buffer_size(0)
             .max_message_size(Some(MAX_MESSAGE))
             .max_frame_size(Some(MAX_MESSAGE));
         match tungstenite::accept_hdr_with_config(pipe, pick, Some(config)) {
             Ok(mut ws) => {
-                ws.get_mut().input = rest;
+                ws.get_mut().input = rest.into();
                 self.stage = Stage::Open {
                     ws: Box::new(ws),
                     binary,
