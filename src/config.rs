@@ -248,6 +248,10 @@ pub struct Listen {
     pub cert: Option<String>,
     #[serde(default)]
     pub key: Option<String>,
+    /// Clients speak IRC over WebSocket here (IRCv3 WebSocket), and a plain HTTP GET gets
+    /// the built-in web client page.
+    #[serde(default)]
+    pub websocket: bool,
     /// The TLS settings built from `cert` and `key` by [`Config::load`].
     #[serde(skip)]
     pub server_tls: Option<std::sync::Arc<rustls::ServerConfig>>,
@@ -1094,6 +1098,9 @@ impl fmt::Display for Config {
             writeln!(f, "\n[[listen]]\naddress = \"{}\"", l.address)?;
             if let (true, Some(cert), Some(key)) = (l.tls, &l.cert, &l.key) {
                 writeln!(f, "tls = true\ncert = {cert:?}\nkey = {key:?}")?;
+            }
+            if l.websocket {
+                writeln!(f, "websocket = true")?;
             }
         }
         let l = &self.limits;

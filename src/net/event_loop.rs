@@ -9,6 +9,7 @@ use super::listener;
 use super::sendq::Flushed;
 use super::state_file::{self, Saver};
 use super::tls::{Got, Tls};
+use super::websocket::{Fed, Ws};
 use super::{Handle, Options, REHASH, RUN, STOP};
 use crate::config::Config;
 use crate::core::ids::Key;
@@ -22,6 +23,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 use std::io::{self, Read};
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -41,10 +43,12 @@ struct Listener {
     addr: SocketAddr,
     /// Clients speak TLS here, with these settings (replaced on a reload).
     tls: Option<Arc<rustls::ServerConfig>>,
+    /// Clients speak WebSocket here (over TLS if `tls` is set).
+    websocket: bool,
 }
 
-/// A listener to have: its address and, for TLS, its settings.
-type Wanted = (SocketAddr, Option<Arc<rustls::ServerConfig>>);
+/// A listener to have: its address, for TLS its settings, and whether it is WebSocket.
+type Wanted = (SocketAddr, Option<Arc<rustls::ServerConfig>>, bool);
 
 pub struct Server {
     poll: Poll,
@@ -54,6 +58,8 @@ pub struct Server {
     /// The TLS sessions of the connections that have one. Boxed: a session is over 1 KiB,
     /// and the table's empty slots would each be that large.
     tls: HashMap<usize, Box<Tls>>,
+    /// The WebSocket sessions of the connections that have one.
+    ws: HashMap<usize, Ws>,
     world: World,
     out: Outbox,
     scratch: Vec<u8>,
@@ -109,6 +115,7 @@ impl Server {
             listeners: Vec::new(),
             conns: Slab::new(),
             tls: HashMap::new(),
+            ws: HashMap::new(),
             world,
             out: Outbox::default(),
             scratch: vec![0; SCRATCH],
@@ -137,8 +144,8 @@ impl Server {
                 l.address
             )));
         }
-        for (addr, tls) in server.wanted_listeners(&cfg) {
-            server.open_listener(addr, tls)?;
+        for wanted in server.wanted_listeners(&cfg) {
+            server.open_listener(wanted)?;
         }
         server.tell_sts_port();
         if server.opts.signals {
@@ -155,21 +162,17 @@ impl Server {
 
     fn wanted_listeners(&self, cfg: &Config) -> Vec<Wanted> {
         match &self.opts.listen_override {
-            Some(addrs) => addrs.iter().map(|&a| (a, None)).collect(),
+            Some(addrs) => addrs.iter().map(|&a| (a, None, false)).collect(),
             None => cfg
                 .listen
                 .iter()
-                .map(|l| (l.address, l.server_tls.clone()))
+                .map(|l| (l.address, l.server_tls.clone(), l.websocket))
                 .collect(),
         }
     }
 
     /// Binds and registers a listener; returns the bound address (port 0 resolved).
-    fn open_listener(
-        &mut self,
-        addr: SocketAddr,
-        tls: Option<Arc<rustls::ServerConfig>>,
-    ) -> io::Result<SocketAddr> {
+    fn open_listener(&mut self, (addr, tls, websocket): Wanted) -> io::Result<SocketAddr> {
         let mut sock = listener::bind(addr)
             .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
         let addr = sock.local_addr()?;
@@ -183,7 +186,12 @@ impl Server {
             Token(LISTENER_BASE + slot),
             Interest::READABLE,
         )?;
-        let l = Some(Listener { sock, addr, tls });
+        let l = Some(Listener {
+            sock,
+            addr,
+            tls,
+            websocket,
+        });
         if slot == self.listeners.len() {
             self.listeners.push(l);
         } else {
@@ -436,13 +444,15 @@ impl Server {
             };
             let configured = wanted
                 .iter()
-                .find(|(a, _)| *a == l.addr || (a.port() == 0 && a.ip() == l.addr.ip()));
-            if let Some((_, tls)) = configured {
+                .find(|(a, ..)| *a == l.addr || (a.port() == 0 && a.ip() == l.addr.ip()));
+            if let Some((_, tls, websocket)) = configured {
                 // New handshakes take the reloaded certificate; sessions keep theirs.
                 if tls.is_some() {
                     info!("rehash: {}: TLS certificate reloaded", l.addr);
                 }
                 l.tls = tls.clone();
+                // New connections only: a session keeps the protocol it started with.
+                l.websocket = *websocket;
             } else {
                 info!("rehash: closing listener {}", l.addr);
                 if let Some(mut l) = self.listeners[slot].take() {
@@ -450,14 +460,14 @@ impl Server {
                 }
             }
         }
-        for (addr, tls) in wanted {
+        for (addr, tls, websocket) in wanted {
             let open = self
                 .listeners
                 .iter()
                 .flatten()
                 .any(|l| l.addr == addr || (addr.port() == 0 && l.addr.ip() == addr.ip()));
             if !open {
-                match self.open_listener(addr, tls) {
+                match self.open_listener((addr, tls, websocket)) {
                     Ok(bound) => info!("rehash: listening on {bound}"),
                     Err(e) => warn!("rehash: {e}"),
                 }
@@ -501,7 +511,7 @@ impl Server {
             if sndbuf > 0 {
                 let _ = socket2::SockRef::from(&stream).set_send_buffer_size(sndbuf);
             }
-            let tls = l.tls.clone();
+            let (tls, websocket) = (l.tls.clone(), l.websocket);
             let Some(k) = self.add_conn(stream, None) else {
                 continue;
             };
@@ -510,6 +520,9 @@ impl Server {
             if self.world.on_open(id, peer.ip(), now, &mut self.out) {
                 if let Some(cfg) = tls {
                     self.start_tls(k, Tls::server(cfg));
+                }
+                if websocket {
+                    self.ws.insert(k, Ws::default());
                 }
             }
             self.apply(now);
@@ -691,8 +704,8 @@ impl Server {
         }
     }
 
-    /// Frames `data` (after any held input) and runs each line through the core, stopping
-    /// while the client is over its flood budget.
+    /// Input from `k`'s transport: through its WebSocket session if it has one, then framed
+    /// into lines for the core.
     fn process(&mut self, k: usize, data: &[u8], now: Clock) {
         let Some(c) = self.conns.get_mut(k) else {
             return;
@@ -700,6 +713,19 @@ impl Server {
         if !c.is_open() {
             return;
         }
+        if !data.is_empty() && !self.ws.is_empty() && self.ws.contains_key(&k) {
+            self.process_ws(k, data, now);
+        } else {
+            self.frame_lines(k, data, now);
+        }
+    }
+
+    /// Frames `data` (after any held input) and runs each line through the core, stopping
+    /// while the client is over its flood budget.
+    fn frame_lines(&mut self, k: usize, data: &[u8], now: Clock) {
+        let Some(c) = self.conns.get_mut(k).filter(|c| c.is_open()) else {
+            return;
+        };
         let (world, out) = (&mut self.world, &mut self.out);
         let paused = c.framer.feed(data, |input| {
             if world.local(ConnId::from_index(k)).is_none() {
@@ -726,6 +752,28 @@ impl Server {
         self.apply(now);
     }
 
+    /// [`Server::process`] for a WebSocket connection: the messages in `data` become lines
+    /// for the framer; control frames (and the HTTP answers) go straight to the send queue.
+    fn process_ws(&mut self, k: usize, data: &[u8], now: Clock) {
+        let (Some(c), Some(ws)) = (self.conns.get_mut(k), self.ws.get_mut(&k)) else {
+            return;
+        };
+        let mut lines = Vec::new();
+        let fed = ws.feed(data, &mut lines);
+        if let Some(bytes) = ws.take_out() {
+            c.sendq.push(bytes.into());
+            mark_dirty(c, &mut self.dirty, ConnId::from_index(k));
+        }
+        if !lines.is_empty() {
+            self.frame_lines(k, &lines, now);
+        }
+        if let Fed::End(reason) = fed {
+            self.world
+                .close_conn(ConnId::from_index(k), reason, &mut self.out);
+            self.apply(now);
+        }
+    }
+
     /// Moves the core's outbox into send queues; closes whoever goes over its limit.
     fn apply(&mut self, now: Clock) {
         // No connection's limit is below this one: the clients' limit, or a portal's that is
@@ -743,6 +791,10 @@ impl Server {
                 let Some(c) = self.conns.get_mut(id.index()) else {
                     continue;
                 };
+                // A WebSocket connection's line goes out as one frame.
+                let Some(line) = wire(&mut self.ws, id.index(), line, false) else {
+                    continue;
+                };
                 match c.queue(line, floor, || self.world.sendq_limit(id)) {
                     Queued::Yes => mark_dirty(c, &mut self.dirty, id),
                     Queued::Overflowed => overflowed.push(id.index()),
@@ -753,7 +805,9 @@ impl Server {
                 let Some(c) = closable_conn(&mut self.conns, id) else {
                     continue;
                 };
-                c.sendq.push(line);
+                if let Some(line) = wire(&mut self.ws, id.index(), line, true) {
+                    c.sendq.push(line);
+                }
                 c.state = State::Closing {
                     deadline_ms: now.mono_ms + LINGER_MS,
                     shut: false,
@@ -851,6 +905,7 @@ impl Server {
                 State::Dead => {
                     self.dialer.ended(k, now.mono_ms);
                     self.tls.remove(&k);
+                    self.ws.remove(&k);
                     let mut c = self.conns.remove(k);
                     let _ = self.poll.registry().deregister(&mut c.stream);
                     self.world.on_close(
@@ -975,6 +1030,20 @@ fn closable_conn(conns: &mut Slab<Conn>, id: ConnId) -> Option<&mut Conn> {
     conns
         .get_mut(id.index())
         .filter(|c| matches!(c.state, State::Open | State::Overflowed))
+}
+
+/// `line` as it goes on connection `k`'s wire: as it is, or as a WebSocket frame (`last`:
+/// followed by the close frame); `None` when nothing may go. The table is looked at only
+/// while it has sessions, so a server without WebSocket clients pays nothing per line.
+fn wire(ws: &mut HashMap<usize, Ws>, k: usize, line: Rc<[u8]>, last: bool) -> Option<Rc<[u8]>> {
+    if ws.is_empty() {
+        return Some(line);
+    }
+    match ws.get_mut(&k) {
+        None => Some(line),
+        Some(w) if last => w.finish(&line).map(Into::into),
+        Some(w) => w.frame(&line).map(Into::into),
+    }
 }
 
 /// Puts a connection on the list flushed before the next poll, once.

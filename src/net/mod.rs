@@ -8,6 +8,8 @@ mod listener;
 pub mod sendq;
 pub mod state_file;
 mod tls;
+mod webpage;
+mod websocket;
 
 pub use event_loop::Server;
 

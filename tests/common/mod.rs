@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 pub mod net;
 pub mod ngircd;
 pub mod tls;
+pub mod ws;
 
 pub const TIMEOUT: Duration = Duration::from_secs(5);
 

@@ -76,7 +76,17 @@ impl TestServer {
 
     /// Waits until this server's view satisfies `pred` (bounded by the test timeout).
     pub fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + TIMEOUT * 2;
+        self.wait_for_within(TIMEOUT * 2, what, pred)
+    }
+
+    /// Like [`TestServer::wait_for`], bounded by `limit`.
+    pub fn wait_for_within(
+        &self,
+        limit: std::time::Duration,
+        what: &str,
+        pred: impl Fn(&str) -> bool,
+    ) -> String {
+        let deadline = Instant::now() + limit;
         loop {
             let snap = self.snapshot();
             if pred(&snap) {
@@ -88,6 +98,16 @@ impl TestServer {
             );
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
+    }
+
+    /// Waits until the named servers are all in this server's view, for as long as a
+    /// dialer's longest backoff (60 s) and then some: links refused in a race are dialed
+    /// again only after it.
+    pub fn wait_servers_redialed(&self, names: &[&str]) {
+        let limit = std::time::Duration::from_secs(70);
+        self.wait_for_within(limit, &format!("servers {names:?}"), |s| {
+            names.iter().all(|n| s.contains(&format!("server {n} ")))
+        });
     }
 
     /// Waits until the named servers are all in this server's view.
