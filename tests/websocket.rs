@@ -4,7 +4,7 @@
 
 mod common;
 use common::ws::{self, WsClient};
-use common::{join, TestClient, TestServer, EASY};
+use common::{flood_until_sendq_closed, join, TestClient, TestServer, EASY};
 use portico::config::Config;
 use portico::net::Options;
 use std::io::{Read, Write};
@@ -161,21 +161,7 @@ fn a_websocket_client_that_never_reads_is_closed_for_its_sendq() {
     flooder.send("OPER f f");
     flooder.skip_until(" 381 ");
     join(&mut flooder, "#f");
-    let quit = ":slow!~slow@127.0.0.1 QUIT :SendQ exceeded";
-    let pad = "p".repeat(400);
-    // The kernel's socket buffers take megabytes before the send queue grows at all.
-    for batch in 0..1500 {
-        let data: String = (0..80)
-            .map(|i| format!("PRIVMSG #f :{batch:04} {i:02} {pad}\r\n"))
-            .collect();
-        flooder.send_raw(data.as_bytes());
-        flooder.send(&format!("PING :{batch}"));
-        let seen = flooder.skip_until(&format!("PONG irc.test :{batch}"));
-        if seen.iter().any(|l| l == quit) {
-            return;
-        }
-    }
-    panic!("slow was never closed");
+    flood_until_sendq_closed(&mut flooder, "#f", "slow");
 }
 
 /// Sends `request` to the WebSocket listener and reads the whole answer (the server closes).

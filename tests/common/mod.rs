@@ -331,3 +331,25 @@ pub fn split_msgid(line: &str) -> (String, String) {
     };
     (id, after)
 }
+
+/// Floods `chan` from `flooder` (an operator: exempt from flood control) with 400-byte
+/// lines until `victim`, a member that never reads, is closed for its send queue; panics
+/// if it never is. Each batch ends with a PING, so the flooder never runs ahead of the
+/// server.
+pub fn flood_until_sendq_closed(flooder: &mut TestClient, chan: &str, victim: &str) {
+    let quit = format!(":{victim}!~{victim}@127.0.0.1 QUIT :SendQ exceeded");
+    let pad = "p".repeat(400);
+    // Kernel socket buffers on both sides take a good deal before the send queue grows.
+    for batch in 0..1500 {
+        let data: String = (0..80)
+            .map(|i| format!("PRIVMSG {chan} :{batch:04} {i:02} {pad}\r\n"))
+            .collect();
+        flooder.send_raw(data.as_bytes());
+        flooder.send(&format!("PING :{batch}"));
+        let seen = flooder.skip_until(&format!("PONG irc.test :{batch}"));
+        if seen.contains(&quit) {
+            return;
+        }
+    }
+    panic!("{victim} was never closed");
+}
