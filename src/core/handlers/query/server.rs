@@ -237,6 +237,7 @@ pub fn stats(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         b'o' => stats_opers(w, conn, ctx.out),
         b'p' => stats_portals(w, conn, ctx.out),
         b'c' => stats_classes(w, conn, ctx.out),
+        b'z' => stats_memory(w, conn, ctx.out),
         _ => {}
     }
     w.reply(ctx.out, conn, n::RPL_ENDOFSTATS, &[&[letter]]);
@@ -307,6 +308,65 @@ fn stats_classes(w: &World, conn: ConnId, out: &mut Outbox) {
         c.connections_total
     );
     say(w, conn, out, n::RPL_STATSDEBUG, &[b"c"], &text);
+}
+
+/// What the core holds, by structure, for IRC operators: counts and the bytes of the
+/// records themselves and their text (an estimate: allocator overhead and hash table
+/// slack are not counted).
+fn stats_memory(w: &World, conn: ConnId, out: &mut Outbox) {
+    use crate::core::state::Client;
+    use std::mem::size_of;
+    if !w.is_oper_conn(conn) {
+        return;
+    }
+    let client_bytes: usize = w
+        .clients
+        .iter()
+        .map(|(_, c)| {
+            size_of::<Client>()
+                + c.nick.len()
+                + c.user.len()
+                + c.host.len()
+                + c.realname.len()
+                + c.away.as_ref().map_or(0, |a| a.len())
+                + c.chans.capacity() * size_of::<crate::core::ChanId>()
+        })
+        .sum();
+    let (mut members, mut bans, mut access, mut props) = (0, 0, 0, 0);
+    for (_, ch) in &w.channels {
+        members += ch.members.len();
+        bans += ch.bans.len()
+            + ch.exceptions
+                .as_ref()
+                .map_or(0, |e| e.excepts.len() + e.invex.len());
+        access += ch.access_list().map_or(0, |l| l.entries.len());
+        props += usize::from(ch.props.is_some());
+    }
+    let a = &w.access;
+    access += a.server.entries.len() + a.network.entries.len();
+    access += a.nicks.values().map(|l| l.entries.len()).sum::<usize>();
+    let lines = [
+        format!(
+            "clients {} ({} bytes, {} per client)",
+            w.clients.len(),
+            client_bytes,
+            client_bytes.checked_div(w.clients.len()).unwrap_or(0)
+        ),
+        format!(
+            "channels {} ({} bytes), memberships {}, list entries (b e I) {}",
+            w.channels.len(),
+            w.channels.len() * size_of::<crate::core::Channel>(),
+            members,
+            bans
+        ),
+        format!(
+            "access entries {access}, channels with properties {props}, whowas {}",
+            w.whowas.len()
+        ),
+    ];
+    for text in lines {
+        say(w, conn, out, n::RPL_STATSDEBUG, &[b"z"], &text);
+    }
 }
 
 /// The `[[oper]]` blocks, for IRC operators: `O <host> * <name> <level> :<privileges>`.
@@ -394,6 +454,16 @@ mod tests {
             "{lines:?}"
         );
         assert!(!lines[0].ends_with("(bursting)"), "{lines:?}");
+        let z = t.ask(a, "STATS z");
+        assert_eq!(z.len(), 4, "{z:?}");
+        assert!(
+            z[0].starts_with(":irc.test 249 alice z :clients 1 ("),
+            "{z:?}"
+        );
+        assert_eq!(
+            z[2],
+            ":irc.test 249 alice z :access entries 0, channels with properties 0, whowas 0"
+        );
         assert_eq!(
             t.ask(a, "STATS c"),
             vec![
