@@ -18,7 +18,6 @@ use crate::core::handlers::channel::cut;
 use crate::core::portal::access as links;
 use crate::core::state::umode;
 use crate::core::{ConnId, Outbox, World};
-use crate::proto::line::Line;
 use crate::proto::numeric as n;
 use crate::proto::Message;
 use std::net::IpAddr;
@@ -177,12 +176,7 @@ fn remove(ctx: &mut Ctx<'_>, msg: &Message<'_>, kind: Kind) -> HResult {
 }
 
 fn notice(ctx: &mut Ctx<'_>, text: &str) -> HResult {
-    let w = &*ctx.w;
-    let line = Line::new(w.name(), "NOTICE")
-        .arg(w.target_nick(ctx.conn))
-        .trailing(text)
-        .finish();
-    ctx.out.send(ctx.conn, line);
+    ctx.w.server_notice(ctx.out, ctx.conn, text);
     Ok(())
 }
 

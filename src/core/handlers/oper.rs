@@ -208,12 +208,7 @@ impl World {
 pub fn die(ctx: &mut Ctx<'_>, _msg: &Message<'_>) -> HResult {
     let w = &*ctx.w;
     log::warn!("DIE by {}", w.clients[ctx.client()].mask());
-    let nick = w.target_nick(ctx.conn);
-    let line = Line::new(w.name(), "NOTICE")
-        .arg(nick)
-        .trailing("Server terminating")
-        .finish();
-    ctx.out.send(ctx.conn, line);
+    w.server_notice(ctx.out, ctx.conn, "Server terminating");
     ctx.out.die = true;
     Ok(())
 }

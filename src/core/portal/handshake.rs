@@ -378,21 +378,14 @@ pub fn connect(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         return Err(err(n::ERR_NOSUCHSERVER, &[msg.param(0)]));
     };
     let (pname, has_addr) = (p.name.clone(), p.address.is_some());
-    let me = w.name().to_string();
-    let notice = |text: String| {
-        Line::new(&me, "NOTICE")
-            .arg(w.target_nick(ctx.conn))
-            .trailing(text)
-            .finish()
-    };
-    let line = if w.find_server(pname.as_bytes()).is_some() {
-        notice(format!("CONNECT: {pname} is already linked"))
+    let text = if w.find_server(pname.as_bytes()).is_some() {
+        format!("CONNECT: {pname} is already linked")
     } else if !has_addr {
-        notice(format!("CONNECT: portal {pname} has no address to dial"))
+        format!("CONNECT: portal {pname} has no address to dial")
     } else {
         ctx.out.connects.push(pname.clone());
-        notice(format!("CONNECT: dialing {pname}"))
+        format!("CONNECT: dialing {pname}")
     };
-    ctx.out.send(ctx.conn, line);
+    w.server_notice(ctx.out, ctx.conn, &text);
     Ok(())
 }
