@@ -11,6 +11,10 @@ use crate::limits::{MAX_CLIENT_TAGS, WHOWAS_LEN};
 use crate::proto::line::Line;
 use crate::proto::message::{parse, ParseError};
 use crate::proto::numeric as n;
+
+/// How long a link whose protocol has no end-of-burst marker (ngIRCd's) counts as still
+/// bursting, for the dialer's one-at-a-time rule: its burst takes milliseconds.
+const UNSYNCED_SETTLE_MS: u64 = 3_000;
 use std::net::IpAddr;
 
 impl World {
@@ -124,6 +128,16 @@ impl World {
                 .iter()
                 .flatten()
                 .any(|l| l.reg.as_ref().and_then(|r| r.dialed.as_deref()) == Some(portal))
+    }
+
+    /// Whether `conn` is a link whose peer has finished its burst, so that every server
+    /// behind it is known here (a link without `EOB` gets a few seconds instead).
+    pub fn link_settled(&self, conn: ConnId) -> bool {
+        self.link(conn).is_some_and(|l| {
+            l.synced
+                || l.caps & crate::core::portal::cap::EOB == 0
+                    && self.now.mono_ms.saturating_sub(l.linked_ms) >= UNSYNCED_SETTLE_MS
+        })
     }
 
     /// The send queue limit of a connection: portals have their own, larger one.

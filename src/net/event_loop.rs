@@ -949,7 +949,12 @@ impl Server {
         // lives less than a tick would not be seen.
         self.dialer.sync(&self.world.config);
         let world = &self.world;
-        for name in self.dialer.due(now.mono_ms, |n| world.portal_busy(n)) {
+        let due = self.dialer.due(
+            now.mono_ms,
+            |n| world.portal_busy(n),
+            |k| world.link_settled(ConnId::from_index(k)),
+        );
+        if let Some(name) = due {
             self.dial(&name);
         }
     }
