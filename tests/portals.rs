@@ -37,15 +37,16 @@ fn stats_p_shows_each_portals_lag_after_the_first_ping_round() {
     let leaf = start("leaf.test", 2, &[dial("hub.test", 1, &hub)], oper);
     hub.wait_servers(&["leaf.test"]);
     leaf.wait_servers(&["hub.test"]);
-    for (server, other) in [(&hub, "leaf.test"), (&leaf, "hub.test")] {
-        let mut admin = server.user_on("admin");
+    // One network, so one nick each.
+    for (server, other, nick) in [(&hub, "leaf.test", "hubop"), (&leaf, "hub.test", "leafop")] {
+        let mut admin = server.user_on(nick);
         admin.send("OPER admin pw");
         admin.skip_until(" 381 ");
         let line = stats_p_with_lag(&mut admin, other);
         let me = line.split(' ').next().unwrap_or_default().to_string();
         assert!(
             line.starts_with(&format!(
-                "{me} 249 admin p :{other} protocol portico 2 caps [AWAY BMASK EOB IRCX SETNAME TB] up "
+                "{me} 249 {nick} p :{other} protocol portico 2 caps [AWAY BMASK EOB IRCX SETNAME TB] up "
             )),
             "{line}"
         );
