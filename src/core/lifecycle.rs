@@ -1,6 +1,7 @@
 //! A connection's life as the shell reports it: opened, a line, too much input, closed, and
 //! the clock ticking (registration and ping timeouts).
 
+use super::counts::Refusal;
 use super::dispatch::{dispatch, Ctx, Source};
 use super::ids::Key;
 use super::portal::LinkMsg;
@@ -27,15 +28,19 @@ impl World {
         let rate = limits.connects_per_ip_per_min;
         let flood_tat = self.arrivals.arrive(ip, now.mono_ms, rate);
         let refuse = if total >= limits.max_clients {
-            Some("Server is full")
+            Some((Refusal::MaxClients, "Server is full"))
         } else if limits.max_clients_per_ip != 0 && per_ip >= limits.max_clients_per_ip {
-            Some("Too many connections from your IP address")
+            Some((Refusal::PerIp, "Too many connections from your IP address"))
         } else if flood_tat.is_none() {
-            Some("Too many new connections from your IP address; wait a minute")
+            Some((
+                Refusal::ConnectRate,
+                "Too many new connections from your IP address; wait a minute",
+            ))
         } else {
             None
         };
-        if let Some(reason) = refuse {
+        if let Some((why, reason)) = refuse {
+            self.counts.refused(why);
             // Without the connection number, so a flood from one address is one WARN
             // repeated (the logger counts repeats) rather than thousands of lines.
             log::warn!("refused a connection from {ip}: {reason}");
@@ -228,6 +233,7 @@ impl World {
         local.ping_sent = false;
         local.lines_in += 1;
         local.flood_tat_ms = local.flood_tat_ms.max(now.mono_ms) + interval;
+        self.counts.line_in();
         true
     }
 
@@ -419,14 +425,21 @@ impl World {
         }
         let ping = Line::bare("PING").trailing(self.name()).finish();
         for conn in to_ping {
-            if let Some(l) = self.local_mut(conn) {
-                l.ping_sent = true;
+            let Some(l) = self.local_mut(conn) else {
+                continue;
+            };
+            l.ping_sent = true;
+            if l.link.is_some() {
+                // The lag PING is the keepalive too (one out at a time).
+                self.ping_link(conn, out);
+            } else {
+                out.send(conn, ping.clone());
             }
-            out.send(conn, ping.clone());
         }
         for (conn, reason) in to_close {
             self.close_conn(conn, &reason, out);
         }
+        self.ping_links(out);
         self.expire_access();
         // A safety net: the loop runs the lag timer itself when a line falls due.
         self.flush_lagged(out);

@@ -15,6 +15,7 @@
 //!   what clients are told from them and the configuration.
 //! * [`caps`] — IRCv3 capabilities and the client dialect bits.
 //! * [`counts`] — the counters LUSERS reads, changed only by `World`'s own methods.
+//! * [`metrics`] — those counters and the links' lag as a Prometheus scrape.
 //! * [`network`] — the server tree and netsplits.
 //! * [`portal`] — links: handshake, burst, remote verbs, relay, the ngIRCd dialect.
 
@@ -31,6 +32,7 @@ pub mod handlers;
 pub mod ids;
 pub mod isupport;
 pub mod lifecycle;
+pub mod metrics;
 pub mod modes;
 pub mod network;
 pub mod owner_view;

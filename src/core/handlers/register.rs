@@ -3,6 +3,7 @@
 
 use crate::config::check_secret;
 use crate::core::caps;
+use crate::core::counts::Refusal;
 use crate::core::dispatch::{err, Ctx, HResult, Source};
 use crate::core::fanout::Msg;
 use crate::core::handlers::ircx::event::EventType;
@@ -239,14 +240,15 @@ fn set_caps(w: &mut World, conn: ConnId, bits: caps::Caps) {
 /// Why a registering connection is refused by the server password, if it is: none given,
 /// a wrong one (counted against its address), or its address suspended for guessing (not
 /// even checked then).
-fn pass_refusal(w: &mut World, conn: ConnId) -> Option<String> {
+fn pass_refusal(w: &mut World, conn: ConnId) -> Option<(Refusal, String)> {
     let password = w.config.server.password.clone();
     if password.is_empty() {
         return None;
     }
     if let Some(secs) = w.suspended(conn) {
-        return Some(format!(
-            "Too many failed passwords from your address; try again in {secs} seconds"
+        return Some((
+            Refusal::Guessing,
+            format!("Too many failed passwords from your address; try again in {secs} seconds"),
         ));
     }
     let given = w.local(conn)?.reg.as_deref()?.pass.as_deref();
@@ -254,9 +256,9 @@ fn pass_refusal(w: &mut World, conn: ConnId) -> Option<String> {
         Some(given) if check_secret(&password, given) => None,
         Some(_) => {
             w.secret_failed(conn);
-            Some("Bad password".into())
+            Some((Refusal::BadPassword, "Bad password".into()))
         }
-        None => Some("Bad password".into()),
+        None => Some((Refusal::BadPassword, "Bad password".into())),
     }
 }
 
@@ -271,7 +273,8 @@ fn try_register(ctx: &mut Ctx<'_>) {
     if !ready {
         return;
     }
-    if let Some(reason) = pass_refusal(w, conn) {
+    if let Some((why, reason)) = pass_refusal(w, conn) {
+        w.counts.refused(why);
         let ip = w.local(conn).map(|l| l.ip.to_string()).unwrap_or_default();
         log::warn!("refused a client from {ip}: {reason}");
         w.reply(ctx.out, conn, n::ERR_PASSWDMISMATCH, &[]);
@@ -296,6 +299,7 @@ fn try_register(ctx: &mut Ctx<'_>) {
     let targets = w.server_targets(conn, &nick, &user);
     let refs: Vec<&str> = targets.iter().map(String::as_str).collect();
     if let Some(reason) = w.server_refusal(&refs) {
+        w.counts.refused(Refusal::Ban);
         log::info!(
             "conn {}: {} refused by a ban: {reason}",
             conn.index(),
@@ -412,8 +416,12 @@ pub fn ping(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     Ok(())
 }
 
-pub fn pong(_ctx: &mut Ctx<'_>, _msg: &Message<'_>) -> HResult {
-    // Any input already counts as life (World::on_line); PONG needs nothing more.
+pub fn pong(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
+    // Any input already counts as life (World::on_line); from a link, the PONG may also
+    // answer the lag PING (`portal::lag`).
+    if let (Source::Server(_), Some(token)) = (ctx.src, msg.len().checked_sub(1)) {
+        ctx.w.link_pong(ctx.conn, msg.param(token));
+    }
     Ok(())
 }
 

@@ -643,9 +643,13 @@ fn link_pings_and_times_out() {
         n.t.take(n.peer),
         vec!["ERROR :Closing Link: 127.0.0.1 (Ping timeout: 180 seconds)"]
     );
+    // far.test answered the last PING a minute ago: its next lag PING is due.
     assert_eq!(
         n.t.take(n.far),
-        vec![":irc.test SQUIT peer.test :Ping timeout: 180 seconds"]
+        vec![
+            ":irc.test SQUIT peer.test :Ping timeout: 180 seconds",
+            "PING :irc.test"
+        ]
     );
     assert_eq!(
         n.t.take(n.alice),
