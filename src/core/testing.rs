@@ -273,7 +273,7 @@ mod tests {
             ":irc.test 002 alice :Your host is irc.test, running version portico-0.1.0"
         );
         assert!(got[3].starts_with(
-            ":irc.test 004 alice irc.test portico-0.1.0 BZaioswxz EIabdefhiklmnopqrstuvwxz Ibekloqv"
+            ":irc.test 004 alice irc.test portico-0.1.0 BZaioswxz CEIabdefhiklmnopqrstuvwxz Ibekloqv"
         ));
         assert!(got
             .iter()
