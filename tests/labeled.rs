@@ -5,14 +5,6 @@
 mod common;
 use common::*;
 
-/// A registered user who then asks for `caps`.
-fn with_caps(s: &TestServer, nick: &str, caps: &str) -> TestClient {
-    let mut c = s.user(nick);
-    c.send(&format!("CAP REQ :{caps}"));
-    c.expect(&format!(":irc.test CAP {nick} ACK :{caps}"));
-    c
-}
-
 /// The sorted names of a 353 line (their order is the server's).
 fn sorted_names(line: &str) -> Vec<String> {
     let (_, names) = line.rsplit_once(" :").unwrap();

@@ -2,7 +2,7 @@
 
 use super::with_tag;
 use crate::core::ids::Key;
-use crate::core::testing::TestWorld;
+use crate::core::testing::{lines, TestWorld};
 use crate::core::{ConnId, Outbox};
 
 /// A user with `labeled-response`, `batch` and `echo-message`.
@@ -225,13 +225,8 @@ fn labeled_rehash_waits_for_the_reload_and_fails_in_a_standard_reply() {
     // … and the shell's answer fills and ends it.
     let mut out = Outbox::default();
     t.w.rehashed(a, false, Some("x.toml:3: bad"), &mut out);
-    let said: Vec<String> = out
-        .sends
-        .iter()
-        .map(|(_, l)| String::from_utf8_lossy(l).trim_end().to_string())
-        .collect();
     assert_eq!(
-        said,
+        lines(&out),
         [
             "@batch=L1 :irc.test FAIL REHASH CONFIG_BAD :x.toml:3: bad",
             ":irc.test BATCH -L1",
@@ -241,13 +236,8 @@ fn labeled_rehash_waits_for_the_reload_and_fails_in_a_standard_reply() {
     let mut out = Outbox::default();
     t.feed(a, "REHASH");
     t.w.rehashed(a, true, Some("casemapping kept"), &mut out);
-    let said: Vec<String> = out
-        .sends
-        .iter()
-        .map(|(_, l)| String::from_utf8_lossy(l).trim_end().to_string())
-        .collect();
     assert_eq!(
-        said,
+        lines(&out),
         [
             ":irc.test 382 alice portico.toml :Rehashing",
             ":irc.test WARN REHASH CONFIG_BAD :casemapping kept",

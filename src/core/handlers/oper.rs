@@ -514,13 +514,8 @@ mod tests {
             Some("rehash failed: x.toml:3: bad\nsecond line"),
             &mut out,
         );
-        let said: Vec<String> = out
-            .sends
-            .iter()
-            .map(|(_, l)| String::from_utf8_lossy(l).trim_end().to_string())
-            .collect();
         assert_eq!(
-            said,
+            crate::core::testing::lines(&out),
             [
                 ":irc.test 382 alice portico.toml :Rehashing",
                 ":irc.test NOTICE alice :rehash failed: x.toml:3: bad",
