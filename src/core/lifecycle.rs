@@ -191,6 +191,7 @@ impl World {
                     Some(cid) => Source::Local(cid),
                     None => Source::Unregistered,
                 };
+                let label = self.label_for(conn, &msg, out);
                 let mut ctx = Ctx {
                     w: self,
                     conn,
@@ -198,6 +199,10 @@ impl World {
                     out,
                 };
                 dispatch(&mut ctx, &msg, line.len());
+                match label {
+                    Some(label) => self.wrap_response(conn, label, out),
+                    None => self.unlabeled_done(out),
+                }
                 self.flush_events(out);
             }
             Err(ParseError::Empty) => {}
@@ -289,6 +294,7 @@ impl World {
 
     fn forget_local(&mut self, conn: ConnId) {
         self.secure.remove(&conn);
+        self.forget_labels(conn);
         let Some(local) = self.locals.get_mut(conn.index()).and_then(Option::take) else {
             return;
         };

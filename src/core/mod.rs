@@ -31,6 +31,7 @@ pub mod guard;
 pub mod handlers;
 pub mod ids;
 pub mod isupport;
+pub mod labeled;
 pub mod lifecycle;
 pub mod metrics;
 pub mod modes;
@@ -85,10 +86,21 @@ pub struct Outbox {
     pub connects: Vec<String>,
     /// Portals that just linked: their dialer's backoff starts over.
     pub linked: Vec<String>,
+    /// Indices in `sends` of lines that are no part of the reply to the command being
+    /// handled (a message a user sent itself, as delivered): a labeled reply leaves them
+    /// out ([`labeled`]). Cleared after each line.
+    pub aside: Vec<usize>,
 }
 
 impl Outbox {
     pub fn send(&mut self, conn: ConnId, line: Rc<[u8]>) {
+        self.sends.push((conn, line));
+    }
+
+    /// Queues a line that is no part of the reply to the command being handled (see
+    /// [`Outbox::aside`]).
+    pub fn send_aside(&mut self, conn: ConnId, line: Rc<[u8]>) {
+        self.aside.push(self.sends.len());
         self.sends.push((conn, line));
     }
 }
@@ -153,6 +165,8 @@ pub struct World {
     pub sts_port: Option<u16>,
     /// MONITOR lists and who watches which nick.
     pub monitor: handlers::monitor::Monitors,
+    /// Labeled replies in progress (IRCv3 labeled-response).
+    pub labels: labeled::Labels,
     pub now: Clock,
 }
 
@@ -191,6 +205,7 @@ impl World {
             secure: HashMap::new(),
             sts_port: None,
             monitor: Default::default(),
+            labels: Default::default(),
             now,
         };
         w.isupport = isupport::tokens(&w.config);
@@ -317,6 +332,17 @@ impl World {
     /// A numeric reply with its fixed text.
     pub fn reply(&self, out: &mut Outbox, conn: ConnId, num: Numeric, args: &[&[u8]]) {
         out.send(conn, self.num(conn, num).args(args).finish());
+    }
+
+    /// The capabilities a local connection negotiated (registered or not yet).
+    pub fn conn_caps(&self, conn: ConnId) -> caps::Caps {
+        match self.local(conn) {
+            Some(Local {
+                client: Some(c), ..
+            }) => self.clients[*c].caps,
+            Some(Local { reg: Some(r), .. }) => r.caps,
+            _ => 0,
+        }
     }
 
     /// Whether the user on this connection is an IRC operator.

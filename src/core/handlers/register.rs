@@ -159,7 +159,7 @@ pub fn cap(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
             ctx.out.send(ctx.conn, line);
         }
         b"LIST" => {
-            let bits = current_caps(ctx.w, ctx.conn);
+            let bits = ctx.w.conn_caps(ctx.conn);
             let line = reply(ctx.w, "LIST", &caps::names(bits));
             ctx.out.send(ctx.conn, line);
         }
@@ -187,7 +187,7 @@ pub fn cap(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
                 ctx.out.send(ctx.conn, line);
                 return Ok(());
             }
-            let bits = (current_caps(ctx.w, ctx.conn) | add) & !remove;
+            let bits = (ctx.w.conn_caps(ctx.conn) | add) & !remove;
             set_caps(ctx.w, ctx.conn, bits);
             let line = reply(ctx.w, "ACK", &text);
             ctx.out.send(ctx.conn, line);
@@ -213,17 +213,6 @@ fn sts_value(w: &World, conn: ConnId) -> Option<String> {
         return Some(format!("duration={duration}"));
     }
     w.sts_port.map(|port| format!("port={port}"))
-}
-
-fn current_caps(w: &World, conn: ConnId) -> caps::Caps {
-    match w.local(conn) {
-        Some(l) => match (l.client, &l.reg) {
-            (Some(c), _) => w.clients[c].caps,
-            (None, Some(r)) => r.caps,
-            _ => 0,
-        },
-        None => 0,
-    }
 }
 
 fn set_caps(w: &mut World, conn: ConnId, bits: caps::Caps) {
@@ -461,6 +450,7 @@ pub fn setname(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let mut m = Msg::new(line, ctx.w.now.unix_ms);
     ctx.w
         .to_common(cid, ctx.is_local(), caps::SETNAME, &mut m, ctx.out);
+    ctx.w.to_monitors(cid, caps::SETNAME, &mut m, ctx.out);
     let link = LinkMsg::new(&ctx.w.clients[cid].nick, "SETNAME")
         .trailing(text)
         .needs(portal::cap::SETNAME);
