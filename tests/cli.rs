@@ -973,7 +973,7 @@ fn a_kline_survives_a_restart_in_the_configured_state_file() {
 /// At `info` the log tells an operator who came, who they became, why they left and whom
 /// the server refused (issue 13), with the network's text made safe.
 #[test]
-fn the_info_log_tells_arrivals_registrations_quits_and_refusals() {
+fn the_info_log_tells_arrivals_registrations_opers_kills_quits_and_refusals() {
     let dir = TempDir::new();
     let text = config("motd = \"hi\"").replace(
         "max_clients = 77",
@@ -990,6 +990,22 @@ fn the_info_log_tells_arrivals_registrations_quits_and_refusals() {
     let mut third = TestClient::connect(s.addr);
     third.expect("ERROR :Closing Link: 127.0.0.1 (Too many connections from your IP address)");
     s.wait_log("refused a connection from 127.0.0.1: Too many connections from your IP address");
+    // OPER failure and success by block name, KILL with its reason; never a password.
+    a.send("OPER root wrongpw");
+    a.skip_until(" 464 ");
+    s.wait_log("OPER \"root\" by alice!~alice@127.0.0.1 failed: wrong password");
+    a.send("OPER root sekrit");
+    a.skip_until(" 381 ");
+    s.wait_log("alice!~alice@127.0.0.1 is now an operator (\"root\")");
+    a.send("KILL bob :enough");
+    s.wait_log("killed bob!~bob@127.0.0.1: Killed (alice (enough))");
+    assert!(
+        !s.log
+            .iter()
+            .any(|l| l.contains("wrongpw") || l.contains("sekrit")),
+        "{:#?}",
+        s.log
+    );
     a.send("QUIT :gone\x1bfishing");
     s.wait_log("alice!~alice@127.0.0.1 quit: Quit: gone\\x1bfishing");
 }
