@@ -14,6 +14,8 @@
 //! * [`modes`] — member statuses and channel modes, one table each; [`isupport`] derives
 //!   what clients are told from them and the configuration.
 //! * [`caps`] — IRCv3 capabilities and the client dialect bits.
+//! * [`labeled`] — IRCv3 labeled-response: the replies to one labeled line, shaped after
+//!   its handler ran (ACK, one labeled line, or a `labeled-response` batch).
 //! * [`counts`] — the counters LUSERS reads, changed only by `World`'s own methods.
 //! * [`metrics`] — those counters and the links' lag as a Prometheus scrape.
 //! * [`network`] — the server tree and netsplits.
