@@ -15,6 +15,12 @@ pub const EXTENDED_JOIN: Caps = 64;
 pub const INVITE_NOTIFY: Caps = 128;
 pub const SETNAME: Caps = 256;
 pub const CAP_NOTIFY: Caps = 512;
+/// IRCv3 SASL (3.1, and 3.2's value in CAP LS 302): AUTHENTICATE, see `handlers::sasl`.
+pub const SASL: Caps = 1024;
+/// `ACCOUNT <name|*>` when a user in a shared channel logs in or out.
+pub const ACCOUNT_NOTIFY: Caps = 2048;
+/// The `account` tag on what logged-in users send.
+pub const ACCOUNT_TAG: Caps = 4096;
 
 /// Not a capability: the connection speaks IRCX (set by the IRCX command, never offered in
 /// CAP LS). Lines whose form differs per dialect are rendered once per dialect.
@@ -24,6 +30,8 @@ pub const DIALECTS: Caps = DIALECT_IRCX;
 
 /// Every capability offered, in `CAP LS` order.
 pub const ALL: &[(&str, Caps)] = &[
+    ("account-notify", ACCOUNT_NOTIFY),
+    ("account-tag", ACCOUNT_TAG),
     ("away-notify", AWAY_NOTIFY),
     ("cap-notify", CAP_NOTIFY),
     ("echo-message", ECHO_MESSAGE),
@@ -31,10 +39,27 @@ pub const ALL: &[(&str, Caps)] = &[
     ("invite-notify", INVITE_NOTIFY),
     ("message-tags", MESSAGE_TAGS),
     ("multi-prefix", MULTI_PREFIX),
+    ("sasl", SASL),
     ("server-time", SERVER_TIME),
     ("setname", SETNAME),
     ("userhost-in-names", USERHOST_IN_NAMES),
 ];
+
+/// The values CAP 302 clients see in `CAP LS` (`sasl=PLAIN`: the mechanisms).
+const VALUES: &[(Caps, &str)] = &[(SASL, "PLAIN")];
+
+/// Every capability offered, as `CAP LS` lists them; with their values for CAP 302.
+pub fn ls(with_values: bool) -> String {
+    ALL.iter()
+        .map(
+            |&(name, bit)| match VALUES.iter().find(|(b, _)| *b == bit) {
+                Some((_, value)) if with_values => format!("{name}={value}"),
+                _ => name.to_string(),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join(" ")
+}
 
 pub fn by_name(name: &str) -> Option<Caps> {
     bit_named(ALL, name)

@@ -18,8 +18,10 @@
 //! * [`network`] — the server tree and netsplits.
 //! * [`portal`] — links: handshake, burst, remote verbs, relay, the ngIRCd dialect.
 
+pub mod accounts;
 pub mod arrivals;
 pub mod caps;
+pub mod checks;
 pub mod cloak;
 pub mod counts;
 pub mod dispatch;
@@ -83,6 +85,9 @@ pub struct Outbox {
     pub connects: Vec<String>,
     /// Portals that just linked: their dialer's backoff starts over.
     pub linked: Vec<String>,
+    /// Password checks for the shell's worker thread ([`checks`]); each verdict comes
+    /// back through [`World::on_checked`].
+    pub checks: Vec<checks::CheckRequest>,
 }
 
 impl Outbox {
@@ -151,6 +156,13 @@ pub struct World {
     pub sts_port: Option<u16>,
     /// MONITOR lists and who watches which nick.
     pub monitor: handlers::monitor::Monitors,
+    /// The account each logged-in user (local or remote) is logged in to: a side table,
+    /// few users have one ([`accounts`]).
+    pub accounts: HashMap<ClientId, Box<str>>,
+    /// Password checks in flight on the shell's worker ([`checks`]).
+    pub checks: checks::Checks,
+    /// SASL exchanges in progress, per connection ([`handlers::sasl`]).
+    pub sasl: HashMap<ConnId, handlers::sasl::Exchange>,
     pub now: Clock,
 }
 
@@ -189,6 +201,9 @@ impl World {
             secure: HashMap::new(),
             sts_port: None,
             monitor: Default::default(),
+            accounts: HashMap::new(),
+            checks: Default::default(),
+            sasl: HashMap::new(),
             now,
         };
         w.isupport = isupport::tokens(&w.config);
