@@ -433,3 +433,26 @@ fn ircx_auth_and_sasl_are_one_login() {
         vec![":irc.test 909 dave PLAIN :Already authenticated"]
     );
 }
+
+#[test]
+fn oper_with_a_hashed_password_is_checked_off_the_loop() {
+    let hash = hash_password(b"pw").unwrap();
+    let mut t = TestWorld::with_config(&format!(
+        "{BASE_CONFIG}[[oper]]\nname = \"admin\"\npassword = \"{hash}\"\n"
+    ));
+    t.hold_checks = true;
+    let a = t.user("alice");
+    assert!(t.ask(a, "OPER admin wrong").is_empty());
+    assert_eq!(t.held.len(), 1);
+    t.finish_checks();
+    assert_eq!(t.take(a), vec![":irc.test 464 alice :Password incorrect"]);
+    assert!(t.ask(a, "OPER admin pw").is_empty());
+    t.finish_checks();
+    assert_eq!(
+        t.take(a),
+        vec![
+            ":irc.test 381 alice :You are now an IRC operator",
+            ":alice MODE alice :+o",
+        ]
+    );
+}

@@ -7,6 +7,7 @@ use crate::core::testing::TestWorld;
 use crate::core::ConnId;
 
 mod access;
+mod accounts;
 mod handshake;
 mod ircx;
 mod ircx_net;
