@@ -454,7 +454,7 @@ pub fn check_secret(wanted: &str, given: &[u8]) -> bool {
 }
 
 /// Whether a configured secret is meant as an argon2 hash.
-fn is_hashed(secret: &str) -> bool {
+pub fn is_hashed(secret: &str) -> bool {
     secret.starts_with("$argon2")
 }
 

@@ -27,6 +27,12 @@ pub const NO_IMPLICIT_NAMES: Caps = 8192;
 /// IRCv3 extended-monitor: MONITOR also brings the notifications (away, setname…) of
 /// monitored users who share no channel with the watcher.
 pub const EXTENDED_MONITOR: Caps = 16384;
+/// IRCv3 SASL (3.1, and 3.2's value in CAP LS 302): AUTHENTICATE, see `handlers::sasl`.
+pub const SASL: Caps = 32768;
+/// `ACCOUNT <name|*>` when a user in a shared channel logs in or out.
+pub const ACCOUNT_NOTIFY: Caps = 65536;
+/// The `account` tag on what logged-in users send.
+pub const ACCOUNT_TAG: Caps = 131072;
 
 /// Not a capability: the connection speaks IRCX (set by the IRCX command, never offered in
 /// CAP LS). Lines whose form differs per dialect are rendered once per dialect.
@@ -36,6 +42,8 @@ pub const DIALECTS: Caps = DIALECT_IRCX;
 
 /// Every capability offered, in `CAP LS` order.
 pub const ALL: &[(&str, Caps)] = &[
+    ("account-notify", ACCOUNT_NOTIFY),
+    ("account-tag", ACCOUNT_TAG),
     ("away-notify", AWAY_NOTIFY),
     ("batch", BATCH),
     ("cap-notify", CAP_NOTIFY),
@@ -47,11 +55,28 @@ pub const ALL: &[(&str, Caps)] = &[
     ("labeled-response", LABELED_RESPONSE),
     ("message-tags", MESSAGE_TAGS),
     ("multi-prefix", MULTI_PREFIX),
+    ("sasl", SASL),
     ("server-time", SERVER_TIME),
     ("setname", SETNAME),
     ("standard-replies", STANDARD_REPLIES),
     ("userhost-in-names", USERHOST_IN_NAMES),
 ];
+
+/// The values CAP 302 clients see in `CAP LS` (`sasl=PLAIN`: the mechanisms).
+const VALUES: &[(Caps, &str)] = &[(SASL, "PLAIN")];
+
+/// Every capability offered, as `CAP LS` lists them; with their values for CAP 302.
+pub fn ls(with_values: bool) -> String {
+    ALL.iter()
+        .map(
+            |&(name, bit)| match VALUES.iter().find(|(b, _)| *b == bit) {
+                Some((_, value)) if with_values => format!("{name}={value}"),
+                _ => name.to_string(),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join(" ")
+}
 
 pub fn by_name(name: &str) -> Option<Caps> {
     bit_named(ALL, name)

@@ -3,10 +3,11 @@
 //! says, per sender class, whether the command may run, and each command has one handler,
 //! which serves a local user and a remote one alike.
 
+use super::accounts;
 use super::handlers::ircx::{
     self as ircx_cmd, access_cmd, auth, create, data, event, knock, listx, prop, whisper,
 };
-use super::handlers::{bans, channel, help, message, mode, monitor, oper, query, register};
+use super::handlers::{bans, channel, help, message, mode, monitor, oper, query, register, sasl};
 use super::portal::{access as link_access, burst, handshake, oid, props, remote, LinkMsg};
 use super::{ClientId, ConnId, Outbox, ServerId, World};
 use crate::config::Privilege;
@@ -174,9 +175,12 @@ const LINK: [May; 3] = [No, No, Yes];
 pub static COMMANDS: &[Command] = &[
     // From a link: a remote user's change of a channel or `*` list (docs/PROTOCOL.md).
     ircx(cmd("ACCESS", 1, access_cmd::access, SHARED)),
+    // A remote user logged in or out (`*`).
+    cmd("ACCOUNT", 1, accounts::account_from_link, [No, No, Users]),
     cmd("ADMIN", 0, query::admin, USER),
     // IRCX AUTH: before registration only (the handler answers 462 after it).
     ircx(cmd("AUTH", 2, auth::auth, [Yes, Yes, No])),
+    cmd("AUTHENTICATE", 1, sasl::authenticate, [Yes, Yes, No]),
     cmd("AWAY", 0, message::away, SHARED),
     cmd("BACCESS", 9, link_access::baccess, LINK),
     cmd("BMASK", 4, burst::bmask, LINK),

@@ -11,13 +11,18 @@ use std::rc::Rc;
 /// One message on its way to several recipients.
 pub struct Msg {
     body: Rc<[u8]>,
-    /// Another form of the body, for recipients with its bit (the extended-join form of a
-    /// JOIN, or a dialect's form). One slot keeps `Msg` within 104 bytes, which the
-    /// compiler still moves inline; past 128 it calls memcpy on every builder step.
-    alt: Option<(Caps, Rc<[u8]>)>,
-    /// The tags message-tags clients get besides `time`: the `msgid` and client-only tags
-    /// (`+draft/reply=…`), made once by [`msg_tags`].
-    client_tags: Box<[u8]>,
+    /// Another form of the body, for recipients with the bit `alt_bit` (the extended-join
+    /// form of a JOIN, or a dialect's form). One slot keeps `Msg` within 104 bytes, which
+    /// the compiler still moves inline; past 128 it calls memcpy on every builder step.
+    alt: Option<Rc<[u8]>>,
+    alt_bit: Caps,
+    /// How many bytes at the start of `tags` are the `account=…` tag (0: none).
+    account_len: u16,
+    /// The tags besides `time`: first the sender's `account` tag (for account-tag
+    /// clients), then, after a `;`, what message-tags clients get: the `msgid` and
+    /// client-only tags (`+draft/reply=…`), made once by [`msg_tags`]. One buffer, so the
+    /// account costs no field of its own.
+    tags: Box<[u8]>,
     unix_ms: u64,
     time: Option<Box<str>>,
     cache: Vec<(Caps, Rc<[u8]>)>,
@@ -28,7 +33,9 @@ impl Msg {
         Msg {
             body,
             alt: None,
-            client_tags: Box::default(),
+            alt_bit: 0,
+            account_len: 0,
+            tags: Box::default(),
             unix_ms,
             time: None,
             cache: Vec::new(),
@@ -46,31 +53,58 @@ impl Msg {
 
     fn with_alt(mut self, bit: Caps, body: Rc<[u8]>) -> Msg {
         debug_assert!(self.alt.is_none(), "one alternative form per message");
-        self.alt = Some((bit, body));
+        self.alt = Some(body);
+        self.alt_bit = bit;
         self
     }
 
+    /// The tags for message-tags clients (see [`msg_tags`]).
     pub fn with_client_tags(mut self, tags: &[u8]) -> Msg {
-        self.client_tags = tags.into();
+        let account = &self.tags[..self.account_len as usize];
+        self.tags = join_tags(account, tags);
         self
+    }
+
+    /// IRCv3 account-tag: the sender's account, for recipients that asked for it.
+    pub fn with_account(mut self, account: Option<&str>) -> Msg {
+        let Some(account) = account else {
+            return self;
+        };
+        let tag = [b"account=", &*escape_tag_value(account.as_bytes())].concat();
+        let rest = self.client_tags().to_vec();
+        self.tags = join_tags(&tag, &rest);
+        self.account_len = tag.len() as u16;
+        self
+    }
+
+    /// The message-tags part of `tags`.
+    fn client_tags(&self) -> &[u8] {
+        match self.account_len as usize {
+            0 => &self.tags,
+            n => self.tags.get(n + 1..).unwrap_or_default(),
+        }
     }
 
     /// The bytes for a recipient with these capabilities; allocates only the first time a
     /// tagged variant is needed.
     pub fn for_caps(&mut self, recipient_caps: Caps) -> Rc<[u8]> {
+        const TAGGED: Caps = caps::SERVER_TIME | caps::MESSAGE_TAGS | caps::ACCOUNT_TAG;
         let mut key = recipient_caps & caps::SERVER_TIME;
-        if !self.client_tags.is_empty() {
+        if !self.client_tags().is_empty() {
             key |= recipient_caps & caps::MESSAGE_TAGS;
+        }
+        if self.account_len != 0 {
+            key |= recipient_caps & caps::ACCOUNT_TAG;
         }
         let mut base = &self.body;
         // The alternative form is part of the key: one rendering per form and tag set.
-        if let Some((bit, alt)) = &self.alt {
-            if recipient_caps & bit != 0 {
-                key |= bit;
+        if let Some(alt) = &self.alt {
+            if recipient_caps & self.alt_bit != 0 {
+                key |= self.alt_bit;
                 base = alt;
             }
         }
-        if key & (caps::SERVER_TIME | caps::MESSAGE_TAGS) == 0 {
+        if key & TAGGED == 0 {
             return base.clone();
         }
         if let Some((_, rc)) = self.cache.iter().find(|(k, _)| *k == key) {
@@ -85,15 +119,53 @@ impl Msg {
             tags.extend_from_slice(b"time=");
             tags.extend_from_slice(time.as_bytes());
         }
-        if key & caps::MESSAGE_TAGS != 0 {
+        let mut add = |part: &[u8]| {
             if !tags.is_empty() {
                 tags.push(b';');
             }
-            tags.extend_from_slice(&self.client_tags);
+            tags.extend_from_slice(part);
+        };
+        if key & caps::ACCOUNT_TAG != 0 {
+            add(&self.tags[..self.account_len as usize]);
+        }
+        if key & caps::MESSAGE_TAGS != 0 {
+            add(self.client_tags());
         }
         let rc = with_tags(&tags, base);
         self.cache.push((key, rc.clone()));
         rc
+    }
+}
+
+/// `a;b`, or the one that is not empty.
+fn join_tags(a: &[u8], b: &[u8]) -> Box<[u8]> {
+    match (a.is_empty(), b.is_empty()) {
+        (true, _) => b.into(),
+        (_, true) => a.into(),
+        _ => [a, b";", b].concat().into(),
+    }
+}
+
+/// A tag value escaped as IRCv3 message-tags says (`;` space `\` CR LF).
+pub fn escape_tag_value(v: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(v.len());
+    for &b in v {
+        match b {
+            b';' => out.extend_from_slice(b"\\:"),
+            b' ' => out.extend_from_slice(b"\\s"),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            _ => out.push(b),
+        }
+    }
+    out
+}
+
+impl World {
+    /// A message from user `cid`: with its account for account-tag clients.
+    pub fn user_msg(&self, cid: ClientId, line: Rc<[u8]>) -> Msg {
+        Msg::new(line, self.now.unix_ms).with_account(self.account(cid))
     }
 }
 

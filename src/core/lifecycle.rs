@@ -295,6 +295,9 @@ impl World {
     fn forget_local(&mut self, conn: ConnId) {
         self.secure.remove(&conn);
         self.forget_labels(conn);
+        crate::core::handlers::sasl::closed(self, conn);
+        // A verdict still to come must not finish anything for the next user of this id.
+        self.abandon_checks(conn);
         let Some(local) = self.locals.get_mut(conn.index()).and_then(Option::take) else {
             return;
         };
@@ -340,6 +343,7 @@ impl World {
         self.drop_events(cid);
         self.drop_access(cid);
         self.drop_monitor(cid);
+        self.accounts.remove(&cid);
         let c = self.clients.remove(cid);
         if let Some(s) = self.servers.get_mut(c.server) {
             s.users -= 1;

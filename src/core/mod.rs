@@ -21,8 +21,10 @@
 //! * [`network`] — the server tree and netsplits.
 //! * [`portal`] — links: handshake, burst, remote verbs, relay, the ngIRCd dialect.
 
+pub mod accounts;
 pub mod arrivals;
 pub mod caps;
+pub mod checks;
 pub mod cloak;
 pub mod counts;
 pub mod dispatch;
@@ -92,6 +94,9 @@ pub struct Outbox {
     /// handled (a message a user sent itself, as delivered): a labeled reply leaves them
     /// out ([`labeled`]). Cleared after each line.
     pub aside: Vec<usize>,
+    /// Password checks for the shell's worker thread ([`checks`]); each verdict comes
+    /// back through [`World::on_checked`].
+    pub checks: Vec<checks::CheckRequest>,
 }
 
 impl Outbox {
@@ -169,6 +174,13 @@ pub struct World {
     pub monitor: handlers::monitor::Monitors,
     /// Labeled replies in progress (IRCv3 labeled-response).
     pub labels: labeled::Labels,
+    /// The account each logged-in user (local or remote) is logged in to: a side table,
+    /// few users have one ([`accounts`]).
+    pub accounts: HashMap<ClientId, Box<str>>,
+    /// Password checks in flight on the shell's worker ([`checks`]).
+    pub checks: checks::Checks,
+    /// SASL exchanges in progress, per connection ([`handlers::sasl`]).
+    pub sasl: HashMap<ConnId, handlers::sasl::Exchange>,
     pub now: Clock,
 }
 
@@ -208,6 +220,9 @@ impl World {
             sts_port: None,
             monitor: Default::default(),
             labels: Default::default(),
+            accounts: HashMap::new(),
+            checks: Default::default(),
+            sasl: HashMap::new(),
             now,
         };
         w.isupport = isupport::tokens(&w.config);

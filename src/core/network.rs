@@ -71,7 +71,7 @@ impl World {
         let line = Line::new(&self.clients[cid].mask(), "QUIT")
             .trailing(reason)
             .finish();
-        let mut msg = super::fanout::Msg::new(line, self.now.unix_ms);
+        let mut msg = self.user_msg(cid, line);
         self.to_common(cid, false, 0, &mut msg, out);
         if self.events_wanted() {
             let (mask, why) = (self.clients[cid].mask(), String::from_utf8_lossy(reason));

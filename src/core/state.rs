@@ -86,10 +86,6 @@ pub struct Client {
     /// Some channel holds an invitation for this client: clear them when it leaves, or the
     /// next client given the same id would inherit them.
     pub invited: bool,
-    /// Authenticated with an account (IRCX `AUTH PLAIN`) before registering; `+a` channels
-    /// admit only such users. A bool beside `invited`: it fits in their padding. Remote
-    /// users are never marked (accounts are local for now).
-    pub authenticated: bool,
 }
 
 impl Client {
@@ -261,7 +257,8 @@ pub struct Reg {
     pub caps: crate::core::caps::Caps,
     /// A successful IRCX AUTH (any package): a second one gets 909.
     pub authed: bool,
-    /// The account of a successful `AUTH PLAIN`, carried into `Client::authenticated`.
+    /// The account of a successful `AUTH PLAIN` or SASL login, carried into
+    /// `World::accounts` at registration.
     pub account: Option<Box<str>>,
 }
 

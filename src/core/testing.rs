@@ -16,6 +16,10 @@ pub struct TestWorld {
     pub die: bool,
     /// Portals reported linked (`Outbox::linked`).
     pub linked: Vec<String>,
+    /// Password checks are run as the shell's worker would, at once, unless held (then
+    /// [`TestWorld::finish_checks`] runs them, or [`TestWorld::verdict`] decides one).
+    pub hold_checks: bool,
+    pub held: Vec<crate::core::checks::CheckRequest>,
 }
 
 pub const BASE_CONFIG: &str =
@@ -42,6 +46,8 @@ impl TestWorld {
             rehash: false,
             die: false,
             linked: Vec::new(),
+            hold_checks: false,
+            held: Vec::new(),
         }
     }
 
@@ -57,6 +63,16 @@ impl TestWorld {
         assert!(ok, "connection refused");
         self.apply(out);
         conn
+    }
+
+    /// A new connection given the slot of `conn`, which closed (the shell reuses ids).
+    pub fn reopen(&mut self, conn: ConnId) {
+        let mut out = Outbox::default();
+        let ok = self
+            .w
+            .on_open(conn, "127.0.0.1".parse().unwrap(), self.now, &mut out);
+        assert!(ok, "connection refused");
+        self.apply(out);
     }
 
     /// A registered user `nick` (user name `nick`, shown as `~nick`), welcome burst discarded.
@@ -138,6 +154,29 @@ impl TestWorld {
         self.rehash |= out.rehash.is_some();
         self.die |= out.die;
         self.linked.extend(out.linked);
+        self.held.extend(out.checks);
+        if !self.hold_checks {
+            self.finish_checks();
+        }
+    }
+
+    /// Runs the password checks held so far and feeds their verdicts back.
+    pub fn finish_checks(&mut self) {
+        use crate::core::checks::Verdict;
+        for req in std::mem::take(&mut self.held) {
+            let verdict = match crate::config::verify_hash(&req.hash, &req.password) {
+                true => Verdict::Match,
+                false => Verdict::Mismatch,
+            };
+            self.verdict(req.ticket, verdict);
+        }
+    }
+
+    /// The shell's worker answers check `ticket`.
+    pub fn verdict(&mut self, ticket: u64, verdict: crate::core::checks::Verdict) {
+        let mut out = Outbox::default();
+        self.w.on_checked(ticket, verdict, self.now, &mut out);
+        self.apply(out);
     }
 
     /// Everything sent to `conn` since the last call, without CR LF, and without `msgid`

@@ -3,6 +3,7 @@
 //! socket once with vectored writes, and only then remove closed connections, so a QUIT
 //! fans out while every other connection is still valid.
 
+use super::checker::Checker;
 use super::conn::{Conn, Queued, State};
 use super::dialer::Dialer;
 use super::listener;
@@ -89,6 +90,8 @@ pub struct Server {
     metrics: Option<Metrics>,
     /// Bytes and lines moved, for the metrics (the send queue total is summed per scrape).
     traffic: ShellFigures,
+    /// Runs argon2 password checks off the loop thread.
+    checker: Checker,
 }
 
 fn clock(start: Instant) -> Clock {
@@ -106,6 +109,7 @@ impl Server {
     pub fn bind(opts: Options) -> io::Result<Server> {
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let checker = Checker::start(waker.clone())?;
         let start = Instant::now();
         let mut world = World::new(opts.config.clone(), clock(start));
         let saver = Saver::new(
@@ -129,6 +133,7 @@ impl Server {
             throttled: Vec::new(),
             closing: Vec::new(),
             waker,
+            checker,
             request: Arc::new(AtomicU8::new(RUN)),
             snapshots: Arc::default(),
             dialer: Dialer::default(),
@@ -368,6 +373,14 @@ impl Server {
     }
 
     fn on_wake(&mut self) {
+        let verdicts = self.checker.ready();
+        if !verdicts.is_empty() {
+            let now = clock(self.start);
+            for (ticket, verdict) in verdicts {
+                self.world.on_checked(ticket, verdict, now, &mut self.out);
+            }
+            self.apply(now);
+        }
         let waiting: Vec<_> = self
             .snapshots
             .lock()
@@ -822,6 +835,12 @@ impl Server {
 
     /// Moves the core's outbox into send queues; closes whoever goes over its limit.
     fn apply(&mut self, now: Clock) {
+        // Password checks go to the worker; one it cannot take fails now.
+        for req in std::mem::take(&mut self.out.checks) {
+            if let Some((ticket, verdict)) = self.checker.submit(req) {
+                self.world.on_checked(ticket, verdict, now, &mut self.out);
+            }
+        }
         // No connection's limit is below this one: the clients' limit, or a portal's that is
         // set lower. Past it the connection's own limit is looked up.
         let floor = self

@@ -1,6 +1,7 @@
 //! The mio shell: one thread, one `Poll`, every socket in a slab. It moves bytes between
 //! sockets and the core, enforces send queue limits, owns the clock and the signals.
 
+mod checker;
 mod conn;
 mod dialer;
 mod event_loop;

@@ -252,3 +252,16 @@ pub const IRCERR_DUPACCESS: Numeric = Numeric::new("914", "Duplicate access entr
 pub const IRCERR_MISACCESS: Numeric = Numeric::new("915", "Unknown access entry");
 pub const IRCERR_TOOMANYACCESSES: Numeric = Numeric::new("916", "Too many access entries");
 pub const IRCERR_NOTSUPPORTED: Numeric = Numeric::new("925", "Command not supported by object");
+
+// IRCv3 SASL (they share codes with IRCX errors; which one a client gets depends on the
+// command it sent: AUTHENTICATE or AUTH).
+pub const RPL_LOGGEDIN: Numeric = Numeric::data("900");
+pub const RPL_SASLSUCCESS: Numeric = Numeric::new("903", "SASL authentication successful");
+pub const ERR_SASLFAIL: Numeric = Numeric::new("904", "SASL authentication failed");
+pub const ERR_SASLTOOLONG: Numeric = Numeric::new("905", "SASL message too long");
+pub const ERR_SASLABORTED: Numeric = Numeric::new("906", "SASL authentication aborted");
+pub const ERR_SASLALREADY: Numeric =
+    Numeric::new("907", "You have already authenticated using SASL");
+pub const RPL_SASLMECHS: Numeric = Numeric::new("908", "are available SASL mechanisms");
+/// WHOIS: the account a user is logged in to.
+pub const RPL_WHOISACCOUNT: Numeric = Numeric::new("330", "is logged in as");

@@ -173,6 +173,7 @@ impl Fuzz {
                 m.command.len() == 3
                     && m.command.iter().all(u8::is_ascii_digit)
                     && m.command >= &b"801"[..]
+                    && !is_sasl_reply(&m)
             });
             // (ngIRCd's own founders, `~` between two ngIRCd links, are theirs to pass.)
             let native = !self.rfc_conns.contains(conn);
@@ -489,4 +490,14 @@ fn names_owner(body: &[u8]) -> bool {
         b"MODE" => crate::proto::casemap::is_channel(m.param(0)) && m.param(1).contains(&b'q'),
         _ => false,
     }
+}
+
+/// A SASL numeric (900-908 share codes with IRCX errors): told apart by its text.
+fn is_sasl_reply(m: &crate::proto::Message<'_>) -> bool {
+    let text = m.param(m.len().saturating_sub(1));
+    let has = |needle: &[u8]| text.windows(needle.len()).any(|w| w == needle);
+    matches!(
+        m.command,
+        b"900" | b"903" | b"904" | b"905" | b"906" | b"907" | b"908"
+    ) && (has(b"SASL") || text.starts_with(b"You are now logged in as "))
 }

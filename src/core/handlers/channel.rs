@@ -251,7 +251,7 @@ fn refusal(
     if chan.invites.contains(&cid) {
         return None;
     }
-    if chan.has(cmode::AUTHONLY) && !w.clients[cid].authenticated {
+    if chan.has(cmode::AUTHONLY) && w.account(cid).is_none() {
         return Some(n::ERR_NEEDREGGEDNICK);
     }
     if chan.has(cmode::INVITE) && !access.grant && !on_list(w, ch, b'I', cid) {
@@ -281,12 +281,13 @@ pub fn announce_join(w: &mut World, ch: ChanId, cid: ClientId, out: &mut Outbox)
     let mask = c.mask();
     let chan_name = w.channels[ch].name.clone();
     let plain = Line::new(&mask, "JOIN").arg(&*chan_name).finish();
+    // extended-join: the account, `*` when logged out.
     let ext = Line::new(&mask, "JOIN")
         .arg(&*chan_name)
-        .arg("*")
+        .arg(w.account(cid).unwrap_or("*"))
         .trailing(&c.realname)
         .finish();
-    let mut m = Msg::new(plain, w.now.unix_ms).with_ext_join(ext);
+    let mut m = w.user_msg(cid, plain).with_ext_join(ext);
     w.to_channel_about(ch, cid, &mut m, out);
     if let Some(away) = w.clients[cid].away.clone() {
         // away-notify: members learn the newcomer is away without polling.
@@ -391,7 +392,7 @@ fn part_one(ctx: &mut Ctx<'_>, ch: ChanId, reason: Option<&[u8]>) {
         l = l.trailing(r);
         link = link.trailing(r);
     }
-    let mut m = Msg::new(l.finish(), w.now.unix_ms);
+    let mut m = w.user_msg(cid, l.finish());
     w.to_channel_about(ch, cid, &mut m, ctx.out);
     send_greeting(w, ch, cid, Prop::OnPart, ctx.out);
     if w.events_wanted() {

@@ -12,6 +12,7 @@ static HELP: &[(&str, &[&str])] = &[
     ("ACCESS", &["ACCESS <object> [ADD|DELETE|CLEAR|LIST] [level] [mask] [timeout] [:reason]", "IRCX: manages the GRANT, DENY, VOICE, HOST and OWNER entries of a channel, of * (sysops) or of your own nick."]),
     ("ADMIN", &["ADMIN [server]", "Shows who runs the server and how to reach them."]),
     ("AUTH", &["AUTH <package> <sequence> [:data]", "IRCX: authenticates before registering (ANON, or PLAIN account and password)."]),
+    ("AUTHENTICATE", &["AUTHENTICATE <mechanism>|<base64>|+|*", "SASL (capability sasl): logs you in to an account. PLAIN is the mechanism; the response comes in 400-byte chunks, * aborts."]),
     ("AWAY", &["AWAY [:message]", "Marks you away with a message, or back without one."]),
     ("CAP", &["CAP LS [302] | LIST | REQ :<caps> | END", "Negotiates IRCv3 capabilities; registration waits for CAP END."]),
     ("CAPAB", &["CAPAB <capabilities>", "Server links only: part of a portal's handshake, not for clients."]),

@@ -2,7 +2,7 @@
 
 use crate::core::caps;
 use crate::core::dispatch::{err, Ctx, HResult};
-use crate::core::fanout::{link_msgid, msg_tags, Msg};
+use crate::core::fanout::{link_msgid, msg_tags};
 use crate::core::handlers::ircx::lag::Lagged;
 use crate::core::modes::Status;
 use crate::core::portal::{cap, LinkMsg};
@@ -183,7 +183,7 @@ fn deliver_one(
             long = [prefix, name].concat();
             &long
         };
-        m = Msg::new(line(shown), w.now.unix_ms).with_client_tags(tags);
+        m = w.user_msg(cid, line(shown)).with_client_tags(tags);
         if !gagged {
             if !w.links.is_empty() {
                 w.to_channel_links(ch, from, &link_msg(shown), ctx.out);
@@ -202,7 +202,7 @@ fn deliver_one(
                     from: cid,
                     status,
                     tagmsg,
-                    msg: Msg::new(line(shown), w.now.unix_ms).with_client_tags(tags),
+                    msg: w.user_msg(cid, line(shown)).with_client_tags(tags),
                 };
                 if !w.lag_message(ch, lag_ms, held) {
                     return Err(err(LAG_FULL, &[chan_part]));
@@ -215,7 +215,9 @@ fn deliver_one(
         let to = w
             .find_nick(target)
             .ok_or_else(|| err(n::ERR_NOSUCHNICK, &[target]))?;
-        m = Msg::new(line(w.clients[to].nick.as_bytes()), w.now.unix_ms).with_client_tags(tags);
+        m = w
+            .user_msg(cid, line(w.clients[to].nick.as_bytes()))
+            .with_client_tags(tags);
         let via = w.clients[to].conn.is_none().then(|| w.route(to)).flatten();
         // An IRCX block list (ACCESS <own nick> DENY) works like a gag, seen from the
         // blocking side: the sender is answered as usual.
@@ -291,7 +293,7 @@ pub fn away(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         };
         w.reply(ctx.out, ctx.conn, num, &[]);
     }
-    let mut m = Msg::new(l.finish(), w.now.unix_ms);
+    let mut m = w.user_msg(cid, l.finish());
     w.to_common(cid, false, caps::AWAY_NOTIFY, &mut m, ctx.out);
     w.to_monitors(cid, caps::AWAY_NOTIFY, &mut m, ctx.out);
     ctx.propagate(&link);

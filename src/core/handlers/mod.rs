@@ -9,3 +9,6 @@ pub mod monitor;
 pub mod oper;
 pub mod query;
 pub mod register;
+pub mod sasl;
+#[cfg(test)]
+mod sasl_tests;

@@ -1,16 +1,17 @@
 //! Operator commands: OPER KILL WALLOPS REHASH DIE. OPER gives the IRCX level of its
 //! `[[oper]]` block: sysop (`+o`) or sysop manager (`+o` and `+a`).
 
-use crate::config::{check_secret, OperLevel};
+use crate::config::{is_hashed, same_secret, OperLevel};
 use crate::core::caps;
+use crate::core::checks::Purpose;
 use crate::core::dispatch::{err, Ctx, HResult};
 use crate::core::fanout::Msg;
 use crate::core::portal::LinkMsg;
 use crate::core::state::umode;
-use crate::core::{ConnId, Outbox, World};
+use crate::core::{ClientId, ConnId, Outbox, World};
 use crate::proto::casemap::wild_match;
 use crate::proto::line::Line;
-use crate::proto::numeric as n;
+use crate::proto::numeric::{self as n, Numeric};
 use crate::proto::Message;
 
 /// The name REHASH reports: the core is not told which file the shell reloads.
@@ -25,25 +26,56 @@ fn fingerprint_matches(wanted: Option<&str>, shown: Option<&str>) -> bool {
     shown.is_some_and(|fp| wanted.as_deref() == Some(fp))
 }
 
+/// What an OPER attempt comes to before any password is verified.
+enum Attempt {
+    Refused(&'static str, Numeric),
+    /// An argon2 hash: verified on the worker thread, finished by [`checked`].
+    Check {
+        hash: String,
+        block: String,
+    },
+    Granted,
+}
+
 pub fn oper(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let cid = ctx.client();
-    let w = &mut *ctx.w;
+    let (conn, w) = (ctx.conn, &mut *ctx.w);
     let (name, password) = (msg.param(0), msg.param(1));
-    if let Some(secs) = w.suspended(ctx.conn) {
+    if let Some(secs) = w.suspended(conn) {
         // Not even checked: a guesser learns nothing from attempts while suspended.
         let text = format!(
             "Too many failed passwords from your address: OPER refused for {secs} more seconds"
         );
-        w.server_notice(ctx.out, ctx.conn, &text);
+        w.server_notice(ctx.out, conn, &text);
         return Err(err(n::ERR_NOOPERHOST, &[]));
     }
+    match attempt(w, conn, cid, name, password) {
+        Attempt::Refused(why, num) => {
+            fail(w, conn, cid, name, why);
+            Err(err(num, &[]))
+        }
+        Attempt::Check { hash, block } => {
+            if w.start_check(conn, &hash, password, Purpose::Oper(block.into()), ctx.out) {
+                return Ok(());
+            }
+            let text = "Too many password checks in progress: OPER refused, try again soon";
+            w.server_notice(ctx.out, conn, text);
+            Err(err(n::ERR_NOOPERHOST, &[]))
+        }
+        Attempt::Granted => {
+            grant(w, conn, cid, name, ctx.out);
+            Ok(())
+        }
+    }
+}
+
+/// Checks an OPER attempt as far as can be done at once: block, host, certificate, and a
+/// plain-text password (compared in constant time).
+fn attempt(w: &World, conn: ConnId, cid: ClientId, name: &[u8], password: &[u8]) -> Attempt {
     let c = &w.clients[cid];
     // Behind a cloak the host mask is matched against the address too: operators'
     // blocks name where they connect from, not what others see.
-    let ip = w
-        .local(ctx.conn)
-        .map(|l| l.ip.to_string())
-        .unwrap_or_default();
+    let ip = w.local(conn).map(|l| l.ip.to_string()).unwrap_or_default();
     let userhosts = [format!("{}@{}", c.user, c.host), format!("{}@{ip}", c.user)];
     let host_ok = |mask: &str| {
         userhosts
@@ -52,33 +84,61 @@ pub fn oper(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     };
     let entry = w.config.oper.iter().find(|o| o.name.as_bytes() == name);
     // The host is checked before the password, so a password cannot be tried from anywhere.
-    let failure = match entry {
-        None => Some(("no such operator", n::ERR_NOOPERHOST)),
-        Some(o) if !host_ok(&o.host) => Some(("host does not match", n::ERR_NOOPERHOST)),
+    match entry {
+        None => Attempt::Refused("no such operator", n::ERR_NOOPERHOST),
+        Some(o) if !host_ok(&o.host) => Attempt::Refused("host does not match", n::ERR_NOOPERHOST),
         // A required certificate, like the host, comes before the password.
-        Some(o) if !fingerprint_matches(o.fingerprint.as_deref(), w.fingerprint(ctx.conn)) => {
-            Some((
+        Some(o) if !fingerprint_matches(o.fingerprint.as_deref(), w.fingerprint(conn)) => {
+            Attempt::Refused(
                 "TLS client certificate fingerprint does not match",
                 n::ERR_NOOPERHOST,
-            ))
+            )
         }
-        Some(o) if !check_secret(&o.password, password) => {
-            Some(("wrong password", n::ERR_PASSWDMISMATCH))
+        Some(o) if is_hashed(&o.password) => Attempt::Check {
+            hash: o.password.clone(),
+            block: o.name.clone(),
+        },
+        Some(o) if !same_secret(o.password.as_bytes(), password) => {
+            Attempt::Refused("wrong password", n::ERR_PASSWDMISMATCH)
         }
-        Some(_) => None,
-    };
-    if let Some((why, num)) = failure {
-        log::warn!(
-            "OPER {:?} by {} failed: {why}",
-            String::from_utf8_lossy(name),
-            c.mask()
-        );
-        w.secret_failed(ctx.conn);
-        return Err(err(num, &[]));
+        Some(_) => Attempt::Granted,
     }
+}
+
+/// A failed OPER: logged, and counted against the address.
+fn fail(w: &mut World, conn: ConnId, cid: ClientId, name: &[u8], why: &str) {
+    log::warn!(
+        "OPER {:?} by {} failed: {why}",
+        String::from_utf8_lossy(name),
+        w.clients[cid].mask()
+    );
+    w.secret_failed(conn);
+}
+
+/// The verdict of a hashed OPER password, for the user still on `conn` (the guard has
+/// counted a wrong one already).
+pub fn checked(w: &mut World, conn: ConnId, block: &str, ok: bool, out: &mut Outbox) {
+    let Some(cid) = w.local(conn).and_then(|l| l.client) else {
+        return;
+    };
+    if ok {
+        grant(w, conn, cid, block.as_bytes(), out);
+    } else {
+        log::warn!(
+            "OPER {block:?} by {} failed: wrong password",
+            w.clients[cid].mask()
+        );
+        w.reply(out, conn, n::ERR_PASSWDMISMATCH, &[]);
+    }
+}
+
+/// OPER succeeded with the block `name`: 381, the modes it gives, its privileges.
+fn grant(w: &mut World, conn: ConnId, cid: ClientId, name: &[u8], out: &mut Outbox) {
+    let entry = w.config.oper.iter().find(|o| o.name.as_bytes() == name);
     let manager = entry.is_some_and(|o| o.level == OperLevel::Manager);
-    w.reply(ctx.out, ctx.conn, n::RPL_YOUREOPER, &[]);
     let privileges = entry.map_or(0, |o| o.privileges());
+    w.reply(out, conn, n::RPL_YOUREOPER, &[]);
+    let c = &w.clients[cid];
     let old = c.umodes;
     let mut gained = String::new();
     if old & umode::OPER == 0 {
@@ -96,13 +156,13 @@ pub fn oper(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     if gained.is_empty() {
         // Already an operator: the block used now decides what they may do.
         w.oper_privileges.insert(cid, privileges);
-        return Ok(());
+        return;
     }
     let line = Line::new(&c.nick, "MODE")
         .arg(&*c.nick)
         .trailing(format!("+{gained}"))
         .finish();
-    ctx.out.send(ctx.conn, line);
+    out.send(conn, line);
     let new = old | umode::OPER | if manager { umode::MANAGER } else { 0 };
     w.set_umodes(cid, new);
     w.oper_privileges.insert(cid, privileges);
@@ -113,10 +173,9 @@ pub fn oper(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         w.to_links(
             None,
             &LinkMsg::new(nick, "MODE").arg(&**nick).trailing("+o"),
-            ctx.out,
+            out,
         );
     }
-    Ok(())
 }
 
 /// `KILL <nick> :<reason>` from an operator here or from a link: the KILL crosses the

@@ -5,7 +5,6 @@ use crate::config::check_secret;
 use crate::core::caps;
 use crate::core::counts::Refusal;
 use crate::core::dispatch::{err, Ctx, HResult, Source};
-use crate::core::fanout::Msg;
 use crate::core::handlers::ircx::event::EventType;
 use crate::core::ids::Key;
 use crate::core::portal::{self, LinkMsg};
@@ -91,7 +90,7 @@ pub fn apply_nick(w: &mut World, cid: ClientId, nick: &str, out: &mut Outbox) {
     let line = Line::new(&w.clients[cid].mask(), "NICK")
         .trailing(nick)
         .finish();
-    let mut msg = Msg::new(line, w.now.unix_ms);
+    let mut msg = w.user_msg(cid, line);
     w.to_common(cid, true, 0, &mut msg, out);
     if w.events_wanted() {
         let old_mask = w.clients[cid].mask();
@@ -149,7 +148,7 @@ pub fn cap(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
             if let Some(reg) = ctx.w.reg_mut(ctx.conn) {
                 reg.cap_negotiating = true;
             }
-            let mut offer = caps::names(caps::Caps::MAX);
+            let mut offer = caps::ls(version >= 302);
             // STS has a value, and values are for CAP 302 clients only.
             if let Some(sts) = sts_value(ctx.w, ctx.conn).filter(|_| version >= 302) {
                 offer.push_str(" sts=");
@@ -194,6 +193,7 @@ pub fn cap(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         }
         b"END" => {
             if !registered {
+                super::sasl::cap_end(ctx.w, ctx.conn, ctx.out);
                 if let Some(reg) = ctx.w.reg_mut(ctx.conn) {
                     reg.cap_negotiating = false;
                 }
@@ -322,9 +322,12 @@ fn try_register(ctx: &mut Ctx<'_>) {
         signon: w.now.unix_s(),
         serial: 0,
         invited: false,
-        authenticated: reg.account.is_some(),
     };
     let cid = w.add_client(client);
+    if let Some(account) = reg.account {
+        // No channels yet, so nobody to notify: the table only.
+        w.accounts.insert(cid, account);
+    }
     log::info!(
         "conn {}: registered {} ({})",
         conn.index(),
@@ -340,6 +343,10 @@ fn try_register(ctx: &mut Ctx<'_>) {
     }
     let intro = w.intro_msg(cid);
     w.to_links(None, &intro, ctx.out);
+    if w.account(cid).is_some() {
+        let account = w.account_link_msg(cid);
+        w.to_links(None, &account, ctx.out);
+    }
     welcome(w, conn, cid, ctx.out);
 }
 
@@ -447,7 +454,7 @@ pub fn setname(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let line = Line::new(&ctx.w.clients[cid].mask(), "SETNAME")
         .trailing(text)
         .finish();
-    let mut m = Msg::new(line, ctx.w.now.unix_ms);
+    let mut m = ctx.w.user_msg(cid, line);
     ctx.w
         .to_common(cid, ctx.is_local(), caps::SETNAME, &mut m, ctx.out);
     ctx.w.to_monitors(cid, caps::SETNAME, &mut m, ctx.out);

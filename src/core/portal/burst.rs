@@ -129,6 +129,9 @@ impl World {
                 continue;
             }
             self.send_link(conn, &self.intro_msg(cid), out);
+            if self.account(cid).is_some() {
+                self.send_link(conn, &self.account_link_msg(cid), out);
+            }
             if let Some(away) = &c.away {
                 let m = LinkMsg::new(&c.nick, "AWAY")
                     .trailing(away)

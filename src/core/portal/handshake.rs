@@ -295,7 +295,7 @@ fn check_rfc2813(
         .into());
     }
     // Away, topics and bans travel in RFC 2813 forms (AWAY, TOPIC, MODE +b); see rfc2813.rs.
-    Ok((pi, 1, cap::AWAY | cap::TB | cap::BMASK))
+    Ok((pi, 1, cap::AWAY | cap::TB | cap::BMASK | cap::ACCOUNT))
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -53,7 +53,10 @@ pub mod cap {
     pub const BMASK: u32 = 16;
     /// IRCX state: owners (`~` in SJOIN, MODE `q`). Without it owners travel as ops.
     pub const IRCX: u32 = 32;
+    /// Users' account names in the burst and as they change (`ACCOUNT <name|*>`).
+    pub const ACCOUNT: u32 = 64;
     pub const ALL: &[(&str, u32)] = &[
+        ("ACCOUNT", ACCOUNT),
         ("AWAY", AWAY),
         ("BMASK", BMASK),
         ("EOB", EOB),

@@ -284,7 +284,6 @@ pub fn introduce(ctx: &mut Ctx<'_>, msg: &Message<'_>) {
         signon: ts / 1000,
         serial: 0,
         invited: false,
-        authenticated: false,
     });
     w.set_umodes(cid, umodes);
     if w.events_wanted() {

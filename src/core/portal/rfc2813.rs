@@ -175,6 +175,16 @@ pub fn render(w: &World, msg: &LinkMsg) -> Option<Vec<Rc<[u8]>>> {
             let sign = if msg.param(0).is_empty() { "-a" } else { "+a" };
             vec![rc(Line::new(prefix, "MODE").arg(prefix).trailing(sign))]
         }
+        // ngIRCd (IRC+) keeps account names as METADATA, and shows them in WHOIS (330);
+        // an empty value logs the user out.
+        "ACCOUNT" => {
+            let name = msg.param(0);
+            let value: &[u8] = if name == b"*" { b"" } else { name };
+            vec![rc(Line::new(&w.me().name, "METADATA")
+                .arg(prefix)
+                .arg("accountname")
+                .trailing(value))]
+        }
         // Nothing in RFC 2813 carries these (nor a TB or BMASK too short to translate).
         "EOB" | "TAGMSG" | "SETNAME" | "CAPAB" | "TB" | "BMASK" => Vec::new(),
         // The same in both protocols (tags, which RFC 2813 lacks, are left behind).

@@ -13,9 +13,13 @@
 //! Guessing is slowed twice: an unknown account costs the same argon2 check as a known one
 //! (so the time of a failure does not tell which accounts exist), and an address the
 //! [`Guard`](crate::core::guard::Guard) has suspended (too many failed secrets) gets 911
-//! without any check. The check itself still runs on the loop thread.
+//! without any check. The check runs on the shell's worker thread ([`crate::core::checks`]);
+//! its verdict answers later, through [`checked`].
 
+use crate::core::accounts::{start_plain, PlainStart};
+use crate::core::checks::Purpose;
 use crate::core::dispatch::{err, Ctx, HResult, Source};
+use crate::core::{ConnId, Outbox, World};
 use crate::proto::line::Line;
 use crate::proto::numeric as n;
 use crate::proto::Message;
@@ -29,7 +33,8 @@ pub fn auth(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let Some(reg) = ctx.w.reg_mut(ctx.conn) else {
         return Err(err(n::ERR_ALREADYREGISTERED, &[]));
     };
-    if reg.authed {
+    // A SASL login counts as one too.
+    if reg.authed || reg.account.is_some() {
         return Err(err(n::IRCERR_ALREADYAUTHENTICATED, &[package]));
     }
     if !matches!(package, b"ANON" | b"PLAIN") {
@@ -40,69 +45,57 @@ pub fn auth(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         b"*" => return Err(err(n::IRCERR_AUTHENTICATIONFAILED, &[package])),
         _ => return Err(err(n::IRCERR_BADCOMMAND, &[b"AUTH"])),
     }
-    let user: Box<str> = if package == b"ANON" {
-        "anonymous".into()
-    } else {
-        if msg.len() < 3 {
-            return Err(err(n::IRCERR_BADCOMMAND, &[b"AUTH"]));
+    if package == b"ANON" {
+        if let Some(reg) = ctx.w.reg_mut(ctx.conn) {
+            reg.authed = true;
         }
-        if ctx.w.suspended(ctx.conn).is_some() {
-            return Err(err(n::IRCERR_AUTHENTICATIONSUSPENDED, &[package]));
-        }
-        match plain(ctx, msg.param(2)) {
-            Some(name) => name,
-            None => {
-                log::info!("conn {}: AUTH PLAIN failed", ctx.conn);
-                ctx.w.secret_failed(ctx.conn);
-                return Err(err(n::IRCERR_AUTHENTICATIONFAILED, &[package]));
-            }
-        }
-    };
-    let server = ctx.w.name().to_string();
-    if let Some(reg) = ctx.w.reg_mut(ctx.conn) {
-        reg.authed = true;
-        if package == b"PLAIN" {
-            reg.account = Some(user.clone());
-        }
+        send_success(ctx.w, ctx.conn, "ANON", "anonymous", ctx.out);
+        return Ok(());
     }
-    let line = Line::new(&server, "AUTH")
+    if msg.len() < 3 {
+        return Err(err(n::IRCERR_BADCOMMAND, &[b"AUTH"]));
+    }
+    if ctx.w.suspended(ctx.conn).is_some() {
+        return Err(err(n::IRCERR_AUTHENTICATIONSUSPENDED, &[package]));
+    }
+    let decoded = base64_decode(msg.param(2)).unwrap_or_default();
+    match start_plain(ctx.w, ctx.conn, &decoded, Purpose::Auth, ctx.out) {
+        PlainStart::Started => Ok(()),
+        PlainStart::Malformed => {
+            log::info!("conn {}: AUTH PLAIN failed: malformed", ctx.conn);
+            ctx.w.secret_failed(ctx.conn);
+            Err(err(n::IRCERR_AUTHENTICATIONFAILED, &[package]))
+        }
+        PlainStart::Busy => Err(err(n::IRCERR_AUTHENTICATIONFAILED, &[package])),
+    }
+}
+
+/// The verdict of an `AUTH PLAIN` check: the account on success (the connection may have
+/// registered meanwhile: then the user is logged in as it is).
+pub fn checked(w: &mut World, conn: ConnId, account: Option<Box<str>>, out: &mut Outbox) {
+    let Some(account) = account else {
+        log::info!("conn {conn}: AUTH PLAIN failed");
+        w.reply(out, conn, n::IRCERR_AUTHENTICATIONFAILED, &[b"PLAIN"]);
+        return;
+    };
+    if let Some(reg) = w.reg_mut(conn) {
+        reg.authed = true;
+    }
+    w.log_in(conn, &account, out);
+    send_success(w, conn, "PLAIN", &account, out);
+}
+
+/// `:<server> AUTH <package> * <user>@<server> <oid>`.
+fn send_success(w: &World, conn: ConnId, package: &str, user: &str, out: &mut Outbox) {
+    let server = w.name();
+    let line = Line::new(server, "AUTH")
         .arg(package)
         .arg("*")
         .arg(format!("{user}@{server}"))
-        .arg(ctx.w.user_oid(ctx.conn))
+        .arg(w.user_oid(conn))
         .finish();
-    ctx.out.send(ctx.conn, line);
-    Ok(())
+    out.send(conn, line);
 }
-
-/// The account a PLAIN message proves, if its password is right.
-fn plain(ctx: &Ctx<'_>, data: &[u8]) -> Option<Box<str>> {
-    let decoded = base64_decode(data)?;
-    let mut parts = decoded.split(|&b| b == 0);
-    let (authzid, user, password) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() || (!authzid.is_empty() && authzid != user) {
-        return None;
-    }
-    let user = std::str::from_utf8(user).unwrap_or_default();
-    let found = ctx
-        .w
-        .config
-        .account
-        .iter()
-        .find(|a| a.name.eq_ignore_ascii_case(user));
-    let Some(account) = found else {
-        // As slow as a wrong password, so failures do not tell which accounts exist.
-        let _ = crate::config::verify_hash(DUMMY_HASH, password);
-        return None;
-    };
-    account
-        .verify(password)
-        .then(|| account.name.as_str().into())
-}
-
-/// An argon2id hash (of nothing anyone knows) with `--hash-password`'s parameters.
-const DUMMY_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$G20GKlRZnpCroXN3P4cEEw$GoEY9ShmS1Of9sgvP9QZHac74KhCg/8LgHwAN/3Z+cM";
 
 /// Standard base64 (RFC 4648 §4) with `=` padding required; `None` on anything else.
 pub fn base64_decode(s: &[u8]) -> Option<Vec<u8>> {

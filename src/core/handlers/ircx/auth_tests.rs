@@ -32,7 +32,7 @@ fn register(t: &mut TestWorld, c: ConnId, nick: &str) -> bool {
     let got = t.take(c);
     assert!(got.iter().any(|l| l.contains(" 001 ")), "{got:?}");
     let cid = t.w.local(c).unwrap().client.unwrap();
-    t.w.clients[cid].authenticated
+    t.w.account(cid).is_some()
 }
 
 /// base64 of `\0ann\0secret`.

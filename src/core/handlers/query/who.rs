@@ -192,8 +192,8 @@ fn whox_line(
                 .map_or(0, |l| w.now.unix_s().saturating_sub(l.last_msg))
                 .to_string()
                 .into(),
-            // No account names are kept for users yet: `0` is WHOX's "logged out".
-            b'a' => b"0".into(),
+            // `0` is WHOX's "logged out".
+            b'a' => w.account(cid).unwrap_or("0").as_bytes().into(),
             // Op levels are not a thing here (Ergo answers the same).
             _ => b"n/a".into(),
         };

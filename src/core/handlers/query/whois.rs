@@ -45,6 +45,9 @@ fn whois_user(w: &World, conn: ConnId, me: ClientId, target: ClientId, out: &mut
     if c.has(umode::OPER) {
         w.reply(out, conn, n::RPL_WHOISOPERATOR, &[nick]);
     }
+    if let Some(account) = w.account(target) {
+        w.reply(out, conn, n::RPL_WHOISACCOUNT, &[nick, account.as_bytes()]);
+    }
     if let Some(lc) = c.conn.filter(|&lc| w.is_cloaked(lc)) {
         let sees = me == target || w.has_privilege(me, crate::config::Privilege::SeeIps);
         if let Some(l) = w.local(lc).filter(|_| sees) {

@@ -7,6 +7,7 @@ use crate::core::testing::TestWorld;
 use crate::core::ConnId;
 
 mod access;
+mod accounts;
 mod handshake;
 mod ircx;
 mod ircx_net;
@@ -23,7 +24,7 @@ pub(super) const ALL_IRCX: &str = "AWAY BMASK EOB IRCX SETNAME TB";
 /// Our half of a native handshake, as sent to any inbound native peer.
 pub(super) const OUR_HANDSHAKE: [&str; 3] = [
     "PASS pw 0210-PORTICO portico|0.1.0",
-    "CAPAB 1 2 :AWAY BMASK EOB IRCX SETNAME TB",
+    "CAPAB 1 2 :ACCOUNT AWAY BMASK EOB IRCX SETNAME TB",
     "SERVER irc.test 1 1 :Portico IRC server",
 ];
 

@@ -1,0 +1,92 @@
+//! Account names across portals: the ACCOUNT link capability (burst and changes), peers
+//! without it, and ngIRCd's `METADATA … accountname`.
+
+use super::{user_caps, ALL_IRCX};
+use crate::config::hash_password;
+use crate::core::testing::{TestWorld, BASE_CONFIG, PORTALS};
+use crate::core::ConnId;
+
+/// The portals, and `ann` with password `secret`.
+fn world() -> TestWorld {
+    let hash = hash_password(b"secret").unwrap();
+    TestWorld::with_config(&format!(
+        "{BASE_CONFIG}\n[[account]]\nname = \"ann\"\npassword = \"{hash}\"\n{PORTALS}"
+    ))
+}
+
+/// alice, logged in as ann after registering (SASL).
+fn ann(t: &mut TestWorld) -> ConnId {
+    let a = user_caps(t, "alice", "sasl");
+    t.feed(a, "AUTHENTICATE PLAIN");
+    t.feed(a, "AUTHENTICATE AGFubgBzZWNyZXQ=");
+    assert!(t.take(a).iter().any(|l| l.contains(" 903 ")));
+    a
+}
+
+#[test]
+fn the_burst_and_changes_carry_the_account_to_peers_that_offer_it() {
+    let mut t = world();
+    let _a = ann(&mut t);
+    let peer = t.link("peer.test", 2, &format!("ACCOUNT {ALL_IRCX}"), 2);
+    let burst = t.take(peer);
+    let nick = burst
+        .iter()
+        .position(|l| l.contains(" NICK alice "))
+        .unwrap();
+    assert_eq!(burst[nick + 1], ":alice ACCOUNT ann");
+    // A peer without the capability hears nothing of it.
+    let old = t.link("far.test", 3, ALL_IRCX, 2);
+    assert!(!t.take(old).iter().any(|l| l.contains(" ACCOUNT ")));
+    // A user logging in after registering: the peer hears it at once.
+    let b = user_caps(&mut t, "bob", "sasl");
+    t.take(peer);
+    t.take(old);
+    t.feed(b, "AUTHENTICATE PLAIN");
+    t.feed(b, "AUTHENTICATE AGFubgBzZWNyZXQ=");
+    assert_eq!(t.take(peer), vec![":bob ACCOUNT ann"]);
+    assert!(t.take(old).is_empty());
+}
+
+#[test]
+fn a_remote_users_account_is_seen_here() {
+    let mut t = world();
+    let c = user_caps(&mut t, "carol", "account-notify extended-join");
+    t.feed(c, "JOIN #c");
+    let peer = t.link("peer.test", 2, &format!("ACCOUNT {ALL_IRCX}"), 2);
+    t.feed(
+        peer,
+        ":peer.test NICK rob 1 1700000000000 ~rob far.host 2 + :Rob",
+    );
+    t.feed(peer, ":rob ACCOUNT robert");
+    t.feed(peer, ":peer.test SJOIN 1700000000000 #c + :rob");
+    t.take(c);
+    let rob = t.w.find_nick(b"rob").unwrap();
+    assert_eq!(t.w.account(rob), Some("robert"));
+    assert!(t
+        .ask(c, "WHOIS rob")
+        .contains(&":irc.test 330 carol rob robert :is logged in as".to_string()));
+    // Logged out over the link: account-notify here, and on to the other links.
+    let far = t.link("far.test", 3, &format!("ACCOUNT {ALL_IRCX}"), 2);
+    t.take(far);
+    t.feed(peer, ":rob ACCOUNT *");
+    assert_eq!(t.take(c), vec![":rob!~rob@far.host ACCOUNT *"]);
+    assert_eq!(t.take(far), vec![":rob ACCOUNT *"]);
+    assert_eq!(t.w.account(rob), None);
+    // A name we would not pass on counts as logged out.
+    t.feed(peer, ":rob ACCOUNT robert");
+    t.feed(peer, ":rob ACCOUNT :bad name");
+    assert_eq!(t.w.account(rob), None);
+}
+
+#[test]
+fn ngircd_gets_the_account_as_metadata() {
+    let mut t = world();
+    let _a = ann(&mut t);
+    let ng = t.link_ngircd("ng.test");
+    let burst = t.take(ng);
+    let nick = burst
+        .iter()
+        .position(|l| l.contains(" NICK alice "))
+        .unwrap();
+    assert_eq!(burst[nick + 1], ":irc.test METADATA alice accountname :ann");
+}
