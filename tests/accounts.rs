@@ -76,3 +76,42 @@ fn a_crowd_of_password_checks_does_not_stall_a_ping() {
         c.expect(&format!(":irc.test 904 g{i} :SASL authentication failed"));
     }
 }
+
+#[test]
+fn an_account_is_seen_from_a_second_linked_server() {
+    use common::net::{start, Peer};
+    let hub = start(
+        "hub.test",
+        1,
+        &[Peer {
+            name: "leaf.test",
+            id: 2,
+            dial: None,
+        }],
+        &account(),
+    );
+    let leaf_peer = Peer {
+        name: "hub.test",
+        id: 1,
+        dial: Some(hub.addr()),
+    };
+    let leaf = start("leaf.test", 2, &[leaf_peer], "");
+    hub.wait_servers(&["leaf.test"]);
+    leaf.wait_servers(&["hub.test"]);
+    let mut alice = hub.user_on("alice");
+    let mut bob = leaf.user_on("bob");
+    bob.send("CAP REQ :account-notify");
+    bob.expect(":leaf.test CAP bob ACK :account-notify");
+    alice.send("JOIN #c");
+    alice.skip_until(" 366 ");
+    bob.send("JOIN #c");
+    bob.skip_until(" 366 ");
+    alice.expect(":bob!~bob@127.0.0.1 JOIN #c");
+    alice.send("AUTHENTICATE PLAIN");
+    alice.expect("AUTHENTICATE +");
+    alice.send(&format!("AUTHENTICATE {ANN}"));
+    alice.skip_until(" 903 ");
+    bob.expect(":alice!~alice@127.0.0.1 ACCOUNT ann");
+    bob.send("WHOIS alice");
+    bob.skip_until(":leaf.test 330 bob alice ann :is logged in as");
+}
