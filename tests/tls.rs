@@ -248,7 +248,7 @@ fn sts_points_plain_clients_at_the_tls_port() {
         c.send(&format!("CAP LS{version}"));
         let line = c.line();
         assert!(
-            line.starts_with(":irc.test CAP * LS :away-notify "),
+            line.starts_with(":irc.test CAP * LS :account-notify "),
             "{line}"
         );
         line
