@@ -1161,3 +1161,31 @@ fn ngircd_dials_portico_over_tls() {
     let mut ng = Ngircd::start_with(&bin, &[], &server);
     chat_over_tls(&p, &mut ng);
 }
+
+/// A user logged in on Portico (SASL): ngIRCd learns the account by METADATA and shows it
+/// in its WHOIS (330).
+#[test]
+fn ngircd_learns_a_portico_users_account() {
+    let Some(bin) = binary() else { return };
+    let hash = portico::config::hash_password(b"secret").unwrap();
+    let extra = format!(
+        "{}[[account]]\nname = \"ann\"\npassword = \"{hash}\"\n",
+        ng_extra(Dial::No)
+    );
+    let p = start("irc.test", 1, &[], &extra);
+    let ng = ng_dialing(&bin, &p);
+    let mut alice = p.user_on("alice");
+    let mut ngbob = ng.user("ngbob");
+    meet(&p, &mut alice, &mut ngbob);
+    alice.send("AUTHENTICATE PLAIN");
+    alice.expect("AUTHENTICATE +");
+    // base64 of `\0ann\0secret`.
+    alice.send("AUTHENTICATE AGFubgBzZWNyZXQ=");
+    alice.skip_until(" 903 ");
+    barrier(&mut alice, &mut ngbob);
+    let whois = ask(&mut ngbob, "WHOIS alice", " 318 ");
+    assert!(
+        whois.iter().any(|l| l.contains(" 330 ngbob alice ann ")),
+        "{whois:#?}"
+    );
+}
