@@ -417,7 +417,10 @@ mod tests {
     fn flag_bits_are_distinct() {
         let bits: Vec<u32> = flags().map(|(_, b)| b).collect();
         // One bit each, in table order, and all within `Channel::modes` (a u32).
-        let n = CHANNEL_MODES.iter().filter(|m| m.kind == Kind::Flag).count();
+        let n = CHANNEL_MODES
+            .iter()
+            .filter(|m| m.kind == Kind::Flag)
+            .count();
         assert!(n <= 32, "{n} flags");
         assert_eq!(bits, (0..n).map(|i| 1 << i).collect::<Vec<u32>>());
     }
