@@ -50,6 +50,10 @@ fn ircx_flags_travel_in_the_burst_and_in_mode_to_every_native_link() {
     t.feed(alice, "MODE #c +d");
     assert_eq!(t.take(new), vec![":alice MODE #c +d"]);
     assert_eq!(t.take(old), vec![":alice MODE #c +d"]);
+    // No CTCP: a plain flag of ours, carried like the IRCX ones.
+    t.feed(alice, "MODE #c +C");
+    assert_eq!(t.take(new), vec![":alice MODE #c +C"]);
+    assert_eq!(t.take(old), vec![":alice MODE #c +C"]);
     // Burst: every flag but the server's own `r`.
     let later = t.link("ex.test", 4, ALL_IRCX, 2);
     let lines: Vec<String> = t
@@ -60,7 +64,7 @@ fn ircx_flags_travel_in_the_burst_and_in_mode_to_every_native_link() {
     assert_eq!(
         lines,
         vec![
-            format!(":irc.test SJOIN {NOW} #c +dhntuwl 5 :~alice"),
+            format!(":irc.test SJOIN {NOW} #c +Cdhntuwl 5 :~alice"),
             format!(":irc.test OID {NOW} #c 000100001"),
         ]
     );

@@ -68,6 +68,9 @@ fn native_to_ngircd() {
         ),
         (":bob MODE #c +w", &[]),
         (":bob MODE #c +wi-w+o alice", &[":bob MODE #c +io alice"]),
+        // So does +C (no CTCP): ngIRCd has no such channel mode.
+        (":bob MODE #c +C", &[]),
+        (":bob MODE #c +Cm", &[":bob MODE #c +m"]),
         (":irc.test EOB", &[]),
         ("@+typing=active :bob TAGMSG #c", &[]),
         (
