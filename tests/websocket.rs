@@ -29,6 +29,20 @@ fn start_with(extra: &str) -> TestServer {
     TestServer::with_options(Options::new(cfg))
 }
 
+/// Like [`start`], the WebSocket listener with TLS (the test certificate, copied to `dir`).
+fn start_wss(dir: &common::TempDir) -> TestServer {
+    dir.copy(&common::tls::data("server.crt"), "cert.pem");
+    dir.copy(&common::tls::data("server.key"), "key.pem");
+    let text = format!(
+        "[server]\nname = \"irc.test\"\nid = 1\nnetwork = \"TestNet\"\nmotd = \"Hi\"\n\n\
+         [[listen]]\naddress = \"127.0.0.1:0\"\n\n\
+         [[listen]]\naddress = \"127.0.0.2:0\"\nwebsocket = true\ntls = true\ncert = \"cert.pem\"\nkey = \"key.pem\"\n\n\
+         {EASY}"
+    );
+    let path = dir.write("portico.toml", &text);
+    TestServer::with_options(Options::new(Config::load(&path).expect("test config")))
+}
+
 fn ws_addr(s: &TestServer) -> SocketAddr {
     s.running.addrs[1]
 }
@@ -240,18 +254,39 @@ fn a_plain_get_serves_the_web_client_page() {
 }
 
 #[test]
+fn a_full_server_answers_browsers_503_and_irc_clients_error() {
+    let s = start_with("[limits]\nmax_clients = 1\nmax_clients_per_ip = 0\n");
+    let _only = s.user("only");
+    let host = ws_addr(&s).to_string();
+    let (status, headers, body) = http(&s, &format!("GET / HTTP/1.1\r\nHost: {host}\r\n\r\n"));
+    assert_eq!(status, "HTTP/1.1 503 Service Unavailable");
+    assert_eq!(
+        header(&headers, "content-type"),
+        "text/plain; charset=utf-8"
+    );
+    assert_eq!(header(&headers, "content-length"), body.len().to_string());
+    assert_eq!(header(&headers, "retry-after"), "60");
+    assert_eq!(header(&headers, "connection"), "close");
+    assert_eq!(body, "Closing Link: 127.0.0.1 (Server is full)\n");
+    // A WebSocket handshake is refused the same way (tungstenite sees the 503).
+    let sock = TcpStream::connect(ws_addr(&s)).unwrap();
+    sock.set_read_timeout(Some(common::TIMEOUT)).unwrap();
+    match tungstenite::client(format!("ws://{host}/"), sock) {
+        Err(tungstenite::HandshakeError::Failure(tungstenite::Error::Http(resp))) => {
+            assert_eq!(resp.status(), 503)
+        }
+        Ok((_, resp)) => panic!("expected a 503, got {resp:?}"),
+        Err(e) => panic!("expected a 503, got {e}"),
+    }
+    // The plain listener still says it in IRC.
+    let mut tcp = TestClient::connect(s.running.addrs[0]);
+    tcp.expect("ERROR :Closing Link: 127.0.0.1 (Server is full)");
+}
+
+#[test]
 fn websocket_over_tls_talks_with_a_tcp_client() {
     let dir = common::TempDir::new();
-    dir.copy(&common::tls::data("server.crt"), "cert.pem");
-    dir.copy(&common::tls::data("server.key"), "key.pem");
-    let text = format!(
-        "[server]\nname = \"irc.test\"\nid = 1\nnetwork = \"TestNet\"\nmotd = \"Hi\"\n\n\
-         [[listen]]\naddress = \"127.0.0.1:0\"\n\n\
-         [[listen]]\naddress = \"127.0.0.2:0\"\nwebsocket = true\ntls = true\ncert = \"cert.pem\"\nkey = \"key.pem\"\n\n\
-         {EASY}"
-    );
-    let path = dir.write("portico.toml", &text);
-    let s = TestServer::with_options(Options::new(Config::load(&path).expect("test config")));
+    let s = start_wss(&dir);
     let mut tcp = s.user("tcp");
     let config =
         portico::config::tls::pinned_client_config(&common::tls::fingerprint("server"), None)
@@ -284,7 +319,8 @@ struct Browser {
 
 impl Browser {
     /// Opens `url`; `None` (after saying so) when there is no chromium and it is not required.
-    fn open(url: &str) -> Option<Browser> {
+    /// `extra`: more command line flags.
+    fn open(url: &str, extra: &[&str]) -> Option<Browser> {
         let exe = std::process::Command::new("which").arg("chromium").output();
         if !exe.is_ok_and(|o| o.status.success()) {
             if std::env::var("PORTICO_REQUIRE_CHROMIUM").as_deref() == Ok("1") {
@@ -307,6 +343,7 @@ impl Browser {
                     "--disable-sync",
                     "--remote-debugging-port=0",
                 ])
+                .args(extra)
                 .arg(format!("--user-data-dir={}", profile.0.display()))
                 .arg(url)
                 .stdout(std::process::Stdio::null())
@@ -419,21 +456,48 @@ fn page_target(port: u16) -> Option<String> {
 #[test]
 fn the_web_client_page_chats_in_headless_chromium() {
     let s = start("");
-    let mut tcp = s.user("tcp");
-    join(&mut tcp, "#t");
-    let url = format!(
-        "http://{}/?nick=web1&channel=%23t&autoconnect=1",
-        ws_addr(&s)
-    );
-    let Some(mut page) = Browser::open(&url) else {
+    let url = format!("http://{}/", ws_addr(&s));
+    chat_in_chromium(&s, &url, &[], "web1");
+}
+
+/// The page over https, talking over wss: Chromium is told to take the test certificate
+/// (`--ignore-certificate-errors`, as for any self-signed one), and the server sees a
+/// secure connection.
+#[test]
+fn the_web_client_page_chats_over_wss_in_headless_chromium() {
+    let dir = common::TempDir::new();
+    let s = start_wss(&dir);
+    let url = format!("https://{}/", ws_addr(&s));
+    let flags = ["--ignore-certificate-errors"];
+    let Some((mut tcp, _page)) = chat_in_chromium(&s, &url, &flags, "web2") else {
         return;
     };
-    // The page registered and joined by itself.
-    tcp.skip_until(":web1!~web1@127.0.0.1 JOIN #t");
-    page.wait_until(
-        "[...document.querySelectorAll('#members li')].map(e => e.textContent).join()",
-        "tcp,web1",
+    tcp.send("WHOIS web2");
+    let whois = tcp.skip_until(" 318 ");
+    assert!(
+        whois.iter().any(|l| l.contains(" 671 tcp2 web2 ")),
+        "{whois:?}"
     );
+}
+
+/// Opens the page at `url` (the listener's root) in headless Chromium with `flags`, as
+/// `nick`, and chats with a TCP client in #t: register, join, receive (escaped), send,
+/// member list. Returns the TCP client (nick `tcp2` by then) and the browser, still on the
+/// page, or `None` if skipped.
+fn chat_in_chromium(
+    s: &TestServer,
+    url: &str,
+    flags: &[&str],
+    nick: &str,
+) -> Option<(TestClient, Browser)> {
+    let mut tcp = s.user("tcp");
+    join(&mut tcp, "#t");
+    let url = format!("{url}?nick={nick}&channel=%23t&autoconnect=1");
+    let mut page = Browser::open(&url, flags)?;
+    // The page registered and joined by itself.
+    tcp.skip_until(&format!(":{nick}!~{nick}@127.0.0.1 JOIN #t"));
+    let members = "[...document.querySelectorAll('#members li')].map(e => e.textContent).join()";
+    page.wait_until(members, &format!("tcp,{nick}"));
     // Received: shown as text, markup and all.
     tcp.send("PRIVMSG #t :<b>hello</b> from tcp");
     page.wait_until(
@@ -443,14 +507,15 @@ fn the_web_client_page_chats_in_headless_chromium() {
     page.wait_until("document.querySelectorAll('#log b').length", "0");
     // Sent from the input line.
     page.eval("document.getElementById('input').value = 'hi from the browser', document.getElementById('say').requestSubmit()");
-    tcp.expect(":web1!~web1@127.0.0.1 PRIVMSG #t :hi from the browser");
+    tcp.expect(&format!(
+        ":{nick}!~{nick}@127.0.0.1 PRIVMSG #t :hi from the browser"
+    ));
     // Members follow NICK and PART.
     tcp.send("NICK tcp2");
     tcp.send("PART #t");
-    page.wait_until(
-        "[...document.querySelectorAll('#members li')].map(e => e.textContent).join()",
-        "web1",
-    );
+    page.wait_until(members, nick);
+    tcp.nick = "tcp2".into();
+    Some((tcp, page))
 }
 
 /// A masked client frame (`fin`, `opcode`) with a payload under 126 bytes.

@@ -17,6 +17,8 @@ use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
+use crate::transport::{Kind, Transport};
+
 /// Linux `EINPROGRESS`: a non-blocking `connect` has started.
 const EINPROGRESS: i32 = 115;
 /// Size of the shared read buffer.
@@ -204,6 +206,8 @@ struct Conn {
     partial: Vec<u8>,
     out: Vec<u8>,
     out_pos: usize,
+    /// The TLS or WebSocket session (`out` and `partial` hold its plaintext).
+    tp: Option<Transport>,
 }
 
 /// Engine-wide counters.
@@ -226,6 +230,7 @@ pub struct Engine {
     next_src: u32,
     start: Instant,
     nick_prefix: Vec<u8>,
+    transport: Option<Kind>,
     pub stats: NetStats,
 }
 
@@ -247,8 +252,15 @@ impl Engine {
             next_src: 0,
             start,
             nick_prefix: nick_prefix.as_bytes().to_vec(),
+            transport: None,
             stats: NetStats::default(),
         })
+    }
+
+    /// Every client speaks `transport` (TLS or WebSocket) instead of plain TCP.
+    pub fn with_transport(mut self, transport: Option<Kind>) -> Engine {
+        self.transport = transport;
+        self
     }
 
     /// Nanoseconds since the tool started (monotonic, shared by all clients).
@@ -289,6 +301,7 @@ impl Engine {
                     || e.kind() == io::ErrorKind::WouldBlock => {}
             Err(e) => return Err(e),
         }
+        let tp = self.transport.as_ref().map(Kind::start).transpose()?;
         let mut stream = TcpStream::from_std(sock.into());
         let entry = self.conns.vacant_entry();
         let tok = entry.key();
@@ -313,6 +326,7 @@ impl Engine {
             partial: Vec::new(),
             out,
             out_pos: 0,
+            tp,
         });
         self.stats.connects += 1;
         Ok(tok)
@@ -342,7 +356,9 @@ impl Engine {
 
     /// Bytes queued but not yet accepted by the kernel.
     pub fn backlog(&self, tok: usize) -> usize {
-        self.conns.get(tok).map_or(0, |c| c.out.len() - c.out_pos)
+        self.conns.get(tok).map_or(0, |c| {
+            c.out.len() - c.out_pos + c.tp.as_ref().map_or(0, Transport::pending)
+        })
     }
 
     /// Schedule `tok` for closing; it is removed (and the handler told)
@@ -402,7 +418,8 @@ impl Engine {
                     }
                 }
             }
-            if ev.is_writable() && c.out_pos < c.out.len() && !c.dirty {
+            let tp_pending = c.tp.as_ref().is_some_and(|t| t.pending() > 0);
+            if ev.is_writable() && (c.out_pos < c.out.len() || tp_pending) && !c.dirty {
                 c.dirty = true;
                 self.dirty.push(tok);
             }
@@ -416,6 +433,10 @@ impl Engine {
     /// Drain the socket of `tok` into the scratch buffer and hand out lines.
     /// `hup`: the peer has closed (or errored), so read on until EOF.
     fn read_conn<H: Handler>(&mut self, tok: usize, hup: bool, h: &mut H) {
+        if self.conns.get(tok).is_some_and(|c| c.tp.is_some()) {
+            self.read_conn_tp(tok, hup, h);
+            return;
+        }
         let mut buf = std::mem::take(&mut self.scratch);
         while let Some(c) = self.conns.get_mut(tok) {
             if c.closing {
@@ -470,6 +491,59 @@ impl Engine {
             }
         }
         self.scratch = buf;
+    }
+
+    /// [`Engine::read_conn`] through the connection's TLS or WebSocket session: what the
+    /// socket brings is decoded onto the unfinished line, then framed the same way.
+    fn read_conn_tp<H: Handler>(&mut self, tok: usize, hup: bool, h: &mut H) {
+        let mut wire = std::mem::take(&mut self.scratch);
+        while let Some(c) = self.conns.get_mut(tok) {
+            if c.closing {
+                break;
+            }
+            let n = match c.stream.read(&mut wire) {
+                Ok(0) => {
+                    self.close(tok, CloseReason::Eof);
+                    break;
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let r = CloseReason::from_io(&e);
+                    self.close(tok, r);
+                    break;
+                }
+            };
+            self.stats.bytes_in += n as u64;
+            let mut plain = std::mem::take(&mut c.partial);
+            let tp = c.tp.as_mut().expect("a transport connection");
+            if let Err(e) = tp.input(&wire[..n], &mut plain) {
+                log::debug!("client {}: {e}", c.cid);
+                self.close(tok, CloseReason::Protocol);
+                break;
+            }
+            // The session may have something to say (handshake, pong).
+            if tp.pending() > 0 && !c.dirty {
+                c.dirty = true;
+                self.dirty.push(tok);
+            }
+            let (cid, now) = (c.cid, self.now());
+            let used = self.lines(tok, cid, &plain, h, now);
+            let Some(c) = self.conns.get_mut(tok).filter(|c| !c.closing) else {
+                break;
+            };
+            if plain.len() - used > MAX_PARTIAL {
+                self.close(tok, CloseReason::Protocol);
+                break;
+            }
+            plain.drain(..used);
+            c.partial = plain;
+            if n < wire.len() && !hup {
+                break;
+            }
+        }
+        self.scratch = wire;
     }
 
     /// Handle every complete line in `buf`; returns the bytes consumed.
@@ -554,6 +628,22 @@ impl Engine {
             };
             c.dirty = false;
             if !c.connected || c.closing {
+                continue;
+            }
+            if let Some(tp) = c.tp.as_mut() {
+                // The plaintext into the session, then its bytes to the socket.
+                let sent = tp
+                    .output(&c.out[c.out_pos..])
+                    .and_then(|()| tp.write_to(&mut c.stream));
+                c.out.clear();
+                c.out_pos = 0;
+                match sent {
+                    Ok(_) => {}
+                    Err(e) => {
+                        let r = CloseReason::from_io(&e);
+                        self.close(tok, r);
+                    }
+                }
                 continue;
             }
             let mut failed = None;

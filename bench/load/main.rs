@@ -20,6 +20,9 @@
 //!   backoff, optional OPER/MODE for senders, JOIN and wait for 366.
 //! * `scenarios.rs`: `connect`, `fanout`, `privmsg` and `churn`, each a
 //!   state machine advanced by events and by a `tick` per loop iteration.
+//! * `transport.rs`: `--tls` and `--websocket` (`text.ircv3.net`): each
+//!   client's bytes pass through a rustls or tungstenite session driven
+//!   from the engine's reads and flushes, so every scenario runs over them.
 //! * `stats.rs`: a fixed log-linear histogram (64 linear sub-buckets per
 //!   power of two, <= 1.6 % error, no allocation per sample), `/proc`
 //!   readers for CPU time and RSS, and the table/JSON report.
@@ -56,6 +59,7 @@ mod engine;
 mod fleet;
 mod scenarios;
 mod stats;
+mod transport;
 
 use std::io;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
@@ -93,6 +97,8 @@ pub struct Config {
     pub json: bool,
     pub nick_prefix: String,
     pub msg_size: usize,
+    /// TLS or WebSocket instead of plain TCP.
+    pub transport: Option<transport::Kind>,
 }
 
 fn options() -> getopts::Options {
@@ -196,6 +202,16 @@ fn options() -> getopts::Options {
         "STR",
     );
     o.optflagmulti("", "json", "also print one JSON line");
+    o.optflag(
+        "",
+        "tls",
+        "clients speak TLS (any server certificate is taken: loopback testing only)",
+    );
+    o.optflag(
+        "",
+        "websocket",
+        "clients speak WebSocket (text.ircv3.net), one IRC line per message",
+    );
     o.optflag("h", "help", "print this help");
     o
 }
@@ -292,7 +308,14 @@ fn parse_config(m: &getopts::Matches) -> Result<Config, String> {
     if !(40..=510).contains(&msg_size) {
         return Err("--msg-size: 40..=510".into());
     }
+    let transport = match (m.opt_present("tls"), m.opt_present("websocket")) {
+        (true, true) => return Err("--tls and --websocket: one or the other".into()),
+        (true, false) => Some(transport::Kind::tls(server)),
+        (false, true) => Some(transport::Kind::Ws(server)),
+        (false, false) => None,
+    };
     Ok(Config {
+        transport,
         server,
         server_str,
         scenario,
@@ -362,6 +385,8 @@ fn run<S: Scenario>(cfg: &Config, mut eng: Engine, mut sc: S) -> ExitCode {
     r.str("scenario", cfg.scenario.as_str());
     r.str("server", cfg.server_str.as_str());
     r.str("status", status);
+    let transport = cfg.transport.as_ref().map_or("tcp", transport::Kind::name);
+    r.str("transport", transport);
     r.str("nick_prefix", cfg.nick_prefix.as_str());
     sc.report(&eng, &mut r);
     r.int("bytes_in", eng.stats.bytes_in);
@@ -422,7 +447,7 @@ fn main() -> ExitCode {
         }
     };
     let eng = match Engine::new(cfg.server, cfg.source_ips, &cfg.nick_prefix, Instant::now()) {
-        Ok(e) => e,
+        Ok(e) => e.with_transport(cfg.transport.clone()),
         Err(e) => {
             eprintln!("portico-load: cannot create poll: {e}");
             return ExitCode::FAILURE;

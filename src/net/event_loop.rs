@@ -582,6 +582,9 @@ impl Server {
                 if websocket {
                     self.ws.insert(k, Ws::default());
                 }
+            } else if websocket && tls.is_none() {
+                // A browser reads HTTP here: the refusal goes out as a 503, not a bare ERROR.
+                self.ws.insert(k, Ws::refused());
             }
             self.apply(now);
         }

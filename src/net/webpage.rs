@@ -40,6 +40,21 @@ pub fn bad_request() -> Vec<u8> {
     response("400 Bad Request", "", "text/plain", b"bad request\n")
 }
 
+/// The answer when the server refuses the connection (full, or too many from one address):
+/// a browser reads HTTP on this listener, not IRC, so the core's `ERROR` line becomes the
+/// body of a 503.
+pub fn unavailable(error_line: &[u8]) -> Vec<u8> {
+    let line = String::from_utf8_lossy(error_line);
+    let text = line.split_once(" :").map_or(&*line, |(_, t)| t).trim_end();
+    let body = format!("{text}\n");
+    response(
+        "503 Service Unavailable",
+        "Retry-After: 60\r\n",
+        "text/plain",
+        body.as_bytes(),
+    )
+}
+
 fn response(status: &str, extra: &str, kind: &str, body: &[u8]) -> Vec<u8> {
     let mut out = format!(
         "HTTP/1.1 {status}\r\nContent-Type: {kind}; charset=utf-8\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n",

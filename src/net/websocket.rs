@@ -63,6 +63,8 @@ enum Stage {
     },
     /// Answered over HTTP, or the WebSocket is closed: nothing more goes out.
     Done,
+    /// The server refused the connection: its closing line is answered as an HTTP 503.
+    Refused,
 }
 
 pub struct Ws {
@@ -105,7 +107,7 @@ impl Ws {
                 ws.get_mut().input.extend(data);
                 self.messages(lines)
             }
-            Stage::Done => Fed::End("Connection closed"),
+            Stage::Done | Stage::Refused => Fed::End("Connection closed"),
         }
     }
 
@@ -141,8 +143,21 @@ impl Ws {
         Some(bytes)
     }
 
-    /// The last line as a frame, then the close frame.
+    /// A session for a connection the server refused before any request was read.
+    pub fn refused() -> Ws {
+        Ws {
+            stage: Stage::Refused,
+            ..Ws::default()
+        }
+    }
+
+    /// The last line as a frame, then the close frame (for a refused connection: the line
+    /// as a 503 answer).
     pub fn finish(&mut self, line: &[u8]) -> Option<Vec<u8>> {
+        if let Stage::Refused = self.stage {
+            self.stage = Stage::Done;
+            return Some(webpage::unavailable(line));
+        }
         let mut bytes = self.frame(line).unwrap_or_default();
         if let Stage::Open { ws, .. } = &mut self.stage {
             let frame = CloseFrame {
