@@ -145,6 +145,11 @@ impl World {
         let Some(l) = self.local(conn) else {
             return true;
         };
+        // A paged reply is still going out: the next command waits, so its answer cannot
+        // land inside this one (core/paging.rs).
+        if self.pages.holds(conn) {
+            return false;
+        }
         // Operators and portals are exempt: load tests and bursts rely on it.
         if l.link.is_some() || l.client.is_some_and(|c| self.clients[c].has(umode::OPER)) {
             return true;
@@ -269,6 +274,7 @@ impl World {
 
     fn forget_local(&mut self, conn: ConnId) {
         self.secure.remove(&conn);
+        self.pages.forget(conn);
         let Some(local) = self.locals.get_mut(conn.index()).and_then(Option::take) else {
             return;
         };

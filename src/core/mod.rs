@@ -34,6 +34,7 @@ pub mod lifecycle;
 pub mod modes;
 pub mod network;
 pub mod owner_view;
+pub mod paging;
 pub mod portal;
 pub mod state;
 #[cfg(test)]
@@ -83,6 +84,9 @@ pub struct Outbox {
     pub connects: Vec<String>,
     /// Portals that just linked: their dialer's backoff starts over.
     pub linked: Vec<String>,
+    /// Connections whose paged reply just ended: the input held meanwhile may be read
+    /// (`paging::finish`).
+    pub resume: Vec<ConnId>,
 }
 
 impl Outbox {
@@ -151,6 +155,8 @@ pub struct World {
     pub sts_port: Option<u16>,
     /// MONITOR lists and who watches which nick.
     pub monitor: handlers::monitor::Monitors,
+    /// Replies still being produced a page at a time (a side table).
+    pub pages: paging::Pages,
     pub now: Clock,
 }
 
@@ -189,6 +195,7 @@ impl World {
             secure: HashMap::new(),
             sts_port: None,
             monitor: Default::default(),
+            pages: Default::default(),
             now,
         };
         w.isupport = isupport::tokens(&w.config);
