@@ -44,6 +44,8 @@ pub struct Config {
     #[serde(default)]
     pub log: LogCfg,
     #[serde(default)]
+    pub metrics: MetricsCfg,
+    #[serde(default)]
     pub portal: Vec<Portal>,
     #[serde(default)]
     pub ircx: Ircx,
@@ -519,6 +521,23 @@ pub struct LogCfg {
     pub syslog: bool,
 }
 
+/// `[metrics]`: a Prometheus scrape endpoint (`net::metrics`), off without an address.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsCfg {
+    /// `IP:PORT` serving `GET /metrics`. A string, not a `SocketAddr`, so that a bad one
+    /// is reported with its key and the form expected ([`Config::validate`]).
+    #[serde(default)]
+    pub address: Option<String>,
+}
+
+impl MetricsCfg {
+    /// The address to listen on, if metrics are on (validated at load).
+    pub fn addr(&self) -> Option<SocketAddr> {
+        self.address.as_deref().and_then(|a| a.parse().ok())
+    }
+}
+
 /// `[cloak]`: hosts shown as keyed hashes of the address (`core::cloak`).
 #[derive(Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -754,6 +773,14 @@ impl Config {
                     ),
                 ));
             }
+        }
+        if let Some(a) = self
+            .metrics
+            .address
+            .as_deref()
+            .filter(|a| a.parse::<SocketAddr>().is_err())
+        {
+            return Err(at("[metrics]", 0, "address", format!("[metrics] address {a:?} is not an address; write an address like 127.0.0.1:9100 or [::1]:9100 (an IP and a port: host names are not resolved), or leave the key out to serve no metrics")));
         }
         let secret = &self.cloak.secret;
         if !secret.is_empty() && secret.chars().count() < MIN_CLOAK_SECRET {
@@ -1158,6 +1185,9 @@ impl fmt::Display for Config {
         if let Some(d) = self.tls.sts_duration {
             writeln!(f, "\n[tls]\nsts_duration = {d}")?;
         }
+        if let Some(a) = &self.metrics.address {
+            writeln!(f, "\n[metrics]\naddress = {a:?}")?;
+        }
         writeln!(f, "\n[ircx]\nmax_access = {}", self.ircx.max_access)?;
         if let Some(list) = self.ircx.redirect_list() {
             writeln!(f, "redirect = {list:?}")?;
@@ -1354,6 +1384,24 @@ mod tests {
             "expected a whole number",
         );
         check("[bogus]\n", 4, "unknown field `bogus`");
+        for bad in ["localhost:9100", "127.0.0.1", "9100", ""] {
+            check(
+                &format!("[metrics]\naddress = \"{bad}\"\n"),
+                5,
+                &format!("[metrics] address {bad:?} is not an address; write an address like 127.0.0.1:9100 or [::1]:9100"),
+            );
+        }
+        check("[metrics]\naddress = 9100\n", 5, "expected a string");
+        let ok = Config::parse(
+            &format!("{base}[metrics]\naddress = \"[::1]:0\"\n"),
+            "o.toml",
+        )
+        .unwrap();
+        assert_eq!(ok.metrics.addr(), Some("[::1]:0".parse().unwrap()));
+        assert!(ok
+            .to_string()
+            .contains("\n[metrics]\naddress = \"[::1]:0\"\n"));
+        assert_eq!(Config::parse(base, "o.toml").unwrap().metrics.addr(), None);
     }
 
     #[test]

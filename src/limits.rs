@@ -49,6 +49,10 @@ pub const REGISTRATION_TIMEOUT_S: u64 = 60;
 pub const FLOOD_BURST: u32 = 10;
 pub const FLOOD_INTERVAL_MS: u64 = 500;
 
+/// How often each portal link is PINGed to measure its lag (STATS p, metrics): often
+/// enough that a figure is at most half a minute old, rarely enough to cost nothing.
+pub const PORTAL_PING_INTERVAL_MS: u64 = 30_000;
+
 /// WHOWAS history entries kept (a ring).
 pub const WHOWAS_LEN: usize = 1024;
 

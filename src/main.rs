@@ -147,6 +147,9 @@ fn main() -> ExitCode {
     for addr in server.local_addrs() {
         eprintln!("portico: listening on {addr}");
     }
+    if let Some(addr) = server.metrics_addr() {
+        eprintln!("portico: metrics on http://{addr}/metrics");
+    }
     match server.run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

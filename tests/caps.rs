@@ -2,7 +2,7 @@ mod common;
 use common::*;
 
 const ALL_CAPS: &str =
-    "away-notify cap-notify echo-message extended-join invite-notify message-tags multi-prefix server-time setname userhost-in-names";
+    "away-notify batch cap-notify draft/no-implicit-names echo-message extended-join extended-monitor invite-notify labeled-response message-tags multi-prefix server-time setname standard-replies userhost-in-names";
 
 /// Registers `nick` after negotiating `caps` (space-separated) with CAP LS 302 / REQ / END.
 fn cap_user(s: &TestServer, nick: &str, caps: &str) -> TestClient {

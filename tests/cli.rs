@@ -973,7 +973,7 @@ fn a_kline_survives_a_restart_in_the_configured_state_file() {
 /// At `info` the log tells an operator who came, who they became, why they left and whom
 /// the server refused (issue 13), with the network's text made safe.
 #[test]
-fn the_info_log_tells_arrivals_registrations_quits_and_refusals() {
+fn the_info_log_tells_arrivals_registrations_opers_kills_quits_and_refusals() {
     let dir = TempDir::new();
     let text = config("motd = \"hi\"").replace(
         "max_clients = 77",
@@ -990,6 +990,22 @@ fn the_info_log_tells_arrivals_registrations_quits_and_refusals() {
     let mut third = TestClient::connect(s.addr);
     third.expect("ERROR :Closing Link: 127.0.0.1 (Too many connections from your IP address)");
     s.wait_log("refused a connection from 127.0.0.1: Too many connections from your IP address");
+    // OPER failure and success by block name, KILL with its reason; never a password.
+    a.send("OPER root wrongpw");
+    a.skip_until(" 464 ");
+    s.wait_log("OPER \"root\" by alice!~alice@127.0.0.1 failed: wrong password");
+    a.send("OPER root sekrit");
+    a.skip_until(" 381 ");
+    s.wait_log("alice!~alice@127.0.0.1 is now an operator (\"root\")");
+    a.send("KILL bob :enough");
+    s.wait_log("killed bob!~bob@127.0.0.1: Killed (alice (enough))");
+    assert!(
+        !s.log
+            .iter()
+            .any(|l| l.contains("wrongpw") || l.contains("sekrit")),
+        "{:#?}",
+        s.log
+    );
     a.send("QUIT :gone\x1bfishing");
     s.wait_log("alice!~alice@127.0.0.1 quit: Quit: gone\\x1bfishing");
 }
@@ -1047,4 +1063,39 @@ fn the_log_goes_to_a_file_reopened_on_sighup_and_to_syslog() {
     assert!(!std::fs::read_to_string(&rotated)
         .unwrap()
         .contains("registered bob"));
+}
+
+/// `[metrics] address`: the binary says where it serves the figures, a scrape over TCP
+/// answers, and a reload that moves the listener is refused by name (it is opened once).
+#[test]
+fn metrics_are_served_where_the_log_says_and_their_address_is_frozen() {
+    use std::io::{Read, Write};
+    let dir = TempDir::new();
+    let text = format!(
+        "{}\n[metrics]\naddress = \"127.0.0.1:0\"\n",
+        config("motd = \"m\"")
+    );
+    let path = dir.write("portico.toml", &text);
+    let mut s = Server::start(&["-c", path_str(&path)]);
+    let line = s.wait_log("portico: metrics on http://");
+    let addr: SocketAddr = line["portico: metrics on http://".len()..]
+        .trim_end_matches("/metrics")
+        .parse()
+        .expect("metrics address");
+    let (_alice, _) = s.user("irc.cli.test", "alice");
+    let mut sock = TcpStream::connect(addr).expect("connect to metrics");
+    sock.set_read_timeout(Some(TIMEOUT)).unwrap();
+    sock.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    sock.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(answer.contains("\nportico_local_clients 1\n"), "{answer}");
+    dir.write("portico.toml", &text.replace("127.0.0.1:0", "127.0.0.1:1"));
+    s.signal("HUP");
+    let refused = s.wait_log("rehash refused, keeping the old configuration: ");
+    assert!(
+        refused.ends_with("metrics.address (127.0.0.1:0 -> 127.0.0.1:1) cannot change while the server runs; put the old value back, or restart to use the new one"),
+        "{refused}"
+    );
 }

@@ -5,7 +5,7 @@
 //!
 //! Without ngIRCd installed the tests skip, unless PORTICO_REQUIRE_NGIRCD=1 (then they fail).
 mod common;
-use common::net::{start, Peer};
+use common::net::{start, stats_figure, stats_p_with_lag, Peer};
 use common::ngircd::{binary, Ngircd, PorticoPeer, LINK_PASSWORD, NG_NAME};
 use common::{TestClient, TestServer};
 use std::net::SocketAddr;
@@ -202,6 +202,26 @@ fn portico_dials_a_passive_ngircd_and_users_chat() {
     ngbob.expect(":alice!~alice@127.0.0.1 PRIVMSG ngbob :hi over the dialed link");
     ngbob.send("NOTICE alice :noted");
     alice.expect(":ngbob!~ngbob@127.0.0.1 NOTICE alice :noted");
+}
+
+/// ngIRCd answers Portico's lag PING (`PING :irc.test`) with `PONG ng.test :irc.test`:
+/// STATS p shows the link's lag, and its burst as ended by that first answer.
+#[test]
+fn stats_p_shows_the_ngircd_links_lag_and_burst() {
+    let Some(bin) = binary() else { return };
+    let (p, _ng) = portico_dialing(&bin);
+    let mut root = p.user_on("root");
+    oper(&mut root);
+    let line = stats_p_with_lag(&mut root, NG_NAME);
+    assert!(
+        line.starts_with(&format!(
+            ":irc.test 249 root p :{NG_NAME} protocol rfc2813 caps [AWAY BMASK TB] up "
+        )),
+        "{line}"
+    );
+    assert!(stats_figure(&line, "lag") < 5_000, "{line}");
+    assert!(stats_figure(&line, "burst") < 5_000, "{line}");
+    assert!(!line.ends_with("(bursting)"), "{line}");
 }
 
 /// Channel state made on each side before the link (modes, key, limit, ban, topic, ops and

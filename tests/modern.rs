@@ -4,14 +4,6 @@
 mod common;
 use common::*;
 
-/// A registered user who then asks for `caps` (CAP REQ works after registration too).
-fn with_caps(s: &TestServer, nick: &str, caps: &str) -> TestClient {
-    let mut c = s.user(nick);
-    c.send(&format!("CAP REQ :{caps}"));
-    c.expect(&format!(":irc.test CAP {nick} ACK :{caps}"));
-    c
-}
-
 /// `alice` (op) and `bob` in `#c`, each having read their JOIN bursts.
 fn channel_pair(s: &TestServer) -> (TestClient, TestClient) {
     let mut alice = s.user("alice");

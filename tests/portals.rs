@@ -1,6 +1,6 @@
 //! Portico servers linked by portals, all in this process on 127.0.0.1:0.
 mod common;
-use common::net::{converge, start, Peer};
+use common::net::{converge, start, stats_figure, stats_p_with_lag, Peer};
 use common::TestServer;
 
 fn peer(name: &str, id: u16) -> Peer<'_> {
@@ -26,6 +26,36 @@ fn pair() -> (TestServer, TestServer) {
     hub.wait_servers(&["leaf.test"]);
     leaf.wait_servers(&["hub.test"]);
     (hub, leaf)
+}
+
+/// Each end PINGs the link as soon as it is up; STATS p then shows the round trip as the
+/// link's lag, with its send queue and how long the peer's burst took (ended by EOB).
+#[test]
+fn stats_p_shows_each_portals_lag_after_the_first_ping_round() {
+    let oper = "[[oper]]\nname = \"admin\"\npassword = \"pw\"\n";
+    let hub = start("hub.test", 1, &[peer("leaf.test", 2)], oper);
+    let leaf = start("leaf.test", 2, &[dial("hub.test", 1, &hub)], oper);
+    hub.wait_servers(&["leaf.test"]);
+    leaf.wait_servers(&["hub.test"]);
+    // One network, so one nick each.
+    for (server, other, nick) in [(&hub, "leaf.test", "hubop"), (&leaf, "hub.test", "leafop")] {
+        let mut admin = server.user_on(nick);
+        admin.send("OPER admin pw");
+        admin.skip_until(" 381 ");
+        let line = stats_p_with_lag(&mut admin, other);
+        let me = line.split(' ').next().unwrap_or_default().to_string();
+        assert!(
+            line.starts_with(&format!(
+                "{me} 249 {nick} p :{other} protocol portico 2 caps [AWAY BMASK EOB IRCX SETNAME TB] up "
+            )),
+            "{line}"
+        );
+        // Loopback on a loaded machine: well under the 5 s a test waits for anything.
+        assert!(stats_figure(&line, "lag") < 5_000, "{line}");
+        assert!(stats_figure(&line, "burst") < 5_000, "{line}");
+        stats_figure(&line, "sendq"); // a figure (its value depends on the moment)
+        assert!(!line.ends_with("(bursting)"), "{line}");
+    }
 }
 
 #[test]

@@ -13,7 +13,7 @@ fn welcome_burst_is_complete_and_exact() {
     c.expect(":irc.test 002 alice :Your host is irc.test, running version portico-0.1.0");
     c.expect_prefix(":irc.test 003 alice :This server was created ");
     c.expect(
-        ":irc.test 004 alice irc.test portico-0.1.0 BZaioswxz EIabdefhiklmnopqrstuvwxz Ibekloqv",
+        ":irc.test 004 alice irc.test portico-0.1.0 BZaioswxz CEIabdefhiklmnopqrstuvwxz Ibekloqv",
     );
     let first = c.expect_prefix(":irc.test 005 alice ");
     let rest = c.skip_until(" 376 ");
@@ -22,7 +22,7 @@ fn welcome_burst_is_complete_and_exact() {
     for token in [
         "AWAYLEN=200",
         "CASEMAPPING=rfc1459",
-        "CHANMODES=Ibe,k,l,Eadfhimnprstuwxz",
+        "CHANMODES=Ibe,k,l,CEadfhimnprstuwxz",
         "CHANTYPES=#&",
         "NETWORK=TestNet",
         "NICKLEN=30",

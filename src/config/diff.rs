@@ -6,6 +6,7 @@
 //! are compared on their own and reported only as changed.
 
 use super::Config;
+use std::net::SocketAddr;
 
 /// `(section, key, value)` of every shown setting; a repeated section (`[[oper]]`) is
 /// named by its first key's value: `oper["admin"]`, `listen["127.0.0.1:6667"]`.
@@ -115,6 +116,11 @@ impl Config {
             format!("server.name ({:?} -> {:?})", o.name, n.name)
         } else if o.id != n.id {
             format!("server.id ({} -> {})", o.id, n.id)
+        } else if old.metrics.addr() != self.metrics.addr() {
+            // The scrape listener is opened once, at start.
+            let show = |a: Option<SocketAddr>| a.map_or("off".to_string(), |a| a.to_string());
+            let (was, now) = (show(old.metrics.addr()), show(self.metrics.addr()));
+            format!("metrics.address ({was} -> {now})")
         } else {
             return None;
         };
@@ -184,5 +190,10 @@ mod tests {
             .frozen_change(&old)
             .unwrap()
             .starts_with("server.id (1 -> 2)"));
+        let metrics = cfg("[metrics]\naddress = \"127.0.0.1:9100\"\n");
+        assert!(metrics.frozen_change(&old).unwrap().starts_with(
+            "metrics.address (off -> 127.0.0.1:9100) cannot change while the server runs"
+        ));
+        assert_eq!(metrics.frozen_change(&metrics), None);
     }
 }

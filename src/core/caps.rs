@@ -15,6 +15,18 @@ pub const EXTENDED_JOIN: Caps = 64;
 pub const INVITE_NOTIFY: Caps = 128;
 pub const SETNAME: Caps = 256;
 pub const CAP_NOTIFY: Caps = 512;
+/// IRCv3 batch: `BATCH +ref type` … `BATCH -ref`, the `batch` tag on the lines between.
+pub const BATCH: Caps = 1024;
+/// IRCv3 labeled-response (needs `batch` too: see `core::labeled`).
+pub const LABELED_RESPONSE: Caps = 2048;
+/// IRCv3 standard-replies: the client takes any FAIL/WARN/NOTE, so the server may use them
+/// where it would otherwise send a NOTICE of its own making.
+pub const STANDARD_REPLIES: Caps = 4096;
+/// IRCv3 draft/no-implicit-names: JOIN sends no NAMES reply.
+pub const NO_IMPLICIT_NAMES: Caps = 8192;
+/// IRCv3 extended-monitor: MONITOR also brings the notifications (away, setname…) of
+/// monitored users who share no channel with the watcher.
+pub const EXTENDED_MONITOR: Caps = 16384;
 
 /// Not a capability: the connection speaks IRCX (set by the IRCX command, never offered in
 /// CAP LS). Lines whose form differs per dialect are rendered once per dialect.
@@ -25,14 +37,19 @@ pub const DIALECTS: Caps = DIALECT_IRCX;
 /// Every capability offered, in `CAP LS` order.
 pub const ALL: &[(&str, Caps)] = &[
     ("away-notify", AWAY_NOTIFY),
+    ("batch", BATCH),
     ("cap-notify", CAP_NOTIFY),
+    ("draft/no-implicit-names", NO_IMPLICIT_NAMES),
     ("echo-message", ECHO_MESSAGE),
     ("extended-join", EXTENDED_JOIN),
+    ("extended-monitor", EXTENDED_MONITOR),
     ("invite-notify", INVITE_NOTIFY),
+    ("labeled-response", LABELED_RESPONSE),
     ("message-tags", MESSAGE_TAGS),
     ("multi-prefix", MULTI_PREFIX),
     ("server-time", SERVER_TIME),
     ("setname", SETNAME),
+    ("standard-replies", STANDARD_REPLIES),
     ("userhost-in-names", USERHOST_IN_NAMES),
 ];
 

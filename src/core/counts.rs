@@ -16,6 +16,55 @@ pub struct Counts {
     pub invisible: usize,
     /// Connections accepted since start.
     pub connections_total: u64,
+    /// Lines received from every connection since start (metrics).
+    pub lines_in: u64,
+    /// Connections and link attempts refused since start, by [`Refusal`] (metrics).
+    pub refused: [u64; Refusal::ALL.len()],
+}
+
+/// Why a connection or a link attempt was refused, for the refusal counters: an operator
+/// watching these sees an attack, or a limit set too low, before users complain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// `limits.max_clients`.
+    MaxClients,
+    /// `limits.max_clients_per_ip`.
+    PerIp,
+    /// `limits.connects_per_ip_per_min`.
+    ConnectRate,
+    /// A K/D/G-line (an ACCESS `$`/`*` DENY) at registration.
+    Ban,
+    /// A wrong or missing server password.
+    BadPassword,
+    /// Refused unchecked: the address is suspended for guessing passwords.
+    Guessing,
+    /// A portal handshake refused (unknown name, bad password, TLS, version).
+    Portal,
+}
+
+impl Refusal {
+    pub const ALL: [Refusal; 7] = [
+        Refusal::MaxClients,
+        Refusal::PerIp,
+        Refusal::ConnectRate,
+        Refusal::Ban,
+        Refusal::BadPassword,
+        Refusal::Guessing,
+        Refusal::Portal,
+    ];
+
+    /// The label value metrics show.
+    pub fn name(self) -> &'static str {
+        match self {
+            Refusal::MaxClients => "max_clients",
+            Refusal::PerIp => "per_ip",
+            Refusal::ConnectRate => "connect_rate",
+            Refusal::Ban => "ban",
+            Refusal::BadPassword => "bad_password",
+            Refusal::Guessing => "password_guessing",
+            Refusal::Portal => "portal",
+        }
+    }
 }
 
 impl Counts {
@@ -45,6 +94,12 @@ impl Counts {
     /// An unregistered connection is gone.
     pub(super) fn closed_unregistered(&mut self) {
         self.unregistered -= 1;
+    }
+    pub(super) fn refused(&mut self, why: Refusal) {
+        self.refused[why as usize] += 1;
+    }
+    pub(super) fn line_in(&mut self) {
+        self.lines_in += 1;
     }
     pub(super) fn user_seen(&mut self, global_users: usize) {
         self.max_global_users = self.max_global_users.max(global_users);

@@ -1,6 +1,7 @@
 //! A connection's life as the shell reports it: opened, a line, too much input, closed, and
 //! the clock ticking (registration and ping timeouts).
 
+use super::counts::Refusal;
 use super::dispatch::{dispatch, Ctx, Source};
 use super::ids::Key;
 use super::portal::LinkMsg;
@@ -11,6 +12,10 @@ use crate::limits::{MAX_CLIENT_TAGS, WHOWAS_LEN};
 use crate::proto::line::Line;
 use crate::proto::message::{parse, ParseError};
 use crate::proto::numeric as n;
+
+/// How long a link whose protocol has no end-of-burst marker (ngIRCd's) counts as still
+/// bursting, for the dialer's one-at-a-time rule: its burst takes milliseconds.
+const UNSYNCED_SETTLE_MS: u64 = 3_000;
 use std::net::IpAddr;
 
 impl World {
@@ -23,15 +28,19 @@ impl World {
         let rate = limits.connects_per_ip_per_min;
         let flood_tat = self.arrivals.arrive(ip, now.mono_ms, rate);
         let refuse = if total >= limits.max_clients {
-            Some("Server is full")
+            Some((Refusal::MaxClients, "Server is full"))
         } else if limits.max_clients_per_ip != 0 && per_ip >= limits.max_clients_per_ip {
-            Some("Too many connections from your IP address")
+            Some((Refusal::PerIp, "Too many connections from your IP address"))
         } else if flood_tat.is_none() {
-            Some("Too many new connections from your IP address; wait a minute")
+            Some((
+                Refusal::ConnectRate,
+                "Too many new connections from your IP address; wait a minute",
+            ))
         } else {
             None
         };
-        if let Some(reason) = refuse {
+        if let Some((why, reason)) = refuse {
+            self.counts.refused(why);
             // Without the connection number, so a flood from one address is one WARN
             // repeated (the logger counts repeats) rather than thousands of lines.
             log::warn!("refused a connection from {ip}: {reason}");
@@ -126,6 +135,16 @@ impl World {
                 .any(|l| l.reg.as_ref().and_then(|r| r.dialed.as_deref()) == Some(portal))
     }
 
+    /// Whether `conn` is a link whose peer has finished its burst, so that every server
+    /// behind it is known here (a link without `EOB` gets a few seconds instead).
+    pub fn link_settled(&self, conn: ConnId) -> bool {
+        self.link(conn).is_some_and(|l| {
+            l.synced
+                || l.caps & crate::core::portal::cap::EOB == 0
+                    && self.now.mono_ms.saturating_sub(l.linked_ms) >= UNSYNCED_SETTLE_MS
+        })
+    }
+
     /// The send queue limit of a connection: portals have their own, larger one.
     pub fn sendq_limit(&self, conn: ConnId) -> usize {
         let portal = self.link(conn).map(|l| &self.servers[l.server].name);
@@ -177,6 +196,7 @@ impl World {
                     Some(cid) => Source::Local(cid),
                     None => Source::Unregistered,
                 };
+                let label = self.label_for(conn, &msg, out);
                 let mut ctx = Ctx {
                     w: self,
                     conn,
@@ -184,6 +204,10 @@ impl World {
                     out,
                 };
                 dispatch(&mut ctx, &msg, line.len());
+                match label {
+                    Some(label) => self.wrap_response(conn, label, out),
+                    None => self.unlabeled_done(out),
+                }
                 self.flush_events(out);
             }
             Err(ParseError::Empty) => {}
@@ -219,6 +243,7 @@ impl World {
         local.ping_sent = false;
         local.lines_in += 1;
         local.flood_tat_ms = local.flood_tat_ms.max(now.mono_ms) + interval;
+        self.counts.line_in();
         true
     }
 
@@ -275,6 +300,7 @@ impl World {
     fn forget_local(&mut self, conn: ConnId) {
         self.secure.remove(&conn);
         self.pages.forget(conn);
+        self.forget_labels(conn);
         let Some(local) = self.locals.get_mut(conn.index()).and_then(Option::take) else {
             return;
         };
@@ -411,14 +437,21 @@ impl World {
         }
         let ping = Line::bare("PING").trailing(self.name()).finish();
         for conn in to_ping {
-            if let Some(l) = self.local_mut(conn) {
-                l.ping_sent = true;
+            let Some(l) = self.local_mut(conn) else {
+                continue;
+            };
+            l.ping_sent = true;
+            if l.link.is_some() {
+                // The lag PING is the keepalive too (one out at a time).
+                self.ping_link(conn, out);
+            } else {
+                out.send(conn, ping.clone());
             }
-            out.send(conn, ping.clone());
         }
         for (conn, reason) in to_close {
             self.close_conn(conn, &reason, out);
         }
+        self.ping_links(out);
         self.expire_access();
         // A safety net: the loop runs the lag timer itself when a line falls due.
         self.flush_lagged(out);

@@ -14,7 +14,10 @@
 //! * [`modes`] — member statuses and channel modes, one table each; [`isupport`] derives
 //!   what clients are told from them and the configuration.
 //! * [`caps`] — IRCv3 capabilities and the client dialect bits.
+//! * [`labeled`] — IRCv3 labeled-response: the replies to one labeled line, shaped after
+//!   its handler ran (ACK, one labeled line, or a `labeled-response` batch).
 //! * [`counts`] — the counters LUSERS reads, changed only by `World`'s own methods.
+//! * [`metrics`] — those counters and the links' lag as a Prometheus scrape.
 //! * [`network`] — the server tree and netsplits.
 //! * [`portal`] — links: handshake, burst, remote verbs, relay, the ngIRCd dialect.
 
@@ -30,7 +33,9 @@ pub mod guard;
 pub mod handlers;
 pub mod ids;
 pub mod isupport;
+pub mod labeled;
 pub mod lifecycle;
+pub mod metrics;
 pub mod modes;
 pub mod network;
 pub mod owner_view;
@@ -87,10 +92,21 @@ pub struct Outbox {
     /// Connections whose paged reply just ended: the input held meanwhile may be read
     /// (`paging::finish`).
     pub resume: Vec<ConnId>,
+    /// Indices in `sends` of lines that are no part of the reply to the command being
+    /// handled (a message a user sent itself, as delivered): a labeled reply leaves them
+    /// out ([`labeled`]). Cleared after each line.
+    pub aside: Vec<usize>,
 }
 
 impl Outbox {
     pub fn send(&mut self, conn: ConnId, line: Rc<[u8]>) {
+        self.sends.push((conn, line));
+    }
+
+    /// Queues a line that is no part of the reply to the command being handled (see
+    /// [`Outbox::aside`]).
+    pub fn send_aside(&mut self, conn: ConnId, line: Rc<[u8]>) {
+        self.aside.push(self.sends.len());
         self.sends.push((conn, line));
     }
 }
@@ -157,6 +173,8 @@ pub struct World {
     pub monitor: handlers::monitor::Monitors,
     /// Replies still being produced a page at a time (a side table).
     pub pages: paging::Pages,
+    /// Labeled replies in progress (IRCv3 labeled-response).
+    pub labels: labeled::Labels,
     pub now: Clock,
 }
 
@@ -196,6 +214,7 @@ impl World {
             sts_port: None,
             monitor: Default::default(),
             pages: Default::default(),
+            labels: Default::default(),
             now,
         };
         w.isupport = isupport::tokens(&w.config);
@@ -322,6 +341,17 @@ impl World {
     /// A numeric reply with its fixed text.
     pub fn reply(&self, out: &mut Outbox, conn: ConnId, num: Numeric, args: &[&[u8]]) {
         out.send(conn, self.num(conn, num).args(args).finish());
+    }
+
+    /// The capabilities a local connection negotiated (registered or not yet).
+    pub fn conn_caps(&self, conn: ConnId) -> caps::Caps {
+        match self.local(conn) {
+            Some(Local {
+                client: Some(c), ..
+            }) => self.clients[*c].caps,
+            Some(Local { reg: Some(r), .. }) => r.caps,
+            _ => 0,
+        }
     }
 
     /// Whether the user on this connection is an IRC operator.

@@ -215,6 +215,8 @@ const fn above_members(letter: u8, right: Right) -> ChanMode {
 /// Every channel mode, in letter order (MYINFO lists them so). Flags are listed (324, LIST,
 /// the burst) in this order.
 pub const CHANNEL_MODES: &[ChanMode] = &[
+    // No CTCP but ACTION (InspIRCd's and UnrealIRCd's letter; ngIRCd has no such mode).
+    ours(b'C', Kind::Flag),
     // IRCX CLONE (the draft's `e`, which is the ban-exception list everywhere now): a
     // channel the server made when a +d channel was full.
     above_members(b'E', Right::Server),
@@ -373,7 +375,7 @@ mod tests {
 
     #[test]
     fn derived_tokens() {
-        assert_eq!(chanmodes(), "Ibe,k,l,Eadfhimnprstuwxz");
+        assert_eq!(chanmodes(), "Ibe,k,l,CEadfhimnprstuwxz");
         assert_eq!(chanmodes_with(|m| m.ngircd), "Ibe,k,l,imnpst");
         assert_eq!(prefix_token(0), "(qov)~@+");
         assert_eq!(prefix_token(caps::DIALECT_IRCX), "(qov).@+");
@@ -382,7 +384,7 @@ mod tests {
         assert_eq!(
             myinfo_channel_modes(),
             (
-                "EIabdefhiklmnopqrstuvwxz".to_string(),
+                "CEIabdefhiklmnopqrstuvwxz".to_string(),
                 "Ibekloqv".to_string()
             )
         );
@@ -414,6 +416,12 @@ mod tests {
     #[test]
     fn flag_bits_are_distinct() {
         let bits: Vec<u32> = flags().map(|(_, b)| b).collect();
-        assert_eq!(bits, (0..16).map(|i| 1 << i).collect::<Vec<u32>>());
+        // One bit each, in table order, and all within `Channel::modes` (a u32).
+        let n = CHANNEL_MODES
+            .iter()
+            .filter(|m| m.kind == Kind::Flag)
+            .count();
+        assert!(n <= 32, "{n} flags");
+        assert_eq!(bits, (0..n).map(|i| 1 << i).collect::<Vec<u32>>());
     }
 }

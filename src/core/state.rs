@@ -60,6 +60,7 @@ pub mod cmode {
     pub const AUDITORIUM: u32 = flag_bit(b'x');
     pub const CLONEABLE: u32 = flag_bit(b'd');
     pub const CLONE: u32 = flag_bit(b'E');
+    pub const NO_CTCP: u32 = flag_bit(b'C');
 }
 
 /// A user of the network. Fields are boxed slices, not `String`s, to keep idle users small.

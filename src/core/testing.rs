@@ -263,6 +263,15 @@ impl Default for TestWorld {
     }
 }
 
+/// The lines an outbox holds (for any connection), without CR LF: for tests that call a
+/// `World` method with an outbox of their own.
+pub fn lines(out: &Outbox) -> Vec<String> {
+    out.sends
+        .iter()
+        .map(|(_, l)| String::from_utf8_lossy(l).trim_end().to_string())
+        .collect()
+}
+
 /// A line with its `msgid` tag taken out (and its tag section, if that was all of it).
 pub fn without_msgid(line: &str) -> String {
     let Some((tags, rest)) = line.strip_prefix('@').and_then(|l| l.split_once(' ')) else {
@@ -296,7 +305,7 @@ mod tests {
             ":irc.test 002 alice :Your host is irc.test, running version portico-0.1.0"
         );
         assert!(got[3].starts_with(
-            ":irc.test 004 alice irc.test portico-0.1.0 BZaioswxz EIabdefhiklmnopqrstuvwxz Ibekloqv"
+            ":irc.test 004 alice irc.test portico-0.1.0 BZaioswxz CEIabdefhiklmnopqrstuvwxz Ibekloqv"
         ));
         assert!(got
             .iter()

@@ -39,13 +39,30 @@ impl Dialer {
         }
     }
 
-    /// Portals due for a dial now (not linked, nothing in flight).
-    pub fn due(&self, now_ms: u64, busy: impl Fn(&str) -> bool) -> Vec<String> {
+    /// The portal to dial now, if any: one not linked and not in flight, and only while
+    /// none of our other dials is still joining the network (`settled` says whether a
+    /// dialed connection has linked and its peer's burst is over). One dial at a time,
+    /// because two links made at once can close a loop neither burst had shown yet: a
+    /// server dialing both a and b, which are already linked, learns of b through a's
+    /// burst and then does not dial b at all.
+    pub fn due(
+        &self,
+        now_ms: u64,
+        busy: impl Fn(&str) -> bool,
+        settled: impl Fn(usize) -> bool,
+    ) -> Option<String> {
+        if self
+            .dials
+            .iter()
+            .filter_map(|d| d.conn)
+            .any(|c| !settled(c))
+        {
+            return None;
+        }
         self.dials
             .iter()
-            .filter(|d| d.conn.is_none() && now_ms >= d.next_ms && !busy(&d.name))
+            .find(|d| d.conn.is_none() && now_ms >= d.next_ms && !busy(&d.name))
             .map(|d| d.name.clone())
-            .collect()
     }
 
     pub fn dialing(&mut self, name: &str, conn: usize) {
@@ -97,7 +114,7 @@ mod tests {
         d.sync(&cfg);
         let mut now = 0;
         for conn in 0..5 {
-            assert_eq!(d.due(now, |_| false), ["b.test"]);
+            assert_eq!(d.due(now, |_| false, |_| true).as_deref(), Some("b.test"));
             d.dialing("b.test", conn);
             d.ended(conn, now);
             now = d.dials[0].next_ms;
@@ -109,5 +126,27 @@ mod tests {
         d.ended(9, now + 5);
         assert_eq!(d.dials[0].backoff_ms, 2 * FIRST_BACKOFF_MS);
         assert!(d.dials[0].next_ms <= now + 5 + FIRST_BACKOFF_MS * 5 / 4);
+    }
+
+    #[test]
+    fn one_dial_at_a_time_until_it_has_settled() {
+        let cfg = Config::parse(
+            "[server]\nname = \"c.test\"\nid = 3\n\
+             [[portal]]\nname = \"a.test\"\nid = 1\npassword = \"pw\"\n\
+             address = \"127.0.0.1:1\"\nconnect = true\n\
+             [[portal]]\nname = \"b.test\"\nid = 2\npassword = \"pw\"\n\
+             address = \"127.0.0.1:2\"\nconnect = true\n",
+            "t",
+        )
+        .expect("config");
+        let mut d = Dialer::default();
+        d.sync(&cfg);
+        assert_eq!(d.due(0, |_| false, |_| true).as_deref(), Some("a.test"));
+        d.dialing("a.test", 7);
+        // a.test's link is in its handshake or burst: b.test waits.
+        assert_eq!(d.due(0, |_| false, |c| c != 7), None);
+        // Settled: b.test is due, unless a.test's burst showed it (busy).
+        assert_eq!(d.due(0, |_| false, |_| true).as_deref(), Some("b.test"));
+        assert_eq!(d.due(0, |n| n == "b.test", |_| true), None);
     }
 }

@@ -6,6 +6,7 @@
 use super::conn::{Conn, Queued, State};
 use super::dialer::Dialer;
 use super::listener;
+use super::metrics::{self, Metrics, ShellFigures};
 use super::sendq::Flushed;
 use super::state_file::{self, Saver};
 use super::tls::{Got, Tls};
@@ -91,6 +92,10 @@ pub struct Server {
     /// Where the next turn starts serving paged replies, so a crowd of them is served in
     /// turn when `PAGES_PER_TURN` cuts a turn short.
     page_turn: usize,
+    /// The `[metrics]` listener and its scrapers, if configured.
+    metrics: Option<Metrics>,
+    /// Bytes and lines moved, for the metrics (the send queue total is summed per scrape).
+    traffic: ShellFigures,
 }
 
 fn clock(start: Instant) -> Clock {
@@ -142,6 +147,8 @@ impl Server {
             stopping: false,
             saver,
             page_turn: 0,
+            metrics: None,
+            traffic: ShellFigures::default(),
             opts,
         };
         let cfg = server.opts.config.clone();
@@ -156,6 +163,9 @@ impl Server {
             server.open_listener(wanted)?;
         }
         server.tell_sts_port();
+        if let Some(addr) = cfg.metrics.addr() {
+            server.metrics = Some(Metrics::bind(addr, server.poll.registry())?);
+        }
         if server.opts.signals {
             use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
             let mut signals = signal_hook_mio::v1_0::Signals::new([SIGTERM, SIGINT, SIGHUP])?;
@@ -219,6 +229,11 @@ impl Server {
         self.listeners.iter().flatten().map(|l| l.addr).collect()
     }
 
+    /// Where `[metrics]` is served (port 0 resolved), if it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|m| m.addr)
+    }
+
     pub fn handle(&self) -> Handle {
         Handle {
             waker: self.waker.clone(),
@@ -244,6 +259,7 @@ impl Server {
                 match event.token() {
                     WAKER => self.on_wake(),
                     SIGNALS => self.on_signals(),
+                    t if metrics::owns(t) => self.on_metrics(t, now),
                     Token(t) if t >= LISTENER_BASE => self.accept(t - LISTENER_BASE, now),
                     Token(k) => {
                         if event.is_writable() {
@@ -295,6 +311,10 @@ impl Server {
         if now.mono_ms >= self.next_tick_ms {
             self.dial_due(now);
             self.next_tick_ms = now.mono_ms + TICK_MS;
+            self.sample_link_queues();
+            if let Some(m) = self.metrics.as_mut() {
+                m.expire(self.poll.registry(), now.mono_ms);
+            }
             self.world.on_tick(now, &mut self.out);
             self.apply(now);
         }
@@ -366,6 +386,31 @@ impl Server {
             wake = wake.min(now + 100);
         }
         Duration::from_millis(wake.saturating_sub(now))
+    }
+
+    /// A metrics listener or scraper event; a scrape renders the core's figures and ours.
+    fn on_metrics(&mut self, token: Token, now: Clock) {
+        let Some(m) = self.metrics.as_mut() else {
+            return;
+        };
+        let (world, conns, traffic) = (&self.world, &self.conns, self.traffic);
+        m.on_event(token, self.poll.registry(), now.mono_ms, || {
+            let sendq_bytes = conns.iter().map(|(_, c)| c.sendq.len() as u64).sum();
+            let shell = ShellFigures {
+                sendq_bytes,
+                ..traffic
+            };
+            world.metrics(now, &shell)
+        });
+    }
+
+    /// Tells the core each link's send queue (STATS p, metrics): it never sees the queues.
+    fn sample_link_queues(&mut self) {
+        for i in 0..self.world.links.len() {
+            let conn = self.world.links[i];
+            let bytes = self.conns.get(conn.index()).map_or(0, |c| c.sendq.len());
+            self.world.set_link_sendq(conn, bytes);
+        }
     }
 
     fn on_wake(&mut self) {
@@ -759,6 +804,7 @@ impl Server {
         if !c.is_open() {
             return;
         }
+        self.traffic.bytes_in += data.len() as u64;
         if !data.is_empty() && !self.ws.is_empty() && self.ws.contains_key(&k) {
             self.process_ws(k, data, now);
         } else {
@@ -833,6 +879,7 @@ impl Server {
             .fold(self.world.config.limits.sendq_bytes, usize::min);
         loop {
             let mut overflowed = Vec::new();
+            self.traffic.lines_out += self.out.sends.len() as u64;
             for (id, line) in self.out.sends.drain(..) {
                 let Some(c) = self.conns.get_mut(id.index()) else {
                     continue;
@@ -902,10 +949,12 @@ impl Server {
                 c.in_dirty = false;
                 continue;
             }
+            let queued = c.sendq.len();
             let flushed = match self.tls.get_mut(&k).filter(|_| c.tls) {
                 Some(tls) => tls.flush(&mut c.sendq, &mut c.stream),
                 None => c.sendq.flush(&mut c.stream),
             };
+            self.traffic.bytes_out += (queued - c.sendq.len()) as u64;
             match flushed {
                 Ok(Flushed::Empty) => c.in_dirty = false,
                 Ok(Flushed::Blocked) => {
@@ -1001,7 +1050,12 @@ impl Server {
         // lives less than a tick would not be seen.
         self.dialer.sync(&self.world.config);
         let world = &self.world;
-        for name in self.dialer.due(now.mono_ms, |n| world.portal_busy(n)) {
+        let due = self.dialer.due(
+            now.mono_ms,
+            |n| world.portal_busy(n),
+            |k| world.link_settled(ConnId::from_index(k)),
+        );
+        if let Some(name) = due {
             self.dial(&name);
         }
     }

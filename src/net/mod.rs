@@ -5,6 +5,7 @@ mod conn;
 mod dialer;
 mod event_loop;
 mod listener;
+mod metrics;
 pub mod sendq;
 pub mod state_file;
 mod tls;
@@ -81,6 +82,8 @@ impl Handle {
 /// A server running on its own thread; stops and joins on drop.
 pub struct Running {
     pub addrs: Vec<SocketAddr>,
+    /// Where `[metrics]` is served, if it is (port 0 resolved).
+    pub metrics_addr: Option<SocketAddr>,
     pub handle: Handle,
     thread: Option<JoinHandle<io::Result<()>>>,
 }
@@ -127,14 +130,16 @@ pub fn spawn(opts: Options) -> io::Result<Running> {
                     return Ok(());
                 }
             };
-            let _ = tx.send(Ok((server.local_addrs(), server.handle())));
+            let addrs = (server.local_addrs(), server.metrics_addr());
+            let _ = tx.send(Ok((addrs, server.handle())));
             server.run()
         })?;
-    let (addrs, handle) = rx
+    let ((addrs, metrics_addr), handle) = rx
         .recv()
         .map_err(|_| io::Error::other("server thread ended early"))??;
     Ok(Running {
         addrs,
+        metrics_addr,
         handle,
         thread: Some(thread),
     })

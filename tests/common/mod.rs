@@ -27,6 +27,14 @@ pub fn server() -> TestServer {
     TestServer::start(EASY)
 }
 
+/// A registered user who then asks for `caps` (CAP REQ works after registration too).
+pub fn with_caps(s: &TestServer, nick: &str, caps: &str) -> TestClient {
+    let mut c = s.user(nick);
+    c.send(&format!("CAP REQ :{caps}"));
+    c.expect(&format!(":irc.test CAP {nick} ACK :{caps}"));
+    c
+}
+
 /// Joins `chans` (comma-separated) and reads each channel's burst up to its 366.
 pub fn join(c: &mut TestClient, chans: &str) {
     c.send(&format!("JOIN {chans}"));

@@ -183,3 +183,37 @@ impl RawPeer {
         }
     }
 }
+
+/// Asks `STATS p` (`c` is an operator) until `portal`'s line shows a measured lag, and
+/// returns that line: the first PING goes at the server's next tick after linking.
+pub fn stats_p_with_lag(c: &mut TestClient, portal: &str) -> String {
+    let deadline = Instant::now() + TIMEOUT * 2;
+    let head = format!(" 249 {} p :{portal} ", c.nick);
+    loop {
+        c.send("STATS p");
+        let lines = c.skip_until(" 219 ");
+        let line = lines
+            .iter()
+            .find(|l| l.contains(&head))
+            .unwrap_or_else(|| panic!("no STATS p line for {portal}: {lines:#?}"))
+            .clone();
+        if !line.contains(" lag ? ") {
+            return line;
+        }
+        assert!(Instant::now() < deadline, "no lag measured: {line}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// The figure after `word ` in a STATS p line, without its `ms` (`lag 3ms` gives 3).
+pub fn stats_figure(line: &str, word: &str) -> u64 {
+    let after = line
+        .split(&format!(" {word} "))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {word} in {line}"));
+    let figure = after.split(' ').next().unwrap_or_default();
+    figure
+        .trim_end_matches("ms")
+        .parse()
+        .unwrap_or_else(|_| panic!("{word} is not a figure in {line}"))
+}

@@ -161,6 +161,11 @@ pub(super) const CAPS: &[&str] = &[
     "invite-notify",
     "setname",
     "cap-notify",
+    "batch",
+    "labeled-response",
+    "draft/no-implicit-names",
+    "extended-monitor",
+    "standard-replies",
     "-message-tags",
     "bogus",
 ];

@@ -20,6 +20,17 @@ const LAG_FULL: Numeric = Numeric::new(
     "Cannot send to channel (too many lines held back by its LAG)",
 );
 
+/// A CTCP other than ACTION to a `+C` channel.
+const NO_CTCP: Numeric = Numeric::new(
+    n::ERR_CANNOTSENDTOCHAN.code,
+    "Cannot send to channel (+C: no CTCPs)",
+);
+
+/// A CTCP request or reply (`\x01VERB…`), but not ACTION (`/me`), which `+C` lets through.
+fn is_ctcp(text: &[u8]) -> bool {
+    text.first() == Some(&1) && !text[1..].starts_with(b"ACTION")
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Privmsg,
@@ -154,6 +165,9 @@ fn deliver_one(
         if from.is_none() && !can_send(w, ch, cid) {
             return Err(err(n::ERR_CANNOTSENDTOCHAN, &[chan_part]));
         }
+        if from.is_none() && text.is_some_and(is_ctcp) && w.channels[ch].has(cmode::NO_CTCP) {
+            return Err(err(NO_CTCP, &[chan_part]));
+        }
         // The status prefix and the channel's name, on the stack when they fit.
         let (prefix, name) = (
             &target[..target.len() - chan_part.len()],
@@ -210,6 +224,13 @@ fn deliver_one(
         } else if let Some(via) = via {
             if Some(via) != from {
                 w.send_link(via, &link_msg(w.clients[to].nick.as_bytes()), ctx.out);
+            }
+        } else if to == cid && from.is_none() {
+            // To oneself: the copy delivered is no part of a labeled reply (only the
+            // echo-message copy is).
+            let c = &w.clients[cid];
+            if kind != Kind::Tagmsg || c.caps & caps::MESSAGE_TAGS != 0 {
+                ctx.out.send_aside(ctx.conn, m.for_caps(c.caps));
             }
         } else if kind != Kind::Tagmsg || w.clients[to].caps & caps::MESSAGE_TAGS != 0 {
             w.send_client(to, &mut m, ctx.out);
@@ -272,6 +293,7 @@ pub fn away(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     }
     let mut m = Msg::new(l.finish(), w.now.unix_ms);
     w.to_common(cid, false, caps::AWAY_NOTIFY, &mut m, ctx.out);
+    w.to_monitors(cid, caps::AWAY_NOTIFY, &mut m, ctx.out);
     ctx.propagate(&link);
     Ok(())
 }

@@ -3,7 +3,9 @@
 //! link, QUIT, KILL, a netsplit). Kept in side tables, so a connection that monitors
 //! nothing pays nothing.
 
+use crate::core::caps::{self, Caps};
 use crate::core::dispatch::{err, Ctx, HResult};
+use crate::core::fanout::Msg;
 use crate::core::{ClientId, ConnId, Outbox, World};
 use crate::limits::MONITOR_LIMIT;
 use crate::proto::casemap::valid_nick;
@@ -160,6 +162,36 @@ impl World {
             }
         }
         self.monitor.queue.append(&mut lines);
+    }
+
+    /// IRCv3 extended-monitor: news of `cid` (its AWAY or SETNAME; CHGHOST and ACCOUNT
+    /// should come through here too) for the local users monitoring its nick who enabled
+    /// `extended-monitor` and `need_caps` (the cap of that news: away-notify, setname…).
+    /// Call it right after [`World::to_common`] with the same news: whoever that fanout
+    /// reached through a shared channel carries its stamp and is skipped, so no one hears
+    /// it twice (nor `cid` itself, which it stamps too).
+    pub fn to_monitors(&self, cid: ClientId, need_caps: Caps, msg: &mut Msg, out: &mut Outbox) {
+        if self.monitor.watchers.is_empty() {
+            return;
+        }
+        let Some(watchers) = self
+            .monitor
+            .watchers
+            .get(&*self.cm.fold(&self.clients[cid].nick))
+        else {
+            return;
+        };
+        let stamp = self.clients[cid].serial;
+        let need = need_caps | caps::EXTENDED_MONITOR;
+        for &w in watchers {
+            let c = &self.clients[w];
+            if c.serial == stamp || c.caps & need != need {
+                continue;
+            }
+            if let Some(conn) = c.conn {
+                out.send(conn, msg.for_caps(c.caps));
+            }
+        }
     }
 
     fn unwatch(&mut self, cid: ClientId, target: &[u8]) {

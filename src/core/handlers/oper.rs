@@ -2,6 +2,7 @@
 //! `[[oper]]` block: sysop (`+o`) or sysop manager (`+o` and `+a`).
 
 use crate::config::{check_secret, OperLevel};
+use crate::core::caps;
 use crate::core::dispatch::{err, Ctx, HResult};
 use crate::core::fanout::Msg;
 use crate::core::portal::LinkMsg;
@@ -185,23 +186,40 @@ pub fn wallops(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
 pub fn rehash(ctx: &mut Ctx<'_>, _msg: &Message<'_>) -> HResult {
     log::info!("REHASH by {}", ctx.w.clients[ctx.client()].mask());
     ctx.out.rehash = Some(ctx.conn);
+    // The answer comes after the shell's reload: a labeled REHASH's batch waits for it.
+    ctx.w.reply_continues(ctx.conn);
     Ok(())
 }
 
 impl World {
     /// Tells the operator who asked for REHASH how it went: 382 if the file was loaded,
-    /// then `note` (what the log said: why it was not loaded, or what it could not change)
-    /// as NOTICEs, a line each.
-    pub fn rehashed(&self, by: ConnId, loaded: bool, note: Option<&str>, out: &mut Outbox) {
+    /// then `note` (what the log said: why it was not loaded, or what it could not change),
+    /// a line each: NOTICEs, or to a `standard-replies` client `FAIL REHASH CONFIG_BAD`
+    /// (not loaded) or `WARN REHASH CONFIG_BAD` (loaded, with something it could not do).
+    pub fn rehashed(&mut self, by: ConnId, loaded: bool, note: Option<&str>, out: &mut Outbox) {
         if self.local(by).is_none() {
             return;
         }
+        let from = out.sends.len();
         if loaded {
             self.reply(out, by, n::RPL_REHASHING, &[CONFIG_NAME.as_bytes()]);
         }
+        let standard = self.conn_caps(by) & caps::STANDARD_REPLIES != 0;
         for text in note.into_iter().flat_map(str::lines) {
-            self.server_notice(out, by, text);
+            if standard {
+                let kind = if loaded { "WARN" } else { "FAIL" };
+                let line = Line::new(self.name(), kind)
+                    .arg("REHASH")
+                    .arg("CONFIG_BAD")
+                    .trailing(text)
+                    .finish();
+                out.send(by, line);
+            } else {
+                self.server_notice(out, by, text);
+            }
         }
+        self.continue_reply(by, from, out);
+        self.end_reply(by, out);
     }
 }
 
@@ -496,13 +514,8 @@ mod tests {
             Some("rehash failed: x.toml:3: bad\nsecond line"),
             &mut out,
         );
-        let said: Vec<String> = out
-            .sends
-            .iter()
-            .map(|(_, l)| String::from_utf8_lossy(l).trim_end().to_string())
-            .collect();
         assert_eq!(
-            said,
+            crate::core::testing::lines(&out),
             [
                 ":irc.test 382 alice portico.toml :Rehashing",
                 ":irc.test NOTICE alice :rehash failed: x.toml:3: bad",

@@ -3,6 +3,7 @@
 
 use crate::config::check_secret;
 use crate::core::caps;
+use crate::core::counts::Refusal;
 use crate::core::dispatch::{err, Ctx, HResult, Source};
 use crate::core::fanout::Msg;
 use crate::core::handlers::ircx::event::EventType;
@@ -158,7 +159,7 @@ pub fn cap(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
             ctx.out.send(ctx.conn, line);
         }
         b"LIST" => {
-            let bits = current_caps(ctx.w, ctx.conn);
+            let bits = ctx.w.conn_caps(ctx.conn);
             let line = reply(ctx.w, "LIST", &caps::names(bits));
             ctx.out.send(ctx.conn, line);
         }
@@ -186,7 +187,7 @@ pub fn cap(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
                 ctx.out.send(ctx.conn, line);
                 return Ok(());
             }
-            let bits = (current_caps(ctx.w, ctx.conn) | add) & !remove;
+            let bits = (ctx.w.conn_caps(ctx.conn) | add) & !remove;
             set_caps(ctx.w, ctx.conn, bits);
             let line = reply(ctx.w, "ACK", &text);
             ctx.out.send(ctx.conn, line);
@@ -214,17 +215,6 @@ fn sts_value(w: &World, conn: ConnId) -> Option<String> {
     w.sts_port.map(|port| format!("port={port}"))
 }
 
-fn current_caps(w: &World, conn: ConnId) -> caps::Caps {
-    match w.local(conn) {
-        Some(l) => match (l.client, &l.reg) {
-            (Some(c), _) => w.clients[c].caps,
-            (None, Some(r)) => r.caps,
-            _ => 0,
-        },
-        None => 0,
-    }
-}
-
 fn set_caps(w: &mut World, conn: ConnId, bits: caps::Caps) {
     match w.local(conn).and_then(|l| l.client) {
         Some(c) => w.clients[c].caps = bits,
@@ -239,14 +229,15 @@ fn set_caps(w: &mut World, conn: ConnId, bits: caps::Caps) {
 /// Why a registering connection is refused by the server password, if it is: none given,
 /// a wrong one (counted against its address), or its address suspended for guessing (not
 /// even checked then).
-fn pass_refusal(w: &mut World, conn: ConnId) -> Option<String> {
+fn pass_refusal(w: &mut World, conn: ConnId) -> Option<(Refusal, String)> {
     let password = w.config.server.password.clone();
     if password.is_empty() {
         return None;
     }
     if let Some(secs) = w.suspended(conn) {
-        return Some(format!(
-            "Too many failed passwords from your address; try again in {secs} seconds"
+        return Some((
+            Refusal::Guessing,
+            format!("Too many failed passwords from your address; try again in {secs} seconds"),
         ));
     }
     let given = w.local(conn)?.reg.as_deref()?.pass.as_deref();
@@ -254,9 +245,9 @@ fn pass_refusal(w: &mut World, conn: ConnId) -> Option<String> {
         Some(given) if check_secret(&password, given) => None,
         Some(_) => {
             w.secret_failed(conn);
-            Some("Bad password".into())
+            Some((Refusal::BadPassword, "Bad password".into()))
         }
-        None => Some("Bad password".into()),
+        None => Some((Refusal::BadPassword, "Bad password".into())),
     }
 }
 
@@ -271,7 +262,8 @@ fn try_register(ctx: &mut Ctx<'_>) {
     if !ready {
         return;
     }
-    if let Some(reason) = pass_refusal(w, conn) {
+    if let Some((why, reason)) = pass_refusal(w, conn) {
+        w.counts.refused(why);
         let ip = w.local(conn).map(|l| l.ip.to_string()).unwrap_or_default();
         log::warn!("refused a client from {ip}: {reason}");
         w.reply(ctx.out, conn, n::ERR_PASSWDMISMATCH, &[]);
@@ -296,6 +288,7 @@ fn try_register(ctx: &mut Ctx<'_>) {
     let targets = w.server_targets(conn, &nick, &user);
     let refs: Vec<&str> = targets.iter().map(String::as_str).collect();
     if let Some(reason) = w.server_refusal(&refs) {
+        w.counts.refused(Refusal::Ban);
         log::info!(
             "conn {}: {} refused by a ban: {reason}",
             conn.index(),
@@ -412,8 +405,12 @@ pub fn ping(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     Ok(())
 }
 
-pub fn pong(_ctx: &mut Ctx<'_>, _msg: &Message<'_>) -> HResult {
-    // Any input already counts as life (World::on_line); PONG needs nothing more.
+pub fn pong(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
+    // Any input already counts as life (World::on_line); from a link, the PONG may also
+    // answer the lag PING (`portal::lag`).
+    if let (Source::Server(_), Some(token)) = (ctx.src, msg.len().checked_sub(1)) {
+        ctx.w.link_pong(ctx.conn, msg.param(token));
+    }
     Ok(())
 }
 
@@ -453,6 +450,7 @@ pub fn setname(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let mut m = Msg::new(line, ctx.w.now.unix_ms);
     ctx.w
         .to_common(cid, ctx.is_local(), caps::SETNAME, &mut m, ctx.out);
+    ctx.w.to_monitors(cid, caps::SETNAME, &mut m, ctx.out);
     let link = LinkMsg::new(&ctx.w.clients[cid].nick, "SETNAME")
         .trailing(text)
         .needs(portal::cap::SETNAME);

@@ -12,7 +12,6 @@ use crate::core::{ChanId, ClientId, ConnId, Outbox, ServerId, World};
 use crate::proto::casemap::valid_channel;
 use crate::proto::line::Line;
 use crate::proto::Message;
-use log::info;
 
 impl World {
     /// `:<server> NICK <nick> <hop> <ts> <user> <host> <sid> +<umodes> :<realname>`.
@@ -507,15 +506,6 @@ pub fn bmask(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
 
 /// `:<server> EOB`: the peer's burst is over.
 pub fn eob(ctx: &mut Ctx<'_>, _msg: &Message<'_>) -> HResult {
-    let conn = ctx.conn;
-    if let Some(l) = ctx.w.link_mut(conn) {
-        l.synced = true;
-    }
-    let name = ctx
-        .w
-        .link(conn)
-        .map(|l| ctx.w.servers[l.server].name.clone())
-        .unwrap_or_default();
-    info!("portal {name}: end of burst");
+    ctx.w.burst_ended(ctx.conn);
     Ok(())
 }

@@ -100,6 +100,7 @@ impl From<String> for Refused {
 fn refuse(w: &mut World, conn: ConnId, r: &Refused, out: &mut Outbox) {
     let ip = w.local(conn).map(|l| l.ip.to_string()).unwrap_or_default();
     warn!("portal: refused link from {ip}: {}", r.why);
+    w.counts.refused(crate::core::counts::Refusal::Portal);
     w.close_conn(conn, if r.proved { &r.why } else { DENIED }, out);
 }
 
@@ -340,18 +341,7 @@ fn register_link(
     } else {
         Dialect::Native
     };
-    w.register_local_link(
-        conn,
-        Link {
-            server: idx,
-            proto,
-            caps,
-            synced: false,
-            serial: Default::default(),
-            linked_ms: now,
-            dialect,
-        },
-    );
+    w.register_local_link(conn, Link::new(idx, proto, caps, now, dialect));
     info!(
         "portal {}: linked (protocol {proto}, capabilities: {})",
         p.name,

@@ -20,6 +20,7 @@
 pub mod access;
 pub mod burst;
 pub mod handshake;
+pub mod lag;
 pub mod oid;
 pub mod owners;
 pub mod props;
@@ -106,9 +107,33 @@ pub struct Link {
     pub serial: std::cell::Cell<u64>,
     pub linked_ms: u64,
     pub dialect: Dialect,
+    /// PING round trips ([`lag`]).
+    pub lag: lag::Lag,
+    /// The peer's burst, once it has ended.
+    pub burst: Option<lag::Burst>,
+    /// Lines queued on this link (a `Cell`: the relay counts through `&Link`).
+    pub lines_out: std::cell::Cell<u64>,
+    /// Its send queue in bytes, as the shell last said ([`World::set_link_sendq`]).
+    pub sendq_bytes: usize,
 }
 
 impl Link {
+    pub fn new(server: ServerId, proto: u8, caps: u32, linked_ms: u64, dialect: Dialect) -> Link {
+        Link {
+            server,
+            proto,
+            caps,
+            synced: false,
+            serial: Default::default(),
+            linked_ms,
+            dialect,
+            lag: Default::default(),
+            burst: None,
+            lines_out: Default::default(),
+            sendq_bytes: 0,
+        }
+    }
+
     pub fn is_rfc2813(&self) -> bool {
         matches!(self.dialect, Dialect::Rfc2813(_))
     }

@@ -159,10 +159,12 @@ impl LinkMsg {
                 } else {
                     self.native()
                 };
+                link.count_out(1);
                 out.send(conn, line);
             }
             Dialect::Rfc2813(ref rfc) => match self.rfc.get_or_init(|| rfc2813::render(w, self)) {
                 Some(lines) => {
+                    link.count_out(lines.len() as u64);
                     for l in lines {
                         out.send(conn, l.clone());
                     }

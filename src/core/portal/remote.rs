@@ -113,6 +113,18 @@ impl World {
     }
 }
 
+/// The link to drop instead of `arrival` when a server it introduces is already known:
+/// our own link toward that server, if it is strictly younger than `arrival`. Two servers
+/// dialing into an established pair at once (c dials a and b, already linked) close a loop
+/// that nobody saw coming; dropping the link that brought the duplicate would cut the old
+/// a-b link on both sides and leave the network in pieces until the dialers retried.
+fn newer_route(w: &World, arrival: ConnId, name: &str, sid: u16) -> Option<ConnId> {
+    let known = w.find_server(name.as_bytes())?;
+    let via = w.servers[known].via?;
+    let (old, new) = (w.link(arrival)?, w.link(via)?);
+    (w.servers[known].sid == sid && via != arrival && new.linked_ms > old.linked_ms).then_some(via)
+}
+
 fn is_command(verb: &[u8]) -> bool {
     !verb.is_empty() && verb.iter().all(u8::is_ascii_alphabetic)
         || verb.len() == 3 && verb.iter().all(u8::is_ascii_digit)
@@ -138,11 +150,21 @@ pub fn new_server(ctx: &mut Ctx<'_>, uplink: ServerId, msg: &Message<'_>) {
         warn!("link {conn}: malformed SERVER {name:?} (id {sid}) ignored");
         return;
     }
-    if w.find_server(name.as_bytes()).is_some() || w.servers.iter().any(|(_, s)| s.sid == sid) {
-        // The same server twice means a loop: this link must go.
-        let reason =
-            format!("Server {name} (id {sid}) already exists; link dropped to break a loop");
+    // The same server twice means a loop, and one of the two links must go. When our own
+    // route to it is the younger link, that one goes and the server is taken as introduced
+    // here: the servers at the loop's other corners decide the same way, so an established
+    // link never splits because a new one closed a loop.
+    let known = |w: &World| {
+        w.find_server(name.as_bytes()).is_some() || w.servers.iter().any(|(_, s)| s.sid == sid)
+    };
+    let reason = format!("Server {name} (id {sid}) already exists; link dropped to break a loop");
+    if known(w) {
         warn!("portal: {reason}");
+        if let Some(newer) = newer_route(w, conn, &name, sid) {
+            w.close_conn(newer, &reason, ctx.out);
+        }
+    }
+    if known(w) {
         w.close_conn(conn, &reason, ctx.out);
         return;
     }

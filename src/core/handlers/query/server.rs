@@ -265,7 +265,9 @@ fn stats_commands(w: &World, conn: ConnId, out: &mut Outbox) {
 }
 
 /// The linked portals, for IRC operators: one `249` line each with the peer, its protocol
-/// and capabilities, how long it has been linked and the lines each way.
+/// and capabilities, how long it has been linked, its lag (the last PING round trip, `?`
+/// before the first answer), its send queue (as of the last tick), how long its burst
+/// took, and the lines each way.
 fn stats_portals(w: &World, conn: ConnId, out: &mut Outbox) {
     if !w.is_oper_conn(conn) {
         return;
@@ -280,11 +282,15 @@ fn stats_portals(w: &World, conn: ConnId, out: &mut Outbox) {
             format!("portico {}", p.proto)
         };
         let up = w.now.mono_ms.saturating_sub(p.linked_ms) / 1000;
+        let ms = |v: Option<u64>| v.map_or("?".to_string(), |v| format!("{v}ms"));
         let text = format!(
-            "{} protocol {proto} caps [{}] up {up}s lines out {} in {}{}",
+            "{} protocol {proto} caps [{}] up {up}s lag {} sendq {} burst {} lines out {} in {}{}",
             w.servers[p.server].name,
             crate::core::portal::cap::names(p.caps),
-            l.lines_out,
+            ms(p.lag.current(w.now.mono_ms)),
+            p.sendq_bytes,
+            ms(p.burst.map(|b| b.took_ms)),
+            p.lines_out.get(),
             l.lines_in,
             if p.synced { "" } else { " (bursting)" }
         );
@@ -442,18 +448,30 @@ mod tests {
         );
         t.feed(a, "OPER admin pw");
         let peer = t.link("peer.test", 2, "AWAY BMASK EOB IRCX SETNAME TB", 2);
-        t.feed(peer, ":peer.test EOB");
-        t.now.mono_ms += 5_000;
+        let caps = "caps [AWAY BMASK EOB IRCX SETNAME TB]";
         t.take(a);
-        let lines = t.ask(a, "STATS p");
-        assert_eq!(lines.len(), 2, "{lines:?}");
-        assert!(
-            lines[0].starts_with(
-                ":irc.test 249 alice p :peer.test protocol portico 2 caps [AWAY BMASK EOB IRCX SETNAME TB] up 5s lines out "
-            ),
-            "{lines:?}"
+        // Before the first PING round: no lag yet, still bursting.
+        let burst_lines = t.take(peer).len() - 3; // all but PASS, CAPAB, SERVER
+        assert_eq!(
+            t.ask(a, "STATS p")[0],
+            format!(":irc.test 249 alice p :peer.test protocol portico 2 {caps} up 0s lag ? sendq 0 burst ? lines out {burst_lines} in 3 (bursting)")
         );
-        assert!(!lines[0].ends_with("(bursting)"), "{lines:?}");
+        t.now.mono_ms += 120;
+        t.feed(peer, ":peer.test EOB");
+        t.tick(880);
+        assert_eq!(t.take(peer), vec!["PING :irc.test"]);
+        t.now.mono_ms += 37;
+        t.feed(peer, ":peer.test PONG peer.test :irc.test");
+        t.w.set_link_sendq(peer, 512);
+        t.now.mono_ms += 4_000;
+        let lines = t.ask(a, "STATS p");
+        assert_eq!(
+            lines,
+            vec![
+                format!(":irc.test 249 alice p :peer.test protocol portico 2 {caps} up 5s lag 37ms sendq 512 burst 120ms lines out {} in 5", burst_lines + 1),
+                ":irc.test 219 alice p :End of /STATS report".to_string(),
+            ]
+        );
         let z = t.ask(a, "STATS z");
         assert_eq!(z.len(), 4, "{z:?}");
         assert!(

@@ -643,12 +643,50 @@ fn link_pings_and_times_out() {
         n.t.take(n.peer),
         vec!["ERROR :Closing Link: 127.0.0.1 (Ping timeout: 180 seconds)"]
     );
+    // far.test answered the last PING a minute ago: its next lag PING is due.
     assert_eq!(
         n.t.take(n.far),
-        vec![":irc.test SQUIT peer.test :Ping timeout: 180 seconds"]
+        vec![
+            ":irc.test SQUIT peer.test :Ping timeout: 180 seconds",
+            "PING :irc.test"
+        ]
     );
     assert_eq!(
         n.t.take(n.alice),
         vec![":rob!~rob@peer.host QUIT :irc.test peer.test"]
+    );
+}
+
+#[test]
+fn a_loop_closed_by_a_younger_link_drops_that_link_not_the_established_one() {
+    let mut t = TestWorld::with_portals_and("");
+    let alice = t.user("alice");
+    let peer = t.link("peer.test", 2, ALL, 2);
+    t.tick(60_000);
+    // far.test dialed us a minute after peer.test linked, and also dialed peer.test.
+    let far = t.link("far.test", 3, ALL, 2);
+    t.feed(
+        far,
+        ":far.test NICK fay 1 1600000000000 ~fay far.host 3 + :Fay F",
+    );
+    for c in [alice, peer, far] {
+        t.take(c);
+    }
+    t.feed(peer, ":peer.test SERVER far.test 2 3 :loop");
+    assert_eq!(
+        t.take(far),
+        vec!["ERROR :Closing Link: 127.0.0.1 (Server far.test (id 3) already exists; link dropped to break a loop)"]
+    );
+    // The established link stays, and far.test is now behind it.
+    assert_eq!(t.take(peer), vec![":irc.test SQUIT far.test :Server far.test (id 3) already exists; link dropped to break a loop"]);
+    t.feed(alice, "LINKS");
+    assert_eq!(
+        t.take(alice),
+        vec![
+            ":irc.test 364 alice irc.test irc.test :0 Portico IRC server",
+            ":irc.test 364 alice peer.test irc.test :1 peer.test server",
+            ":irc.test 364 alice far.test peer.test :2 loop",
+            ":irc.test 365 alice * :End of /LINKS list",
+        ]
     );
 }
