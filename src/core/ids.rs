@@ -95,6 +95,13 @@ impl<K: Key, T> Slots<K, T> {
     pub fn is_empty(&self) -> bool {
         self.slab.is_empty()
     }
+    /// The first occupied key at or after index `from`: a cursor that survives inserts and
+    /// removals (paged listings).
+    pub fn next_from(&self, from: usize) -> Option<K> {
+        (from..self.slab.capacity())
+            .find(|&i| self.slab.contains(i))
+            .map(K::from_index)
+    }
     pub fn iter(&self) -> impl Iterator<Item = (K, &T)> {
         self.slab.iter().map(|(i, v)| (K::from_index(i), v))
     }

@@ -266,3 +266,40 @@ fn no_ctcp_channel_refuses_ctcp_but_not_action() {
         [":bob!~bob@127.0.0.1 PRIVMSG #c :\x01ACTION hi\x01"]
     );
 }
+
+#[test]
+fn a_paged_reply_stays_in_one_labeled_batch_to_its_last_page() {
+    let crowd = "[limits]\nmax_clients_per_ip = 0\n";
+    let mut t = TestWorld::with_config(&format!("{}{crowd}", crate::core::testing::BASE_CONFIG));
+    let a = labeled_user(&mut t, "alice");
+    t.feed(a, "JOIN #big");
+    for i in 0..250 {
+        let c = t.user(&format!("u{i}"));
+        t.feed(c, "JOIN #big");
+    }
+    t.take(a);
+    t.feed_paged(a, "@label=w WHO #big");
+    let mut got = t.take(a);
+    assert!(t.w.pages.holds(a), "the reply took one page: {}", got.len());
+    assert_eq!(got[0], "@label=w :irc.test BATCH +L1 labeled-response");
+    while t.next_page(a) {
+        got.append(&mut t.take(a));
+    }
+    got.append(&mut t.take(a));
+    let n = got.len();
+    // alice, the 250 users, the end numeric, and the batch's two ends: nothing else.
+    assert_eq!(n, 1 + 251 + 1 + 1, "{:?}", &got[n.saturating_sub(3)..]);
+    assert_eq!(
+        got[n - 2],
+        "@batch=L1 :irc.test 315 alice #big :End of WHO list"
+    );
+    assert_eq!(got[n - 1], ":irc.test BATCH -L1");
+    assert!(got[1..n - 1]
+        .iter()
+        .all(|l| l.starts_with("@batch=L1 :irc.test 352 alice #big ") || l.contains(" 315 ")));
+    // The next labeled command starts a new batch or stands alone.
+    assert_eq!(
+        t.ask(a, "@label=p PING :x"),
+        ["@label=p :irc.test PONG irc.test :x"]
+    );
+}

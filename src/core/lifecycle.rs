@@ -164,6 +164,11 @@ impl World {
         let Some(l) = self.local(conn) else {
             return true;
         };
+        // A paged reply is still going out: the next command waits, so its answer cannot
+        // land inside this one (core/paging.rs).
+        if self.pages.holds(conn) {
+            return false;
+        }
         // Operators and portals are exempt: load tests and bursts rely on it.
         if l.link.is_some() || l.client.is_some_and(|c| self.clients[c].has(umode::OPER)) {
             return true;
@@ -294,6 +299,7 @@ impl World {
 
     fn forget_local(&mut self, conn: ConnId) {
         self.secure.remove(&conn);
+        self.pages.forget(conn);
         self.forget_labels(conn);
         crate::core::handlers::sasl::closed(self, conn);
         // A verdict still to come must not finish anything for the next user of this id.

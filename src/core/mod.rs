@@ -41,6 +41,7 @@ pub mod metrics;
 pub mod modes;
 pub mod network;
 pub mod owner_view;
+pub mod paging;
 pub mod portal;
 pub mod state;
 #[cfg(test)]
@@ -90,6 +91,9 @@ pub struct Outbox {
     pub connects: Vec<String>,
     /// Portals that just linked: their dialer's backoff starts over.
     pub linked: Vec<String>,
+    /// Connections whose paged reply just ended: the input held meanwhile may be read
+    /// (`paging::finish`).
+    pub resume: Vec<ConnId>,
     /// Indices in `sends` of lines that are no part of the reply to the command being
     /// handled (a message a user sent itself, as delivered): a labeled reply leaves them
     /// out ([`labeled`]). Cleared after each line.
@@ -172,6 +176,8 @@ pub struct World {
     pub sts_port: Option<u16>,
     /// MONITOR lists and who watches which nick.
     pub monitor: handlers::monitor::Monitors,
+    /// Replies still being produced a page at a time (a side table).
+    pub pages: paging::Pages,
     /// Labeled replies in progress (IRCv3 labeled-response).
     pub labels: labeled::Labels,
     /// The account each logged-in user (local or remote) is logged in to: a side table,
@@ -219,6 +225,7 @@ impl World {
             secure: HashMap::new(),
             sts_port: None,
             monitor: Default::default(),
+            pages: Default::default(),
             labels: Default::default(),
             accounts: HashMap::new(),
             checks: Default::default(),

@@ -20,6 +20,8 @@ pub struct TestWorld {
     /// [`TestWorld::finish_checks`] runs them, or [`TestWorld::verdict`] decides one).
     pub hold_checks: bool,
     pub held: Vec<crate::core::checks::CheckRequest>,
+    /// Connections whose paged reply ended (`Outbox::resume`).
+    pub resumed: Vec<ConnId>,
 }
 
 pub const BASE_CONFIG: &str =
@@ -48,6 +50,7 @@ impl TestWorld {
             linked: Vec::new(),
             hold_checks: false,
             held: Vec::new(),
+            resumed: Vec::new(),
         }
     }
 
@@ -99,10 +102,30 @@ impl TestWorld {
         c
     }
 
+    /// Feeds a line; its paged reply is then produced to its end, as for a client that reads
+    /// everything at once (other connections' pending replies stay where they are) ([`TestWorld::feed_paged`] stops after the first page).
     pub fn feed(&mut self, conn: ConnId, line: &str) {
+        self.feed_paged(conn, line);
+        while self.w.pages.holds(conn) {
+            self.next_page(conn);
+        }
+    }
+
+    /// Feeds a line and leaves what is paged of its reply for [`TestWorld::next_page`].
+    pub fn feed_paged(&mut self, conn: ConnId, line: &str) {
         let mut out = Outbox::default();
         self.w.on_line(conn, line.as_bytes(), self.now, &mut out);
         self.apply(out);
+    }
+
+    /// The shell saw `conn`'s send queue drain: its next page. True while more is pending;
+    /// the connections whose held input may be read again are in `resumed`.
+    pub fn next_page(&mut self, conn: ConnId) -> bool {
+        let mut out = Outbox::default();
+        let more = self.w.next_page(conn, &mut out);
+        self.resumed.append(&mut out.resume);
+        self.apply(out);
+        more
     }
 
     pub fn tick(&mut self, advance_ms: u64) {

@@ -15,7 +15,7 @@ use super::websocket::{Fed, Ws};
 use super::{Handle, Options, REHASH, RUN, STOP};
 use crate::config::Config;
 use crate::core::ids::Key;
-use crate::core::{Clock, ConnId, Outbox, World};
+use crate::core::{paging, Clock, ConnId, Outbox, World};
 use crate::limits::{READ_BUDGET, RECVQ_LIMIT, SCRATCH};
 use crate::proto::framer::{Flow, Input};
 use hashbrown::HashMap;
@@ -39,6 +39,10 @@ const LINGER_MS: u64 = 2_000;
 const TICK_MS: u64 = 1_000;
 /// How soon throttled connections are looked at again.
 const THROTTLE_RETRY_MS: u64 = 50;
+/// Pages of paged replies (core/paging.rs) produced per loop turn, over all connections:
+/// with at most 8 KiB each, a turn spends a bounded time on listings however many clients
+/// ask for them at once.
+const PAGES_PER_TURN: usize = 32;
 
 struct Listener {
     sock: TcpListener,
@@ -86,6 +90,9 @@ pub struct Server {
     stopping: bool,
     /// Writes the state file (ACCESS entries kept across restarts).
     saver: Saver,
+    /// Where the next turn starts serving paged replies, so a crowd of them is served in
+    /// turn when `PAGES_PER_TURN` cuts a turn short.
+    page_turn: usize,
     /// The `[metrics]` listener and its scrapers, if configured.
     metrics: Option<Metrics>,
     /// Bytes and lines moved, for the metrics (the send queue total is summed per scrape).
@@ -144,6 +151,7 @@ impl Server {
             fd_exhausted: false,
             stopping: false,
             saver,
+            page_turn: 0,
             metrics: None,
             traffic: ShellFigures::default(),
             opts,
@@ -317,11 +325,49 @@ impl Server {
         }
         self.saver.poll(&mut self.world, Some(now.mono_ms));
         self.flush_dirty(now);
+        if self.next_pages(now) {
+            // The new pages go out this turn, not after the next poll.
+            self.flush_dirty(now);
+        }
         self.reap(now);
+    }
+
+    /// Whether connection `k` has a paged reply waiting and room for its next page: its
+    /// send queue has drained to the low-water mark.
+    fn wants_page(&self, id: ConnId) -> bool {
+        self.conns.get(id.index()).is_some_and(|c| {
+            c.is_open() && c.sendq.len() <= paging::low_water(self.world.sendq_limit(id))
+        })
+    }
+
+    /// The next page of each paged reply whose connection has drained (up to
+    /// `PAGES_PER_TURN`); true if any was produced.
+    fn next_pages(&mut self, now: Clock) -> bool {
+        if self.world.pages.is_empty() {
+            return false;
+        }
+        let mut due: Vec<ConnId> = self.world.pages.conns().collect();
+        due.retain(|&id| self.wants_page(id));
+        if due.is_empty() {
+            return false;
+        }
+        // Round robin: start where the last cut-short turn stopped.
+        due.sort_unstable();
+        let start = self.page_turn % due.len();
+        due.rotate_left(start);
+        due.truncate(PAGES_PER_TURN);
+        self.page_turn = self.page_turn.wrapping_add(due.len());
+        for id in due {
+            self.world.next_page(id, &mut self.out);
+        }
+        self.apply(now);
+        true
     }
 
     fn poll_timeout(&self) -> Duration {
         if !self.pending_read.is_empty()
+            || !self.world.pages.is_empty()
+                && self.world.pages.conns().any(|id| self.wants_page(id))
             || !self.dirty.is_empty()
                 && self
                     .dirty
@@ -906,6 +952,12 @@ impl Server {
         }
         for name in std::mem::take(&mut self.out.linked) {
             self.dialer.linked(&name);
+        }
+        // A paged reply ended: input held behind it is read now, not on the next retry.
+        for id in std::mem::take(&mut self.out.resume) {
+            if self.conns.get(id.index()).is_some_and(|c| c.in_throttled) {
+                self.process(id.index(), &[], now);
+            }
         }
     }
 

@@ -7,6 +7,7 @@ use crate::core::handlers::ircx::access::{on_join, OnJoin};
 use crate::core::handlers::ircx::event::EventType;
 use crate::core::handlers::ircx::prop::{key_status, send_greeting, Prop};
 use crate::core::modes::{self, Status};
+use crate::core::paging::{self, Cursor, Lister, Member};
 use crate::core::portal::LinkMsg;
 use crate::core::state::{cmode, umode, Topic};
 use crate::core::{ChanId, ClientId, ConnId, Outbox, World};
@@ -331,11 +332,9 @@ fn send_topic(w: &World, conn: ConnId, ch: ChanId, out: &mut Outbox) {
     }
 }
 
-/// 353 lines (as many as needed) and 366.
-pub fn send_names(w: &World, conn: ConnId, viewer: ClientId, ch: ChanId, out: &mut Outbox) {
+/// 353 lines (as many as needed) and 366, a page at a time (core/paging.rs).
+pub fn send_names(w: &mut World, conn: ConnId, viewer: ClientId, ch: ChanId, out: &mut Outbox) {
     let chan = &w.channels[ch];
-    let viewer_caps = w.clients[viewer].caps;
-    let is_member = chan.members.contains_key(&viewer);
     let symbol = if chan.has(cmode::SECRET) {
         "@"
     } else if chan.has(cmode::PRIVATE) {
@@ -343,44 +342,104 @@ pub fn send_names(w: &World, conn: ConnId, viewer: ClientId, ch: ChanId, out: &m
     } else {
         "="
     };
-    let head = w.num(conn, n::RPL_NAMREPLY).arg(symbol).arg(&*chan.name);
-    let mut names = String::new();
-    let flush = |names: &mut String, out: &mut Outbox| {
-        if !names.is_empty() {
-            out.send(conn, head.clone().trailing(names.as_bytes()).finish());
-            names.clear();
-        }
+    let lister = Names {
+        viewer,
+        ch,
+        oid: chan.oid,
+        name: chan.name.clone(),
+        symbol,
+        is_member: chan.members.contains_key(&viewer),
+        hosts_only: w.in_audience(ch, viewer),
+        names: String::new(),
     };
-    let hosts_only = w.in_audience(ch, viewer);
-    for (&member, &flags) in &chan.members {
+    let cursor = Cursor::members(w, ch);
+    paging::start(w, conn, lister, cursor, out);
+}
+
+/// NAMES of one channel: nicks packed into 353 lines; what may be seen is decided at the
+/// start, each member shown as they are when their turn comes.
+struct Names {
+    viewer: ClientId,
+    ch: ChanId,
+    /// The channel listed: a channel made later in the same slot has another OID.
+    oid: u32,
+    /// For 366, also when the channel is gone by then.
+    name: Box<str>,
+    symbol: &'static str,
+    is_member: bool,
+    hosts_only: bool,
+    /// Names not sent yet (a 353 holds as many as fit).
+    names: String,
+}
+
+impl Names {
+    fn flush(&mut self, w: &World, conn: ConnId, out: &mut Outbox) {
+        if !self.names.is_empty() {
+            let head = w
+                .num(conn, n::RPL_NAMREPLY)
+                .arg(self.symbol)
+                .arg(&*self.name);
+            out.send(conn, head.trailing(self.names.as_bytes()).finish());
+            self.names.clear();
+        }
+    }
+}
+
+impl Lister for Names {
+    fn item(&mut self, w: &World, conn: ConnId, id: u32, out: &mut Outbox) -> bool {
+        let (member, flags) = match paging::member(w, self.ch, self.oid, id) {
+            Member::Here(_, member, flags) => (member, flags),
+            Member::Left => return true,
+            Member::ChannelGone => return false,
+        };
         let c = &w.clients[member];
-        if !is_member && c.has(umode::INVISIBLE) {
-            continue;
+        if !self.is_member && c.has(umode::INVISIBLE) {
+            return true;
         }
         // IRCX AUDITORIUM: an ordinary member sees the hosts and themselves.
-        if hosts_only && !flags.is_op() && member != viewer {
-            continue;
+        if self.hosts_only && !flags.is_op() && member != self.viewer {
+            return true;
         }
-        if names.len() + c.nick.len() + c.user.len() + c.host.len() + 4 > 400 {
-            flush(&mut names, out);
+        if self.names.len() + c.nick.len() + c.user.len() + c.host.len() + 4 > 400 {
+            self.flush(w, conn, out);
         }
-        if !names.is_empty() {
-            names.push(' ');
+        if !self.names.is_empty() {
+            self.names.push(' ');
         }
+        let viewer_caps = w.clients[self.viewer].caps;
         w.push_member_prefixes(
-            &mut names,
+            &mut self.names,
             flags,
             viewer_caps & caps::MULTI_PREFIX != 0,
             viewer_caps,
         );
         if viewer_caps & caps::USERHOST_IN_NAMES != 0 {
-            names.push_str(&c.mask());
+            self.names.push_str(&c.mask());
         } else {
-            names.push_str(&c.nick);
+            self.names.push_str(&c.nick);
         }
+        true
     }
-    flush(&mut names, out);
-    w.reply(out, conn, n::RPL_ENDOFNAMES, &[chan.name.as_bytes()]);
+    fn page_end(&mut self, w: &World, conn: ConnId, out: &mut Outbox) {
+        self.flush(w, conn, out);
+    }
+    fn end(&mut self, w: &World, conn: ConnId, out: &mut Outbox) {
+        self.flush(w, conn, out);
+        w.reply(out, conn, n::RPL_ENDOFNAMES, &[self.name.as_bytes()]);
+    }
+}
+
+/// 366 alone: NAMES of a channel that is not there (or secret, seen from outside). Paged
+/// like the others, so it keeps its place behind a listing still going out.
+struct NoNames(Box<[u8]>);
+
+impl Lister for NoNames {
+    fn item(&mut self, _: &World, _: ConnId, _: u32, _: &mut Outbox) -> bool {
+        false
+    }
+    fn end(&mut self, w: &World, conn: ConnId, out: &mut Outbox) {
+        w.reply(out, conn, n::RPL_ENDOFNAMES, &[&self.0]);
+    }
 }
 
 fn part_one(ctx: &mut Ctx<'_>, ch: ChanId, reason: Option<&[u8]>) {
@@ -508,7 +567,10 @@ pub fn names(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
             {
                 send_names(ctx.w, ctx.conn, cid, ch, ctx.out)
             }
-            _ => ctx.w.reply(ctx.out, ctx.conn, n::RPL_ENDOFNAMES, &[name]),
+            _ => {
+                let lister = NoNames(name.into());
+                paging::start(ctx.w, ctx.conn, lister, Cursor::empty(), ctx.out);
+            }
         }
     }
     Ok(())
@@ -518,17 +580,17 @@ pub fn names(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
 /// counts `>n` `<n`, channel age `C>n` `C<n` and topic age `T>n` `T<n` in minutes (`C>5`:
 /// created more than 5 minutes ago).
 #[derive(Default)]
-struct ListFilter<'a> {
-    masks: Vec<&'a [u8]>,
-    not: Vec<&'a [u8]>,
+struct ListFilter {
+    masks: Vec<Box<[u8]>>,
+    not: Vec<Box<[u8]>>,
     users: (usize, usize),
     /// Unix seconds: created within `[from, to]`, topic set within `[from, to]`.
     created: (u64, u64),
     topic: (u64, u64),
 }
 
-impl<'a> ListFilter<'a> {
-    fn parse(param: &'a [u8], now_s: u64) -> ListFilter<'a> {
+impl ListFilter {
+    fn parse(param: &[u8], now_s: u64) -> ListFilter {
         let mut f = ListFilter {
             users: (0, usize::MAX),
             created: (0, u64::MAX),
@@ -550,8 +612,8 @@ impl<'a> ListFilter<'a> {
                 [b'C', b'<', ..] => f.created.0 = num(2).map_or(f.created.0, ago),
                 [b'T', b'>', ..] => f.topic.1 = num(2).map_or(f.topic.1, ago),
                 [b'T', b'<', ..] => f.topic.0 = num(2).map_or(f.topic.0, ago),
-                [b'!', rest @ ..] => f.not.push(rest),
-                _ => f.masks.push(item),
+                [b'!', rest @ ..] => f.not.push(rest.into()),
+                _ => f.masks.push(item.into()),
             }
         }
         f
@@ -572,22 +634,34 @@ impl<'a> ListFilter<'a> {
 }
 
 pub fn list(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
-    let cid = ctx.client();
-    let w = &*ctx.w;
-    let filter = ListFilter::parse(msg.param(0), w.now.unix_s());
-    let masks = &filter.masks;
+    let me = ctx.client();
+    let filter = ListFilter::parse(msg.param(0), ctx.w.now.unix_s());
     // `321 nick Channel :Users  Name`: the column titles (RFC 1459 §6.2).
-    w.reply(ctx.out, ctx.conn, n::RPL_LISTSTART, &[b"Channel"]);
-    for (_, chan) in &w.channels {
+    ctx.w
+        .reply(ctx.out, ctx.conn, n::RPL_LISTSTART, &[b"Channel"]);
+    let lister = List { me, filter };
+    paging::start(ctx.w, ctx.conn, lister, Cursor::Channels(0), ctx.out);
+    Ok(())
+}
+
+/// LIST, a page at a time: each channel as it is when the cursor reaches its slot.
+struct List {
+    me: ClientId,
+    filter: ListFilter,
+}
+
+impl Lister for List {
+    fn item(&mut self, w: &World, conn: ConnId, id: u32, out: &mut Outbox) -> bool {
+        let chan = &w.channels[paging::channel(id)];
         let count = chan.members.len();
-        let member = chan.members.contains_key(&cid);
+        let member = chan.members.contains_key(&self.me);
         // IRCX +h: public, but found only by its exact name, never enumerated.
-        let named = masks.iter().any(|m| {
+        let named = self.filter.masks.iter().any(|m| {
             !m.contains(&b'*') && !m.contains(&b'?') && wild_match(w.cm, m, chan.name.as_bytes())
         });
         let visible = (!chan.is_secret() && (!chan.has(cmode::HIDDEN) || named)) || member;
-        if !visible || !filter.passes(w, chan) {
-            continue;
+        if !visible || !self.filter.passes(w, chan) {
+            return true;
         }
         let mut text = Vec::new();
         text.extend_from_slice(b"[+");
@@ -601,15 +675,17 @@ pub fn list(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
             text.extend_from_slice(&t.text);
         }
         let line = w
-            .num(ctx.conn, n::RPL_LIST)
+            .num(conn, n::RPL_LIST)
             .arg(&*chan.name)
             .arg(count.to_string())
             .trailing(text)
             .finish();
-        ctx.out.send(ctx.conn, line);
+        out.send(conn, line);
+        true
     }
-    w.reply(ctx.out, ctx.conn, n::RPL_LISTEND, &[]);
-    Ok(())
+    fn end(&mut self, w: &World, conn: ConnId, out: &mut Outbox) {
+        w.reply(out, conn, n::RPL_LISTEND, &[]);
+    }
 }
 
 /// Whether a local kicker is a host and the victim an owner: only owners kick owners.

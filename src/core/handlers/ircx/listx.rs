@@ -32,8 +32,9 @@
 use super::prop::Prop;
 use crate::core::dispatch::{err, Ctx, HResult};
 use crate::core::modes;
+use crate::core::paging::{self, Cursor, Lister};
 use crate::core::state::cmode;
-use crate::core::{ChanId, Channel, ClientId, World};
+use crate::core::{Channel, ClientId, ConnId, Outbox, World};
 use crate::proto::casemap::{is_channel, CaseMapping};
 use crate::proto::numeric as n;
 use crate::proto::Message;
@@ -43,53 +44,81 @@ use crate::proto::Message;
 /// asks again with narrower terms.
 pub const LISTX_MAX: usize = 1000;
 
-/// `LISTX [<channels>]` / `LISTX <query terms> [<limit>]`.
+/// `LISTX [<channels>]` / `LISTX <query terms> [<limit>]`, a page at a time
+/// (core/paging.rs).
 pub fn listx(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let cid = ctx.client();
     let query = parse(msg.params()).ok_or_else(|| err(n::IRCERR_BADCOMMAND, &[b"LISTX"]))?;
     let w = &*ctx.w;
-    let candidates: Vec<ChanId> = if query.names.is_empty() {
-        w.channels.iter().map(|(ch, _)| ch).collect()
+    let cursor = if query.names.is_empty() {
+        Cursor::Channels(0)
     } else {
-        let mut found: Vec<ChanId> = Vec::new();
+        let mut found: Vec<u32> = Vec::new();
         for name in &query.names {
             if let Some(ch) = w.find_channel(name) {
-                if !found.contains(&ch) {
-                    found.push(ch);
+                if !found.contains(&ch.0) {
+                    found.push(ch.0);
                 }
             }
         }
-        found
+        Cursor::Ids(found.into(), 0)
     };
     w.reply(ctx.out, ctx.conn, n::IRCRPL_LISTXSTART, &[]);
-    let mut listed = 0;
-    let mut truncated = false;
-    for ch in candidates {
-        let chan = &w.channels[ch];
-        // A hidden channel answers a query by its name, but is never enumerated.
-        let named = !query.names.is_empty();
-        let hidden = chan.has(cmode::HIDDEN) && !named && !chan.members.contains_key(&cid);
-        if hidden || !visible(chan, cid) || !query.terms.iter().all(|t| t.matches(w, chan)) {
-            continue;
-        }
-        if listed == query.limit {
-            truncated = true;
-            break;
-        }
-        listed += 1;
-        ctx.out.send(ctx.conn, entry(w, ctx.conn, chan));
-        if let Some(pics) = chan.prop(Prop::Pics) {
-            let line = w.num(ctx.conn, n::IRCRPL_LISTXPICS).trailing(pics).finish();
-            ctx.out.send(ctx.conn, line);
-        }
-    }
-    let last = if truncated {
-        n::IRCRPL_LISTXTRUNC
-    } else {
-        n::IRCRPL_LISTXEND
+    let lister = Listing {
+        me: cid,
+        named: !query.names.is_empty(),
+        terms: query.terms,
+        limit: query.limit,
+        listed: 0,
+        truncated: false,
     };
-    w.reply(ctx.out, ctx.conn, last, &[]);
+    paging::start(ctx.w, ctx.conn, lister, cursor, ctx.out);
     Ok(())
+}
+
+/// One LISTX under way.
+struct Listing {
+    me: ClientId,
+    /// Channels were asked for by name.
+    named: bool,
+    terms: Vec<Term>,
+    limit: usize,
+    listed: usize,
+    /// A further matching channel was left out (816).
+    truncated: bool,
+}
+
+impl Lister for Listing {
+    fn item(&mut self, w: &World, conn: ConnId, id: u32, out: &mut Outbox) -> bool {
+        // A channel named in the query may be gone by its turn.
+        let Some(chan) = w.channels.get(paging::channel(id)) else {
+            return true;
+        };
+        // A hidden channel answers a query by its name, but is never enumerated.
+        let hidden = chan.has(cmode::HIDDEN) && !self.named && !chan.members.contains_key(&self.me);
+        if hidden || !visible(chan, self.me) || !self.terms.iter().all(|t| t.matches(w, chan)) {
+            return true;
+        }
+        if self.listed == self.limit {
+            self.truncated = true;
+            return false;
+        }
+        self.listed += 1;
+        out.send(conn, entry(w, conn, chan));
+        if let Some(pics) = chan.prop(Prop::Pics) {
+            let line = w.num(conn, n::IRCRPL_LISTXPICS).trailing(pics).finish();
+            out.send(conn, line);
+        }
+        true
+    }
+    fn end(&mut self, w: &World, conn: ConnId, out: &mut Outbox) {
+        let last = if self.truncated {
+            n::IRCRPL_LISTXTRUNC
+        } else {
+            n::IRCRPL_LISTXEND
+        };
+        w.reply(out, conn, last, &[]);
+    }
 }
 
 /// Secret and private channels are shown to their members only.
@@ -99,7 +128,7 @@ fn visible(chan: &Channel, cid: ClientId) -> bool {
 
 /// `812 <nick> <channel> <modes> <members> <limit> :<topic>`: the modes are the flags only
 /// (the draft: no mode that takes an argument).
-fn entry(w: &World, conn: crate::core::ConnId, chan: &Channel) -> std::rc::Rc<[u8]> {
+fn entry(w: &World, conn: ConnId, chan: &Channel) -> std::rc::Rc<[u8]> {
     let mut flags = vec![b'+'];
     flags.extend(
         modes::flags()

@@ -2,8 +2,9 @@
 
 use crate::core::dispatch::{Ctx, HResult};
 use crate::core::modes::Status;
+use crate::core::paging::{self, Cursor, Lister, Member};
 use crate::core::state::umode;
-use crate::core::{caps, ClientId, ConnId, Outbox, World};
+use crate::core::{caps, ChanId, ClientId, ConnId, Outbox, World};
 use crate::proto::casemap::{is_channel, wild_match};
 use crate::proto::{numeric as n, Message};
 use std::rc::Rc;
@@ -29,14 +30,23 @@ pub fn who(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         me,
         opers_only: flags.contains(&b'o'),
         whox,
+        end: if given.is_empty() { b"*" } else { given }.into(),
     };
-    if is_channel(mask) {
-        who_channel(ctx.w, ctx.conn, &q, mask, ctx.out);
-    } else {
-        who_mask(ctx.w, ctx.conn, &q, mask, ctx.out);
+    let (w, conn) = (&mut *ctx.w, ctx.conn);
+    if !is_channel(mask) {
+        let see_all = w.clients[me].has(umode::OPER);
+        let lister = ByMask {
+            q,
+            mask: mask.into(),
+            see_all,
+        };
+        paging::start(w, conn, lister, Cursor::Clients(0), ctx.out);
+        return Ok(());
     }
-    let end: &[u8] = if given.is_empty() { b"*" } else { given };
-    ctx.w.reply(ctx.out, ctx.conn, n::RPL_ENDOFWHO, &[end]);
+    match who_channel(w, q, mask) {
+        Ok((lister, cursor)) => paging::start(w, conn, lister, cursor, ctx.out),
+        Err(q) => paging::start(w, conn, Nothing(q), Cursor::empty(), ctx.out),
+    }
     Ok(())
 }
 
@@ -46,6 +56,14 @@ struct Query {
     opers_only: bool,
     /// WHOX (`%fields[,token]`): 354 with those fields instead of 352.
     whox: Option<Whox>,
+    /// The mask as given, for 315.
+    end: Box<[u8]>,
+}
+
+impl Query {
+    fn end(&self, w: &World, conn: ConnId, out: &mut Outbox) {
+        w.reply(out, conn, n::RPL_ENDOFWHO, &[&self.end]);
+    }
 }
 
 /// The fields a WHOX query asks for, and its token.
@@ -73,46 +91,99 @@ impl Whox {
     }
 }
 
+/// A WHO that lists nobody (no such channel, or a secret one seen from outside).
+struct Nothing(Query);
+
+impl Lister for Nothing {
+    fn item(&mut self, _: &World, _: ConnId, _: u32, _: &mut Outbox) -> bool {
+        false
+    }
+    fn end(&mut self, w: &World, conn: ConnId, out: &mut Outbox) {
+        self.0.end(w, conn, out);
+    }
+}
+
 /// Outsiders see neither a secret channel nor its invisible members; operators see all.
-fn who_channel(w: &World, conn: ConnId, q: &Query, name: &[u8], out: &mut Outbox) {
-    let (me, opers_only) = (q.me, q.opers_only);
+/// What may be seen is decided at the start; each member is shown as they are when their
+/// turn comes (core/paging.rs).
+/// Gives the query back when nobody is to be listed.
+fn who_channel(w: &World, q: Query, name: &[u8]) -> Result<(InChannel, Cursor), Query> {
+    let me = q.me;
     let Some(ch) = w.find_channel(name) else {
-        return;
+        return Err(q);
     };
     let chan = &w.channels[ch];
     let see_all = chan.members.contains_key(&me) || w.clients[me].has(umode::OPER);
     if chan.is_secret() && !see_all {
-        return;
+        return Err(q);
     }
-    let multi = w.clients[me].caps & caps::MULTI_PREFIX != 0;
-    // Sorted so the reply does not depend on hash order.
-    let mut members: Vec<(ClientId, Status)> = chan.members.iter().map(|(&c, &f)| (c, f)).collect();
-    members.sort_unstable();
-    // IRCX AUDITORIUM: an ordinary member sees the hosts and themselves.
-    let hosts_only = w.in_audience(ch, me);
-    for (cid, flags) in members {
+    let lister = InChannel {
+        ch,
+        oid: chan.oid,
+        see_all,
+        multi: w.clients[me].caps & caps::MULTI_PREFIX != 0,
+        // IRCX AUDITORIUM: an ordinary member sees the hosts and themselves.
+        hosts_only: w.in_audience(ch, me),
+        q,
+    };
+    // In member ID order, so the reply does not depend on hash order.
+    Ok((lister, Cursor::members(w, ch)))
+}
+
+/// `WHO #channel`, a page at a time.
+struct InChannel {
+    q: Query,
+    ch: ChanId,
+    /// The channel listed: a channel made later in the same slot has another OID.
+    oid: u32,
+    see_all: bool,
+    multi: bool,
+    hosts_only: bool,
+}
+
+impl Lister for InChannel {
+    fn item(&mut self, w: &World, conn: ConnId, id: u32, out: &mut Outbox) -> bool {
+        let (chan, cid, flags) = match paging::member(w, self.ch, self.oid, id) {
+            Member::Here(chan, cid, flags) => (chan, cid, flags),
+            Member::Left => return true,
+            Member::ChannelGone => return false,
+        };
         let c = &w.clients[cid];
-        if (c.has(umode::INVISIBLE) && !see_all) || (opers_only && !c.has(umode::OPER)) {
-            continue;
+        if (c.has(umode::INVISIBLE) && !self.see_all) || (self.q.opers_only && !c.has(umode::OPER))
+        {
+            return true;
         }
-        if hosts_only && !flags.is_op() && cid != me {
-            continue;
+        if self.hosts_only && !flags.is_op() && cid != self.q.me {
+            return true;
         }
-        out.send(conn, reply_line(w, conn, q, &chan.name, cid, flags, multi));
+        out.send(
+            conn,
+            reply_line(w, conn, &self.q, &chan.name, cid, flags, self.multi),
+        );
+        true
+    }
+    fn end(&mut self, w: &World, conn: ConnId, out: &mut Outbox) {
+        self.q.end(w, conn, out);
     }
 }
 
-/// An invisible user shows only to operators, to themselves and to those sharing a channel.
-fn who_mask(w: &World, conn: ConnId, q: &Query, mask: &[u8], out: &mut Outbox) {
-    let (me, opers_only) = (q.me, q.opers_only);
-    let see_all = w.clients[me].has(umode::OPER);
-    let matches = |s: &[u8]| wild_match(w.cm, mask, s);
-    for (cid, c) in &w.clients {
-        if opers_only && !c.has(umode::OPER) {
-            continue;
+/// `WHO <mask>`, a page at a time. An invisible user shows only to operators, to themselves
+/// and to those sharing a channel.
+struct ByMask {
+    q: Query,
+    mask: Box<[u8]>,
+    see_all: bool,
+}
+
+impl Lister for ByMask {
+    fn item(&mut self, w: &World, conn: ConnId, id: u32, out: &mut Outbox) -> bool {
+        let (me, cid) = (self.q.me, paging::client(id));
+        let c = &w.clients[cid];
+        if self.q.opers_only && !c.has(umode::OPER) {
+            return true;
         }
         let hidden =
-            c.has(umode::INVISIBLE) && !see_all && cid != me && !shares_channel(w, me, cid);
+            c.has(umode::INVISIBLE) && !self.see_all && cid != me && !shares_channel(w, me, cid);
         let hit = [
             c.nick.as_bytes(),
             c.user.as_bytes(),
@@ -122,10 +193,17 @@ fn who_mask(w: &World, conn: ConnId, q: &Query, mask: &[u8], out: &mut Outbox) {
             w.servers[c.server].name.as_bytes(),
         ]
         .into_iter()
-        .any(matches);
+        .any(|s| wild_match(w.cm, &self.mask, s));
         if hit && !hidden {
-            out.send(conn, reply_line(w, conn, q, "*", cid, Status::NONE, false));
+            out.send(
+                conn,
+                reply_line(w, conn, &self.q, "*", cid, Status::NONE, false),
+            );
         }
+        true
+    }
+    fn end(&mut self, w: &World, conn: ConnId, out: &mut Outbox) {
+        self.q.end(w, conn, out);
     }
 }
 
