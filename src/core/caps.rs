@@ -15,6 +15,8 @@ pub const EXTENDED_JOIN: Caps = 64;
 pub const INVITE_NOTIFY: Caps = 128;
 pub const SETNAME: Caps = 256;
 pub const CAP_NOTIFY: Caps = 512;
+/// IRCv3 draft/metadata-2 (a high bit: other capabilities are being added below it).
+pub const METADATA: Caps = 1 << 24;
 
 /// Not a capability: the connection speaks IRCX (set by the IRCX command, never offered in
 /// CAP LS). Lines whose form differs per dialect are rendered once per dialect.
@@ -26,6 +28,7 @@ pub const DIALECTS: Caps = DIALECT_IRCX;
 pub const ALL: &[(&str, Caps)] = &[
     ("away-notify", AWAY_NOTIFY),
     ("cap-notify", CAP_NOTIFY),
+    ("draft/metadata-2", METADATA),
     ("echo-message", ECHO_MESSAGE),
     ("extended-join", EXTENDED_JOIN),
     ("invite-notify", INVITE_NOTIFY),

@@ -151,6 +151,8 @@ pub struct World {
     pub sts_port: Option<u16>,
     /// MONITOR lists and who watches which nick.
     pub monitor: handlers::monitor::Monitors,
+    /// Users' metadata and subscriptions (draft/metadata-2), beside the client records.
+    pub metadata: handlers::metadata::store::Metadata,
     pub now: Clock,
 }
 
@@ -189,6 +191,7 @@ impl World {
             secure: HashMap::new(),
             sts_port: None,
             monitor: Default::default(),
+            metadata: Default::default(),
             now,
         };
         w.isupport = isupport::tokens(&w.config);

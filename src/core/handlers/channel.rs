@@ -196,6 +196,7 @@ pub fn join_one(
         send_topic(w, ctx.conn, ch, ctx.out);
     }
     send_names(w, ctx.conn, cid, ch, ctx.out);
+    super::metadata::notify::on_join(w, ctx.conn, cid, ch, ctx.out);
     send_greeting(w, ch, cid, Prop::OnJoin, ctx.out);
     Ok(())
 }

@@ -52,11 +52,14 @@ pub mod cap {
     pub const BMASK: u32 = 16;
     /// IRCX state: owners (`~` in SJOIN, MODE `q`). Without it owners travel as ops.
     pub const IRCX: u32 = 32;
+    /// Users' draft/metadata-2 keys (channels' travel as IRCX properties).
+    pub const METADATA: u32 = 64;
     pub const ALL: &[(&str, u32)] = &[
         ("AWAY", AWAY),
         ("BMASK", BMASK),
         ("EOB", EOB),
         ("IRCX", IRCX),
+        ("METADATA", METADATA),
         ("SETNAME", SETNAME),
         ("TB", TB),
     ];
