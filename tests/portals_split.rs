@@ -524,7 +524,10 @@ fn a_linked_server_introducing_a_known_server_is_dropped() {
     let mut x = raw_server(&a, PASSWORD, "CAPAB 1 2 :EOB", "SERVER x.test 1 9 :rogue");
     let burst = x.skip_until(":a.test EOB");
     assert_eq!(burst[0], "PASS linkpw 0210-PORTICO portico|0.1.0");
-    assert_eq!(burst[1], "CAPAB 1 2 :AWAY BMASK EOB IRCX SETNAME TB");
+    assert_eq!(
+        burst[1],
+        "CAPAB 1 2 :AWAY BMASK EOB IRCX METADATA SETNAME TB"
+    );
     assert_eq!(burst[2], "SERVER a.test 1 1 :Portico IRC server");
     x.send(":x.test SERVER b.test 2 2 :a second b");
     assert_eq!(
