@@ -2,13 +2,16 @@ mod common;
 use common::*;
 
 const ALL_CAPS: &str =
-    "away-notify cap-notify echo-message extended-join invite-notify message-tags multi-prefix server-time setname userhost-in-names";
+    "away-notify cap-notify draft/metadata-2 echo-message extended-join invite-notify message-tags multi-prefix server-time setname userhost-in-names";
+/// The same to CAP 302 clients: metadata carries its limits.
+const ALL_CAPS_302: &str =
+    "away-notify cap-notify draft/metadata-2=max-subs=50,max-keys=20,max-value-bytes=255 echo-message extended-join invite-notify message-tags multi-prefix server-time setname userhost-in-names";
 
 /// Registers `nick` after negotiating `caps` (space-separated) with CAP LS 302 / REQ / END.
 fn cap_user(s: &TestServer, nick: &str, caps: &str) -> TestClient {
     let mut c = s.connect();
     c.send("CAP LS 302");
-    c.expect(&format!(":irc.test CAP * LS :{ALL_CAPS}"));
+    c.expect(&format!(":irc.test CAP * LS :{ALL_CAPS_302}"));
     c.send(&format!("NICK {nick}"));
     c.send(&format!("USER {nick} 0 * :{nick} real"));
     c.send(&format!("CAP REQ :{caps}"));
@@ -70,7 +73,7 @@ fn cap_ls_req_list_and_end_hold_registration() {
     let s = server();
     let mut c = s.connect();
     c.send("CAP LS 302");
-    c.expect(&format!(":irc.test CAP * LS :{ALL_CAPS}"));
+    c.expect(&format!(":irc.test CAP * LS :{ALL_CAPS_302}"));
     c.send("NICK alice");
     c.send("USER alice 0 * :Alice");
     // Negotiation is open: no welcome yet.
