@@ -75,3 +75,16 @@ pub const USER_LEN: usize = 10;
 
 /// Nicks one user may MONITOR (ISUPPORT `MONITOR`): what Ergo and InspIRCd default to.
 pub const MONITOR_LIMIT: usize = 100;
+
+/// draft/metadata-2 (advertised in the capability's value): keys one client may subscribe
+/// to (Ergo's default too).
+pub const METADATA_MAX_SUBS: usize = 50;
+/// Free-form metadata keys per user and per channel (IRCX's own properties do not count:
+/// they are a fixed set). Each is a small heap block, so a user cannot grow without bound.
+pub const METADATA_MAX_KEYS: usize = 20;
+/// Longest value: IRCX's longest property (ONJOIN, CLIENT), and short enough that a
+/// `761`, a `METADATA` notification or a portal's PROP with a 64-byte key and a 50-byte
+/// channel still fits the 512-byte line.
+pub const METADATA_MAX_VALUE_BYTES: usize = 255;
+/// Longest key name.
+pub const METADATA_MAX_KEY_BYTES: usize = 64;

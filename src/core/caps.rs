@@ -15,6 +15,8 @@ pub const EXTENDED_JOIN: Caps = 64;
 pub const INVITE_NOTIFY: Caps = 128;
 pub const SETNAME: Caps = 256;
 pub const CAP_NOTIFY: Caps = 512;
+/// IRCv3 draft/metadata-2 (a high bit: other capabilities are being added below it).
+pub const METADATA: Caps = 1 << 24;
 /// IRCv3 batch: `BATCH +ref type` … `BATCH -ref`, the `batch` tag on the lines between.
 pub const BATCH: Caps = 1024;
 /// IRCv3 labeled-response (needs `batch` too: see `core::labeled`).
@@ -47,6 +49,7 @@ pub const ALL: &[(&str, Caps)] = &[
     ("away-notify", AWAY_NOTIFY),
     ("batch", BATCH),
     ("cap-notify", CAP_NOTIFY),
+    ("draft/metadata-2", METADATA),
     ("draft/no-implicit-names", NO_IMPLICIT_NAMES),
     ("echo-message", ECHO_MESSAGE),
     ("extended-join", EXTENDED_JOIN),

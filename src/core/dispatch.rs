@@ -7,7 +7,9 @@ use super::accounts;
 use super::handlers::ircx::{
     self as ircx_cmd, access_cmd, auth, create, data, event, knock, listx, prop, whisper,
 };
-use super::handlers::{bans, channel, help, message, mode, monitor, oper, query, register, sasl};
+use super::handlers::{
+    bans, channel, help, message, metadata, mode, monitor, oper, query, register, sasl,
+};
 use super::portal::{access as link_access, burst, handshake, oid, props, remote, LinkMsg};
 use super::{ClientId, ConnId, Outbox, ServerId, World};
 use crate::config::Privilege;
@@ -216,6 +218,8 @@ pub static COMMANDS: &[Command] = &[
     cmd("LUSERS", 0, query::lusers, USER),
     cmd("MAP", 0, query::map, USER),
     // Before registration only `MODE ISIRCX` (the handler checks its parameters).
+    // From a link: a remote user's own key (docs/PROTOCOL.md).
+    cmd("METADATA", 2, metadata::metadata, SHARED),
     cmd("MODE", 0, mode::mode, [Yes, Yes, Yes]),
     cmd("MONITOR", 1, monitor::monitor, USER),
     cmd("MOTD", 0, query::motd, USER),

@@ -350,6 +350,7 @@ impl World {
         self.drop_access(cid);
         self.drop_monitor(cid);
         self.accounts.remove(&cid);
+        self.drop_metadata(cid);
         let c = self.clients.remove(cid);
         if let Some(s) = self.servers.get_mut(c.server) {
             s.users -= 1;

@@ -187,6 +187,8 @@ pub struct World {
     pub checks: checks::Checks,
     /// SASL exchanges in progress, per connection ([`handlers::sasl`]).
     pub sasl: HashMap<ConnId, handlers::sasl::Exchange>,
+    /// Users' metadata and subscriptions (draft/metadata-2), beside the client records.
+    pub metadata: handlers::metadata::store::Metadata,
     pub now: Clock,
 }
 
@@ -230,6 +232,7 @@ impl World {
             accounts: HashMap::new(),
             checks: Default::default(),
             sasl: HashMap::new(),
+            metadata: Default::default(),
             now,
         };
         w.isupport = isupport::tokens(&w.config);

@@ -91,6 +91,17 @@ impl TestWorld {
         c
     }
 
+    /// A registered user who negotiated `caps` (a CAP REQ list) before registering; the
+    /// welcome burst is not taken.
+    pub fn user_with_caps(&mut self, nick: &str, caps: &str) -> ConnId {
+        let c = self.connect();
+        self.feed(c, &format!("CAP REQ :{caps}"));
+        self.feed(c, &format!("NICK {nick}"));
+        self.feed(c, &format!("USER {nick} 0 * :{nick} real"));
+        self.feed(c, "CAP END");
+        c
+    }
+
     /// A registered user on TLS, as the shell reports one, with a client certificate's
     /// fingerprint if given.
     pub fn secure_user(&mut self, nick: &str, fingerprint: Option<&str>) -> ConnId {
@@ -113,8 +124,13 @@ impl TestWorld {
 
     /// Feeds a line and leaves what is paged of its reply for [`TestWorld::next_page`].
     pub fn feed_paged(&mut self, conn: ConnId, line: &str) {
+        self.feed_bytes(conn, line.as_bytes());
+    }
+
+    /// A line that need not be UTF-8.
+    pub fn feed_bytes(&mut self, conn: ConnId, line: &[u8]) {
         let mut out = Outbox::default();
-        self.w.on_line(conn, line.as_bytes(), self.now, &mut out);
+        self.w.on_line(conn, line, self.now, &mut out);
         self.apply(out);
     }
 

@@ -205,6 +205,12 @@ pub const RPL_MONOFFLINE: Numeric = Numeric::data("731");
 pub const RPL_MONLIST: Numeric = Numeric::data("732");
 pub const RPL_ENDOFMONLIST: Numeric = Numeric::new("733", "End of MONITOR list");
 pub const ERR_MONLISTFULL: Numeric = Numeric::new("734", "Monitor list is full.");
+// draft/metadata-2 (IRCv3 metadata): values, absent keys, subscriptions, postponed sync.
+pub const RPL_KEYVALUE: Numeric = Numeric::data("761");
+pub const RPL_KEYNOTSET: Numeric = Numeric::new("766", "key not set");
+pub const RPL_METADATASUBOK: Numeric = Numeric::data("770");
+pub const RPL_METADATAUNSUBOK: Numeric = Numeric::data("771");
+pub const RPL_METADATASUBS: Numeric = Numeric::data("772");
 
 // IRCX (draft-pfenning-irc-extensions-04 §9): only ever sent to IRCX connections.
 pub const IRCRPL_IRCX: Numeric = Numeric::data("800");

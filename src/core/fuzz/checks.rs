@@ -134,6 +134,7 @@ pub(super) fn check_world(w: &World) -> Result<(), String> {
         }
     }
     check_access(w)?;
+    check_metadata(w)?;
     if w.chan_names.len() != w.channels.len() {
         return Err(format!(
             "chan_names has {} entries for {} channels",
@@ -373,8 +374,53 @@ fn check_props(chan: &crate::core::Channel) -> Result<(), String> {
             ));
         }
     }
+    for e in &props.free {
+        any = true;
+        check_entry(&chan.name, e)?;
+    }
     if !any {
         return Err(format!("channel {} keeps empty properties", chan.name));
+    }
+    Ok(())
+}
+
+/// A metadata key and value, however they came, obey the draft's rules and ours.
+fn check_entry(
+    owner: &str,
+    e: &crate::core::handlers::metadata::store::Entry,
+) -> Result<(), String> {
+    use crate::core::handlers::metadata::store::{valid_key, valid_value};
+    if !valid_key(e.key.as_bytes()) || e.value.is_empty() || !valid_value(&e.value) {
+        return Err(format!(
+            "{owner} holds metadata {:?} = {:?}",
+            e.key,
+            show(&e.value)
+        ));
+    }
+    Ok(())
+}
+
+/// Users' metadata and subscriptions belong to users that exist (subscriptions to local
+/// ones), within their limits, and nobody keeps an empty table.
+fn check_metadata(w: &World) -> Result<(), String> {
+    use crate::limits::{METADATA_MAX_KEYS, METADATA_MAX_SUBS};
+    for (cid, entries) in &w.metadata.users {
+        let c = w.clients.get(*cid).ok_or("metadata of a user who left")?;
+        if entries.is_empty() || (c.conn.is_some() && entries.len() > METADATA_MAX_KEYS) {
+            return Err(format!("{} holds {} metadata keys", c.nick, entries.len()));
+        }
+        for e in entries {
+            check_entry(&c.nick, e)?;
+        }
+    }
+    for (cid, subs) in &w.metadata.subs {
+        let c = w
+            .clients
+            .get(*cid)
+            .ok_or("subscriptions of a user who left")?;
+        if c.conn.is_none() || subs.is_empty() || subs.len() > METADATA_MAX_SUBS {
+            return Err(format!("{} holds {} subscriptions", c.nick, subs.len()));
+        }
     }
     Ok(())
 }

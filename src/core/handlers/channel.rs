@@ -200,6 +200,7 @@ pub fn join_one(
     if w.clients[cid].caps & caps::NO_IMPLICIT_NAMES == 0 {
         send_names(w, ctx.conn, cid, ch, ctx.out);
     }
+    super::metadata::notify::on_join(w, ctx.conn, cid, ch, ctx.out);
     send_greeting(w, ch, cid, Prop::OnJoin, ctx.out);
     Ok(())
 }

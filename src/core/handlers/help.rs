@@ -39,6 +39,7 @@ static HELP: &[(&str, &[&str])] = &[
     ("LISTX", &["LISTX [filters]", "IRCX: lists channels with their modes, limits and topics."]),
     ("LUSERS", &["LUSERS", "Shows how many users, operators, channels and servers there are."]),
     ("MAP", &["MAP", "Shows the servers of the network as a tree with their user counts."]),
+    ("METADATA", &["METADATA <target> GET|LIST|SET|CLEAR|SYNC [key...] [:value] | METADATA * SUB|UNSUB|SUBS [key...]", "Reads or sets keys on users (* is you) and channels, and picks the keys you are told of when they change (draft/metadata-2). A channel's keys are its IRCX properties: PROP shows the same values."]),
     ("MODE", &["MODE <channel> [modes [params]] | MODE <nick> [modes]", "Shows or changes channel modes (bans b, exceptions e, invexes I, key k, limit l, ...) or your user modes (B bot, i invisible, w wallops, ...)."]),
     ("MONITOR", &["MONITOR + <nicks> | - <nicks> | C | L | S", "Adds, removes, clears, lists or checks nicks you want told about when they sign on or off."]),
     ("MOTD", &["MOTD [server]", "Shows the message of the day."]),

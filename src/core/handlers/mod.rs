@@ -4,6 +4,7 @@ pub mod channel;
 pub mod help;
 pub mod ircx;
 pub mod message;
+pub mod metadata;
 pub mod mode;
 pub mod monitor;
 pub mod oper;

@@ -149,7 +149,12 @@ pub fn cap(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
                 reg.cap_negotiating = true;
             }
             let mut offer = caps::ls(version >= 302);
-            // STS has a value, and values are for CAP 302 clients only.
+            // Values are for CAP 302 clients only: SASL's mechanisms, metadata's limits, STS.
+            if version >= 302 {
+                let name = "draft/metadata-2";
+                let valued = format!("{name}={}", super::metadata::cap_value());
+                offer = offer.replace(name, &valued);
+            }
             if let Some(sts) = sts_value(ctx.w, ctx.conn).filter(|_| version >= 302) {
                 offer.push_str(" sts=");
                 offer.push_str(&sts);

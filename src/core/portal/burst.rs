@@ -141,6 +141,9 @@ impl World {
             if let Some(m) = crate::core::handlers::mode::gag_burst_line(self, cid) {
                 self.send_link(conn, &m, out);
             }
+            for m in crate::core::handlers::metadata::link::burst_lines(self, cid) {
+                self.send_link(conn, &m, out);
+            }
         }
         // An empty (registered) channel has nothing the peer needs: its first member's
         // SJOIN will carry it.

@@ -55,12 +55,15 @@ pub mod cap {
     pub const IRCX: u32 = 32;
     /// Users' account names in the burst and as they change (`ACCOUNT <name|*>`).
     pub const ACCOUNT: u32 = 64;
+    /// Users' draft/metadata-2 keys (channels' travel as IRCX properties).
+    pub const METADATA: u32 = 128;
     pub const ALL: &[(&str, u32)] = &[
         ("ACCOUNT", ACCOUNT),
         ("AWAY", AWAY),
         ("BMASK", BMASK),
         ("EOB", EOB),
         ("IRCX", IRCX),
+        ("METADATA", METADATA),
         ("SETNAME", SETNAME),
         ("TB", TB),
     ];

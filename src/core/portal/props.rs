@@ -18,7 +18,8 @@
 use super::{cap, LinkMsg};
 use crate::core::dispatch::{Ctx, HResult};
 use crate::core::handlers::ircx::lag::parse_secs;
-use crate::core::handlers::ircx::prop::{echo_from, Prop};
+use crate::core::handlers::ircx::prop::{announce, Change, Prop};
+use crate::core::handlers::metadata::store::{self, ChanKey};
 use crate::core::handlers::mode::clean_key;
 use crate::core::{ChanId, Channel, ClientId, Outbox, World};
 use crate::proto::Message;
@@ -31,13 +32,26 @@ const MAX_SKEW_MS: u64 = 24 * 3600 * 1000;
 pub fn propagate_set(ctx: &mut Ctx<'_>, ch: ChanId, cid: ClientId, p: Prop, v: &[u8]) {
     let now = ctx.w.now.unix_ms;
     ctx.w.channels[ch].stamp_prop(p, now);
+    propagate_named(ctx, ch, cid, p.name(), now, v);
+}
+
+/// A local user's set of any key, stamped `ms` (a free-form key keeps its own stamp), to
+/// the channel's other servers. An older release drops a name it does not know.
+pub fn propagate_named(
+    ctx: &mut Ctx<'_>,
+    ch: ChanId,
+    cid: ClientId,
+    name: &str,
+    ms: u64,
+    v: &[u8],
+) {
     if ctx.w.links.is_empty() {
         return;
     }
     let m = LinkMsg::new(&ctx.w.clients[cid].nick, "PROP")
         .arg(&*ctx.w.channels[ch].name)
-        .arg(p.name())
-        .arg(now.to_string())
+        .arg(name)
+        .arg(ms.to_string())
         .trailing(v)
         .needs(cap::IRCX);
     ctx.w.to_channel_links(ch, None, &m, ctx.out);
@@ -51,18 +65,18 @@ pub fn remote_set(ctx: &mut Ctx<'_>, msg: &Message<'_>) {
     let Some(ch) = ctx.w.find_channel(msg.param(0)) else {
         return;
     };
-    let (Some(p), Some(ms)) = (
+    let (Some(key), Some(ms)) = (
         checked(msg.param(1), msg.param(3)),
         time(ctx.w, msg.param(2)),
     ) else {
         return;
     };
     let v = msg.param(3);
-    if !apply(ctx.w, ch, p, ms, v) {
+    if !apply(ctx.w, ch, &key, ms, v) {
         return;
     }
     let shown = ctx.source_name();
-    echo_from(ctx.w, ch, &shown, None, p, v, ctx.out);
+    announce(ctx.w, ch, &remote_change(&key, v, &shown), ctx.out);
     let m = LinkMsg::relay(msg).needs(cap::IRCX);
     ctx.w.to_channel_links(ch, ctx.from_link(), &m, ctx.out);
 }
@@ -78,12 +92,12 @@ pub fn bprop(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     if chan_ts > ctx.w.channels[ch].created_ms || v.is_empty() {
         return Ok(());
     }
-    let (Some(p), Some(ms)) = (checked(msg.param(2), v), time(ctx.w, msg.param(3))) else {
+    let (Some(key), Some(ms)) = (checked(msg.param(2), v), time(ctx.w, msg.param(3))) else {
         return Ok(());
     };
-    if apply(ctx.w, ch, p, ms, v) {
+    if apply(ctx.w, ch, &key, ms, v) {
         let shown = ctx.source_name();
-        echo_from(ctx.w, ch, &shown, None, p, v, ctx.out);
+        announce(ctx.w, ch, &remote_change(&key, v, &shown), ctx.out);
         ctx.propagate(&LinkMsg::relay(msg).needs(cap::IRCX));
     }
     Ok(())
@@ -95,21 +109,24 @@ pub fn burst_lines(w: &World, ch: ChanId) -> Vec<LinkMsg> {
     if chan.props.is_none() {
         return Vec::new();
     }
-    Prop::all()
-        .filter(|p| p.linked())
-        .filter_map(|p| {
-            let v = stored(chan, p);
-            (!v.is_empty()).then(|| {
-                LinkMsg::new(&w.me().name, "BPROP")
-                    .arg(chan.created_ms.to_string())
-                    .arg(&*chan.name)
-                    .arg(p.name())
-                    .arg(chan.prop_time(p).to_string())
-                    .trailing(v)
-                    .needs(cap::IRCX)
-            })
-        })
-        .collect()
+    let bprop = |name: &str, ms: u64, v: &[u8]| {
+        LinkMsg::new(&w.me().name, "BPROP")
+            .arg(chan.created_ms.to_string())
+            .arg(&*chan.name)
+            .arg(name)
+            .arg(ms.to_string())
+            .trailing(v)
+            .needs(cap::IRCX)
+    };
+    let ircx = Prop::all().filter(|p| p.linked()).filter_map(|p| {
+        let v = stored(chan, p);
+        (!v.is_empty()).then(|| bprop(p.name(), chan.prop_time(p), &v))
+    });
+    let free = chan
+        .free_props()
+        .iter()
+        .map(|e| bprop(&e.key, e.ms, &e.value));
+    ircx.chain(free).collect()
 }
 
 /// Our channel turned out younger than the one it merges with: its properties go, as its
@@ -118,18 +135,44 @@ pub fn lose_props(w: &mut World, ch: ChanId, src: &str, out: &mut Outbox) {
     if w.channels[ch].props.is_none() {
         return;
     }
-    for p in Prop::all().filter(|p| p.linked()) {
-        if stored(&w.channels[ch], p).is_empty() {
-            continue;
+    let free = w.channels[ch]
+        .free_props()
+        .iter()
+        .map(|e| ChanKey::Free(e.key.clone()));
+    let ircx = Prop::all()
+        .filter(|&p| p.linked() && !stored(&w.channels[ch], p).is_empty())
+        .map(ChanKey::Prop);
+    let held: Vec<ChanKey> = ircx.chain(free).collect();
+    for key in held {
+        match &key {
+            ChanKey::Prop(p) => clear(&mut w.channels[ch], *p),
+            ChanKey::Free(k) => {
+                w.channels[ch].set_free(k, b"", 0);
+            }
         }
-        clear(&mut w.channels[ch], p);
-        echo_from(w, ch, src, None, p, b"", out);
+        announce(w, ch, &remote_change(&key, b"", src), out);
     }
 }
 
-/// A property name and value from a link, as a local PROP would take them.
-fn checked(name: &[u8], v: &[u8]) -> Option<Prop> {
-    let p = Prop::find(name).filter(|p| p.linked())?;
+/// A change another server made (or a merge forced): nobody here set it.
+fn remote_change<'a>(key: &'a ChanKey, value: &'a [u8], shown: &'a str) -> Change<'a> {
+    Change {
+        key,
+        value,
+        shown,
+        setter: None,
+        echo_setter: false,
+    }
+}
+
+/// A property name and value from a link, as a local PROP (or METADATA, for a free-form
+/// key) would take them.
+fn checked(name: &[u8], v: &[u8]) -> Option<ChanKey> {
+    let p = match ChanKey::of_prop_name(name)? {
+        ChanKey::Prop(p) if p.linked() => p,
+        ChanKey::Prop(_) => return None,
+        free => return store::valid_value(v).then_some(free),
+    };
     if !p.fits(v) {
         return None;
     }
@@ -138,7 +181,7 @@ fn checked(name: &[u8], v: &[u8]) -> Option<Prop> {
         Prop::HostKey | Prop::OwnerKey => clean_key(v).is_none_or(|k| k.as_bytes() == v),
         _ => true,
     };
-    ok.then_some(p)
+    ok.then_some(ChanKey::Prop(p))
 }
 
 /// A timestamp in ms: digits, and not far ahead of our clock.
@@ -161,7 +204,11 @@ fn stored(chan: &Channel, p: Prop) -> Vec<u8> {
 
 /// Stores `v` if it is newer than what is held (equal times: the greater value). Returns
 /// whether it changed anything.
-fn apply(w: &mut World, ch: ChanId, p: Prop, ms: u64, v: &[u8]) -> bool {
+fn apply(w: &mut World, ch: ChanId, key: &ChanKey, ms: u64, v: &[u8]) -> bool {
+    let p = match key {
+        ChanKey::Prop(p) => *p,
+        ChanKey::Free(k) => return apply_free(&mut w.channels[ch], k, ms, v),
+    };
     // LAG 0 is no lag: held as nothing, so compared as nothing.
     let v = if p == Prop::Lag && v == b"0" { b"" } else { v };
     let chan = &mut w.channels[ch];
@@ -175,6 +222,18 @@ fn apply(w: &mut World, ch: ChanId, p: Prop, ms: u64, v: &[u8]) -> bool {
     }
     chan.stamp_prop(p, ms);
     true
+}
+
+/// [`apply`] for a free-form key: the same newer-wins rule on its own stamp.
+fn apply_free(chan: &mut Channel, key: &str, ms: u64, v: &[u8]) -> bool {
+    let (held_ms, held) = match store::get(chan.free_props(), key) {
+        Some(e) => (e.ms, e.value.to_vec()),
+        None => (0, Vec::new()),
+    };
+    if (ms, v) <= (held_ms, &held[..]) || (v.is_empty() && held.is_empty()) {
+        return false;
+    }
+    chan.set_free(key, v, ms)
 }
 
 fn clear(chan: &mut Channel, p: Prop) {

@@ -206,7 +206,10 @@ fn add(ctx: &mut Ctx<'_>, cid: ClientId, name: &str, obj: Object, msg: &Message<
     if list.is_some_and(|l| l.entries.len() >= w.config.ircx.max_access) {
         return Err(err(n::IRCERR_TOOMANYACCESSES, &[]));
     }
-    let reason = String::from_utf8_lossy(cut(msg.param(5), REASON_LEN)).into_owned();
+    // A CR inside a parameter survives framing (only the line's last one is cut): it would
+    // break the state file's one-entry-a-line and the 801 line, as links already refuse.
+    let reason =
+        String::from_utf8_lossy(cut(msg.param(5), REASON_LEN)).replace(['\r', '\n', '\0'], " ");
     let entry = Entry {
         level,
         mask: mask.into(),

@@ -36,6 +36,7 @@ use crate::core::caps;
 use crate::core::dispatch::{err, Ctx, HResult, Reply};
 use crate::core::fanout::Msg;
 use crate::core::handlers::channel::set_topic;
+use crate::core::handlers::metadata::store::ChanKey;
 use crate::core::handlers::mode::{apply_checked, clean_key};
 use crate::core::modes::Status;
 use crate::core::portal::LinkMsg;
@@ -54,6 +55,9 @@ pub struct Props {
     times: [u64; SLOTS + 1],
     /// LAG, kept apart from the text slots: the message path reads it on every line.
     pub lag: super::lag::Lag,
+    /// Properties beyond the draft's: METADATA keys (and PROP names of the same form),
+    /// one store seen through both commands (see [`crate::core::handlers::metadata`]).
+    pub free: crate::core::handlers::metadata::store::Entries,
 }
 
 impl Props {
@@ -68,11 +72,15 @@ impl Props {
                 secs: self.lag.secs,
                 queue: Default::default(),
             },
+            free: self.free.clone(),
         }
     }
 
     fn is_empty(&self) -> bool {
-        self.slots.iter().all(Option::is_none) && self.lag.secs == 0 && self.lag.queue.is_empty()
+        self.slots.iter().all(Option::is_none)
+            && self.lag.secs == 0
+            && self.lag.queue.is_empty()
+            && self.free.is_empty()
     }
 }
 
@@ -120,7 +128,7 @@ impl Channel {
     }
 
     /// Frees the properties once nothing is left in them.
-    pub(super) fn drop_empty_props(&mut self) {
+    pub(crate) fn drop_empty_props(&mut self) {
         if self.props.as_ref().is_some_and(|p| p.is_empty()) {
             self.props = None;
         }
@@ -303,6 +311,23 @@ fn may_write(w: &World, chan: &Channel, cid: ClientId, p: Prop) -> bool {
     }
 }
 
+/// Rights over a key of either view: IRCX's properties by their own rules, a free-form
+/// key (a METADATA key, or a PROP name beyond the draft's) by SUBJECT's: read by anyone
+/// (members and sysops on a secret or private channel), set by hosts and sysop managers.
+pub(crate) fn may_read_key(w: &World, chan: &Channel, cid: ClientId, key: &ChanKey) -> bool {
+    match key {
+        ChanKey::Prop(p) => may_read(w, chan, cid, *p),
+        ChanKey::Free(_) => may_read(w, chan, cid, Prop::Subject),
+    }
+}
+
+pub(crate) fn may_write_key(w: &World, chan: &Channel, cid: ClientId, key: &ChanKey) -> bool {
+    match key {
+        ChanKey::Prop(p) => may_write(w, chan, cid, *p),
+        ChanKey::Free(_) => may_write(w, chan, cid, Prop::Subject),
+    }
+}
+
 pub(crate) fn value(chan: &Channel, p: Prop) -> Option<Cow<'_, [u8]>> {
     let v: Cow<'_, [u8]> = match p {
         Prop::Oid => chan.oid_str().into_bytes().into(),
@@ -346,36 +371,51 @@ fn bad_property(chan: &Channel) -> Reply {
 fn query(ctx: &mut Ctx<'_>, ch: ChanId, cid: ClientId, list: &[u8]) {
     let w = &*ctx.w;
     let chan = &w.channels[ch];
-    let mut listed: Vec<Prop> = Vec::new();
+    let mut listed: Vec<ChanKey> = Vec::new();
+    let mut add = |k: ChanKey| {
+        if !listed.contains(&k) {
+            listed.push(k);
+        }
+    };
     for item in list.split(|&b| b == b',').filter(|i| !i.is_empty()) {
         if item == b"*" {
-            for p in ALL {
-                if may_read(w, chan, cid, p) && !listed.contains(&p) {
-                    listed.push(p);
-                }
-            }
+            let free = chan
+                .free_props()
+                .iter()
+                .map(|e| ChanKey::Free(e.key.clone()));
+            ALL.into_iter()
+                .map(ChanKey::Prop)
+                .chain(free)
+                .filter(|k| may_read_key(w, chan, cid, k))
+                .for_each(&mut add);
             continue;
         }
-        match Prop::find(item) {
+        match ChanKey::of_prop_name(item) {
             None => w.reply(
                 ctx.out,
                 ctx.conn,
                 n::IRCERR_BADPROPERTY,
                 &[chan.name.as_bytes()],
             ),
-            Some(p) if !may_read(w, chan, cid, p) => {
+            Some(k) if !may_read_key(w, chan, cid, &k) => {
                 w.reply(ctx.out, ctx.conn, n::IRCERR_SECURITY, &[])
             }
-            Some(p) if !listed.contains(&p) => listed.push(p),
-            Some(_) => {}
+            Some(k) => add(k),
         }
     }
-    for p in listed {
-        if let Some(v) = value(chan, p) {
+    for k in listed {
+        let v = match &k {
+            ChanKey::Prop(p) => value(chan, *p),
+            ChanKey::Free(key) => {
+                crate::core::handlers::metadata::store::get(chan.free_props(), key)
+                    .map(|e| Cow::Borrowed(&e.value[..]))
+            }
+        };
+        if let Some(v) = v {
             let line = w
                 .num(ctx.conn, n::IRCRPL_PROPLIST)
                 .arg(&*chan.name)
-                .arg(p.name())
+                .arg(k.prop_name())
                 .trailing(v)
                 .finish();
             ctx.out.send(ctx.conn, line);
@@ -392,7 +432,10 @@ fn query(ctx: &mut Ctx<'_>, ch: ChanId, cid: ClientId, list: &[u8]) {
 fn set(ctx: &mut Ctx<'_>, ch: ChanId, cid: ClientId, name: &[u8], v: &[u8]) -> HResult {
     let w = &*ctx.w;
     let chan = &w.channels[ch];
-    let p = Prop::find(name).ok_or_else(|| bad_property(chan))?;
+    let p = match ChanKey::of_prop_name(name).ok_or_else(|| bad_property(chan))? {
+        ChanKey::Prop(p) => p,
+        ChanKey::Free(key) => return set_free(ctx, ch, cid, &key, v),
+    };
     if !may_write(w, chan, cid, p) {
         return Err(err(n::IRCERR_SECURITY, &[]));
     }
@@ -453,46 +496,80 @@ fn set(ctx: &mut Ctx<'_>, ch: ChanId, cid: ClientId, name: &[u8], v: &[u8]) -> H
     Ok(())
 }
 
-/// `:<setter> PROP <channel> <prop> :<value>` to IRCX members and the setter.
-fn echo(w: &World, ch: ChanId, cid: ClientId, p: Prop, v: &[u8], out: &mut crate::core::Outbox) {
-    echo_from(w, ch, &w.clients[cid].mask(), Some(cid), p, v, out);
+/// PROP on a free-form key: METADATA's rules (a valid value, at most
+/// `METADATA_MAX_KEYS` per channel: 906 past them), SUBJECT's rights.
+fn set_free(ctx: &mut Ctx<'_>, ch: ChanId, cid: ClientId, key: &str, v: &[u8]) -> HResult {
+    use crate::core::handlers::metadata::{self, Refusal};
+    let w = &*ctx.w;
+    let chan = &w.channels[ch];
+    let bad_value = || err(n::IRCERR_BADVALUE, &[chan.name.as_bytes()]);
+    match metadata::check_chan_set(w, ch, cid, &ChanKey::Free(key.into()), v) {
+        Ok(()) | Err(Refusal::NotSet) => {}
+        Err(Refusal::Permission) => return Err(err(n::IRCERR_SECURITY, &[])),
+        Err(Refusal::Value | Refusal::Limit) => return Err(bad_value()),
+    }
+    let mask = w.clients[cid].mask();
+    metadata::store_chan(ctx, ch, cid, &ChanKey::Free(key.into()), v, &mask, true);
+    Ok(())
 }
 
-/// The PROP echo from `shown` (a user, or this server); keys only to IRCX hosts.
-pub(crate) fn echo_from(
-    w: &World,
-    ch: ChanId,
-    shown: &str,
-    setter: Option<ClientId>,
-    p: Prop,
-    v: &[u8],
-    out: &mut crate::core::Outbox,
-) {
+/// `:<setter> PROP <channel> <prop> :<value>` to IRCX members and the setter.
+fn echo(w: &World, ch: ChanId, cid: ClientId, p: Prop, v: &[u8], out: &mut crate::core::Outbox) {
+    let change = Change {
+        key: &ChanKey::Prop(p),
+        value: v,
+        shown: &w.clients[cid].mask(),
+        setter: Some(cid),
+        echo_setter: true,
+    };
+    announce(w, ch, &change, out);
+}
+
+/// One change of a channel key, however it came (PROP, METADATA, a portal, the
+/// configuration): both views announce it.
+pub struct Change<'a> {
+    pub key: &'a ChanKey,
+    pub value: &'a [u8],
+    /// The prefix: the setter's mask, or a server's name.
+    pub shown: &'a str,
+    pub setter: Option<ClientId>,
+    /// The setter used PROP: the echo is its reply (a METADATA setter gets a `761`).
+    pub echo_setter: bool,
+}
+
+/// The PROP echo to the channel's IRCX members (keys only to its IRCX hosts, OWNERKEY to
+/// its owners), and the `METADATA` notification to its subscribers.
+pub(crate) fn announce(w: &World, ch: ChanId, c: &Change<'_>, out: &mut crate::core::Outbox) {
     let chan = &w.channels[ch];
-    let line = Line::new(shown, "PROP")
+    let line = Line::new(c.shown, "PROP")
         .arg(&*chan.name)
-        .arg(p.name())
-        .trailing(v)
+        .arg(c.key.prop_name())
+        .trailing(c.value)
         .finish();
-    let mut m = Msg::new(line, w.now.unix_ms);
+    let mut msg = Msg::new(line, w.now.unix_ms);
     let mut to: Vec<ClientId> = chan
         .members
         .iter()
-        .filter(|&(_, s)| match p {
-            Prop::HostKey => s.is_op(),
-            Prop::OwnerKey => s.at_least(Status::OWNER),
+        .filter(|&(_, s)| match c.key {
+            ChanKey::Prop(Prop::HostKey) => s.is_op(),
+            ChanKey::Prop(Prop::OwnerKey) => s.at_least(Status::OWNER),
             _ => true,
         })
-        .map(|(&c, _)| c)
-        .filter(|&c| Some(c) != setter && w.clients[c].caps & caps::DIALECT_IRCX != 0)
+        .map(|(&m, _)| m)
+        .filter(|&m| Some(m) != c.setter && w.clients[m].caps & caps::DIALECT_IRCX != 0)
         .collect();
-    to.extend(setter);
-    for c in to {
-        let c = &w.clients[c];
-        if let Some(conn) = c.conn {
-            out.send(conn, m.for_caps(c.caps));
+    if c.echo_setter {
+        to.extend(c.setter);
+    }
+    for m in to {
+        let m = &w.clients[m];
+        if let Some(conn) = m.conn {
+            out.send(conn, msg.for_caps(m.caps));
         }
     }
+    crate::core::handlers::metadata::notify::channel_changed(
+        w, ch, c.key, c.value, c.shown, c.setter, out,
+    );
 }
 
 /// ONJOIN and ONPART lines: `\n` (backslash, n) separates them.
@@ -549,7 +626,7 @@ pub fn key_status(chan: &Channel, key: Option<&[u8]>) -> Status {
 
 /// The properties a `[[channel]]` may set in its `props` table: the writable ones that are
 /// not the topic or a key (those have keys of their own).
-const CONFIG_PROPS: [Prop; 6] = [
+pub(crate) const CONFIG_PROPS: [Prop; 6] = [
     Prop::Language,
     Prop::Pics,
     Prop::Subject,
@@ -592,5 +669,12 @@ pub fn config_prop(name: &str, value: &str) -> Result<Prop, String> {
 pub fn set_by_server(w: &mut World, ch: ChanId, p: Prop, v: &[u8], out: &mut crate::core::Outbox) {
     w.channels[ch].set_prop(p, v);
     let me = w.name().to_string();
-    echo_from(w, ch, &me, None, p, v, out);
+    let change = Change {
+        key: &ChanKey::Prop(p),
+        value: v,
+        shown: &me,
+        setter: None,
+        echo_setter: false,
+    };
+    announce(w, ch, &change, out);
 }

@@ -130,7 +130,7 @@ fn errors() {
     let cases: Vec<(ConnId, String, Vec<String>)> = vec![
         (a, "PROP #c".into(), vec![":irc.test 461 alice PROP :Not enough parameters".into()]),
         (a, "PROP #nope *".into(), vec![":irc.test 924 alice #nope :No such object found".into()]),
-        (a, "PROP #c BOGUS :x".into(), vec![":irc.test 905 alice #c :Bad property specified".into()]),
+        (a, "PROP #c BO$US :x".into(), vec![":irc.test 905 alice #c :Bad property specified".into()]),
         (a, "PROP #c LAG :3".into(), vec![":irc.test 906 alice #c :Bad value specified".into()]),
         (a, "PROP #c LAG :1.5".into(), vec![":irc.test 906 alice #c :Bad value specified".into()]),
         (b, "PROP #c LAG :1".into(), vec![sec("bob")]),

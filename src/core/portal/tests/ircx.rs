@@ -24,16 +24,7 @@ pub(super) fn room_with(extra: &str) -> (TestWorld, [ConnId; 4]) {
     t.feed(alice, "IRCX");
     t.feed(alice, "JOIN #c");
     t.feed(bob, "JOIN #c");
-    t.feed(
-        new,
-        ":peer.test NICK nora 1 1600000000000 ~nora new.host 2 + :Nora",
-    );
-    t.feed(new, &format!(":peer.test SJOIN {NOW} #c + :nora"));
-    t.feed(
-        old,
-        ":far.test NICK olly 1 1600000000000 ~olly old.host 3 + :Olly",
-    );
-    t.feed(old, &format!(":far.test SJOIN {NOW} #c + :olly"));
+    seat_remotes(&mut t, new, old, NOW);
     for c in [new, old, alice, bob] {
         t.take(c);
     }
@@ -133,7 +124,7 @@ fn bad_remote_props_are_dropped() {
         format!(":nora PROP #c SUBJECT {NOW} :{long}"),
         format!(":nora PROP #c OID {NOW} :0123"),
         format!(":nora PROP #c TOPIC {NOW} :nope"),
-        format!(":nora PROP #c NOSUCH {NOW} :x"),
+        format!(":nora PROP #c NO$UCH {NOW} :x"),
         ":nora PROP #c SUBJECT -5 :x".to_string(),
         ":nora PROP #c SUBJECT 99999999999999999999999 :x".to_string(),
         format!(":nora PROP #c SUBJECT {} :future", NOW + 25 * 3600 * 1000),

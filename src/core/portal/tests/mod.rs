@@ -12,6 +12,7 @@ mod handshake;
 mod ircx;
 mod ircx_net;
 mod local;
+mod metadata;
 mod ngircd;
 mod owners;
 mod remote;
@@ -20,13 +21,29 @@ mod remote;
 pub(super) const ALL: &str = "AWAY BMASK EOB SETNAME TB";
 /// ... and with IRCX.
 pub(super) const ALL_IRCX: &str = "AWAY BMASK EOB IRCX SETNAME TB";
+/// ... and with users' metadata.
+pub(super) const ALL_META: &str = "AWAY BMASK EOB IRCX METADATA SETNAME TB";
 
 /// Our half of a native handshake, as sent to any inbound native peer.
 pub(super) const OUR_HANDSHAKE: [&str; 3] = [
     "PASS pw 0210-PORTICO portico|0.1.0",
-    "CAPAB 1 2 :ACCOUNT AWAY BMASK EOB IRCX SETNAME TB",
+    "CAPAB 1 2 :ACCOUNT AWAY BMASK EOB IRCX METADATA SETNAME TB",
     "SERVER irc.test 1 1 :Portico IRC server",
 ];
+
+/// nora (on `new`, peer.test) and olly (on `old`, far.test) join #c, made at `now`.
+pub(super) fn seat_remotes(t: &mut TestWorld, new: ConnId, old: ConnId, now: u64) {
+    t.feed(
+        new,
+        ":peer.test NICK nora 1 1600000000000 ~nora new.host 2 + :Nora",
+    );
+    t.feed(new, &format!(":peer.test SJOIN {now} #c + :nora"));
+    t.feed(
+        old,
+        ":far.test NICK olly 1 1600000000000 ~olly old.host 3 + :Olly",
+    );
+    t.feed(old, &format!(":far.test SJOIN {now} #c + :olly"));
+}
 
 pub(super) const OPER: &str = "[[oper]]\nname = \"admin\"\npassword = \"pw\"\n";
 

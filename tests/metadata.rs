@@ -1,0 +1,133 @@
+//! draft/metadata-2 against the real server: the capability, METADATA transcripts, PROP
+//! and METADATA viewing one channel store, and metadata across two linked servers.
+mod common;
+use common::net::{converge, start, Peer};
+use common::{TestClient, TestServer};
+
+/// A registered client that negotiated draft/metadata-2.
+fn meta_client(mut c: TestClient, nick: &str) -> TestClient {
+    c.send("CAP REQ :draft/metadata-2");
+    c.send(&format!("NICK {nick}"));
+    c.send(&format!("USER {nick} 0 * :{nick} real"));
+    c.send("CAP END");
+    c.skip_until(" 376 ");
+    c.nick = nick.to_string();
+    c
+}
+
+#[test]
+fn metadata_transcript_and_the_prop_view() {
+    let server = TestServer::start("");
+    let mut probe = server.connect();
+    probe.send("CAP LS 302");
+    let ls = probe.expect_prefix(":irc.test CAP * LS :");
+    assert!(
+        ls.contains(" draft/metadata-2=max-subs=50,max-keys=20,max-value-bytes=255 "),
+        "{ls}"
+    );
+    let mut alice = meta_client(server.connect(), "alice");
+    let mut bob = meta_client(server.connect(), "bob");
+    let mut carol = server.user("carol");
+    carol.send("IRCX");
+    carol.skip_until(" 800 ");
+    alice.send("JOIN #c");
+    alice.skip_until(" 366 ");
+    bob.send("METADATA * SUB url subject");
+    bob.expect(":irc.test 770 bob :url subject");
+    bob.send("JOIN #c");
+    bob.skip_until(" 366 ");
+    carol.send("JOIN #c");
+    carol.skip_until(" 366 ");
+    alice.send("MODE #c +o carol");
+    alice.skip_until("MODE #c +o carol");
+    bob.skip_until("MODE #c +o carol");
+    carol.skip_until("MODE #c +o carol");
+
+    alice.send("METADATA * SET url :http://www.example.com");
+    alice.expect(":irc.test 761 alice alice url * :http://www.example.com");
+    bob.expect(":alice!~alice@127.0.0.1 METADATA alice url * :http://www.example.com");
+    alice.send("METADATA $a:user SET url :x");
+    alice.expect(":irc.test FAIL METADATA INVALID_TARGET $a:user :Invalid target");
+    alice.send("METADATA * SET $url$ :x");
+    alice.expect(":irc.test FAIL METADATA KEY_INVALID $url$ :Invalid key");
+    alice.send("METADATA bob SET url :x");
+    alice.expect(":irc.test FAIL METADATA KEY_NO_PERMISSION bob url :Permission denied");
+    bob.send("METADATA alice GET url nope");
+    bob.expect(":irc.test 761 bob alice url * :http://www.example.com");
+    bob.expect(":irc.test 766 bob alice nope :key not set");
+
+    // One store: PROP (IRCX) sets, METADATA reads and hears; and the other way round.
+    carol.send("PROP #c SUBJECT :Rust");
+    carol.expect(":carol!~carol@127.0.0.1 PROP #c SUBJECT :Rust");
+    bob.expect(":carol!~carol@127.0.0.1 METADATA #c subject * :Rust");
+    alice.send("METADATA #c GET subject");
+    alice.expect(":irc.test 761 alice #c subject * :Rust");
+    alice.send("METADATA #c SET url :https://c.example");
+    alice.expect(":irc.test 761 alice #c url * :https://c.example");
+    carol.expect(":alice!~alice@127.0.0.1 PROP #c url :https://c.example");
+    bob.expect(":alice!~alice@127.0.0.1 METADATA #c url * :https://c.example");
+    carol.send("PROP #c URL");
+    carol.expect(":irc.test 818 carol #c url :https://c.example");
+    carol.expect(":irc.test 819 carol #c :End of properties");
+    bob.send("METADATA #c SYNC");
+    let sync = bob.sync();
+    assert_eq!(
+        sync,
+        [
+            ":irc.test METADATA #c subject * :Rust",
+            ":irc.test METADATA #c url * :https://c.example",
+            ":irc.test METADATA alice url * :http://www.example.com",
+        ]
+    );
+    alice.expect_nothing();
+}
+
+/// hub (accepts) <- leaf (dials).
+fn pair() -> (TestServer, TestServer) {
+    let peer = Peer {
+        name: "leaf.test",
+        id: 2,
+        dial: None,
+    };
+    let hub = start("hub.test", 1, &[peer], "");
+    let dial = Peer {
+        name: "hub.test",
+        id: 1,
+        dial: Some(hub.addr()),
+    };
+    let leaf = start("leaf.test", 2, &[dial], "");
+    hub.wait_servers(&["leaf.test"]);
+    leaf.wait_servers(&["hub.test"]);
+    (hub, leaf)
+}
+
+#[test]
+fn metadata_crosses_a_link() {
+    let (hub, leaf) = pair();
+    let mut alice = meta_client(hub.connect(), "alice");
+    let mut bob = meta_client(leaf.connect(), "bob");
+    alice.send("METADATA * SUB url");
+    alice.skip_until(" 770 ");
+    bob.send("METADATA * SUB url");
+    bob.skip_until(" 770 ");
+    alice.send("JOIN #c");
+    alice.skip_until(" 366 ");
+    converge(&[&hub, &leaf]);
+    bob.send("JOIN #c");
+    bob.skip_until(" 366 ");
+    alice.expect(":bob!~bob@127.0.0.1 JOIN #c");
+
+    // A user's key, set on the leaf, reaches the hub's subscriber.
+    bob.send("METADATA * SET url :https://bob.example");
+    bob.expect(":leaf.test 761 bob bob url * :https://bob.example");
+    alice.expect(":bob!~bob@127.0.0.1 METADATA bob url * :https://bob.example");
+    alice.send("METADATA bob GET url");
+    alice.expect(":hub.test 761 alice bob url * :https://bob.example");
+
+    // A channel key, set on the hub by its op, reaches the leaf as the property it is.
+    alice.send("METADATA #c SET url :https://c.example");
+    alice.expect(":hub.test 761 alice #c url * :https://c.example");
+    bob.expect(":alice!~alice@127.0.0.1 METADATA #c url * :https://c.example");
+    bob.send("METADATA #c GET url");
+    bob.expect(":leaf.test 761 bob #c url * :https://c.example");
+}
