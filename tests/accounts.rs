@@ -111,7 +111,9 @@ fn an_account_is_seen_from_a_second_linked_server() {
     alice.expect("AUTHENTICATE +");
     alice.send(&format!("AUTHENTICATE {ANN}"));
     alice.skip_until(" 903 ");
-    bob.expect(":alice!~alice@127.0.0.1 ACCOUNT ann");
+    // If bob's JOIN made #c on leaf.test before alice's SJOIN arrived there, the older
+    // channel's merge may send bob a MODE first: what matters is the ACCOUNT line.
+    bob.skip_until(":alice!~alice@127.0.0.1 ACCOUNT ann");
     bob.send("WHOIS alice");
     bob.skip_until(":leaf.test 330 bob alice ann :is logged in as");
 }
