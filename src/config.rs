@@ -333,6 +333,7 @@ pub struct Oper {
 pub enum Privilege {
     Kill,
     Die,
+    Restart,
     Rehash,
     Connect,
     Squit,
@@ -342,9 +343,10 @@ pub enum Privilege {
 }
 
 /// Every privilege with its name in the configuration.
-pub const PRIVILEGES: [(Privilege, &str); 8] = [
+pub const PRIVILEGES: [(Privilege, &str); 9] = [
     (Privilege::Kill, "kill"),
     (Privilege::Die, "die"),
+    (Privilege::Restart, "restart"),
     (Privilege::Rehash, "rehash"),
     (Privilege::Connect, "connect"),
     (Privilege::Squit, "squit"),
@@ -353,9 +355,10 @@ pub const PRIVILEGES: [(Privilege, &str); 8] = [
     (Privilege::SeeIps, "see-ips"),
 ];
 
-/// Without a `privileges` list: everything but stopping the server, which an operator
-/// must be given by name.
-pub const DEFAULT_PRIVILEGES: u16 = !Privilege::Die.bit() & ((1 << PRIVILEGES.len()) - 1);
+/// Without a `privileges` list: everything but stopping or restarting the server, which
+/// an operator must be given by name.
+pub const DEFAULT_PRIVILEGES: u16 =
+    !(Privilege::Die.bit() | Privilege::Restart.bit()) & ((1 << PRIVILEGES.len()) - 1);
 
 impl Privilege {
     pub const fn bit(self) -> u16 {
@@ -1371,7 +1374,7 @@ mod tests {
         check(
             &format!("{oper}privileges = [\"kill\", \"nuke\"]\n"),
             7,
-            "[[oper]] \"x\": \"nuke\" is not a privilege; use some of kill, die, rehash, connect, squit, ban, wallops, see-ips",
+            "[[oper]] \"x\": \"nuke\" is not a privilege; use some of kill, die, restart, rehash, connect, squit, ban, wallops, see-ips",
         );
         check(
             "[[listen]]\naddress = \"localhost:6667\"\n",

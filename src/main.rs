@@ -151,10 +151,34 @@ fn main() -> ExitCode {
         eprintln!("portico: metrics on http://{addr}/metrics");
     }
     match server.run() {
+        Ok(()) if server.restart_requested() => {
+            // Listening sockets are closed with the server; the new image binds them again.
+            drop(server);
+            restart()
+        }
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("portico: {e}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Executes this binary again with the arguments it was started with (RESTART); returns
+/// only if that fails.
+fn restart() -> ExitCode {
+    use std::os::unix::process::CommandExt;
+    let exe = match std::env::current_exe() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("portico: RESTART: cannot find the binary: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    eprintln!("portico: restarting {}", exe.display());
+    let err = std::process::Command::new(&exe)
+        .args(std::env::args_os().skip(1))
+        .exec();
+    eprintln!("portico: RESTART: cannot execute {}: {err}", exe.display());
+    ExitCode::FAILURE
 }

@@ -360,6 +360,42 @@ fn config_file_with_port_0_serves() {
     assert_eq!(s.wait_exit().code(), Some(0));
 }
 
+/// RESTART (its own privilege, never a default one): clients get the ERROR, and the same
+/// process starts again with the same arguments and file, serving anew.
+#[test]
+fn restart_needs_its_privilege_and_starts_the_same_process_again() {
+    let dir = TempDir::new();
+    let text = config("motd = \"first\"")
+        + "\n[[oper]]\nname = \"boss\"\npassword = \"boss\"\nprivileges = [\"restart\"]\n";
+    let path = dir.write("portico.toml", &text);
+    let mut s = Server::start(&["-c", path_str(&path)]);
+    let pid = s.child.id();
+    let (mut root, _) = s.user("irc.cli.test", "root");
+    root.send("OPER root sekrit");
+    root.skip_until(":root MODE root :+o");
+    // The default privileges leave RESTART out, as they do DIE.
+    root.send("RESTART");
+    root.expect(":irc.cli.test 723 root restart :Insufficient oper privileges.");
+    let (mut boss, _) = s.user("irc.cli.test", "boss");
+    boss.send("OPER boss boss");
+    boss.skip_until(":boss MODE boss :+o");
+    // The file changes before the restart: the new start reads it again.
+    dir.write("portico.toml", &text.replace("first", "second"));
+    boss.send("RESTART");
+    boss.expect(":irc.cli.test NOTICE boss :Server restarting");
+    boss.expect("ERROR :Server shutting down");
+    root.expect("ERROR :Server shutting down");
+    s.wait_log("portico: restarting ");
+    let line = s.wait_log("portico: listening on ");
+    let addr: SocketAddr = line["portico: listening on ".len()..].parse().unwrap();
+    let (mut c, motd) = s.user_at(addr, "irc.cli.test", "carol");
+    assert_eq!(motd, [":irc.cli.test 372 carol :- second"]);
+    assert_eq!(s.child.id(), pid);
+    assert!(matches!(s.child.try_wait(), Ok(None)), "the process exited");
+    c.send("PING :x");
+    c.expect(":irc.cli.test PONG irc.cli.test :x");
+}
+
 #[test]
 fn invalid_config_at_startup_exits_1() {
     let dir = TempDir::new();

@@ -155,7 +155,7 @@ const fn ircx(c: Command) -> Command {
 }
 
 use May::{No, Oper, Users, Yes};
-use Privilege::{Ban, Connect, Die, Kill, Rehash, Squit, Wallops};
+use Privilege::{Ban, Connect, Die, Kill, Rehash, Restart, Squit, Wallops};
 /// Columns: unregistered, user, link.
 const USER: [May; 3] = [No, Yes, No];
 /// Users here and users anywhere else.
@@ -239,6 +239,7 @@ pub static COMMANDS: &[Command] = &[
     cmd("REHASH", 0, oper::rehash, oper_here(Rehash)),
     ircx(cmd("REPLY", 3, data::reply, SHARED)),
     ircx(cmd("REQUEST", 3, data::request, SHARED)),
+    cmd("RESTART", 0, oper::restart, oper_here(Restart)),
     cmd("SERVER", 2, handshake::server, ANY),
     cmd("SETNAME", 1, register::setname, SHARED),
     cmd("SJOIN", 4, burst::sjoin, LINK),

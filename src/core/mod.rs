@@ -87,6 +87,8 @@ pub struct Outbox {
     pub rehash: Option<ConnId>,
     /// An operator asked for DIE.
     pub die: bool,
+    /// RESTART: shut down as for DIE, then the binary executes itself again.
+    pub restart: bool,
     /// Portals to dial now (oper CONNECT).
     pub connects: Vec<String>,
     /// Portals that just linked: their dialer's backoff starts over.

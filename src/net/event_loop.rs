@@ -88,6 +88,8 @@ pub struct Server {
     /// In an EMFILE/ENFILE episode (logged once).
     fd_exhausted: bool,
     stopping: bool,
+    /// RESTART asked for: `main` executes the binary again once `run` returns.
+    restarting: bool,
     /// Writes the state file (ACCESS entries kept across restarts).
     saver: Saver,
     /// Where the next turn starts serving paged replies, so a crowd of them is served in
@@ -150,6 +152,7 @@ impl Server {
             accept_retry_ms: None,
             fd_exhausted: false,
             stopping: false,
+            restarting: false,
             saver,
             page_turn: 0,
             metrics: None,
@@ -247,7 +250,12 @@ impl Server {
         }
     }
 
-    /// Serves until stopped (signal, handle, DIE).
+    /// Whether the server stopped for an operator's RESTART.
+    pub fn restart_requested(&self) -> bool {
+        self.restarting
+    }
+
+    /// Serves until stopped (signal, handle, DIE, RESTART).
     pub fn run(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         self.dial_due(clock(self.start));
@@ -943,6 +951,12 @@ impl Server {
         if self.out.die {
             self.out.die = false;
             info!("DIE from an operator: shutting down");
+            self.begin_shutdown();
+        }
+        if self.out.restart {
+            self.out.restart = false;
+            info!("RESTART from an operator: shutting down to start again");
+            self.restarting = true;
             self.begin_shutdown();
         }
         if let Some(by) = self.out.rehash.take() {

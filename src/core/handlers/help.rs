@@ -57,6 +57,14 @@ static HELP: &[(&str, &[&str])] = &[
     ("REHASH", &["REHASH", "Operators: reloads the configuration file."]),
     ("REPLY", &["REPLY <target> <tag> :<data>", "IRCX: answers a REQUEST with tagged data."]),
     ("REQUEST", &["REQUEST <target> <tag> :<data>", "IRCX: sends a tagged request to a user or channel."]),
+    (
+        "RESTART",
+        &[
+            "RESTART",
+            "Operators with the restart privilege: closes every connection and starts the",
+            "server again in the same process, with the same arguments and configuration file.",
+        ],
+    ),
     ("SERVER", &["SERVER <name> <hops> <id> :<description>", "Server links only: part of a portal's handshake, not for clients."]),
     ("SETNAME", &["SETNAME :<realname>", "Changes your real name."]),
     ("SQUIT", &["SQUIT <server> [:reason]", "Operators: splits a server off the network."]),

@@ -283,10 +283,23 @@ impl World {
 }
 
 pub fn die(ctx: &mut Ctx<'_>, _msg: &Message<'_>) -> HResult {
-    let w = &*ctx.w;
-    log::warn!("DIE by {}", w.clients[ctx.client()].mask());
-    w.server_notice(ctx.out, ctx.conn, "Server terminating");
+    stopping(ctx, "DIE", "Server terminating");
     ctx.out.die = true;
+    Ok(())
+}
+
+/// What DIE and RESTART say before the shell stops: the log line and the operator's notice.
+fn stopping(ctx: &mut Ctx<'_>, command: &str, notice: &str) {
+    let w = &*ctx.w;
+    log::warn!("{command} by {}", w.clients[ctx.client()].mask());
+    w.server_notice(ctx.out, ctx.conn, notice);
+}
+
+/// RESTART: every connection is closed as for DIE, then `main` executes the binary again
+/// with the same arguments (same process ID, so a service manager sees no exit).
+pub fn restart(ctx: &mut Ctx<'_>, _msg: &Message<'_>) -> HResult {
+    stopping(ctx, "RESTART", "Server restarting");
+    ctx.out.restart = true;
     Ok(())
 }
 
