@@ -698,7 +698,8 @@ impl Config {
                 file: file.into(),
                 line,
                 message: format!(
-                    "{}; see the configuration reference in README.md",
+                    "{}{}; see the configuration reference in README.md",
+                    key_at(text, line).map_or(String::new(), |k| format!("{k}: ")),
                     plain_toml_error(e.message())
                 ),
             }
@@ -1054,8 +1055,6 @@ fn line_of(text: &str, key: &str) -> usize {
         .map_or(0, |i| i + 1)
 }
 
-/// The line of `key` in the `n`th (0-based) `table` block, e.g. the `password` of the second
-/// `[[account]]`; 0 if absent.
 /// The index of the first entry equal (by `same`) to an earlier one.
 fn first_repeat<T>(items: &[T], same: impl Fn(&T, &T) -> bool) -> Option<usize> {
     (0..items.len()).find(|&i| items[..i].iter().any(|b| same(b, &items[i])))
@@ -1084,6 +1083,28 @@ fn plain_toml_error(message: &str) -> String {
     m
 }
 
+/// The key set on line `line` (1-based) with its table, as an operator would look for it
+/// (`[[listen]] address`), for parse errors that name only a line.
+fn key_at(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let (key, _) = lines.get(line.checked_sub(1)?)?.split_once('=')?;
+    let key = key.trim();
+    if key.is_empty() || key.starts_with('[') {
+        return None;
+    }
+    let table = lines[..line - 1]
+        .iter()
+        .rev()
+        .map(|l| l.trim())
+        .find(|l| l.starts_with('['));
+    Some(match table {
+        Some(t) => format!("{t} {key}"),
+        None => key.to_string(),
+    })
+}
+
+/// The line of `key` in the `n`th (0-based) `table` block, e.g. the `password` of the second
+/// `[[account]]`; 0 if absent.
 fn line_of_in(text: &str, table: &str, n: usize, key: &str) -> usize {
     let mut seen = 0;
     let mut inside = false;
@@ -1379,12 +1400,12 @@ mod tests {
         check(
             "[[listen]]\naddress = \"localhost:6667\"\n",
             5,
-            "host names such as localhost are not resolved",
+            "[[listen]] address: not an address; write IP:PORT",
         );
         check(
             "[limits]\nmax_clients = \"x\"\n",
             5,
-            "expected a whole number",
+            "[limits] max_clients: invalid type: string \"x\", expected a whole number",
         );
         check("[bogus]\n", 4, "unknown field `bogus`");
         for bad in ["localhost:9100", "127.0.0.1", "9100", ""] {
