@@ -340,10 +340,12 @@ pub enum Privilege {
     Ban,
     Wallops,
     SeeIps,
+    /// CHGHOST and CHGIDENT: change a user's shown host or username.
+    Chghost,
 }
 
 /// Every privilege with its name in the configuration.
-pub const PRIVILEGES: [(Privilege, &str); 9] = [
+pub const PRIVILEGES: [(Privilege, &str); 10] = [
     (Privilege::Kill, "kill"),
     (Privilege::Die, "die"),
     (Privilege::Restart, "restart"),
@@ -353,6 +355,7 @@ pub const PRIVILEGES: [(Privilege, &str); 9] = [
     (Privilege::Ban, "ban"),
     (Privilege::Wallops, "wallops"),
     (Privilege::SeeIps, "see-ips"),
+    (Privilege::Chghost, "chghost"),
 ];
 
 /// Without a `privileges` list: everything but stopping or restarting the server, which

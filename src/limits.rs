@@ -72,6 +72,9 @@ pub const MAX_MODES: usize = 4;
 pub const MAX_TARGETS: usize = 4;
 /// Username length kept (USERLEN).
 pub const USER_LEN: usize = 10;
+/// Longest host CHGHOST sets: ngIRCd keeps 63 bytes (`CLIENT_HOST_LEN`), and a longer one
+/// would be cut there.
+pub const HOST_LEN: usize = 63;
 
 /// Nicks one user may MONITOR (ISUPPORT `MONITOR`): what Ergo and InspIRCd default to.
 pub const MONITOR_LIMIT: usize = 100;

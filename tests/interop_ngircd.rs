@@ -215,7 +215,7 @@ fn stats_p_shows_the_ngircd_links_lag_and_burst() {
     let line = stats_p_with_lag(&mut root, NG_NAME);
     assert!(
         line.starts_with(&format!(
-            ":irc.test 249 root p :{NG_NAME} protocol rfc2813 caps [ACCOUNT AWAY BMASK TB] up "
+            ":irc.test 249 root p :{NG_NAME} protocol rfc2813 caps [ACCOUNT AWAY BMASK CHGHOST TB] up "
         )),
         "{line}"
     );

@@ -503,7 +503,7 @@ fn help_and_helpop_answer_704_705_706_and_524() {
     a.send("HELP");
     a.expect(":irc.test 704 alice * :** Help: index **");
     a.expect(":irc.test 705 alice * :HELP <subject> for help on one of:");
-    a.expect(":irc.test 705 alice * :ACCESS ADMIN AUTH AUTHENTICATE AWAY CAP CAPAB CONNECT");
+    a.expect(":irc.test 705 alice * :ACCESS ADMIN AUTH AUTHENTICATE AWAY CAP CAPAB CHGHOST");
     a.skip_until(" 706 alice * :End of /HELP");
     a.send("HELP FROB");
     a.expect(":irc.test 524 alice FROB :No help available on this topic");

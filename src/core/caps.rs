@@ -35,6 +35,11 @@ pub const SASL: Caps = 32768;
 pub const ACCOUNT_NOTIFY: Caps = 65536;
 /// The `account` tag on what logged-in users send.
 pub const ACCOUNT_TAG: Caps = 131072;
+/// IRCv3 chghost: `CHGHOST <user> <host>` when a user in a shared channel gets a new
+/// username or host (others get QUIT, JOIN and MODE instead).
+pub const CHGHOST: Caps = 1 << 18;
+/// IRCv3 draft/read-marker: MARKREAD after JOIN and when the account's marker moves.
+pub const READ_MARKER: Caps = 1 << 19;
 
 /// Not a capability: the connection speaks IRCX (set by the IRCX command, never offered in
 /// CAP LS). Lines whose form differs per dialect are rendered once per dialect.
@@ -49,8 +54,10 @@ pub const ALL: &[(&str, Caps)] = &[
     ("away-notify", AWAY_NOTIFY),
     ("batch", BATCH),
     ("cap-notify", CAP_NOTIFY),
+    ("chghost", CHGHOST),
     ("draft/metadata-2", METADATA),
     ("draft/no-implicit-names", NO_IMPLICIT_NAMES),
+    ("draft/read-marker", READ_MARKER),
     ("echo-message", ECHO_MESSAGE),
     ("extended-join", EXTENDED_JOIN),
     ("extended-monitor", EXTENDED_MONITOR),

@@ -8,7 +8,8 @@ use super::handlers::ircx::{
     self as ircx_cmd, access_cmd, auth, create, data, event, knock, listx, prop, whisper,
 };
 use super::handlers::{
-    bans, channel, help, message, metadata, mode, monitor, oper, query, register, sasl,
+    bans, channel, chghost, help, message, metadata, mode, monitor, oper, query, read_marker,
+    register, sasl,
 };
 use super::portal::{access as link_access, burst, handshake, oid, props, remote, LinkMsg};
 use super::{ClientId, ConnId, Outbox, ServerId, World};
@@ -155,7 +156,7 @@ const fn ircx(c: Command) -> Command {
 }
 
 use May::{No, Oper, Users, Yes};
-use Privilege::{Ban, Connect, Die, Kill, Rehash, Restart, Squit, Wallops};
+use Privilege::{Ban, Chghost, Connect, Die, Kill, Rehash, Restart, Squit, Wallops};
 /// Columns: unregistered, user, link.
 const USER: [May; 3] = [No, Yes, No];
 /// Users here and users anywhere else.
@@ -189,6 +190,9 @@ pub static COMMANDS: &[Command] = &[
     cmd("BPROP", 5, props::bprop, LINK),
     cmd("CAP", 1, register::cap, [Yes, Yes, No]),
     cmd("CAPAB", 2, handshake::capab, [Yes, Yes, No]),
+    // From a link: `:<origin> CHGHOST <nick> <user> <host>` (docs/PROTOCOL.md).
+    cmd("CHGHOST", 2, chghost::chghost, oper_or_link(Chghost)),
+    cmd("CHGIDENT", 2, chghost::chgident, oper_here(Chghost)),
     cmd("CONNECT", 1, handshake::connect, oper_here(Connect)),
     ircx(cmd("CREATE", 1, create::create, USER)),
     ircx(cmd("DATA", 3, data::data, SHARED)),
@@ -217,6 +221,7 @@ pub static COMMANDS: &[Command] = &[
     ircx(cmd("LISTX", 0, listx::listx, USER)),
     cmd("LUSERS", 0, query::lusers, USER),
     cmd("MAP", 0, query::map, USER),
+    cmd("MARKREAD", 0, read_marker::markread, USER),
     // Before registration only `MODE ISIRCX` (the handler checks its parameters).
     // From a link: a remote user's own key (docs/PROTOCOL.md).
     cmd("METADATA", 2, metadata::metadata, SHARED),

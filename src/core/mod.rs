@@ -191,6 +191,8 @@ pub struct World {
     pub sasl: HashMap<ConnId, handlers::sasl::Exchange>,
     /// Users' metadata and subscriptions (draft/metadata-2), beside the client records.
     pub metadata: handlers::metadata::store::Metadata,
+    /// IRCv3 draft/read-marker: accounts' read markers ([`handlers::read_marker`]).
+    pub read_markers: handlers::read_marker::ReadMarkers,
     pub now: Clock,
 }
 
@@ -235,6 +237,7 @@ impl World {
             checks: Default::default(),
             sasl: HashMap::new(),
             metadata: Default::default(),
+            read_markers: Default::default(),
             now,
         };
         w.isupport = isupport::tokens(&w.config);
@@ -381,10 +384,13 @@ impl World {
             .is_some_and(|c| self.clients[c].has(state::umode::OPER))
     }
 
-    /// Whether this local connection's host is a cloak (`[cloak] secret`).
+    /// Whether this local connection's shown host is not where it connects from: a cloak
+    /// (`[cloak] secret`) or a host an operator set (CHGHOST).
     pub fn is_cloaked(&self, conn: ConnId) -> bool {
-        self.local(conn)
-            .is_some_and(|l| !self.config.cloak.secret.is_empty() && *l.host != *l.ip.to_string())
+        self.local(conn).is_some_and(|l| {
+            (!self.config.cloak.secret.is_empty() && *l.host != *l.ip.to_string())
+                || l.client.is_some_and(|c| *self.clients[c].host != *l.host)
+        })
     }
 
     /// Whether a local operator's `[[oper]]` block gave them `p`.

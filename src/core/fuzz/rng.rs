@@ -166,6 +166,8 @@ pub(super) const CAPS: &[&str] = &[
     "draft/no-implicit-names",
     "extended-monitor",
     "standard-replies",
+    "chghost",
+    "draft/read-marker",
     "-message-tags",
     "bogus",
 ];

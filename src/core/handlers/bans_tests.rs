@@ -177,7 +177,7 @@ fn who_may_ban_and_bad_masks() {
     assert_eq!(
         t.ask(o, "STATS o"),
         vec![
-            ":irc.test 243 olga O *@127.* * admin sysop :kill,rehash,connect,squit,ban,wallops,see-ips",
+            ":irc.test 243 olga O *@127.* * admin sysop :kill,rehash,connect,squit,ban,wallops,see-ips,chghost",
             ":irc.test 243 olga O *@* * boss manager :kill,die,ban",
             ":irc.test 219 olga o :End of /STATS report",
         ]

@@ -196,6 +196,8 @@ pub fn join_one(
     if w.channels[ch].topic.is_some() {
         send_topic(w, ctx.conn, ch, ctx.out);
     }
+    // draft/read-marker: before the RPL_ENDOFNAMES that follows the JOIN.
+    super::read_marker::on_join(w, ctx.conn, cid, ch, ctx.out);
     // IRCv3 draft/no-implicit-names: the client asks for NAMES when it wants them.
     if w.clients[cid].caps & caps::NO_IMPLICIT_NAMES == 0 {
         send_names(w, ctx.conn, cid, ch, ctx.out);

@@ -1,6 +1,7 @@
 //! Command handlers, one module per family.
 pub mod bans;
 pub mod channel;
+pub mod chghost;
 pub mod help;
 pub mod ircx;
 pub mod message;
@@ -9,6 +10,7 @@ pub mod mode;
 pub mod monitor;
 pub mod oper;
 pub mod query;
+pub mod read_marker;
 pub mod register;
 pub mod sasl;
 #[cfg(test)]

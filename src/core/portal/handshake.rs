@@ -294,8 +294,13 @@ fn check_rfc2813(
         )
         .into());
     }
-    // Away, topics and bans travel in RFC 2813 forms (AWAY, TOPIC, MODE +b); see rfc2813.rs.
-    Ok((pi, 1, cap::AWAY | cap::TB | cap::BMASK | cap::ACCOUNT))
+    // Away, topics, bans and host changes travel in RFC 2813 forms (AWAY, TOPIC, MODE +b,
+    // METADATA host); see rfc2813.rs.
+    Ok((
+        pi,
+        1,
+        cap::AWAY | cap::TB | cap::BMASK | cap::ACCOUNT | cap::CHGHOST,
+    ))
 }
 
 #[allow(clippy::too_many_arguments)]

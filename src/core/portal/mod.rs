@@ -57,10 +57,13 @@ pub mod cap {
     pub const ACCOUNT: u32 = 64;
     /// Users' draft/metadata-2 keys (channels' travel as IRCX properties).
     pub const METADATA: u32 = 128;
+    /// A user's new username and host (`:<nick> CHGHOST <user> <host>`).
+    pub const CHGHOST: u32 = 256;
     pub const ALL: &[(&str, u32)] = &[
         ("ACCOUNT", ACCOUNT),
         ("AWAY", AWAY),
         ("BMASK", BMASK),
+        ("CHGHOST", CHGHOST),
         ("EOB", EOB),
         ("IRCX", IRCX),
         ("METADATA", METADATA),

@@ -20,8 +20,9 @@ use std::rc::Rc;
 /// IRC+ flags we send: C = CHANINFO, H = enhanced handshake (005 NICKLEN check + 376),
 /// L = ban lists after the burst, X = founder/admin/halfop prefixes in its NJOIN (without
 /// it ngIRCd leaves them out of its burst, though it sends MODE `+q` and takes `~` anyway).
-/// No M (METADATA), S (services) or Z (compression): we would not honour them.
-pub const FLAGS: &str = "CHLX";
+/// M = METADATA: ngIRCd sends us users' new hosts (`host`, `cloakhost`) and usernames
+/// (see [`inbound`]). No S (services) or Z (compression): we would not honour them.
+pub const FLAGS: &str = "CHLMX";
 
 /// Server IDs given to servers that ngIRCd introduces (it has none): above the configurable
 /// range 1-4095, so they never clash with a Portico server's.
@@ -185,6 +186,18 @@ pub fn render(w: &World, msg: &LinkMsg) -> Option<Vec<Rc<[u8]>>> {
                 .arg("accountname")
                 .trailing(value))]
         }
+        // ngIRCd (IRC+) takes a user's username and host from servers as METADATA too, and
+        // shows them (its WHOIS, WHO, masks) from then on.
+        "CHGHOST" if msg.len() >= 3 => ["user", "host"]
+            .iter()
+            .zip([msg.param(1), msg.param(2)])
+            .map(|(key, v)| {
+                rc(Line::new(&w.me().name, "METADATA")
+                    .arg(msg.param(0))
+                    .arg(*key)
+                    .trailing(v))
+            })
+            .collect(),
         // Nothing in RFC 2813 carries these (nor a TB or BMASK too short to translate).
         "EOB" | "TAGMSG" | "SETNAME" | "CAPAB" | "TB" | "BMASK" => Vec::new(),
         // The same in both protocols (tags, which RFC 2813 lacks, are left behind).
@@ -458,11 +471,32 @@ pub fn inbound(w: &mut World, rfc: &mut RfcLink, peer: ServerId, msg: &Message<'
                     .trailing(msg.param(1)))
             }
         }
+        b"METADATA" if msg.len() >= 3 => metadata(w, &prefix, msg),
         // ngIRCd extras with no Portico meaning; PASS/numerics left over from the handshake.
         b"METADATA" | b"GLINE" | b"SERVICE" | b"SERVLIST" | b"PASS" => Inbound::Done,
         v if v.len() == 3 && v.iter().all(u8::is_ascii_digit) => Inbound::Done,
         _ => Inbound::Same,
     }
+}
+
+/// `METADATA <nick> <key> :<value>` from ngIRCd (it sends them because we announce the
+/// IRC+ flag M): a new `host`, `cloakhost` (the host it shows for a user with +x) or
+/// `user` is the native CHGHOST; the rest (`accountname`, `certfp`, `info`) is ignored.
+fn metadata(w: &World, prefix: &str, msg: &Message<'_>) -> Inbound {
+    let Some(cid) = w.find_nick(msg.param(0)) else {
+        return Inbound::Done;
+    };
+    let c = &w.clients[cid];
+    let value = msg.param(2);
+    let (user, host): (&[u8], &[u8]) = match &*msg.param(1).to_ascii_lowercase() {
+        b"host" | b"cloakhost" if !value.is_empty() => (c.user.as_bytes(), value),
+        b"user" if !value.is_empty() => (value, c.host.as_bytes()),
+        _ => return Inbound::Done,
+    };
+    Inbound::Native(vec![OwnedMessage::new(prefix, "CHGHOST")
+        .arg(&*c.nick)
+        .arg(user)
+        .arg(host)])
 }
 
 /// What a user away on ngIRCd shows here: RFC 2813 carries only user mode +a, and this is

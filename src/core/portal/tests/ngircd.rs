@@ -39,7 +39,7 @@ fn ngircd_link_gets_rfc2813_handshake_and_burst() {
     assert_eq!(
         t.take(ng),
         vec![
-            "PASS pw 0210-IRC+ Portico|0.1.0:CHLX P",
+            "PASS pw 0210-IRC+ Portico|0.1.0:CHLMX P",
             "SERVER irc.test 1 :Portico IRC server",
             ":irc.test 005 ng.test NICKLEN=30 CASEMAPPING=rfc1459 PREFIX=(qov)~@+ CHANTYPES=#& CHANMODES=Ibe,k,l,imnpst :are supported on this server",
             ":irc.test 376 ng.test :End of MOTD command",
@@ -294,15 +294,35 @@ fn ngircd_away_topic_messages_and_quit() {
     assert_eq!(n.t.take(n.far), vec![":ngbob PRIVMSG #c :hello portico"]);
     n.from(ng, ":ngbob PRIVMSG fay :hi fay");
     assert_eq!(n.t.take(n.far), vec![":ngbob PRIVMSG fay :hi fay"]);
-    // Ignored extras.
-    n.from(ng, ":ng.test METADATA ngbob cloakhost :x");
+    // Ignored extras: a numeric, METADATA keys without a Portico meaning, an empty or
+    // bad host.
     n.from(ng, ":ng.test 376 irc.test :End of MOTD command");
+    n.from(ng, ":ng.test METADATA ngbob certfp :abc");
+    n.from(ng, ":ng.test METADATA ngbob host :");
+    n.from(ng, ":ng.test METADATA ngbob host :bad host");
     assert!(n.t.take(n.far).is_empty());
-    n.from(ng, ":ngbob QUIT :\"bye\"");
+    assert!(n.t.take(n.alice).is_empty());
+    // A new cloak (flag M): alice, without chghost, gets the spec's fallback; fay's
+    // server, without the CHGHOST link capability, nothing.
+    n.from(ng, ":ng.test METADATA ngbob cloakhost :cloak.ng");
     assert_eq!(
         n.t.take(n.alice),
-        vec![":ngbob!~ngbob@ng.host QUIT :\"bye\""]
+        vec![
+            ":ngbob!~ngbob@ng.host QUIT :Changing hostname",
+            ":ngbob!~ngbob@cloak.ng JOIN #c",
+        ]
     );
+    assert!(n.t.take(n.far).is_empty());
+    n.from(ng, ":ng.test METADATA ngbob user :bob");
+    assert_eq!(
+        n.t.take(n.alice),
+        vec![
+            ":ngbob!~ngbob@cloak.ng QUIT :Changing hostname",
+            ":ngbob!bob@cloak.ng JOIN #c",
+        ]
+    );
+    n.from(ng, ":ngbob QUIT :\"bye\"");
+    assert_eq!(n.t.take(n.alice), vec![":ngbob!bob@cloak.ng QUIT :\"bye\""]);
     // Passed on in the form it came in (a trailing parameter stays one).
     assert_eq!(n.t.take(n.far), vec![":ngbob QUIT :\"bye\""]);
 }
