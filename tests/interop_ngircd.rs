@@ -1189,3 +1189,60 @@ fn ngircd_learns_a_portico_users_account() {
         "{whois:#?}"
     );
 }
+
+/// chghost with ngIRCd: a Portico operator's CHGHOST and CHGIDENT reach ngIRCd as its
+/// METADATA `user` and `host` (its WHOIS shows them), and an ngIRCd user's cloak (+x,
+/// announced to us as METADATA `cloakhost` because we offer IRC+ flag M) is a host change
+/// here: CHGHOST for a client with the capability, and WHOIS shows it.
+#[test]
+fn host_changes_cross_the_link_both_ways() {
+    let Some(bin) = binary() else { return };
+    let (p, ng) = portico_dialing(&bin);
+    let mut root = p.user_on("root");
+    oper(&mut root);
+    let mut alice = p.user_on("alice");
+    alice.send("CAP REQ :chghost");
+    alice.expect(":irc.test CAP alice ACK :chghost");
+    let mut ngbob = ng.user("ngbob");
+    meet(&p, &mut alice, &mut ngbob);
+    join(&mut alice, "#hosts");
+    join(&mut ngbob, "#hosts");
+    alice.skip_until(":ngbob!~ngbob@127.0.0.1 JOIN #hosts");
+
+    root.send("CHGHOST alice alice.vhost");
+    root.skip_until(":irc.test NOTICE root :Changed the host of alice");
+    root.send("CHGIDENT alice al");
+    root.skip_until(":irc.test NOTICE root :Changed the username of alice");
+    barrier(&mut alice, &mut ngbob);
+    let whois = ask(&mut ngbob, "WHOIS alice", " 318 ");
+    assert_has(
+        &whois,
+        ":ng.test 311 ngbob alice al alice.vhost * :alice real",
+    );
+
+    // ngIRCd lets an operator (or anyone, with CloakHostModeX) cloak.
+    ng_oper(&mut ngbob);
+    ngbob.send("MODE ngbob +x");
+    let chg = alice
+        .skip_until(":ngbob!~ngbob@127.0.0.1 CHGHOST ")
+        .pop()
+        .unwrap();
+    let cloak = chg.rsplit(' ').next().unwrap().to_string();
+    assert_eq!(
+        chg,
+        format!(":ngbob!~ngbob@127.0.0.1 CHGHOST ~ngbob {cloak}")
+    );
+    assert_ne!(cloak, "127.0.0.1");
+    let whois = ask(&mut alice, "WHOIS ngbob", " 318 ");
+    assert_has(
+        &whois,
+        &format!(":irc.test 311 alice ngbob ~ngbob {cloak} * :ngbob real"),
+    );
+    // ngIRCd's own WHOIS agrees.
+    let mut ngcarl = ng.user("ngcarl");
+    let whois = ask(&mut ngcarl, "WHOIS ngbob", " 318 ");
+    assert_has(
+        &whois,
+        &format!(":ng.test 311 ngcarl ngbob ~ngbob {cloak} * :ngbob real"),
+    );
+}
