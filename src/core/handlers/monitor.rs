@@ -164,7 +164,7 @@ impl World {
         self.monitor.queue.append(&mut lines);
     }
 
-    /// IRCv3 extended-monitor: news of `cid` (its AWAY or SETNAME; CHGHOST and ACCOUNT
+    /// IRCv3 extended-monitor: news of `cid` (its AWAY, SETNAME or CHGHOST; ACCOUNT
     /// should come through here too) for the local users monitoring its nick who enabled
     /// `extended-monitor` and `need_caps` (the cap of that news: away-notify, setname…).
     /// Call it right after [`World::to_common`] with the same news: whoever that fanout

@@ -17,6 +17,17 @@ use hashbrown::HashMap;
 /// server hold (a new target past it gets INTERNAL_ERROR; existing ones still move).
 pub const MAX_MARKERS: usize = 1000;
 
+/// What became of a marker a client moved.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Advance {
+    /// It moved forward.
+    Moved,
+    /// The stored one is as new or newer: it stays.
+    Kept,
+    /// A new target, and the account holds [`MAX_MARKERS`] already.
+    Full,
+}
+
 /// Read markers: account → folded target → Unix milliseconds of the last message read.
 #[derive(Debug, Default)]
 pub struct ReadMarkers {
@@ -28,21 +39,20 @@ impl ReadMarkers {
         self.by_account.get(account)?.get(target).copied()
     }
 
-    /// Moves a marker forward to `ms`. `Ok(true)` if it moved, `Ok(false)` if the stored
-    /// one is as new or newer (it stays), `Err` when the account holds too many.
-    pub fn advance(&mut self, account: &str, target: &str, ms: u64) -> Result<bool, ()> {
+    /// Moves a marker forward to `ms`, if that is forward.
+    pub fn advance(&mut self, account: &str, target: &str, ms: u64) -> Advance {
         let map = self.by_account.entry(account.into()).or_default();
         let full = map.len() >= MAX_MARKERS;
         match map.get_mut(target) {
-            Some(stored) if *stored >= ms => Ok(false),
+            Some(stored) if *stored >= ms => Advance::Kept,
             Some(stored) => {
                 *stored = ms;
-                Ok(true)
+                Advance::Moved
             }
-            None if full => Err(()),
+            None if full => Advance::Full,
             None => {
                 map.insert(target.into(), ms);
-                Ok(true)
+                Advance::Moved
             }
         }
     }
@@ -81,14 +91,14 @@ pub fn markread(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     // A marker never runs ahead of the clock (the spec's clamp).
     let ms = ms.min(ctx.w.now.unix_ms);
     match ctx.w.read_markers.advance(&account, &key, ms) {
-        Ok(true) => ctx
+        Advance::Moved => ctx
             .w
             .broadcast_marker(&account, ctx.conn, target, ms, ctx.out),
-        Ok(false) => {
+        Advance::Kept => {
             let stored = ctx.w.read_markers.get(&account, &key);
             ctx.out.send(ctx.conn, marker_line(ctx.w, target, stored));
         }
-        Err(()) => {
+        Advance::Full => {
             let text = "The read timestamp could not be set";
             fail(ctx, "INTERNAL_ERROR", &[target.as_bytes()], text);
         }
@@ -171,17 +181,17 @@ mod tests {
     fn markers_only_move_forward_and_are_bounded() {
         let mut m = ReadMarkers::default();
         assert_eq!(m.get("acct", "#c"), None);
-        assert_eq!(m.advance("acct", "#c", 10), Ok(true));
-        assert_eq!(m.advance("acct", "#c", 10), Ok(false));
-        assert_eq!(m.advance("acct", "#c", 5), Ok(false));
+        assert_eq!(m.advance("acct", "#c", 10), Advance::Moved);
+        assert_eq!(m.advance("acct", "#c", 10), Advance::Kept);
+        assert_eq!(m.advance("acct", "#c", 5), Advance::Kept);
         assert_eq!(m.get("acct", "#c"), Some(10));
-        assert_eq!(m.advance("acct", "#c", 11), Ok(true));
+        assert_eq!(m.advance("acct", "#c", 11), Advance::Moved);
         assert_eq!(m.get("other", "#c"), None);
         for i in 1..MAX_MARKERS {
-            assert_eq!(m.advance("acct", &format!("#t{i}"), 1), Ok(true));
+            assert_eq!(m.advance("acct", &format!("#t{i}"), 1), Advance::Moved);
         }
-        assert_eq!(m.advance("acct", "#one-too-many", 1), Err(()));
-        assert_eq!(m.advance("acct", "#c", 12), Ok(true));
+        assert_eq!(m.advance("acct", "#one-too-many", 1), Advance::Full);
+        assert_eq!(m.advance("acct", "#c", 12), Advance::Moved);
     }
 
     #[test]
