@@ -130,4 +130,11 @@ fn metadata_crosses_a_link() {
     bob.expect(":alice!~alice@127.0.0.1 METADATA #c url * :https://c.example");
     bob.send("METADATA #c GET url");
     bob.expect(":leaf.test 761 bob #c url * :https://c.example");
+
+    // Deleting a user's key (SET with no value) reaches the other server too.
+    bob.send("METADATA * SET url");
+    bob.expect(":leaf.test 766 bob bob url :key not set");
+    alice.expect(":bob!~bob@127.0.0.1 METADATA bob url *");
+    alice.send("METADATA bob GET url");
+    alice.expect(":hub.test 766 alice bob url :key not set");
 }

@@ -1,0 +1,202 @@
+//! IRCv3 `netsplit` and `netjoin` batches (batch spec, batch types `netsplit`/`netjoin`,
+//! parameters `<server1> <server2>`): the QUITs of a netsplit, and the JOINs a new link's
+//! burst brings, reach clients that negotiated `batch` in one batch each.
+//!
+//! The fanout is not touched: the lines are queued as always, then the ones of the event
+//! (QUIT, or JOIN) for clients with `batch` get the tag. Lines are shared (`Rc`) between
+//! recipients, and so are their tagged copies (one per distinct line, not per recipient),
+//! and the `BATCH` lines themselves: one reference serves every client of one event, as
+//! a reference only has to be unique among one connection's open batches. Clients
+//! without `batch` get exactly the lines they got before.
+//!
+//! * A netsplit ([`World::squit`]) is one turn: each client's batch opens before its
+//!   first QUIT and ends after the split.
+//! * A netjoin runs from the link's registration to the end of the peer's burst (its
+//!   `EOB`; on links without one, ngIRCd's, the answer to our first PING: see
+//!   [`crate::core::portal::lag`]), possibly over many turns. Each client's batch opens
+//!   before the first JOIN it gets from the burst and ends when the burst does, or when
+//!   the link goes first. Only the server at the new link sees it as a netjoin: the
+//!   servers behind it get the burst as ordinary news over links long synced.
+
+use super::caps;
+use super::labeled::with_tag;
+use super::{ClientId, ConnId, Outbox, ServerId, World};
+use crate::proto::line::Line;
+use hashbrown::HashMap;
+use std::rc::Rc;
+
+/// The netjoin batches of one link whose burst is still coming. Empty unless a burst
+/// brought someone into a channel with a local client that speaks `batch`.
+pub struct NetJoin {
+    /// The link.
+    conn: ConnId,
+    server: ServerId,
+    event: Event,
+    /// Clients whose batch is open (the client too: a connection closed meanwhile may be
+    /// reused by someone who never saw the start).
+    open: HashMap<ConnId, ClientId>,
+}
+
+/// One batch event: its reference and shared `BATCH` lines.
+struct Event {
+    bref: Box<str>,
+    start: Rc<[u8]>,
+    end: Rc<[u8]>,
+}
+
+#[derive(Default)]
+pub struct NetBatches {
+    joins: Vec<NetJoin>,
+}
+
+impl World {
+    fn net_event(&mut self, kind: &str, a: &str, b: &str) -> Event {
+        let bref = self.next_batch_ref();
+        let start = Line::new(self.name(), "BATCH")
+            .arg(format!("+{bref}"))
+            .arg(kind)
+            .arg(a)
+            .arg(b)
+            .finish();
+        let end = Line::new(self.name(), "BATCH")
+            .arg(format!("-{bref}"))
+            .finish();
+        Event { bref, start, end }
+    }
+
+    /// The QUITs queued since `from` (a split from `a` to `b`) go in a netsplit batch.
+    pub fn netsplit_batch(&mut self, from: usize, a: &str, b: &str, out: &mut Outbox) {
+        if !self.worth_batching(from, out) {
+            return;
+        }
+        let ev = self.net_event("netsplit", a, b);
+        let mut open = HashMap::new();
+        self.wrap(from, b"QUIT", &ev, &mut open, out);
+        for conn in open.into_keys() {
+            out.send(conn, ev.end.clone());
+        }
+    }
+
+    /// After a line from `conn`, a link still in its burst: the JOINs it caused join the
+    /// link's netjoin batch; once the burst is over (or the link gone) the batch ends.
+    pub fn netjoin_batch(&mut self, conn: ConnId, from: usize, out: &mut Outbox) {
+        let Some(link) = self.link(conn) else {
+            return self.end_netjoin(|nj| nj.conn == conn, out);
+        };
+        let (server, synced) = (link.server, link.synced);
+        if self.worth_batching(from, out) {
+            let at = match self.netbatches.joins.iter().position(|nj| nj.conn == conn) {
+                Some(at) => at,
+                None => {
+                    let (me, peer) = (self.name().to_string(), self.servers[server].name.clone());
+                    let event = self.net_event("netjoin", &me, &peer);
+                    self.netbatches.joins.push(NetJoin {
+                        conn,
+                        server,
+                        event,
+                        open: HashMap::new(),
+                    });
+                    self.netbatches.joins.len() - 1
+                }
+            };
+            let mut nj = self.netbatches.joins.swap_remove(at);
+            self.wrap(from, b"JOIN", &nj.event, &mut nj.open, out);
+            self.netbatches.joins.push(nj);
+        }
+        if synced {
+            self.end_netjoin(|nj| nj.conn == conn, out);
+        }
+    }
+
+    /// Servers leave (a split): a netjoin batch of theirs ends first.
+    pub fn netjoin_split(&mut self, lost: &[ServerId], out: &mut Outbox) {
+        self.end_netjoin(|nj| lost.contains(&nj.server), out);
+    }
+
+    fn end_netjoin(&mut self, which: impl Fn(&NetJoin) -> bool, out: &mut Outbox) {
+        if self.netbatches.joins.is_empty() {
+            return;
+        }
+        let (done, keep) = std::mem::take(&mut self.netbatches.joins)
+            .into_iter()
+            .partition(which);
+        self.netbatches.joins = keep;
+        for nj in done {
+            for (conn, cid) in nj.open {
+                if self.local(conn).and_then(|l| l.client) == Some(cid) {
+                    out.send(conn, nj.event.end.clone());
+                }
+            }
+        }
+    }
+
+    /// Whether lines were queued since `from` and can be reordered: no index into them
+    /// is held ([`Outbox::aside`]), which the batch lines put in would shift.
+    fn worth_batching(&self, from: usize, out: &Outbox) -> bool {
+        out.sends.len() > from && out.aside.iter().all(|&i| i < from)
+    }
+
+    /// The `verb` lines queued since `from` for clients with `batch` get the batch tag;
+    /// each such client's batch opens (`open`) before its first one.
+    fn wrap(
+        &self,
+        from: usize,
+        verb: &[u8],
+        ev: &Event,
+        open: &mut HashMap<ConnId, ClientId>,
+        out: &mut Outbox,
+    ) {
+        let tag = [b"batch=", ev.bref.as_bytes()].concat();
+        // Tagged copies by the address of the line they copy (kept alive beside them, so
+        // no other line can take that address meanwhile).
+        let mut tagged: HashMap<*const u8, (Rc<[u8]>, Rc<[u8]>)> = HashMap::new();
+        let tail: Vec<(ConnId, Rc<[u8]>)> = out.sends.drain(from..).collect();
+        for (conn, line) in tail {
+            let cid = self.local(conn).and_then(|l| l.client);
+            let Some(cid) = cid.filter(|&c| self.clients[c].caps & caps::BATCH != 0) else {
+                out.sends.push((conn, line));
+                continue;
+            };
+            if verb_of(&line) != Some(verb) {
+                out.sends.push((conn, line));
+                continue;
+            }
+            if open.insert(conn, cid).is_none() {
+                out.sends.push((conn, ev.start.clone()));
+            }
+            let (_, copy) = tagged
+                .entry(line.as_ptr())
+                .or_insert_with(|| (line.clone(), with_tag(&tag, &line)));
+            out.sends.push((conn, copy.clone()));
+        }
+    }
+}
+
+/// The command of a queued line (past its tags and prefix).
+fn verb_of(line: &[u8]) -> Option<&[u8]> {
+    let mut rest = line;
+    if rest.first() == Some(&b'@') {
+        rest = &rest[rest.iter().position(|&b| b == b' ')? + 1..];
+    }
+    if rest.first() == Some(&b':') {
+        rest = &rest[rest.iter().position(|&b| b == b' ')? + 1..];
+    }
+    let end = rest
+        .iter()
+        .position(|&b| b == b' ' || b == b'\r')
+        .unwrap_or(rest.len());
+    Some(&rest[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::verb_of;
+
+    #[test]
+    fn the_verb_is_found_past_tags_and_prefix() {
+        assert_eq!(verb_of(b"@time=x :a!b@c QUIT :x y\r\n"), Some(&b"QUIT"[..]));
+        assert_eq!(verb_of(b":a!b@c JOIN #c\r\n"), Some(&b"JOIN"[..]));
+        assert_eq!(verb_of(b"PING :x\r\n"), Some(&b"PING"[..]));
+        assert_eq!(verb_of(b"@broken"), None);
+    }
+}
