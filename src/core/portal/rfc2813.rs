@@ -18,10 +18,12 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 /// IRC+ flags we send: C = CHANINFO, H = enhanced handshake (005 NICKLEN check + 376),
-/// L = ban lists after the burst, X = founder/admin/halfop prefixes in its NJOIN (without
-/// it ngIRCd leaves them out of its burst, though it sends MODE `+q` and takes `~` anyway).
-/// No M (METADATA), S (services) or Z (compression): we would not honour them.
-pub const FLAGS: &str = "CHLX";
+/// L = ban lists after the burst, M = METADATA (users' account names, in the burst and as
+/// they change; ngIRCd sends a user's METADATA only to servers with it), X =
+/// founder/admin/halfop prefixes in its NJOIN (without it ngIRCd leaves them out of its
+/// burst, though it sends MODE `+q` and takes `~` anyway). No S (services) or Z
+/// (compression): we would not honour them.
+pub const FLAGS: &str = "CHLMX";
 
 /// Server IDs given to servers that ngIRCd introduces (it has none): above the configurable
 /// range 1-4095, so they never clash with a Portico server's.
@@ -457,6 +459,16 @@ pub fn inbound(w: &mut World, rfc: &mut RfcLink, peer: ServerId, msg: &Message<'
                     .arg(&prefix)
                     .trailing(msg.param(1)))
             }
+        }
+        // IRC+ METADATA (we send flag M): a user's account, from services linked to
+        // ngIRCd, in its burst or at login; an empty value logs out. Its other keys
+        // (host, cloakhost, info, user, certfp) have no Portico meaning.
+        b"METADATA" if msg.len() >= 3 && msg.param(1).eq_ignore_ascii_case(b"accountname") => {
+            let name = match msg.param(2) {
+                b"" => "*".to_string(),
+                v => String::from_utf8_lossy(v).into_owned(),
+            };
+            one(OwnedMessage::new(&p(0), "ACCOUNT").arg(name))
         }
         // ngIRCd extras with no Portico meaning; PASS/numerics left over from the handshake.
         b"METADATA" | b"GLINE" | b"SERVICE" | b"SERVLIST" | b"PASS" => Inbound::Done,

@@ -39,7 +39,7 @@ fn ngircd_link_gets_rfc2813_handshake_and_burst() {
     assert_eq!(
         t.take(ng),
         vec![
-            "PASS pw 0210-IRC+ Portico|0.1.0:CHLX P",
+            "PASS pw 0210-IRC+ Portico|0.1.0:CHLMX P",
             "SERVER irc.test 1 :Portico IRC server",
             ":irc.test 005 ng.test NICKLEN=30 CASEMAPPING=rfc1459 PREFIX=(qov)~@+ CHANTYPES=#& CHANMODES=Ibe,k,l,imnpst :are supported on this server",
             ":irc.test 376 ng.test :End of MOTD command",
