@@ -1247,3 +1247,39 @@ fn portico_learns_ngircd_users_accounts_from_its_services() {
     let whois = ask(&mut alice, "WHOIS ngcarol", " 318 ");
     assert!(!whois.iter().any(|l| l.contains(" 330 ")), "{whois:#?}");
 }
+
+/// ngIRCd's burst is a netjoin for Portico's clients with `batch`: the users it brings
+/// into a shared channel join in one `netjoin` batch, which ends with the burst. ngIRCd
+/// sends no end of burst: Portico takes the answer to its first PING as one.
+#[test]
+fn ngircds_burst_is_a_netjoin_batch() {
+    let Some(bin) = binary() else { return };
+    let ng = ng_passive(&bin);
+    let mut ngbob = ng.user("ngbob");
+    join(&mut ngbob, "#c");
+    let mut ngcarol = ng.user("ngcarol");
+    join(&mut ngcarol, "#c");
+    let p = portico(Dial::OnConnect(ng.addr()));
+    let mut alice = p.connect();
+    alice.send("CAP REQ :batch");
+    alice.send("NICK alice");
+    alice.send("USER alice 0 * :alice real");
+    alice.send("CAP END");
+    alice.skip_until(" 376 ");
+    alice.nick = "alice".into();
+    join(&mut alice, "#c");
+    let mut root = p.user_on("root");
+    oper(&mut root);
+    root.send("CONNECT ng.test");
+    // The op status ngIRCd's NJOIN gave comes as a MODE of its own, outside the batch.
+    assert_eq!(
+        alice.skip_until("BATCH -"),
+        [
+            ":irc.test BATCH +L1 netjoin irc.test ng.test",
+            "@batch=L1 :ngcarol!~ngcarol@127.0.0.1 JOIN #c",
+            "@batch=L1 :ngbob!~ngbob@127.0.0.1 JOIN #c",
+            ":ng.test MODE #c +o ngbob",
+            ":irc.test BATCH -L1",
+        ]
+    );
+}

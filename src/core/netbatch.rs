@@ -149,7 +149,7 @@ impl World {
         let tag = [b"batch=", ev.bref.as_bytes()].concat();
         // Tagged copies by the address of the line they copy (kept alive beside them, so
         // no other line can take that address meanwhile).
-        let mut tagged: HashMap<*const u8, (Rc<[u8]>, Rc<[u8]>)> = HashMap::new();
+        let mut tagged: HashMap<*const u8, Tagged> = HashMap::new();
         let tail: Vec<(ConnId, Rc<[u8]>)> = out.sends.drain(from..).collect();
         for (conn, line) in tail {
             let cid = self.local(conn).and_then(|l| l.client);
@@ -171,6 +171,9 @@ impl World {
         }
     }
 }
+
+/// A line and its tagged copy.
+type Tagged = (Rc<[u8]>, Rc<[u8]>);
 
 /// The command of a queued line (past its tags and prefix).
 fn verb_of(line: &[u8]) -> Option<&[u8]> {
