@@ -66,7 +66,7 @@ impl World {
 
     /// The QUITs queued since `from` (a split from `a` to `b`) go in a netsplit batch.
     pub fn netsplit_batch(&mut self, from: usize, a: &str, b: &str, out: &mut Outbox) {
-        if !self.worth_batching(from, out) {
+        if !self.worth_batching(from, b"QUIT", out) {
             return;
         }
         let ev = self.net_event("netsplit", a, b);
@@ -84,7 +84,7 @@ impl World {
             return self.end_netjoin(|nj| nj.conn == conn, out);
         };
         let (server, synced) = (link.server, link.synced);
-        if self.worth_batching(from, out) {
+        if self.worth_batching(from, b"JOIN", out) {
             let at = match self.netbatches.joins.iter().position(|nj| nj.conn == conn) {
                 Some(at) => at,
                 None => {
@@ -130,10 +130,21 @@ impl World {
         }
     }
 
-    /// Whether lines were queued since `from` and can be reordered: no index into them
-    /// is held ([`Outbox::aside`]), which the batch lines put in would shift.
-    fn worth_batching(&self, from: usize, out: &Outbox) -> bool {
-        out.sends.len() > from && out.aside.iter().all(|&i| i < from)
+    /// Whether a `verb` line for a client with `batch` was queued since `from` (most
+    /// lines of a burst bring no JOIN: they cost this scan, no batch reference), and
+    /// the lines can be reordered: no index into them is held ([`Outbox::aside`]), which
+    /// the batch lines put in would shift.
+    fn worth_batching(&self, from: usize, verb: &[u8], out: &Outbox) -> bool {
+        out.aside.iter().all(|&i| i < from)
+            && out.sends[from..].iter().any(|(conn, line)| {
+                self.batch_client(*conn).is_some() && verb_of(line) == Some(verb)
+            })
+    }
+
+    /// The client on `conn`, if it negotiated `batch`.
+    fn batch_client(&self, conn: ConnId) -> Option<ClientId> {
+        let cid = self.local(conn)?.client?;
+        (self.clients[cid].caps & caps::BATCH != 0).then_some(cid)
     }
 
     /// The `verb` lines queued since `from` for clients with `batch` get the batch tag;
@@ -152,15 +163,11 @@ impl World {
         let mut tagged: HashMap<*const u8, Tagged> = HashMap::new();
         let tail: Vec<(ConnId, Rc<[u8]>)> = out.sends.drain(from..).collect();
         for (conn, line) in tail {
-            let cid = self.local(conn).and_then(|l| l.client);
-            let Some(cid) = cid.filter(|&c| self.clients[c].caps & caps::BATCH != 0) else {
+            let cid = self.batch_client(conn);
+            let Some(cid) = cid.filter(|_| verb_of(&line) == Some(verb)) else {
                 out.sends.push((conn, line));
                 continue;
             };
-            if verb_of(&line) != Some(verb) {
-                out.sends.push((conn, line));
-                continue;
-            }
             if open.insert(conn, cid).is_none() {
                 out.sends.push((conn, ev.start.clone()));
             }
@@ -194,6 +201,67 @@ fn verb_of(line: &[u8]) -> Option<&[u8]> {
 #[cfg(test)]
 mod tests {
     use super::verb_of;
+    use crate::core::testing::TestWorld;
+    use crate::core::{ConnId, Outbox};
+    use std::rc::Rc;
+
+    /// The lines of a netsplit are shared by its recipients (tagged once per line, not per
+    /// client), a netjoin still open ends first, and a client without `batch` gets the
+    /// bare QUIT.
+    #[test]
+    fn a_netsplits_lines_are_shared_by_its_recipients() {
+        let mut t = TestWorld::with_portals();
+        let peer = t.link("peer.test", 2, "EOB", 2);
+        let a = t.user_with_caps("alice", "batch");
+        let b = t.user_with_caps("bob", "batch");
+        let c = t.user("carol");
+        for u in [a, b, c] {
+            t.feed(u, "JOIN #c");
+        }
+        t.feed(
+            peer,
+            ":peer.test NICK nora 1 1600000000000 ~nora new.host 2 + :Nora",
+        );
+        t.feed(peer, ":peer.test SJOIN 1 #c + :nora");
+        let joins = t.take(a);
+        assert_eq!(
+            joins[joins.len() - 2..],
+            [
+                ":irc.test BATCH +L1 netjoin irc.test peer.test",
+                "@batch=L1 :nora!~nora@new.host JOIN #c",
+            ]
+        );
+        let peer_sid = t.w.find_server(b"peer.test").unwrap();
+        let mut out = Outbox::default();
+        t.w.squit(peer_sid, "gone", None, &mut out);
+        let to = |conn: ConnId| -> Vec<Rc<[u8]>> {
+            out.sends
+                .iter()
+                .filter(|(to, _)| *to == conn)
+                .map(|(_, l)| l.clone())
+                .collect()
+        };
+        let (la, lb) = (to(a), to(b));
+        let text: Vec<String> = la
+            .iter()
+            .map(|l| String::from_utf8_lossy(l).trim_end().to_string())
+            .collect();
+        assert_eq!(
+            text,
+            [
+                ":irc.test BATCH -L1",
+                ":irc.test BATCH +L2 netsplit irc.test peer.test",
+                "@batch=L2 :nora!~nora@new.host QUIT :irc.test peer.test",
+                ":irc.test BATCH -L2",
+            ]
+        );
+        assert_eq!(lb.len(), la.len());
+        assert!(la.iter().zip(&lb).all(|(x, y)| Rc::ptr_eq(x, y)));
+        assert_eq!(
+            to(c).iter().map(|l| &l[..]).collect::<Vec<_>>(),
+            [&b":nora!~nora@new.host QUIT :irc.test peer.test\r\n"[..]]
+        );
+    }
 
     #[test]
     fn the_verb_is_found_past_tags_and_prefix() {
