@@ -1246,3 +1246,97 @@ fn host_changes_cross_the_link_both_ways() {
         &format!(":ng.test 311 ngcarl ngbob ~ngbob {cloak} * :ngbob real"),
     );
 }
+
+/// Accounts from ngIRCd: services linked to ngIRCd (a raw RFC 2813 server plays them here:
+/// ngIRCd itself sets no account without services) log its users in with
+/// `METADATA <nick> accountname :<name>`. ngIRCd passes that on to servers with the IRC+
+/// flag `M` (Portico sends it), in its burst and live: the user has the account here
+/// (WHOIS 330, extended-join, account-notify), and loses it on an empty value.
+#[test]
+fn portico_learns_ngircd_users_accounts_from_its_services() {
+    let Some(bin) = binary() else { return };
+    let mut ng = Ngircd::start(
+        &bin,
+        &[
+            PorticoPeer {
+                name: "irc.test",
+                dial: None,
+            },
+            PorticoPeer {
+                name: "services.test",
+                dial: None,
+            },
+        ],
+    );
+    let mut services = TestClient::connect(ng.addr());
+    services.nick = "services".into();
+    services.send(&format!("PASS {LINK_PASSWORD} 0210-IRC+ services|1.0:M P"));
+    services.send("SERVER services.test 1 :Services");
+    ng.wait_log("Server \"services.test\" registered");
+    let mut ngbob = ng.user("ngbob");
+    let mut ngcarol = ng.user("ngcarol");
+    services.send(":services.test METADATA ngbob accountname :bobacct");
+    // ngbob's account now comes in ngIRCd's burst.
+    let p = portico(Dial::Auto(ng.addr()));
+    ng.wait_log(SYNCED);
+    p.wait_servers(&[NG_NAME]);
+    let mut alice = p.connect();
+    alice.send("CAP REQ :account-notify extended-join");
+    alice.send("NICK alice");
+    alice.send("USER alice 0 * :alice real");
+    alice.send("CAP END");
+    alice.skip_until(" 376 ");
+    alice.nick = "alice".into();
+    meet(&p, &mut alice, &mut ngbob);
+    let whois = ask(&mut alice, "WHOIS ngbob", " 318 ");
+    assert_has(&whois, ":irc.test 330 alice ngbob bobacct :is logged in as");
+    join(&mut alice, "#c");
+    barrier(&mut alice, &mut ngbob);
+    join(&mut ngbob, "#c");
+    alice.expect(&format!(":{} JOIN #c bobacct :ngbob real", mask("ngbob")));
+    join(&mut ngcarol, "#c");
+    alice.expect(&format!(":{} JOIN #c * :ngcarol real", mask("ngcarol")));
+    // Live: a login and a logout.
+    services.send(":services.test METADATA ngcarol accountname :carolacct");
+    alice.expect(&format!(":{} ACCOUNT carolacct", mask("ngcarol")));
+    services.send(":services.test METADATA ngcarol accountname :");
+    alice.expect(&format!(":{} ACCOUNT *", mask("ngcarol")));
+    let whois = ask(&mut alice, "WHOIS ngcarol", " 318 ");
+    assert!(!whois.iter().any(|l| l.contains(" 330 ")), "{whois:#?}");
+}
+
+/// ngIRCd's burst is a netjoin for Portico's clients with `batch`: the users it brings
+/// into a shared channel join in one `netjoin` batch, which ends with the burst. ngIRCd
+/// sends no end of burst: Portico takes the answer to its first PING as one.
+#[test]
+fn ngircds_burst_is_a_netjoin_batch() {
+    let Some(bin) = binary() else { return };
+    let ng = ng_passive(&bin);
+    let mut ngbob = ng.user("ngbob");
+    join(&mut ngbob, "#c");
+    let mut ngcarol = ng.user("ngcarol");
+    join(&mut ngcarol, "#c");
+    let p = portico(Dial::OnConnect(ng.addr()));
+    let mut alice = p.connect();
+    alice.send("CAP REQ :batch");
+    alice.send("NICK alice");
+    alice.send("USER alice 0 * :alice real");
+    alice.send("CAP END");
+    alice.skip_until(" 376 ");
+    alice.nick = "alice".into();
+    join(&mut alice, "#c");
+    let mut root = p.user_on("root");
+    oper(&mut root);
+    root.send("CONNECT ng.test");
+    // The op status ngIRCd's NJOIN gave comes as a MODE of its own, outside the batch.
+    assert_eq!(
+        alice.skip_until("BATCH -"),
+        [
+            ":irc.test BATCH +L1 netjoin irc.test ng.test",
+            "@batch=L1 :ngcarol!~ngcarol@127.0.0.1 JOIN #c",
+            "@batch=L1 :ngbob!~ngbob@127.0.0.1 JOIN #c",
+            ":ng.test MODE #c +o ngbob",
+            ":irc.test BATCH -L1",
+        ]
+    );
+}

@@ -130,4 +130,86 @@ fn metadata_crosses_a_link() {
     bob.expect(":alice!~alice@127.0.0.1 METADATA #c url * :https://c.example");
     bob.send("METADATA #c GET url");
     bob.expect(":leaf.test 761 bob #c url * :https://c.example");
+
+    // Deleting a user's key (SET with no value) reaches the other server too.
+    bob.send("METADATA * SET url");
+    bob.expect(":leaf.test 766 bob bob url :key not set");
+    alice.expect(":bob!~bob@127.0.0.1 METADATA bob url *");
+    alice.send("METADATA bob GET url");
+    alice.expect(":hub.test 766 alice bob url :key not set");
+}
+
+/// A registered client that negotiated draft/metadata-2, batch and labeled-response.
+fn batch_client(mut c: TestClient, nick: &str) -> TestClient {
+    c.send("CAP REQ :draft/metadata-2 batch labeled-response");
+    c.send(&format!("NICK {nick}"));
+    c.send(&format!("USER {nick} 0 * :{nick} real"));
+    c.send("CAP END");
+    c.skip_until(" 376 ");
+    c.nick = nick.to_string();
+    c
+}
+
+/// With `batch`, GET, LIST, SYNC and a join's sync come in `metadata` batches (the
+/// draft's examples); labeled, a reply that is one batch carries the label on its start,
+/// and a JOIN's reply nests the sync's batch in its `labeled-response` batch.
+#[test]
+fn metadata_replies_come_in_batches() {
+    let server = TestServer::start("");
+    let mut alice = batch_client(server.connect(), "alice");
+    let mut bob = server.user("bob");
+    alice.send("METADATA * SET url :http://www.example.com");
+    alice.expect(":irc.test 761 alice alice url * :http://www.example.com");
+    alice.send("METADATA alice LIST");
+    for want in [
+        ":irc.test BATCH +L1 metadata alice",
+        "@batch=L1 :irc.test 761 alice alice url * :http://www.example.com",
+        ":irc.test BATCH -L1",
+    ] {
+        alice.expect(want);
+    }
+    alice.send("METADATA alice GET blargh url");
+    for want in [
+        ":irc.test BATCH +L2 metadata alice",
+        "@batch=L2 :irc.test 766 alice alice blargh :key not set",
+        "@batch=L2 :irc.test 761 alice alice url * :http://www.example.com",
+        ":irc.test BATCH -L2",
+    ] {
+        alice.expect(want);
+    }
+    // Nothing to sync is still a batch (the reply to SYNC is one).
+    alice.send("METADATA alice SYNC");
+    alice.expect(":irc.test BATCH +L3 metadata alice");
+    alice.expect(":irc.test BATCH -L3");
+    alice.send("@label=abc METADATA alice LIST");
+    for want in [
+        "@label=abc :irc.test BATCH +L4 metadata alice",
+        "@batch=L4 :irc.test 761 alice alice url * :http://www.example.com",
+        ":irc.test BATCH -L4",
+    ] {
+        alice.expect(want);
+    }
+    bob.send("JOIN #c");
+    bob.skip_until(" 366 ");
+    bob.send("METADATA #c SET url :https://c.example");
+    bob.expect(":irc.test 761 bob #c url * :https://c.example");
+    alice.send("METADATA * SUB url");
+    alice.expect(":irc.test 770 alice :url");
+    alice.send("@label=j1 JOIN #c");
+    let got: Vec<String> = (0..9).map(|_| alice.line()).collect();
+    assert_eq!(
+        got,
+        [
+            "@label=j1 :irc.test BATCH +L6 labeled-response",
+            "@batch=L6 :alice!~alice@127.0.0.1 JOIN #c",
+            "@batch=L6 :irc.test 353 alice = #c :alice @bob",
+            "@batch=L6 :irc.test 366 alice #c :End of /NAMES list",
+            "@batch=L6 :irc.test BATCH +L5 metadata #c",
+            "@batch=L5 :irc.test METADATA #c url * :https://c.example",
+            "@batch=L5 :irc.test METADATA alice url * :http://www.example.com",
+            "@batch=L6 :irc.test BATCH -L5",
+            ":irc.test BATCH -L6",
+        ]
+    );
+    alice.expect_nothing();
 }

@@ -102,6 +102,12 @@ impl World {
                 let line = &mut out.sends[mine[0]].1;
                 *line = with_tag(&label, line);
             }
+            // A reply that is one batch already (METADATA's `metadata` batch): a type
+            // "applicable to the entire response", so the label goes on its start.
+            _ if !continues && one_batch(&mine, out) => {
+                let line = &mut out.sends[mine[0]].1;
+                *line = with_tag(&label, line);
+            }
             _ => {
                 let bref = self.next_batch_ref();
                 let start = Line::new(self.name(), "BATCH")
@@ -182,13 +188,48 @@ impl World {
 }
 
 /// Puts `batch=<bref>` on the lines at `indices` (their own copies: the shared `Rc` others
-/// hold stays as it was).
+/// hold stays as it was). A line already in a batch belongs to one nested in this one
+/// (its `BATCH` lines get the tag, as the batch spec nests them): it keeps its own.
 fn tag_batch(bref: &str, indices: &[usize], out: &mut Outbox) {
     let tag = [b"batch=", bref.as_bytes()].concat();
     for &i in indices {
         let line = &mut out.sends[i].1;
-        *line = with_tag(&tag, line);
+        if batch_of(line).is_none() {
+            *line = with_tag(&tag, line);
+        }
     }
+}
+
+/// The `batch` tag of a line, if it has one.
+fn batch_of(line: &[u8]) -> Option<&[u8]> {
+    let rest = line.strip_prefix(b"@")?;
+    let section = &rest[..rest.iter().position(|&b| b == b' ')?];
+    crate::proto::message::tags(section).find_map(|(k, v)| (k == b"batch").then_some(v))
+}
+
+/// `(sign, ref)` of a `BATCH +ref …` or `BATCH -ref` line without tags (ours are sent so).
+fn batch_verb(line: &[u8]) -> Option<(u8, &[u8])> {
+    let mut words = line.strip_prefix(b":")?.split(|&b| b == b' ');
+    words.next()?;
+    (words.next()? == b"BATCH").then_some(())?;
+    let r = words.next()?;
+    let r = r.strip_suffix(b"\r\n").unwrap_or(r);
+    let (&sign, bref) = r.split_first()?;
+    Some((sign, bref))
+}
+
+/// Whether the lines at `mine` are one whole batch: its start, its lines, its end.
+fn one_batch(mine: &[usize], out: &Outbox) -> bool {
+    let (Some(&first), Some(&last)) = (mine.first(), mine.last()) else {
+        return false;
+    };
+    let Some((b'+', bref)) = batch_verb(&out.sends[first].1) else {
+        return false;
+    };
+    batch_verb(&out.sends[last].1) == Some((b'-', bref))
+        && mine[1..mine.len() - 1]
+            .iter()
+            .all(|&i| batch_of(&out.sends[i].1) == Some(bref))
 }
 
 /// `line` with `tag` added first to its tag section (made if it has none).

@@ -39,6 +39,7 @@ pub mod labeled;
 pub mod lifecycle;
 pub mod metrics;
 pub mod modes;
+pub mod netbatch;
 pub mod network;
 pub mod owner_view;
 pub mod paging;
@@ -182,6 +183,8 @@ pub struct World {
     pub pages: paging::Pages,
     /// Labeled replies in progress (IRCv3 labeled-response).
     pub labels: labeled::Labels,
+    /// Netjoin batches open while a new link's burst comes in ([`netbatch`]).
+    pub netbatches: netbatch::NetBatches,
     /// The account each logged-in user (local or remote) is logged in to: a side table,
     /// few users have one ([`accounts`]).
     pub accounts: HashMap<ClientId, Box<str>>,
@@ -233,6 +236,7 @@ impl World {
             monitor: Default::default(),
             pages: Default::default(),
             labels: Default::default(),
+            netbatches: Default::default(),
             accounts: HashMap::new(),
             checks: Default::default(),
             sasl: HashMap::new(),

@@ -51,13 +51,17 @@ impl World {
             .collect();
         // Every user lost quits naming the link that broke (as other servers do, and as
         // clients expect to group a netsplit), not the server each was on.
-        let text = format!(
-            "{} {}",
-            self.servers[self.servers[root].uplink].name, self.servers[root].name
+        let (a, b) = (
+            self.servers[self.servers[root].uplink].name.to_string(),
+            self.servers[root].name.to_string(),
         );
+        let text = format!("{a} {b}");
+        self.netjoin_split(&lost, out);
+        let from = out.sends.len();
         for cid in victims {
             self.quit_local_view(cid, text.as_bytes(), out);
         }
+        self.netsplit_batch(from, &a, &b, out);
         for idx in lost {
             log::info!("netsplit: {} left ({reason})", self.servers[idx].name);
             let name = self.servers[idx].name.clone();

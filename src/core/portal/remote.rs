@@ -18,6 +18,19 @@ impl World {
     /// A line from a registered link: translated first if the link speaks RFC 2813, then
     /// handled as a native message.
     pub fn on_link_line(&mut self, conn: ConnId, raw: &[u8], msg: &Message<'_>, out: &mut Outbox) {
+        let Some(link) = self.link(conn) else {
+            return;
+        };
+        if link.synced {
+            return self.on_link_dialect(conn, raw, msg, out);
+        }
+        // In the peer's burst: the JOINs it brings go in a netjoin batch.
+        let from = out.sends.len();
+        self.on_link_dialect(conn, raw, msg, out);
+        self.netjoin_batch(conn, from, out);
+    }
+
+    fn on_link_dialect(&mut self, conn: ConnId, raw: &[u8], msg: &Message<'_>, out: &mut Outbox) {
         let Some(link) = self.link_mut(conn) else {
             return;
         };

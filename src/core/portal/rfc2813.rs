@@ -20,8 +20,8 @@ use std::rc::Rc;
 /// IRC+ flags we send: C = CHANINFO, H = enhanced handshake (005 NICKLEN check + 376),
 /// L = ban lists after the burst, X = founder/admin/halfop prefixes in its NJOIN (without
 /// it ngIRCd leaves them out of its burst, though it sends MODE `+q` and takes `~` anyway).
-/// M = METADATA: ngIRCd sends us users' new hosts (`host`, `cloakhost`) and usernames
-/// (see [`inbound`]). No S (services) or Z (compression): we would not honour them.
+/// M = METADATA: ngIRCd sends us users' new hosts (`host`, `cloakhost`), usernames and
+/// account names (see [`inbound`]), in its burst and live, only to servers with it. No S (services) or Z (compression): we would not honour them.
 pub const FLAGS: &str = "CHLMX";
 
 /// Server IDs given to servers that ngIRCd introduces (it has none): above the configurable
@@ -481,7 +481,8 @@ pub fn inbound(w: &mut World, rfc: &mut RfcLink, peer: ServerId, msg: &Message<'
 
 /// `METADATA <nick> <key> :<value>` from ngIRCd (it sends them because we announce the
 /// IRC+ flag M): a new `host`, `cloakhost` (the host it shows for a user with +x) or
-/// `user` is the native CHGHOST; the rest (`accountname`, `certfp`, `info`) is ignored.
+/// `user` is the native CHGHOST, an `accountname` (set by services linked to ngIRCd) the
+/// native ACCOUNT; the rest (`certfp`, `info`) is ignored.
 fn metadata(w: &World, prefix: &str, msg: &Message<'_>) -> Inbound {
     let Some(cid) = w.find_nick(msg.param(0)) else {
         return Inbound::Done;
@@ -491,6 +492,14 @@ fn metadata(w: &World, prefix: &str, msg: &Message<'_>) -> Inbound {
     let (user, host): (&[u8], &[u8]) = match &*msg.param(1).to_ascii_lowercase() {
         b"host" | b"cloakhost" if !value.is_empty() => (c.user.as_bytes(), value),
         b"user" if !value.is_empty() => (value, c.host.as_bytes()),
+        // From services linked to ngIRCd; an empty value logs out.
+        b"accountname" => {
+            let name = match value {
+                b"" => "*".to_string(),
+                v => String::from_utf8_lossy(v).into_owned(),
+            };
+            return Inbound::Native(vec![OwnedMessage::new(&c.nick, "ACCOUNT").arg(name)]);
+        }
         _ => return Inbound::Done,
     };
     Inbound::Native(vec![OwnedMessage::new(prefix, "CHGHOST")

@@ -178,8 +178,8 @@ fn get(ctx: &mut Ctx<'_>, cid: ClientId, target: Target, name: &str, msg: &Messa
     if msg.len() < 3 {
         return Err(err(n::ERR_NEEDMOREPARAMS, &[b"METADATA"]));
     }
+    let batch = Batch::open(ctx.w, ctx.conn, "metadata", name, ctx.out);
     let w = &*ctx.w;
-    let batch = Batch::open(w, ctx.conn, "metadata", name, ctx.out);
     for i in 2..msg.len() {
         let raw = msg.param(i);
         let line = match parse_key(raw) {
@@ -215,8 +215,8 @@ fn readable(w: &World, viewer: ClientId, target: Target) -> Vec<(String, Vec<u8>
 
 /// `LIST`: a `761` per key the user may read, in one batch.
 fn list(ctx: &mut Ctx<'_>, cid: ClientId, target: Target, name: &str) {
+    let batch = Batch::open(ctx.w, ctx.conn, "metadata", name, ctx.out);
     let w = &*ctx.w;
-    let batch = Batch::open(w, ctx.conn, "metadata", name, ctx.out);
     for (key, v) in readable(w, cid, target) {
         batch.send(ctx.out, key_value(w, ctx.conn, name, &key, &v));
     }
@@ -322,7 +322,11 @@ fn check_user_set(
 
 /// Stores a user's checked change and tells who follows them.
 fn store_user(ctx: &mut Ctx<'_>, cid: ClientId, key: &str, v: &[u8]) {
-    let now = ctx.w.now.unix_ms;
+    // Strictly after the change it replaces, even within one millisecond: other servers
+    // keep the newer of two changes (equal times: the greater value), so a delete stamped
+    // with the time of the set before it would lose there to that set.
+    let held = store::get(ctx.w.user_meta(cid), key).map_or(0, |e| e.ms);
+    let now = ctx.w.now.unix_ms.max(held + 1);
     ctx.w.set_user_meta(cid, key, v, now);
     let mask = ctx.w.clients[cid].mask();
     notify::user_changed(ctx.w, cid, key, v, &mask, Some(cid), ctx.out);
@@ -406,7 +410,7 @@ fn clear(ctx: &mut Ctx<'_>, cid: ClientId, target: Target, name: &str) {
         }
     };
     let mask = w.clients[cid].mask();
-    let batch = Batch::open(w, ctx.conn, "metadata", name, ctx.out);
+    let batch = Batch::open(ctx.w, ctx.conn, "metadata", name, ctx.out);
     for key in keys {
         match target {
             Target::User(c) => store_user(ctx, c, &key, b""),
@@ -420,7 +424,7 @@ fn clear(ctx: &mut Ctx<'_>, cid: ClientId, target: Target, name: &str) {
 /// `SYNC`: the subscribed keys of the target (and of a channel's members) as METADATA
 /// lines, in one batch. A channel the user may not look into: `KEY_NO_PERMISSION`.
 fn sync(ctx: &mut Ctx<'_>, cid: ClientId, target: Target, name: &str) {
-    let w = &*ctx.w;
+    let w = &mut *ctx.w;
     match target {
         Target::User(c) => notify::send_sync(w, ctx.conn, cid, name, None, Some(c), ctx.out),
         Target::Chan(ch)
@@ -532,8 +536,9 @@ fn send_keys<K: AsRef<str>>(
 }
 
 /// `SUBS`: the subscriptions, in a `metadata-subs` batch.
-fn list_subs(w: &World, conn: ConnId, cid: ClientId, out: &mut Outbox) {
-    let batch = Batch::open(w, conn, "metadata-subs", &w.clients[cid].nick, out);
+fn list_subs(w: &mut World, conn: ConnId, cid: ClientId, out: &mut Outbox) {
+    let nick = w.clients[cid].nick.to_string();
+    let batch = Batch::open(w, conn, "metadata-subs", &nick, out);
     let subs = w.metadata.subs.get(&cid).map_or(&[][..], |s| &s[..]);
     send_keys(&batch, w, conn, n::RPL_METADATASUBS, subs, out);
     batch.close(w, out);

@@ -4,24 +4,29 @@
 use super::store::{ChanKey, Entry};
 use crate::core::caps;
 use crate::core::handlers::ircx::prop::{self, Prop};
+use crate::core::labeled::with_tag;
 use crate::core::{ChanId, ClientId, ConnId, Outbox, World};
-use crate::proto::line::{with_tags, Line};
+use crate::proto::line::Line;
 use std::rc::Rc;
 
 /// Replies sent as one `metadata` (or `metadata-subs`) batch: `BATCH +ref <type> <target>`,
 /// each line tagged `batch=ref`, `BATCH -ref`; or the bare lines to a client without the
-/// `batch` capability, as the brief for this server allows. All batch framing goes
-/// through here, so the `batch` capability plugs in at [`Batch::open`].
+/// `batch` capability. All batch framing goes through here. Inside a labeled reply the
+/// batch is the whole reply (the label goes on its start) or nests in the
+/// `labeled-response` batch: [`crate::core::labeled`] sees to both.
 pub struct Batch {
     conn: ConnId,
-    reference: Option<String>,
+    reference: Option<Box<str>>,
 }
 
 impl Batch {
-    pub fn open(w: &World, conn: ConnId, kind: &str, target: &str, out: &mut Outbox) -> Batch {
-        // `batch` is not offered by this server yet (its capability comes with
-        // labeled-response); until then every client gets the bare lines.
-        let reference = None;
+    /// Opens a batch for `conn` if its client negotiated `batch`.
+    pub fn open(w: &mut World, conn: ConnId, kind: &str, target: &str, out: &mut Outbox) -> Batch {
+        let batch = w
+            .local(conn)
+            .and_then(|l| l.client)
+            .is_some_and(|cid| w.clients[cid].caps & caps::BATCH != 0);
+        let reference = batch.then(|| w.next_batch_ref());
         Batch::start(w, conn, reference, kind, target, out)
     }
 
@@ -36,7 +41,7 @@ impl Batch {
     fn start(
         w: &World,
         conn: ConnId,
-        reference: Option<String>,
+        reference: Option<Box<str>>,
         kind: &str,
         target: &str,
         out: &mut Outbox,
@@ -54,7 +59,7 @@ impl Batch {
 
     pub fn send(&self, out: &mut Outbox, line: Rc<[u8]>) {
         match &self.reference {
-            Some(r) => out.send(self.conn, with_tags(format!("batch={r}").as_bytes(), &line)),
+            Some(r) => out.send(self.conn, with_tag(format!("batch={r}").as_bytes(), &line)),
             None => out.send(self.conn, line),
         }
     }
@@ -195,9 +200,10 @@ pub fn sync_lines(
     lines
 }
 
-/// Sends the sync lines in one `metadata` batch.
+/// Sends the sync lines in one `metadata` batch (an empty one too: SYNC's reply is a
+/// batch whatever it holds).
 pub fn send_sync(
-    w: &World,
+    w: &mut World,
     conn: ConnId,
     viewer: ClientId,
     target: &str,
@@ -205,21 +211,37 @@ pub fn send_sync(
     user: Option<ClientId>,
     out: &mut Outbox,
 ) {
+    let lines = sync_lines(w, viewer, ch, user);
+    send_in_batch(w, conn, target, lines, out);
+}
+
+fn send_in_batch(
+    w: &mut World,
+    conn: ConnId,
+    target: &str,
+    lines: Vec<Rc<[u8]>>,
+    out: &mut Outbox,
+) {
     let batch = Batch::open(w, conn, "metadata", target, out);
-    for l in sync_lines(w, viewer, ch, user) {
+    for l in lines {
         batch.send(out, l);
     }
     batch.close(w, out);
 }
 
 /// A local client with the capability and subscriptions joined: it gets the channel's
-/// and its members' values for the keys it follows (the draft's join sync). Bounded by
-/// the members, as the NAMES reply before it is.
-pub fn on_join(w: &World, conn: ConnId, cid: ClientId, ch: ChanId, out: &mut Outbox) {
+/// and its members' values for the keys it follows (the draft's join sync), in a batch
+/// when there are any (no empty batch after every JOIN). Bounded by the members, as the
+/// NAMES reply before it is.
+pub fn on_join(w: &mut World, conn: ConnId, cid: ClientId, ch: ChanId, out: &mut Outbox) {
     if w.clients[cid].caps & caps::METADATA == 0 || !w.metadata.subs.contains_key(&cid) {
         return;
     }
-    send_sync(w, conn, cid, &w.channels[ch].name, Some(ch), None, out);
+    let lines = sync_lines(w, cid, Some(ch), None);
+    if !lines.is_empty() {
+        let name = w.channels[ch].name.to_string();
+        send_in_batch(w, conn, &name, lines, out);
+    }
 }
 
 #[cfg(test)]

@@ -90,3 +90,31 @@ fn ngircd_gets_the_account_as_metadata() {
         .unwrap();
     assert_eq!(burst[nick + 1], ":irc.test METADATA alice accountname :ann");
 }
+
+/// ngIRCd's `METADATA <nick> accountname :<name>` (from services behind it, in its burst
+/// or at login) logs its user in here: account-notify, WHOIS 330; an empty value logs out.
+#[test]
+fn ngircd_metadata_accountname_logs_its_user_in() {
+    let mut t = world();
+    let a = user_caps(&mut t, "alice", "account-notify");
+    t.feed(a, "JOIN #c");
+    let ng = t.link_ngircd("ng.test");
+    t.feed(ng, ":ng.test NICK nina 1 ~nina ng.host 1 + :Nina");
+    t.feed(ng, "NJOIN #c :nina");
+    t.take(a);
+    t.feed(ng, ":services.test METADATA nina accountname :nina_acct");
+    let nina = t.w.find_nick(b"nina").unwrap();
+    assert_eq!(t.w.account(nina), Some("nina_acct"));
+    assert_eq!(t.take(a), [":nina!~nina@ng.host ACCOUNT nina_acct"]);
+    assert!(t
+        .ask(a, "WHOIS nina")
+        .contains(&":irc.test 330 alice nina nina_acct :is logged in as".to_string()));
+    // Its other keys mean nothing here; another user's account is not nina's to set.
+    t.feed(ng, ":ng.test METADATA nina cloakhost :x.example");
+    t.feed(ng, ":ng.test METADATA alice accountname :spoof");
+    assert_eq!(t.take(a), Vec::<String>::new());
+    assert_eq!(t.w.account(t.w.find_nick(b"alice").unwrap()), None);
+    t.feed(ng, ":services.test METADATA nina accountname :");
+    assert_eq!(t.w.account(nina), None);
+    assert_eq!(t.take(a), [":nina!~nina@ng.host ACCOUNT *"]);
+}
