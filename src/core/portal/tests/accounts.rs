@@ -109,8 +109,8 @@ fn ngircd_metadata_accountname_logs_its_user_in() {
     assert!(t
         .ask(a, "WHOIS nina")
         .contains(&":irc.test 330 alice nina nina_acct :is logged in as".to_string()));
-    // Its other keys mean nothing here; another user's account is not nina's to set.
-    t.feed(ng, ":ng.test METADATA nina cloakhost :x.example");
+    // Its info key means nothing here (host keys are CHGHOST: see the ngIRCd tests); another user's account is not nina's to set.
+    t.feed(ng, ":ng.test METADATA nina info :x.example");
     t.feed(ng, ":ng.test METADATA alice accountname :spoof");
     assert_eq!(t.take(a), Vec::<String>::new());
     assert_eq!(t.w.account(t.w.find_nick(b"alice").unwrap()), None);
