@@ -9,7 +9,9 @@
 //! thread (the loop's, [`Scratch`]) serves every session, and a session keeps bytes of its
 //! own only while they are in flight (a record cut by the network, ciphertext the socket
 //! would not take yet, plaintext not yet framed), freed as soon as they are gone. An idle
-//! session is its rustls state alone (`cargo bench --bench tls_memory`).
+//! session is its rustls state alone, whose record keys are kept small by the provider's
+//! TLS 1.3 suites (`config::lean_aead`; `cargo bench --bench tls_memory` says where the
+//! bytes are).
 
 use super::sendq::{Flushed, SendQ};
 use crate::config::tls::sha256_hex;
