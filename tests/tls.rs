@@ -308,3 +308,11 @@ fn a_tls_listener_without_its_certificate_is_refused_not_served_plain() {
         "{e}"
     );
 }
+
+#[test]
+fn a_full_server_says_so_after_the_tls_handshake() {
+    let s = TlsServer::start("max_clients = 1\nmax_clients_per_ip = 0\n");
+    let _only = s.server.user("only");
+    let mut c = connect(s.tls(), "server", None).expect("TLS handshake");
+    c.expect("ERROR :Closing Link: 127.0.0.1 (Server is full)");
+}
