@@ -16,7 +16,11 @@
 //!   loop shares one set among all connections) on ring's own suites: a key is ring's
 //!   `LessSafeKey`, 560 B whichever the cipher (an enum sized by the AES-GCM key schedule).
 //! * `Portico, SUITE`: the same with Portico's provider, whose TLS 1.3 suites keep the raw
-//!   key (64 B) and key ring per record (`src/config/lean_aead.rs`).
+//!   key (64 B) and key ring per record (`src/config/lean_aead.rs`): what a session keeps
+//!   during its handshake, and for good if it is TLS 1.2.
+//! * `taken over, SUITE`: what Portico keeps of a TLS 1.3 session after its handshake
+//!   (`src/net/tls_record.rs`): rustls's kernel connection (traffic secrets for key
+//!   updates) and the two keys.
 
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::ServerName;
@@ -237,6 +241,32 @@ fn server(mut provider: CryptoProvider, only: Option<CipherSuite>) -> Arc<rustls
     portico::config::tls::server_config_with(Arc::new(provider), &cert, &key).unwrap()
 }
 
+/// What Portico keeps of a TLS 1.3 session once its handshake is done (net/tls_record.rs):
+/// rustls's kernel connection (the secrets for key updates) and a key per direction.
+fn taken_over(
+    s: UnbufferedServerConnection,
+) -> (
+    rustls::kernel::KernelConnection<rustls::server::ServerConnectionData>,
+    Box<dyn rustls::crypto::cipher::MessageEncrypter>,
+    Box<dyn rustls::crypto::cipher::MessageDecrypter>,
+) {
+    let Some(rustls::SupportedCipherSuite::Tls13(suite)) = s.negotiated_cipher_suite() else {
+        panic!("TLS 1.3")
+    };
+    let (secrets, kernel) = s.dangerous_into_kernel_connection().unwrap();
+    use rustls::ConnectionTrafficSecrets as K;
+    let keys = |k| match k {
+        K::Aes128Gcm { key, iv } | K::Aes256Gcm { key, iv } | K::Chacha20Poly1305 { key, iv } => {
+            (key, iv)
+        }
+        _ => panic!("a TLS 1.3 suite"),
+    };
+    let (key, iv) = keys(secrets.tx.1);
+    let tx = suite.aead_alg.encrypter(key, iv);
+    let (key, iv) = keys(secrets.rx.1);
+    (kernel, tx, suite.aead_alg.decrypter(key, iv))
+}
+
 fn main() {
     let cc = client_config();
     let ring = rustls::crypto::ring::default_provider;
@@ -262,5 +292,9 @@ fn main() {
                 Box::new(unbuffered(&server, &cc))
             });
         }
+        let server = server(portico(), only);
+        measure(&format!("taken over, {suite}"), || {
+            Box::new(taken_over(unbuffered(&server, &cc)))
+        });
     }
 }

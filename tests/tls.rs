@@ -7,8 +7,8 @@ use common::tls::{connect, data, fingerprint};
 use common::{flood_until_sendq_closed, join, TempDir, TestClient, TestServer, EASY};
 use portico::config::Config;
 use portico::net::Options;
-use std::io::{BufRead, BufReader, Write};
-use std::net::SocketAddr;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -315,4 +315,58 @@ fn a_full_server_says_so_after_the_tls_handshake() {
     let _only = s.server.user("only");
     let mut c = connect(s.tls(), "server", None).expect("TLS handshake");
     c.expect("ERROR :Closing Link: 127.0.0.1 (Server is full)");
+}
+
+/// Reads lines from `tls` until one contains `want`.
+fn read_until(
+    tls: &mut BufReader<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>,
+    want: &str,
+) {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(
+            tls.read_line(&mut line).expect("a line") > 0,
+            "EOF before {want:?}"
+        );
+        if line.contains(want) {
+            return;
+        }
+    }
+}
+
+/// After the handshake the server runs the TLS 1.3 record layer itself: key updates both
+/// ways (the client's asks for ours), many records, then close_notify on QUIT.
+#[test]
+fn key_updates_and_close_notify_after_the_handshake() {
+    let s = TlsServer::start("");
+    let config = portico::config::tls::pinned_client_config(&fingerprint("server"), None).unwrap();
+    let name = rustls::pki_types::ServerName::try_from("irc.test").unwrap();
+    let conn = rustls::ClientConnection::new(config, name).unwrap();
+    let sock = TcpStream::connect(s.tls()).unwrap();
+    sock.set_read_timeout(Some(common::TIMEOUT)).unwrap();
+    let mut tls = BufReader::new(rustls::StreamOwned::new(conn, sock));
+    tls.get_mut()
+        .write_all(b"NICK ku\r\nUSER ku 0 * :k\r\n")
+        .unwrap();
+    read_until(&mut tls, " 001 ku ");
+    for round in 0..3 {
+        // rustls asks the server to update its keys too: its answer (a KeyUpdate under the
+        // old keys, then records under new ones) must decrypt here.
+        tls.get_mut().conn.refresh_traffic_keys().unwrap();
+        for n in 0..50 {
+            write!(tls.get_mut(), "PING :r{round}n{n}\r\n").unwrap();
+        }
+        read_until(
+            &mut tls,
+            ":r{round}n49"
+                .replace("{round}", &round.to_string())
+                .as_str(),
+        );
+    }
+    tls.get_mut().write_all(b"QUIT :bye\r\n").unwrap();
+    read_until(&mut tls, "ERROR :Closing Link");
+    // read_to_end fails on an EOF that close_notify did not announce.
+    let mut rest = Vec::new();
+    tls.read_to_end(&mut rest).expect("close_notify, then EOF");
 }

@@ -57,7 +57,7 @@ pub fn server_config_with(
             key.display()
         )
     })?;
-    let config = ServerConfig::builder_with_provider(provider.clone())
+    let mut config = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS setup: {e}"))?
         .with_client_cert_verifier(Arc::new(AnyClientCert(provider)))
@@ -69,6 +69,9 @@ pub fn server_config_with(
                 key.display()
             )
         })?;
+    // After a TLS 1.3 handshake the loop keeps the keys and drops rustls's connection
+    // (net::tls_record): rustls hands them over only when this is set.
+    config.enable_secret_extraction = true;
     Ok(Arc::new(config))
 }
 
