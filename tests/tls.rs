@@ -335,6 +335,52 @@ fn read_until(
     }
 }
 
+/// A registered TLS client as a raw rustls stream (to write bytes outside the session).
+fn raw_tls_user(
+    s: &TlsServer,
+    nick: &str,
+) -> BufReader<rustls::StreamOwned<rustls::ClientConnection, TcpStream>> {
+    let config = portico::config::tls::pinned_client_config(&fingerprint("server"), None).unwrap();
+    let name = rustls::pki_types::ServerName::try_from("irc.test").unwrap();
+    let conn = rustls::ClientConnection::new(config, name).unwrap();
+    let sock = TcpStream::connect(s.tls()).unwrap();
+    sock.set_read_timeout(Some(common::TIMEOUT)).unwrap();
+    let mut tls = BufReader::new(rustls::StreamOwned::new(conn, sock));
+    write!(tls.get_mut(), "NICK {nick}\r\nUSER {nick} 0 * :k\r\n").unwrap();
+    read_until(&mut tls, &format!(" 001 {nick} "));
+    tls
+}
+
+/// Records the server's record layer must refuse after the handshake each end the
+/// session with the alert that says why; other clients go on.
+#[test]
+fn bad_records_after_the_handshake_get_their_alert() {
+    let s = TlsServer::start("");
+    let mut other = s.server.user("other");
+    for (nick, record, alert) in [
+        // A handshake record in the clear: unexpected_message.
+        ("clear", vec![22, 3, 3, 0, 1, 0], "UnexpectedMessage"),
+        // Application data whose tag is wrong: bad_record_mac.
+        (
+            "forged",
+            [&[23, 3, 3, 0, 20][..], &[7; 20]].concat(),
+            "BadRecordMac",
+        ),
+        // Longer than any record may be: record_overflow.
+        ("huge", vec![23, 3, 3, 0x48, 0x01], "RecordOverflow"),
+    ] {
+        let mut tls = raw_tls_user(&s, nick);
+        tls.get_mut().sock.write_all(&record).unwrap();
+        let mut rest = Vec::new();
+        let e = tls
+            .read_to_end(&mut rest)
+            .expect_err("the session ends with an alert");
+        assert!(e.to_string().contains(alert), "{nick}: {e}");
+        other.send("PING :still");
+        other.expect(":irc.test PONG irc.test :still");
+    }
+}
+
 /// After the handshake the server runs the TLS 1.3 record layer itself: key updates both
 /// ways (the client's asks for ours), many records, then close_notify on QUIT.
 #[test]
