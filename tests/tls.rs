@@ -386,16 +386,7 @@ fn bad_records_after_the_handshake_get_their_alert() {
 #[test]
 fn key_updates_and_close_notify_after_the_handshake() {
     let s = TlsServer::start("");
-    let config = portico::config::tls::pinned_client_config(&fingerprint("server"), None).unwrap();
-    let name = rustls::pki_types::ServerName::try_from("irc.test").unwrap();
-    let conn = rustls::ClientConnection::new(config, name).unwrap();
-    let sock = TcpStream::connect(s.tls()).unwrap();
-    sock.set_read_timeout(Some(common::TIMEOUT)).unwrap();
-    let mut tls = BufReader::new(rustls::StreamOwned::new(conn, sock));
-    tls.get_mut()
-        .write_all(b"NICK ku\r\nUSER ku 0 * :k\r\n")
-        .unwrap();
-    read_until(&mut tls, " 001 ku ");
+    let mut tls = raw_tls_user(&s, "ku");
     for round in 0..3 {
         // rustls asks the server to update its keys too: its answer (a KeyUpdate under the
         // old keys, then records under new ones) must decrypt here.
