@@ -8,10 +8,12 @@
 //! client costs. The unbuffered API leaves the buffers to the caller: here one set per
 //! thread (the loop's, [`Scratch`]) serves every session, and a session keeps bytes of its
 //! own only while they are in flight (a record cut by the network, ciphertext the socket
-//! would not take yet, plaintext not yet framed), freed as soon as they are gone. An idle
-//! session is its rustls state alone, whose record keys are kept small by the provider's
-//! TLS 1.3 suites (`config::lean_aead`; `cargo bench --bench tls_memory` says where the
-//! bytes are).
+//! would not take yet, plaintext not yet framed), freed as soon as they are gone. After a
+//! TLS 1.3 server handshake even rustls's connection goes (about 2 KB that only the
+//! handshake needs): [`Records`] (tls_record.rs) does the record layer with the keys
+//! rustls hands over, rustls keeping only the secrets for key updates. Record keys are
+//! small in either case (the provider's TLS 1.3 suites, `config::lean_aead`).
+//! `cargo bench --bench tls_memory` says where an idle session's bytes are.
 
 use super::sendq::{Flushed, SendQ};
 use super::tls_record::{Opened, Records};
