@@ -1,12 +1,13 @@
 #!/bin/sh
-# RSS per idle registered client by transport: for each of plain TCP, TLS and WebSocket, a
+# RSS per idle registered client by transport: for each of plain TCP, TLS, WebSocket and
+# WebSocket over TLS (wss), a
 # freshly started Portico (release build) gets N clients from `portico-load --scenario
 # connect` (with --tls / --websocket), which reads the server's RSS before and after and
 # prints server_rss_per_client. Loopback only; the certificate is the tests' (tests/data).
 #
 #   scripts/transport-memory.sh [N]         (default 10000; needs ulimit -n > N + 100)
 #   PORTICO_BIN=... LOAD_BIN=...            other builds (default target/release/...)
-#   TRANSPORTS="tls websocket"              a subset (default: plain tls websocket)
+#   TRANSPORTS="tls wss"                    a subset (default: plain tls websocket wss)
 #   IDLE=3                                  seconds the clients stay idle
 #   BATCH=500                               handshakes in flight
 set -eu
@@ -14,7 +15,7 @@ cd "$(dirname "$0")/.."
 N="${1:-10000}"
 PORTICO_BIN="${PORTICO_BIN:-target/release/portico}"
 LOAD_BIN="${LOAD_BIN:-target/release/portico-load}"
-TRANSPORTS="${TRANSPORTS:-plain tls websocket}"
+TRANSPORTS="${TRANSPORTS:-plain tls websocket wss}"
 IDLE="${IDLE:-3}"
 ulimit -n "$((N + 200))" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 [ "$(ulimit -n)" -gt "$((N + 100))" ] || { echo "ulimit -n is $(ulimit -n): too low for $N clients" >&2; exit 2; }
@@ -43,6 +44,13 @@ key = "key.pem"
 address = "127.0.0.1:28080"
 websocket = true
 
+[[listen]]
+address = "127.0.0.1:28443"
+websocket = true
+tls = true
+cert = "cert.pem"
+key = "key.pem"
+
 [limits]
 max_clients = $((N + 100))
 max_clients_per_ip = 0
@@ -54,6 +62,7 @@ for t in $TRANSPORTS; do
         plain) port=26667 flag= ;;
         tls) port=26697 flag=--tls ;;
         websocket) port=28080 flag=--websocket ;;
+        wss) port=28443 flag="--tls --websocket" ;;
         *) echo "unknown transport $t" >&2; exit 2 ;;
     esac
     RUST_LOG=warn "$PORTICO_BIN" -c "$dir/portico.toml" 2>"$dir/server.log" &

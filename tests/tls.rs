@@ -7,8 +7,8 @@ use common::tls::{connect, data, fingerprint};
 use common::{flood_until_sendq_closed, join, TempDir, TestClient, TestServer, EASY};
 use portico::config::Config;
 use portico::net::Options;
-use std::io::{BufRead, BufReader, Write};
-use std::net::SocketAddr;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -307,4 +307,103 @@ fn a_tls_listener_without_its_certificate_is_refused_not_served_plain() {
             .contains("tls = true but its certificate was not loaded"),
         "{e}"
     );
+}
+
+#[test]
+fn a_full_server_says_so_after_the_tls_handshake() {
+    let s = TlsServer::start("max_clients = 1\nmax_clients_per_ip = 0\n");
+    let _only = s.server.user("only");
+    let mut c = connect(s.tls(), "server", None).expect("TLS handshake");
+    c.expect("ERROR :Closing Link: 127.0.0.1 (Server is full)");
+}
+
+/// Reads lines from `tls` until one contains `want`.
+fn read_until(
+    tls: &mut BufReader<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>,
+    want: &str,
+) {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(
+            tls.read_line(&mut line).expect("a line") > 0,
+            "EOF before {want:?}"
+        );
+        if line.contains(want) {
+            return;
+        }
+    }
+}
+
+/// A registered TLS client as a raw rustls stream (to write bytes outside the session).
+fn raw_tls_user(
+    s: &TlsServer,
+    nick: &str,
+) -> BufReader<rustls::StreamOwned<rustls::ClientConnection, TcpStream>> {
+    let config = portico::config::tls::pinned_client_config(&fingerprint("server"), None).unwrap();
+    let name = rustls::pki_types::ServerName::try_from("irc.test").unwrap();
+    let conn = rustls::ClientConnection::new(config, name).unwrap();
+    let sock = TcpStream::connect(s.tls()).unwrap();
+    sock.set_read_timeout(Some(common::TIMEOUT)).unwrap();
+    let mut tls = BufReader::new(rustls::StreamOwned::new(conn, sock));
+    write!(tls.get_mut(), "NICK {nick}\r\nUSER {nick} 0 * :k\r\n").unwrap();
+    read_until(&mut tls, &format!(" 001 {nick} "));
+    tls
+}
+
+/// Records the server's record layer must refuse after the handshake each end the
+/// session with the alert that says why; other clients go on.
+#[test]
+fn bad_records_after_the_handshake_get_their_alert() {
+    let s = TlsServer::start("");
+    let mut other = s.server.user("other");
+    for (nick, record, alert) in [
+        // A handshake record in the clear: unexpected_message.
+        ("clear", vec![22, 3, 3, 0, 1, 0], "UnexpectedMessage"),
+        // Application data whose tag is wrong: bad_record_mac.
+        (
+            "forged",
+            [&[23, 3, 3, 0, 20][..], &[7; 20]].concat(),
+            "BadRecordMac",
+        ),
+        // Longer than any record may be: record_overflow.
+        ("huge", vec![23, 3, 3, 0x48, 0x01], "RecordOverflow"),
+    ] {
+        let mut tls = raw_tls_user(&s, nick);
+        tls.get_mut().sock.write_all(&record).unwrap();
+        let mut rest = Vec::new();
+        let e = tls
+            .read_to_end(&mut rest)
+            .expect_err("the session ends with an alert");
+        assert!(e.to_string().contains(alert), "{nick}: {e}");
+        other.send("PING :still");
+        other.expect(":irc.test PONG irc.test :still");
+    }
+}
+
+/// After the handshake the server runs the TLS 1.3 record layer itself: key updates both
+/// ways (the client's asks for ours), many records, then close_notify on QUIT.
+#[test]
+fn key_updates_and_close_notify_after_the_handshake() {
+    let s = TlsServer::start("");
+    let mut tls = raw_tls_user(&s, "ku");
+    for round in 0..3 {
+        // rustls asks the server to update its keys too: its answer (a KeyUpdate under the
+        // old keys, then records under new ones) must decrypt here.
+        tls.get_mut().conn.refresh_traffic_keys().unwrap();
+        for n in 0..50 {
+            write!(tls.get_mut(), "PING :r{round}n{n}\r\n").unwrap();
+        }
+        read_until(
+            &mut tls,
+            ":r{round}n49"
+                .replace("{round}", &round.to_string())
+                .as_str(),
+        );
+    }
+    tls.get_mut().write_all(b"QUIT :bye\r\n").unwrap();
+    read_until(&mut tls, "ERROR :Closing Link");
+    // read_to_end fails on an EOF that close_notify did not announce.
+    let mut rest = Vec::new();
+    tls.read_to_end(&mut rest).expect("close_notify, then EOF");
 }

@@ -29,15 +29,16 @@ fn start_with(extra: &str) -> TestServer {
     TestServer::with_options(Options::new(cfg))
 }
 
-/// Like [`start`], the WebSocket listener with TLS (the test certificate, copied to `dir`).
-fn start_wss(dir: &common::TempDir) -> TestServer {
+/// Like [`start`], the WebSocket listener with TLS (the test certificate, copied to `dir`);
+/// `limits` goes into the `[limits]` table.
+fn start_wss(dir: &common::TempDir, limits: &str) -> TestServer {
     dir.copy(&common::tls::data("server.crt"), "cert.pem");
     dir.copy(&common::tls::data("server.key"), "key.pem");
     let text = format!(
         "[server]\nname = \"irc.test\"\nid = 1\nnetwork = \"TestNet\"\nmotd = \"Hi\"\n\n\
          [[listen]]\naddress = \"127.0.0.1:0\"\n\n\
          [[listen]]\naddress = \"127.0.0.2:0\"\nwebsocket = true\ntls = true\ncert = \"cert.pem\"\nkey = \"key.pem\"\n\n\
-         {EASY}"
+         {EASY}{limits}"
     );
     let path = dir.write("portico.toml", &text);
     TestServer::with_options(Options::new(Config::load(&path).expect("test config")))
@@ -283,10 +284,61 @@ fn a_full_server_answers_browsers_503_and_irc_clients_error() {
     tcp.expect("ERROR :Closing Link: 127.0.0.1 (Server is full)");
 }
 
+/// A TLS client of the wss listener, trusting the test certificate.
+fn wss_stream(s: &TestServer) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
+    let config =
+        portico::config::tls::pinned_client_config(&common::tls::fingerprint("server"), None)
+            .unwrap();
+    let name = rustls::pki_types::ServerName::try_from("irc.test").unwrap();
+    let conn = rustls::ClientConnection::new(config, name).unwrap();
+    let sock = TcpStream::connect(ws_addr(s)).unwrap();
+    sock.set_read_timeout(Some(common::TIMEOUT)).unwrap();
+    rustls::StreamOwned::new(conn, sock)
+}
+
+#[test]
+fn a_full_wss_listener_answers_503_after_the_tls_handshake() {
+    let dir = common::TempDir::new();
+    let s = start_wss(&dir, "max_clients = 1\nmax_clients_per_ip = 0\n");
+    let _only = s.user("only");
+    let host = ws_addr(&s).to_string();
+    let mut tls = wss_stream(&s);
+    write!(tls, "GET / HTTP/1.1\r\nHost: {host}\r\n\r\n").unwrap();
+    // read_to_end fails on an EOF without close_notify: the end is said in TLS too.
+    let mut answer = String::new();
+    tls.read_to_string(&mut answer)
+        .expect("503, then close_notify");
+    let (head, body) = answer.split_once("\r\n\r\n").expect("HTTP answer");
+    let mut lines = head.split("\r\n");
+    assert_eq!(lines.next(), Some("HTTP/1.1 503 Service Unavailable"));
+    assert!(
+        lines.any(|h| h.eq_ignore_ascii_case("retry-after: 60")),
+        "{head}"
+    );
+    assert_eq!(body, "Closing Link: 127.0.0.1 (Server is full)\n");
+    // A WebSocket handshake over TLS sees the same 503.
+    match tungstenite::client(format!("wss://{host}/"), wss_stream(&s)) {
+        Err(tungstenite::HandshakeError::Failure(tungstenite::Error::Http(resp))) => {
+            assert_eq!(resp.status(), 503)
+        }
+        Ok((_, resp)) => panic!("expected a 503, got {resp:?}"),
+        Err(e) => panic!("expected a 503, got {e}"),
+    }
+    // A client that never finishes its handshake is dropped within the closing deadline.
+    let mut stalled = TcpStream::connect(ws_addr(&s)).unwrap();
+    stalled.set_read_timeout(Some(common::TIMEOUT)).unwrap();
+    let mut rest = Vec::new();
+    assert_eq!(
+        stalled.read_to_end(&mut rest).unwrap(),
+        0,
+        "closed, nothing said"
+    );
+}
+
 #[test]
 fn websocket_over_tls_talks_with_a_tcp_client() {
     let dir = common::TempDir::new();
-    let s = start_wss(&dir);
+    let s = start_wss(&dir, "");
     let mut tcp = s.user("tcp");
     let config =
         portico::config::tls::pinned_client_config(&common::tls::fingerprint("server"), None)
@@ -466,7 +518,7 @@ fn the_web_client_page_chats_in_headless_chromium() {
 #[test]
 fn the_web_client_page_chats_over_wss_in_headless_chromium() {
     let dir = common::TempDir::new();
-    let s = start_wss(&dir);
+    let s = start_wss(&dir, "");
     let url = format!("https://{}/", ws_addr(&s));
     let flags = ["--ignore-certificate-errors"];
     let Some((mut tcp, _page)) = chat_in_chromium(&s, &url, &flags, "web2") else {

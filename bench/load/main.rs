@@ -20,7 +20,7 @@
 //!   backoff, optional OPER/MODE for senders, JOIN and wait for 366.
 //! * `scenarios.rs`: `connect`, `fanout`, `privmsg` and `churn`, each a
 //!   state machine advanced by events and by a `tick` per loop iteration.
-//! * `transport.rs`: `--tls` and `--websocket` (`text.ircv3.net`): each
+//! * `transport.rs`: `--tls` and `--websocket` (`text.ircv3.net`; both: wss): each
 //!   client's bytes pass through a rustls or tungstenite session driven
 //!   from the engine's reads and flushes, so every scenario runs over them.
 //! * `stats.rs`: a fixed log-linear histogram (64 linear sub-buckets per
@@ -210,7 +210,7 @@ fn options() -> getopts::Options {
     o.optflag(
         "",
         "websocket",
-        "clients speak WebSocket (text.ircv3.net), one IRC line per message",
+        "clients speak WebSocket (text.ircv3.net), one IRC line per message; with --tls: wss",
     );
     o.optflag("h", "help", "print this help");
     o
@@ -309,7 +309,7 @@ fn parse_config(m: &getopts::Matches) -> Result<Config, String> {
         return Err("--msg-size: 40..=510".into());
     }
     let transport = match (m.opt_present("tls"), m.opt_present("websocket")) {
-        (true, true) => return Err("--tls and --websocket: one or the other".into()),
+        (true, true) => Some(transport::Kind::wss(server)),
         (true, false) => Some(transport::Kind::tls(server)),
         (false, true) => Some(transport::Kind::Ws(server)),
         (false, false) => None,

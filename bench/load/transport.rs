@@ -1,4 +1,4 @@
-//! TLS and WebSocket for the load tool (`--tls`, `--websocket`): each client's bytes pass
+//! TLS and WebSocket for the load tool (`--tls`, `--websocket`, both: wss): each client's bytes pass
 //! through a session that the engine feeds what it read and drains what to write, so the
 //! engine's socket handling stays the same for every transport. Sessions are sans-I/O:
 //! rustls reads from and writes to byte slices, tungstenite to an in-memory [`Pipe`].
@@ -27,6 +27,8 @@ pub enum Kind {
     Tls(Arc<ClientConfig>, ServerName<'static>),
     /// WebSocket (`text.ircv3.net`) to this address.
     Ws(SocketAddr),
+    /// WebSocket over TLS (`--tls --websocket`).
+    Wss(Arc<ClientConfig>, ServerName<'static>, SocketAddr),
 }
 
 impl Kind {
@@ -41,23 +43,32 @@ impl Kind {
         Kind::Tls(Arc::new(config), ServerName::IpAddress(server.ip().into()))
     }
 
+    pub fn wss(server: SocketAddr) -> Kind {
+        let Kind::Tls(config, name) = Kind::tls(server) else {
+            unreachable!("Kind::tls is TLS")
+        };
+        Kind::Wss(config, name, server)
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Kind::Tls(..) => "tls",
             Kind::Ws(_) => "websocket",
+            Kind::Wss(..) => "wss",
         }
     }
 
     pub fn start(&self) -> io::Result<Transport> {
         match self {
-            Kind::Tls(config, name) => {
-                let mut c = ClientConnection::new(config.clone(), name.clone())
-                    .map_err(io::Error::other)?;
-                // The engine bounds its own output; the session must not refuse any.
-                c.set_buffer_limit(None);
-                Ok(Transport::Tls(Box::new(c)))
-            }
+            Kind::Tls(config, name) => Ok(Transport::Tls(tls_start(config, name)?)),
             Kind::Ws(addr) => Ok(Transport::Ws(Box::new(ws_start(*addr)?))),
+            Kind::Wss(config, name, addr) => {
+                let mut c = tls_start(config, name)?;
+                let mut w = Box::new(ws_start(*addr)?);
+                // The upgrade request waits in the session for the end of the handshake.
+                ws_to_tls(&mut w, &mut c)?;
+                Ok(Transport::Wss(c, w))
+            }
         }
     }
 }
@@ -65,6 +76,24 @@ impl Kind {
 pub enum Transport {
     Tls(Box<ClientConnection>),
     Ws(Box<Ws>),
+    /// WebSocket bytes through a TLS session.
+    Wss(Box<ClientConnection>, Box<Ws>),
+}
+
+fn tls_start(
+    config: &Arc<ClientConfig>,
+    name: &ServerName<'static>,
+) -> io::Result<Box<ClientConnection>> {
+    let mut c = ClientConnection::new(config.clone(), name.clone()).map_err(io::Error::other)?;
+    // The engine bounds its own output; the session must not refuse any.
+    c.set_buffer_limit(None);
+    Ok(Box::new(c))
+}
+
+/// Moves what the WebSocket session wrote into the TLS session.
+fn ws_to_tls(w: &mut Ws, c: &mut ClientConnection) -> io::Result<()> {
+    let tx = std::mem::take(&mut w.pipe_mut().tx);
+    c.writer().write_all(&tx)
 }
 
 impl Transport {
@@ -74,6 +103,13 @@ impl Transport {
         match self {
             Transport::Tls(c) => tls_input(c, wire, plain),
             Transport::Ws(w) => w.input(wire, plain),
+            Transport::Wss(c, w) => {
+                let mut bytes = Vec::new();
+                tls_input(c, wire, &mut bytes)?;
+                w.input(&bytes, plain)?;
+                // Held lines after the upgrade, pongs.
+                ws_to_tls(w, c)
+            }
         }
     }
 
@@ -82,13 +118,17 @@ impl Transport {
         match self {
             Transport::Tls(c) => c.writer().write_all(lines),
             Transport::Ws(w) => w.output(lines),
+            Transport::Wss(c, w) => {
+                w.output(lines)?;
+                ws_to_tls(w, c)
+            }
         }
     }
 
     /// Writes what waits for the socket; Ok(true) once nothing is left.
     pub fn write_to(&mut self, sock: &mut impl Write) -> io::Result<bool> {
         match self {
-            Transport::Tls(c) => {
+            Transport::Tls(c) | Transport::Wss(c, _) => {
                 while c.wants_write() {
                     match c.write_tls(sock) {
                         Ok(_) => {}
@@ -106,7 +146,7 @@ impl Transport {
     /// Whether bytes wait for the socket.
     pub fn pending(&self) -> usize {
         match self {
-            Transport::Tls(c) => usize::from(c.wants_write()),
+            Transport::Tls(c) | Transport::Wss(c, _) => usize::from(c.wants_write()),
             Transport::Ws(w) => w.pipe().tx.len(),
         }
     }

@@ -13,9 +13,15 @@ use rustls::{
 use std::path::Path;
 use std::sync::Arc;
 
-/// The one crypto provider: ring builds with a C compiler alone.
+/// The one crypto provider: ring, which builds with a C compiler alone, with its TLS 1.3
+/// suites keyed per record so that an idle session keeps 32-byte keys, not ring's 560-byte
+/// key schedules ([`super::lean_aead`]).
 pub fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    let ring = rustls::crypto::ring::default_provider();
+    Arc::new(CryptoProvider {
+        cipher_suites: super::lean_aead::lean_suites(&ring.cipher_suites),
+        ..ring
+    })
 }
 
 /// The certificate chain in the PEM file `path`, leaf first.
@@ -35,6 +41,15 @@ pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
 /// A listener's TLS settings from its PEM files: the chain and its private key, which must
 /// belong together. Any client certificate is accepted (its fingerprint is what counts).
 pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, String> {
+    server_config_with(provider(), cert, key)
+}
+
+/// [`server_config`] on another crypto provider (benchmarks compare providers).
+pub fn server_config_with(
+    provider: Arc<CryptoProvider>,
+    cert: &Path,
+    key: &Path,
+) -> Result<Arc<ServerConfig>, String> {
     let certs = load_certs(cert)?;
     let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| {
         format!(
@@ -42,8 +57,7 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, Strin
             key.display()
         )
     })?;
-    let provider = provider();
-    let config = ServerConfig::builder_with_provider(provider.clone())
+    let mut config = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS setup: {e}"))?
         .with_client_cert_verifier(Arc::new(AnyClientCert(provider)))
@@ -55,6 +69,9 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, Strin
                 key.display()
             )
         })?;
+    // After a TLS 1.3 handshake the loop keeps the keys and drops rustls's connection
+    // (net::tls_record): rustls hands them over only when this is set.
+    config.enable_secret_extraction = true;
     Ok(Arc::new(config))
 }
 
@@ -221,6 +238,76 @@ impl ClientCertVerifier for AnyClientCert {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rustls::{ClientConnection, ServerConnection};
+    use std::io::{Read, Write};
+
+    fn data(name: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(name)
+    }
+
+    /// Moves every record `from` has for `to` and lets `to` process them.
+    fn pipe(from: &mut rustls::Connection, to: &mut rustls::Connection) {
+        let mut wire = Vec::new();
+        while from.wants_write() {
+            from.write_tls(&mut wire).unwrap();
+        }
+        let mut rest = &wire[..];
+        while !rest.is_empty() {
+            to.read_tls(&mut rest).unwrap();
+            to.process_new_packets().unwrap();
+        }
+    }
+
+    /// Our server (lean suites) and a client on ring's own suites agree on every record,
+    /// for each TLS 1.3 suite: same keys, nonces and record format both ways.
+    #[test]
+    fn lean_suites_talk_to_rings() {
+        let server = server_config(&data("server.crt"), &data("server.key")).unwrap();
+        let fp = sha256_hex(&load_certs(&data("server.crt")).unwrap()[0]);
+        let ring = rustls::crypto::ring::default_provider();
+        let tls13 = ring.cipher_suites.iter().filter(|s| s.tls13().is_some());
+        for suite in tls13 {
+            let provider = Arc::new(CryptoProvider {
+                cipher_suites: vec![*suite],
+                ..rustls::crypto::ring::default_provider()
+            });
+            let pinned = Pinned {
+                fingerprint: fp.clone(),
+                provider: provider.clone(),
+            };
+            let client = ClientConfig::builder_with_provider(provider)
+                .with_protocol_versions(&[&rustls::version::TLS13])
+                .unwrap()
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(pinned))
+                .with_no_client_auth();
+            let name = ServerName::try_from("irc.test").unwrap();
+            let mut c: rustls::Connection = ClientConnection::new(Arc::new(client), name)
+                .unwrap()
+                .into();
+            let mut s: rustls::Connection = ServerConnection::new(server.clone()).unwrap().into();
+            while c.is_handshaking() || s.is_handshaking() {
+                pipe(&mut c, &mut s);
+                pipe(&mut s, &mut c);
+            }
+            assert_eq!(s.negotiated_cipher_suite(), Some(*suite));
+            // Several records each way: the sequence numbers go into the nonces.
+            for n in 0..3 {
+                let line = format!("PRIVMSG #c :{n}\r\n");
+                c.writer().write_all(line.as_bytes()).unwrap();
+                pipe(&mut c, &mut s);
+                let mut got = vec![0; 64];
+                let len = s.reader().read(&mut got).unwrap();
+                assert_eq!(&got[..len], line.as_bytes(), "{suite:?}");
+                s.writer().write_all(line.as_bytes()).unwrap();
+                pipe(&mut s, &mut c);
+                let len = c.reader().read(&mut got).unwrap();
+                assert_eq!(&got[..len], line.as_bytes(), "{suite:?}");
+            }
+        }
+    }
 
     #[test]
     fn fingerprints_in_any_spelling() {

@@ -18,7 +18,7 @@ use crate::core::ids::Key;
 use crate::core::{paging, Clock, ConnId, Outbox, World};
 use crate::limits::{READ_BUDGET, RECVQ_LIMIT, SCRATCH};
 use crate::proto::framer::{Flow, Input};
-use hashbrown::HashMap;
+use hashbrown::{HashMap, HashSet};
 use log::{debug, info, warn};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
@@ -35,6 +35,8 @@ const SIGNALS: Token = Token(usize::MAX - 2);
 const LISTENER_BASE: usize = 1 << 40;
 /// How long a closing connection may take to flush its last line and see EOF.
 const LINGER_MS: u64 = 2_000;
+/// Refused TLS connections handshaking at once to be told why ([`Server::refuse`]).
+const MAX_REFUSING: usize = 16;
 /// Time between timer runs (ping, registration timeout).
 const TICK_MS: u64 = 1_000;
 /// How soon throttled connections are looked at again.
@@ -66,6 +68,8 @@ pub struct Server {
     tls: HashMap<usize, Box<Tls>>,
     /// The WebSocket sessions of the connections that have one.
     ws: HashMap<usize, Ws>,
+    /// Refused TLS connections still handshaking to hear why ([`Server::refuse`]).
+    refusing: HashSet<usize>,
     world: World,
     out: Outbox,
     scratch: Vec<u8>,
@@ -133,6 +137,7 @@ impl Server {
             listeners: Vec::new(),
             conns: Slab::new(),
             tls: HashMap::new(),
+            refusing: HashSet::new(),
             ws: HashMap::new(),
             world,
             out: Outbox::default(),
@@ -636,11 +641,36 @@ impl Server {
                 if websocket {
                     self.ws.insert(k, Ws::default());
                 }
-            } else if websocket && tls.is_none() {
-                // A browser reads HTTP here: the refusal goes out as a 503, not a bare ERROR.
-                self.ws.insert(k, Ws::refused());
+            } else {
+                self.refuse(k, tls, websocket);
             }
             self.apply(now);
+        }
+    }
+
+    /// Prepares refused connection `k` to hear why in its own protocol: a WebSocket listener
+    /// answers a browser's request with a 503, a TLS listener says it (as ERROR or 503) after
+    /// the handshake. The closing deadline (`LINGER_MS`) bounds a handshake that does not
+    /// finish, and at most [`MAX_REFUSING`] refused handshakes run at once, so a flood that
+    /// is refused for its rate costs no more than that. Past it (or if no session can be
+    /// made) the refusal goes out without TLS, which the client reports as a TLS error.
+    fn refuse(&mut self, k: usize, tls: Option<Arc<rustls::ServerConfig>>, websocket: bool) {
+        if let Some(cfg) = tls {
+            let Some(session) = (self.refusing.len() < MAX_REFUSING)
+                .then(|| Tls::server(cfg).ok())
+                .flatten()
+            else {
+                return;
+            };
+            if let Some(c) = self.conns.get_mut(k) {
+                c.tls = true;
+                self.tls.insert(k, Box::new(session));
+                self.refusing.insert(k);
+            }
+        }
+        if websocket {
+            // A browser reads HTTP here: the refusal goes out as a 503, not a bare ERROR.
+            self.ws.insert(k, Ws::refused());
         }
     }
 
@@ -1042,6 +1072,7 @@ impl Server {
                 State::Dead => {
                     self.dialer.ended(k, now.mono_ms);
                     self.tls.remove(&k);
+                    self.refusing.remove(&k);
                     self.ws.remove(&k);
                     let mut c = self.conns.remove(k);
                     let _ = self.poll.registry().deregister(&mut c.stream);

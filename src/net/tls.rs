@@ -8,10 +8,15 @@
 //! client costs. The unbuffered API leaves the buffers to the caller: here one set per
 //! thread (the loop's, [`Scratch`]) serves every session, and a session keeps bytes of its
 //! own only while they are in flight (a record cut by the network, ciphertext the socket
-//! would not take yet, plaintext not yet framed), freed as soon as they are gone. An idle
-//! session is its rustls state alone (`cargo bench --bench tls_memory`).
+//! would not take yet, plaintext not yet framed), freed as soon as they are gone. After a
+//! TLS 1.3 server handshake even rustls's connection goes (about 2 KB that only the
+//! handshake needs): [`Records`] (tls_record.rs) does the record layer with the keys
+//! rustls hands over, rustls keeping only the secrets for key updates. Record keys are
+//! small in either case (the provider's TLS 1.3 suites, `config::lean_aead`).
+//! `cargo bench --bench tls_memory` says where an idle session's bytes are.
 
 use super::sendq::{Flushed, SendQ};
+use super::tls_record::{Opened, Records};
 use crate::config::tls::sha256_hex;
 use mio::net::TcpStream;
 use rustls::client::UnbufferedClientConnection;
@@ -54,9 +59,15 @@ thread_local! {
     });
 }
 
+/// Boxed, so that a session past its handshake ([`Records`]) is small.
 enum Session {
-    Server(UnbufferedServerConnection),
-    Client(UnbufferedClientConnection),
+    Server(Box<UnbufferedServerConnection>),
+    Client(Box<UnbufferedClientConnection>),
+    /// A TLS 1.3 server session after its handshake: our record layer, rustls keeping only
+    /// the secrets for key updates.
+    Records(Box<Records>),
+    /// The session was lost (only while being taken over, which is not expected to fail).
+    Gone,
 }
 
 pub struct Tls {
@@ -109,7 +120,7 @@ enum Stop {
 impl Tls {
     pub fn server(config: Arc<ServerConfig>) -> io::Result<Tls> {
         let conn = UnbufferedServerConnection::new(config).map_err(io::Error::other)?;
-        Ok(Tls::new(Session::Server(conn)))
+        Ok(Tls::new(Session::Server(Box::new(conn))))
     }
 
     /// A session for a connection we dialed to the server called `name`: its ClientHello
@@ -117,7 +128,7 @@ impl Tls {
     pub fn client(config: Arc<ClientConfig>, name: &str) -> io::Result<Tls> {
         let name = ServerName::try_from(name.to_string()).map_err(io::Error::other)?;
         let conn = UnbufferedClientConnection::new(config, name).map_err(io::Error::other)?;
-        let mut tls = Tls::new(Session::Client(conn));
+        let mut tls = Tls::new(Session::Client(Box::new(conn)));
         tls.run(&mut Want::Nothing)?;
         Ok(tls)
     }
@@ -193,6 +204,9 @@ impl Tls {
     /// [`Tls::read_plain`], records to send go to `held_out`, and `want` is done once
     /// application data may flow. Returns how many bytes of `input` were used up.
     fn process(&mut self, input: &mut [u8], want: &mut Want<'_>) -> io::Result<(usize, Stop)> {
+        if matches!(self.session, Session::Records(_)) {
+            return self.records(input, want);
+        }
         let mut used = 0;
         for _ in 0..MAX_STEPS {
             let (discard, next) = match &mut self.session {
@@ -204,6 +218,7 @@ impl Tls {
                     let status = c.process_tls_records(&mut input[used..]);
                     step(status, &mut self.held_out, &mut self.plain_in, want)
                 }
+                Session::Records(_) | Session::Gone => (0, Err(lost())),
             };
             used += discard;
             match next {
@@ -234,6 +249,7 @@ impl Tls {
                     c.process_tls_records(&mut input[used..]),
                     &mut self.held_out,
                 ),
+                Session::Records(_) | Session::Gone => (0, false),
             };
             used += discard;
             if !more {
@@ -241,6 +257,66 @@ impl Tls {
             }
         }
         io::Error::new(io::ErrorKind::InvalidData, format!("TLS error: {e}"))
+    }
+
+    /// [`Tls::process`] on our record layer: the records in `input`, then `want`.
+    fn records(&mut self, input: &mut [u8], want: &mut Want<'_>) -> io::Result<(usize, Stop)> {
+        let Session::Records(r) = &mut self.session else {
+            return Err(self.fail(lost(), input));
+        };
+        let (used, opened) = match r.open(input, &mut self.plain_in, &mut self.held_out) {
+            Ok(got) => got,
+            Err(fatal) => {
+                if let Some(alert) = fatal.alert {
+                    r.alert(alert, &mut self.held_out);
+                }
+                self.failed = true;
+                let e = fatal.error;
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("TLS error: {e}"),
+                ));
+            }
+        };
+        if let Opened::PeerClosed = opened {
+            self.peer_closed = true;
+        }
+        let stop = match std::mem::replace(want, Want::Nothing) {
+            Want::Nothing => Stop::Idle,
+            Want::Encrypt(plain, out) => {
+                out.clear();
+                r.seal(plain, out).map_err(|f| {
+                    self.failed = true;
+                    io::Error::other(format!("TLS error: {}", f.error))
+                })?;
+                Stop::Encrypted(out.len())
+            }
+            Want::Close => {
+                r.close_notify(&mut self.held_out);
+                self.closed = true;
+                Stop::Idle
+            }
+        };
+        Ok((used, stop))
+    }
+
+    /// Hands a TLS 1.3 server session over to our record layer once its handshake is
+    /// done: rustls's connection (about 2 KB idle) is dropped for the keys and secrets.
+    fn lighten(&mut self) {
+        if !matches!(self.session, Session::Server(_)) {
+            return;
+        }
+        let Session::Server(conn) = std::mem::replace(&mut self.session, Session::Gone) else {
+            return;
+        };
+        self.session = match Records::take(conn) {
+            Ok(r) => Session::Records(Box::new(r)),
+            Err(Some(conn)) => Session::Server(conn),
+            Err(None) => {
+                self.failed = true;
+                Session::Gone
+            }
+        };
     }
 
     /// Decrypted bytes into `buf`: `Some(0)` when none are waiting, `None` once the peer
@@ -263,15 +339,16 @@ impl Tls {
     /// Once, when the handshake has just finished: the peer certificate's fingerprint, if
     /// it showed one.
     pub fn take_handshake_done(&mut self) -> Option<Option<Box<str>>> {
-        if self.reported || self.failed || self.common().is_handshaking() {
+        if self.reported || self.failed || self.handshaking() {
             return None;
         }
         self.reported = true;
         let fp = self
             .common()
-            .peer_certificates()
+            .and_then(|c| c.peer_certificates())
             .and_then(|c| c.first())
             .map(|leaf| sha256_hex(leaf).into());
+        self.lighten();
         Some(fp)
     }
 
@@ -334,16 +411,26 @@ impl Tls {
     /// Whether application data may be encrypted now: not before the handshake is done
     /// (the peer's certificate is not checked until then).
     fn may_send(&self) -> bool {
-        !self.failed && !self.closed && !self.common().is_handshaking()
+        !self.failed && !self.closed && !self.handshaking()
     }
 
-    /// The session's state as rustls shares it between clients and servers.
-    fn common(&self) -> &rustls::CommonState {
+    fn handshaking(&self) -> bool {
+        self.common().is_some_and(|c| c.is_handshaking())
+    }
+
+    /// The session's state as rustls shares it between clients and servers, while rustls
+    /// has it.
+    fn common(&self) -> Option<&rustls::CommonState> {
         match &self.session {
-            Session::Server(c) => c,
-            Session::Client(c) => c,
+            Session::Server(c) => Some(c),
+            Session::Client(c) => Some(c),
+            Session::Records(_) | Session::Gone => None,
         }
     }
+}
+
+fn lost() -> rustls::Error {
+    rustls::Error::General("TLS session lost".into())
 }
 
 /// What a step of the session asks next.
