@@ -92,6 +92,29 @@ impl Client {
     pub fn has(&self, m: u16) -> bool {
         self.umodes & m != 0
     }
+    /// A line from this client (`:nick!user@host COMMAND`), without building the mask.
+    pub fn line(&self, command: &str) -> crate::proto::line::Line {
+        let mask = [&*self.nick, "!", &*self.user, "@", &*self.host];
+        crate::proto::line::Line::with_prefix(&mask, command)
+    }
+
+    /// `f` of `nick!user@host`, made on the stack when it fits: ban checks run on every
+    /// message to a channel with bans.
+    pub fn with_mask<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+        let parts = [&*self.nick, "!", &*self.user, "@", &*self.host];
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        let mut buf = [0u8; 256];
+        let Some(out) = buf.get_mut(..len) else {
+            return f(self.mask().as_bytes());
+        };
+        let mut at = 0;
+        for p in parts {
+            out[at..at + p.len()].copy_from_slice(p.as_bytes());
+            at += p.len();
+        }
+        f(out)
+    }
+
     /// `nick!user@host`.
     pub fn mask(&self) -> String {
         let mut s = String::with_capacity(self.nick.len() + self.user.len() + self.host.len() + 2);

@@ -87,9 +87,7 @@ fn change_nick(w: &mut World, cid: ClientId, nick: &str, out: &mut Outbox) {
 /// Renames a user (local or remote) for this server: peers sharing a channel see the NICK
 /// once, the old nick goes to WHOWAS.
 pub fn apply_nick(w: &mut World, cid: ClientId, nick: &str, out: &mut Outbox) {
-    let line = Line::new(&w.clients[cid].mask(), "NICK")
-        .trailing(nick)
-        .finish();
+    let line = w.clients[cid].line("NICK").trailing(nick).finish();
     let mut msg = w.user_msg(cid, line);
     w.to_common(cid, true, 0, &mut msg, out);
     if w.events_wanted() {
