@@ -7,6 +7,7 @@
 //!
 //! * `privmsg #c (N members)`: one channel PRIVMSG relayed to the N-1 other members.
 //! * `privmsg user`: one PRIVMSG to one user.
+//! * `privmsg #t (N tagged)`: as `privmsg #c`, to members with server-time and message-tags.
 //! * `join #c` / `part #c`: a user joining and leaving a channel of N members.
 //! * `nick (in #c)`: a member of the channel changing nick, seen by the other members.
 //! * `quit (in #c)`: a member quitting, seen by the other members (the user's connection,
@@ -160,6 +161,11 @@ impl Bench {
 
     /// A new registered user (not in any channel).
     fn user(&mut self) -> ConnId {
+        self.user_with_caps("")
+    }
+
+    /// A new registered user that asked for the client capabilities `caps` first.
+    fn user_with_caps(&mut self, caps: &str) -> ConnId {
         let conn = ConnId(self.next);
         self.next += 1;
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
@@ -167,8 +173,14 @@ impl Bench {
             self.w.on_open(conn, ip, CLOCK, &mut self.out),
             "connection refused"
         );
+        if !caps.is_empty() {
+            self.line(conn, &format!("CAP REQ :{caps}"));
+        }
         self.line(conn, &format!("NICK m{}", conn.0));
         self.line(conn, &format!("USER m{0} 0 * :member {0}", conn.0));
+        if !caps.is_empty() {
+            self.line(conn, "CAP END");
+        }
         self.out.sends.clear();
         assert!(self.out.closes.is_empty(), "setup closed a connection");
         conn
@@ -280,6 +292,30 @@ fn main() {
         |_, _| (ConnId(0), format!("NOTICE #c :{text}")),
         |_, _| {},
     );
+
+    // Members that asked for server-time and message-tags (as most clients do) get one
+    // tagged rendering of the line, made once for all of them.
+    let tagged: Vec<ConnId> = (0..n)
+        .map(|_| b.user_with_caps("server-time message-tags"))
+        .collect();
+    for &c in &tagged {
+        b.line(c, "JOIN #t");
+    }
+    b.out.sends.clear();
+    case(
+        &mut b,
+        filters,
+        &format!("privmsg #t ({n} tagged)"),
+        Some(n - 1),
+        |_, _| (tagged[0], format!("PRIVMSG #t :{text}")),
+        |_, _| {},
+    );
+    for &c in &tagged {
+        b.line(c, "QUIT");
+        b.w.on_close(c, "closed", CLOCK, &mut b.out);
+    }
+    b.out.sends.clear();
+    b.out.closes.clear();
 
     // JOIN and PART by one extra user, alternating; each counted in its own case.
     let joiner = b.user();

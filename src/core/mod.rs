@@ -146,7 +146,9 @@ pub struct World {
     oids: u32,
     /// Stamp for "already sent this one" during fanout to common channels.
     serial: std::cell::Cell<u64>,
-    pub stats: HashMap<&'static str, CmdStat>,
+    /// Per command, by its place in [`dispatch::COMMANDS`] (counted on every line: an
+    /// index, not a hash of the name).
+    pub stats: Vec<CmdStat>,
     pub started_unix: u64,
     /// Start time in milliseconds and the message counter: the parts of a `msgid`.
     started_unix_ms: u64,
@@ -212,7 +214,7 @@ impl World {
             oids: 0,
             oids_index: HashMap::new(),
             serial: Default::default(),
-            stats: HashMap::new(),
+            stats: vec![CmdStat::default(); dispatch::COMMANDS.len()],
             started_unix: now.unix_s(),
             started_unix_ms: now.unix_ms,
             msgids: 0,
