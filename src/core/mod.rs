@@ -328,12 +328,26 @@ impl World {
     /// it must not allocate.
     fn lookup<V: Copy>(&self, map: &HashMap<Box<str>, V>, name: &[u8]) -> Option<V> {
         let mut buf = [0u8; 64];
+        map.get(self.fold_on_stack(name, &mut buf)?).copied()
+    }
+
+    /// `name` folded into `buf`; `None` if it does not fit or is not UTF-8.
+    fn fold_on_stack<'b>(&self, name: &[u8], buf: &'b mut [u8; 64]) -> Option<&'b str> {
         let folded = buf.get_mut(..name.len())?;
         for (d, &s) in folded.iter_mut().zip(name) {
             *d = self.cm.fold_byte(s);
         }
         // Folding changes only ASCII bytes, so valid UTF-8 stays valid and invalid stays invalid.
-        map.get(std::str::from_utf8(folded).ok()?).copied()
+        std::str::from_utf8(folded).ok()
+    }
+
+    /// Takes `nick` out of the nick index (a NICK or a QUIT), folded on the stack.
+    pub fn forget_nick(&mut self, nick: &str) {
+        let mut buf = [0u8; 64];
+        match self.fold_on_stack(nick.as_bytes(), &mut buf) {
+            Some(key) => self.nicks.remove(key),
+            None => self.nicks.remove(&*self.cm.fold(nick)),
+        };
     }
 
     pub fn local(&self, conn: ConnId) -> Option<&Local> {

@@ -70,6 +70,13 @@ impl Line {
         self
     }
 
+    /// More of the last parameter (after [`Line::trailing`]): a text made of parts is
+    /// written without being put together first.
+    pub fn more(mut self, t: impl AsRef<[u8]>) -> Line {
+        self.buf.extend_from_slice(t.as_ref());
+        self
+    }
+
     /// Terminates the line, cutting it to 510 bytes first, never in the middle of a UTF-8
     /// sequence, and never leaving a CR or LF from a parameter inside it.
     pub fn bytes(mut self) -> Vec<u8> {
@@ -159,6 +166,8 @@ mod tests {
             .trailing("Welcome");
         assert_eq!(l.bytes(), b":irc.test 001 alice :Welcome\r\n");
         assert_eq!(Line::bare("ERROR").trailing("x").bytes(), b"ERROR :x\r\n");
+        let parts = Line::bare("ERROR").trailing("a ").more("b").more(" (c)");
+        assert_eq!(parts.bytes(), b"ERROR :a b (c)\r\n");
         assert_eq!(
             Line::bare("X").arg("").arg(":a").arg("b c").bytes(),
             b"X * * *\r\n"
