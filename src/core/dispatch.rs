@@ -16,6 +16,7 @@ use super::{ClientId, ConnId, Outbox, ServerId, World};
 use crate::config::Privilege;
 use crate::proto::numeric::{self as n, Numeric};
 use crate::proto::Message;
+use std::sync::OnceLock;
 
 /// Who sent the message being handled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -267,11 +268,27 @@ pub static COMMANDS: &[Command] = &[
     cmd("WHOWAS", 1, query::whowas, USER),
 ];
 
-pub fn lookup(upper: &[u8]) -> Option<&'static Command> {
-    COMMANDS
-        .binary_search_by(|c| c.name.as_bytes().cmp(upper))
-        .ok()
-        .map(|i| &COMMANDS[i])
+/// A command's place in [`COMMANDS`] (where its [`World::stats`] are). Searched by
+/// [`name_key`]: comparing names as bytes called `memcmp` seven times a line, a twentieth
+/// of the server's own time relaying private messages.
+pub fn position(upper: &[u8]) -> Option<usize> {
+    static KEYS: OnceLock<Box<[u128]>> = OnceLock::new();
+    let keys = KEYS.get_or_init(|| {
+        COMMANDS
+            .iter()
+            .map(|c| name_key(c.name.as_bytes()))
+            .collect()
+    });
+    keys.binary_search(&name_key(upper)).ok()
+}
+
+/// A command name (at most 16 bytes, no NUL; a longer one is cut as the parser's upper-case
+/// copy is) as a number whose order is the names' byte order: big-endian, zero-padded.
+fn name_key(name: &[u8]) -> u128 {
+    let mut b = [0u8; 16];
+    let n = name.len().min(16);
+    b[..n].copy_from_slice(&name[..n]);
+    u128::from_be_bytes(b)
 }
 
 /// Runs one parsed message whose source is resolved. Returns false if the verb is no
@@ -279,7 +296,8 @@ pub fn lookup(upper: &[u8]) -> Option<&'static Command> {
 pub fn dispatch(ctx: &mut Ctx<'_>, msg: &Message<'_>, line_len: usize) -> bool {
     let mut buf = [0u8; 16];
     let upper = msg.command_upper(&mut buf);
-    let command = lookup(upper);
+    let index = position(upper);
+    let command = index.map(|i| &COMMANDS[i]);
     if !ctx.is_local() {
         // From a link: never answered with a user numeric; what may not run is dropped.
         match command {
@@ -295,11 +313,11 @@ pub fn dispatch(ctx: &mut Ctx<'_>, msg: &Message<'_>, line_len: usize) -> bool {
         }
         return true;
     }
-    let Some(command) = command else {
+    let (Some(command), Some(index)) = (command, index) else {
         unknown(ctx, msg);
         return true;
     };
-    let stat = ctx.w.stats.entry(command.name).or_default();
+    let stat = &mut ctx.w.stats[index];
     stat.count += 1;
     stat.bytes += line_len as u64;
     let may = match ctx.src {
@@ -370,6 +388,17 @@ impl Ctx<'_> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_command_is_found_at_its_place() {
+        for (i, c) in super::COMMANDS.iter().enumerate() {
+            assert!(c.name.len() <= 16, "{}", c.name);
+            assert_eq!(super::position(c.name.as_bytes()), Some(i), "{}", c.name);
+        }
+        for miss in [&b""[..], b"A", b"PRIVMS", b"PRIVMSGX", b"ZZZZZZZZZZZZZZZZ"] {
+            assert_eq!(super::position(miss), None);
+        }
+    }
+
     #[test]
     fn table_is_sorted() {
         for pair in super::COMMANDS.windows(2) {

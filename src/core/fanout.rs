@@ -5,7 +5,9 @@
 use super::caps::{self, Caps};
 use super::modes::Status;
 use super::{ChanId, ClientId, Outbox, World};
-use crate::proto::line::with_tags;
+use crate::proto::line::shared;
+use crate::proto::spare;
+use std::cell::RefCell;
 use std::rc::Rc;
 
 /// One message on its way to several recipients.
@@ -20,12 +22,41 @@ pub struct Msg {
     account_len: u16,
     /// The tags besides `time`: first the sender's `account` tag (for account-tag
     /// clients), then, after a `;`, what message-tags clients get: the `msgid` and
-    /// client-only tags (`+draft/reply=…`), made once by [`msg_tags`]. One buffer, so the
-    /// account costs no field of its own.
-    tags: Box<[u8]>,
+    /// client-only tags (`+draft/reply=…`), written by [`Msg::with_msg_tags`]. One buffer,
+    /// so the account costs no field of its own; taken from [`spare`] and given back there.
+    tags: Vec<u8>,
     unix_ms: u64,
-    time: Option<Box<str>>,
-    cache: Vec<(Caps, Rc<[u8]>)>,
+    /// The tagged renderings made so far, by key (see [`Msg::for_caps`]); kept for the
+    /// next message when dropped.
+    cache: Variants,
+}
+
+/// Renderings of a message by key.
+type Variants = Vec<(Caps, Rc<[u8]>)>;
+
+/// The variant lists of dropped messages, for the next ones (their tags buffers go back
+/// to [`spare`]): a relayed message then allocates only the lines it renders (bench
+/// `allocs`). A few are enough: messages are built one after another.
+const SPARE_CACHES: usize = 4;
+
+thread_local! {
+    static SPARE_CACHE: RefCell<Vec<Variants>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Drop for Msg {
+    fn drop(&mut self) {
+        spare::give(std::mem::take(&mut self.tags));
+        let mut cache = std::mem::take(&mut self.cache);
+        if cache.capacity() == 0 {
+            return;
+        }
+        cache.clear();
+        SPARE_CACHE.with_borrow_mut(|s| {
+            if s.len() < SPARE_CACHES {
+                s.push(cache);
+            }
+        });
+    }
 }
 
 impl Msg {
@@ -35,10 +66,9 @@ impl Msg {
             alt: None,
             alt_bit: 0,
             account_len: 0,
-            tags: Box::default(),
+            tags: spare::take(),
             unix_ms,
-            time: None,
-            cache: Vec::new(),
+            cache: SPARE_CACHE.with_borrow_mut(Vec::pop).unwrap_or_default(),
         }
     }
 
@@ -58,11 +88,39 @@ impl Msg {
         self
     }
 
-    /// The tags for message-tags clients (see [`msg_tags`]).
+    /// The tags for message-tags clients, as they are (see [`Msg::with_msg_tags`]).
     pub fn with_client_tags(mut self, tags: &[u8]) -> Msg {
-        let account = &self.tags[..self.account_len as usize];
-        self.tags = join_tags(account, tags);
+        self.truncate_to_account();
+        if !tags.is_empty() && self.account_len != 0 {
+            self.tags.push(b';');
+        }
+        self.tags.extend_from_slice(tags);
         self
+    }
+
+    /// The tags of a PRIVMSG, NOTICE or TAGMSG for message-tags clients and portals: its
+    /// `msgid` first, `bot` if a bot (user mode +B) sent it, then the client-only tags it
+    /// came with.
+    pub fn with_msg_tags(mut self, msgid: &[u8], bot: bool, client_tags: &[u8]) -> Msg {
+        self.truncate_to_account();
+        if self.account_len != 0 {
+            self.tags.push(b';');
+        }
+        self.tags.extend_from_slice(b"msgid=");
+        self.tags.extend_from_slice(msgid);
+        if bot {
+            self.tags.extend_from_slice(b";bot");
+        }
+        if !client_tags.is_empty() {
+            self.tags.push(b';');
+            self.tags.extend_from_slice(client_tags);
+        }
+        self
+    }
+
+    /// Drops the message-tags part of `tags`, keeping the account tag.
+    fn truncate_to_account(&mut self) {
+        self.tags.truncate(self.account_len as usize);
     }
 
     /// IRCv3 account-tag: the sender's account, for recipients that asked for it.
@@ -70,15 +128,27 @@ impl Msg {
         let Some(account) = account else {
             return self;
         };
-        let tag = [b"account=", &*escape_tag_value(account.as_bytes())].concat();
-        let rest = self.client_tags().to_vec();
-        self.tags = join_tags(&tag, &rest);
-        self.account_len = tag.len() as u16;
+        // An account tag there is replaced. The new one is written after the message-tags
+        // part, then rotated to the front.
+        let n = self.account_len as usize;
+        if n != 0 {
+            let end = (n + 1).min(self.tags.len());
+            self.tags.drain(..end);
+        }
+        let rest = self.tags.len();
+        self.tags.extend_from_slice(b"account=");
+        escape_tag_value_into(account.as_bytes(), &mut self.tags);
+        let tag_len = self.tags.len() - rest;
+        if rest != 0 {
+            self.tags.push(b';');
+        }
+        self.tags.rotate_left(rest);
+        self.account_len = tag_len as u16;
         self
     }
 
-    /// The message-tags part of `tags`.
-    fn client_tags(&self) -> &[u8] {
+    /// The message-tags part of `tags`: the `msgid`, `bot` and client-only tags.
+    pub fn client_tags(&self) -> &[u8] {
         match self.account_len as usize {
             0 => &self.tags,
             n => self.tags.get(n + 1..).unwrap_or_default(),
@@ -86,7 +156,7 @@ impl Msg {
     }
 
     /// The bytes for a recipient with these capabilities; allocates only the first time a
-    /// tagged variant is needed.
+    /// tagged variant is needed, and then only its line.
     pub fn for_caps(&mut self, recipient_caps: Caps) -> Rc<[u8]> {
         const TAGGED: Caps = caps::SERVER_TIME | caps::MESSAGE_TAGS | caps::ACCOUNT_TAG;
         let mut key = recipient_caps & caps::SERVER_TIME;
@@ -110,45 +180,42 @@ impl Msg {
         if let Some((_, rc)) = self.cache.iter().find(|(k, _)| *k == key) {
             return rc.clone();
         }
-        let mut tags = Vec::new();
-        if key & caps::SERVER_TIME != 0 {
-            let unix_ms = self.unix_ms;
-            let time = self
-                .time
-                .get_or_insert_with(|| crate::proto::time::iso8601(unix_ms).into());
-            tags.extend_from_slice(b"time=");
-            tags.extend_from_slice(time.as_bytes());
-        }
-        let mut add = |part: &[u8]| {
-            if !tags.is_empty() {
-                tags.push(b';');
+        let rc = shared(|line| {
+            line.push(b'@');
+            let mut sep = false;
+            let mut add = |line: &mut Vec<u8>, part: &[u8]| {
+                if std::mem::replace(&mut sep, true) {
+                    line.push(b';');
+                }
+                line.extend_from_slice(part);
+            };
+            if key & caps::SERVER_TIME != 0 {
+                add(line, b"time=");
+                crate::proto::time::write_iso8601(line, self.unix_ms);
             }
-            tags.extend_from_slice(part);
-        };
-        if key & caps::ACCOUNT_TAG != 0 {
-            add(&self.tags[..self.account_len as usize]);
-        }
-        if key & caps::MESSAGE_TAGS != 0 {
-            add(self.client_tags());
-        }
-        let rc = with_tags(&tags, base);
+            if key & caps::ACCOUNT_TAG != 0 {
+                add(line, &self.tags[..self.account_len as usize]);
+            }
+            if key & caps::MESSAGE_TAGS != 0 {
+                add(line, self.client_tags());
+            }
+            line.push(b' ');
+            line.extend_from_slice(base);
+        });
         self.cache.push((key, rc.clone()));
         rc
-    }
-}
-
-/// `a;b`, or the one that is not empty.
-fn join_tags(a: &[u8], b: &[u8]) -> Box<[u8]> {
-    match (a.is_empty(), b.is_empty()) {
-        (true, _) => b.into(),
-        (_, true) => a.into(),
-        _ => [a, b";", b].concat().into(),
     }
 }
 
 /// A tag value escaped as IRCv3 message-tags says (`;` space `\` CR LF).
 pub fn escape_tag_value(v: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(v.len());
+    escape_tag_value_into(v, &mut out);
+    out
+}
+
+/// [`escape_tag_value`] appended to `out`.
+pub fn escape_tag_value_into(v: &[u8], out: &mut Vec<u8>) {
     for &b in v {
         match b {
             b';' => out.extend_from_slice(b"\\:"),
@@ -159,7 +226,6 @@ pub fn escape_tag_value(v: &[u8]) -> Vec<u8> {
             _ => out.push(b),
         }
     }
-    out
 }
 
 impl World {
@@ -167,15 +233,6 @@ impl World {
     pub fn user_msg(&self, cid: ClientId, line: Rc<[u8]>) -> Msg {
         Msg::new(line, self.now.unix_ms).with_account(self.account(cid))
     }
-}
-
-/// The tags of a PRIVMSG, NOTICE or TAGMSG for message-tags clients and portals: its
-/// `msgid` first, `bot` if a bot (user mode +B) sent it, then the client-only tags it
-/// came with.
-pub fn msg_tags(msgid: &[u8], bot: bool, client_tags: &[u8]) -> Vec<u8> {
-    let bot: &[u8] = if bot { b";bot" } else { b"" };
-    let sep: &[u8] = if client_tags.is_empty() { b"" } else { b";" };
-    [b"msgid=", msgid, bot, sep, client_tags].concat()
 }
 
 /// The `msgid` another server gave a message, if it is one we can pass on as it is (no
@@ -189,6 +246,30 @@ pub fn link_msgid(tags: Option<&[u8]>) -> Option<&[u8]> {
     ok.then_some(id)
 }
 
+/// A `msgid` made here, on the stack: one per relayed message, so not a `String`.
+pub struct MsgId {
+    buf: [u8; 48],
+    len: usize,
+}
+
+impl MsgId {
+    /// `v` in lower-case hex, at least `width` digits (zero-padded; `width` <= 16).
+    fn push_hex(&mut self, v: u64, width: usize) {
+        let digits = (64 - v.leading_zeros() as usize).div_ceil(4).max(width);
+        for i in (0..digits).rev() {
+            self.buf[self.len] = b"0123456789abcdef"[(v >> (4 * i)) as usize & 0xf];
+            self.len += 1;
+        }
+    }
+}
+
+impl std::ops::Deref for MsgId {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
 /// Longest `msgid` taken from another server (Ergo's are 26 bytes, InspIRCd's 36).
 const MSGID_MAX: usize = 64;
 
@@ -196,12 +277,16 @@ impl World {
     /// A `msgid` unique in the network: this server's ID and start time in fixed widths
     /// (so no other server, nor an earlier run of this one, makes the same), then a
     /// counter. Hex, so it never needs escaping in a tag.
-    pub fn next_msgid(&mut self) -> String {
+    pub fn next_msgid(&mut self) -> MsgId {
         self.msgids += 1;
-        format!(
-            "{:04x}{:011x}{:x}",
-            self.config.server.id, self.started_unix_ms, self.msgids
-        )
+        let mut id = MsgId {
+            buf: [0; 48],
+            len: 0,
+        };
+        id.push_hex(u64::from(self.config.server.id), 4);
+        id.push_hex(self.started_unix_ms, 11);
+        id.push_hex(self.msgids, 1);
+        id
     }
 
     /// Queues `msg` for one client if it is local (remote delivery arrives with portals).
@@ -294,8 +379,10 @@ impl World {
         let World {
             clients, channels, ..
         } = self;
-        for &ch in &clients[cid].chans.clone() {
-            let chan = &channels[ch];
+        // By index: the members' stamps are written meanwhile, so the list is not borrowed
+        // (nor copied: this runs for every NICK and QUIT).
+        for i in 0..clients[cid].chans.len() {
+            let chan = &channels[clients[cid].chans[i]];
             // IRCX AUDITORIUM: an ordinary member's news reaches only the hosts there (it
             // may still reach others through a channel they share without the mode).
             let hosts_only = chan.in_audience(cid);
@@ -338,6 +425,46 @@ mod tests {
             &*m.for_caps(caps::MESSAGE_TAGS | caps::SERVER_TIME),
             b"@time=1970-01-01T00:00:00.000Z;+a=b X\r\n"
         );
+    }
+
+    #[test]
+    fn msgid_hex_is_formats_hex() {
+        let cases = [
+            (0u64, 1),
+            (0, 4),
+            (1, 4),
+            (0xabc, 11),
+            (0x1_0000, 4),
+            (u64::MAX, 16),
+        ];
+        for (v, width) in cases {
+            let mut id = MsgId {
+                buf: [0; 48],
+                len: 0,
+            };
+            id.push_hex(v, width);
+            assert_eq!(&*id, format!("{v:0width$x}").as_bytes());
+        }
+    }
+
+    #[test]
+    fn account_and_msg_tags_share_one_buffer() {
+        let mut m = Msg::new(Rc::from(&b"X\r\n"[..]), 0)
+            .with_msg_tags(b"id1", true, b"+a=b")
+            .with_account(Some("al ice"));
+        assert_eq!(m.client_tags(), b"msgid=id1;bot;+a=b");
+        assert_eq!(
+            &*m.for_caps(caps::ACCOUNT_TAG | caps::MESSAGE_TAGS),
+            b"@account=al\\sice;msgid=id1;bot;+a=b X\r\n"
+        );
+        // A new account replaces the old; new message tags keep the account.
+        let mut m = m
+            .with_account(Some("bob"))
+            .with_msg_tags(b"id2", false, b"");
+        assert_eq!(&*m.for_caps(caps::ACCOUNT_TAG), b"@account=bob X\r\n");
+        assert_eq!(&*m.for_caps(caps::MESSAGE_TAGS), b"@msgid=id2 X\r\n");
+        let m = Msg::new(Rc::from(&b"X\r\n"[..]), 0).with_account(Some("c"));
+        assert_eq!(m.client_tags(), b"");
     }
 
     #[test]

@@ -334,9 +334,13 @@ impl World {
     /// Like [`World::close_conn`]; without `announce` the links are not told (they learn
     /// of it otherwise: a KILL or a collision already crossed the network).
     pub fn close_local(&mut self, conn: ConnId, reason: &str, announce: bool, out: &mut Outbox) {
-        let host = self.local(conn).map(|l| l.host.clone()).unwrap_or_default();
+        let host = self.local(conn).map_or("", |l| &*l.host);
         let line = Line::bare("ERROR")
-            .trailing(format!("Closing Link: {host} ({reason})"))
+            .trailing("Closing Link: ")
+            .more(host)
+            .more(" (")
+            .more(reason)
+            .more(")")
             .finish();
         self.leave_network(conn, reason, announce, out);
         self.forget_local(conn);
@@ -363,7 +367,7 @@ impl World {
                 chan.invites.retain(|&i| i != cid);
             }
         }
-        self.nicks.remove(&*self.fold(&c.nick));
+        self.forget_nick(&c.nick);
         self.monitor_offline(&c.nick);
         if let Some(conn) = c.conn {
             if let Some(l) = self.local_mut(conn) {
@@ -377,21 +381,25 @@ impl World {
 
     /// Adds a user's current identity to WHOWAS (before a nick change).
     pub fn remember_whowas(&mut self, cid: ClientId) {
+        let mut entry = self.whowas_slot();
         let c = &self.clients[cid];
-        let entry = WhoWas::of(c, &self.servers[c.server].name, self.now.unix_s());
-        self.push_whowas_entry(entry);
+        entry.set(c, &self.servers[c.server].name, self.now.unix_s());
+        self.whowas.push_back(entry);
     }
 
     fn push_whowas(&mut self, c: &super::Client) {
-        let server = self.servers.get(c.server).unwrap_or(self.me()).name.clone();
-        self.push_whowas_entry(WhoWas::of(c, &server, self.now.unix_s()));
+        let mut entry = self.whowas_slot();
+        let server = &self.servers.get(c.server).unwrap_or(self.me()).name;
+        entry.set(c, server, self.now.unix_s());
+        self.whowas.push_back(entry);
     }
 
-    fn push_whowas_entry(&mut self, entry: WhoWas) {
-        if self.whowas.len() == WHOWAS_LEN {
-            self.whowas.pop_front();
+    /// An entry to fill: the oldest when WHOWAS is full (its buffer is reused), else a new one.
+    fn whowas_slot(&mut self) -> WhoWas {
+        if self.whowas.len() >= WHOWAS_LEN {
+            return self.whowas.pop_front().unwrap_or_default();
         }
-        self.whowas.push_back(entry);
+        WhoWas::default()
     }
 
     /// Removes a member; an empty channel disappears, unless it is registered.

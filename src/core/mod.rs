@@ -147,7 +147,9 @@ pub struct World {
     oids: u32,
     /// Stamp for "already sent this one" during fanout to common channels.
     serial: std::cell::Cell<u64>,
-    pub stats: HashMap<&'static str, CmdStat>,
+    /// Per command, by its place in [`dispatch::COMMANDS`] (counted on every line: an
+    /// index, not a hash of the name).
+    pub stats: Vec<CmdStat>,
     pub started_unix: u64,
     /// Start time in milliseconds and the message counter: the parts of a `msgid`.
     started_unix_ms: u64,
@@ -217,7 +219,7 @@ impl World {
             oids: 0,
             oids_index: HashMap::new(),
             serial: Default::default(),
-            stats: HashMap::new(),
+            stats: vec![CmdStat::default(); dispatch::COMMANDS.len()],
             started_unix: now.unix_s(),
             started_unix_ms: now.unix_ms,
             msgids: 0,
@@ -333,12 +335,26 @@ impl World {
     /// it must not allocate.
     fn lookup<V: Copy>(&self, map: &HashMap<Box<str>, V>, name: &[u8]) -> Option<V> {
         let mut buf = [0u8; 64];
+        map.get(self.fold_on_stack(name, &mut buf)?).copied()
+    }
+
+    /// `name` folded into `buf`; `None` if it does not fit or is not UTF-8.
+    fn fold_on_stack<'b>(&self, name: &[u8], buf: &'b mut [u8; 64]) -> Option<&'b str> {
         let folded = buf.get_mut(..name.len())?;
         for (d, &s) in folded.iter_mut().zip(name) {
             *d = self.cm.fold_byte(s);
         }
         // Folding changes only ASCII bytes, so valid UTF-8 stays valid and invalid stays invalid.
-        map.get(std::str::from_utf8(folded).ok()?).copied()
+        std::str::from_utf8(folded).ok()
+    }
+
+    /// Takes `nick` out of the nick index (a NICK or a QUIT), folded on the stack.
+    pub fn forget_nick(&mut self, nick: &str) {
+        let mut buf = [0u8; 64];
+        match self.fold_on_stack(nick.as_bytes(), &mut buf) {
+            Some(key) => self.nicks.remove(key),
+            None => self.nicks.remove(&*self.cm.fold(nick)),
+        };
     }
 
     pub fn local(&self, conn: ConnId) -> Option<&Local> {

@@ -8,7 +8,6 @@ use super::{ClientId, ConnId, Outbox, ServerId, World};
 use crate::core::handlers::ircx::access::AccessList;
 use crate::core::handlers::ircx::event::EventType;
 use crate::core::handlers::ircx::prop::Prop;
-use crate::proto::line::Line;
 
 impl World {
     /// Servers at or behind `root` (its subtree in the spanning tree).
@@ -72,9 +71,7 @@ impl World {
 
     /// Tells local users sharing a channel that `cid` quit and forgets it; no link traffic.
     pub fn quit_local_view(&mut self, cid: ClientId, reason: &[u8], out: &mut Outbox) {
-        let line = Line::new(&self.clients[cid].mask(), "QUIT")
-            .trailing(reason)
-            .finish();
+        let line = self.clients[cid].line("QUIT").trailing(reason).finish();
         let mut msg = self.user_msg(cid, line);
         self.to_common(cid, false, 0, &mut msg, out);
         if self.events_wanted() {

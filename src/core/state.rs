@@ -92,6 +92,29 @@ impl Client {
     pub fn has(&self, m: u16) -> bool {
         self.umodes & m != 0
     }
+    /// A line from this client (`:nick!user@host COMMAND`), without building the mask.
+    pub fn line(&self, command: &str) -> crate::proto::line::Line {
+        let mask = [&*self.nick, "!", &*self.user, "@", &*self.host];
+        crate::proto::line::Line::with_prefix(&mask, command)
+    }
+
+    /// `f` of `nick!user@host`, made on the stack when it fits: ban checks run on every
+    /// message to a channel with bans.
+    pub fn with_mask<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+        let parts = [&*self.nick, "!", &*self.user, "@", &*self.host];
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        let mut buf = [0u8; 256];
+        let Some(out) = buf.get_mut(..len) else {
+            return f(self.mask().as_bytes());
+        };
+        let mut at = 0;
+        for p in parts {
+            out[at..at + p.len()].copy_from_slice(p.as_bytes());
+            at += p.len();
+        }
+        f(out)
+    }
+
     /// `nick!user@host`.
     pub fn mask(&self) -> String {
         let mut s = String::with_capacity(self.nick.len() + self.user.len() + self.host.len() + 2);
@@ -285,26 +308,61 @@ pub struct Local {
     pub lines_out: u64,
 }
 
-#[derive(Debug, Clone)]
+/// A user as WHOWAS remembers them: nick, user, host, server and realname in one buffer,
+/// one allocation per entry, and that one reused when the oldest entry makes room (every
+/// NICK and QUIT adds an entry).
+#[derive(Debug, Clone, Default)]
 pub struct WhoWas {
-    pub nick: Box<str>,
-    pub user: Box<str>,
-    pub host: Box<str>,
-    pub realname: Box<[u8]>,
-    /// The server the user was on (312 in WHOWAS).
-    pub server: Box<str>,
+    text: Vec<u8>,
+    /// Where the nick, user, host and server (312 in WHOWAS) end in `text`; the realname
+    /// is the rest.
+    ends: [u32; 4],
     pub time: u64,
 }
 
 impl WhoWas {
-    pub fn of(c: &Client, server: &str, time: u64) -> WhoWas {
-        WhoWas {
-            nick: c.nick.clone(),
-            user: c.user.clone(),
-            host: c.host.clone(),
-            realname: c.realname.clone(),
-            server: server.into(),
-            time,
+    /// Makes this entry `c`'s, on `server` at `time`, in the buffer it has when that fits
+    /// without wasting much.
+    pub fn set(&mut self, c: &Client, server: &str, time: u64) {
+        let parts = [&*c.nick, &*c.user, &*c.host, server];
+        let need = parts.iter().map(|p| p.len()).sum::<usize>() + c.realname.len();
+        if self.text.capacity() > 2 * need + 64 {
+            self.text = Vec::new();
         }
+        self.text.clear();
+        self.text.reserve_exact(need);
+        for (end, p) in self.ends.iter_mut().zip(parts) {
+            self.text.extend_from_slice(p.as_bytes());
+            *end = self.text.len() as u32;
+        }
+        self.text.extend_from_slice(&c.realname);
+        self.time = time;
+    }
+
+    fn part(&self, i: usize) -> &[u8] {
+        let start = i.checked_sub(1).map_or(0, |p| self.ends[p] as usize);
+        let end = self.ends.get(i).map_or(self.text.len(), |&e| e as usize);
+        &self.text[start..end]
+    }
+
+    /// Part `i` as text (it was copied from a `&str`).
+    fn text_part(&self, i: usize) -> &str {
+        std::str::from_utf8(self.part(i)).unwrap_or_default()
+    }
+
+    pub fn nick(&self) -> &str {
+        self.text_part(0)
+    }
+    pub fn user(&self) -> &str {
+        self.text_part(1)
+    }
+    pub fn host(&self) -> &str {
+        self.text_part(2)
+    }
+    pub fn server(&self) -> &str {
+        self.text_part(3)
+    }
+    pub fn realname(&self) -> &[u8] {
+        self.part(4)
     }
 }

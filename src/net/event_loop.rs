@@ -75,6 +75,9 @@ pub struct Server {
     scratch: Vec<u8>,
     /// Connections with queued output, each once.
     dirty: Vec<usize>,
+    /// The list `flush_dirty` walks, kept between turns so a turn that wrote to many
+    /// connections does not grow a new one each time.
+    flushing: Vec<usize>,
     /// Connections whose read budget ran out with input possibly left in the socket.
     pending_read: Vec<usize>,
     /// Connections with lines held back by flood control.
@@ -143,6 +146,7 @@ impl Server {
             out: Outbox::default(),
             scratch: vec![0; SCRATCH],
             dirty: Vec::new(),
+            flushing: Vec::new(),
             pending_read: Vec::new(),
             throttled: Vec::new(),
             closing: Vec::new(),
@@ -1007,7 +1011,9 @@ impl Server {
 
     fn flush_dirty(&mut self, now: Clock) {
         let mut still = Vec::new();
-        for k in std::mem::take(&mut self.dirty) {
+        let mut flushing = std::mem::take(&mut self.flushing);
+        std::mem::swap(&mut flushing, &mut self.dirty);
+        for k in flushing.drain(..) {
             let Some(c) = self.conns.get_mut(k) else {
                 continue;
             };
@@ -1037,6 +1043,7 @@ impl Server {
         // `lost` fans out a QUIT or a netsplit and marks those connections dirty: they are
         // in `self.dirty` now. Replacing it would leave them flagged but never flushed.
         self.dirty.append(&mut still);
+        self.flushing = flushing;
     }
 
     /// The peer is gone (EOF or an error): the core fans out the QUIT now; the slab entry

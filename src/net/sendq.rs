@@ -1,9 +1,41 @@
 //! A connection's send queue: shared line buffers, written with vectored writes.
 
 use crate::limits::{MAX_IOV, WRITE_BUDGET};
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Write};
 use std::rc::Rc;
+
+/// Rings of queues that emptied, for queues that fill again: a queue gives its memory back
+/// whenever it drains (idle connections keep nothing), and without these every line to a
+/// connection with nothing queued would allocate a ring and free it after the write. As
+/// many as a fanout turn needs are kept (every member of a big channel gets lines in the
+/// same turn, up to a window of them), only small ones, so this stays under 512 KiB
+/// however many connections.
+const SPARE_RINGS: usize = 512;
+const SPARE_RING_CAP: usize = 64;
+
+thread_local! {
+    static SPARE: RefCell<Vec<VecDeque<Rc<[u8]>>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// An empty ring, a spare one when there is one.
+fn ring() -> VecDeque<Rc<[u8]>> {
+    SPARE.with_borrow_mut(|s| s.pop()).unwrap_or_default()
+}
+
+/// Keeps an emptied ring for the next queue, or frees it.
+fn give_back(mut ring: VecDeque<Rc<[u8]>>) {
+    ring.clear();
+    if ring.capacity() == 0 || ring.capacity() > SPARE_RING_CAP {
+        return;
+    }
+    SPARE.with_borrow_mut(|s| {
+        if s.len() < SPARE_RINGS {
+            s.push(ring);
+        }
+    });
+}
 
 /// Lines waiting to be written. An empty queue owns no allocation.
 #[derive(Default, Debug)]
@@ -26,6 +58,9 @@ pub enum Flushed {
 
 impl SendQ {
     pub fn push(&mut self, line: Rc<[u8]>) {
+        if self.lines.capacity() == 0 {
+            self.lines = ring();
+        }
         self.bytes += line.len();
         self.lines.push_back(line);
     }
@@ -40,6 +75,7 @@ impl SendQ {
     }
 
     pub fn clear(&mut self) {
+        give_back(std::mem::take(&mut self.lines));
         *self = SendQ::default();
     }
 
@@ -84,7 +120,7 @@ impl SendQ {
             }
         }
         // Give the ring's memory back: idle connections keep nothing.
-        self.lines = VecDeque::new();
+        give_back(std::mem::take(&mut self.lines));
         Ok(Flushed::Empty)
     }
 

@@ -70,6 +70,13 @@ impl Line {
         self
     }
 
+    /// More of the last parameter (after [`Line::trailing`]): a text made of parts is
+    /// written without being put together first.
+    pub fn more(mut self, t: impl AsRef<[u8]>) -> Line {
+        self.buf.extend_from_slice(t.as_ref());
+        self
+    }
+
     /// Terminates the line, cutting it to 510 bytes first, never in the middle of a UTF-8
     /// sequence, and never leaving a CR or LF from a parameter inside it.
     pub fn bytes(mut self) -> Vec<u8> {
@@ -78,10 +85,11 @@ impl Line {
     }
 
     fn terminate(&mut self) {
+        // Written without a branch so the compiler checks many bytes at a time: every
+        // relayed line passes here.
         for b in self.buf.iter_mut() {
-            if *b == b'\r' || *b == b'\n' || *b == 0 {
-                *b = b' ';
-            }
+            let bad = (*b == b'\r') | (*b == b'\n') | (*b == 0);
+            *b = if bad { b' ' } else { *b };
         }
         if self.buf.len() > MAX_OUT - 2 {
             let mut cut = MAX_OUT - 2;
@@ -98,22 +106,53 @@ impl Line {
     pub fn finish(mut self) -> Rc<[u8]> {
         self.terminate();
         let line = Rc::from(&self.buf[..]);
-        // A buffer grown far past a line (a long parameter, cut above) is not kept.
-        if self.buf.capacity() <= 4 * MAX_OUT {
-            SPARE.set(std::mem::take(&mut self.buf));
-        }
+        keep_spare(std::mem::take(&mut self.buf));
         line
     }
 }
 
+impl Line {
+    /// [`Line::finish`] with an IRCv3 tag section (`@a=b;c `) before the line, which is cut
+    /// to 512 bytes without it as [`with_tags`] does.
+    pub fn finish_tagged(mut self, tags: &[u8]) -> Rc<[u8]> {
+        self.terminate();
+        let (len, n) = (self.buf.len(), tags.len() + 2);
+        self.buf.resize(len + n, 0);
+        self.buf.copy_within(..len, n);
+        self.buf[0] = b'@';
+        self.buf[1..n - 1].copy_from_slice(tags);
+        self.buf[n - 1] = b' ';
+        let line = Rc::from(&self.buf[..]);
+        keep_spare(std::mem::take(&mut self.buf));
+        line
+    }
+}
+
+/// Makes `buf` the spare buffer, unless it grew far past a line (a long parameter, cut
+/// by `terminate`, or a long tag section).
+fn keep_spare(buf: Vec<u8>) {
+    if buf.capacity() <= 4 * MAX_OUT {
+        SPARE.set(buf);
+    }
+}
+
+/// A shared line written by `write` into the spare buffer: one allocation, the `Rc`.
+pub fn shared(write: impl FnOnce(&mut Vec<u8>)) -> Rc<[u8]> {
+    let mut buf = line_buf();
+    write(&mut buf);
+    let line = Rc::from(&buf[..]);
+    keep_spare(buf);
+    line
+}
+
 /// Prepends an IRCv3 tag section (`@a=b;c `) to a finished line.
 pub fn with_tags(tags: &[u8], line: &[u8]) -> Rc<[u8]> {
-    let mut v = Vec::with_capacity(tags.len() + 2 + line.len());
-    v.push(b'@');
-    v.extend_from_slice(tags);
-    v.push(b' ');
-    v.extend_from_slice(line);
-    Rc::from(v)
+    shared(|v| {
+        v.push(b'@');
+        v.extend_from_slice(tags);
+        v.push(b' ');
+        v.extend_from_slice(line);
+    })
 }
 
 #[cfg(test)]
@@ -127,6 +166,8 @@ mod tests {
             .trailing("Welcome");
         assert_eq!(l.bytes(), b":irc.test 001 alice :Welcome\r\n");
         assert_eq!(Line::bare("ERROR").trailing("x").bytes(), b"ERROR :x\r\n");
+        let parts = Line::bare("ERROR").trailing("a ").more("b").more(" (c)");
+        assert_eq!(parts.bytes(), b"ERROR :a b (c)\r\n");
         assert_eq!(
             Line::bare("X").arg("").arg(":a").arg("b c").bytes(),
             b"X * * *\r\n"
@@ -140,6 +181,14 @@ mod tests {
         assert!(out.len() <= MAX_OUT);
         assert!(std::str::from_utf8(&out).is_ok());
         assert!(out.ends_with(b"\r\n"));
+    }
+
+    #[test]
+    fn tagged_is_with_tags_of_finished() {
+        let text = "é".repeat(400);
+        let l = Line::new("s", "PRIVMSG").arg("#c").trailing(&text);
+        let plain = l.clone().finish();
+        assert_eq!(l.finish_tagged(b"a=b;+c"), with_tags(b"a=b;+c", &plain));
     }
 
     #[test]

@@ -82,46 +82,107 @@ impl<'a> Message<'a> {
     }
 }
 
-/// A message built rather than parsed (a translation from another server's dialect): it
-/// owns its bytes and lends a [`Message`] to the handlers, so nothing is parsed twice.
+/// A message built rather than parsed (a translation from another server's dialect, a
+/// message for the links): it owns its bytes and lends a [`Message`] to the handlers, so
+/// nothing is parsed twice.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OwnedMessage {
-    pub prefix: Option<Vec<u8>>,
-    pub command: Box<str>,
-    pub params: Vec<Vec<u8>>,
+    /// The prefix, the command and each parameter, each as its length (4 bytes, native
+    /// order) then its bytes: one allocation however many parameters (every message
+    /// forwarded to the links is one of these).
+    buf: Vec<u8>,
+    nparams: usize,
     /// The last parameter is written as a trailing one (`:text`) when shown as a line.
     pub trailing: bool,
 }
 
+/// Room for a usual message at once, so building one seldom grows its buffer.
+const OWNED_CAPACITY: usize = 256;
+
+/// The buffer goes back to [`crate::proto::spare`] for the next message.
+impl Drop for OwnedMessage {
+    fn drop(&mut self) {
+        crate::proto::spare::give(std::mem::take(&mut self.buf));
+    }
+}
+
 impl OwnedMessage {
     pub fn new(prefix: &str, command: &str) -> OwnedMessage {
-        OwnedMessage {
-            prefix: Some(prefix.as_bytes().to_vec()),
-            command: command.into(),
-            params: Vec::new(),
+        let mut m = OwnedMessage {
+            buf: crate::proto::spare::take(),
+            nparams: 0,
             trailing: false,
-        }
+        };
+        m.buf
+            .reserve(OWNED_CAPACITY.max(prefix.len() + command.len() + 8));
+        m.push(prefix.as_bytes());
+        m.push(command.as_bytes());
+        m
+    }
+    fn push(&mut self, part: &[u8]) {
+        let len = u32::try_from(part.len()).expect("a part under 4 GiB");
+        self.buf.extend_from_slice(&len.to_ne_bytes());
+        self.buf.extend_from_slice(part);
     }
     pub fn arg(mut self, a: impl AsRef<[u8]>) -> OwnedMessage {
-        self.params.push(a.as_ref().to_vec());
+        self.push_arg(a.as_ref());
         self
     }
     pub fn trailing(mut self, t: impl AsRef<[u8]>) -> OwnedMessage {
-        self.params.push(t.as_ref().to_vec());
-        self.trailing = true;
+        self.push_trailing(t.as_ref());
         self
+    }
+    /// [`OwnedMessage::arg`] in place.
+    pub fn push_arg(&mut self, a: &[u8]) {
+        self.push(a);
+        self.nparams += 1;
+    }
+    /// [`OwnedMessage::trailing`] in place.
+    pub fn push_trailing(&mut self, t: &[u8]) {
+        self.push_arg(t);
+        self.trailing = true;
+    }
+    /// The prefix, the command, then the parameters.
+    fn parts(&self) -> impl Iterator<Item = &[u8]> {
+        let mut rest = &self.buf[..];
+        std::iter::from_fn(move || {
+            let (len, tail) = rest.split_first_chunk::<4>()?;
+            let (part, tail) = tail.split_at(u32::from_ne_bytes(*len) as usize);
+            rest = tail;
+            Some(part)
+        })
+    }
+    pub fn prefix(&self) -> &[u8] {
+        self.parts().next().unwrap_or_default()
+    }
+    /// The command (made from a `&str`, so valid UTF-8).
+    pub fn command(&self) -> &str {
+        std::str::from_utf8(self.parts().nth(1).unwrap_or_default()).unwrap_or_default()
+    }
+    pub fn params(&self) -> impl Iterator<Item = &[u8]> {
+        self.parts().skip(2)
+    }
+    pub fn param(&self, i: usize) -> Option<&[u8]> {
+        self.params().nth(i)
+    }
+    /// How many parameters.
+    pub fn len(&self) -> usize {
+        self.nparams
+    }
+    pub fn is_empty(&self) -> bool {
+        self.nparams == 0
     }
     /// The borrowed form the handlers take. At most [`MAX_PARAMS`] parameters are lent.
     pub fn as_message(&self) -> Message<'_> {
         let mut m = Message {
             tags: None,
-            prefix: self.prefix.as_deref(),
-            command: self.command.as_bytes(),
+            prefix: Some(self.prefix()),
+            command: self.command().as_bytes(),
             params: [b""; MAX_PARAMS],
             nparams: 0,
             trailing: self.trailing,
         };
-        for (slot, p) in m.params.iter_mut().zip(&self.params) {
+        for (slot, p) in m.params.iter_mut().zip(self.params()) {
             *slot = p;
             m.nparams += 1;
         }
@@ -129,12 +190,10 @@ impl OwnedMessage {
     }
     /// As a line ready to finish (`:prefix CMD a :b`).
     pub fn line(&self) -> crate::proto::line::Line {
-        let mut l = match &self.prefix {
-            Some(p) => crate::proto::line::Line::new(&String::from_utf8_lossy(p), &self.command),
-            None => crate::proto::line::Line::bare(&self.command),
-        };
-        let n = self.params.len();
-        for (i, p) in self.params.iter().enumerate() {
+        let prefix = String::from_utf8_lossy(self.prefix());
+        let mut l = crate::proto::line::Line::new(&prefix, self.command());
+        let n = self.nparams;
+        for (i, p) in self.params().enumerate() {
             l = if i + 1 == n && self.trailing {
                 l.trailing(p)
             } else {

@@ -4,6 +4,7 @@ pub mod framer;
 pub mod line;
 pub mod message;
 pub mod numeric;
+pub mod spare;
 pub mod time;
 
 pub use casemap::CaseMapping;

@@ -2,16 +2,26 @@
 
 /// `YYYY-MM-DDThh:mm:ss.sssZ` for milliseconds since the Unix epoch.
 pub fn iso8601(unix_ms: u64) -> String {
+    let mut out = Vec::with_capacity(24);
+    write_iso8601(&mut out, unix_ms);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`iso8601`] appended to `out` (a server-time tag written straight into a line).
+pub fn write_iso8601(out: &mut Vec<u8>, unix_ms: u64) {
+    use std::io::Write;
     let secs = unix_ms / 1000;
     let (y, m, d) = civil_from_days((secs / 86400) as i64);
     let s = secs % 86400;
-    format!(
+    // Writing into a Vec cannot fail.
+    let _ = write!(
+        out,
         "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
         s / 3600,
         s / 60 % 60,
         s % 60,
         unix_ms % 1000
-    )
+    );
 }
 
 /// Milliseconds since the Unix epoch of a `YYYY-MM-DDThh:mm:ss.sssZ` time (the form

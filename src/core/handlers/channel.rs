@@ -46,9 +46,10 @@ pub fn on_list(w: &World, ch: ChanId, letter: u8, cid: ClientId) -> bool {
     if list.is_empty() {
         return false;
     }
-    let mask = w.clients[cid].mask();
-    list.iter()
-        .any(|b| wild_match(w.cm, b.mask.as_bytes(), mask.as_bytes()))
+    w.clients[cid].with_mask(|mask| {
+        list.iter()
+            .any(|b| wild_match(w.cm, b.mask.as_bytes(), mask))
+    })
 }
 
 pub fn join(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
@@ -282,20 +283,20 @@ fn refusal(
 /// extended-join form, and its away state to away-notify clients.
 pub fn announce_join(w: &mut World, ch: ChanId, cid: ClientId, out: &mut Outbox) {
     let c = &w.clients[cid];
-    let mask = c.mask();
-    let chan_name = w.channels[ch].name.clone();
-    let plain = Line::new(&mask, "JOIN").arg(&*chan_name).finish();
+    let chan_name = &*w.channels[ch].name;
+    let plain = c.line("JOIN").arg(chan_name).finish();
     // extended-join: the account, `*` when logged out.
-    let ext = Line::new(&mask, "JOIN")
-        .arg(&*chan_name)
+    let ext = c
+        .line("JOIN")
+        .arg(chan_name)
         .arg(w.account(cid).unwrap_or("*"))
         .trailing(&c.realname)
         .finish();
     let mut m = w.user_msg(cid, plain).with_ext_join(ext);
     w.to_channel_about(ch, cid, &mut m, out);
-    if let Some(away) = w.clients[cid].away.clone() {
+    if let Some(away) = &w.clients[cid].away {
         // away-notify: members learn the newcomer is away without polling.
-        let line = Line::new(&mask, "AWAY").trailing(away).finish();
+        let line = w.clients[cid].line("AWAY").trailing(away).finish();
         let mut m = Msg::new(line, w.now.unix_ms);
         let hosts_only = w.in_audience(ch, cid);
         let members: Vec<ClientId> = w.channels[ch]
@@ -448,7 +449,7 @@ impl Lister for NoNames {
 fn part_one(ctx: &mut Ctx<'_>, ch: ChanId, reason: Option<&[u8]>) {
     let cid = ctx.client();
     let w = &mut *ctx.w;
-    let mut l = Line::new(&w.clients[cid].mask(), "PART").arg(&*w.channels[ch].name);
+    let mut l = w.clients[cid].line("PART").arg(&*w.channels[ch].name);
     let mut link = LinkMsg::new(&w.clients[cid].nick, "PART").arg(&*w.channels[ch].name);
     if let Some(r) = reason {
         l = l.trailing(r);

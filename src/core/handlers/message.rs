@@ -2,7 +2,7 @@
 
 use crate::core::caps;
 use crate::core::dispatch::{err, Ctx, HResult};
-use crate::core::fanout::{link_msgid, msg_tags};
+use crate::core::fanout::link_msgid;
 use crate::core::handlers::ircx::lag::Lagged;
 use crate::core::modes::Status;
 use crate::core::portal::{cap, LinkMsg};
@@ -124,11 +124,14 @@ fn deliver_one(
     let w = &mut *ctx.w;
     // One msgid per message, kept as it came from another server.
     let bot = w.clients[cid].has(umode::BOT);
-    let tags = match link_msgid(msg.tags).filter(|_| from.is_some()) {
-        Some(id) => msg_tags(id, bot, ctags),
-        None => msg_tags(w.next_msgid().as_bytes(), bot, ctags),
+    let fresh;
+    let msgid: &[u8] = match link_msgid(msg.tags).filter(|_| from.is_some()) {
+        Some(id) => id,
+        None => {
+            fresh = w.next_msgid();
+            &fresh
+        }
     };
-    let tags = &tags[..];
     let (status, chan_part) = w.statusmsg_target(target);
     let text = (kind != Kind::Tagmsg).then(|| msg.param(1));
     // Recipients see the target as the server spells it (`#Chan` for `#chan`, the nick's own
@@ -142,7 +145,7 @@ fn deliver_one(
         }
         line.finish()
     };
-    let link_msg = |shown: &[u8]| {
+    let link_msg = |shown: &[u8], tags: &[u8]| {
         let mut m = LinkMsg::new(&w.clients[cid].nick, kind.verb()).arg(shown);
         if let Some(t) = text {
             m = m.trailing(t);
@@ -183,10 +186,12 @@ fn deliver_one(
             long = [prefix, name].concat();
             &long
         };
-        m = w.user_msg(cid, line(shown)).with_client_tags(tags);
+        m = w
+            .user_msg(cid, line(shown))
+            .with_msg_tags(msgid, bot, ctags);
         if !gagged {
             if !w.links.is_empty() {
-                w.to_channel_links(ch, from, &link_msg(shown), ctx.out);
+                w.to_channel_links(ch, from, &link_msg(shown, m.client_tags()), ctx.out);
             }
             // IRCX AUDITORIUM: an ordinary member speaks to the hosts alone.
             let status = if w.in_audience(ch, cid) {
@@ -202,7 +207,9 @@ fn deliver_one(
                     from: cid,
                     status,
                     tagmsg,
-                    msg: w.user_msg(cid, line(shown)).with_client_tags(tags),
+                    msg: w
+                        .user_msg(cid, line(shown))
+                        .with_msg_tags(msgid, bot, ctags),
                 };
                 if !w.lag_message(ch, lag_ms, held) {
                     return Err(err(LAG_FULL, &[chan_part]));
@@ -217,7 +224,7 @@ fn deliver_one(
             .ok_or_else(|| err(n::ERR_NOSUCHNICK, &[target]))?;
         m = w
             .user_msg(cid, line(w.clients[to].nick.as_bytes()))
-            .with_client_tags(tags);
+            .with_msg_tags(msgid, bot, ctags);
         let via = w.clients[to].conn.is_none().then(|| w.route(to)).flatten();
         // An IRCX block list (ACCESS <own nick> DENY) works like a gag, seen from the
         // blocking side: the sender is answered as usual.
@@ -225,7 +232,8 @@ fn deliver_one(
             // Sent nowhere; the 301 below still comes, as it would have.
         } else if let Some(via) = via {
             if Some(via) != from {
-                w.send_link(via, &link_msg(w.clients[to].nick.as_bytes()), ctx.out);
+                let nick = w.clients[to].nick.as_bytes();
+                w.send_link(via, &link_msg(nick, m.client_tags()), ctx.out);
             }
         } else if to == cid && from.is_none() {
             // To oneself: the copy delivered is no part of a labeled reply (only the

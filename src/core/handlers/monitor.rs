@@ -137,6 +137,9 @@ fn send_list(
 impl World {
     /// Tells those monitoring `cid`'s nick that it is online (a user added, or renamed).
     pub fn monitor_online(&mut self, cid: ClientId) {
+        if self.monitor.watchers.is_empty() {
+            return;
+        }
         let mask = self.clients[cid].mask();
         self.monitor_news(&self.clients[cid].nick.clone(), n::RPL_MONONLINE, &mask);
     }

@@ -76,10 +76,12 @@ fn change_nick(w: &mut World, cid: ClientId, nick: &str, out: &mut Outbox) {
         return;
     }
     let ts = w.now.unix_ms;
-    let link = LinkMsg::new(&w.clients[cid].nick, "NICK")
-        .arg(nick)
-        .arg(ts.to_string());
-    w.to_links(None, &link, out);
+    if !w.links.is_empty() {
+        let link = LinkMsg::new(&w.clients[cid].nick, "NICK")
+            .arg(nick)
+            .arg(ts.to_string());
+        w.to_links(None, &link, out);
+    }
     w.clients[cid].ts = ts;
     apply_nick(w, cid, nick, out);
 }
@@ -87,9 +89,7 @@ fn change_nick(w: &mut World, cid: ClientId, nick: &str, out: &mut Outbox) {
 /// Renames a user (local or remote) for this server: peers sharing a channel see the NICK
 /// once, the old nick goes to WHOWAS.
 pub fn apply_nick(w: &mut World, cid: ClientId, nick: &str, out: &mut Outbox) {
-    let line = Line::new(&w.clients[cid].mask(), "NICK")
-        .trailing(nick)
-        .finish();
+    let line = w.clients[cid].line("NICK").trailing(nick).finish();
     let mut msg = w.user_msg(cid, line);
     w.to_common(cid, true, 0, &mut msg, out);
     if w.events_wanted() {
@@ -98,11 +98,12 @@ pub fn apply_nick(w: &mut World, cid: ClientId, nick: &str, out: &mut Outbox) {
     }
     w.remember_whowas(cid);
     let old = std::mem::replace(&mut w.clients[cid].nick, nick.into());
-    w.nicks.remove(&*w.cm.fold(&old));
-    let key = w.fold(nick);
-    let renamed = *key != *w.cm.fold(&old);
-    w.nicks.insert(key, cid);
+    // A change of case keeps the folded key (and the monitors' view).
+    let renamed = !w.cm.eq(nick, &old);
     if renamed {
+        w.forget_nick(&old);
+        let key = w.fold(nick);
+        w.nicks.insert(key, cid);
         w.monitor_offline(&old);
         w.monitor_online(cid);
     }

@@ -8,6 +8,7 @@ use crate::core::modes::Status;
 use crate::core::{ChanId, ConnId, Outbox, World};
 use crate::proto::line::with_tags;
 use crate::proto::message::OwnedMessage;
+use crate::proto::spare;
 use crate::proto::Message;
 use std::cell::OnceCell;
 use std::rc::Rc;
@@ -15,8 +16,9 @@ use std::rc::Rc;
 /// A message for the portals, in structured form until a link's dialect renders it.
 pub struct LinkMsg {
     msg: OwnedMessage,
-    /// Client-only tags, for peers at protocol version 2 or later.
-    tags: Box<[u8]>,
+    /// Client-only tags, for peers at protocol version 2 or later (a buffer from
+    /// [`spare`], given back when dropped).
+    tags: Vec<u8>,
     /// Link capabilities a peer must have negotiated to get it (`cap::AWAY`…).
     needs: u32,
     /// Lowest protocol version that can carry it (TAGMSG: 2).
@@ -28,11 +30,17 @@ pub struct LinkMsg {
     degraded: OnceCell<Degraded>,
 }
 
+impl Drop for LinkMsg {
+    fn drop(&mut self) {
+        spare::give(std::mem::take(&mut self.tags));
+    }
+}
+
 impl LinkMsg {
     pub fn new(prefix: &str, verb: &str) -> LinkMsg {
         LinkMsg {
             msg: OwnedMessage::new(prefix, verb),
-            tags: Box::default(),
+            tags: Vec::new(),
             needs: 0,
             min_proto: 1,
             native: OnceCell::new(),
@@ -43,17 +51,21 @@ impl LinkMsg {
     }
 
     pub fn arg(mut self, a: impl AsRef<[u8]>) -> LinkMsg {
-        self.msg = self.msg.arg(a);
+        self.msg.push_arg(a.as_ref());
         self
     }
 
     pub fn trailing(mut self, t: impl AsRef<[u8]>) -> LinkMsg {
-        self.msg = self.msg.trailing(t);
+        self.msg.push_trailing(t.as_ref());
         self
     }
 
     pub fn tags(mut self, client_tags: &[u8]) -> LinkMsg {
-        self.tags = client_tags.into();
+        if self.tags.capacity() == 0 {
+            self.tags = spare::take();
+        }
+        self.tags.clear();
+        self.tags.extend_from_slice(client_tags);
         self
     }
 
@@ -71,15 +83,13 @@ impl LinkMsg {
     /// newer servers behind us still get it, but for stray CRs, which are dropped: a peer
     /// that ends lines at CR would see two lines. No other dialect carries it.
     pub fn opaque(msg: &Message<'_>, raw: &[u8]) -> LinkMsg {
-        let m = LinkMsg::relay(msg);
+        let mut m = LinkMsg::relay(msg);
         let mut v = Vec::with_capacity(raw.len() + 2);
         v.extend(raw.iter().filter(|&&b| b != b'\r'));
         v.extend_from_slice(b"\r\n");
         let _ = m.native.set(Rc::from(v));
-        LinkMsg {
-            tags: Box::default(),
-            ..m
-        }
+        m.tags.clear();
+        m
     }
 
     /// A received message passed on as it came (the last parameter in its own form, client
@@ -103,20 +113,19 @@ impl LinkMsg {
     }
 
     pub fn prefix(&self) -> &str {
-        let p = self.msg.prefix.as_deref().unwrap_or_default();
-        std::str::from_utf8(p).unwrap_or_default()
+        std::str::from_utf8(self.msg.prefix()).unwrap_or_default()
     }
     pub fn verb(&self) -> &str {
-        &self.msg.command
+        self.msg.command()
     }
     pub fn len(&self) -> usize {
-        self.msg.params.len()
+        self.msg.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.msg.params.is_empty()
+        self.msg.is_empty()
     }
     pub fn param(&self, i: usize) -> &[u8] {
-        self.msg.params.get(i).map_or(&b""[..], |a| a)
+        self.msg.param(i).unwrap_or_default()
     }
     pub fn param_str(&self, i: usize) -> String {
         String::from_utf8_lossy(self.param(i)).into_owned()
@@ -125,6 +134,15 @@ impl LinkMsg {
     /// The native wire form, without tags.
     pub fn native(&self) -> Rc<[u8]> {
         self.native.get_or_init(|| self.msg.line().finish()).clone()
+    }
+
+    /// The native form with the client tags: made from the untagged form when that was
+    /// needed too, else straight (version-2 peers need only this one).
+    fn render_tagged(&self) -> Rc<[u8]> {
+        match self.native.get() {
+            Some(native) => with_tags(&self.tags, native),
+            None => self.msg.line().finish_tagged(&self.tags),
+        }
     }
 
     /// Queues it on one link in that link's form, if the link can carry it.
@@ -153,9 +171,7 @@ impl LinkMsg {
                     return;
                 }
                 let line = if link.proto >= 2 && !self.tags.is_empty() {
-                    self.tagged
-                        .get_or_init(|| with_tags(&self.tags, &self.native()))
-                        .clone()
+                    self.tagged.get_or_init(|| self.render_tagged()).clone()
                 } else {
                     self.native()
                 };

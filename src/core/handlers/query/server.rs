@@ -2,7 +2,7 @@
 //! ISUPPORT, LUSERS and MOTD replies.
 
 use super::{check_target, say};
-use crate::core::dispatch::{err, Ctx, HResult};
+use crate::core::dispatch::{err, Ctx, HResult, COMMANDS};
 use crate::core::handlers::bans;
 use crate::core::handlers::register::VERSION;
 use crate::core::ids::Key;
@@ -252,9 +252,10 @@ fn stats_uptime(w: &World, conn: ConnId, out: &mut Outbox) {
 }
 
 fn stats_commands(w: &World, conn: ConnId, out: &mut Outbox) {
-    let mut cmds: Vec<_> = w.stats.iter().collect();
-    cmds.sort_unstable_by_key(|(name, _)| **name);
-    for (name, s) in cmds {
+    // COMMANDS is sorted by name; a command never used is not shown.
+    let used = COMMANDS.iter().zip(&w.stats).filter(|(_, s)| s.count > 0);
+    for (c, s) in used {
+        let name = c.name;
         let line = w
             .num(conn, n::RPL_STATSCOMMANDS)
             .arg(name)

@@ -127,18 +127,18 @@ pub fn whowas(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
         .filter(|&c| c > 0);
     let (w, conn) = (&*ctx.w, ctx.conn);
     let wanted = String::from_utf8_lossy(nick);
-    let entries = w.whowas.iter().rev().filter(|e| w.cm.eq(&e.nick, &wanted));
+    let entries = w.whowas.iter().rev().filter(|e| w.cm.eq(e.nick(), &wanted));
     let mut found = false;
     for e in entries.take(count.map_or(usize::MAX, |c| c as usize)) {
         found = true;
         let user = w
             .num(conn, n::RPL_WHOWASUSER)
-            .arg(&*e.nick)
-            .arg(&*e.user)
-            .arg(&*e.host)
+            .arg(e.nick())
+            .arg(e.user())
+            .arg(e.host())
             .arg("*");
-        ctx.out.send(conn, user.trailing(&e.realname).finish());
-        let server: &[&[u8]] = &[e.nick.as_bytes(), e.server.as_bytes()];
+        ctx.out.send(conn, user.trailing(e.realname()).finish());
+        let server: &[&[u8]] = &[e.nick().as_bytes(), e.server().as_bytes()];
         say(
             w,
             conn,
