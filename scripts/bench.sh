@@ -591,7 +591,11 @@ for sc in "${scenarios[@]}"; do
         row "$sc" "$label" healthy_samples "healthy PINGs answered" "%d"
         row "$sc" "$label" server_rss_max_mb "server RSS max, MiB v" "%.1f"
         row "$sc" "$label" server_cpu_pct "server CPU, % of a core" "%.1f"
-        row "$sc" "$label" crowd_dropped "crowd clients cut" "%d"
+        case "$sc" in
+        noisy_stuck) row "$sc" "$label" msgs_sent "messages sent into the channel" "%d" ;;
+        noisy_who) row "$sc" "$label" who_done "WHO replies completed" "%d" ;;
+        *) row "$sc" "$label" flood_cycles "flood+reconnect cycles (Excess Flood)" "%d" ;;
+        esac
         ;;
     esac
 done
@@ -610,7 +614,7 @@ vs=""
 ((${#versions[@]})) && vs=" vs $(printf '%s, ' "${versions[@]}")" && vs="${vs%, }"
 
 echo
-echo "Portico ($commit)$vs; $(nproc) CPUs, $(uname -r), load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end; ${DUR}s per run after ${WARMUP}s warm-up; total ${elapsed}s"
+echo "Portico ($commit)$vs; $(nproc) CPUs, $(uname -r), load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end; ${DUR}s per run after ${WARMUP}s warm-up (noisy runs: ${NOISY_DUR}s); total ${elapsed}s"
 {
     echo "$header"
     printf '%s\n' "${rows[@]}"
