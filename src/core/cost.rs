@@ -77,6 +77,26 @@ pub fn charge(w: &mut World, conn: ConnId, cost: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::testing::{TestWorld, BASE_CONFIG};
+
+    /// Flood debt (ms past now) of `conn` after `line`.
+    fn debt_after(t: &mut TestWorld, conn: ConnId, line: &str) -> u64 {
+        let before = t.w.local(conn).unwrap().flood_tat_ms.max(t.now.mono_ms);
+        t.feed(conn, line);
+        t.w.local(conn).unwrap().flood_tat_ms - before
+    }
+
+    #[test]
+    fn a_join_costs_a_line_per_channel_and_a_ping_or_privmsg_one_line() {
+        let mut t = TestWorld::with_config(&format!(
+            "{BASE_CONFIG}[limits]\nflood_burst = 1000\nflood_interval_ms = 10\n"
+        ));
+        let a = t.user("alice");
+        assert_eq!(debt_after(&mut t, a, "JOIN #a,#b,#c,#d,#e"), 5 * 10);
+        assert_eq!(debt_after(&mut t, a, "JOIN #f"), 10);
+        assert_eq!(debt_after(&mut t, a, "PING :x"), 10);
+        assert_eq!(debt_after(&mut t, a, "PRIVMSG #a :hello"), 10);
+    }
 
     #[test]
     fn replies_cost_by_their_size_past_the_free_bytes() {
