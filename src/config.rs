@@ -108,6 +108,9 @@ fn default_max_access() -> usize {
 
 /// Beyond this an access list is no longer a list anyone reads, and every JOIN walks it.
 pub const MAX_ACCESS_LIMIT: usize = 10_000;
+/// Highest value of the per-client limits (channels per client, list entries, metadata
+/// keys): past it they would no longer bound anything a server should hold for one client.
+pub const MAX_PER_CLIENT_LIMIT: usize = 10_000;
 
 impl Ircx {
     /// The REDIRECT server list, if one is set, without spaces around its entries.
@@ -283,6 +286,15 @@ pub struct Limits {
     pub connects_per_ip_per_min: u32,
     /// Channels the server holds before JOIN stops creating new ones (437); 0: no cap.
     pub max_channels: usize,
+    /// What one client can make the server keep (issue 14's per-client budget): channels
+    /// it is in (CHANLIMIT; 405 past it)...
+    pub max_channels_per_client: usize,
+    /// ...entries in each ban, exception and invitation list of a channel (MAXLIST; 478
+    /// past it; ACCESS entries per object are `[ircx] max_access`, 916)...
+    pub max_list_entries: usize,
+    /// ...and free-form metadata keys (IRCX PROP or draft/metadata-2) per user and per
+    /// channel (`max-keys`; FAIL METADATA LIMIT_REACHED, or IRCX 906, past it).
+    pub max_metadata_keys: usize,
     /// IRCv3 UTF8ONLY: text that is not valid UTF-8 is refused (`FAIL <command>
     /// INVALID_UTF8`) instead of relayed as bytes.
     pub utf8only: bool,
@@ -304,6 +316,9 @@ impl Default for Limits {
             so_sndbuf: crate::limits::SO_SNDBUF,
             connects_per_ip_per_min: 0,
             max_channels: 100_000,
+            max_channels_per_client: crate::limits::MAX_CHANNELS,
+            max_list_entries: crate::limits::MAX_BANS,
+            max_metadata_keys: crate::limits::METADATA_MAX_KEYS,
             utf8only: false,
         }
     }
@@ -889,6 +904,22 @@ impl Config {
                 ));
             }
         }
+        let per_client = [
+            (
+                "max_channels_per_client",
+                self.limits.max_channels_per_client,
+            ),
+            ("max_list_entries", self.limits.max_list_entries),
+            ("max_metadata_keys", self.limits.max_metadata_keys),
+        ];
+        for (key, v) in per_client {
+            if !(1..=MAX_PER_CLIENT_LIMIT).contains(&v) {
+                return Err(err(
+                    key,
+                    format!("[limits] {key} = {v} must be 1-{MAX_PER_CLIENT_LIMIT}"),
+                ));
+            }
+        }
         if !(1..=MAX_ACCESS_LIMIT).contains(&self.ircx.max_access) {
             return Err(err(
                 "max_access",
@@ -1164,6 +1195,11 @@ impl fmt::Display for Config {
             f,
             "max_clients = {}\nmax_clients_per_ip = {}\nconnects_per_ip_per_min = {}\nmax_channels = {}\nsendq_bytes = {}\nso_sndbuf = {}\nutf8only = {}",
             l.max_clients, l.max_clients_per_ip, l.connects_per_ip_per_min, l.max_channels, l.sendq_bytes, l.so_sndbuf, l.utf8only
+        )?;
+        writeln!(
+            f,
+            "max_channels_per_client = {}\nmax_list_entries = {}\nmax_metadata_keys = {}",
+            l.max_channels_per_client, l.max_list_entries, l.max_metadata_keys
         )?;
         writeln!(
             f,

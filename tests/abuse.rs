@@ -173,3 +173,112 @@ fn max_channels_caps_channel_creation_with_437() {
     a.expect(":alice!~alice@127.0.0.1 PART #b");
     join(&mut a, "#c");
 }
+
+/// Cost-based flood control: a command costs budget by the reply it causes. Two clients
+/// send five lines at once each: five PINGs, and four MOTDs of 60 lines (about 5 KB each,
+/// 8 lines of budget with the line itself) then a PING. The cheap one is answered at once;
+/// the expensive one's MOTDs are spaced out by their cost.
+#[test]
+fn an_expensive_command_is_slowed_by_its_reply_size_and_a_cheap_one_is_not() {
+    let mut cfg = Config::parse(
+        &format!("{BASE}[limits]\nflood_burst = 4\nflood_interval_ms = 100\n"),
+        "t",
+    )
+    .unwrap();
+    let motd: Vec<String> = (0..60)
+        .map(|i| format!("line {i:02} of a long message of the day, long enough to cost"))
+        .collect();
+    cfg.server.motd = Some(motd.join("\n"));
+    let s = TestServer::with_options(Options::new(cfg));
+    let mut cheap = s.user("cheap");
+    let mut heavy = s.user("heavy");
+    let t0 = std::time::Instant::now();
+    heavy.send_raw(b"MOTD\r\nMOTD\r\nMOTD\r\nMOTD\r\nPING :heavydone\r\n");
+    cheap.send_raw(b"PING :1\r\nPING :2\r\nPING :3\r\nPING :4\r\nPING :cheapdone\r\n");
+    cheap.skip_until(" :cheapdone");
+    let cheap_took = t0.elapsed();
+    let seen = heavy.skip_until(" :heavydone");
+    let heavy_took = t0.elapsed();
+    let motds = seen.iter().filter(|l| l.contains(" 376 heavy ")).count();
+    assert_eq!(motds, 4, "every MOTD is answered, late but whole");
+    assert_eq!(
+        seen.iter().filter(|l| l.contains(" 372 heavy ")).count(),
+        4 * 60
+    );
+    // Five PINGs are five lines: at most one interval of penalty.
+    assert!(cheap_took.as_millis() < 1000, "cheap: {cheap_took:?}");
+    // Each MOTD costs 8 lines (800 ms); the burst allows 400 ms of debt, so the second
+    // waits 400 ms and the third and fourth 800 ms each: at least 2 s in all.
+    assert!(heavy_took.as_millis() >= 2000, "heavy: {heavy_took:?}");
+}
+
+/// The per-client budget: what one client can make the server keep is bounded by
+/// `[limits]` keys (and `[ircx] max_access`), each answered with its numeric when reached,
+/// and the limits are advertised (CHANLIMIT, MAXLIST, metadata's max-keys).
+#[test]
+fn per_client_limits_come_from_the_config_with_their_numerics() {
+    let s = TestServer::start(
+        "[limits]\nflood_burst = 1000\nmax_channels_per_client = 2\nmax_list_entries = 2\n\
+         max_metadata_keys = 1\n[ircx]\nmax_access = 2\n",
+    );
+    let mut a = s.connect();
+    a.send("CAP LS 302");
+    let ls = a.skip_until(" CAP * LS ");
+    assert!(
+        ls.last()
+            .unwrap()
+            .contains("draft/metadata-2=max-subs=50,max-keys=1,"),
+        "{ls:?}"
+    );
+    a.send("CAP REQ :draft/metadata-2");
+    a.skip_until(" ACK ");
+    a.send("CAP END");
+    a.send("NICK alice");
+    a.send("USER alice 0 * :alice");
+    let burst = a.skip_until(" 376 ").join("\n");
+    a.nick = "alice".into();
+    assert!(burst.contains(" CHANLIMIT=#&:2 "), "{burst}");
+    assert!(burst.contains(" MAXLIST=b:2,e:2,I:2 "), "{burst}");
+
+    // Channels: two, then 405.
+    join(&mut a, "#a,#b");
+    a.send("JOIN #c");
+    a.expect(":irc.test 405 alice #c :You have joined too many channels");
+
+    // Each list of a channel: two entries, then 478 (bans and exceptions alike).
+    a.send("MODE #a +bbb x!*@* y!*@* z!*@*");
+    let got = a.sync();
+    assert!(
+        got.contains(&":irc.test 478 alice #a b :Channel ban list is full".to_string()),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&":alice!~alice@127.0.0.1 MODE #a +bb x!*@* y!*@*".to_string()),
+        "{got:?}"
+    );
+    a.send("MODE #a +eee x!*@* y!*@* z!*@*");
+    let got = a.sync();
+    assert!(
+        got.contains(&":irc.test 478 alice #a e :Channel ban list is full".to_string()),
+        "{got:?}"
+    );
+
+    // Metadata keys: one per user and one per channel, then LIMIT_REACHED.
+    a.send("METADATA * SET k1 :v");
+    a.expect(":irc.test 761 alice alice k1 * :v");
+    a.send("METADATA * SET k2 :v");
+    a.expect(":irc.test FAIL METADATA LIMIT_REACHED alice :Metadata limit reached");
+    a.send("METADATA #a SET k1 :v");
+    a.expect(":irc.test 761 alice #a k1 * :v");
+    a.send("METADATA #a SET k2 :v");
+    a.expect(":irc.test FAIL METADATA LIMIT_REACHED #a :Metadata limit reached");
+
+    // IRCX ACCESS entries: two per object, then 916.
+    a.send("IRCX");
+    a.skip_until(" 800 ");
+    a.send("ACCESS #a ADD VOICE v1!*@*");
+    a.send("ACCESS #a ADD VOICE v2!*@*");
+    a.sync();
+    a.send("ACCESS #a ADD VOICE v3!*@*");
+    a.expect(":irc.test 916 alice :Too many access entries");
+}

@@ -202,6 +202,9 @@ struct Conn {
     ready: bool,
     closing: bool,
     dirty: bool,
+    /// Never read again (a stuck reader, `noisy`): the server's output piles up in the
+    /// kernel and then in its send queue; only a hang-up is noticed.
+    muted: bool,
     /// Bytes of an unfinished line.
     partial: Vec<u8>,
     out: Vec<u8>,
@@ -323,6 +326,7 @@ impl Engine {
             ready: false,
             closing: false,
             dirty: false,
+            muted: false,
             partial: Vec::new(),
             out,
             out_pos: 0,
@@ -369,6 +373,13 @@ impl Engine {
                 c.closing = true;
                 self.closing.push((tok, reason));
             }
+        }
+    }
+
+    /// Stop reading `tok` for good (it still notices the server hanging up).
+    pub fn mute(&mut self, tok: usize) {
+        if let Some(c) = self.conns.get_mut(tok) {
+            c.muted = true;
         }
     }
 
@@ -424,6 +435,12 @@ impl Engine {
                 self.dirty.push(tok);
             }
             let hup = ev.is_read_closed() || ev.is_error();
+            if c.muted {
+                if hup {
+                    self.close(tok, CloseReason::Eof);
+                }
+                continue;
+            }
             if ev.is_readable() || hup {
                 self.read_conn(tok, hup, h);
             }

@@ -20,6 +20,9 @@
 //!   backoff, optional OPER/MODE for senders, JOIN and wait for 366.
 //! * `scenarios.rs`: `connect`, `fanout`, `privmsg` and `churn`, each a
 //!   state machine advanced by events and by a `tick` per loop iteration.
+//! * `noisy.rs` and `probe.rs`: `noisy-stuck`, `noisy-who`, `noisy-reconnect`
+//!   (issue 14's noisy neighbours): a healthy client on its own thread times
+//!   its PINGs while the engine drives an abusive crowd.
 //! * `transport.rs`: `--tls` and `--websocket` (`text.ircv3.net`; both: wss): each
 //!   client's bytes pass through a rustls or tungstenite session driven
 //!   from the engine's reads and flushes, so every scenario runs over them.
@@ -57,6 +60,8 @@
 
 mod engine;
 mod fleet;
+mod noisy;
+mod probe;
 mod scenarios;
 mod stats;
 mod transport;
@@ -112,26 +117,26 @@ fn options() -> getopts::Options {
     o.optmulti(
         "",
         "scenario",
-        "connect | fanout | privmsg | churn (default connect)",
+        "connect | fanout | privmsg | churn | noisy-stuck | noisy-who | noisy-reconnect (default connect)",
         "NAME",
     );
     o.optmulti(
         "",
         "clients",
-        "connect: clients (default 1000); churn: concurrent workers (default 50)",
+        "connect: clients (default 1000); churn: concurrent workers (default 50); noisy-stuck: stuck readers (default 1000); noisy-reconnect: flooders (default 200)",
         "N",
     );
     o.optmulti("", "channels", "fanout: channels (default 1)", "C");
     o.optmulti(
         "",
         "members",
-        "fanout: members per channel, senders included (default 200)",
+        "fanout: members per channel, senders included (default 200); noisy-who, noisy-reconnect: channel members",
         "M",
     );
     o.optmulti(
         "",
         "senders",
-        "fanout: senders per channel (default 1)",
+        "fanout: senders per channel (default 1); noisy-who: WHO flooders among the members",
         "S",
     );
     o.optmulti("", "pairs", "privmsg: client pairs (default 100)", "P");
@@ -269,7 +274,8 @@ fn parse_config(m: &getopts::Matches) -> Result<Config, String> {
         .copied()
         .ok_or_else(|| format!("--server {server_str}: no address"))?;
     let scenario = last(m, "scenario").unwrap_or_else(|| "connect".into());
-    if !["connect", "fanout", "privmsg", "churn"].contains(&scenario.as_str()) {
+    let known = ["connect", "fanout", "privmsg", "churn"];
+    if !known.contains(&scenario.as_str()) && noisy::Crowd::from_scenario(&scenario).is_none() {
         return Err(format!("--scenario: unknown '{scenario}'"));
     }
     let source_ips: u32 = num(m, "source-ips", 0)?;
@@ -446,7 +452,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let eng = match Engine::new(cfg.server, cfg.source_ips, &cfg.nick_prefix, Instant::now()) {
+    // One clock for the engine and the noisy scenarios' probe thread.
+    let epoch = Instant::now();
+    let eng = match Engine::new(cfg.server, cfg.source_ips, &cfg.nick_prefix, epoch) {
         Ok(e) => e.with_transport(cfg.transport.clone()),
         Err(e) => {
             eprintln!("portico-load: cannot create poll: {e}");
@@ -472,8 +480,13 @@ fn main() -> ExitCode {
                 }
             }
         }
-        _ => {
+        "churn" => {
             let sc = Churn::new(&cfg);
+            run(&cfg, eng, sc)
+        }
+        name => {
+            let crowd = noisy::Crowd::from_scenario(name).expect("checked in parse_config");
+            let sc = noisy::Noisy::new(&cfg, crowd, epoch);
             run(&cfg, eng, sc)
         }
     }

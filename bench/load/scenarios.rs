@@ -36,7 +36,7 @@ fn secs(ns: u64) -> f64 {
     ns as f64 / 1e9
 }
 
-fn setup_fatal(fleet: &Fleet) -> Option<String> {
+pub fn setup_fatal(fleet: &Fleet) -> Option<String> {
     let need = (fleet.len() as f64 * MIN_UP).ceil() as usize;
     (fleet.up < need).then(|| {
         format!(

@@ -197,6 +197,7 @@ impl World {
                     None => Source::Unregistered,
                 };
                 let label = self.label_for(conn, &msg, out);
+                let from = out.sends.len();
                 let mut ctx = Ctx {
                     w: self,
                     conn,
@@ -204,6 +205,11 @@ impl World {
                     out,
                 };
                 dispatch(&mut ctx, &msg, line.len());
+                // The welcome burst (and its MOTD) that completes registration is free.
+                if matches!(src, Source::Local(_)) {
+                    let cost = super::cost::extra_cost(&msg, conn, out, from);
+                    super::cost::charge(self, conn, cost);
+                }
                 match label {
                     Some(label) => self.wrap_response(conn, label, out),
                     None => self.unlabeled_done(out),

@@ -26,6 +26,7 @@ pub mod arrivals;
 pub mod caps;
 pub mod checks;
 pub mod cloak;
+pub mod cost;
 pub mod counts;
 pub mod dispatch;
 pub mod fanout;

@@ -209,7 +209,7 @@ fn pump(
         page.lister.end(w, conn, out);
         queue.pop_front();
     }
-    charge(w, conn, cost);
+    super::cost::charge(w, conn, cost);
     if held {
         // A later page of a labeled reply joins the batch its first page opened.
         w.continue_reply(conn, from, out);
@@ -257,19 +257,6 @@ fn fill(
 fn flood_cost(from: u32, to: u32) -> u32 {
     let units = |n: u32| n.saturating_sub(REPLY_FREE_LINES) / REPLY_LINES_PER_COST;
     units(to) - units(from)
-}
-
-/// Charges `conn` `cost` lines of flood budget (operators are exempt from flood control
-/// anyway: [`World::ready`]).
-fn charge(w: &mut World, conn: ConnId, cost: u32) {
-    if cost == 0 {
-        return;
-    }
-    let interval = w.config.limits.flood_interval_ms;
-    let now = w.now.mono_ms;
-    if let Some(l) = w.local_mut(conn) {
-        l.flood_tat_ms = l.flood_tat_ms.max(now) + u64::from(cost) * interval;
-    }
 }
 
 /// Every listing of `conn` has ended (their end numerics are queued): the one place where

@@ -58,8 +58,9 @@ impl Conn {
     }
 
     /// Queues a line for an open connection, unless that takes its queue past the limit:
-    /// then what was queued and never started is dropped and the connection is
-    /// [`State::Overflowed`]. `floor` is a limit no connection's is below, so the usual line
+    /// then the connection is [`State::Overflowed`] and takes no more lines; what was
+    /// queued is dropped when it is cut (its ERROR is queued), not here, so a crowd
+    /// overflowing together frees its queues over several loop turns. `floor` is a limit no connection's is below, so the usual line
     /// costs one comparison; `limit` is the connection's own, asked only past the floor.
     pub fn queue(&mut self, line: Rc<[u8]>, floor: usize, limit: impl FnOnce() -> usize) -> Queued {
         if !self.is_open() {
@@ -67,9 +68,6 @@ impl Conn {
         }
         self.sendq.push(line);
         if self.sendq.len() > floor && self.sendq.len() > limit() {
-            // Whatever was queued can never be delivered in time; only the end of a line
-            // already started, then the ERROR, go.
-            self.sendq.discard_unsent();
             self.state = State::Overflowed;
             return Queued::Overflowed;
         }
@@ -110,7 +108,11 @@ mod tests {
         assert!(results[..8].iter().all(|r| *r == Queued::Yes));
         assert!(results[9..].iter().all(|r| *r == Queued::Dropped));
         assert_eq!(c.state, State::Overflowed);
-        assert_eq!(c.sendq.len(), 0, "nothing started, so nothing kept");
+        assert_eq!(
+            c.sendq.len(),
+            9 * 12,
+            "the backlog goes when the connection is cut"
+        );
     }
 
     #[test]

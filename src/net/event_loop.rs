@@ -23,6 +23,7 @@ use log::{debug, info, warn};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
+use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -45,6 +46,18 @@ const THROTTLE_RETRY_MS: u64 = 50;
 /// with at most 8 KiB each, a turn spends a bounded time on listings however many clients
 /// ask for them at once.
 const PAGES_PER_TURN: usize = 32;
+/// Connections written per loop turn. A crowd that becomes writable together (a message
+/// to a thousand members) is written over several turns, so the turn stays short and other
+/// connections' input is read in between; a connection left for the next turn gathers
+/// more lines into its one vectored write. Measured with `bench.sh` noisy_stuck: with no
+/// bound, 1,000 members' first writes after each channel line kept a healthy client
+/// waiting 25-35 ms for its PONG.
+const FLUSHES_PER_TURN: usize = 256;
+/// Connections cut for SendQ per loop turn. A cut frees a send queue of up to the limit
+/// (thousands of shared lines) and sends a QUIT to every channel member: when a thousand
+/// stuck readers overflow together, cutting them all in one turn stalled the loop for
+/// 140 ms. The rest take no lines meanwhile (they are `Overflowed`) and are cut next turns.
+const CUTS_PER_TURN: usize = 16;
 
 struct Listener {
     sock: TcpListener,
@@ -73,17 +86,18 @@ pub struct Server {
     world: World,
     out: Outbox,
     scratch: Vec<u8>,
-    /// Connections with queued output, each once.
+    /// Connections with queued output, each once (here or in `carried`).
     dirty: Vec<usize>,
-    /// The list `flush_dirty` walks, kept between turns so a turn that wrote to many
-    /// connections does not grow a new one each time.
-    flushing: Vec<usize>,
+    /// Connections with queued output that an earlier turn did not get to, oldest first.
+    carried: Vec<usize>,
     /// Connections whose read budget ran out with input possibly left in the socket.
     pending_read: Vec<usize>,
     /// Connections with lines held back by flood control.
     throttled: Vec<usize>,
     /// Connections closing or dead, to look at after the turn.
     closing: Vec<usize>,
+    /// Connections over their send queue limit, to be cut (`CUTS_PER_TURN` a turn).
+    cuts: VecDeque<usize>,
     waker: Arc<Waker>,
     request: Arc<AtomicU8>,
     snapshots: Arc<Mutex<Vec<mpsc::Sender<String>>>>,
@@ -146,10 +160,11 @@ impl Server {
             out: Outbox::default(),
             scratch: vec![0; SCRATCH],
             dirty: Vec::new(),
-            flushing: Vec::new(),
             pending_read: Vec::new(),
             throttled: Vec::new(),
             closing: Vec::new(),
+            cuts: VecDeque::new(),
+            carried: Vec::new(),
             waker,
             checker,
             request: Arc::new(AtomicU8::new(RUN)),
@@ -341,6 +356,7 @@ impl Server {
             self.apply(now);
         }
         self.saver.poll(&mut self.world, Some(now.mono_ms));
+        self.cut_overflowed(now);
         self.flush_dirty(now);
         if self.next_pages(now) {
             // The new pages go out this turn, not after the next poll.
@@ -383,13 +399,15 @@ impl Server {
 
     fn poll_timeout(&self) -> Duration {
         if !self.pending_read.is_empty()
+            || !self.cuts.is_empty()
             || !self.world.pages.is_empty()
                 && self.world.pages.conns().any(|id| self.wants_page(id))
-            || !self.dirty.is_empty()
-                && self
-                    .dirty
-                    .iter()
-                    .any(|&k| self.conns.get(k).is_some_and(|c| c.writable))
+            // Left over from a turn cut short: go on at once, without a scan of them.
+            || !self.carried.is_empty()
+            || self
+                .dirty
+                .iter()
+                .any(|&k| self.conns.get(k).is_some_and(|c| c.writable))
         {
             return Duration::ZERO;
         }
@@ -502,7 +520,11 @@ impl Server {
             if !busy || Instant::now() >= deadline {
                 break;
             }
-            let _ = self.poll.poll(&mut events, Some(Duration::from_millis(20)));
+            // More than a turn's share of connections to write: go on at once.
+            let wait = if self.carried.is_empty() { 20 } else { 0 };
+            let _ = self
+                .poll
+                .poll(&mut events, Some(Duration::from_millis(wait)));
             for event in events.iter() {
                 let Token(k) = event.token();
                 if event.is_writable() {
@@ -941,46 +963,40 @@ impl Server {
             .iter()
             .map(|p| p.sendq_bytes)
             .fold(self.world.config.limits.sendq_bytes, usize::min);
-        loop {
-            let mut overflowed = Vec::new();
-            self.traffic.lines_out += self.out.sends.len() as u64;
-            for (id, line) in self.out.sends.drain(..) {
-                let Some(c) = self.conns.get_mut(id.index()) else {
-                    continue;
-                };
-                // A WebSocket connection's line goes out as one frame.
-                let Some(line) = wire(&mut self.ws, id.index(), line, false) else {
-                    continue;
-                };
-                match c.queue(line, floor, || self.world.sendq_limit(id)) {
-                    Queued::Yes => mark_dirty(c, &mut self.dirty, id),
-                    Queued::Overflowed => overflowed.push(id.index()),
-                    Queued::Dropped => {}
-                }
+        self.traffic.lines_out += self.out.sends.len() as u64;
+        for (id, line) in self.out.sends.drain(..) {
+            let Some(c) = self.conns.get_mut(id.index()) else {
+                continue;
+            };
+            // A WebSocket connection's line goes out as one frame.
+            let Some(line) = wire(&mut self.ws, id.index(), line, false) else {
+                continue;
+            };
+            match c.queue(line, floor, || self.world.sendq_limit(id)) {
+                Queued::Yes => mark_dirty(c, &mut self.dirty, id),
+                // Each connection is here once: `queue` reports an overflow only on the
+                // way in. It is cut in `cut_overflowed`, a bounded number per turn.
+                Queued::Overflowed => self.cuts.push_back(id.index()),
+                Queued::Dropped => {}
             }
-            for (id, line) in self.out.closes.drain(..) {
-                let Some(c) = closable_conn(&mut self.conns, id) else {
-                    continue;
-                };
-                if let Some(line) = wire(&mut self.ws, id.index(), line, true) {
-                    c.sendq.push(line);
-                }
-                c.state = State::Closing {
-                    deadline_ms: now.mono_ms + LINGER_MS,
-                    shut: false,
-                };
-                self.closing.push(id.index());
-                mark_dirty(c, &mut self.dirty, id);
+        }
+        for (id, line) in self.out.closes.drain(..) {
+            let Some(c) = closable_conn(&mut self.conns, id) else {
+                continue;
+            };
+            // An overflowed connection's backlog goes now: only its ERROR is left to send.
+            if c.state == State::Overflowed {
+                c.sendq.discard_unsent();
             }
-            if overflowed.is_empty() {
-                break;
+            if let Some(line) = wire(&mut self.ws, id.index(), line, true) {
+                c.sendq.push(line);
             }
-            // Each connection is here once: `queue` reports an overflow only on the way in.
-            for k in overflowed {
-                warn!("conn {k}: SendQ exceeded");
-                self.world
-                    .close_conn(ConnId::from_index(k), "SendQ exceeded", &mut self.out);
-            }
+            c.state = State::Closing {
+                deadline_ms: now.mono_ms + LINGER_MS,
+                shut: false,
+            };
+            self.closing.push(id.index());
+            mark_dirty(c, &mut self.dirty, id);
         }
         if self.out.die {
             self.out.die = false;
@@ -1009,11 +1025,48 @@ impl Server {
         }
     }
 
+    /// Cuts up to `CUTS_PER_TURN` connections that went over their send queue limit: one
+    /// log line, the QUIT to their channels, and their ERROR (`apply` drops the backlog).
+    fn cut_overflowed(&mut self, now: Clock) {
+        if self.cuts.is_empty() {
+            return;
+        }
+        let n = self.cuts.len().min(CUTS_PER_TURN);
+        for k in self.cuts.drain(..n).collect::<Vec<_>>() {
+            if self
+                .conns
+                .get(k)
+                .is_some_and(|c| c.state == State::Overflowed)
+            {
+                warn!("conn {k}: SendQ exceeded");
+                self.world
+                    .close_conn(ConnId::from_index(k), "SendQ exceeded", &mut self.out);
+            }
+        }
+        self.apply(now);
+    }
+
+    /// Writes up to `FLUSHES_PER_TURN` connections: half the share goes to those left over
+    /// from earlier turns (oldest first, so none waits for ever), then those with output
+    /// new this turn (a PONG, a reply, a line to a member who had nothing queued), then
+    /// more left-overs if there is room. A crowd's backlog thus never stands between a
+    /// client and its answer for more than a turn.
     fn flush_dirty(&mut self, now: Clock) {
         let mut still = Vec::new();
-        let mut flushing = std::mem::take(&mut self.flushing);
-        std::mem::swap(&mut flushing, &mut self.dirty);
-        for k in flushing.drain(..) {
+        let (mut old, mut fresh) = (
+            std::mem::take(&mut self.carried),
+            std::mem::take(&mut self.dirty),
+        );
+        let mut room = FLUSHES_PER_TURN;
+        let mut old_rest = old.split_off(old.len().min(room / 2));
+        room -= old.len();
+        let fresh_rest = fresh.split_off(fresh.len().min(room));
+        room -= fresh.len();
+        let old_tail = old_rest.split_off(old_rest.len().min(room));
+        // Not reached this turn: they stay marked dirty and go first next turn.
+        let mut later = old_tail;
+        later.extend(fresh_rest);
+        for k in old.into_iter().chain(fresh).chain(old_rest) {
             let Some(c) = self.conns.get_mut(k) else {
                 continue;
             };
@@ -1042,8 +1095,9 @@ impl Server {
         }
         // `lost` fans out a QUIT or a netsplit and marks those connections dirty: they are
         // in `self.dirty` now. Replacing it would leave them flagged but never flushed.
-        self.dirty.append(&mut still);
-        self.flushing = flushing;
+        // A connection whose write budget ran out waits behind the ones not reached.
+        later.append(&mut still);
+        self.carried = later;
     }
 
     /// The peer is gone (EOF or an error): the core fans out the QUIT now; the slab entry

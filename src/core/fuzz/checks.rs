@@ -5,7 +5,7 @@ use crate::core::ids::Key;
 use crate::core::modes::Status;
 use crate::core::state::{umode, ME};
 use crate::core::{ConnId, ServerId, World};
-use crate::limits::{CHANNEL_LEN, MAX_BANS, MAX_BODY, MAX_CHANNELS, MAX_TAGS};
+use crate::limits::{CHANNEL_LEN, MAX_BODY, MAX_TAGS};
 use crate::proto::casemap::{valid_channel, valid_nick};
 use crate::proto::message::parse;
 use std::collections::HashMap;
@@ -94,7 +94,7 @@ pub(super) fn check_world(w: &World) -> Result<(), String> {
         if !valid_channel(chan.name.as_bytes(), CHANNEL_LEN) {
             return Err(format!("channel {:?} has a bad name", chan.name));
         }
-        if chan.bans.len() > MAX_BANS {
+        if chan.bans.len() > w.config.limits.max_list_entries {
             return Err(format!(
                 "channel {} has {} bans",
                 chan.name,
@@ -160,7 +160,7 @@ pub(super) fn check_world(w: &World) -> Result<(), String> {
         if !valid_nick(c.nick.as_bytes(), 50) {
             return Err(format!("nick {:?} is not valid", c.nick));
         }
-        if c.conn.is_some() && c.chans.len() > MAX_CHANNELS {
+        if c.conn.is_some() && c.chans.len() > w.config.limits.max_channels_per_client {
             return Err(format!("{} is on {} channels", c.nick, c.chans.len()));
         }
         for &ch in &c.chans {
@@ -403,10 +403,11 @@ fn check_entry(
 /// Users' metadata and subscriptions belong to users that exist (subscriptions to local
 /// ones), within their limits, and nobody keeps an empty table.
 fn check_metadata(w: &World) -> Result<(), String> {
-    use crate::limits::{METADATA_MAX_KEYS, METADATA_MAX_SUBS};
+    use crate::limits::METADATA_MAX_SUBS;
     for (cid, entries) in &w.metadata.users {
         let c = w.clients.get(*cid).ok_or("metadata of a user who left")?;
-        if entries.is_empty() || (c.conn.is_some() && entries.len() > METADATA_MAX_KEYS) {
+        let max = w.config.limits.max_metadata_keys;
+        if entries.is_empty() || (c.conn.is_some() && entries.len() > max) {
             return Err(format!("{} holds {} metadata keys", c.nick, entries.len()));
         }
         for e in entries {

@@ -112,7 +112,7 @@ pub fn join_one(
             if w.channels[found].members.contains_key(&cid) {
                 return Ok(());
             }
-            if w.clients[cid].chans.len() >= MAX_CHANNELS {
+            if w.clients[cid].chans.len() >= w.config.limits.max_channels_per_client {
                 return Err(err(n::ERR_TOOMANYCHANNELS, &[name.as_bytes()]));
             }
             // IRCX OWNERKEY / HOSTKEY: the joiner is an owner or a host, whatever else
@@ -140,7 +140,7 @@ pub fn join_one(
             (ch, false)
         }
         None => {
-            if w.clients[cid].chans.len() >= MAX_CHANNELS {
+            if w.clients[cid].chans.len() >= w.config.limits.max_channels_per_client {
                 return Err(err(n::ERR_TOOMANYCHANNELS, &[name.as_bytes()]));
             }
             // The global cap holds for channels users make here; remote and registered ones

@@ -153,7 +153,7 @@ pub fn cap(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
             // Values are for CAP 302 clients only: SASL's mechanisms, metadata's limits, STS.
             if version >= 302 {
                 let name = "draft/metadata-2";
-                let valued = format!("{name}={}", super::metadata::cap_value());
+                let valued = format!("{name}={}", super::metadata::cap_value(ctx.w));
                 offer = offer.replace(name, &valued);
             }
             if let Some(sts) = sts_value(ctx.w, ctx.conn).filter(|_| version >= 302) {

@@ -494,7 +494,7 @@ pub fn bmask(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let mut added = Vec::new();
     for mask in String::from_utf8_lossy(msg.param(3)).split_whitespace() {
         let chan = &mut w.channels[ch];
-        if chan.list(letter).len() < crate::limits::MAX_BANS
+        if chan.list(letter).len() < w.config.limits.max_list_entries
             && !chan.list(letter).iter().any(|b| w.cm.eq(&b.mask, mask))
         {
             chan.list_mut(letter).push(Ban {

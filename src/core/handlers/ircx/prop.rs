@@ -497,7 +497,7 @@ fn set(ctx: &mut Ctx<'_>, ch: ChanId, cid: ClientId, name: &[u8], v: &[u8]) -> H
 }
 
 /// PROP on a free-form key: METADATA's rules (a valid value, at most
-/// `METADATA_MAX_KEYS` per channel: 906 past them), SUBJECT's rights.
+/// `[limits] max_metadata_keys` per channel: 906 past them), SUBJECT's rights.
 fn set_free(ctx: &mut Ctx<'_>, ch: ChanId, cid: ClientId, key: &str, v: &[u8]) -> HResult {
     use crate::core::handlers::metadata::{self, Refusal};
     let w = &*ctx.w;

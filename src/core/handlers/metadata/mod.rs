@@ -14,7 +14,7 @@
 //!   `ownerkey`) are passwords: never shown, never set here (`KEY_NO_PERMISSION`).
 //! * Free-form keys have SUBJECT's rights: read by anyone (members and sysops on a secret
 //!   or private channel), set by hosts, owners and sysop managers; at most
-//!   `METADATA_MAX_KEYS` per channel, values UTF-8 up to `METADATA_MAX_VALUE_BYTES`.
+//!   `[limits] max_metadata_keys` per channel, values UTF-8 up to `METADATA_MAX_VALUE_BYTES`.
 //! * Every change, from either command, a portal or the configuration, is echoed as PROP
 //!   to IRCX members and notified as METADATA to subscribers, and travels to other servers
 //!   as the PROP it is (portals with `IRCX`; an older release drops names it lacks).
@@ -35,7 +35,7 @@ use crate::core::dispatch::{err, Ctx, HResult};
 use crate::core::handlers::ircx::prop::{self, announce, Change, CONFIG_PROPS};
 use crate::core::portal::props::{propagate_named, propagate_set};
 use crate::core::{ChanId, ClientId, ConnId, Outbox, World};
-use crate::limits::{METADATA_MAX_KEYS, METADATA_MAX_SUBS, METADATA_MAX_VALUE_BYTES};
+use crate::limits::{METADATA_MAX_SUBS, METADATA_MAX_VALUE_BYTES};
 use crate::proto::line::Line;
 use crate::proto::numeric as n;
 use crate::proto::Message;
@@ -43,9 +43,10 @@ use notify::Batch;
 use store::ChanKey;
 
 /// The capability's value (CAP LS 302): the limits a client must know.
-pub fn cap_value() -> String {
+pub fn cap_value(w: &World) -> String {
     format!(
-        "max-subs={METADATA_MAX_SUBS},max-keys={METADATA_MAX_KEYS},max-value-bytes={METADATA_MAX_VALUE_BYTES}"
+        "max-subs={METADATA_MAX_SUBS},max-keys={},max-value-bytes={METADATA_MAX_VALUE_BYTES}",
+        w.config.limits.max_metadata_keys
     )
 }
 
@@ -251,7 +252,8 @@ pub fn check_chan_set(
                 return Err(Refusal::Value);
             }
             let held = store::get(chan.free_props(), k).is_some();
-            if !held && !v.is_empty() && chan.free_props().len() >= METADATA_MAX_KEYS {
+            let max = w.config.limits.max_metadata_keys;
+            if !held && !v.is_empty() && chan.free_props().len() >= max {
                 return Err(Refusal::Limit);
             }
             held
@@ -314,7 +316,7 @@ fn check_user_set(
     if v.is_empty() && !held {
         return Err(Refusal::NotSet);
     }
-    if !held && !v.is_empty() && entries.len() >= METADATA_MAX_KEYS {
+    if !held && !v.is_empty() && entries.len() >= w.config.limits.max_metadata_keys {
         return Err(Refusal::Limit);
     }
     Ok(())

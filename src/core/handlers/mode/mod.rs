@@ -9,7 +9,7 @@ use crate::core::modes::{self, Kind, Right, Status};
 use crate::core::portal::LinkMsg;
 use crate::core::state::{umode, Ban, Channel};
 use crate::core::{ChanId, ClientId, ConnId, Outbox, World};
-use crate::limits::{MAX_BANS, MAX_MODES};
+use crate::limits::MAX_MODES;
 use crate::proto::casemap::is_channel;
 use crate::proto::line::Line;
 use crate::proto::numeric::{self as n, Numeric};
@@ -633,6 +633,7 @@ fn set_ban(w: &mut World, ch: ChanId, setter: &str, c: &Change<'_>) -> Result<Op
     };
     let cm = w.cm;
     let time = w.now.unix_s();
+    let max = w.config.limits.max_list_entries;
     let chan = &mut w.channels[ch];
     let letter = c.letter;
     let existing = chan.list(letter).iter().position(|b| cm.eq(&b.mask, &mask));
@@ -642,7 +643,7 @@ fn set_ban(w: &mut World, ch: ChanId, setter: &str, c: &Change<'_>) -> Result<Op
             let gone = chan.list_mut(letter).remove(i);
             Ok(Done::new(false, letter, Some(&gone.mask)))
         }
-        (true, None) if chan.list(letter).len() >= MAX_BANS => {
+        (true, None) if chan.list(letter).len() >= max => {
             Err(err(n::ERR_BANLISTFULL, &[chan.name.as_bytes(), &[letter]]))
         }
         (true, None) => {

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::core::testing::TestWorld;
+use crate::limits::MAX_BANS;
 
 const ALICE: usize = 0;
 const BOB: usize = 1;
