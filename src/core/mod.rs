@@ -77,6 +77,16 @@ impl Clock {
     }
 }
 
+/// How an operator asked the server to stop: one value, so DIE and RESTART cannot both be
+/// asked of the shell in one turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// DIE: shut down.
+    Die,
+    /// RESTART: shut down as for DIE, then the binary executes itself again.
+    Restart,
+}
+
 /// What the core asks the shell to do.
 #[derive(Default, Debug)]
 pub struct Outbox {
@@ -87,10 +97,8 @@ pub struct Outbox {
     /// An operator (this connection) asked for REHASH: reload the configuration file and
     /// tell them how it went ([`World::rehashed`]).
     pub rehash: Option<ConnId>,
-    /// An operator asked for DIE.
-    pub die: bool,
-    /// RESTART: shut down as for DIE, then the binary executes itself again.
-    pub restart: bool,
+    /// An operator asked the server to stop (DIE) or to stop and start again (RESTART).
+    pub stop: Option<Stop>,
     /// Portals to dial now (oper CONNECT).
     pub connects: Vec<String>,
     /// Portals that just linked: their dialer's backoff starts over.

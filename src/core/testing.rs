@@ -13,7 +13,8 @@ pub struct TestWorld {
     sent: Vec<Vec<String>>,
     pub closed: Vec<(ConnId, String)>,
     pub rehash: bool,
-    pub die: bool,
+    /// The last DIE or RESTART the core asked for.
+    pub stop: Option<crate::core::Stop>,
     /// Portals reported linked (`Outbox::linked`).
     pub linked: Vec<String>,
     /// Password checks are run as the shell's worker would, at once, unless held (then
@@ -46,7 +47,7 @@ impl TestWorld {
             sent: Vec::new(),
             closed: Vec::new(),
             rehash: false,
-            die: false,
+            stop: None,
             linked: Vec::new(),
             hold_checks: false,
             held: Vec::new(),
@@ -191,7 +192,7 @@ impl TestWorld {
             self.closed.push((c, text));
         }
         self.rehash |= out.rehash.is_some();
-        self.die |= out.die;
+        self.stop = out.stop.or(self.stop);
         self.linked.extend(out.linked);
         self.held.extend(out.checks);
         if !self.hold_checks {

@@ -15,7 +15,7 @@ use super::websocket::{Fed, Ws};
 use super::{Handle, Options, REHASH, RUN, STOP};
 use crate::config::Config;
 use crate::core::ids::Key;
-use crate::core::{paging, Clock, ConnId, Outbox, World};
+use crate::core::{paging, Clock, ConnId, Outbox, Stop, World};
 use crate::limits::{READ_BUDGET, RECVQ_LIMIT, SCRATCH};
 use crate::proto::framer::{Flow, Input};
 use hashbrown::{HashMap, HashSet};
@@ -998,15 +998,12 @@ impl Server {
             self.closing.push(id.index());
             mark_dirty(c, &mut self.dirty, id);
         }
-        if self.out.die {
-            self.out.die = false;
-            info!("DIE from an operator: shutting down");
-            self.begin_shutdown();
-        }
-        if self.out.restart {
-            self.out.restart = false;
-            info!("RESTART from an operator: shutting down to start again");
-            self.restarting = true;
+        if let Some(stop) = self.out.stop.take() {
+            self.restarting = stop == Stop::Restart;
+            match stop {
+                Stop::Die => info!("DIE from an operator: shutting down"),
+                Stop::Restart => info!("RESTART from an operator: shutting down to start again"),
+            }
             self.begin_shutdown();
         }
         if let Some(by) = self.out.rehash.take() {

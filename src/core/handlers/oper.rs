@@ -8,7 +8,7 @@ use crate::core::dispatch::{err, Ctx, HResult};
 use crate::core::fanout::Msg;
 use crate::core::portal::LinkMsg;
 use crate::core::state::umode;
-use crate::core::{ClientId, ConnId, Outbox, World};
+use crate::core::{ClientId, ConnId, Outbox, Stop, World};
 use crate::proto::casemap::wild_match;
 use crate::proto::line::Line;
 use crate::proto::numeric::{self as n, Numeric};
@@ -284,7 +284,7 @@ impl World {
 
 pub fn die(ctx: &mut Ctx<'_>, _msg: &Message<'_>) -> HResult {
     stopping(ctx, "DIE", "Server terminating");
-    ctx.out.die = true;
+    ctx.out.stop = Some(Stop::Die);
     Ok(())
 }
 
@@ -299,7 +299,7 @@ fn stopping(ctx: &mut Ctx<'_>, command: &str, notice: &str) {
 /// with the same arguments (same process ID, so a service manager sees no exit).
 pub fn restart(ctx: &mut Ctx<'_>, _msg: &Message<'_>) -> HResult {
     stopping(ctx, "RESTART", "Server restarting");
-    ctx.out.restart = true;
+    ctx.out.stop = Some(Stop::Restart);
     Ok(())
 }
 
@@ -573,11 +573,11 @@ mod tests {
             t.ask(b, "DIE"),
             vec![":irc.test 481 bob :Permission Denied- You're not an IRC operator"]
         );
-        assert!(!t.rehash && !t.die);
+        assert!(!t.rehash && t.stop.is_none());
         let a = oper_user(&mut t, "alice");
         // The answer waits for the shell's reload.
         assert_eq!(t.ask(a, "REHASH"), Vec::<String>::new());
-        assert!(t.rehash && !t.die);
+        assert!(t.rehash && t.stop.is_none());
         let mut out = crate::core::Outbox::default();
         t.w.rehashed(a, true, None, &mut out);
         t.w.rehashed(
@@ -599,7 +599,7 @@ mod tests {
             t.ask(a, "DIE"),
             vec![":irc.test 723 alice die :Insufficient oper privileges."]
         );
-        assert!(!t.die);
+        assert!(t.stop.is_none());
         // OPER again with a block that has it (and only it).
         t.feed(a, "OPER root pw");
         assert_eq!(
@@ -614,7 +614,7 @@ mod tests {
             t.ask(a, "DIE"),
             vec![":irc.test NOTICE alice :Server terminating"]
         );
-        assert!(t.die);
+        assert_eq!(t.stop, Some(crate::core::Stop::Die));
     }
 
     #[test]
