@@ -35,6 +35,9 @@ pub const SASL: Caps = 32768;
 pub const ACCOUNT_NOTIFY: Caps = 65536;
 /// The `account` tag on what logged-in users send.
 pub const ACCOUNT_TAG: Caps = 131072;
+/// IRCv3 draft/channel-rename: the client takes `RENAME <old> <new> :<reason>`; others
+/// see a renamed channel as a PART and a JOIN ([`crate::core::handlers::rename`]).
+pub const CHANNEL_RENAME: Caps = 1 << 20;
 
 /// Not a capability: the connection speaks IRCX (set by the IRCX command, never offered in
 /// CAP LS). Lines whose form differs per dialect are rendered once per dialect.
@@ -49,6 +52,7 @@ pub const ALL: &[(&str, Caps)] = &[
     ("away-notify", AWAY_NOTIFY),
     ("batch", BATCH),
     ("cap-notify", CAP_NOTIFY),
+    ("draft/channel-rename", CHANNEL_RENAME),
     ("draft/metadata-2", METADATA),
     ("draft/no-implicit-names", NO_IMPLICIT_NAMES),
     ("echo-message", ECHO_MESSAGE),

@@ -191,6 +191,8 @@ pub struct World {
     pub sasl: HashMap<ConnId, handlers::sasl::Exchange>,
     /// Users' metadata and subscriptions (draft/metadata-2), beside the client records.
     pub metadata: handlers::metadata::store::Metadata,
+    /// Channels renamed lately, by their old names (`portal::rename`).
+    pub renames: portal::rename::Recent,
     pub now: Clock,
 }
 
@@ -235,6 +237,7 @@ impl World {
             checks: Default::default(),
             sasl: HashMap::new(),
             metadata: Default::default(),
+            renames: Default::default(),
             now,
         };
         w.isupport = isupport::tokens(&w.config);
@@ -246,6 +249,7 @@ impl World {
             uplink: state::ME,
             via: None,
             users: 0,
+            no_rename: false,
         };
         w.servers.insert(me);
         let channels = w.config.channel.clone();

@@ -240,6 +240,9 @@ pub struct Server {
     pub via: Option<ConnId>,
     /// Users on it, for LUSERS and MAP.
     pub users: usize,
+    /// The server that introduced it said its way there crosses a link without `RENAME`
+    /// (`NORENAME`; `portal::rename`).
+    pub no_rename: bool,
 }
 
 /// A connection still registering.

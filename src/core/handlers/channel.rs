@@ -279,21 +279,11 @@ fn refusal(
 /// Shows local members (the joiner included, if local) that `cid` joined: plain or
 /// extended-join form, and its away state to away-notify clients.
 pub fn announce_join(w: &mut World, ch: ChanId, cid: ClientId, out: &mut Outbox) {
-    let c = &w.clients[cid];
-    let mask = c.mask();
-    let chan_name = w.channels[ch].name.clone();
-    let plain = Line::new(&mask, "JOIN").arg(&*chan_name).finish();
-    // extended-join: the account, `*` when logged out.
-    let ext = Line::new(&mask, "JOIN")
-        .arg(&*chan_name)
-        .arg(w.account(cid).unwrap_or("*"))
-        .trailing(&c.realname)
-        .finish();
-    let mut m = w.user_msg(cid, plain).with_ext_join(ext);
+    let mut m = join_msg(w, ch, cid);
     w.to_channel_about(ch, cid, &mut m, out);
     if let Some(away) = w.clients[cid].away.clone() {
         // away-notify: members learn the newcomer is away without polling.
-        let line = Line::new(&mask, "AWAY").trailing(away).finish();
+        let line = Line::new(&w.clients[cid].mask(), "AWAY").trailing(away).finish();
         let mut m = Msg::new(line, w.now.unix_ms);
         let hosts_only = w.in_audience(ch, cid);
         let members: Vec<ClientId> = w.channels[ch]
@@ -310,7 +300,22 @@ pub fn announce_join(w: &mut World, ch: ChanId, cid: ClientId, out: &mut Outbox)
     }
 }
 
-fn send_topic(w: &World, conn: ConnId, ch: ChanId, out: &mut Outbox) {
+/// `cid`'s JOIN of `ch`, in the plain and the extended-join form.
+pub fn join_msg(w: &World, ch: ChanId, cid: ClientId) -> Msg {
+    let c = &w.clients[cid];
+    let mask = c.mask();
+    let chan_name = &*w.channels[ch].name;
+    let plain = Line::new(&mask, "JOIN").arg(chan_name).finish();
+    // extended-join: the account, `*` when logged out.
+    let ext = Line::new(&mask, "JOIN")
+        .arg(chan_name)
+        .arg(w.account(cid).unwrap_or("*"))
+        .trailing(&c.realname)
+        .finish();
+    w.user_msg(cid, plain).with_ext_join(ext)
+}
+
+pub fn send_topic(w: &World, conn: ConnId, ch: ChanId, out: &mut Outbox) {
     let chan = &w.channels[ch];
     match &chan.topic {
         Some(t) => {

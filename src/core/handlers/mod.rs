@@ -10,6 +10,7 @@ pub mod monitor;
 pub mod oper;
 pub mod query;
 pub mod register;
+pub mod rename;
 pub mod sasl;
 #[cfg(test)]
 mod sasl_tests;
