@@ -283,7 +283,9 @@ pub fn announce_join(w: &mut World, ch: ChanId, cid: ClientId, out: &mut Outbox)
     w.to_channel_about(ch, cid, &mut m, out);
     if let Some(away) = w.clients[cid].away.clone() {
         // away-notify: members learn the newcomer is away without polling.
-        let line = Line::new(&w.clients[cid].mask(), "AWAY").trailing(away).finish();
+        let line = Line::new(&w.clients[cid].mask(), "AWAY")
+            .trailing(away)
+            .finish();
         let mut m = Msg::new(line, w.now.unix_ms);
         let hosts_only = w.in_audience(ch, cid);
         let members: Vec<ClientId> = w.channels[ch]

@@ -112,7 +112,9 @@ fn refusal(w: &World, ch: ChanId, new: &str) -> Option<Refused> {
     if *chan.name == *new {
         return Some(cannot("The channel already has that name"));
     }
-    if w.find_channel(new.as_bytes()).is_some_and(|other| other != ch) {
+    if w.find_channel(new.as_bytes())
+        .is_some_and(|other| other != ch)
+    {
         return Some(Refused {
             code: "CHANNEL_NAME_IN_USE",
             text: "The channel name is already taken".into(),

@@ -195,10 +195,7 @@ fn renames_travel_with_the_channel_ts_and_need_every_server_to_rename() {
     t.take(peer);
     let ts = t.w.channels[t.w.find_channel(b"#foo").unwrap()].created_ms;
     t.feed(a, "RENAME #foo #bar :why");
-    assert_eq!(
-        t.take(peer),
-        [format!(":alice RENAME {ts} #foo #bar :why")]
-    );
+    assert_eq!(t.take(peer), [format!(":alice RENAME {ts} #foo #bar :why")]);
     // A server behind the peer cannot rename: refused here.
     t.feed(peer, ":peer.test SERVER far.test 2 3 :far");
     t.feed(peer, ":peer.test NORENAME far.test");
@@ -269,10 +266,7 @@ fn a_rename_from_a_link_is_applied_and_racing_lines_follow_it() {
     let ts = 1_600_000_000_000u64;
     let (peer, a) = linked_pair(&mut t, ts);
     t.feed(peer, &format!(":nora RENAME {ts} #foo #bar :moved"));
-    assert_eq!(
-        t.take(a),
-        [":nora!~nora@new.host RENAME #foo #bar :moved"]
-    );
+    assert_eq!(t.take(a), [":nora!~nora@new.host RENAME #foo #bar :moved"]);
     // Lines a server behind the peer sent before the rename reached it name #foo.
     t.feed(
         peer,
@@ -300,10 +294,7 @@ fn concurrent_renames_end_on_the_greater_name_everywhere() {
     );
     // The peer renamed it to #zzz at the same time: the greater name wins.
     t.feed(peer, &format!(":nora RENAME {ts} #foo #zzz :"));
-    assert_eq!(
-        t.take(a),
-        [":nora!~nora@new.host RENAME #aaa #zzz :"]
-    );
+    assert_eq!(t.take(a), [":nora!~nora@new.host RENAME #aaa #zzz :"]);
     // And a smaller one, crossing ours, is not applied.
     let mut t = TestWorld::with_portals();
     let (peer, a) = linked_pair(&mut t, ts);
@@ -344,7 +335,10 @@ fn a_rename_onto_a_channel_made_meanwhile_merges_them_by_timestamp() {
             ":bob!~bob@127.0.0.1 PART #bar :merge".to_string(),
             ":bob!~bob@127.0.0.1 JOIN #bar".into(),
             ":irc.test 332 bob #bar :fresh".into(),
-            format!(":irc.test 333 bob #bar bob!~bob@127.0.0.1 {}", t.now.unix_s()),
+            format!(
+                ":irc.test 333 bob #bar bob!~bob@127.0.0.1 {}",
+                t.now.unix_s()
+            ),
         ]
     );
     let mut names: Vec<&str> = got[4]

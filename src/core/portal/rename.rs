@@ -149,9 +149,9 @@ impl World {
         }
         let mut buf = [0u8; 16];
         let i = match msg.command_upper(&mut buf) {
-            b"PART" | b"KICK" | b"MODE" | b"TOPIC" | b"PRIVMSG" | b"NOTICE" | b"TAGMSG"
-            | b"TB" | b"PROP" | b"ACCESS" | b"WHISPER" | b"DATA" | b"REQUEST" | b"REPLY"
-            | b"KNOCK" | b"METADATA" => 0,
+            b"PART" | b"KICK" | b"MODE" | b"TOPIC" | b"PRIVMSG" | b"NOTICE" | b"TAGMSG" | b"TB"
+            | b"PROP" | b"ACCESS" | b"WHISPER" | b"DATA" | b"REQUEST" | b"REPLY" | b"KNOCK"
+            | b"METADATA" => 0,
             b"INVITE" | b"BMASK" | b"BPROP" | b"OID" | b"BACCESS" | b"SJOIN" => 1,
             _ => return None,
         };
@@ -204,9 +204,9 @@ pub fn rename_from_link(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     // What a merge changes is shown as the renamer's server's doing, as in a burst.
     let src = w.servers[w.clients[by].server].name.to_string();
     // A channel of the old name made since a rename here is another channel.
-    let by_name = w.find_channel(old).filter(|&ch| {
-        w.channels[ch].created_ms == ts || w.renamed_from(old, Some(ts)).is_none()
-    });
+    let by_name = w
+        .find_channel(old)
+        .filter(|&ch| w.channels[ch].created_ms == ts || w.renamed_from(old, Some(ts)).is_none());
     let target = by_name.or_else(|| {
         // Renamed here too, meanwhile: the greater new name wins on every server.
         w.renamed_from(old, Some(ts))
@@ -298,7 +298,11 @@ fn absorb(w: &mut World, into: ChanId, taken: Taken, src: &str, out: &mut Outbox
         for (letter, list) in taken.lists {
             for ban in list {
                 let chan = &mut w.channels[into];
-                if !chan.list(letter).iter().any(|b| w.cm.eq(&b.mask, &ban.mask)) {
+                if !chan
+                    .list(letter)
+                    .iter()
+                    .any(|b| w.cm.eq(&b.mask, &ban.mask))
+                {
                     added.push((letter, ban.mask.to_string()));
                     chan.list_mut(letter).push(ban);
                 }
