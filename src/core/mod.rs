@@ -250,6 +250,7 @@ impl World {
             via: None,
             users: 0,
             no_rename: false,
+            seen_ms: 0,
         };
         w.servers.insert(me);
         let channels = w.config.channel.clone();

@@ -353,3 +353,27 @@ fn a_rename_onto_a_channel_made_meanwhile_merges_them_by_timestamp() {
     assert_eq!(t.w.channels[ch].created_ms, ts);
     assert_eq!(t.w.channels.len(), 1);
 }
+
+#[test]
+fn a_server_that_appears_after_a_rename_keeps_its_own_channel_of_the_old_name() {
+    let mut t = TestWorld::with_portals();
+    let ts = 1_600_000_000_000u64;
+    let (peer, a) = linked_pair(&mut t, ts);
+    t.feed(peer, &format!(":nora RENAME {ts} #foo #bar :moved"));
+    t.take(a);
+    // far.test was split off during the rename; it rejoins behind the peer with #foo.
+    t.tick(1);
+    t.feed(peer, ":peer.test SERVER far.test 2 3 :far");
+    t.feed(
+        peer,
+        ":far.test NICK olly 1 1600000000000 ~olly old.host 3 + :Olly",
+    );
+    t.feed(peer, &format!(":far.test SJOIN {ts} #foo + :@olly"));
+    t.feed(peer, ":olly PRIVMSG #foo :still here");
+    assert_eq!(t.take(a), Vec::<String>::new());
+    let old = t.w.find_channel(b"#foo").expect("a channel of its own");
+    let new = t.w.find_channel(b"#bar").expect("renamed");
+    assert_ne!(old, new);
+    assert_eq!(t.w.channels[old].members.len(), 1);
+    assert_eq!(t.w.channels[new].members.len(), 2);
+}

@@ -335,6 +335,7 @@ fn register_link(
         via: Some(conn),
         users: 0,
         no_rename: false,
+        seen_ms: w.now.mono_ms,
     });
     let now = w.now.mono_ms;
     let dialect = if rfc {

@@ -62,7 +62,7 @@ impl World {
             return;
         };
         // A line that crossed a rename names the channel by its old name.
-        let renamed = self.redirect_renamed(msg);
+        let renamed = self.redirect_renamed(src, msg);
         let redirected;
         let msg = match &renamed {
             Some((i, name)) => {
@@ -187,6 +187,7 @@ pub fn new_server(ctx: &mut Ctx<'_>, uplink: ServerId, msg: &Message<'_>) {
         via: Some(conn),
         users: 0,
         no_rename: false,
+        seen_ms: w.now.mono_ms,
     });
     w.raise_event(EventType::Server, "LINK", None, &[&name], None);
     info!(

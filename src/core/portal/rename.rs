@@ -14,7 +14,7 @@
 
 use super::{burst, cap, LinkMsg};
 use crate::core::caps;
-use crate::core::dispatch::{Ctx, HResult};
+use crate::core::dispatch::{Ctx, HResult, Source};
 use crate::core::handlers::channel::{send_names, send_topic, set_topic};
 use crate::core::handlers::rename;
 use crate::core::modes::Status;
@@ -76,13 +76,18 @@ impl World {
     /// The channel that was called `old` (with timestamp `ts`, if given) within the last
     /// minute, if it still exists.
     pub fn renamed_from(&self, old: &[u8], ts: Option<u64>) -> Option<ChanId> {
+        self.renamed_since(old, ts, 0)
+    }
+
+    /// [`World::renamed_from`], for renames made at `since` (monotonic ms) or later.
+    fn renamed_since(&self, old: &[u8], ts: Option<u64>, since: u64) -> Option<ChanId> {
         let folded = self.fold(std::str::from_utf8(old).ok()?);
         let now = self.now.mono_ms;
         self.renames
             .list
             .iter()
             .rev()
-            .take_while(|r| now.saturating_sub(r.at_ms) <= KEEP_MS)
+            .take_while(|r| now.saturating_sub(r.at_ms) <= KEEP_MS && r.at_ms >= since)
             .find(|r| r.old == folded && ts.is_none_or(|t| t == r.ts))
             .filter(|r| self.channels.get(r.ch).is_some_and(|c| c.oid == r.oid))
             .map(|r| r.ch)
@@ -143,10 +148,18 @@ impl World {
 
     /// A link line that names a channel by the name it had before a rename here, with
     /// the channel's name now in its place (`None`: nothing to change).
-    pub fn redirect_renamed<'a>(&self, msg: &Message<'a>) -> Option<(usize, Box<str>)> {
+    /// Only lines from a server known here before the rename can be racing it: one that
+    /// appeared since (a split server rejoining) bursts its own channel of the old name.
+    pub fn redirect_renamed(&self, src: Source, msg: &Message<'_>) -> Option<(usize, Box<str>)> {
         if self.renames.list.is_empty() {
             return None;
         }
+        let server = match src {
+            Source::Remote(c) => self.clients[c].server,
+            Source::Server(s) => s,
+            _ => return None,
+        };
+        let since = self.servers[server].seen_ms;
         let mut buf = [0u8; 16];
         let i = match msg.command_upper(&mut buf) {
             b"PART" | b"KICK" | b"MODE" | b"TOPIC" | b"PRIVMSG" | b"NOTICE" | b"TAGMSG" | b"TB"
@@ -159,12 +172,12 @@ impl World {
         let ch = if msg.command.eq_ignore_ascii_case(b"SJOIN") {
             // The timestamp tells the renamed channel from a new one of the old name.
             let ts = msg.param_str(0)?.parse().ok()?;
-            self.renamed_from(name, Some(ts))?
+            self.renamed_since(name, Some(ts), since)?
         } else {
             if self.find_channel(name).is_some() {
                 return None;
             }
-            self.renamed_from(name, None)?
+            self.renamed_since(name, None, since)?
         };
         Some((i, self.channels[ch].name.clone()))
     }
