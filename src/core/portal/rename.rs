@@ -81,14 +81,21 @@ impl World {
 
     /// [`World::renamed_from`], for renames made at `since` (monotonic ms) or later.
     fn renamed_since(&self, old: &[u8], ts: Option<u64>, since: u64) -> Option<ChanId> {
-        let folded = self.fold(std::str::from_utf8(old).ok()?);
         let now = self.now.mono_ms;
+        // Folded byte by byte: a link line must not allocate for this.
+        let same = |r: &Renamed| {
+            r.old.len() == old.len()
+                && old
+                    .iter()
+                    .zip(r.old.bytes())
+                    .all(|(&a, b)| self.cm.fold_byte(a) == b)
+        };
         self.renames
             .list
             .iter()
             .rev()
             .take_while(|r| now.saturating_sub(r.at_ms) <= KEEP_MS && r.at_ms >= since)
-            .find(|r| r.old == folded && ts.is_none_or(|t| t == r.ts))
+            .find(|r| same(r) && ts.is_none_or(|t| t == r.ts))
             .filter(|r| self.channels.get(r.ch).is_some_and(|c| c.oid == r.oid))
             .map(|r| r.ch)
     }
@@ -151,7 +158,9 @@ impl World {
     /// Only lines from a server known here before the rename can be racing it: one that
     /// appeared since (a split server rejoining) bursts its own channel of the old name.
     pub fn redirect_renamed(&self, src: Source, msg: &Message<'_>) -> Option<(usize, Box<str>)> {
-        if self.renames.list.is_empty() {
+        // Nothing renamed within the last minute: the usual case, one comparison.
+        let newest = self.renames.list.back()?;
+        if self.now.mono_ms.saturating_sub(newest.at_ms) > KEEP_MS {
             return None;
         }
         let server = match src {
