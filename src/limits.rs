@@ -63,6 +63,10 @@ pub const CHANNEL_LEN: usize = 50;
 /// TOPICLEN, KICKLEN, AWAYLEN.
 pub const TOPIC_LEN: usize = 390;
 pub const KICK_LEN: usize = 255;
+/// A channel renamed here cannot be renamed again for this long (draft/channel-rename's
+/// cooldown): each rename costs every member without the capability a PART, a JOIN and a
+/// NAMES reply, so a flood of renames is a flood of bursts.
+pub const RENAME_COOLDOWN_MS: u64 = 30_000;
 pub const AWAY_LEN: usize = 200;
 /// Bans per channel (MAXLIST).
 pub const MAX_BANS: usize = 100;

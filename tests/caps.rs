@@ -2,10 +2,10 @@ mod common;
 use common::*;
 
 const ALL_CAPS: &str =
-    "account-notify account-tag away-notify batch cap-notify chghost draft/metadata-2 draft/no-implicit-names draft/read-marker echo-message extended-join extended-monitor invite-notify labeled-response message-tags multi-prefix sasl server-time setname standard-replies userhost-in-names";
+    "account-notify account-tag away-notify batch cap-notify chghost draft/channel-rename draft/metadata-2 draft/no-implicit-names draft/read-marker echo-message extended-join extended-monitor invite-notify labeled-response message-tags multi-prefix sasl server-time setname standard-replies userhost-in-names";
 /// The same to `CAP LS 302`, which gives values (SASL's mechanisms, metadata's limits).
 const ALL_CAPS_302: &str =
-    "account-notify account-tag away-notify batch cap-notify chghost draft/metadata-2=max-subs=50,max-keys=20,max-value-bytes=255 draft/no-implicit-names draft/read-marker echo-message extended-join extended-monitor invite-notify labeled-response message-tags multi-prefix sasl=PLAIN server-time setname standard-replies userhost-in-names";
+    "account-notify account-tag away-notify batch cap-notify chghost draft/channel-rename draft/metadata-2=max-subs=50,max-keys=20,max-value-bytes=255 draft/no-implicit-names draft/read-marker echo-message extended-join extended-monitor invite-notify labeled-response message-tags multi-prefix sasl=PLAIN server-time setname standard-replies userhost-in-names";
 
 /// Registers `nick` after negotiating `caps` (space-separated) with CAP LS 302 / REQ / END.
 fn cap_user(s: &TestServer, nick: &str, caps: &str) -> TestClient {

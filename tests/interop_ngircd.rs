@@ -1340,3 +1340,53 @@ fn ngircds_burst_is_a_netjoin_batch() {
         ]
     );
 }
+
+/// ngIRCd cannot rename channels: with it anywhere in the network, a rename would leave
+/// its users under the old name, so Portico refuses it, on the server linked to ngIRCd and
+/// on a Portico server one hop further (told by `NORENAME`), and nothing changes.
+#[test]
+fn renames_are_refused_while_ngircd_is_in_the_network() {
+    let Some(bin) = binary() else { return };
+    let mut ng = ng_passive(&bin);
+    let hub = start(
+        "irc.test",
+        1,
+        &[Peer {
+            name: "leaf.test",
+            id: 2,
+            dial: None,
+        }],
+        &ng_extra(Dial::Auto(ng.addr())),
+    );
+    let leaf = start(
+        "leaf.test",
+        2,
+        &[Peer {
+            name: "irc.test",
+            id: 1,
+            dial: Some(hub.addr()),
+        }],
+        "casemapping = \"ascii\"\nnick_length = 30\n",
+    );
+    leaf.wait_servers(&["irc.test", NG_NAME]);
+    ng.wait_log("Server \"leaf.test\" registered");
+    let mut lea = leaf.user_on("lea");
+    let mut hubert = hub.user_on("hubert");
+    let mut ngbob = ng.user("ngbob");
+    join(&mut lea, "#stay");
+    join(&mut hubert, "#here");
+    barrier(&mut lea, &mut ngbob);
+    barrier(&mut hubert, &mut ngbob);
+    join(&mut ngbob, "#stay");
+    lea.expect(&format!(":{} JOIN #stay", mask("ngbob")));
+    lea.send("RENAME #stay #moved");
+    lea.expect(&format!(
+        ":leaf.test FAIL RENAME CANNOT_RENAME #stay #moved :Server {NG_NAME} cannot rename channels, so the network would disagree on the name"
+    ));
+    hubert.send("RENAME #here #there");
+    hubert.expect(&format!(
+        ":irc.test FAIL RENAME CANNOT_RENAME #here #there :Server {NG_NAME} cannot rename channels, so the network would disagree on the name"
+    ));
+    ngbob.send("PRIVMSG #stay :same name");
+    lea.expect(&format!(":{} PRIVMSG #stay :same name", mask("ngbob")));
+}

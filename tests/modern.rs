@@ -503,8 +503,25 @@ fn help_and_helpop_answer_704_705_706_and_524() {
     a.send("HELP");
     a.expect(":irc.test 704 alice * :** Help: index **");
     a.expect(":irc.test 705 alice * :HELP <subject> for help on one of:");
-    a.expect(":irc.test 705 alice * :ACCESS ADMIN AUTH AUTHENTICATE AWAY CAP CAPAB CHGHOST");
-    a.skip_until(" 706 alice * :End of /HELP");
+    for line in [
+        "ACCESS ADMIN AUTH AUTHENTICATE AWAY CAP CAPAB CHGHOST",
+        "CHGIDENT CONNECT CREATE DATA DIE DLINE EVENT GLINE",
+        "HELP HELPOP INFO INVITE IRCX ISIRCX ISON JOIN",
+        "KICK KILL KLINE LINKS LIST LISTX LUSERS MAP",
+        "MARKREAD METADATA MODE MONITOR MOTD NAMES NICK NOTICE",
+        "OPER PART PASS PING PONG PRIVMSG PROP QUIT",
+        "REHASH RENAME REPLY REQUEST RESTART SERVER SETNAME SQUIT",
+        "STATS TAGMSG TIME TOPIC UNDLINE UNGLINE UNKLINE USER",
+        "USERHOST VERSION WALLOPS WHISPER WHO WHOIS WHOWAS",
+    ] {
+        a.expect(&format!(":irc.test 705 alice * :{line}"));
+    }
+    a.expect(":irc.test 706 alice * :End of /HELP");
+    a.send("HELP rename");
+    a.expect(":irc.test 704 alice RENAME :** Help: RENAME **");
+    a.expect(":irc.test 705 alice RENAME :RENAME <channel> <new name> [:reason]");
+    a.expect(":irc.test 705 alice RENAME :Channel operators (owners, in a channel that has one): renames a channel; it keeps its members, modes, topic and lists.");
+    a.expect(":irc.test 706 alice RENAME :End of /HELP");
     a.send("HELP FROB");
     a.expect(":irc.test 524 alice FROB :No help available on this topic");
 }

@@ -46,7 +46,7 @@ fn stats_p_shows_each_portals_lag_after_the_first_ping_round() {
         let me = line.split(' ').next().unwrap_or_default().to_string();
         assert!(
             line.starts_with(&format!(
-                "{me} 249 {nick} p :{other} protocol portico 2 caps [ACCOUNT AWAY BMASK CHGHOST EOB IRCX METADATA SETNAME TB] up "
+                "{me} 249 {nick} p :{other} protocol portico 2 caps [ACCOUNT AWAY BMASK CHGHOST EOB IRCX METADATA RENAME SETNAME TB] up "
             )),
             "{line}"
         );

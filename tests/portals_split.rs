@@ -526,7 +526,7 @@ fn a_linked_server_introducing_a_known_server_is_dropped() {
     assert_eq!(burst[0], "PASS linkpw 0210-PORTICO portico|0.1.0");
     assert_eq!(
         burst[1],
-        "CAPAB 1 2 :ACCOUNT AWAY BMASK CHGHOST EOB IRCX METADATA SETNAME TB"
+        "CAPAB 1 2 :ACCOUNT AWAY BMASK CHGHOST EOB IRCX METADATA RENAME SETNAME TB"
     );
     assert_eq!(burst[2], "SERVER a.test 1 1 :Portico IRC server");
     x.send(":x.test SERVER b.test 2 2 :a second b");

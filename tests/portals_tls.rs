@@ -74,10 +74,13 @@ fn portico_servers_link_over_tls_with_a_pinned_fingerprint() {
     b.wait_servers(&["a.test"]);
     let mut alice = a.user_on("alice");
     let mut bob = b.user_on("bob");
-    for c in [&mut alice, &mut bob] {
-        c.send("JOIN #tls");
-        c.skip_until(" 366 ");
-    }
+    // One after the other: joining at once, bob could see alice's JOIN arrive after his
+    // own NAMES, where the last line expects only her private message.
+    alice.send("JOIN #tls");
+    alice.skip_until(" 366 ");
+    b.wait_for("alice in #tls on b.test", |s| s.contains("#tls"));
+    bob.send("JOIN #tls");
+    bob.skip_until(" 366 ");
     alice.skip_until(":bob!~bob@127.0.0.1 JOIN #tls");
     bob.send("PRIVMSG #tls :over the encrypted portal");
     alice.skip_until(":bob!~bob@127.0.0.1 PRIVMSG #tls :over the encrypted portal");

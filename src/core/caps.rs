@@ -40,6 +40,9 @@ pub const ACCOUNT_TAG: Caps = 131072;
 pub const CHGHOST: Caps = 1 << 18;
 /// IRCv3 draft/read-marker: MARKREAD after JOIN and when the account's marker moves.
 pub const READ_MARKER: Caps = 1 << 19;
+/// IRCv3 draft/channel-rename: the client takes `RENAME <old> <new> :<reason>`; others
+/// see a renamed channel as a PART and a JOIN ([`crate::core::handlers::rename`]).
+pub const CHANNEL_RENAME: Caps = 1 << 20;
 
 /// Not a capability: the connection speaks IRCX (set by the IRCX command, never offered in
 /// CAP LS). Lines whose form differs per dialect are rendered once per dialect.
@@ -55,6 +58,7 @@ pub const ALL: &[(&str, Caps)] = &[
     ("batch", BATCH),
     ("cap-notify", CAP_NOTIFY),
     ("chghost", CHGHOST),
+    ("draft/channel-rename", CHANNEL_RENAME),
     ("draft/metadata-2", METADATA),
     ("draft/no-implicit-names", NO_IMPLICIT_NAMES),
     ("draft/read-marker", READ_MARKER),

@@ -9,9 +9,11 @@ use super::handlers::ircx::{
 };
 use super::handlers::{
     bans, channel, chghost, help, message, metadata, mode, monitor, oper, query, read_marker,
-    register, sasl,
+    register, rename, sasl,
 };
-use super::portal::{access as link_access, burst, handshake, oid, props, remote, LinkMsg};
+use super::portal::{
+    access as link_access, burst, handshake, oid, props, remote, rename as link_rename, LinkMsg,
+};
 use super::{ClientId, ConnId, Outbox, ServerId, World};
 use crate::config::Privilege;
 use crate::proto::numeric::{self as n, Numeric};
@@ -231,6 +233,8 @@ pub static COMMANDS: &[Command] = &[
     cmd("MOTD", 0, query::motd, USER),
     cmd("NAMES", 0, channel::names, USER),
     cmd("NICK", 0, register::nick, ANY),
+    // From a link: renames made there cannot reach that server (docs/PROTOCOL.md).
+    cmd("NORENAME", 1, link_rename::no_rename, LINK),
     cmd("NOTICE", 0, message::notice, SHARED),
     cmd("OID", 3, oid::oid, LINK),
     cmd("OPER", 2, oper::oper, USER),
@@ -243,6 +247,8 @@ pub static COMMANDS: &[Command] = &[
     ircx(cmd("PROP", 2, prop::prop, SHARED)),
     cmd("QUIT", 0, register::quit, [Yes, Yes, Users]),
     cmd("REHASH", 0, oper::rehash, oper_here(Rehash)),
+    // From a link: `RENAME <channel-ts> <old> <new> :<reason>` (docs/PROTOCOL.md).
+    cmd("RENAME", 2, rename::rename, SHARED),
     ircx(cmd("REPLY", 3, data::reply, SHARED)),
     ircx(cmd("REQUEST", 3, data::request, SHARED)),
     cmd("RESTART", 0, oper::restart, oper_here(Restart)),

@@ -207,6 +207,8 @@ pub struct World {
     pub metadata: handlers::metadata::store::Metadata,
     /// IRCv3 draft/read-marker: accounts' read markers ([`handlers::read_marker`]).
     pub read_markers: handlers::read_marker::ReadMarkers,
+    /// Channels renamed lately, by their old names (`portal::rename`).
+    pub renames: portal::rename::Recent,
     pub now: Clock,
 }
 
@@ -253,6 +255,7 @@ impl World {
             sasl: HashMap::new(),
             metadata: Default::default(),
             read_markers: Default::default(),
+            renames: Default::default(),
             now,
         };
         w.isupport = isupport::tokens(&w.config);
@@ -264,6 +267,8 @@ impl World {
             uplink: state::ME,
             via: None,
             users: 0,
+            no_rename: false,
+            seen_ms: 0,
         };
         w.servers.insert(me);
         let channels = w.config.channel.clone();

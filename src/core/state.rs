@@ -263,6 +263,12 @@ pub struct Server {
     pub via: Option<ConnId>,
     /// Users on it, for LUSERS and MAP.
     pub users: usize,
+    /// The server that introduced it said its way there crosses a link without `RENAME`
+    /// (`NORENAME`; `portal::rename`).
+    pub no_rename: bool,
+    /// When it appeared here (monotonic ms): lines from a server that came after a rename
+    /// are not racing it (`portal::rename`).
+    pub seen_ms: u64,
 }
 
 /// A connection still registering.

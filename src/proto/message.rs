@@ -41,6 +41,18 @@ impl<'a> Message<'a> {
     pub fn len(&self) -> usize {
         self.nparams as usize
     }
+    /// The same message with parameter `i` replaced (a channel's name now, for a line
+    /// that names it by its name before a rename).
+    pub fn with_param<'b>(&self, i: usize, p: &'b [u8]) -> Message<'b>
+    where
+        'a: 'b,
+    {
+        let mut m: Message<'b> = self.clone();
+        if i < m.len() {
+            m.params[i] = p;
+        }
+        m
+    }
     pub fn is_empty(&self) -> bool {
         self.nparams == 0
     }

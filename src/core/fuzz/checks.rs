@@ -64,7 +64,16 @@ pub(super) fn rfc_form(line: &[u8]) -> bool {
     };
     let native = matches!(
         msg.command,
-        b"SJOIN" | b"TB" | b"BMASK" | b"EOB" | b"CAPAB" | b"TAGMSG" | b"SETNAME" | b"CHGHOST"
+        b"SJOIN"
+            | b"TB"
+            | b"BMASK"
+            | b"EOB"
+            | b"CAPAB"
+            | b"TAGMSG"
+            | b"SETNAME"
+            | b"CHGHOST"
+            | b"RENAME"
+            | b"NORENAME"
     ) || msg.command == b"NICK" && msg.len() >= 8;
     !native && msg.tags.is_none()
 }

@@ -345,6 +345,13 @@ impl Fuzz {
                 v
             }
             "INVITE" => vec![self.nick(), self.chan()],
+            "RENAME" => {
+                let mut v = vec![self.chan(), self.chan()];
+                if opt {
+                    v.push(self.text());
+                }
+                v
+            }
             "TOPIC" => {
                 let mut v = vec![self.chan()];
                 if opt {

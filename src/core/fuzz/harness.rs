@@ -406,7 +406,14 @@ impl Fuzz {
     /// Keeps a few users and a few half-open connections around.
     pub(super) fn replenish(&mut self) {
         if self.users().len() < 6 {
-            self.register();
+            let refused = self.register().is_none_or(|c| !self.open.contains(&c));
+            // A fuzzed manager's `ACCESS $|* ADD DENY *` (or a lone GRANT) refuses every
+            // newcomer, and with nobody left to delete it the rest of the run would test
+            // nothing: clear the server lists, as an operator would from the config.
+            if refused && self.users().is_empty() {
+                self.w.access.server = Default::default();
+                self.w.access.network = Default::default();
+            }
         }
         if self.unregistered().len() < 2 {
             if let Some(c) = self.open_conn() {

@@ -35,7 +35,7 @@ impl Fuzz {
         let conn = self.portal_conn(name)?;
         self.feed(conn, b"PASS linkpw 0210-PORTICO portico|0.1.0");
         let capab = self.rng.pick_bytes(&[
-            &b"CAPAB 1 2 :EOB AWAY TB BMASK SETNAME IRCX"[..],
+            &b"CAPAB 1 2 :EOB AWAY TB BMASK SETNAME IRCX RENAME"[..],
             b"CAPAB 1 2 :EOB AWAY TB BMASK SETNAME IRCX",
             b"CAPAB 1 2 :EOB AWAY TB BMASK SETNAME",
             b"CAPAB 1 1 :EOB",
@@ -361,7 +361,7 @@ impl Fuzz {
             "MODE", "UMODE", "KICK", "KICK", "PART", "TOPIC", "TB", "BMASK", "KILL", "PRIVMSG",
             "PRIVMSG", "NOTICE", "TAGMSG", "AWAY", "INVITE", "WALLOPS", "SETNAME", "EOB", "QUIT",
             "PING", "PONG", "JUNK", "SQUIT", "PROP", "PROP", "BPROP", "WHISPER", "DATA", "GAG",
-            "OID", "OID", "KNOCK", "ACCESS", "ACCESS", "BACCESS",
+            "OID", "OID", "KNOCK", "ACCESS", "ACCESS", "BACCESS", "RENAME", "NORENAME",
         ];
         let mut verb = *self.rng.pick(VERBS);
         if verb == "SQUIT" && self.rng.chance(5, 6) {
@@ -373,7 +373,7 @@ impl Fuzz {
         let tags = self.tags();
         let server_src = matches!(
             verb,
-            "NICK" | "SERVER" | "SJOIN" | "TB" | "BMASK" | "BPROP" | "OID" | "BACCESS"
+            "NICK" | "SERVER" | "SJOIN" | "TB" | "BMASK" | "BPROP" | "OID" | "BACCESS" | "NORENAME"
         );
         let prefix = self.link_prefix(link, !server_src);
         let mut p: Vec<Vec<u8>> = match verb {
@@ -453,6 +453,8 @@ impl Fuzz {
             }
             "KICK" => vec![self.chan(), self.nick(), self.text()],
             "PART" => vec![self.chan(), self.text()],
+            "RENAME" => vec![self.num(), self.chan(), self.chan(), self.text()],
+            "NORENAME" => vec![self.server_name()],
             "TOPIC" => vec![self.chan(), self.num(), self.text()],
             "TB" => vec![self.chan(), self.num(), self.mask(), self.text()],
             "BMASK" => {

@@ -282,17 +282,7 @@ fn refusal(
 /// Shows local members (the joiner included, if local) that `cid` joined: plain or
 /// extended-join form, and its away state to away-notify clients.
 pub fn announce_join(w: &mut World, ch: ChanId, cid: ClientId, out: &mut Outbox) {
-    let c = &w.clients[cid];
-    let chan_name = &*w.channels[ch].name;
-    let plain = c.line("JOIN").arg(chan_name).finish();
-    // extended-join: the account, `*` when logged out.
-    let ext = c
-        .line("JOIN")
-        .arg(chan_name)
-        .arg(w.account(cid).unwrap_or("*"))
-        .trailing(&c.realname)
-        .finish();
-    let mut m = w.user_msg(cid, plain).with_ext_join(ext);
+    let mut m = join_msg(w, ch, cid);
     w.to_channel_about(ch, cid, &mut m, out);
     if let Some(away) = &w.clients[cid].away {
         // away-notify: members learn the newcomer is away without polling.
@@ -313,7 +303,22 @@ pub fn announce_join(w: &mut World, ch: ChanId, cid: ClientId, out: &mut Outbox)
     }
 }
 
-fn send_topic(w: &World, conn: ConnId, ch: ChanId, out: &mut Outbox) {
+/// `cid`'s JOIN of `ch`, in the plain and the extended-join form.
+pub fn join_msg(w: &World, ch: ChanId, cid: ClientId) -> Msg {
+    let c = &w.clients[cid];
+    let chan_name = &*w.channels[ch].name;
+    let plain = c.line("JOIN").arg(chan_name).finish();
+    // extended-join: the account, `*` when logged out.
+    let ext = c
+        .line("JOIN")
+        .arg(chan_name)
+        .arg(w.account(cid).unwrap_or("*"))
+        .trailing(&c.realname)
+        .finish();
+    w.user_msg(cid, plain).with_ext_join(ext)
+}
+
+pub fn send_topic(w: &World, conn: ConnId, ch: ChanId, out: &mut Outbox) {
     let chan = &w.channels[ch];
     match &chan.topic {
         Some(t) => {

@@ -58,6 +58,7 @@ static HELP: &[(&str, &[&str])] = &[
     ("PROP", &["PROP <object> [property[,...]] [:value]", "IRCX: reads or sets channel properties (TOPIC, ONJOIN, MEMBERKEY, LAG...)."]),
     ("QUIT", &["QUIT [:reason]", "Disconnects you from the server."]),
     ("REHASH", &["REHASH", "Operators: reloads the configuration file."]),
+    ("RENAME", &["RENAME <channel> <new name> [:reason]", "Channel operators (owners, in a channel that has one): renames a channel; it keeps its members, modes, topic and lists."]),
     ("REPLY", &["REPLY <target> <tag> :<data>", "IRCX: answers a REQUEST with tagged data."]),
     ("REQUEST", &["REQUEST <target> <tag> :<data>", "IRCX: sends a tagged request to a user or channel."]),
     (

@@ -12,6 +12,7 @@ pub mod oper;
 pub mod query;
 pub mod read_marker;
 pub mod register;
+pub mod rename;
 pub mod sasl;
 #[cfg(test)]
 mod sasl_tests;

@@ -66,7 +66,7 @@ fn sasl_conn(t: &mut TestWorld, nick: &str) -> ConnId {
         t.ask(c, "CAP LS 302"),
         vec![
             ":irc.test CAP * LS :account-notify account-tag away-notify batch cap-notify chghost \
-             draft/metadata-2=max-subs=50,max-keys=20,max-value-bytes=255 \
+             draft/channel-rename draft/metadata-2=max-subs=50,max-keys=20,max-value-bytes=255 \
              draft/no-implicit-names draft/read-marker echo-message extended-join extended-monitor \
              invite-notify labeled-response message-tags multi-prefix sasl=PLAIN \
              server-time setname standard-replies userhost-in-names"

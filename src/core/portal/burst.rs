@@ -122,6 +122,9 @@ impl World {
         for i in order {
             if self.servers[i].via != Some(conn) {
                 self.send_link(conn, &self.server_msg(i), out);
+                if let Some(m) = self.no_rename_msg(i) {
+                    self.send_link(conn, &m, out);
+                }
             }
         }
         for (cid, c) in &self.clients {
@@ -282,7 +285,7 @@ fn join_events(w: &mut World, ch: ChanId, cid: ClientId, created: bool) {
 }
 
 /// Our channel is younger: its modes, bans and statuses go; local members are told.
-fn lose_channel_ts(w: &mut World, ch: ChanId, ts: u64, src: &str, out: &mut Outbox) {
+pub(crate) fn lose_channel_ts(w: &mut World, ch: ChanId, ts: u64, src: &str, out: &mut Outbox) {
     if w.events_wanted() {
         let (name, oid) = (w.channels[ch].name.to_string(), w.channels[ch].oid_str());
         w.raise_event(
@@ -335,7 +338,7 @@ fn lose_channel_ts(w: &mut World, ch: ChanId, ts: u64, src: &str, out: &mut Outb
 }
 
 /// Adds the modes in `words` (`+ntk key`) to the channel, announcing what changed.
-fn merge_modes(w: &mut World, ch: ChanId, words: &[&[u8]], src: &str, out: &mut Outbox) {
+pub(crate) fn merge_modes(w: &mut World, ch: ChanId, words: &[&[u8]], src: &str, out: &mut Outbox) {
     let Some((modes, mut args)) = words.split_first().map(|(m, rest)| (*m, rest.iter())) else {
         return;
     };
@@ -384,7 +387,7 @@ fn merge_modes(w: &mut World, ch: ChanId, words: &[&[u8]], src: &str, out: &mut 
 }
 
 /// Shows local members mode changes made by a merge, at most four parameters a line.
-fn announce_modes(
+pub(crate) fn announce_modes(
     w: &mut World,
     ch: ChanId,
     src: &str,
@@ -418,7 +421,7 @@ fn announce_modes(
 }
 
 /// Puts a remote user into a channel and shows the JOIN (and any status) to local members.
-fn join_member(
+pub(crate) fn join_member(
     w: &mut World,
     ch: ChanId,
     cid: ClientId,

@@ -339,6 +339,8 @@ fn register_link(
         uplink: ME,
         via: Some(conn),
         users: 0,
+        no_rename: false,
+        seen_ms: w.now.mono_ms,
     });
     let now = w.now.mono_ms;
     let dialect = if rfc {
@@ -354,8 +356,7 @@ fn register_link(
     );
     out.linked.push(p.name.clone());
     w.raise_event(EventType::Server, "LINK", None, &[&p.name], None);
-    let intro = w.server_msg(idx);
-    w.to_links(None, &intro, out);
+    w.announce_server(idx, None, out);
     w.links.push(conn);
     w.send_burst(conn, out);
 }

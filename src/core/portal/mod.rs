@@ -26,6 +26,7 @@ pub mod owners;
 pub mod props;
 pub mod relay;
 pub mod remote;
+pub mod rename;
 pub mod rfc2813;
 #[cfg(test)]
 mod tests;
@@ -59,6 +60,9 @@ pub mod cap {
     pub const METADATA: u32 = 128;
     /// A user's new username and host (`:<nick> CHGHOST <user> <host>`).
     pub const CHGHOST: u32 = 256;
+    /// Channel renames (`RENAME`) and which servers are reached over links without it
+    /// (`NORENAME`): a rename needs every server of the network to have it.
+    pub const RENAME: u32 = 512;
     pub const ALL: &[(&str, u32)] = &[
         ("ACCOUNT", ACCOUNT),
         ("AWAY", AWAY),
@@ -67,6 +71,7 @@ pub mod cap {
         ("EOB", EOB),
         ("IRCX", IRCX),
         ("METADATA", METADATA),
+        ("RENAME", RENAME),
         ("SETNAME", SETNAME),
         ("TB", TB),
     ];

@@ -74,6 +74,16 @@ impl World {
         let Some(src) = self.link_source(conn, msg) else {
             return;
         };
+        // A line that crossed a rename names the channel by its old name.
+        let renamed = self.redirect_renamed(src, msg);
+        let redirected;
+        let msg = match &renamed {
+            Some((i, name)) => {
+                redirected = msg.with_param(*i, name.as_bytes());
+                &redirected
+            }
+            None => msg,
+        };
         let mut ctx = Ctx {
             w: self,
             conn,
@@ -189,14 +199,15 @@ pub fn new_server(ctx: &mut Ctx<'_>, uplink: ServerId, msg: &Message<'_>) {
         uplink,
         via: Some(conn),
         users: 0,
+        no_rename: false,
+        seen_ms: w.now.mono_ms,
     });
     w.raise_event(EventType::Server, "LINK", None, &[&name], None);
     info!(
         "portal: {name} joined the network behind {}",
         w.servers[uplink].name
     );
-    let intro = w.server_msg(idx);
-    ctx.propagate(&intro);
+    w.announce_server(idx, Some(conn), ctx.out);
 }
 
 /// `SQUIT <server> [:reason]`. From an operator here: drop our link to it, or send the

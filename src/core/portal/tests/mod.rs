@@ -27,7 +27,7 @@ pub(super) const ALL_META: &str = "AWAY BMASK EOB IRCX METADATA SETNAME TB";
 /// Our half of a native handshake, as sent to any inbound native peer.
 pub(super) const OUR_HANDSHAKE: [&str; 3] = [
     "PASS pw 0210-PORTICO portico|0.1.0",
-    "CAPAB 1 2 :ACCOUNT AWAY BMASK CHGHOST EOB IRCX METADATA SETNAME TB",
+    "CAPAB 1 2 :ACCOUNT AWAY BMASK CHGHOST EOB IRCX METADATA RENAME SETNAME TB",
     "SERVER irc.test 1 1 :Portico IRC server",
 ];
 
