@@ -822,11 +822,10 @@ fn nick_collision_on_relink_kills_both_users() {
     p.user_on("dup");
 }
 
-/// Portico leaf - Portico hub - ngIRCd: one network for users on all three.
-#[test]
-fn chain_portico_portico_ngircd_is_one_network() {
-    let Some(bin) = binary() else { return };
-    let mut ng = ng_passive(&bin);
+/// A Portico leaf linked to a Portico hub linked to ngIRCd (hub `irc.test` dials it), all
+/// three linked and synced.
+fn leaf_hub_ngircd(bin: &Path) -> (Ngircd, TestServer, TestServer) {
+    let mut ng = ng_passive(bin);
     let hub = start(
         "irc.test",
         1,
@@ -849,6 +848,14 @@ fn chain_portico_portico_ngircd_is_one_network() {
     );
     leaf.wait_servers(&["irc.test", NG_NAME]);
     ng.wait_log("Server \"leaf.test\" registered");
+    (ng, hub, leaf)
+}
+
+/// Portico leaf - Portico hub - ngIRCd: one network for users on all three.
+#[test]
+fn chain_portico_portico_ngircd_is_one_network() {
+    let Some(bin) = binary() else { return };
+    let (ng, hub, leaf) = leaf_hub_ngircd(&bin);
     let mut lea = leaf.user_on("lea");
     let mut hubert = hub.user_on("hubert");
     let mut ngbob = ng.user("ngbob");
@@ -1347,29 +1354,7 @@ fn ngircds_burst_is_a_netjoin_batch() {
 #[test]
 fn renames_are_refused_while_ngircd_is_in_the_network() {
     let Some(bin) = binary() else { return };
-    let mut ng = ng_passive(&bin);
-    let hub = start(
-        "irc.test",
-        1,
-        &[Peer {
-            name: "leaf.test",
-            id: 2,
-            dial: None,
-        }],
-        &ng_extra(Dial::Auto(ng.addr())),
-    );
-    let leaf = start(
-        "leaf.test",
-        2,
-        &[Peer {
-            name: "irc.test",
-            id: 1,
-            dial: Some(hub.addr()),
-        }],
-        "casemapping = \"ascii\"\nnick_length = 30\n",
-    );
-    leaf.wait_servers(&["irc.test", NG_NAME]);
-    ng.wait_log("Server \"leaf.test\" registered");
+    let (ng, hub, leaf) = leaf_hub_ngircd(&bin);
     let mut lea = leaf.user_on("lea");
     let mut hubert = hub.user_on("hubert");
     let mut ngbob = ng.user("ngbob");
