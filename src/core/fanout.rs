@@ -347,6 +347,16 @@ impl World {
         msg: &mut Msg,
         out: &mut Outbox,
     ) {
+        if status == Status::NONE {
+            // The common case, no status to check: the dense list, no client lookups.
+            for m in &self.channels[ch].local {
+                if Some(m.cid) == except || (tagmsg && m.caps & caps::MESSAGE_TAGS == 0) {
+                    continue;
+                }
+                out.send(m.conn, msg.for_caps(m.caps));
+            }
+            return;
+        }
         for (&member, &flags) in &self.channels[ch].members {
             if Some(member) == except || !flags.at_least(status) {
                 continue;

@@ -412,6 +412,7 @@ impl World {
     pub fn part_channel(&mut self, ch: super::ChanId, cid: ClientId) {
         let chan = &mut self.channels[ch];
         chan.members.remove(&cid);
+        chan.drop_local(cid);
         chan.invites.retain(|&i| i != cid);
         if chan.members.is_empty() && !chan.is_registered() {
             self.remove_channel(ch);

@@ -45,6 +45,7 @@ pub mod network;
 pub mod owner_view;
 pub mod paging;
 pub mod portal;
+pub mod roster;
 pub mod state;
 #[cfg(test)]
 pub mod testing;

@@ -161,6 +161,8 @@ pub struct Channel {
     pub bans: Vec<Ban>,
     pub invites: Vec<ClientId>,
     pub members: HashMap<ClientId, Status>,
+    /// The local members again, dense, for channel messages (`core::roster`).
+    pub local: Vec<crate::core::roster::LocalMember>,
     /// IRCX properties (PROP), allocated when the first one is set.
     pub props: Option<Box<crate::core::handlers::ircx::prop::Props>>,
     /// IRCX ACCESS entries, allocated with the first one.
@@ -191,6 +193,7 @@ impl Channel {
             bans: Vec::new(),
             invites: Vec::new(),
             members: HashMap::new(),
+            local: Vec::new(),
             props: None,
             access: None,
             exceptions: None,

@@ -177,6 +177,7 @@ impl TestWorld {
     }
 
     fn apply(&mut self, out: Outbox) {
+        self.w.check_rosters();
         for (c, line) in out.sends {
             self.sent[c.index()].push(
                 String::from_utf8_lossy(&line)

@@ -135,7 +135,7 @@ pub fn join_one(
                     return Ok(());
                 }
             }
-            w.channels[ch].members.insert(cid, status);
+            w.add_member(ch, cid, status);
             w.channels[ch].invites.retain(|&i| i != cid);
             (ch, false)
         }
@@ -157,8 +157,7 @@ pub fn join_one(
             chan.limit = initial.limit;
             // An IRCX creator owns the channel; RFC clients get the op they expect.
             let ircx = w.clients[cid].caps & caps::DIALECT_IRCX != 0;
-            chan.members
-                .insert(cid, if ircx { Status::OWNER } else { Status::OP });
+            w.add_member(ch, cid, if ircx { Status::OWNER } else { Status::OP });
             if w.events_wanted() {
                 let (oid, mask) = (w.channels[ch].oid_str(), w.clients[cid].mask());
                 let params: &[&str] = &[name, &oid, &mask];

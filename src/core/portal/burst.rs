@@ -330,7 +330,7 @@ pub(crate) fn lose_channel_ts(w: &mut World, ch: ChanId, ts: u64, src: &str, out
         for d in flags.each() {
             removed.push((d.letter, w.clients[cid].nick.to_string()));
         }
-        w.channels[ch].members.insert(cid, Status::NONE);
+        w.add_member(ch, cid, Status::NONE);
     }
     announce_modes(w, ch, src, false, &removed, out);
     super::props::lose_props(w, ch, src, out);
@@ -436,13 +436,13 @@ pub(crate) fn join_member(
     if let Some(old) = w.channels[ch].members.get(&cid).copied() {
         let added = flags.without(old);
         if !added.is_empty() {
-            w.channels[ch].members.insert(cid, old.with(added));
+            w.add_member(ch, cid, old.with(added));
             let changes = status_changes(w, added);
             announce_modes(w, ch, src, true, &changes, out);
         }
         return;
     }
-    w.channels[ch].members.insert(cid, flags);
+    w.add_member(ch, cid, flags);
     w.channels[ch].invites.retain(|&i| i != cid);
     w.clients[cid].chans.push(ch);
     crate::core::handlers::channel::announce_join(w, ch, cid, out);

@@ -85,6 +85,7 @@ fn a_gagged_user_reaches_nobody_and_is_not_told() {
     for who in [a, b] {
         let cid = client(&t, who);
         t.w.clients[cid].caps |= caps::ECHO_MESSAGE | caps::MESSAGE_TAGS;
+        t.w.caps_changed(cid);
     }
     assert_eq!(t.ask(e, "MODE alice +z"), vec![":erin MODE alice :+z"]);
     nothing_for(&mut t, &[a, b, c, d]);

@@ -137,6 +137,7 @@ pub fn ircx(ctx: &mut Ctx<'_>, _msg: &Message<'_>) -> HResult {
     match ctx.src {
         Source::Local(cid) => {
             ctx.w.clients[cid].caps |= caps::DIALECT_IRCX;
+            ctx.w.caps_changed(cid);
             send_ircx_state(ctx);
             if switched {
                 let w = &mut *ctx.w;
