@@ -90,6 +90,9 @@ pub struct Server {
     dirty: Vec<usize>,
     /// Connections with queued output that an earlier turn did not get to, oldest first.
     carried: Vec<usize>,
+    /// Connections whose own input this turn queued output (their answers): written first,
+    /// ahead of any crowd, so a client's PONG never waits behind a busy channel's members.
+    answers: Vec<usize>,
     /// Connections whose read budget ran out with input possibly left in the socket.
     pending_read: Vec<usize>,
     /// Connections with lines held back by flood control.
@@ -165,6 +168,7 @@ impl Server {
             closing: Vec::new(),
             cuts: VecDeque::new(),
             carried: Vec::new(),
+            answers: Vec::new(),
             waker,
             checker,
             request: Arc::new(AtomicU8::new(RUN)),
@@ -922,6 +926,9 @@ impl Server {
                 .close_conn(ConnId::from_index(k), "Excess Flood", &mut self.out);
         }
         self.apply(now);
+        if self.conns.get(k).is_some_and(|c| c.in_dirty) && self.answers.last() != Some(&k) {
+            self.answers.push(k);
+        }
     }
 
     /// [`Server::process`] for a WebSocket connection: the messages in `data` become lines
@@ -1050,6 +1057,15 @@ impl Server {
     /// client and its answer for more than a turn.
     fn flush_dirty(&mut self, now: Clock) {
         let mut still = Vec::new();
+        // Answers first. They are bounded by the connections read this turn (at most one
+        // poll's events); each is also in `dirty` or `carried`, where it is found empty (no
+        // write) or with what came since.
+        let answers = std::mem::take(&mut self.answers);
+        for &k in &answers {
+            self.flush_conn(k, now, &mut still);
+        }
+        self.answers = answers;
+        self.answers.clear();
         let (mut old, mut fresh) = (
             std::mem::take(&mut self.carried),
             std::mem::take(&mut self.dirty),
@@ -1064,37 +1080,45 @@ impl Server {
         let mut later = old_tail;
         later.extend(fresh_rest);
         for k in old.into_iter().chain(fresh).chain(old_rest) {
-            let Some(c) = self.conns.get_mut(k) else {
-                continue;
-            };
-            if c.state == State::Dead || !c.writable {
-                c.in_dirty = false;
-                continue;
-            }
-            let queued = c.sendq.len();
-            let flushed = match self.tls.get_mut(&k).filter(|_| c.tls) {
-                Some(tls) => tls.flush(&mut c.sendq, &mut c.stream),
-                None => c.sendq.flush(&mut c.stream),
-            };
-            self.traffic.bytes_out += (queued - c.sendq.len()) as u64;
-            match flushed {
-                Ok(Flushed::Empty) => c.in_dirty = false,
-                Ok(Flushed::Blocked) => {
-                    c.writable = false;
-                    c.in_dirty = false;
-                }
-                Ok(Flushed::Budget) => still.push(k),
-                Err(e) => {
-                    c.in_dirty = false;
-                    self.lost(k, &format!("Write error: {e}"), now);
-                }
-            }
+            self.flush_conn(k, now, &mut still);
         }
         // `lost` fans out a QUIT or a netsplit and marks those connections dirty: they are
         // in `self.dirty` now. Replacing it would leave them flagged but never flushed.
         // A connection whose write budget ran out waits behind the ones not reached.
         later.append(&mut still);
         self.carried = later;
+    }
+
+    /// Writes what `k` has queued, up to its write budget (then it goes on `still`);
+    /// returns the bytes written.
+    fn flush_conn(&mut self, k: usize, now: Clock, still: &mut Vec<usize>) -> usize {
+        let Some(c) = self.conns.get_mut(k) else {
+            return 0;
+        };
+        if c.state == State::Dead || !c.writable {
+            c.in_dirty = false;
+            return 0;
+        }
+        let queued = c.sendq.len();
+        let flushed = match self.tls.get_mut(&k).filter(|_| c.tls) {
+            Some(tls) => tls.flush(&mut c.sendq, &mut c.stream),
+            None => c.sendq.flush(&mut c.stream),
+        };
+        let written = queued - c.sendq.len();
+        self.traffic.bytes_out += written as u64;
+        match flushed {
+            Ok(Flushed::Empty) => c.in_dirty = false,
+            Ok(Flushed::Blocked) => {
+                c.writable = false;
+                c.in_dirty = false;
+            }
+            Ok(Flushed::Budget) => still.push(k),
+            Err(e) => {
+                c.in_dirty = false;
+                self.lost(k, &format!("Write error: {e}"), now);
+            }
+        }
+        written
     }
 
     /// The peer is gone (EOF or an error): the core fans out the QUIT now; the slab entry
