@@ -193,18 +193,25 @@ pub fn join_one(
     if !w.links.is_empty() {
         link_join(w, ch, cid, ctx.out);
     }
-    if w.channels[ch].topic.is_some() {
-        send_topic(w, ctx.conn, ch, ctx.out);
-    }
-    // draft/read-marker: before the RPL_ENDOFNAMES that follows the JOIN.
-    super::read_marker::on_join(w, ctx.conn, cid, ch, ctx.out);
-    // IRCv3 draft/no-implicit-names: the client asks for NAMES when it wants them.
-    if w.clients[cid].caps & caps::NO_IMPLICIT_NAMES == 0 {
-        send_names(w, ctx.conn, cid, ch, ctx.out);
-    }
-    super::metadata::notify::on_join(w, ctx.conn, cid, ch, ctx.out);
+    after_join(w, ctx.conn, cid, ch, ctx.out);
     send_greeting(w, ch, cid, Prop::OnJoin, ctx.out);
     Ok(())
+}
+
+/// What a client gets after its own JOIN line, wherever the join came from (JOIN, a rename
+/// shown as PART and JOIN, channels merged by a link): the topic, its read marker, NAMES
+/// and the channel's metadata.
+pub fn after_join(w: &mut World, conn: ConnId, cid: ClientId, ch: ChanId, out: &mut Outbox) {
+    if w.channels[ch].topic.is_some() {
+        send_topic(w, conn, ch, out);
+    }
+    // draft/read-marker: before the RPL_ENDOFNAMES that follows the JOIN.
+    super::read_marker::on_join(w, conn, cid, ch, out);
+    // IRCv3 draft/no-implicit-names: the client asks for NAMES when it wants them.
+    if w.clients[cid].caps & caps::NO_IMPLICIT_NAMES == 0 {
+        send_names(w, conn, cid, ch, out);
+    }
+    super::metadata::notify::on_join(w, conn, cid, ch, out);
 }
 
 /// Tells other servers of a local join. A channel new to the network (just created, or

@@ -14,7 +14,7 @@
 
 use crate::core::caps;
 use crate::core::dispatch::{err, Ctx, HResult};
-use crate::core::handlers::channel::{cut, join_msg, send_names, send_topic};
+use crate::core::handlers::channel::{after_join, cut, join_msg};
 use crate::core::handlers::mode::NOT_OWNER;
 use crate::core::modes::Status;
 use crate::core::portal::{cap, LinkMsg};
@@ -152,6 +152,7 @@ pub fn apply(w: &mut World, ch: ChanId, new: &str, by: ClientId, reason: &[u8], 
     }
     w.channels[ch].name = new.into();
     let key = w.fold(new);
+    w.read_markers.rename(&old_key, &key);
     w.chan_names.insert(key, ch);
     w.remember_rename(ch, &old);
     let case_only = old_key == w.fold(new);
@@ -197,13 +198,7 @@ pub fn rejoin(
     out.send(conn, part.for_caps(member_caps));
     let mut join = join_msg(w, ch, member);
     out.send(conn, join.for_caps(member_caps));
-    if w.channels[ch].topic.is_some() {
-        send_topic(w, conn, ch, out);
-    }
-    if member_caps & caps::NO_IMPLICIT_NAMES == 0 {
-        send_names(w, conn, member, ch, out);
-    }
-    crate::core::handlers::metadata::notify::on_join(w, conn, member, ch, out);
+    after_join(w, conn, member, ch, out);
 }
 
 #[cfg(test)]

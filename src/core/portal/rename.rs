@@ -13,9 +13,8 @@
 //! another timestamp is a new channel of that name).
 
 use super::{burst, cap, LinkMsg};
-use crate::core::caps;
 use crate::core::dispatch::{Ctx, HResult, Source};
-use crate::core::handlers::channel::{send_names, send_topic, set_topic};
+use crate::core::handlers::channel::{after_join, set_topic};
 use crate::core::handlers::rename;
 use crate::core::modes::Status;
 use crate::core::state::{Ban, Topic, ME};
@@ -355,12 +354,7 @@ fn absorb(w: &mut World, into: ChanId, taken: Taken, src: &str, out: &mut Outbox
     // Those who were in the taken channel here saw their JOIN; the rest of a JOIN's burst.
     for cid in fresh {
         if let Some(conn) = w.clients[cid].conn {
-            if w.channels[into].topic.is_some() {
-                send_topic(w, conn, into, out);
-            }
-            if w.clients[cid].caps & caps::NO_IMPLICIT_NAMES == 0 {
-                send_names(w, conn, cid, into, out);
-            }
+            after_join(w, conn, cid, into, out);
         }
     }
     let ours = (w.channels[into].oid_ms, w.channels[into].oid);
