@@ -56,6 +56,17 @@ impl ReadMarkers {
             }
         }
     }
+
+    /// A channel was renamed (folded names): every account's marker moves with it, the
+    /// newer one kept if the account had one under the new name too.
+    pub fn rename(&mut self, old: &str, new: &str) {
+        for map in self.by_account.values_mut() {
+            if let Some(ms) = map.remove(old) {
+                let kept = map.entry(new.into()).or_insert(ms);
+                *kept = (*kept).max(ms);
+            }
+        }
+    }
 }
 
 /// `MARKREAD <target> [timestamp=…]`: without a timestamp a get, with one a set.
@@ -176,6 +187,17 @@ pub fn on_join(w: &World, conn: ConnId, cid: ClientId, ch: ChanId, out: &mut Out
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn markers_follow_a_renamed_channel() {
+        let mut m = ReadMarkers::default();
+        m.advance("a", "#old", 10);
+        m.advance("b", "#old", 30);
+        m.advance("b", "#new", 20);
+        m.rename("#old", "#new");
+        assert_eq!((m.get("a", "#old"), m.get("a", "#new")), (None, Some(10)));
+        assert_eq!((m.get("b", "#old"), m.get("b", "#new")), (None, Some(30)));
+    }
 
     #[test]
     fn markers_only_move_forward_and_are_bounded() {
