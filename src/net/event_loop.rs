@@ -1058,11 +1058,13 @@ impl Server {
     fn flush_dirty(&mut self, now: Clock) {
         let mut still = Vec::new();
         // Answers first. They are bounded by the connections read this turn (at most one
-        // poll's events); each is also in `dirty` or `carried`, where it is found empty (no
-        // write) or with what came since.
+        // poll's events); each is also in `dirty` or `carried` (it is `in_dirty`), where it
+        // is found empty (no write) or with what is left. So one whose write budget runs out
+        // here is not put on `still`: that would list it twice.
         let answers = std::mem::take(&mut self.answers);
+        let mut again = Vec::new();
         for &k in &answers {
-            self.flush_conn(k, now, &mut still);
+            self.flush_conn(k, now, &mut again);
         }
         self.answers = answers;
         self.answers.clear();
