@@ -5,7 +5,7 @@
 //!
 //! The map stays the source of truth. Every copied field is written here, where its source
 //! changes: membership ([`World::add_member`], `World::part_channel`) and capabilities
-//! ([`World::caps_changed`]). A client's connection never changes while it is in a channel.
+//! ([`World::set_caps`]). A client's connection never changes while it is in a channel.
 
 use super::caps::Caps;
 use super::modes::Status;
@@ -48,11 +48,13 @@ impl World {
         }
     }
 
-    /// `cid`'s capabilities (or dialect) changed: its channels' copies follow.
-    pub fn caps_changed(&mut self, cid: ClientId) {
+    /// Sets `cid`'s capabilities (and dialect bits), and its channels' copies with them:
+    /// the one way a registered client's caps change, so no copy can go stale.
+    pub fn set_caps(&mut self, cid: ClientId, bits: crate::core::caps::Caps) {
         let World {
             clients, channels, ..
         } = self;
+        clients[cid].caps = bits;
         let c = &clients[cid];
         for &ch in &c.chans {
             if let Some(m) = channels[ch].local.iter_mut().find(|m| m.cid == cid) {

@@ -224,8 +224,7 @@ fn sts_value(w: &World, conn: ConnId) -> Option<String> {
 fn set_caps(w: &mut World, conn: ConnId, bits: caps::Caps) {
     match w.local(conn).and_then(|l| l.client) {
         Some(c) => {
-            w.clients[c].caps = bits;
-            w.caps_changed(c);
+            w.set_caps(c, bits);
         }
         None => {
             if let Some(r) = w.reg_mut(conn) {

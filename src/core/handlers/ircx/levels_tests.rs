@@ -84,8 +84,8 @@ fn a_gagged_user_reaches_nobody_and_is_not_told() {
     // alice and bob see echoes and tags, so a missing line is no accident of capabilities.
     for who in [a, b] {
         let cid = client(&t, who);
-        t.w.clients[cid].caps |= caps::ECHO_MESSAGE | caps::MESSAGE_TAGS;
-        t.w.caps_changed(cid);
+        let bits = t.w.clients[cid].caps | caps::ECHO_MESSAGE | caps::MESSAGE_TAGS;
+        t.w.set_caps(cid, bits);
     }
     assert_eq!(t.ask(e, "MODE alice +z"), vec![":erin MODE alice :+z"]);
     nothing_for(&mut t, &[a, b, c, d]);

@@ -136,8 +136,8 @@ pub fn ircx(ctx: &mut Ctx<'_>, _msg: &Message<'_>) -> HResult {
     let switched = !ctx.w.is_ircx(ctx.conn);
     match ctx.src {
         Source::Local(cid) => {
-            ctx.w.clients[cid].caps |= caps::DIALECT_IRCX;
-            ctx.w.caps_changed(cid);
+            let bits = ctx.w.clients[cid].caps | caps::DIALECT_IRCX;
+            ctx.w.set_caps(cid, bits);
             send_ircx_state(ctx);
             if switched {
                 let w = &mut *ctx.w;

@@ -368,8 +368,8 @@ mod tests {
             t.ask(a, "WHO #c")[0],
             ":irc.test 352 alice #c ~alice 127.0.0.1 irc.test alice H@ :0 alice real"
         );
-        t.w.clients[ca].caps |= crate::core::caps::MULTI_PREFIX;
-        t.w.caps_changed(ca);
+        let bits = t.w.clients[ca].caps | crate::core::caps::MULTI_PREFIX;
+        t.w.set_caps(ca, bits);
         assert_eq!(
             t.ask(a, "WHO #c")[0],
             ":irc.test 352 alice #c ~alice 127.0.0.1 irc.test alice H@+ :0 alice real"
