@@ -131,6 +131,12 @@ fn refusal(w: &World, ch: ChanId, new: &str) -> Option<Refused> {
     if chan.has(cmode::CLONEABLE) && new.ends_with(|c: char| c.is_ascii_digit()) {
         return Some(cannot("A cloneable channel's name cannot end in a digit"));
     }
+    // Clones are found by name (`<parent><n>`): renamed, the parent would lose them.
+    if chan.has(cmode::CLONEABLE) && crate::core::handlers::ircx::clone::has_clones(w, ch) {
+        return Some(cannot(
+            "A cloneable channel cannot be renamed while it has clones",
+        ));
+    }
     if w.renamed_within(ch, RENAME_COOLDOWN_MS) {
         return Some(cannot("This channel has been renamed recently"));
     }

@@ -40,6 +40,16 @@ pub fn clone_for(w: &mut World, ch: ChanId, out: &mut Outbox) -> Option<ChanId> 
     None
 }
 
+/// Whether any clone of the cloneable channel `ch` exists.
+pub fn has_clones(w: &World, ch: ChanId) -> bool {
+    let base = &w.channels[ch].name;
+    (1..=MAX_CLONES)
+        .map(|i| format!("{base}{i}"))
+        .take_while(|name| name.len() <= CHANNEL_LEN)
+        .filter_map(|name| w.find_channel(name.as_bytes()))
+        .any(|c| w.channels[c].has(cmode::CLONE))
+}
+
 fn has_room_as_clone(w: &World, ch: ChanId) -> bool {
     let chan = &w.channels[ch];
     chan.has(cmode::CLONE) && (chan.limit == 0 || chan.members.len() < chan.limit as usize)

@@ -255,6 +255,23 @@ fn a_full_cloneable_channel_sends_joiners_to_clones() {
     nothing_for(&mut t, &[a, b, c]);
 }
 
+/// A cloneable channel with a live clone keeps its name (its clones are found by it);
+/// once the clone has emptied away it may be renamed.
+#[test]
+fn a_cloneable_channel_with_clones_is_not_renamed() {
+    let (mut t, [a, _, _, d, _]) = full_cloneable();
+    t.feed(d, "JOIN #big");
+    t.take(a);
+    assert_eq!(
+        t.ask(a, "RENAME #big #huge"),
+        vec![":irc.test FAIL RENAME CANNOT_RENAME #big #huge :A cloneable channel cannot be renamed while it has clones"]
+    );
+    t.feed(d, "PART #big1");
+    assert!(t.w.find_channel(b"#big1").is_none());
+    t.feed(a, "RENAME #big #huge");
+    assert!(t.w.find_channel(b"#huge").is_some() && t.w.find_channel(b"#big").is_none());
+}
+
 #[test]
 fn clone_limits_and_errors() {
     let (mut t, [a, _, _, d, e]) = full_cloneable();
