@@ -5,8 +5,13 @@ use common::net::{converge, start, Peer};
 use common::{TestClient, TestServer};
 
 /// A registered client that negotiated draft/metadata-2.
-fn meta_client(mut c: TestClient, nick: &str) -> TestClient {
-    c.send("CAP REQ :draft/metadata-2");
+fn meta_client(c: TestClient, nick: &str) -> TestClient {
+    registered_with(c, nick, "draft/metadata-2")
+}
+
+/// A client that negotiated `caps` before registering (on any server, hub or leaf).
+fn registered_with(mut c: TestClient, nick: &str, caps: &str) -> TestClient {
+    c.send(&format!("CAP REQ :{caps}"));
     c.send(&format!("NICK {nick}"));
     c.send(&format!("USER {nick} 0 * :{nick} real"));
     c.send("CAP END");
@@ -140,14 +145,8 @@ fn metadata_crosses_a_link() {
 }
 
 /// A registered client that negotiated draft/metadata-2, batch and labeled-response.
-fn batch_client(mut c: TestClient, nick: &str) -> TestClient {
-    c.send("CAP REQ :draft/metadata-2 batch labeled-response");
-    c.send(&format!("NICK {nick}"));
-    c.send(&format!("USER {nick} 0 * :{nick} real"));
-    c.send("CAP END");
-    c.skip_until(" 376 ");
-    c.nick = nick.to_string();
-    c
+fn batch_client(c: TestClient, nick: &str) -> TestClient {
+    registered_with(c, nick, "draft/metadata-2 batch labeled-response")
 }
 
 /// With `batch`, GET, LIST, SYNC and a join's sync come in `metadata` batches (the
