@@ -10,12 +10,7 @@ const OPER: &str = "\n[[oper]]\nname = \"root\"\npassword = \"rootpw\"\n";
 /// A registered client that negotiated `batch`.
 fn batch_user(s: &TestServer, nick: &str) -> TestClient {
     let mut c = s.connect();
-    c.send("CAP REQ :batch");
-    c.send(&format!("NICK {nick}"));
-    c.send(&format!("USER {nick} 0 * :{nick} real"));
-    c.send("CAP END");
-    c.skip_until(" 376 ");
-    c.nick = nick.to_string();
+    c.register_with_caps(nick, "batch");
     c
 }
 

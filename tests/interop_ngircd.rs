@@ -1288,12 +1288,7 @@ fn portico_learns_ngircd_users_accounts_from_its_services() {
     ng.wait_log(SYNCED);
     p.wait_servers(&[NG_NAME]);
     let mut alice = p.connect();
-    alice.send("CAP REQ :account-notify extended-join");
-    alice.send("NICK alice");
-    alice.send("USER alice 0 * :alice real");
-    alice.send("CAP END");
-    alice.skip_until(" 376 ");
-    alice.nick = "alice".into();
+    alice.register_with_caps("alice", "account-notify extended-join");
     meet(&p, &mut alice, &mut ngbob);
     let whois = ask(&mut alice, "WHOIS ngbob", " 318 ");
     assert_has(&whois, ":irc.test 330 alice ngbob bobacct :is logged in as");
@@ -1325,12 +1320,7 @@ fn ngircds_burst_is_a_netjoin_batch() {
     join(&mut ngcarol, "#c");
     let p = portico(Dial::OnConnect(ng.addr()));
     let mut alice = p.connect();
-    alice.send("CAP REQ :batch");
-    alice.send("NICK alice");
-    alice.send("USER alice 0 * :alice real");
-    alice.send("CAP END");
-    alice.skip_until(" 376 ");
-    alice.nick = "alice".into();
+    alice.register_with_caps("alice", "batch");
     join(&mut alice, "#c");
     let mut root = p.user_on("root");
     oper(&mut root);

@@ -9,14 +9,9 @@ fn meta_client(c: TestClient, nick: &str) -> TestClient {
     registered_with(c, nick, "draft/metadata-2")
 }
 
-/// A client that negotiated `caps` before registering (on any server, hub or leaf).
+/// A client that negotiated `caps` before registering.
 fn registered_with(mut c: TestClient, nick: &str, caps: &str) -> TestClient {
-    c.send(&format!("CAP REQ :{caps}"));
-    c.send(&format!("NICK {nick}"));
-    c.send(&format!("USER {nick} 0 * :{nick} real"));
-    c.send("CAP END");
-    c.skip_until(" 376 ");
-    c.nick = nick.to_string();
+    c.register_with_caps(nick, caps);
     c
 }
 

@@ -168,6 +168,17 @@ impl TestClient {
         self.nick = nick.to_string();
     }
 
+    /// Registers as `nick` having asked for `caps` first (CAP REQ, then CAP END after USER),
+    /// on any server name (a hub or a leaf).
+    pub fn register_with_caps(&mut self, nick: &str, caps: &str) {
+        self.send(&format!("CAP REQ :{caps}"));
+        self.send(&format!("NICK {nick}"));
+        self.send(&format!("USER {nick} 0 * :{nick} real"));
+        self.send("CAP END");
+        self.skip_until(" 376 ");
+        self.nick = nick.to_string();
+    }
+
     /// The client's own prefix as the server shows it.
     pub fn mask(&self) -> String {
         format!("{0}!~{0}@127.0.0.1", self.nick)
