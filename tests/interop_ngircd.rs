@@ -1348,6 +1348,8 @@ fn renames_are_refused_while_ngircd_is_in_the_network() {
     let mut lea = leaf.user_on("lea");
     let mut hubert = hub.user_on("hubert");
     let mut ngbob = ng.user("ngbob");
+    // The leaf learns of ngbob last (through the hub); a barrier sent before would get 401.
+    leaf.wait_for("ngbob on the leaf", |s| s.contains("user ngbob "));
     join(&mut lea, "#stay");
     join(&mut hubert, "#here");
     barrier(&mut lea, &mut ngbob);
