@@ -189,3 +189,51 @@ fn silent_scrapers_are_capped_and_cannot_stall_the_loop() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// A crowd that is sent more than one turn of the loop writes while each member keeps
+/// asking for something (a PING) lists each connection at most once for its writes. An
+/// answer written at once used to be listed again by its next line while its first entry
+/// still waited: the lists grew by the turn (121,000 entries for 2,000 connections under
+/// load) and every turn copied them.
+#[test]
+fn write_lists_hold_each_connection_at_most_once() {
+    const MEMBERS: usize = 320;
+    let s = TestServer::start(&format!(
+        "[limits]\nflood_burst = 1000000\nflood_interval_ms = 1\nmax_clients_per_ip = 0\nsendq_bytes = 67108864\n{METRICS}"
+    ));
+    let metrics = metrics_addr(&s);
+    let mut crowd: Vec<TcpStream> = (0..=MEMBERS)
+        .map(|i| {
+            let mut c = TcpStream::connect(s.addr()).unwrap();
+            write!(c, "NICK m{i}\r\nUSER m 0 * :m\r\nJOIN #big\r\n").unwrap();
+            c.set_nonblocking(true).unwrap();
+            c
+        })
+        .collect();
+    let mut sender = crowd.pop().unwrap();
+    let stop = Instant::now() + Duration::from_millis(1500);
+    let mut buf = vec![0; 65536];
+    let (mut most, mut scrapes) = (0, 0);
+    let mut next_scrape = Instant::now() + Duration::from_millis(300);
+    while Instant::now() < stop {
+        // A burst for everyone, then every member asks for a PONG and reads.
+        let burst = "PRIVMSG #big :x\r\n".repeat(20);
+        let _ = sender.write_all(burst.as_bytes());
+        let _ = sender.read(&mut buf);
+        for c in &mut crowd {
+            let _ = c.write_all(b"PING x\r\n");
+            while matches!(c.read(&mut buf), Ok(n) if n > 0) {}
+        }
+        if Instant::now() >= next_scrape {
+            most = most.max(value(&scrape(metrics), "portico_write_waiting_connections"));
+            scrapes += 1;
+            next_scrape += Duration::from_millis(100);
+        }
+    }
+    assert!(scrapes >= 5, "{scrapes} scrapes");
+    assert!(
+        most <= MEMBERS as u64 + 1,
+        "{most} write entries for {} connections",
+        MEMBERS + 1
+    );
+}

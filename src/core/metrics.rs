@@ -16,6 +16,8 @@ pub struct ShellFigures {
     pub lines_out: u64,
     /// Bytes queued on every connection and not yet written.
     pub sendq_bytes: u64,
+    /// Connections listed for a write in a coming turn of the loop.
+    pub write_waiting: u64,
 }
 
 /// A text exposition being written: `# HELP` and `# TYPE` once per family, then its
@@ -145,6 +147,12 @@ impl World {
             "Bytes queued on all connections, not yet written.",
             shell.sendq_bytes,
         );
+        m.single(
+            "portico_write_waiting_connections",
+            "gauge",
+            "Connections with output waiting for a write turn of the loop (at most one entry each).",
+            shell.write_waiting,
+        );
         m.family(
             "portico_refused_total",
             "counter",
@@ -262,6 +270,7 @@ mod tests {
             bytes_out: 20,
             lines_out: 3,
             sendq_bytes: 40,
+            write_waiting: 4,
         };
         t.now.mono_ms += 2_500;
         let text = t.w.metrics(t.now, &shell);
@@ -277,6 +286,7 @@ mod tests {
             "\nportico_bytes_in_total 10\n",
             "\nportico_bytes_out_total 20\n",
             "\nportico_sendq_bytes 40\n",
+            "\nportico_write_waiting_connections 4\n",
             "\n# TYPE portico_refused_total counter\n",
         ] {
             assert!(text.contains(want), "{want:?} not in\n{text}");

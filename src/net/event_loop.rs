@@ -438,10 +438,12 @@ impl Server {
             return;
         };
         let (world, conns, traffic) = (&self.world, &self.conns, self.traffic);
+        let write_waiting = (self.dirty.len() + self.carried.len()) as u64;
         m.on_event(token, self.poll.registry(), now.mono_ms, || {
             let sendq_bytes = conns.iter().map(|(_, c)| c.sendq.len() as u64).sum();
             let shell = ShellFigures {
                 sendq_bytes,
+                write_waiting,
                 ..traffic
             };
             world.metrics(now, &shell)
@@ -1089,6 +1091,12 @@ impl Server {
         for k in old.into_iter().chain(fresh).chain(old_rest) {
             self.flush_conn(k, now, &mut still);
         }
+        // Marked only now, so a second entry for one of them this turn was skipped.
+        for &k in &still {
+            if let Some(c) = self.conns.get_mut(k) {
+                c.in_dirty = true;
+            }
+        }
         // `lost` fans out a QUIT or a netsplit and marks those connections dirty: they are
         // in `self.dirty` now. Replacing it would leave them flagged but never flushed.
         // A connection whose write budget ran out waits behind the ones not reached.
@@ -1096,16 +1104,18 @@ impl Server {
         self.carried = later;
     }
 
-    /// Writes what `k` has queued, up to its write budget (then it goes on `still`);
-    /// returns the bytes written.
+    /// Takes `k`'s entry and writes what it has queued, up to its write budget (then it
+    /// goes on `still`, to be marked again by the caller); returns the bytes written.
+    ///
+    /// An unmarked entry is skipped: a connection is marked from its listing until its
+    /// entry is taken, so that is a second entry (taken already this turn) or the stale
+    /// key of a connection reaped since. Duplicates thus never outlive a turn.
     fn flush_conn(&mut self, k: usize, now: Clock, still: &mut Vec<usize>) -> usize {
-        // Unmarked: a stale entry (the key of a connection reaped since, now reused), as
-        // a listed connection is marked until its entry is taken.
         let Some(c) = self.conns.get_mut(k).filter(|c| c.in_dirty) else {
             return 0;
         };
+        c.in_dirty = false;
         if c.state == State::Dead || !c.writable {
-            c.in_dirty = false;
             return 0;
         }
         let queued = c.sendq.len();
@@ -1116,16 +1126,10 @@ impl Server {
         let written = queued - c.sendq.len();
         self.traffic.bytes_out += written as u64;
         match flushed {
-            Ok(Flushed::Empty) => c.in_dirty = false,
-            Ok(Flushed::Blocked) => {
-                c.writable = false;
-                c.in_dirty = false;
-            }
+            Ok(Flushed::Empty) => {}
+            Ok(Flushed::Blocked) => c.writable = false,
             Ok(Flushed::Budget) => still.push(k),
-            Err(e) => {
-                c.in_dirty = false;
-                self.lost(k, &format!("Write error: {e}"), now);
-            }
+            Err(e) => self.lost(k, &format!("Write error: {e}"), now),
         }
         written
     }
