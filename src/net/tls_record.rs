@@ -17,6 +17,8 @@
 //! not authenticate, record_overflow for a record or plaintext over its limit, decode_error
 //! for a malformed record or message, unexpected_message for a content type or message not
 //! allowed now (sections 5.2 and 5.4 name unexpected_message for a plaintext of zeros alone).
+//! Records without data are allowed 32 in a row (as BoringSSL and rustls do): each KeyUpdate
+//! costs a key derivation, so a peer sending nothing else must not get them for free.
 //! Before the suite's confidentiality limit we update our sending keys.
 
 use crate::config::lean_aead;
@@ -52,6 +54,10 @@ const USER_CANCELED: u8 = 90;
 const KEY_UPDATE_HEAD: [u8; 4] = [24, 0, 0, 1];
 /// Our KeyUpdate: update_not_requested.
 const KEY_UPDATE: [u8; 5] = [24, 0, 0, 1, 0];
+/// Records in a row that bring no application data (KeyUpdates or their pieces, empty
+/// records, user_canceled) accepted: each is allowed, but a peer sending only those would
+/// have us derive keys for every 22 bytes it sends. BoringSSL and rustls allow 32.
+const MAX_DATALESS: u8 = 32;
 
 pub struct Records {
     /// rustls's secrets for key updates, and the suite (not kept twice: an idle session's
@@ -68,6 +74,8 @@ pub struct Records {
     /// The peer asked for our KeyUpdate: it goes before our next application data, once
     /// however many times the peer asked meanwhile (section 4.6.3).
     tx_update_due: bool,
+    /// Records without application data since the last with some (see [`MAX_DATALESS`]).
+    dataless: u8,
 }
 
 /// A fatal condition: the alert to send (none when the peer sent one) and why.
@@ -130,6 +138,7 @@ impl Records {
             rx_seq,
             key_update_seen: 0,
             tx_update_due: false,
+            dataless: 0,
         })
     }
 
@@ -188,6 +197,16 @@ impl Records {
                 UNEXPECTED_MESSAGE,
                 "TLS record inside a split KeyUpdate",
             ));
+        }
+        if typ == ContentType::ApplicationData && !payload.is_empty() {
+            self.dataless = 0;
+        } else if self.dataless == MAX_DATALESS {
+            return Err(fatal(
+                UNEXPECTED_MESSAGE,
+                "too many TLS records without data in a row",
+            ));
+        } else {
+            self.dataless += 1;
         }
         match typ {
             ContentType::ApplicationData => plain.extend_from_slice(payload),
@@ -613,7 +632,7 @@ mod tests {
     /// alert RFC 8446 names for it, and the client reads that alert.
     #[test]
     fn each_bad_record_gets_its_own_alert() {
-        let cases: [(&str, Make, u8); 17] = [
+        let cases: [(&str, Make, u8); 18] = [
             (
                 "clear handshake",
                 |_| vec![22, 3, 3, 0, 1, 24],
@@ -692,6 +711,15 @@ mod tests {
             (
                 "data inside a split KeyUpdate",
                 |p| [p.record(HS, &[24, 0]), p.record(APP, b"x")].concat(),
+                UNEXPECTED_MESSAGE,
+            ),
+            (
+                "33 records without data",
+                |p| {
+                    (0..=MAX_DATALESS)
+                        .flat_map(|_| p.record(APP, b""))
+                        .collect()
+                },
                 UNEXPECTED_MESSAGE,
             ),
             (
@@ -779,6 +807,22 @@ mod tests {
         let mut out = Vec::new();
         r.seal(b"PONG :3\r\n", &mut out).ok().unwrap();
         assert_eq!(peer.read(&mut out)[0], (HS, KEY_UPDATE.to_vec()));
+    }
+
+    /// Records without data (KeyUpdates, empty ones) are taken 32 in a row, again after data.
+    #[test]
+    fn records_without_data_count_from_the_last_data() {
+        let (mut r, mut peer) = taken_over();
+        for _ in 0..3 {
+            let mut wire = Vec::new();
+            for _ in 0..MAX_DATALESS / 2 {
+                wire.extend(peer.record(HS, &KEY_UPDATE));
+                peer.update_tx();
+                wire.extend(peer.record(APP, b""));
+            }
+            wire.extend(peer.record(APP, b"x"));
+            assert_eq!(open_all(&mut r, &mut wire).ok().unwrap().0, b"x");
+        }
     }
 
     /// A session on a TLS 1.3 suite whose keys are not config::lean_aead's stays on
