@@ -9,7 +9,7 @@ use std::path::Path;
 
 mod channel;
 mod diff;
-mod lean_aead;
+pub(crate) mod lean_aead;
 pub mod tls;
 pub use channel::ChannelCfg;
 

@@ -318,10 +318,7 @@ fn a_full_server_says_so_after_the_tls_handshake() {
 }
 
 /// Reads lines from `tls` until one contains `want`.
-fn read_until(
-    tls: &mut BufReader<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>,
-    want: &str,
-) {
+fn read_until(tls: &mut RawTls, want: &str) {
     let mut line = String::new();
     loop {
         line.clear();
@@ -335,12 +332,15 @@ fn read_until(
     }
 }
 
-/// A registered TLS client as a raw rustls stream (to write bytes outside the session).
-fn raw_tls_user(
-    s: &TlsServer,
-    nick: &str,
-) -> BufReader<rustls::StreamOwned<rustls::ClientConnection, TcpStream>> {
-    let config = portico::config::tls::pinned_client_config(&fingerprint("server"), None).unwrap();
+type RawTls = BufReader<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>;
+
+/// A registered TLS client as a raw rustls stream (to write bytes outside the session);
+/// with `extract`, one whose keys can be taken ([`Keys`]).
+fn raw_tls_user(s: &TlsServer, nick: &str, extract: bool) -> RawTls {
+    let pinned = portico::config::tls::pinned_client_config(&fingerprint("server"), None);
+    let mut config = (*pinned.unwrap()).clone();
+    config.enable_secret_extraction = extract;
+    let config = std::sync::Arc::new(config);
     let name = rustls::pki_types::ServerName::try_from("irc.test").unwrap();
     let conn = rustls::ClientConnection::new(config, name).unwrap();
     let sock = TcpStream::connect(s.tls()).unwrap();
@@ -369,7 +369,7 @@ fn bad_records_after_the_handshake_get_their_alert() {
         // Longer than any record may be: record_overflow.
         ("huge", vec![23, 3, 3, 0x48, 0x01], "RecordOverflow"),
     ] {
-        let mut tls = raw_tls_user(&s, nick);
+        let mut tls = raw_tls_user(&s, nick, false);
         tls.get_mut().sock.write_all(&record).unwrap();
         let mut rest = Vec::new();
         let e = tls
@@ -381,12 +381,125 @@ fn bad_records_after_the_handshake_get_their_alert() {
     }
 }
 
+/// A registered client's TLS 1.3 keys, taken from rustls once the server is quiet: records
+/// of any content can be written, and the server's read (ring's own AEAD, not Portico's).
+struct Keys {
+    sock: TcpStream,
+    tx: Box<dyn rustls::crypto::cipher::MessageEncrypter>,
+    tx_seq: u64,
+    rx: Box<dyn rustls::crypto::cipher::MessageDecrypter>,
+    rx_seq: u64,
+}
+
+impl Keys {
+    fn of(s: &TlsServer, nick: &str) -> Keys {
+        use rustls::crypto::ring::cipher_suite as suite;
+        use rustls::ConnectionTrafficSecrets as K;
+        let mut tls = raw_tls_user(s, nick, true);
+        write!(tls.get_mut(), "PING :quiet\r\n").unwrap();
+        read_until(&mut tls, "PONG irc.test :quiet");
+        let stream = tls.into_inner();
+        let secrets = stream.conn.dangerous_extract_secrets().unwrap();
+        let aead = |k: &K| {
+            let suite = match k {
+                K::Aes128Gcm { .. } => suite::TLS13_AES_128_GCM_SHA256,
+                K::Aes256Gcm { .. } => suite::TLS13_AES_256_GCM_SHA384,
+                _ => suite::TLS13_CHACHA20_POLY1305_SHA256,
+            };
+            suite.tls13().unwrap().aead_alg
+        };
+        let ((tx_seq, tx), (rx_seq, rx)) = (secrets.tx, secrets.rx);
+        let (tx_aead, rx_aead) = (aead(&tx), aead(&rx));
+        let (K::Aes128Gcm { key, iv } | K::Aes256Gcm { key, iv } | K::Chacha20Poly1305 { key, iv }) =
+            tx
+        else {
+            panic!("a TLS 1.3 suite")
+        };
+        let tx = tx_aead.encrypter(key, iv);
+        let (K::Aes128Gcm { key, iv } | K::Aes256Gcm { key, iv } | K::Chacha20Poly1305 { key, iv }) =
+            rx
+        else {
+            panic!("a TLS 1.3 suite")
+        };
+        let rx = rx_aead.decrypter(key, iv);
+        Keys {
+            sock: stream.sock,
+            tx,
+            tx_seq,
+            rx,
+            rx_seq,
+        }
+    }
+
+    /// Sends a record of content type `typ` holding `payload`.
+    fn send(&mut self, typ: u8, payload: &[u8]) {
+        let msg = rustls::crypto::cipher::OutboundPlainMessage {
+            typ: typ.into(),
+            version: rustls::ProtocolVersion::TLSv1_2,
+            payload: payload.into(),
+        };
+        let record = self.tx.encrypt(msg, self.tx_seq).unwrap();
+        self.tx_seq += 1;
+        self.sock.write_all(&record.encode()).unwrap();
+    }
+
+    /// The server's next record: its content type and plaintext; `None` at EOF.
+    fn next(&mut self) -> Option<(u8, Vec<u8>)> {
+        let mut head = [0; 5];
+        self.sock.read_exact(&mut head).ok()?;
+        let mut body = vec![0; usize::from(u16::from_be_bytes([head[3], head[4]]))];
+        self.sock.read_exact(&mut body).unwrap();
+        let msg = rustls::crypto::cipher::InboundOpaqueMessage::new(
+            head[0].into(),
+            rustls::ProtocolVersion::TLSv1_2,
+            &mut body,
+        );
+        let msg = self.rx.decrypt(msg, self.rx_seq).unwrap();
+        self.rx_seq += 1;
+        Some((u8::from(msg.typ), msg.payload.to_vec()))
+    }
+}
+
+/// Records that decrypt but that no client may send after the handshake: the server ends
+/// the session with the alert RFC 8446 names for each (not bad_record_mac, which is for a
+/// record that does not decrypt), and the client reads it; an empty application data
+/// record is allowed.
+#[test]
+fn each_refused_record_gets_the_alert_rfc_8446_names() {
+    const ALERT: u8 = 21;
+    const HANDSHAKE: u8 = 22;
+    let s = TlsServer::start("");
+    let mut other = s.server.user("other");
+    let big = vec![b'a'; (1 << 14) + 1];
+    for (nick, typ, payload, alert) in [
+        ("zeros", 0, &[0, 0, 0][..], 10),
+        ("ccs", 20, &[1][..], 10),
+        ("ticket", HANDSHAKE, &[4, 0, 0, 1, 0][..], 10),
+        ("kulength", HANDSHAKE, &[24, 0, 0, 2, 0, 0][..], 50),
+        ("kurequest", HANDSHAKE, &[24, 0, 0, 1, 7][..], 47),
+        ("alert3", ALERT, &[2, 10, 0][..], 50),
+        ("big", 23, &big[..], 22),
+    ] {
+        let mut keys = Keys::of(&s, nick);
+        keys.send(typ, payload);
+        assert_eq!(keys.next(), Some((ALERT, vec![2, alert])), "{nick}");
+        assert_eq!(keys.next(), None, "{nick}: the connection ends");
+        other.send("PING :still");
+        other.expect(":irc.test PONG irc.test :still");
+    }
+    let mut keys = Keys::of(&s, "empty");
+    keys.send(23, b"");
+    keys.send(23, b"PING :after\r\n");
+    let pong = b":irc.test PONG irc.test :after\r\n".to_vec();
+    assert_eq!(keys.next(), Some((23, pong)));
+}
+
 /// After the handshake the server runs the TLS 1.3 record layer itself: key updates both
 /// ways (the client's asks for ours), many records, then close_notify on QUIT.
 #[test]
 fn key_updates_and_close_notify_after_the_handshake() {
     let s = TlsServer::start("");
-    let mut tls = raw_tls_user(&s, "ku");
+    let mut tls = raw_tls_user(&s, "ku", false);
     for round in 0..3 {
         // rustls asks the server to update its keys too: its answer (a KeyUpdate under the
         // old keys, then records under new ones) must decrypt here.

@@ -73,6 +73,18 @@ pub fn lean_suites(suites: &[SupportedCipherSuite]) -> Vec<SupportedCipherSuite>
         .collect()
 }
 
+/// Whether `suite` keys its records here: a session on any other suite keeps rustls's
+/// connection (net::tls_record takes over only these).
+pub fn is_lean(suite: &Tls13CipherSuite) -> bool {
+    lean_aead(suite.aead_alg)
+}
+
+fn lean_aead(aead: &dyn Tls13AeadAlgorithm) -> bool {
+    [&AES_128_GCM, &AES_256_GCM, &CHACHA20_POLY1305]
+        .into_iter()
+        .any(|ours| std::ptr::addr_eq(aead, ours as &dyn Tls13AeadAlgorithm))
+}
+
 impl LeanAead {
     fn key(&self, key: &AeadKey) -> ring::aead::LessSafeKey {
         // rustls derives `key_len()` bytes of key, which is what ring takes.
@@ -201,15 +213,25 @@ mod tests {
         for (l, r) in lean.iter().zip(&ring) {
             assert_eq!(l.suite(), r.suite(), "same order");
             if let (SupportedCipherSuite::Tls13(l), SupportedCipherSuite::Tls13(_)) = (l, r) {
-                let ours: &dyn Tls13AeadAlgorithm = l.aead_alg;
-                assert!(
-                    std::ptr::addr_eq(ours, &AES_128_GCM as &dyn Tls13AeadAlgorithm)
-                        || std::ptr::addr_eq(ours, &AES_256_GCM as &dyn Tls13AeadAlgorithm)
-                        || std::ptr::addr_eq(ours, &CHACHA20_POLY1305 as &dyn Tls13AeadAlgorithm),
-                    "{:?} is not lean",
-                    l.common.suite
-                );
+                assert!(is_lean(l), "{:?} is not lean", l.common.suite);
             }
         }
+    }
+
+    /// What the server and client configurations can negotiate is what they were given
+    /// (`config::tls::provider`): each of its TLS 1.3 suites is taken over by the record
+    /// layer, none silently left on rustls's.
+    #[test]
+    fn every_tls13_suite_we_offer_is_lean() {
+        let provider = crate::config::tls::provider();
+        let tls13: Vec<_> = provider
+            .cipher_suites
+            .iter()
+            .filter_map(|s| s.tls13())
+            .collect();
+        assert_eq!(tls13.len(), 3);
+        assert!(tls13.iter().all(|s| is_lean(s)));
+        let ring = rustls::crypto::ring::default_provider().cipher_suites;
+        assert!(ring.iter().filter_map(|s| s.tls13()).all(|s| !is_lean(s)));
     }
 }

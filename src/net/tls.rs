@@ -264,7 +264,7 @@ impl Tls {
         let Session::Records(r) = &mut self.session else {
             return Err(self.fail(lost(), input));
         };
-        let (used, opened) = match r.open(input, &mut self.plain_in, &mut self.held_out) {
+        let (used, opened) = match r.open(input, &mut self.plain_in) {
             Ok(got) => got,
             Err(fatal) => {
                 if let Some(alert) = fatal.alert {
