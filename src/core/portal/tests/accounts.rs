@@ -114,6 +114,23 @@ fn ngircd_metadata_accountname_logs_its_user_in() {
     t.feed(ng, ":ng.test METADATA alice accountname :spoof");
     assert_eq!(t.take(a), Vec::<String>::new());
     assert_eq!(t.w.account(t.w.find_nick(b"alice").unwrap()), None);
+    // A name a Portico link could not carry is ignored: nina keeps her account.
+    let long = "n".repeat(crate::core::accounts::ACCOUNT_MAX + 1);
+    for bad in ["two words", "a:b", "ctl\u{1}x", "del\u{7f}", &long] {
+        t.feed(
+            ng,
+            &format!(":services.test METADATA nina accountname :{bad}"),
+        );
+    }
+    assert_eq!(t.w.account(nina), Some("nina_acct"));
+    assert_eq!(t.take(a), Vec::<String>::new());
+    let ok = "n".repeat(crate::core::accounts::ACCOUNT_MAX);
+    t.feed(
+        ng,
+        &format!(":services.test METADATA nina accountname :{ok}"),
+    );
+    assert_eq!(t.w.account(nina), Some(&*ok));
+    t.take(a);
     t.feed(ng, ":services.test METADATA nina accountname :");
     assert_eq!(t.w.account(nina), None);
     assert_eq!(t.take(a), [":nina!~nina@ng.host ACCOUNT *"]);

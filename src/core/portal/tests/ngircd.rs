@@ -454,3 +454,53 @@ fn owners_and_ngircd_founders() {
         assert!(members.split(' ').any(|m| m == "~ngbob"), "{names:?}");
     }
 }
+
+/// ngIRCd keeps two hosts (irc-metadata.c, client.c): `host`, the real one, shown there only
+/// without +x, and `cloakhost`, shown with +x. A cloak shown here is not replaced by the real
+/// host until ngIRCd says the user is uncloaked (-x), or the real host would be out.
+#[test]
+fn ngircd_real_host_never_replaces_its_cloak() {
+    let mut t = TestWorld::with_portals();
+    let alice = user_caps(&mut t, "alice", "chghost");
+    t.feed(alice, "JOIN #c");
+    let ng = t.link_ngircd("ng.test");
+    t.feed(ng, ":ng.test NICK ngbob 1 ~ngbob ng.host 1 + :NG Bob");
+    t.feed(ng, ":ng.test NJOIN #c :ngbob");
+    t.take(alice);
+    // Uncloaked, the real host is what ngIRCd shows: so it is here.
+    t.feed(ng, ":ng.test METADATA ngbob host :real.ng");
+    assert_eq!(
+        t.take(alice),
+        [":ngbob!~ngbob@ng.host CHGHOST ~ngbob real.ng"]
+    );
+    // +x: ngIRCd sends the cloak first (its echo of the MODE to the user makes it).
+    t.feed(ng, ":ng.test METADATA ngbob cloakhost :cloak.ng");
+    t.feed(ng, ":ngbob MODE ngbob :+x");
+    assert_eq!(
+        t.take(alice),
+        [":ngbob!~ngbob@real.ng CHGHOST ~ngbob cloak.ng"]
+    );
+    // A new real host behind the cloak stays hidden, as on ngIRCd; a new cloak is shown.
+    t.feed(ng, ":ng.test METADATA ngbob host :moved.ng");
+    assert!(t.take(alice).is_empty());
+    let ngbob = t.w.find_nick(b"ngbob").unwrap();
+    assert_eq!(&*t.w.clients[ngbob].host, "cloak.ng");
+    t.feed(ng, ":ng.test METADATA ngbob cloakhost :vhost.ng");
+    assert_eq!(
+        t.take(alice),
+        [":ngbob!~ngbob@cloak.ng CHGHOST ~ngbob vhost.ng"]
+    );
+    // After -x ngIRCd shows the real host again: its next one is shown here.
+    t.feed(ng, ":ngbob MODE ngbob :-x");
+    t.feed(ng, ":ng.test METADATA ngbob host :moved.ng");
+    assert_eq!(
+        t.take(alice),
+        [":ngbob!~ngbob@vhost.ng CHGHOST ~ngbob moved.ng"]
+    );
+    // Empty or invalid hosts are ignored.
+    for bad in ["cloakhost :", "host :bad host", "cloakhost ::x", "host :-x"] {
+        t.feed(ng, &format!(":ng.test METADATA ngbob {bad}"));
+    }
+    assert!(t.take(alice).is_empty());
+    assert_eq!(&*t.w.clients[ngbob].host, "moved.ng");
+}
