@@ -461,46 +461,53 @@ fn owners_and_ngircd_founders() {
 #[test]
 fn ngircd_real_host_never_replaces_its_cloak() {
     let mut t = TestWorld::with_portals();
-    let alice = user_caps(&mut t, "alice", "chghost");
-    t.feed(alice, "JOIN #c");
-    let ng = t.link_ngircd("ng.test");
-    t.feed(ng, ":ng.test NICK ngbob 1 ~ngbob ng.host 1 + :NG Bob");
-    t.feed(ng, ":ng.test NJOIN #c :ngbob");
-    t.take(alice);
-    // Uncloaked, the real host is what ngIRCd shows: so it is here.
-    t.feed(ng, ":ng.test METADATA ngbob host :real.ng");
-    assert_eq!(
-        t.take(alice),
-        [":ngbob!~ngbob@ng.host CHGHOST ~ngbob real.ng"]
-    );
-    // +x: ngIRCd sends the cloak first (its echo of the MODE to the user makes it).
-    t.feed(ng, ":ng.test METADATA ngbob cloakhost :cloak.ng");
-    t.feed(ng, ":ngbob MODE ngbob :+x");
-    assert_eq!(
-        t.take(alice),
-        [":ngbob!~ngbob@real.ng CHGHOST ~ngbob cloak.ng"]
-    );
-    // A new real host behind the cloak stays hidden, as on ngIRCd; a new cloak is shown.
-    t.feed(ng, ":ng.test METADATA ngbob host :moved.ng");
-    assert!(t.take(alice).is_empty());
-    let ngbob = t.w.find_nick(b"ngbob").unwrap();
-    assert_eq!(&*t.w.clients[ngbob].host, "cloak.ng");
-    t.feed(ng, ":ng.test METADATA ngbob cloakhost :vhost.ng");
-    assert_eq!(
-        t.take(alice),
-        [":ngbob!~ngbob@cloak.ng CHGHOST ~ngbob vhost.ng"]
-    );
-    // After -x ngIRCd shows the real host again: its next one is shown here.
-    t.feed(ng, ":ngbob MODE ngbob :-x");
-    t.feed(ng, ":ng.test METADATA ngbob host :moved.ng");
-    assert_eq!(
-        t.take(alice),
-        [":ngbob!~ngbob@vhost.ng CHGHOST ~ngbob moved.ng"]
-    );
-    // Empty or invalid hosts are ignored.
-    for bad in ["cloakhost :", "host :bad host", "cloakhost ::x", "host :-x"] {
-        t.feed(ng, &format!(":ng.test METADATA ngbob {bad}"));
+    let (alice, ng) = alice_and_ng_user(&mut t, "chghost", "ngbob");
+    // What ngIRCd sends, and what alice sees of it.
+    let steps: &[(&[&str], &[&str])] = &[
+        // Uncloaked, the real host is what ngIRCd shows: so it is here.
+        (
+            &[":ng.test METADATA ngbob host :real.ng"],
+            &[":ngbob!~ngbob@ng.host CHGHOST ~ngbob real.ng"],
+        ),
+        // +x: ngIRCd sends the cloak first (its echo of the MODE to the user makes it).
+        (
+            &[
+                ":ng.test METADATA ngbob cloakhost :cloak.ng",
+                ":ngbob MODE ngbob :+x",
+            ],
+            &[":ngbob!~ngbob@real.ng CHGHOST ~ngbob cloak.ng"],
+        ),
+        // A new real host behind the cloak stays hidden, as on ngIRCd; a new cloak is shown.
+        (&[":ng.test METADATA ngbob host :moved.ng"], &[]),
+        (
+            &[":ng.test METADATA ngbob cloakhost :vhost.ng"],
+            &[":ngbob!~ngbob@cloak.ng CHGHOST ~ngbob vhost.ng"],
+        ),
+        // After -x ngIRCd shows the real host again: its next one is shown here.
+        (
+            &[
+                ":ngbob MODE ngbob :-x",
+                ":ng.test METADATA ngbob host :moved.ng",
+            ],
+            &[":ngbob!~ngbob@vhost.ng CHGHOST ~ngbob moved.ng"],
+        ),
+        // Empty or invalid hosts are ignored.
+        (
+            &[
+                ":ng.test METADATA ngbob cloakhost :",
+                ":ng.test METADATA ngbob host :bad host",
+                ":ng.test METADATA ngbob cloakhost ::x",
+                ":ng.test METADATA ngbob host :-x",
+            ],
+            &[],
+        ),
+    ];
+    for (lines, want) in steps {
+        for l in *lines {
+            t.feed(ng, l);
+        }
+        assert_eq!(t.take(alice), *want, "{lines:?}");
     }
-    assert!(t.take(alice).is_empty());
+    let ngbob = t.w.find_nick(b"ngbob").unwrap();
     assert_eq!(&*t.w.clients[ngbob].host, "moved.ng");
 }
