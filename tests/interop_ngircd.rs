@@ -1307,6 +1307,71 @@ fn portico_learns_ngircd_users_accounts_from_its_services() {
     assert!(!whois.iter().any(|l| l.contains(" 330 ")), "{whois:#?}");
 }
 
+/// ngIRCd keeps a user's real host (`METADATA host`) apart from its cloak (`cloakhost`, shown
+/// while the user is +x). Services linked to ngIRCd change the real host of a cloaked user:
+/// ngIRCd keeps showing the cloak, and so does Portico (the real host would be a leak there);
+/// after -x the next real host is shown on both.
+#[test]
+fn a_cloaked_ngircd_users_real_host_stays_hidden() {
+    let Some(bin) = binary() else { return };
+    let mut ng = Ngircd::start(
+        &bin,
+        &[
+            PorticoPeer {
+                name: "irc.test",
+                dial: None,
+            },
+            PorticoPeer {
+                name: "services.test",
+                dial: None,
+            },
+        ],
+    );
+    let mut services = TestClient::connect(ng.addr());
+    services.nick = "services".into();
+    services.send(&format!("PASS {LINK_PASSWORD} 0210-IRC+ services|1.0:M P"));
+    services.send("SERVER services.test 1 :Services");
+    ng.wait_log("Server \"services.test\" registered");
+    let mut ngbob = ng.user("ngbob");
+    let p = portico(Dial::Auto(ng.addr()));
+    ng.wait_log(SYNCED);
+    p.wait_servers(&[NG_NAME]);
+    let mut alice = p.connect();
+    alice.register_with_caps("alice", "chghost");
+    meet(&p, &mut alice, &mut ngbob);
+    join(&mut alice, "#hosts");
+    join(&mut ngbob, "#hosts");
+    alice.skip_until(&format!(":{} JOIN #hosts", mask("ngbob")));
+    ng_oper(&mut ngbob);
+    ngbob.send("MODE ngbob +x");
+    let chg = alice.skip_until(" CHGHOST ").pop().unwrap();
+    let cloak = chg.rsplit(' ').next().unwrap().to_string();
+    assert_eq!(chg, format!(":{} CHGHOST ~ngbob {cloak}", mask("ngbob")));
+    // A new real host, then a new username: services' lines reach Portico in order, so the
+    // username's CHGHOST, with the cloak still in it, is the first alice sees.
+    services.send(":services.test METADATA ngbob host :real.example");
+    services.send(":services.test METADATA ngbob user :bobby");
+    assert_eq!(
+        alice.skip_until(" CHGHOST "),
+        [format!(":ngbob!~ngbob@{cloak} CHGHOST bobby {cloak}")]
+    );
+    let mut ngcarl = ng.user("ngcarl");
+    let whois = ask(&mut ngcarl, "WHOIS ngbob", " 318 ");
+    assert_has(
+        &whois,
+        &format!(":ng.test 311 ngcarl ngbob bobby {cloak} * :ngbob real"),
+    );
+    // Uncloaked, ngIRCd shows the real host again: its next one is shown here too.
+    ngbob.send("MODE ngbob -x");
+    ngbob.skip_until("MODE ngbob :-x");
+    barrier(&mut ngbob, &mut alice);
+    services.send(":services.test METADATA ngbob host :moved.example");
+    assert_eq!(
+        alice.skip_until(" CHGHOST "),
+        [format!(":ngbob!bobby@{cloak} CHGHOST bobby moved.example")]
+    );
+}
+
 /// ngIRCd's burst is a netjoin for Portico's clients with `batch`: the users it brings
 /// into a shared channel join in one `netjoin` batch, which ends with the burst. ngIRCd
 /// sends no end of burst: Portico takes the answer to its first PING as one.
