@@ -506,7 +506,11 @@ fn metadata(w: &mut World, prefix: &str, msg: &Message<'_>) -> Inbound {
     let c = &w.clients[cid];
     let (user, host): (&[u8], &[u8]) = match &*key {
         b"cloakhost" | b"host" if !valid_host(value) => {
-            log::debug!("ngIRCd METADATA {}: invalid host ignored", shown(&key));
+            log::debug!(
+                "ngIRCd METADATA {} for {}: invalid host ignored",
+                shown(&key),
+                c.nick
+            );
             return Inbound::Done;
         }
         b"cloakhost" => (c.user.as_bytes(), value),
