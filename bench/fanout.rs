@@ -9,6 +9,8 @@
 //! * `fanout/1x500_mixed_caps`: the same, every other member with `server-time` and
 //!   `message-tags` (two encodings of each message; the sender adds a client tag).
 //! * `fanout/privmsg_user`: one PRIVMSG to one user, the baseline per-line cost.
+//! * `fanout/common_2x500`: `World::to_common`, the delivery of a NICK or QUIT: its sender
+//!   shares #c and #d with the same 499 users, each found twice and sent the line once.
 //!
 //! Figures: ns per message (per `on_line`) and ns per delivered line.
 //! Timing harness and command line: see `bench/harness.rs`.
@@ -21,9 +23,11 @@ mod harness;
 use fixture::{CLOCK, CONFIG};
 use harness::{Harness, Thrpt};
 use portico::config::Config;
+use portico::core::fanout::Msg;
 use portico::core::{ConnId, Outbox, World};
 use std::hint::black_box;
 use std::net::IpAddr;
+use std::rc::Rc;
 
 const MEMBERS: usize = 500;
 
@@ -99,6 +103,37 @@ fn bench_msg(h: &mut Harness, name: &str, w: &mut World, msg: &[u8], expect: usi
     );
 }
 
+/// Times `to_common` for conn 0's user, as a NICK or QUIT delivers its line: every member
+/// of #c and #d (the same 499 others in both) once.
+fn bench_common(h: &mut Harness, w: &mut World) {
+    let mut out = Outbox::default();
+    for i in 0..MEMBERS {
+        line(w, ConnId(i as u32), "JOIN #d", &mut out);
+    }
+    out.sends.clear();
+    let cid = w
+        .find_nick(format!("m{}", ConnId(0)).as_bytes())
+        .expect("conn 0's user");
+    let text: Rc<[u8]> = Rc::from(&b":m0!~m0@127.0.0.1 NICK :m0x\r\n"[..]);
+    let mut msg = Msg::new(text.clone(), 0);
+    w.to_common(cid, false, 0, &mut msg, &mut out);
+    assert_eq!(out.sends.len(), MEMBERS - 1, "each common member once");
+    out.sends.clear();
+    h.bench(
+        "fanout/common_2x500",
+        &[
+            Thrpt::Items(1, "message"),
+            Thrpt::Items((MEMBERS - 1) as u64, "delivered line"),
+        ],
+        || {
+            let mut msg = Msg::new(text.clone(), 0);
+            w.to_common(black_box(cid), false, 0, &mut msg, &mut out);
+            black_box(out.sends.len());
+            out.sends.clear();
+        },
+    );
+}
+
 fn main() {
     let mut h = Harness::from_args();
     let text = b"PRIVMSG #c :hello everyone, this is a fairly ordinary chat line of typical length";
@@ -112,6 +147,7 @@ fn main() {
         b"PRIVMSG m1 :hello there, this is a fairly ordinary chat line of typical length",
         1,
     );
+    bench_common(&mut h, &mut plain);
     drop(plain);
 
     let mut mixed = world(|i| {

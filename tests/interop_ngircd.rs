@@ -73,10 +73,16 @@ fn ng_passive(bin: &Path) -> Ngircd {
 /// Portico dials a passive ngIRCd (`connect = true`); returns once both sides have the link.
 fn portico_dialing(bin: &Path) -> (TestServer, Ngircd) {
     let mut ng = ng_passive(bin);
+    let p = portico_linked_to(&mut ng);
+    (p, ng)
+}
+
+/// Portico dialing `ng`; returns once both sides have the link.
+fn portico_linked_to(ng: &mut Ngircd) -> TestServer {
     let p = portico(Dial::Auto(ng.addr()));
     ng.wait_log(SYNCED);
     p.wait_servers(&[NG_NAME]);
-    (p, ng)
+    p
 }
 
 fn mask(nick: &str) -> String {
@@ -1254,16 +1260,12 @@ fn host_changes_cross_the_link_both_ways() {
     );
 }
 
-/// Accounts from ngIRCd: services linked to ngIRCd (a raw RFC 2813 server plays them here:
-/// ngIRCd itself sets no account without services) log its users in with
-/// `METADATA <nick> accountname :<name>`. ngIRCd passes that on to servers with the IRC+
-/// flag `M` (Portico sends it), in its burst and live: the user has the account here
-/// (WHOIS 330, extended-join, account-notify), and loses it on an empty value.
-#[test]
-fn portico_learns_ngircd_users_accounts_from_its_services() {
-    let Some(bin) = binary() else { return };
+/// ngIRCd expecting Portico (`irc.test`) and with services linked to it: a raw RFC 2813
+/// server `services.test` offering IRC+ flag `M`, so ngIRCd takes its METADATA and sends
+/// it ngIRCd's own.
+fn ng_with_services(bin: &Path) -> (Ngircd, TestClient) {
     let mut ng = Ngircd::start(
-        &bin,
+        bin,
         &[
             PorticoPeer {
                 name: "irc.test",
@@ -1280,13 +1282,23 @@ fn portico_learns_ngircd_users_accounts_from_its_services() {
     services.send(&format!("PASS {LINK_PASSWORD} 0210-IRC+ services|1.0:M P"));
     services.send("SERVER services.test 1 :Services");
     ng.wait_log("Server \"services.test\" registered");
+    (ng, services)
+}
+
+/// Accounts from ngIRCd: services linked to ngIRCd (a raw RFC 2813 server plays them here:
+/// ngIRCd itself sets no account without services) log its users in with
+/// `METADATA <nick> accountname :<name>`. ngIRCd passes that on to servers with the IRC+
+/// flag `M` (Portico sends it), in its burst and live: the user has the account here
+/// (WHOIS 330, extended-join, account-notify), and loses it on an empty value.
+#[test]
+fn portico_learns_ngircd_users_accounts_from_its_services() {
+    let Some(bin) = binary() else { return };
+    let (mut ng, mut services) = ng_with_services(&bin);
     let mut ngbob = ng.user("ngbob");
     let mut ngcarol = ng.user("ngcarol");
     services.send(":services.test METADATA ngbob accountname :bobacct");
     // ngbob's account now comes in ngIRCd's burst.
-    let p = portico(Dial::Auto(ng.addr()));
-    ng.wait_log(SYNCED);
-    p.wait_servers(&[NG_NAME]);
+    let p = portico_linked_to(&mut ng);
     let mut alice = p.connect();
     alice.register_with_caps("alice", "account-notify extended-join");
     meet(&p, &mut alice, &mut ngbob);
@@ -1305,6 +1317,52 @@ fn portico_learns_ngircd_users_accounts_from_its_services() {
     alice.expect(&format!(":{} ACCOUNT *", mask("ngcarol")));
     let whois = ask(&mut alice, "WHOIS ngcarol", " 318 ");
     assert!(!whois.iter().any(|l| l.contains(" 330 ")), "{whois:#?}");
+}
+
+/// ngIRCd keeps a user's real host (`METADATA host`) apart from its cloak (`cloakhost`, shown
+/// while the user is +x). Services linked to ngIRCd change the real host of a cloaked user:
+/// ngIRCd keeps showing the cloak, and so does Portico (the real host would be a leak there);
+/// after -x the next real host is shown on both.
+#[test]
+fn a_cloaked_ngircd_users_real_host_stays_hidden() {
+    let Some(bin) = binary() else { return };
+    let (mut ng, mut services) = ng_with_services(&bin);
+    let mut ngbob = ng.user("ngbob");
+    let p = portico_linked_to(&mut ng);
+    let mut alice = p.connect();
+    alice.register_with_caps("alice", "chghost");
+    meet(&p, &mut alice, &mut ngbob);
+    join(&mut alice, "#hosts");
+    join(&mut ngbob, "#hosts");
+    alice.skip_until(&format!(":{} JOIN #hosts", mask("ngbob")));
+    ng_oper(&mut ngbob);
+    ngbob.send("MODE ngbob +x");
+    let chg = alice.skip_until(" CHGHOST ").pop().unwrap();
+    let cloak = chg.rsplit(' ').next().unwrap().to_string();
+    assert_eq!(chg, format!(":{} CHGHOST ~ngbob {cloak}", mask("ngbob")));
+    // A new real host, then a new username: services' lines reach Portico in order, so the
+    // username's CHGHOST, with the cloak still in it, is the first alice sees.
+    services.send(":services.test METADATA ngbob host :real.example");
+    services.send(":services.test METADATA ngbob user :bobby");
+    assert_eq!(
+        alice.skip_until(" CHGHOST "),
+        [format!(":ngbob!~ngbob@{cloak} CHGHOST bobby {cloak}")]
+    );
+    let mut ngcarl = ng.user("ngcarl");
+    let whois = ask(&mut ngcarl, "WHOIS ngbob", " 318 ");
+    assert_has(
+        &whois,
+        &format!(":ng.test 311 ngcarl ngbob bobby {cloak} * :ngbob real"),
+    );
+    // Uncloaked, ngIRCd shows the real host again: its next one is shown here too.
+    ngbob.send("MODE ngbob -x");
+    ngbob.skip_until("MODE ngbob :-x");
+    barrier(&mut ngbob, &mut alice);
+    services.send(":services.test METADATA ngbob host :moved.example");
+    assert_eq!(
+        alice.skip_until(" CHGHOST "),
+        [format!(":ngbob!bobby@{cloak} CHGHOST bobby moved.example")]
+    );
 }
 
 /// ngIRCd's burst is a netjoin for Portico's clients with `batch`: the users it brings

@@ -4,7 +4,7 @@
 
 use super::caps::{self, Caps};
 use super::modes::Status;
-use super::{ChanId, ClientId, Outbox, World};
+use super::{ChanId, Client, ClientId, Outbox, World};
 use crate::proto::line::shared;
 use crate::proto::spare;
 use std::cell::RefCell;
@@ -381,11 +381,28 @@ impl World {
         msg: &mut Msg,
         out: &mut Outbox,
     ) {
-        let serial = self.next_serial();
-        self.clients[cid].serial = serial;
         if include_self && self.clients[cid].caps & need_caps == need_caps {
             self.send_client(cid, msg, out);
         }
+        self.each_common(cid, |_, c| {
+            if c.caps & need_caps != need_caps {
+                return;
+            }
+            if let Some(conn) = c.conn {
+                out.send(conn, msg.for_caps(c.caps));
+            }
+        });
+    }
+
+    /// Calls `visit` once for each client (local or remote) that news of `cid` reaches
+    /// through their shared channels: not `cid` itself, and in an IRCX AUDITORIUM where
+    /// `cid` is an ordinary member only the hosts there (it may still reach the others
+    /// through a channel they share without the mode). `cid` and each visited client get a
+    /// new fanout stamp, so a walk after this one with the same stamp (extended-monitor)
+    /// skips them.
+    pub fn each_common(&mut self, cid: ClientId, mut visit: impl FnMut(ClientId, &Client)) {
+        let serial = self.next_serial();
+        self.clients[cid].serial = serial;
         let World {
             clients, channels, ..
         } = self;
@@ -393,8 +410,6 @@ impl World {
         // (nor copied: this runs for every NICK and QUIT).
         for i in 0..clients[cid].chans.len() {
             let chan = &channels[clients[cid].chans[i]];
-            // IRCX AUDITORIUM: an ordinary member's news reaches only the hosts there (it
-            // may still reach others through a channel they share without the mode).
             let hosts_only = chan.in_audience(cid);
             for (&member, flags) in &chan.members {
                 if hosts_only && !flags.is_op() {
@@ -405,12 +420,7 @@ impl World {
                     continue;
                 }
                 c.serial = serial;
-                if c.caps & need_caps != need_caps {
-                    continue;
-                }
-                if let Some(conn) = c.conn {
-                    out.send(conn, msg.for_caps(c.caps));
-                }
+                visit(member, c);
             }
         }
     }

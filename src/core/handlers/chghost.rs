@@ -11,6 +11,7 @@
 use crate::core::caps;
 use crate::core::dispatch::{err, Ctx, HResult};
 use crate::core::fanout::Msg;
+use crate::core::handlers::channel::join_msg;
 use crate::core::modes::Status;
 use crate::core::portal::{cap, LinkMsg};
 use crate::core::{ChanId, ClientId, ConnId, Outbox, World};
@@ -175,8 +176,8 @@ impl World {
 
     /// CHGHOST to `cid` itself and to the local clients sharing a channel with it that
     /// have `chghost`; the fallback QUIT to those that do not, who are returned for their
-    /// JOINs. Each client is served once (the fanout stamp, as in `World::to_common`), so
-    /// extended-monitor skips them after.
+    /// JOINs. Each client is served once ([`World::each_common`], whose stamps
+    /// extended-monitor then skips).
     fn chghost_to_common(
         &mut self,
         cid: ClientId,
@@ -184,8 +185,6 @@ impl World {
         chg: &mut Msg,
         out: &mut Outbox,
     ) -> Vec<ClientId> {
-        let serial = self.next_serial();
-        self.clients[cid].serial = serial;
         if let Some(conn) = self.clients[cid].conn {
             if self.clients[cid].caps & caps::CHGHOST != 0 {
                 out.send(conn, chg.for_caps(self.clients[cid].caps));
@@ -197,28 +196,15 @@ impl World {
         let quit = Line::new(old_mask, "QUIT").trailing(FALLBACK_QUIT).finish();
         let mut quit = Msg::new(quit, self.now.unix_ms);
         let mut fallback = Vec::new();
-        let World {
-            clients, channels, ..
-        } = self;
-        for &ch in &clients[cid].chans.clone() {
-            let chan = &channels[ch];
-            // IRCX AUDITORIUM: only the hosts there see an ordinary member at all.
-            let hosts_only = chan.in_audience(cid);
-            for (&member, flags) in &chan.members {
-                let c = &mut clients[member];
-                if (hosts_only && !flags.is_op()) || c.serial == serial {
-                    continue;
-                }
-                c.serial = serial;
-                let Some(conn) = c.conn else { continue };
-                if c.caps & caps::CHGHOST != 0 {
-                    out.send(conn, chg.for_caps(c.caps));
-                } else {
-                    out.send(conn, quit.for_caps(c.caps));
-                    fallback.push(member);
-                }
+        self.each_common(cid, |member, c| {
+            let Some(conn) = c.conn else { return };
+            if c.caps & caps::CHGHOST != 0 {
+                out.send(conn, chg.for_caps(c.caps));
+            } else {
+                out.send(conn, quit.for_caps(c.caps));
+                fallback.push(member);
             }
-        }
+        });
         fallback
     }
 
@@ -230,21 +216,13 @@ impl World {
             return;
         }
         let c = &self.clients[cid];
-        let mask = c.mask();
-        let away = c.away.as_ref().map(|a| {
-            let line = Line::new(&mask, "AWAY").trailing(a).finish();
+        let mut away = c.away.as_ref().map(|a| {
+            let line = c.line("AWAY").trailing(a).finish();
             Msg::new(line, self.now.unix_ms)
         });
-        let mut away = away;
         for ch in c.chans.clone() {
             let chan = &self.channels[ch];
-            let plain = Line::new(&mask, "JOIN").arg(&*chan.name).finish();
-            let ext = Line::new(&mask, "JOIN")
-                .arg(&*chan.name)
-                .arg(self.account(cid).unwrap_or("*"))
-                .trailing(&self.clients[cid].realname)
-                .finish();
-            let mut join = self.user_msg(cid, plain).with_ext_join(ext);
+            let mut join = join_msg(self, ch, cid);
             let status = chan.members.get(&cid).copied().unwrap_or_default();
             let hosts_only = chan.in_audience(cid);
             for &member in fallback {

@@ -14,6 +14,7 @@
 
 use crate::core::caps;
 use crate::core::dispatch::{err, Ctx, HResult};
+use crate::core::fanout::Msg;
 use crate::core::handlers::channel::{after_join, cut, join_msg};
 use crate::core::handlers::mode::NOT_OWNER;
 use crate::core::modes::Status;
@@ -168,17 +169,12 @@ pub fn apply(w: &mut World, ch: ChanId, new: &str, by: ClientId, reason: &[u8], 
         .trailing(reason)
         .finish();
     let mut m = w.user_msg(by, line);
-    let locals: Vec<(ClientId, ConnId)> = w.channels[ch]
-        .members
-        .keys()
-        .filter_map(|&c| Some((c, w.clients[c].conn?)))
-        .collect();
-    for (member, conn) in locals {
-        let member_caps = w.clients[member].caps;
-        if member_caps & caps::CHANNEL_RENAME != 0 {
-            out.send(conn, m.for_caps(member_caps));
+    // A copy of the local roster: a fallback's JOIN burst needs the world.
+    for local in w.channels[ch].local.clone() {
+        if local.caps & caps::CHANNEL_RENAME != 0 {
+            out.send(local.conn, m.for_caps(local.caps));
         } else if !case_only {
-            rejoin(w, ch, member, conn, &old, reason, out);
+            rejoin(w, ch, local.cid, local.conn, &old, reason, out);
         }
     }
 }
@@ -196,15 +192,20 @@ pub fn rejoin(
     out: &mut Outbox,
 ) {
     let member_caps = w.clients[member].caps;
-    let mut part = Line::new(&w.clients[member].mask(), "PART").arg(old);
-    if !reason.is_empty() {
-        part = part.trailing(reason);
-    }
-    let mut part = w.user_msg(member, part.finish());
-    out.send(conn, part.for_caps(member_caps));
+    out.send(conn, part_msg(w, member, old, reason).for_caps(member_caps));
     let mut join = join_msg(w, ch, member);
     out.send(conn, join.for_caps(member_caps));
     after_join(w, conn, member, ch, out);
+}
+
+/// `member`'s PART of a channel's old name `name` in a rename's fallback, with the
+/// rename's reason as its part message (none when empty).
+pub fn part_msg(w: &World, member: ClientId, name: &str, reason: &[u8]) -> Msg {
+    let mut part = w.clients[member].line("PART").arg(name);
+    if !reason.is_empty() {
+        part = part.trailing(reason);
+    }
+    w.user_msg(member, part.finish())
 }
 
 #[cfg(test)]

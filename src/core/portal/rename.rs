@@ -21,7 +21,6 @@ use crate::core::state::{Ban, Topic, ME};
 use crate::core::{ChanId, ClientId, ConnId, Outbox, ServerId, World};
 use crate::limits::CHANNEL_LEN;
 use crate::proto::casemap::valid_channel;
-use crate::proto::line::Line;
 use crate::proto::Message;
 use std::collections::VecDeque;
 
@@ -283,15 +282,11 @@ fn detach(w: &mut World, ch: ChanId, reason: &[u8], out: &mut Outbox) -> Taken {
         registered,
     };
     let name = chan.name.clone();
+    for local in &chan.local {
+        let mut part = rename::part_msg(w, local.cid, &name, reason);
+        out.send(local.conn, part.for_caps(local.caps));
+    }
     for &(member, _) in &taken.members {
-        if let Some(conn) = w.clients[member].conn {
-            let mut part = Line::new(&w.clients[member].mask(), "PART").arg(&*name);
-            if !reason.is_empty() {
-                part = part.trailing(reason);
-            }
-            let mut m = w.user_msg(member, part.finish());
-            out.send(conn, m.for_caps(w.clients[member].caps));
-        }
         w.part_channel(ch, member);
     }
     if w.channels.get(ch).is_some_and(|c| c.name == name) {

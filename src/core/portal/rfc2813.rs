@@ -7,6 +7,9 @@
 //! TAGMSG, SETNAME, EOB) degrades as docs/PROTOCOL.md describes.
 
 use super::LinkMsg;
+use crate::core::accounts::valid_account;
+use crate::core::handlers::chghost::valid_host;
+use crate::core::state::umode;
 use crate::core::{modes, ServerId, World};
 use crate::limits::MAX_MODES;
 use crate::proto::casemap::is_channel;
@@ -455,7 +458,10 @@ pub fn inbound(w: &mut World, rfc: &mut RfcLink, peer: ServerId, msg: &Message<'
         }
         b"CHANINFO" if msg.len() >= 2 => chaninfo(w, rfc, peer, msg),
         b"MODE" if msg.len() >= 2 && is_channel(msg.param(0)) => channel_mode(&prefix, msg),
-        b"MODE" if msg.len() >= 2 => user_mode(&prefix, msg),
+        b"MODE" if msg.len() >= 2 => {
+            uncloak(w, msg);
+            user_mode(&prefix, msg)
+        }
         b"TOPIC" if msg.len() >= 2 => {
             let now = w.now.unix_s().to_string();
             if w.find_nick(prefix.as_bytes()).is_some() {
@@ -480,32 +486,95 @@ pub fn inbound(w: &mut World, rfc: &mut RfcLink, peer: ServerId, msg: &Message<'
 }
 
 /// `METADATA <nick> <key> :<value>` from ngIRCd (it sends them because we announce the
-/// IRC+ flag M): a new `host`, `cloakhost` (the host it shows for a user with +x) or
-/// `user` is the native CHGHOST, an `accountname` (set by services linked to ngIRCd) the
-/// native ACCOUNT; the rest (`certfp`, `info`) is ignored.
-fn metadata(w: &World, prefix: &str, msg: &Message<'_>) -> Inbound {
+/// IRC+ flag M): a new host or username is the native CHGHOST, an `accountname` (set by
+/// services linked to ngIRCd) the native ACCOUNT; the rest (`certfp`, `info`) is ignored.
+///
+/// ngIRCd keeps two hosts per user and shows one: `host`, the real one, unless the user
+/// has its user mode +x, and then `cloakhost` (irc-metadata.c, client.c
+/// `Client_HostnameDisplayed`). Portico keeps one, the shown one, so a `cloakhost` is
+/// applied when it comes (ngIRCd sends it just before the `+x` that shows it: its echo of
+/// the MODE to the user builds the cloak) and marks the user [`umode::NGIRCD_CLOAK`];
+/// a `host` is applied only without that mark, or the real host would replace the cloak
+/// here while ngIRCd still hides it. `-x` clears the mark ([`uncloak`]).
+fn metadata(w: &mut World, prefix: &str, msg: &Message<'_>) -> Inbound {
     let Some(cid) = w.find_nick(msg.param(0)) else {
         return Inbound::Done;
     };
-    let c = &w.clients[cid];
     let value = msg.param(2);
-    let (user, host): (&[u8], &[u8]) = match &*msg.param(1).to_ascii_lowercase() {
-        b"host" | b"cloakhost" if !value.is_empty() => (c.user.as_bytes(), value),
-        b"user" if !value.is_empty() => (value, c.host.as_bytes()),
-        // From services linked to ngIRCd; an empty value logs out.
-        b"accountname" => {
-            let name = match value {
-                b"" => "*".to_string(),
-                v => String::from_utf8_lossy(v).into_owned(),
-            };
-            return Inbound::Native(vec![OwnedMessage::new(&c.nick, "ACCOUNT").arg(name)]);
+    let cloaked = w.clients[cid].has(umode::NGIRCD_CLOAK);
+    let key = msg.param(1).to_ascii_lowercase();
+    let c = &w.clients[cid];
+    let (user, host): (&[u8], &[u8]) = match &*key {
+        b"cloakhost" | b"host" if !valid_host(value) => {
+            log::debug!(
+                "ngIRCd METADATA {} for {}: invalid host ignored",
+                shown(&key),
+                c.nick
+            );
+            return Inbound::Done;
         }
+        b"cloakhost" => (c.user.as_bytes(), value),
+        b"host" if cloaked => return Inbound::Done,
+        b"host" => (c.user.as_bytes(), value),
+        b"user" if !value.is_empty() => (value, c.host.as_bytes()),
+        b"accountname" => return account(&c.nick, value),
         _ => return Inbound::Done,
     };
-    Inbound::Native(vec![OwnedMessage::new(prefix, "CHGHOST")
+    let line = OwnedMessage::new(prefix, "CHGHOST")
         .arg(&*c.nick)
         .arg(user)
-        .arg(host)])
+        .arg(host);
+    if &*key == b"cloakhost" {
+        let umodes = w.clients[cid].umodes | umode::NGIRCD_CLOAK;
+        w.set_umodes(cid, umodes);
+    }
+    Inbound::Native(vec![line])
+}
+
+/// An account from services linked to ngIRCd, as the native `ACCOUNT` (an empty name logs
+/// out). A name that a Portico link could not carry (see [`valid_account`]) is ignored: the
+/// user keeps the account it has.
+fn account(nick: &str, name: &[u8]) -> Inbound {
+    let name = match name {
+        b"" => "*",
+        v => match std::str::from_utf8(v).ok().filter(|_| valid_account(v)) {
+            Some(n) => n,
+            None => {
+                log::warn!(
+                    "ngIRCd METADATA accountname for {nick}: invalid name {} ignored",
+                    shown(v)
+                );
+                return Inbound::Done;
+            }
+        },
+    };
+    Inbound::Native(vec![OwnedMessage::new(nick, "ACCOUNT").arg(name)])
+}
+
+/// Another server's bytes as a log may show them: escaped (no control characters reach
+/// the log) and cut to 64 bytes.
+fn shown(v: &[u8]) -> String {
+    v[..v.len().min(64)].escape_ascii().to_string()
+}
+
+/// A user MODE from ngIRCd that ends in `-x`: ngIRCd shows the user's real host again, so
+/// its next `METADATA host` is shown here too (the cloak stays until then: ngIRCd sends no
+/// host with the `-x`).
+fn uncloak(w: &mut World, msg: &Message<'_>) {
+    let mut plus = true;
+    let mut x = None;
+    for &b in msg.param(1) {
+        match b {
+            b'+' | b'-' => plus = b == b'+',
+            b'x' => x = Some(plus),
+            _ => {}
+        }
+    }
+    let Some(cid) = w.find_nick(msg.param(0)).filter(|_| x == Some(false)) else {
+        return;
+    };
+    let umodes = w.clients[cid].umodes & !umode::NGIRCD_CLOAK;
+    w.set_umodes(cid, umodes);
 }
 
 /// What a user away on ngIRCd shows here: RFC 2813 carries only user mode +a, and this is

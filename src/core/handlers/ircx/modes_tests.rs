@@ -125,6 +125,41 @@ fn auditorium_hides_members_leaving_and_renaming() {
 }
 
 #[test]
+fn auditorium_hides_a_members_host_change() {
+    let (mut t, [a, b, c, d, e]) = auditorium();
+    t.feed(e, "OPER boss pw");
+    t.take(e);
+    t.feed(e, "CHGHOST carol new.host");
+    t.take(e);
+    // The host alone sees carol's fallback (no chghost): QUIT, then her JOIN back.
+    assert_eq!(
+        t.take(a),
+        vec![
+            ":carol!~carol@127.0.0.1 QUIT :Changing hostname",
+            ":carol!~carol@new.host JOIN #a",
+        ]
+    );
+    assert_eq!(
+        t.take(c),
+        vec![":irc.test 396 carol new.host :is now your displayed host"]
+    );
+    nothing_for(&mut t, &[b, d]);
+    // The host's own change reaches every member.
+    t.feed(e, "CHGHOST alice host.example");
+    for who in [b, c, d] {
+        assert_eq!(
+            t.take(who),
+            vec![
+                ":alice!~alice@127.0.0.1 QUIT :Changing hostname",
+                ":alice!~alice@host.example JOIN #a",
+                ":irc.test MODE #a +q :alice",
+            ],
+            "{who:?}"
+        );
+    }
+}
+
+#[test]
 fn auditorium_is_set_at_create_or_by_a_manager() {
     let mut t = world();
     let [a, b] = ["alice", "bob"].map(|n| t.user(n));

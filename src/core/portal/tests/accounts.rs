@@ -1,7 +1,7 @@
 //! Account names across portals: the ACCOUNT link capability (burst and changes), peers
 //! without it, and ngIRCd's `METADATA … accountname`.
 
-use super::{user_caps, ALL_IRCX};
+use super::{alice_and_ng_user, user_caps, ALL_IRCX};
 use crate::config::hash_password;
 use crate::core::testing::{TestWorld, BASE_CONFIG, PORTALS};
 use crate::core::ConnId;
@@ -96,12 +96,7 @@ fn ngircd_gets_the_account_as_metadata() {
 #[test]
 fn ngircd_metadata_accountname_logs_its_user_in() {
     let mut t = world();
-    let a = user_caps(&mut t, "alice", "account-notify");
-    t.feed(a, "JOIN #c");
-    let ng = t.link_ngircd("ng.test");
-    t.feed(ng, ":ng.test NICK nina 1 ~nina ng.host 1 + :Nina");
-    t.feed(ng, "NJOIN #c :nina");
-    t.take(a);
+    let (a, ng) = alice_and_ng_user(&mut t, "account-notify", "nina");
     t.feed(ng, ":services.test METADATA nina accountname :nina_acct");
     let nina = t.w.find_nick(b"nina").unwrap();
     assert_eq!(t.w.account(nina), Some("nina_acct"));
@@ -114,6 +109,23 @@ fn ngircd_metadata_accountname_logs_its_user_in() {
     t.feed(ng, ":ng.test METADATA alice accountname :spoof");
     assert_eq!(t.take(a), Vec::<String>::new());
     assert_eq!(t.w.account(t.w.find_nick(b"alice").unwrap()), None);
+    // A name a Portico link could not carry is ignored: nina keeps her account.
+    let long = "n".repeat(crate::core::accounts::ACCOUNT_MAX + 1);
+    for bad in ["two words", "a:b", "ctl\u{1}x", "del\u{7f}", &long] {
+        t.feed(
+            ng,
+            &format!(":services.test METADATA nina accountname :{bad}"),
+        );
+    }
+    assert_eq!(t.w.account(nina), Some("nina_acct"));
+    assert_eq!(t.take(a), Vec::<String>::new());
+    let ok = "n".repeat(crate::core::accounts::ACCOUNT_MAX);
+    t.feed(
+        ng,
+        &format!(":services.test METADATA nina accountname :{ok}"),
+    );
+    assert_eq!(t.w.account(nina), Some(&*ok));
+    t.take(a);
     t.feed(ng, ":services.test METADATA nina accountname :");
     assert_eq!(t.w.account(nina), None);
     assert_eq!(t.take(a), [":nina!~nina@ng.host ACCOUNT *"]);

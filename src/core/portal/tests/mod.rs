@@ -71,6 +71,21 @@ pub(super) fn norm(lines: Vec<String>) -> Vec<String> {
 }
 
 /// A registered user with client capabilities (welcome burst discarded).
+/// Local alice (with `caps`) and ngIRCd's user `nick` (host `ng.host`) in #c, over the
+/// ngIRCd link `ng.test`: alice's lines so far are taken. Returns alice and the link.
+pub(super) fn alice_and_ng_user(t: &mut TestWorld, caps: &str, nick: &str) -> (ConnId, ConnId) {
+    let alice = user_caps(t, "alice", caps);
+    t.feed(alice, "JOIN #c");
+    let ng = t.link_ngircd("ng.test");
+    t.feed(
+        ng,
+        &format!(":ng.test NICK {nick} 1 ~{nick} ng.host 1 + :NG"),
+    );
+    t.feed(ng, &format!("NJOIN #c :{nick}"));
+    t.take(alice);
+    (alice, ng)
+}
+
 pub(super) fn user_caps(t: &mut TestWorld, nick: &str, caps: &str) -> ConnId {
     let c = t.connect();
     t.feed(c, &format!("CAP REQ :{caps}"));

@@ -454,3 +454,60 @@ fn owners_and_ngircd_founders() {
         assert!(members.split(' ').any(|m| m == "~ngbob"), "{names:?}");
     }
 }
+
+/// ngIRCd keeps two hosts (irc-metadata.c, client.c): `host`, the real one, shown there only
+/// without +x, and `cloakhost`, shown with +x. A cloak shown here is not replaced by the real
+/// host until ngIRCd says the user is uncloaked (-x), or the real host would be out.
+#[test]
+fn ngircd_real_host_never_replaces_its_cloak() {
+    let mut t = TestWorld::with_portals();
+    let (alice, ng) = alice_and_ng_user(&mut t, "chghost", "ngbob");
+    // What ngIRCd sends, and what alice sees of it.
+    let steps: &[(&[&str], &[&str])] = &[
+        // Uncloaked, the real host is what ngIRCd shows: so it is here.
+        (
+            &[":ng.test METADATA ngbob host :real.ng"],
+            &[":ngbob!~ngbob@ng.host CHGHOST ~ngbob real.ng"],
+        ),
+        // +x: ngIRCd sends the cloak first (its echo of the MODE to the user makes it).
+        (
+            &[
+                ":ng.test METADATA ngbob cloakhost :cloak.ng",
+                ":ngbob MODE ngbob :+x",
+            ],
+            &[":ngbob!~ngbob@real.ng CHGHOST ~ngbob cloak.ng"],
+        ),
+        // A new real host behind the cloak stays hidden, as on ngIRCd; a new cloak is shown.
+        (&[":ng.test METADATA ngbob host :moved.ng"], &[]),
+        (
+            &[":ng.test METADATA ngbob cloakhost :vhost.ng"],
+            &[":ngbob!~ngbob@cloak.ng CHGHOST ~ngbob vhost.ng"],
+        ),
+        // After -x ngIRCd shows the real host again: its next one is shown here.
+        (
+            &[
+                ":ngbob MODE ngbob :-x",
+                ":ng.test METADATA ngbob host :moved.ng",
+            ],
+            &[":ngbob!~ngbob@vhost.ng CHGHOST ~ngbob moved.ng"],
+        ),
+        // Empty or invalid hosts are ignored.
+        (
+            &[
+                ":ng.test METADATA ngbob cloakhost :",
+                ":ng.test METADATA ngbob host :bad host",
+                ":ng.test METADATA ngbob cloakhost ::x",
+                ":ng.test METADATA ngbob host :-x",
+            ],
+            &[],
+        ),
+    ];
+    for (lines, want) in steps {
+        for l in *lines {
+            t.feed(ng, l);
+        }
+        assert_eq!(t.take(alice), *want, "{lines:?}");
+    }
+    let ngbob = t.w.find_nick(b"ngbob").unwrap();
+    assert_eq!(&*t.w.clients[ngbob].host, "moved.ng");
+}

@@ -152,3 +152,9 @@ fn member_prefixes() {
     assert_eq!(member_flags("%half"), "+half");
     assert_eq!(member_flags("plain"), "plain");
 }
+
+#[test]
+fn link_values_are_logged_escaped_and_short() {
+    assert_eq!(shown(b"a\x01\r\n\xffb c"), "a\\x01\\r\\n\\xffb c");
+    assert_eq!(shown(&[b'a'; 100]), "a".repeat(64));
+}
