@@ -1365,6 +1365,51 @@ fn a_cloaked_ngircd_users_real_host_stays_hidden() {
     );
 }
 
+/// A Portico operator's CHGHOST of a user ngIRCd cloaks (+x) changes the cloak there
+/// (`METADATA cloakhost`, src/ngircd/irc-metadata.c): ngIRCd shows the new host, as Portico
+/// does, and tells the user (396). A `host` would change only the real host ngIRCd hides.
+/// After -x the new host is ngIRCd's `host`; after a second +x (ngIRCd sends no cloak then:
+/// it has one) its cloak again.
+#[test]
+fn chghost_of_a_cloaked_ngircd_user_changes_its_cloak_there() {
+    let Some(bin) = binary() else { return };
+    let (mut ng, mut services) = ng_with_services(&bin);
+    let mut ngbob = ng.user("ngbob");
+    let mut ngcarl = ng.user("ngcarl");
+    let p = portico_linked_to(&mut ng);
+    let mut root = p.user_on("root");
+    oper(&mut root);
+    meet(&p, &mut root, &mut ngbob);
+    // Services cloak ngbob as a vhost: the cloak, then +x.
+    services.send(":services.test METADATA ngbob cloakhost :cloak.example");
+    for (mode, host) in [
+        ("+x", "vhost.one"),
+        ("-x", "vhost.two"),
+        ("+x", "vhost.three"),
+    ] {
+        services.send(&format!(":services.test MODE ngbob {mode}"));
+        ngbob.skip_until(&format!(" MODE ngbob :{mode}"));
+        barrier(&mut ngbob, &mut root);
+        root.send(&format!("CHGHOST ngbob {host}"));
+        root.skip_until(":irc.test NOTICE root :Changed the host of ngbob");
+        let told = ngbob.skip_until(&format!(" 396 ngbob {host} ")).pop();
+        assert_eq!(
+            told.unwrap(),
+            format!(":irc.test 396 ngbob {host} :is your displayed hostname now")
+        );
+        let whois = ask(&mut ngcarl, "WHOIS ngbob", " 318 ");
+        assert_has(
+            &whois,
+            &format!(":ng.test 311 ngcarl ngbob ~ngbob {host} * :ngbob real"),
+        );
+    }
+    let whois = ask(&mut root, "WHOIS ngbob", " 318 ");
+    assert_has(
+        &whois,
+        ":irc.test 311 root ngbob ~ngbob vhost.three * :ngbob real",
+    );
+}
+
 /// ngIRCd's burst is a netjoin for Portico's clients with `batch`: the users it brings
 /// into a shared channel join in one `netjoin` batch, which ends with the burst. ngIRCd
 /// sends no end of burst: Portico takes the answer to its first PING as one.

@@ -25,9 +25,10 @@ pub mod umode {
     /// The connection is TLS: set by the server at registration, never by MODE, and kept
     /// to this server like +x (it describes the connection).
     pub const SECURE: u16 = 256;
-    /// Not a mode of ours, never listed nor sent: the user's host here is the cloak ngIRCd
-    /// sent for it (`METADATA cloakhost`), so ngIRCd's real host for it (`METADATA host`)
-    /// is not shown until ngIRCd says it is uncloaked (`-x`). See `portal::rfc2813`.
+    /// Not a mode of ours, never listed nor sent: ngIRCd cloaks the user (its +x, or the
+    /// `METADATA cloakhost` sent just before it), so ngIRCd's real host for it (`METADATA
+    /// host`) is not shown until ngIRCd says it is uncloaked (`-x`), and a CHGHOST reaches
+    /// ngIRCd as its `cloakhost`. See `portal::rfc2813`.
     pub const NGIRCD_CLOAK: u16 = 512;
     /// In the order `MODE nick` lists them.
     pub const ALL: &[(u8, u16)] = &[

@@ -42,6 +42,11 @@ pub struct RfcLink {
     pub pending: HashMap<String, ChanInfo>,
     /// Messages not sent because RFC 2813 has no form for them (see [`render`]).
     pub dropped: Cell<u64>,
+    /// The nick of the user the line just before introduced without +x, else empty: ngIRCd
+    /// follows a NICK with the user's `METADATA cloakhost` if it has one, +x or not
+    /// (client.c `Client_Announce`), and that cloak is not what it shows (see [`metadata`]).
+    /// One nick per link, replaced by every line.
+    pub intro_uncloaked: String,
 }
 
 impl RfcLink {
@@ -190,8 +195,8 @@ pub fn render(w: &World, msg: &LinkMsg) -> Option<Vec<Rc<[u8]>>> {
                 .trailing(value))]
         }
         // ngIRCd (IRC+) takes a user's username and host from servers as METADATA too, and
-        // shows them (its WHOIS, WHO, masks) from then on.
-        "CHGHOST" if msg.len() >= 3 => ["user", "host"]
+        // shows them (its WHOIS, WHO, masks) from then on: the host as the key it shows.
+        "CHGHOST" if msg.len() >= 3 => ["user", shown_host_key(w, msg.param(0))]
             .iter()
             .zip([msg.param(1), msg.param(2)])
             .map(|(key, v)| {
@@ -222,6 +227,18 @@ pub fn render(w: &World, msg: &LinkMsg) -> Option<Vec<Rc<[u8]>>> {
         _ => return None,
     };
     Some(lines)
+}
+
+/// The METADATA key ngIRCd shows as `nick`'s host. A user it cloaks (+x, marked
+/// [`umode::NGIRCD_CLOAK`] here) shows its `cloakhost`: a new `host` would change only the
+/// real host it hides, and it would keep showing the old cloak. Any other user shows its
+/// `host`, Portico's own users included: they are never +x on ngIRCd (we send no +x),
+/// unless ngIRCd's side cloaked them, and then they carry the mark too.
+fn shown_host_key(w: &World, nick: &[u8]) -> &'static str {
+    match w.find_nick(nick) {
+        Some(cid) if w.clients[cid].has(umode::NGIRCD_CLOAK) => "cloakhost",
+        _ => "host",
+    }
 }
 
 /// A native mode string and its arguments, keeping only the modes ngIRCd has (by the mode
@@ -338,6 +355,7 @@ pub fn inbound(w: &mut World, rfc: &mut RfcLink, peer: ServerId, msg: &Message<'
     let mut buf = [0u8; 16];
     let verb = msg.command_upper(&mut buf).to_vec();
     let one = |m: OwnedMessage| Inbound::Native(vec![m]);
+    let intro_uncloaked = std::mem::take(&mut rfc.intro_uncloaked);
     match &verb[..] {
         b"005" => {
             // H handshake: the network must agree on the nick length.
@@ -399,6 +417,9 @@ pub fn inbound(w: &mut World, rfc: &mut RfcLink, peer: ServerId, msg: &Message<'
             if umodes.contains('a') {
                 lines.push(OwnedMessage::new(&p(0), "AWAY").trailing(AWAY_TEXT));
             }
+            if !umodes.contains('x') {
+                rfc.intro_uncloaked = p(0);
+            }
             Inbound::Native(lines)
         }
         b"NICK" if !msg.is_empty() => one(OwnedMessage::new(&prefix, "NICK").arg(p(0)).arg("0")),
@@ -459,7 +480,7 @@ pub fn inbound(w: &mut World, rfc: &mut RfcLink, peer: ServerId, msg: &Message<'
         b"CHANINFO" if msg.len() >= 2 => chaninfo(w, rfc, peer, msg),
         b"MODE" if msg.len() >= 2 && is_channel(msg.param(0)) => channel_mode(&prefix, msg),
         b"MODE" if msg.len() >= 2 => {
-            uncloak(w, msg);
+            cloak_mode(w, msg);
             user_mode(&prefix, msg)
         }
         b"TOPIC" if msg.len() >= 2 => {
@@ -477,7 +498,7 @@ pub fn inbound(w: &mut World, rfc: &mut RfcLink, peer: ServerId, msg: &Message<'
                     .trailing(msg.param(1)))
             }
         }
-        b"METADATA" if msg.len() >= 3 => metadata(w, &prefix, msg),
+        b"METADATA" if msg.len() >= 3 => metadata(w, &prefix, msg, &intro_uncloaked),
         // ngIRCd extras with no Portico meaning; PASS/numerics left over from the handshake.
         b"METADATA" | b"GLINE" | b"SERVICE" | b"SERVLIST" | b"PASS" => Inbound::Done,
         v if v.len() == 3 && v.iter().all(u8::is_ascii_digit) => Inbound::Done,
@@ -495,8 +516,14 @@ pub fn inbound(w: &mut World, rfc: &mut RfcLink, peer: ServerId, msg: &Message<'
 /// applied when it comes (ngIRCd sends it just before the `+x` that shows it: its echo of
 /// the MODE to the user builds the cloak) and marks the user [`umode::NGIRCD_CLOAK`];
 /// a `host` is applied only without that mark, or the real host would replace the cloak
-/// here while ngIRCd still hides it. `-x` clears the mark ([`uncloak`]).
-fn metadata(w: &mut World, prefix: &str, msg: &Message<'_>) -> Inbound {
+/// here while ngIRCd still hides it. `-x` clears the mark, `+x` sets it ([`cloak_mode`]).
+///
+/// The one exception: a `cloakhost` right after the NICK that introduced its user without
+/// +x (`intro_uncloaked`: ngIRCd's burst, for a user who went -x after a +x) is shown, but does not mark the user, who is not cloaked on ngIRCd: its `host` is shown
+/// after it, and our CHGHOST reaches ngIRCd as its `host` ([`shown_host_key`]). Ignoring
+/// that cloak would match what ngIRCd shows now, but ngIRCd sends it no more on a later
+/// +x (it has it), which would then show the real host it hides.
+fn metadata(w: &mut World, prefix: &str, msg: &Message<'_>, intro_uncloaked: &str) -> Inbound {
     let Some(cid) = w.find_nick(msg.param(0)) else {
         return Inbound::Done;
     };
@@ -524,7 +551,8 @@ fn metadata(w: &mut World, prefix: &str, msg: &Message<'_>) -> Inbound {
         .arg(&*c.nick)
         .arg(user)
         .arg(host);
-    if &*key == b"cloakhost" {
+    let announced = w.find_nick(intro_uncloaked.as_bytes()) == Some(cid);
+    if &*key == b"cloakhost" && !announced {
         let umodes = w.clients[cid].umodes | umode::NGIRCD_CLOAK;
         w.set_umodes(cid, umodes);
     }
@@ -557,10 +585,12 @@ fn shown(v: &[u8]) -> String {
     v[..v.len().min(64)].escape_ascii().to_string()
 }
 
-/// A user MODE from ngIRCd that ends in `-x`: ngIRCd shows the user's real host again, so
-/// its next `METADATA host` is shown here too (the cloak stays until then: ngIRCd sends no
-/// host with the `-x`).
-fn uncloak(w: &mut World, msg: &Message<'_>) {
+/// A user MODE from ngIRCd that ends in `-x` or `+x`, which ngIRCd sends with no host.
+/// After `-x` it shows the user's real host again, so its next `METADATA host` is shown
+/// here too (the cloak stays until then). After `+x` it shows the cloak it has, sending
+/// none if it made it before (a second +x): the host shown here stays, but the mark keeps
+/// the next `host` hidden and sends our CHGHOST to the cloak.
+fn cloak_mode(w: &mut World, msg: &Message<'_>) {
     let mut plus = true;
     let mut x = None;
     for &b in msg.param(1) {
@@ -570,10 +600,14 @@ fn uncloak(w: &mut World, msg: &Message<'_>) {
             _ => {}
         }
     }
-    let Some(cid) = w.find_nick(msg.param(0)).filter(|_| x == Some(false)) else {
+    let (Some(cid), Some(plus)) = (w.find_nick(msg.param(0)), x) else {
         return;
     };
-    let umodes = w.clients[cid].umodes & !umode::NGIRCD_CLOAK;
+    let umodes = if plus {
+        w.clients[cid].umodes | umode::NGIRCD_CLOAK
+    } else {
+        w.clients[cid].umodes & !umode::NGIRCD_CLOAK
+    };
     w.set_umodes(cid, umodes);
 }
 

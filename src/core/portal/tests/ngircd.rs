@@ -511,3 +511,91 @@ fn ngircd_real_host_never_replaces_its_cloak() {
     let ngbob = t.w.find_nick(b"ngbob").unwrap();
     assert_eq!(&*t.w.clients[ngbob].host, "moved.ng");
 }
+
+/// The two METADATA lines our CHGHOST of `nick` becomes on the ngIRCd link, the host under
+/// `key`.
+fn chghost_to_ngircd(nick: &str, key: &str, host: &str) -> Vec<String> {
+    vec![
+        format!(":irc.test METADATA {nick} user :~{nick}"),
+        format!(":irc.test METADATA {nick} {key} :{host}"),
+    ]
+}
+
+/// An operator's CHGHOST reaches ngIRCd as the host it shows (irc-metadata.c): `cloakhost`
+/// for a user it cloaks (+x), else `host`. A `host` under a cloak would change only the real
+/// host ngIRCd hides, and it would go on showing the old cloak. A second +x (ngIRCd sends
+/// no cloak, it has one) cloaks again; our own users are never +x there.
+#[test]
+fn chghost_reaches_ngircd_as_the_host_it_shows() {
+    let mut t = TestWorld::with_portals_and(OPER);
+    let (alice, ng) = alice_and_ng_user(&mut t, "chghost", "ngbob");
+    let olga = t.user("olga");
+    t.feed(olga, "OPER admin pw");
+    t.take(ng);
+    let steps: &[(&[&str], &str, &str)] = &[
+        (&[], "v1.example", "host"),
+        (
+            &[
+                ":ng.test METADATA ngbob cloakhost :cloak.ng",
+                ":ngbob MODE ngbob :+x",
+            ],
+            "v2.example",
+            "cloakhost",
+        ),
+        (&[":ngbob MODE ngbob :-x"], "v3.example", "host"),
+        (&[":ng.test MODE ngbob :+x"], "v4.example", "cloakhost"),
+    ];
+    for (lines, host, key) in steps {
+        for l in *lines {
+            t.feed(ng, l);
+        }
+        t.feed(olga, &format!("CHGHOST ngbob {host}"));
+        assert_eq!(
+            t.take(ng),
+            chghost_to_ngircd("ngbob", key, host),
+            "{lines:?}"
+        );
+    }
+    t.feed(olga, "CHGHOST alice a.example");
+    assert_eq!(t.take(ng), chghost_to_ngircd("alice", "host", "a.example"));
+    assert_eq!(
+        t.take(alice).last().map(String::as_str),
+        Some(":alice!~alice@127.0.0.1 CHGHOST ~alice a.example")
+    );
+}
+
+/// ngIRCd's burst follows each NICK with the user's cloak if it has one, +x or not
+/// (client.c `Client_Announce`). The cloak of a user introduced without +x is shown (its
+/// next +x shows it with no METADATA) but is no mark: ngIRCd shows that user's real host,
+/// so its next `host` is shown here and our CHGHOST reaches it as `host`.
+#[test]
+fn ngircds_burst_cloak_of_a_user_without_x_is_no_mark() {
+    let mut t = TestWorld::with_portals_and(OPER);
+    let alice = user_caps(&mut t, "alice", "chghost");
+    t.feed(alice, "JOIN #c");
+    let olga = t.user("olga");
+    t.feed(olga, "OPER admin pw");
+    let ng = t.link_ngircd("ng.test");
+    t.feed(ng, ":ng.test NICK ngbob 1 ~ngbob real.ng 1 +i :NG");
+    t.feed(ng, ":ng.test METADATA ngbob cloakhost :bob.cloak");
+    t.feed(ng, ":ng.test NICK ngcat 1 ~ngcat real.ng 1 +ix :NG");
+    t.feed(ng, ":ng.test METADATA ngcat cloakhost :cat.cloak");
+    t.feed(ng, "NJOIN #c :ngbob,ngcat");
+    t.take(alice);
+    t.take(ng);
+    let ngbob = t.w.find_nick(b"ngbob").unwrap();
+    assert_eq!(&*t.w.clients[ngbob].host, "bob.cloak");
+    t.feed(ng, ":ng.test METADATA ngbob host :moved.ng");
+    t.feed(ng, ":ng.test METADATA ngcat host :moved.ng");
+    assert_eq!(
+        t.take(alice),
+        [":ngbob!~ngbob@bob.cloak CHGHOST ~ngbob moved.ng"]
+    );
+    t.feed(olga, "CHGHOST ngbob v1.example");
+    assert_eq!(t.take(ng), chghost_to_ngircd("ngbob", "host", "v1.example"));
+    t.feed(olga, "CHGHOST ngcat v2.example");
+    assert_eq!(
+        t.take(ng),
+        chghost_to_ngircd("ngcat", "cloakhost", "v2.example")
+    );
+}
