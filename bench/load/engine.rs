@@ -573,7 +573,9 @@ impl Engine {
         now: u64,
     ) -> usize {
         let mut start = 0;
-        while let Some(pos) = buf[start..].iter().position(|&b| b == b'\n') {
+        // The server's own eight-bytes-at-a-time search: a byte-by-byte one was 40 % of
+        // the tool's CPU in fanout 1x500, where the tool bounds the server's figures.
+        while let Some(pos) = portico::proto::framer::find_newline(&buf[start..]) {
             let mut line = &buf[start..start + pos];
             start += pos + 1;
             if let Some(l) = line.strip_suffix(b"\r") {

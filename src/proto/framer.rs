@@ -115,7 +115,8 @@ impl Framer {
 
 /// The first `\n` in `buf`, eight bytes at a time: the framer looks at every byte read,
 /// and a byte-by-byte search was a tenth of the server's own time relaying messages.
-fn find_newline(buf: &[u8]) -> Option<usize> {
+/// Public for the load tool (`portico-load`), which reads every line the server sends.
+pub fn find_newline(buf: &[u8]) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     const NL: u64 = LO * b'\n' as u64;
