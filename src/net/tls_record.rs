@@ -36,9 +36,10 @@ use rustls::{
 const MAX_PLAIN: usize = 1 << 14;
 /// The largest record body: plaintext, content type, padding and tag (section 5.2).
 const MAX_BODY: usize = MAX_PLAIN + 256;
-/// The tag of every TLS 1.3 AEAD (AES-GCM, ChaCha20-Poly1305): a record body holds it and
-/// at least the content type.
-const MIN_BODY: usize = 16 + 1;
+/// The tag of every TLS 1.3 AEAD (AES-GCM, ChaCha20-Poly1305): a shorter record body
+/// cannot be one. A body of the tag alone is opened (its empty plaintext has no content
+/// type: unexpected_message, section 5.4; or it is forged: bad_record_mac).
+const MIN_BODY: usize = 16;
 const HEADER: usize = 5;
 /// Alert descriptions (section 6).
 const CLOSE_NOTIFY: u8 = 0;
@@ -632,7 +633,7 @@ mod tests {
     /// alert RFC 8446 names for it, and the client reads that alert.
     #[test]
     fn each_bad_record_gets_its_own_alert() {
-        let cases: [(&str, Make, u8); 18] = [
+        let cases: [(&str, Make, u8); 19] = [
             (
                 "clear handshake",
                 |_| vec![22, 3, 3, 0, 1, 24],
@@ -650,8 +651,13 @@ mod tests {
             ),
             (
                 "shorter than a tag",
-                |_| [&[23, 3, 3, 0, 16][..], &[0; 16]].concat(),
+                |_| [&[23, 3, 3, 0, 15][..], &[0; 15]].concat(),
                 DECODE_ERROR,
+            ),
+            (
+                "a forged tag alone",
+                |_| [&[23, 3, 3, 0, 16][..], &[0; 16]].concat(),
+                BAD_RECORD_MAC,
             ),
             (
                 "forged tag",
