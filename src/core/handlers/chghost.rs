@@ -5,8 +5,8 @@
 //!
 //! Between Portico servers: `:<origin> CHGHOST <nick> <user> <host>` to links with the
 //! `CHGHOST` capability (older peers keep the old host: docs/PROTOCOL.md); ngIRCd gets
-//! `METADATA <nick> user` and `host` (`cloakhost` for a user it cloaks), and its own METADATA `host`/`cloakhost`/`user`
-//! arrive here as this line (`portal::rfc2813`).
+//! `METADATA <nick> user` and `host` (`cloakhost` for a user it cloaks), and its own
+//! METADATA `host`/`cloakhost`/`user` arrive here as this line (`portal::rfc2813`).
 
 use crate::core::caps;
 use crate::core::dispatch::{err, Ctx, HResult};
