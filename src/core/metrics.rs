@@ -150,7 +150,7 @@ impl World {
         m.single(
             "portico_write_waiting_connections",
             "gauge",
-            "Connections with output waiting for a write turn of the loop (at most one entry each).",
+            "Connections with output waiting for a write turn of the loop (list entries; a stale or second one is dropped when reached).",
             shell.write_waiting,
         );
         m.family(
