@@ -16,7 +16,7 @@
 //!   loop shares one set among all connections) on ring's own suites: a key is ring's
 //!   `LessSafeKey`, 560 B whichever the cipher (an enum sized by the AES-GCM key schedule).
 //! * `Portico, SUITE`: the same with Portico's provider, whose TLS 1.3 suites keep the raw
-//!   key (64 B) and key ring per record (`src/config/lean_aead.rs`): what a session keeps
+//!   key (64 B) and key ring per record (`src/net/tls_aead.rs`): what a session keeps
 //!   during its handshake, and for good if it is TLS 1.2.
 //! * `taken over, SUITE`: what Portico keeps of a TLS 1.3 session after its handshake
 //!   (`src/net/tls_record.rs`): rustls's kernel connection (traffic secrets for key

@@ -1,5 +1,5 @@
 //! What sealing a TLS 1.3 record costs with Portico's record keys, which keep the raw key
-//! and build ring's key schedule for every record (`src/config/lean_aead.rs`: 32 bytes per
+//! and build ring's key schedule for every record (`src/net/tls_aead.rs`: 32 bytes per
 //! direction instead of 560 while idle), against ring's own keys, which keep the schedule
 //! (`cargo bench --bench tls_seal`).
 //!

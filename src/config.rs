@@ -9,7 +9,6 @@ use std::path::Path;
 
 mod channel;
 mod diff;
-pub(crate) mod lean_aead;
 pub mod tls;
 pub use channel::ChannelCfg;
 

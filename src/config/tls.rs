@@ -15,11 +15,11 @@ use std::sync::Arc;
 
 /// The one crypto provider: ring, which builds with a C compiler alone, with its TLS 1.3
 /// suites keyed per record so that an idle session keeps 32-byte keys, not ring's 560-byte
-/// key schedules ([`super::lean_aead`]).
+/// key schedules ([`crate::net::tls_aead`]).
 pub fn provider() -> Arc<CryptoProvider> {
     let ring = rustls::crypto::ring::default_provider();
     Arc::new(CryptoProvider {
-        cipher_suites: super::lean_aead::lean_suites(&ring.cipher_suites),
+        cipher_suites: crate::net::tls_aead::lean_suites(&ring.cipher_suites),
         ..ring
     })
 }

@@ -10,6 +10,7 @@ mod metrics;
 pub mod sendq;
 pub mod state_file;
 mod tls;
+pub(crate) mod tls_aead;
 mod tls_record;
 mod webpage;
 mod websocket;

@@ -12,7 +12,7 @@
 //! TLS 1.3 server handshake even rustls's connection goes (about 2 KB that only the
 //! handshake needs): [`Records`] (tls_record.rs) does the record layer with the keys
 //! rustls hands over, rustls keeping only the secrets for key updates. Record keys are
-//! small in either case (the provider's TLS 1.3 suites, `config::lean_aead`).
+//! small in either case (the provider's TLS 1.3 suites, `net::tls_aead`).
 //! `cargo bench --bench tls_memory` says where an idle session's bytes are.
 
 use super::sendq::{Flushed, SendQ};

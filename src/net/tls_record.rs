@@ -21,7 +21,7 @@
 //! costs a key derivation, so a peer sending nothing else must not get them for free.
 //! Before the suite's confidentiality limit we update our sending keys.
 
-use crate::config::lean_aead;
+use super::tls_aead;
 use rustls::crypto::cipher::{
     InboundOpaqueMessage, MessageDecrypter, MessageEncrypter, OutboundPlainMessage,
 };
@@ -113,7 +113,7 @@ impl Records {
             Some(SupportedCipherSuite::Tls13(s)) if !conn.is_handshaking() => s,
             _ => return Err(Some(conn)),
         };
-        if !lean_aead::is_lean(suite) {
+        if !tls_aead::is_lean(suite) {
             foreign_suite(suite);
             return Err(Some(conn));
         }
@@ -126,7 +126,7 @@ impl Records {
         };
         let (tx_seq, tx) = secrets.tx;
         let (rx_seq, rx) = secrets.rx;
-        // Our suites' keys are always of a kind `keys` knows (lean_aead::extract_keys).
+        // Our suites' keys are always of a kind `keys` knows (tls_aead::extract_keys).
         let (Some(tx), Some(rx)) = (encrypter(suite, tx), decrypter(suite, rx)) else {
             log::warn!("TLS: cannot take over the record layer: {}", unsupported());
             return Err(None);
@@ -374,7 +374,7 @@ fn foreign_suite(suite: &Tls13CipherSuite) {
     static SAID: std::sync::Once = std::sync::Once::new();
     SAID.call_once(|| {
         log::warn!(
-            "TLS: suite {:?} is not one of config::lean_aead's: its sessions stay on \
+            "TLS: suite {:?} is not one of net::tls_aead's: its sessions stay on \
              rustls's record layer (about 2.5 KB each while idle)",
             suite.common.suite
         )
@@ -831,7 +831,7 @@ mod tests {
         }
     }
 
-    /// A session on a TLS 1.3 suite whose keys are not config::lean_aead's stays on
+    /// A session on a TLS 1.3 suite whose keys are not net::tls_aead's stays on
     /// rustls's connection (which works, with more memory), never half taken over.
     #[test]
     fn a_session_on_a_foreign_suite_stays_on_rustls() {
