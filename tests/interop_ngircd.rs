@@ -1321,8 +1321,9 @@ fn portico_learns_ngircd_users_accounts_from_its_services() {
 
 /// ngIRCd keeps a user's real host (`METADATA host`) apart from its cloak (`cloakhost`, shown
 /// while the user is +x). Services linked to ngIRCd change the real host of a cloaked user:
-/// ngIRCd keeps showing the cloak, and so does Portico (the real host would be a leak there);
-/// after -x the next real host is shown on both.
+/// ngIRCd keeps showing the cloak, and so does Portico (the real host would be a leak there).
+/// At -x ngIRCd shows the real host again and sends no METADATA: Portico shows the one it
+/// kept hidden, then the next one, as ngIRCd does.
 #[test]
 fn a_cloaked_ngircd_users_real_host_stays_hidden() {
     let Some(bin) = binary() else { return };
@@ -1354,14 +1355,40 @@ fn a_cloaked_ngircd_users_real_host_stays_hidden() {
         &whois,
         &format!(":ng.test 311 ngcarl ngbob bobby {cloak} * :ngbob real"),
     );
-    // Uncloaked, ngIRCd shows the real host again: its next one is shown here too.
+    // Uncloaked, ngIRCd shows the real host again: so does Portico, and its next one.
     ngbob.send("MODE ngbob -x");
     ngbob.skip_until("MODE ngbob :-x");
-    barrier(&mut ngbob, &mut alice);
+    assert_eq!(
+        alice.skip_until(" CHGHOST "),
+        [format!(":ngbob!bobby@{cloak} CHGHOST bobby real.example")]
+    );
+    let whois = ask(&mut alice, "WHOIS ngbob", " 318 ");
+    assert_has(
+        &whois,
+        ":irc.test 311 alice ngbob bobby real.example * :ngbob real",
+    );
+    let whois = ask(&mut ngcarl, "WHOIS ngbob", " 318 ");
+    assert_has(
+        &whois,
+        ":ng.test 311 ngcarl ngbob bobby real.example * :ngbob real",
+    );
     services.send(":services.test METADATA ngbob host :moved.example");
     assert_eq!(
         alice.skip_until(" CHGHOST "),
-        [format!(":ngbob!bobby@{cloak} CHGHOST bobby moved.example")]
+        [":ngbob!bobby@real.example CHGHOST bobby moved.example"]
+    );
+    // Cloaked again, ngIRCd shows the cloak it has (no METADATA): so does Portico, not the
+    // real host it hides.
+    ngbob.send("MODE ngbob +x");
+    ngbob.skip_until("MODE ngbob :+x");
+    assert_eq!(
+        alice.skip_until(" CHGHOST "),
+        [format!(":ngbob!bobby@moved.example CHGHOST bobby {cloak}")]
+    );
+    let whois = ask(&mut alice, "WHOIS ngbob", " 318 ");
+    assert_has(
+        &whois,
+        &format!(":irc.test 311 alice ngbob bobby {cloak} * :ngbob real"),
     );
 }
 

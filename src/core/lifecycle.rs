@@ -361,6 +361,7 @@ impl World {
         self.drop_monitor(cid);
         self.accounts.remove(&cid);
         self.drop_metadata(cid);
+        self.forget_hidden_host(cid);
         let c = self.clients.remove(cid);
         if let Some(s) = self.servers.get_mut(c.server) {
             s.users -= 1;

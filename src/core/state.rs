@@ -25,10 +25,10 @@ pub mod umode {
     /// The connection is TLS: set by the server at registration, never by MODE, and kept
     /// to this server like +x (it describes the connection).
     pub const SECURE: u16 = 256;
-    /// Not a mode of ours, never listed nor sent: ngIRCd cloaks the user (its +x, or the
-    /// `METADATA cloakhost` sent just before it), so ngIRCd's real host for it (`METADATA
-    /// host`) is not shown until ngIRCd says it is uncloaked (`-x`), and a CHGHOST reaches
-    /// ngIRCd as its `cloakhost`. See `portal::rfc2813`.
+    /// Not a mode of ours, never listed nor sent: ngIRCd cloaks the user (the +x of its NICK
+    /// or of a MODE), so ngIRCd's real host for it (`METADATA host`) is not shown until
+    /// ngIRCd says it is uncloaked (`-x`), and a CHGHOST reaches ngIRCd as its `cloakhost`.
+    /// See `portal::rfc2813` (`RfcLink::hidden` keeps the host not shown).
     pub const NGIRCD_CLOAK: u16 = 512;
     /// In the order `MODE nick` lists them.
     pub const ALL: &[(u8, u16)] = &[

@@ -10,6 +10,7 @@ use crate::core::state::{umode, Client, Server};
 use crate::core::{ClientId, ConnId, Outbox, ServerId, World};
 use crate::proto::casemap::valid_nick;
 use crate::proto::line::Line;
+use crate::proto::message::OwnedMessage;
 use crate::proto::numeric as n;
 use crate::proto::Message;
 use log::{info, warn};
@@ -50,21 +51,29 @@ impl World {
         }
         match result {
             rfc2813::Inbound::Same => self.on_link_message(conn, raw, msg, out),
-            rfc2813::Inbound::Native(msgs) => {
-                for m in &msgs {
-                    if self.link(conn).is_none() {
-                        break;
-                    }
-                    let m = m.as_message();
-                    // Nothing translated is opaque: rebuilt, it needs no raw form.
-                    self.on_link_message(conn, &[], &m, out);
-                }
+            rfc2813::Inbound::Native(msgs) => self.run_translated(conn, &msgs, out),
+            rfc2813::Inbound::Cloaked(msgs) => {
+                self.run_translated(conn, &msgs, out);
+                rfc2813::mark_intro(self, conn, &msgs);
             }
             rfc2813::Inbound::Done => {}
             rfc2813::Inbound::Drop(reason) => {
                 warn!("rfc2813 link {conn}: {reason}");
                 self.close_conn(conn, &reason, out);
             }
+        }
+    }
+
+    /// Native messages translated from one line of an rfc2813 link, in order (until the
+    /// link goes).
+    fn run_translated(&mut self, conn: ConnId, msgs: &[OwnedMessage], out: &mut Outbox) {
+        for m in msgs {
+            if self.link(conn).is_none() {
+                break;
+            }
+            let m = m.as_message();
+            // Nothing translated is opaque: rebuilt, it needs no raw form.
+            self.on_link_message(conn, &[], &m, out);
         }
     }
 

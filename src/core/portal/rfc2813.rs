@@ -6,11 +6,11 @@
 //! being parsed again. What RFC 2813 cannot carry (timestamps, server IDs, client tags,
 //! TAGMSG, SETNAME, EOB) degrades as docs/PROTOCOL.md describes.
 
-use super::LinkMsg;
+use super::{Dialect, LinkMsg};
 use crate::core::accounts::valid_account;
 use crate::core::handlers::chghost::valid_host;
 use crate::core::state::umode;
-use crate::core::{modes, ServerId, World};
+use crate::core::{modes, ClientId, ConnId, ServerId, World};
 use crate::limits::MAX_MODES;
 use crate::proto::casemap::is_channel;
 use crate::proto::line::Line;
@@ -42,11 +42,12 @@ pub struct RfcLink {
     pub pending: HashMap<String, ChanInfo>,
     /// Messages not sent because RFC 2813 has no form for them (see [`render`]).
     pub dropped: Cell<u64>,
-    /// The nick of the user the line just before introduced without +x, else empty: ngIRCd
-    /// follows a NICK with the user's `METADATA cloakhost` if it has one, +x or not
-    /// (client.c `Client_Announce`), and that cloak is not what it shows (see [`metadata`]).
-    /// One nick per link, replaced by every line.
-    pub intro_uncloaked: String,
+    /// The host ngIRCd hides of each of its users (behind this link) whose two hosts
+    /// differ: the real one while the user is marked [`umode::NGIRCD_CLOAK`] (shown: the
+    /// cloak), else the cloak (shown: the real host). ngIRCd sends no host when it swaps
+    /// them (`+x`, `-x`), so Portico swaps them itself (see [`metadata`]). At most one entry
+    /// per user of this link; dropped when the user leaves ([`World::forget_hidden_host`]).
+    pub hidden: HashMap<ClientId, Box<str>>,
 }
 
 impl RfcLink {
@@ -337,6 +338,9 @@ pub enum Inbound {
     Same,
     /// Native messages to run through the command table, in order.
     Native(Vec<OwnedMessage>),
+    /// Native lines introducing a user ngIRCd cloaks (+x): run, then the user is marked
+    /// [`umode::NGIRCD_CLOAK`] ([`mark_intro`]).
+    Cloaked(Vec<OwnedMessage>),
     /// Nothing to do (handled here or deliberately ignored).
     Done,
     /// The link must go, for this reason.
@@ -355,7 +359,6 @@ pub fn inbound(w: &mut World, rfc: &mut RfcLink, peer: ServerId, msg: &Message<'
     let mut buf = [0u8; 16];
     let verb = msg.command_upper(&mut buf).to_vec();
     let one = |m: OwnedMessage| Inbound::Native(vec![m]);
-    let intro_uncloaked = std::mem::take(&mut rfc.intro_uncloaked);
     match &verb[..] {
         b"005" => {
             // H handshake: the network must agree on the nick length.
@@ -417,8 +420,9 @@ pub fn inbound(w: &mut World, rfc: &mut RfcLink, peer: ServerId, msg: &Message<'
             if umodes.contains('a') {
                 lines.push(OwnedMessage::new(&p(0), "AWAY").trailing(AWAY_TEXT));
             }
-            if !umodes.contains('x') {
-                rfc.intro_uncloaked = p(0);
+            if umodes.contains('x') {
+                // ngIRCd cloaks it; a cloakhost follows only if ngIRCd has one.
+                return Inbound::Cloaked(lines);
             }
             Inbound::Native(lines)
         }
@@ -480,8 +484,8 @@ pub fn inbound(w: &mut World, rfc: &mut RfcLink, peer: ServerId, msg: &Message<'
         b"CHANINFO" if msg.len() >= 2 => chaninfo(w, rfc, peer, msg),
         b"MODE" if msg.len() >= 2 && is_channel(msg.param(0)) => channel_mode(&prefix, msg),
         b"MODE" if msg.len() >= 2 => {
-            cloak_mode(w, msg);
-            user_mode(&prefix, msg)
+            let swap = cloak_mode(w, rfc, peer, msg);
+            Inbound::Native(swap.into_iter().chain(user_mode(&prefix, msg)).collect())
         }
         b"TOPIC" if msg.len() >= 2 => {
             let now = w.now.unix_s().to_string();
@@ -498,7 +502,7 @@ pub fn inbound(w: &mut World, rfc: &mut RfcLink, peer: ServerId, msg: &Message<'
                     .trailing(msg.param(1)))
             }
         }
-        b"METADATA" if msg.len() >= 3 => metadata(w, &prefix, msg, &intro_uncloaked),
+        b"METADATA" if msg.len() >= 3 => metadata(w, rfc, peer, &prefix, msg),
         // ngIRCd extras with no Portico meaning; PASS/numerics left over from the handshake.
         b"METADATA" | b"GLINE" | b"SERVICE" | b"SERVLIST" | b"PASS" => Inbound::Done,
         v if v.len() == 3 && v.iter().all(u8::is_ascii_digit) => Inbound::Done,
@@ -512,60 +516,167 @@ pub fn inbound(w: &mut World, rfc: &mut RfcLink, peer: ServerId, msg: &Message<'
 ///
 /// ngIRCd keeps two hosts per user and shows one: `host`, the real one, unless the user
 /// has its user mode +x, and then `cloakhost` (irc-metadata.c, client.c
-/// `Client_HostnameDisplayed`). Portico keeps one, the shown one, so a `cloakhost` is
-/// applied when it comes (ngIRCd sends it just before the `+x` that shows it: its echo of
-/// the MODE to the user builds the cloak) and marks the user [`umode::NGIRCD_CLOAK`];
-/// a `host` is applied only without that mark, or the real host would replace the cloak
-/// here while ngIRCd still hides it. `-x` clears the mark, `+x` sets it ([`cloak_mode`]).
+/// `Client_HostnameDisplayed`). Portico shows one; a user ngIRCd shows the cloak of is
+/// marked [`umode::NGIRCD_CLOAK`] (by the +x of its NICK or of a MODE). Of a user behind
+/// this link, the host ngIRCd shows is shown and the other kept in [`RfcLink::hidden`]
+/// (swapped on ±x by [`cloak_mode`]), so neither is lost: a `cloakhost` of a user without
+/// the mark (ngIRCd sends one after the NICK of a -x user in its burst, and just before a
+/// +x) waits there, as a `host` of a marked user does. An empty `cloakhost` (Atheme's
+/// "vhost off") removes the cloak: the real host is shown, the mark cleared.
 ///
-/// The one exception: a `cloakhost` right after the NICK that introduced its user without
-/// +x (`intro_uncloaked`: ngIRCd's burst, for a user who went -x after a +x) is shown, but does not mark the user, who is not cloaked on ngIRCd: its `host` is shown
-/// after it, and our CHGHOST reaches ngIRCd as its `host` ([`shown_host_key`]). Ignoring
-/// that cloak would match what ngIRCd shows now, but ngIRCd sends it no more on a later
-/// +x (it has it), which would then show the real host it hides.
-fn metadata(w: &mut World, prefix: &str, msg: &Message<'_>, intro_uncloaked: &str) -> Inbound {
+/// Of a user of another server (ngIRCd's services may cloak ours), ngIRCd's hidden host is
+/// not kept: a `cloakhost` is shown and marks, a `host` of a marked user is ignored.
+fn metadata(
+    w: &mut World,
+    rfc: &mut RfcLink,
+    peer: ServerId,
+    prefix: &str,
+    msg: &Message<'_>,
+) -> Inbound {
     let Some(cid) = w.find_nick(msg.param(0)) else {
         return Inbound::Done;
     };
     let value = msg.param(2);
-    let cloaked = w.clients[cid].has(umode::NGIRCD_CLOAK);
     let key = msg.param(1).to_ascii_lowercase();
     let c = &w.clients[cid];
-    let (user, host): (&[u8], &[u8]) = match &*key {
+    match &*key {
+        b"cloakhost" if value.is_empty() => {
+            let marked = c.has(umode::NGIRCD_CLOAK);
+            w.set_umodes(cid, c.umodes & !umode::NGIRCD_CLOAK);
+            let real = if marked {
+                swap(w, rfc, peer, cid)
+            } else {
+                None
+            };
+            rfc.hidden.remove(&cid);
+            real.map_or(Inbound::Done, |l| Inbound::Native(vec![l]))
+        }
         b"cloakhost" | b"host" if !valid_host(value) => {
             log::debug!(
                 "ngIRCd METADATA {} for {}: invalid host ignored",
                 shown(&key),
                 c.nick
             );
-            return Inbound::Done;
+            Inbound::Done
         }
-        b"cloakhost" => (c.user.as_bytes(), value),
-        b"host" if cloaked => return Inbound::Done,
-        b"host" => (c.user.as_bytes(), value),
-        b"user" if !value.is_empty() => (value, c.host.as_bytes()),
-        b"accountname" => return account(&c.nick, value),
-        _ => return Inbound::Done,
-    };
-    let line = OwnedMessage::new(prefix, "CHGHOST")
-        .arg(&*c.nick)
-        .arg(user)
-        .arg(host);
-    let announced = w.find_nick(intro_uncloaked.as_bytes()) == Some(cid);
-    if &*key == b"cloakhost" && !announced {
-        let umodes = w.clients[cid].umodes | umode::NGIRCD_CLOAK;
-        w.set_umodes(cid, umodes);
+        b"cloakhost" | b"host" => {
+            let host = std::str::from_utf8(value).expect("valid_host is ASCII");
+            new_host(w, rfc, peer, prefix, cid, &*key == b"cloakhost", host)
+        }
+        b"user" if !value.is_empty() => Inbound::Native(vec![OwnedMessage::new(prefix, "CHGHOST")
+            .arg(&*c.nick)
+            .arg(value)
+            .arg(&*c.host)]),
+        b"accountname" => account(&c.nick, value),
+        _ => Inbound::Done,
     }
-    Inbound::Native(vec![line])
+}
+
+/// A new `host` (real) or cloak (`cloak`) for `cid` from ngIRCd: shown if ngIRCd shows it,
+/// else kept hidden (see [`metadata`]).
+fn new_host(
+    w: &mut World,
+    rfc: &mut RfcLink,
+    peer: ServerId,
+    prefix: &str,
+    cid: ClientId,
+    cloak: bool,
+    host: &str,
+) -> Inbound {
+    let marked = w.clients[cid].has(umode::NGIRCD_CLOAK);
+    let own = behind(w, peer, cid);
+    if cloak != marked && (own || !cloak) {
+        if own {
+            keep_hidden(rfc, cid, host.into(), &w.clients[cid].host);
+        }
+        return Inbound::Done;
+    }
+    if own {
+        // The host replaced is the real one if a cloak comes and none was kept.
+        let shown = &w.clients[cid].host;
+        let other = rfc.hidden.remove(&cid);
+        if let Some(other) = other.or_else(|| cloak.then(|| shown.clone())) {
+            keep_hidden(rfc, cid, other, host);
+        }
+    } else if cloak {
+        w.set_umodes(cid, w.clients[cid].umodes | umode::NGIRCD_CLOAK);
+    }
+    Inbound::Native(vec![chghost(w, prefix, cid, host)])
+}
+
+/// Keeps `hidden` as `cid`'s other host, unless it is the one shown.
+fn keep_hidden(rfc: &mut RfcLink, cid: ClientId, hidden: Box<str>, shown: &str) {
+    if *hidden == *shown {
+        rfc.hidden.remove(&cid);
+    } else {
+        rfc.hidden.insert(cid, hidden);
+    }
+}
+
+/// Whether `cid` is a user behind the ngIRCd link to `peer`.
+fn behind(w: &World, peer: ServerId, cid: ClientId) -> bool {
+    w.route(cid).is_some() && w.route(cid) == w.servers[peer].via
+}
+
+/// `:origin CHGHOST nick user host`: `cid` shows `host`.
+fn chghost(w: &World, origin: &str, cid: ClientId, host: &str) -> OwnedMessage {
+    let c = &w.clients[cid];
+    OwnedMessage::new(origin, "CHGHOST")
+        .arg(&*c.nick)
+        .arg(&*c.user)
+        .arg(host)
+}
+
+/// ngIRCd now shows the other host of `cid` (a ±x): the CHGHOST to the one kept hidden,
+/// which keeps the one shown instead; none if nothing is kept.
+fn swap(w: &World, rfc: &mut RfcLink, peer: ServerId, cid: ClientId) -> Option<OwnedMessage> {
+    if !behind(w, peer, cid) {
+        return None;
+    }
+    let shown = &w.clients[cid].host;
+    // Our CHGHOST may have set the shown host to the kept one: nothing changes then.
+    let other = rfc.hidden.remove(&cid).filter(|h| h != shown)?;
+    rfc.hidden.insert(cid, shown.clone());
+    // From the ngIRCd server: the line that swaps may come from a user or from services.
+    Some(chghost(w, &w.servers[peer].name, cid, &other))
+}
+
+/// The user an [`Inbound::Cloaked`] introduced (its first line's NICK) is marked
+/// [`umode::NGIRCD_CLOAK`]: ngIRCd shows its cloak (and sends it next, if it has one), so
+/// its later `host`s are kept hidden and our CHGHOST reaches ngIRCd as its `cloakhost`.
+/// Not a user of that name who was there before (a collision may have kept it).
+pub fn mark_intro(w: &mut World, conn: ConnId, lines: &[OwnedMessage]) {
+    let Some(nick) = lines.first().map(|l| l.as_message().param(0).to_vec()) else {
+        return;
+    };
+    if let Some(cid) = w.find_nick(&nick).filter(|&c| w.route(c) == Some(conn)) {
+        w.set_umodes(cid, w.clients[cid].umodes | umode::NGIRCD_CLOAK);
+    }
+}
+
+impl World {
+    /// `cid` leaves: the host its ngIRCd link kept hidden for it goes too.
+    pub fn forget_hidden_host(&mut self, cid: ClientId) {
+        let Some(conn) = self.route(cid) else {
+            return;
+        };
+        if let Some(Dialect::Rfc2813(rfc)) = self.link_mut(conn).map(|l| &mut l.dialect) {
+            rfc.hidden.remove(&cid);
+        }
+    }
 }
 
 /// An account from services linked to ngIRCd, as the native `ACCOUNT` (an empty name logs
 /// out). A name that a Portico link could not carry (see [`valid_account`]) is ignored: the
-/// user keeps the account it has.
+/// user keeps the account it has. So is `*`, which ngIRCd records as a name but is a logout
+/// natively.
 fn account(nick: &str, name: &[u8]) -> Inbound {
     let name = match name {
         b"" => "*",
-        v => match std::str::from_utf8(v).ok().filter(|_| valid_account(v)) {
+        v => match std::str::from_utf8(v)
+            .ok()
+            .filter(|_| valid_account(v) && v != b"*")
+        {
             Some(n) => n,
             None => {
                 log::warn!(
@@ -585,12 +696,16 @@ fn shown(v: &[u8]) -> String {
     v[..v.len().min(64)].escape_ascii().to_string()
 }
 
-/// A user MODE from ngIRCd that ends in `-x` or `+x`, which ngIRCd sends with no host.
-/// After `-x` it shows the user's real host again, so its next `METADATA host` is shown
-/// here too (the cloak stays until then). After `+x` it shows the cloak it has, sending
-/// none if it made it before (a second +x): the host shown here stays, but the mark keeps
-/// the next `host` hidden and sends our CHGHOST to the cloak.
-fn cloak_mode(w: &mut World, msg: &Message<'_>) {
+/// A user MODE from ngIRCd that ends in `-x` or `+x`, which ngIRCd sends with no host: it
+/// now shows the user's real host (`-x`) or its cloak (`+x`). The mark follows, and the
+/// host kept hidden (if any) is swapped with the one shown: the CHGHOST to it. Nothing if
+/// the mark was already so (a repeated mode swaps nothing).
+fn cloak_mode(
+    w: &mut World,
+    rfc: &mut RfcLink,
+    peer: ServerId,
+    msg: &Message<'_>,
+) -> Option<OwnedMessage> {
     let mut plus = true;
     let mut x = None;
     for &b in msg.param(1) {
@@ -601,14 +716,14 @@ fn cloak_mode(w: &mut World, msg: &Message<'_>) {
         }
     }
     let (Some(cid), Some(plus)) = (w.find_nick(msg.param(0)), x) else {
-        return;
+        return None;
     };
-    let umodes = if plus {
-        w.clients[cid].umodes | umode::NGIRCD_CLOAK
-    } else {
-        w.clients[cid].umodes & !umode::NGIRCD_CLOAK
-    };
-    w.set_umodes(cid, umodes);
+    let umodes = w.clients[cid].umodes;
+    if (umodes & umode::NGIRCD_CLOAK != 0) == plus {
+        return None;
+    }
+    w.set_umodes(cid, umodes ^ umode::NGIRCD_CLOAK);
+    swap(w, rfc, peer, cid)
 }
 
 /// What a user away on ngIRCd shows here: RFC 2813 carries only user mode +a, and this is
@@ -680,7 +795,7 @@ fn channel_mode(prefix: &str, msg: &Message<'_>) -> Inbound {
 }
 
 /// A user MODE from ngIRCd: `+a`/`-a` is its way of carrying AWAY.
-fn user_mode(prefix: &str, msg: &Message<'_>) -> Inbound {
+fn user_mode(prefix: &str, msg: &Message<'_>) -> Vec<OwnedMessage> {
     let mut plus = true;
     let mut rest = String::new();
     let mut lines = Vec::new();
@@ -712,7 +827,7 @@ fn user_mode(prefix: &str, msg: &Message<'_>) -> Inbound {
                 .trailing(rest),
         );
     }
-    Inbound::Native(lines)
+    lines
 }
 
 /// ngIRCd's member statuses as its PREFIX gives them, `(qaohv)~&@%+`: mode letter, symbol.

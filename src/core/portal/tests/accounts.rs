@@ -111,7 +111,8 @@ fn ngircd_metadata_accountname_logs_its_user_in() {
     assert_eq!(t.w.account(t.w.find_nick(b"alice").unwrap()), None);
     // A name a Portico link could not carry is ignored: nina keeps her account.
     let long = "n".repeat(crate::core::accounts::ACCOUNT_MAX + 1);
-    for bad in ["two words", "a:b", "ctl\u{1}x", "del\u{7f}", &long] {
+    // `*` too: a name on ngIRCd, a logout here.
+    for bad in ["two words", "a:b", "ctl\u{1}x", "del\u{7f}", &long, "*"] {
         t.feed(
             ng,
             &format!(":services.test METADATA nina accountname :{bad}"),

@@ -302,9 +302,11 @@ fn ngircd_away_topic_messages_and_quit() {
     n.from(ng, ":ng.test METADATA ngbob host :bad host");
     assert!(n.t.take(n.far).is_empty());
     assert!(n.t.take(n.alice).is_empty());
-    // A new cloak (flag M): alice, without chghost, gets the spec's fallback; fay's
-    // server, without the CHGHOST link capability, nothing.
+    // A new cloak (flag M), shown at +x: alice, without chghost, gets the spec's fallback;
+    // fay's server, without the CHGHOST link capability, nothing.
     n.from(ng, ":ng.test METADATA ngbob cloakhost :cloak.ng");
+    n.from(ng, ":ngbob MODE ngbob :+x");
+    assert_eq!(n.t.take(n.far), [":ngbob MODE ngbob :+x"]);
     assert_eq!(
         n.t.take(n.alice),
         vec![
@@ -502,12 +504,7 @@ fn ngircd_real_host_never_replaces_its_cloak() {
             &[],
         ),
     ];
-    for (lines, want) in steps {
-        for l in *lines {
-            t.feed(ng, l);
-        }
-        assert_eq!(t.take(alice), *want, "{lines:?}");
-    }
+    steps_seen(&mut t, ng, alice, steps);
     let ngbob = t.w.find_nick(b"ngbob").unwrap();
     assert_eq!(&*t.w.clients[ngbob].host, "moved.ng");
 }
@@ -564,18 +561,148 @@ fn chghost_reaches_ngircd_as_the_host_it_shows() {
     );
 }
 
-/// ngIRCd's burst follows each NICK with the user's cloak if it has one, +x or not
-/// (client.c `Client_Announce`). The cloak of a user introduced without +x is shown (its
-/// next +x shows it with no METADATA) but is no mark: ngIRCd shows that user's real host,
-/// so its next `host` is shown here and our CHGHOST reaches it as `host`.
-#[test]
-fn ngircds_burst_cloak_of_a_user_without_x_is_no_mark() {
-    let mut t = TestWorld::with_portals_and(OPER);
-    let alice = user_caps(&mut t, "alice", "chghost");
+/// alice (with chghost) in #c, olga an operator, then an ngIRCd link: alice, olga, the link.
+fn alice_olga_and_ng(t: &mut TestWorld) -> (ConnId, ConnId, ConnId) {
+    let alice = user_caps(t, "alice", "chghost");
     t.feed(alice, "JOIN #c");
     let olga = t.user("olga");
     t.feed(olga, "OPER admin pw");
-    let ng = t.link_ngircd("ng.test");
+    (alice, olga, t.link_ngircd("ng.test"))
+}
+
+/// How many hosts the ngIRCd link `ng` keeps hidden.
+fn hidden_hosts(t: &TestWorld, ng: ConnId) -> usize {
+    match &t.w.link(ng).expect("linked").dialect {
+        crate::core::portal::Dialect::Rfc2813(rfc) => rfc.hidden.len(),
+        _ => panic!("not an ngIRCd link"),
+    }
+}
+
+/// Feeds each step's lines from ngIRCd and checks the exact lines alice gets.
+fn steps_seen(t: &mut TestWorld, ng: ConnId, alice: ConnId, steps: &[(&[&str], &[&str])]) {
+    for (lines, want) in steps {
+        for l in *lines {
+            t.feed(ng, l);
+        }
+        assert_eq!(t.take(alice), *want, "{lines:?}");
+    }
+}
+
+/// ngIRCd swaps its two hosts on ±x and sends no METADATA for it (irc-mode.c, client.c
+/// `Client_HostnameDisplayed`): Portico keeps the one hidden and swaps them too. After -x
+/// the real host is shown again, a real host that changed behind the cloak included.
+#[test]
+fn minus_x_shows_ngircds_real_host_again() {
+    let mut t = TestWorld::with_portals();
+    let (alice, ng) = alice_and_ng_user(&mut t, "chghost", "ngbob");
+    let steps: &[(&[&str], &[&str])] = &[
+        (
+            &[
+                ":ng.test METADATA ngbob cloakhost :cloak.ng",
+                ":ngbob MODE ngbob :+x",
+            ],
+            &[":ngbob!~ngbob@ng.host CHGHOST ~ngbob cloak.ng"],
+        ),
+        (
+            &[":ngbob MODE ngbob :-x"],
+            &[":ngbob!~ngbob@cloak.ng CHGHOST ~ngbob ng.host"],
+        ),
+        // A repeated -x swaps nothing.
+        (&[":ngbob MODE ngbob :-x"], &[]),
+        (
+            &[":ngbob MODE ngbob :+x"],
+            &[":ngbob!~ngbob@ng.host CHGHOST ~ngbob cloak.ng"],
+        ),
+        (&[":ng.test METADATA ngbob host :moved.ng"], &[]),
+        (
+            &[":ngbob MODE ngbob :-x"],
+            &[":ngbob!~ngbob@cloak.ng CHGHOST ~ngbob moved.ng"],
+        ),
+    ];
+    steps_seen(&mut t, ng, alice, steps);
+    assert_eq!(hidden_hosts(&t, ng), 1);
+}
+
+/// Atheme's "vhost off" on ngIRCd: `MODE n -x`, then an empty `cloakhost`. The real host
+/// comes back and the removed vhost is gone: a later +x shows no cloak until ngIRCd makes
+/// one. An empty cloak while +x shows the real host too.
+#[test]
+fn an_empty_cloakhost_removes_ngircds_cloak() {
+    let mut t = TestWorld::with_portals();
+    let (alice, ng) = alice_and_ng_user(&mut t, "chghost", "ngbob");
+    let steps: &[(&[&str], &[&str])] = &[
+        (
+            &[
+                ":services.test METADATA ngbob cloakhost :vhost.example",
+                ":services.test MODE ngbob :+x",
+            ],
+            &[":ngbob!~ngbob@ng.host CHGHOST ~ngbob vhost.example"],
+        ),
+        (
+            &[
+                ":services.test MODE ngbob :-x",
+                ":services.test METADATA ngbob cloakhost :",
+            ],
+            &[":ngbob!~ngbob@vhost.example CHGHOST ~ngbob ng.host"],
+        ),
+        (&[":ngbob MODE ngbob :+x"], &[]),
+        (
+            &[":ng.test METADATA ngbob cloakhost :made.ng"],
+            &[":ngbob!~ngbob@ng.host CHGHOST ~ngbob made.ng"],
+        ),
+        (
+            &[":services.test METADATA ngbob cloakhost :"],
+            &[":ngbob!~ngbob@made.ng CHGHOST ~ngbob ng.host"],
+        ),
+        (
+            &[":ng.test METADATA ngbob host :moved.ng"],
+            &[":ngbob!~ngbob@ng.host CHGHOST ~ngbob moved.ng"],
+        ),
+    ];
+    steps_seen(&mut t, ng, alice, steps);
+    assert_eq!(hidden_hosts(&t, ng), 0);
+}
+
+/// +x, -x, a new real host, +x: ngIRCd sends no cloak at the second +x (it has one) and
+/// shows it; the new real host it hides is not shown here.
+#[test]
+fn a_second_plus_x_hides_the_new_real_host() {
+    let mut t = TestWorld::with_portals();
+    let (alice, ng) = alice_and_ng_user(&mut t, "chghost", "ngbob");
+    let steps: &[(&[&str], &[&str])] = &[
+        (
+            &[
+                ":ng.test METADATA ngbob cloakhost :cloak.ng",
+                ":ngbob MODE ngbob :+x",
+                ":ngbob MODE ngbob :-x",
+            ],
+            &[
+                ":ngbob!~ngbob@ng.host CHGHOST ~ngbob cloak.ng",
+                ":ngbob!~ngbob@cloak.ng CHGHOST ~ngbob ng.host",
+            ],
+        ),
+        (
+            &[":ng.test METADATA ngbob host :h2.ng"],
+            &[":ngbob!~ngbob@ng.host CHGHOST ~ngbob h2.ng"],
+        ),
+        (
+            &[":ngbob MODE ngbob :+x"],
+            &[":ngbob!~ngbob@h2.ng CHGHOST ~ngbob cloak.ng"],
+        ),
+    ];
+    steps_seen(&mut t, ng, alice, steps);
+    let ngbob = t.w.find_nick(b"ngbob").unwrap();
+    assert_eq!(&*t.w.clients[ngbob].host, "cloak.ng");
+}
+
+/// ngIRCd's burst follows each NICK with the user's cloak if it has one, +x or not
+/// (client.c `Client_Announce`). The cloak of a user introduced without +x is kept hidden
+/// (ngIRCd shows its real host) and shown at its next +x, which brings no METADATA; our
+/// CHGHOST reaches ngIRCd as the key it shows.
+#[test]
+fn ngircds_burst_cloak_of_a_user_without_x_waits_for_its_plus_x() {
+    let mut t = TestWorld::with_portals_and(OPER);
+    let (alice, olga, ng) = alice_olga_and_ng(&mut t);
     t.feed(ng, ":ng.test NICK ngbob 1 ~ngbob real.ng 1 +i :NG");
     t.feed(ng, ":ng.test METADATA ngbob cloakhost :bob.cloak");
     t.feed(ng, ":ng.test NICK ngcat 1 ~ngcat real.ng 1 +ix :NG");
@@ -583,13 +710,14 @@ fn ngircds_burst_cloak_of_a_user_without_x_is_no_mark() {
     t.feed(ng, "NJOIN #c :ngbob,ngcat");
     t.take(alice);
     t.take(ng);
-    let ngbob = t.w.find_nick(b"ngbob").unwrap();
-    assert_eq!(&*t.w.clients[ngbob].host, "bob.cloak");
+    let host = |t: &TestWorld, nick: &[u8]| t.w.clients[t.w.find_nick(nick).unwrap()].host.clone();
+    assert_eq!(&*host(&t, b"ngbob"), "real.ng");
+    assert_eq!(&*host(&t, b"ngcat"), "cat.cloak");
     t.feed(ng, ":ng.test METADATA ngbob host :moved.ng");
     t.feed(ng, ":ng.test METADATA ngcat host :moved.ng");
     assert_eq!(
         t.take(alice),
-        [":ngbob!~ngbob@bob.cloak CHGHOST ~ngbob moved.ng"]
+        [":ngbob!~ngbob@real.ng CHGHOST ~ngbob moved.ng"]
     );
     t.feed(olga, "CHGHOST ngbob v1.example");
     assert_eq!(t.take(ng), chghost_to_ngircd("ngbob", "host", "v1.example"));
@@ -598,4 +726,68 @@ fn ngircds_burst_cloak_of_a_user_without_x_is_no_mark() {
         t.take(ng),
         chghost_to_ngircd("ngcat", "cloakhost", "v2.example")
     );
+    t.take(alice);
+    t.feed(ng, ":ngbob MODE ngbob :+x");
+    assert_eq!(
+        t.take(alice),
+        [":ngbob!~ngbob@v1.example CHGHOST ~ngbob bob.cloak"]
+    );
+}
+
+/// A NICK with +x and no cloak after it (ngIRCd has none for it: a services pseudo-client,
+/// a user learned over a link without flag M) is cloaked there: its `host`s stay hidden
+/// until -x, and our CHGHOST reaches ngIRCd as its `cloakhost`.
+#[test]
+fn an_ngircd_user_introduced_with_plus_x_keeps_its_real_host_hidden() {
+    let mut t = TestWorld::with_portals_and(OPER);
+    let (alice, olga, ng) = alice_olga_and_ng(&mut t);
+    t.feed(ng, ":ng.test NICK ngsvc 1 ~ngsvc svc.cloak 1 +ix :NG");
+    t.feed(ng, "NJOIN #c :ngsvc");
+    t.take(alice);
+    t.take(ng);
+    t.feed(ng, ":ng.test METADATA ngsvc host :real.ng");
+    assert_eq!(t.take(alice), Vec::<String>::new());
+    t.feed(olga, "CHGHOST ngsvc v1.example");
+    assert_eq!(
+        t.take(ng),
+        chghost_to_ngircd("ngsvc", "cloakhost", "v1.example")
+    );
+    t.take(alice);
+    t.feed(ng, ":ngsvc MODE ngsvc :-x");
+    assert_eq!(
+        t.take(alice),
+        [":ngsvc!~ngsvc@v1.example CHGHOST ~ngsvc real.ng"]
+    );
+}
+
+/// The hidden hosts of an ngIRCd link go with their users: QUIT, KILL, a nick collision,
+/// a split behind ngIRCd.
+#[test]
+fn ngircds_hidden_hosts_leave_with_their_users() {
+    let mut t = TestWorld::with_portals_and(OPER);
+    let olga = t.user("olga");
+    t.feed(olga, "OPER admin pw");
+    let ng = t.link_ngircd("ng.test");
+    t.feed(ng, ":ng.test SERVER leaf.test 2 7 :leaf");
+    for (nick, token) in [("q1", 1), ("k1", 1), ("c1", 1), ("s1", 7), ("s2", 7)] {
+        t.feed(
+            ng,
+            &format!(":ng.test NICK {nick} 1 ~u real.ng {token} +x :NG"),
+        );
+        t.feed(
+            ng,
+            &format!(":ng.test METADATA {nick} cloakhost :{nick}.cloak"),
+        );
+    }
+    assert_eq!(hidden_hosts(&t, ng), 5);
+    t.feed(ng, ":q1 QUIT :bye");
+    assert_eq!(hidden_hosts(&t, ng), 4);
+    t.feed(olga, "KILL k1 :out");
+    assert_eq!(hidden_hosts(&t, ng), 3);
+    t.feed(ng, ":ng.test NICK olga 1 ~u real.ng 1 +x :NG");
+    t.feed(ng, ":ng.test NICK c1 1 ~u real.ng 1 + :NG");
+    assert!(t.w.find_nick(b"c1").is_none());
+    assert_eq!(hidden_hosts(&t, ng), 2);
+    t.feed(ng, ":ng.test SQUIT leaf.test :gone");
+    assert_eq!(hidden_hosts(&t, ng), 0);
 }

@@ -139,7 +139,11 @@ fn ngircd_away_is_user_mode_a() {
         (":bob MODE bob :+o", &[":bob MODE bob :+o"]),
     ];
     for (line, want) in cases {
-        assert_eq!(translated(user_mode, line), *want, "{line}");
+        assert_eq!(
+            translated(|p, m| Inbound::Native(user_mode(p, m)), line),
+            *want,
+            "{line}"
+        );
     }
 }
 
