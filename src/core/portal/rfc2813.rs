@@ -24,7 +24,8 @@ use std::rc::Rc;
 /// L = ban lists after the burst, X = founder/admin/halfop prefixes in its NJOIN (without
 /// it ngIRCd leaves them out of its burst, though it sends MODE `+q` and takes `~` anyway).
 /// M = METADATA: ngIRCd sends us users' new hosts (`host`, `cloakhost`), usernames and
-/// account names (see [`inbound`]), in its burst and live, only to servers with it. No S (services) or Z (compression): we would not honour them.
+/// account names (see [`inbound`]), in its burst and live, only to servers with it.
+/// No S (services) or Z (compression): we would not honour them.
 pub const FLAGS: &str = "CHLMX";
 
 /// Server IDs given to servers that ngIRCd introduces (it has none): above the configurable
