@@ -79,25 +79,7 @@ fn a_crowd_of_password_checks_does_not_stall_a_ping() {
 
 #[test]
 fn an_account_is_seen_from_a_second_linked_server() {
-    use common::net::{start, Peer};
-    let hub = start(
-        "hub.test",
-        1,
-        &[Peer {
-            name: "leaf.test",
-            id: 2,
-            dial: None,
-        }],
-        &account(),
-    );
-    let leaf_peer = Peer {
-        name: "hub.test",
-        id: 1,
-        dial: Some(hub.addr()),
-    };
-    let leaf = start("leaf.test", 2, &[leaf_peer], "");
-    hub.wait_servers(&["leaf.test"]);
-    leaf.wait_servers(&["hub.test"]);
+    let (hub, leaf) = common::net::linked_pair(&account());
     let mut alice = hub.user_on("alice");
     let mut bob = leaf.user_on("bob");
     bob.send("CAP REQ :account-notify");

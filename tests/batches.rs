@@ -2,7 +2,7 @@
 //! `batch` get the QUITs of a split and the JOINs of a link's burst in one batch, tagged
 //! and otherwise exactly as before; clients without `batch` get today's lines.
 mod common;
-use common::net::{converge, start, start_with, Peer};
+use common::net::{converge, linked_pair, start_with, Peer};
 use common::{TestClient, TestServer};
 
 const OPER: &str = "\n[[oper]]\nname = \"root\"\npassword = \"rootpw\"\n";
@@ -29,16 +29,7 @@ fn batch_lines(c: &mut TestClient, n: usize) -> Vec<String> {
 
 #[test]
 fn a_link_burst_is_a_netjoin_and_a_split_a_netsplit() {
-    let hub = start(
-        "hub.test",
-        1,
-        &[Peer {
-            name: "leaf.test",
-            id: 2,
-            dial: None,
-        }],
-        "",
-    );
+    let hub = common::net::hub("");
     let dial = Peer {
         name: "hub.test",
         id: 1,
@@ -119,28 +110,7 @@ fn a_link_burst_is_a_netjoin_and_a_split_a_netsplit() {
 /// would see: a user sharing no channel with the leaf's users gets no batch at all.
 #[test]
 fn each_client_gets_only_its_own_quits_in_the_batch() {
-    let hub = start(
-        "hub.test",
-        1,
-        &[Peer {
-            name: "leaf.test",
-            id: 2,
-            dial: None,
-        }],
-        OPER,
-    );
-    let leaf = start(
-        "leaf.test",
-        2,
-        &[Peer {
-            name: "hub.test",
-            id: 1,
-            dial: Some(hub.addr()),
-        }],
-        "",
-    );
-    hub.wait_servers(&["leaf.test"]);
-    leaf.wait_servers(&["hub.test"]);
+    let (hub, leaf) = linked_pair(OPER);
     let mut alice = hub.user_on("alice");
     let mut bob = batch_user(&leaf, "bob");
     let mut carol = batch_user(&leaf, "carol");

@@ -4,7 +4,7 @@
 //! change arriving from a linked server, and one crossing a portal between two servers.
 mod common;
 
-use common::net::{converge, start, Peer, PASSWORD};
+use common::net::{converge, linked_pair, start, Peer, PASSWORD};
 use common::*;
 
 const OPER: &str = "[[oper]]\nname = \"admin\"\npassword = \"pw\"\n";
@@ -120,24 +120,7 @@ fn chghost_spec_examples_and_fallback_exact_lines() {
 
 #[test]
 fn a_host_change_crosses_a_portal() {
-    let hub = start(
-        "hub.test",
-        1,
-        &[Peer {
-            name: "leaf.test",
-            id: 2,
-            dial: None,
-        }],
-        OPER,
-    );
-    let leaf_peer = Peer {
-        name: "hub.test",
-        id: 1,
-        dial: Some(hub.addr()),
-    };
-    let leaf = start("leaf.test", 2, &[leaf_peer], "");
-    hub.wait_servers(&["leaf.test"]);
-    leaf.wait_servers(&["hub.test"]);
+    let (hub, leaf) = linked_pair(OPER);
     let mut olga = oper(&hub, "olga");
     let mut bob = leaf.user_on("bob");
     let mut ann = leaf.user_on("ann");

@@ -1,7 +1,7 @@
 //! draft/metadata-2 against the real server: the capability, METADATA transcripts, PROP
 //! and METADATA viewing one channel store, and metadata across two linked servers.
 mod common;
-use common::net::{converge, start, Peer};
+use common::net::{converge, linked_pair};
 use common::{TestClient, TestServer};
 
 /// A registered client that negotiated draft/metadata-2.
@@ -82,28 +82,9 @@ fn metadata_transcript_and_the_prop_view() {
     alice.expect_nothing();
 }
 
-/// hub (accepts) <- leaf (dials).
-fn pair() -> (TestServer, TestServer) {
-    let peer = Peer {
-        name: "leaf.test",
-        id: 2,
-        dial: None,
-    };
-    let hub = start("hub.test", 1, &[peer], "");
-    let dial = Peer {
-        name: "hub.test",
-        id: 1,
-        dial: Some(hub.addr()),
-    };
-    let leaf = start("leaf.test", 2, &[dial], "");
-    hub.wait_servers(&["leaf.test"]);
-    leaf.wait_servers(&["hub.test"]);
-    (hub, leaf)
-}
-
 #[test]
 fn metadata_crosses_a_link() {
-    let (hub, leaf) = pair();
+    let (hub, leaf) = linked_pair("");
     let mut alice = meta_client(hub.connect(), "alice");
     let mut bob = meta_client(leaf.connect(), "bob");
     alice.send("METADATA * SUB url");

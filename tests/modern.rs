@@ -154,38 +154,6 @@ fn every_message_gets_one_msgid_shared_by_its_copies() {
     c.expect_nothing();
 }
 
-/// `hub.test`, waiting for `leaf.test` to dial in.
-fn hub() -> TestServer {
-    use common::net::{start, Peer};
-    let leaf = Peer {
-        name: "leaf.test",
-        id: 2,
-        dial: None,
-    };
-    start("hub.test", 1, &[leaf], "")
-}
-
-/// `leaf.test`, dialing `hub`; returns once both see the link.
-fn leaf_of(hub: &TestServer) -> TestServer {
-    use common::net::{start, Peer};
-    let to_hub = Peer {
-        name: "hub.test",
-        id: 1,
-        dial: Some(hub.addr()),
-    };
-    let leaf = start("leaf.test", 2, &[to_hub], "");
-    hub.wait_servers(&["leaf.test"]);
-    leaf.wait_servers(&["hub.test"]);
-    leaf
-}
-
-/// hub (accepts) <- leaf (dials), linked.
-fn linked_pair() -> (TestServer, TestServer) {
-    let hub = hub();
-    let leaf = leaf_of(&hub);
-    (hub, leaf)
-}
-
 /// `user_on` plus a CAP REQ for `caps`.
 fn net_user(s: &TestServer, nick: &str, caps: &str) -> TestClient {
     let mut c = s.user_on(nick);
@@ -196,7 +164,7 @@ fn net_user(s: &TestServer, nick: &str, caps: &str) -> TestClient {
 
 #[test]
 fn msgid_is_kept_across_a_portal() {
-    let (hub, leaf) = linked_pair();
+    let (hub, leaf) = common::net::linked_pair("");
     let mut alice = net_user(&hub, "alice", "message-tags echo-message");
     let mut bob = net_user(&leaf, "bob", "message-tags");
     common::net::converge(&[&hub, &leaf]);
@@ -272,7 +240,7 @@ fn monitor_list_is_full_at_the_limit() {
 
 #[test]
 fn monitor_sees_users_on_other_servers() {
-    let (hub, leaf) = linked_pair();
+    let (hub, leaf) = common::net::linked_pair("");
     let mut alice = hub.user_on("alice");
     alice.send("MONITOR + bob");
     alice.expect(":hub.test 731 alice :bob");
@@ -320,7 +288,7 @@ fn bot_mode_shows_in_whois_who_and_the_bot_tag() {
 
 #[test]
 fn bot_mode_crosses_a_portal() {
-    let (hub, leaf) = linked_pair();
+    let (hub, leaf) = common::net::linked_pair("");
     let mut alice = hub.user_on("alice");
     let mut bot = leaf.user_on("bot");
     bot.send("MODE bot +B");
@@ -466,14 +434,14 @@ fn ban_exceptions_and_invite_exceptions() {
 
 #[test]
 fn exception_lists_cross_a_portal_live_and_in_the_burst() {
-    let hub = hub();
+    let hub = common::net::hub("");
     let mut alice = hub.user_on("alice");
     alice.send("JOIN #c");
     alice.skip_until(" 366 ");
     alice.send("MODE #c +e ex!*@*");
     alice.skip_until(" MODE #c +e ");
     // The leaf links after the +e: it comes in the burst (BMASK e).
-    let leaf = leaf_of(&hub);
+    let leaf = common::net::leaf_of(&hub, "");
     common::net::converge(&[&hub, &leaf]);
     // Then a live +I.
     alice.send("MODE #c +I inv!*@*");

@@ -1,7 +1,7 @@
 //! IRCv3 draft/channel-rename over real TCP: the specification's examples as transcripts
 //! (with and without the capability, and an IRCX client's view), then two linked servers.
 mod common;
-use common::net::{converge, start, Peer};
+use common::net::{converge, linked_pair};
 use common::{join, server, with_caps, TestClient, TestServer};
 
 const CAP: &str = "draft/channel-rename";
@@ -133,32 +133,6 @@ fn a_labeled_rename_is_answered_with_its_label() {
     c.expect("@label=r2 :irc.test FAIL RENAME CANNOT_RENAME #b #c :This channel has been renamed recently");
 }
 
-fn pair() -> (TestServer, TestServer) {
-    let hub = start(
-        "hub.test",
-        1,
-        &[Peer {
-            name: "leaf.test",
-            id: 2,
-            dial: None,
-        }],
-        "",
-    );
-    let leaf = start(
-        "leaf.test",
-        2,
-        &[Peer {
-            name: "hub.test",
-            id: 1,
-            dial: Some(hub.addr()),
-        }],
-        "",
-    );
-    hub.wait_servers(&["leaf.test"]);
-    leaf.wait_servers(&["hub.test"]);
-    (hub, leaf)
-}
-
 /// A user on `s` (named `me`) with `caps`.
 fn user_with(s: &TestServer, me: &str, nick: &str, caps: &str) -> TestClient {
     let mut c = s.user_on(nick);
@@ -171,7 +145,7 @@ fn user_with(s: &TestServer, me: &str, nick: &str, caps: &str) -> TestClient {
 /// work under the new name on both sides, and the servers agree.
 #[test]
 fn a_rename_crosses_the_link() {
-    let (hub, leaf) = pair();
+    let (hub, leaf) = linked_pair("");
     let mut alice = user_with(&hub, "hub.test", "alice", CAP);
     let mut bob = leaf.user_on("bob");
     let mut carol = user_with(&leaf, "leaf.test", "carol", CAP);
@@ -236,7 +210,7 @@ fn a_rename_crosses_the_link() {
 /// knows: both know every channel, so the name is taken on both.
 #[test]
 fn a_name_taken_anywhere_in_the_network_is_refused() {
-    let (hub, leaf) = pair();
+    let (hub, leaf) = linked_pair("");
     let mut alice = hub.user_on("alice");
     let mut bob = leaf.user_on("bob");
     alice.send("JOIN #hubs");

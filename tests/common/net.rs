@@ -58,6 +58,36 @@ pub fn start(name: &str, id: u16, peers: &[Peer<'_>], extra: &str) -> TestServer
     TestServer::with_options(Options::new(config(name, id, peers, extra)))
 }
 
+/// `hub.test` (id 1) with `extra`, waiting for `leaf.test` to dial in.
+pub fn hub(extra: &str) -> TestServer {
+    let leaf = Peer {
+        name: "leaf.test",
+        id: 2,
+        dial: None,
+    };
+    start("hub.test", 1, &[leaf], extra)
+}
+
+/// `leaf.test` (id 2) with `extra`, dialing `hub`; returns once both see the link.
+pub fn leaf_of(hub: &TestServer, extra: &str) -> TestServer {
+    let to_hub = Peer {
+        name: "hub.test",
+        id: 1,
+        dial: Some(hub.addr()),
+    };
+    let leaf = start("leaf.test", 2, &[to_hub], extra);
+    hub.wait_servers(&["leaf.test"]);
+    leaf.wait_servers(&["hub.test"]);
+    leaf
+}
+
+/// hub (accepts, with `hub_extra`) <- leaf (dials, base config), linked.
+pub fn linked_pair(hub_extra: &str) -> (TestServer, TestServer) {
+    let hub = hub(hub_extra);
+    let leaf = leaf_of(&hub, "");
+    (hub, leaf)
+}
+
 /// Like [`start`], with `known` portals that are dialed only on an operator's `CONNECT`.
 pub fn start_with(
     name: &str,
