@@ -364,11 +364,12 @@ fn valid_utf8(msg: &Message<'_>) -> bool {
 
 /// IRCv3 UTF8ONLY: the line is refused with the standard reply, not relayed.
 fn fail_utf8(ctx: &mut Ctx<'_>, command: &str) {
-    let line = crate::proto::line::Line::new(ctx.w.name(), "FAIL")
-        .arg(command)
-        .arg("INVALID_UTF8")
-        .trailing("Message rejected, your message contained invalid UTF-8")
-        .finish();
+    let line = ctx.w.fail_line(
+        command,
+        "INVALID_UTF8",
+        &[],
+        "Message rejected, your message contained invalid UTF-8",
+    );
     ctx.out.send(ctx.conn, line);
 }
 

@@ -401,6 +401,18 @@ impl World {
         out.send(conn, self.num(conn, num).args(args).finish());
     }
 
+    /// An IRCv3 standard reply from this server: `FAIL <command> <code> <context…> :<text>`.
+    pub fn fail_line(&self, command: &str, code: &str, context: &[&[u8]], text: &str) -> Rc<[u8]> {
+        context
+            .iter()
+            .fold(
+                Line::new(self.name(), "FAIL").arg(command).arg(code),
+                |l, c| l.arg(c),
+            )
+            .trailing(text)
+            .finish()
+    }
+
     /// The capabilities a local connection negotiated (registered or not yet).
     pub fn conn_caps(&self, conn: ConnId) -> caps::Caps {
         match self.local(conn) {

@@ -127,12 +127,7 @@ fn from_link(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
 
 /// `FAIL <command> <code> <value> :<text>` (IRCv3 standard replies).
 fn fail(ctx: &mut Ctx<'_>, command: &str, code: &str, value: &[u8], text: &str) {
-    let line = Line::new(ctx.w.name(), "FAIL")
-        .arg(command)
-        .arg(code)
-        .arg(value)
-        .trailing(text)
-        .finish();
+    let line = ctx.w.fail_line(command, code, &[value], text);
     ctx.out.send(ctx.conn, line);
 }
 

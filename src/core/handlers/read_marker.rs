@@ -137,11 +137,8 @@ fn marker_line(w: &World, target: &str, ms: Option<u64>) -> std::rc::Rc<[u8]> {
 
 /// `FAIL MARKREAD <code> [<context>…] :<text>`.
 fn fail(ctx: &mut Ctx<'_>, code: &str, context: &[&[u8]], text: &str) {
-    let mut l = Line::new(ctx.w.name(), "FAIL").arg("MARKREAD").arg(code);
-    for c in context {
-        l = l.arg(c);
-    }
-    ctx.out.send(ctx.conn, l.trailing(text).finish());
+    let line = ctx.w.fail_line("MARKREAD", code, context, text);
+    ctx.out.send(ctx.conn, line);
 }
 
 impl World {

@@ -450,11 +450,9 @@ pub fn setname(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     let cid = ctx.client();
     let text = msg.param(0);
     if ctx.is_local() && (text.is_empty() || text.len() > 100) {
-        let line = Line::new(ctx.w.name(), "FAIL")
-            .arg("SETNAME")
-            .arg("INVALID_REALNAME")
-            .trailing("Realname is not valid")
-            .finish();
+        let line = ctx
+            .w
+            .fail_line("SETNAME", "INVALID_REALNAME", &[], "Realname is not valid");
         ctx.out.send(ctx.conn, line);
         return Ok(());
     }

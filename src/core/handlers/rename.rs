@@ -56,13 +56,9 @@ pub fn rename(ctx: &mut Ctx<'_>, msg: &Message<'_>) -> HResult {
     }
     let new = std::str::from_utf8(new).expect("valid_channel checks UTF-8");
     if let Some(r) = refusal(ctx.w, ch, new) {
-        let line = Line::new(ctx.w.name(), "FAIL")
-            .arg("RENAME")
-            .arg(r.code)
-            .arg(old)
-            .arg(new)
-            .trailing(r.text)
-            .finish();
+        let line = ctx
+            .w
+            .fail_line("RENAME", r.code, &[old, new.as_bytes()], &r.text);
         ctx.out.send(ctx.conn, line);
         return Ok(());
     }

@@ -36,7 +36,6 @@ use crate::core::handlers::ircx::prop::{self, announce, Change, CONFIG_PROPS};
 use crate::core::portal::props::{propagate_named, propagate_set};
 use crate::core::{ChanId, ClientId, ConnId, Outbox, World};
 use crate::limits::{METADATA_MAX_SUBS, METADATA_MAX_VALUE_BYTES};
-use crate::proto::line::Line;
 use crate::proto::numeric as n;
 use crate::proto::Message;
 use notify::Batch;
@@ -134,13 +133,7 @@ fn fail(ctx: &mut Ctx<'_>, code: &str, args: &[&[u8]], text: &str) {
 }
 
 fn fail_line(w: &World, code: &str, args: &[&[u8]], text: &str) -> std::rc::Rc<[u8]> {
-    args.iter()
-        .fold(
-            Line::new(w.name(), "FAIL").arg("METADATA").arg(code),
-            |l, a| l.arg(a),
-        )
-        .trailing(text)
-        .finish()
+    w.fail_line("METADATA", code, args, text)
 }
 
 fn key_value(w: &World, conn: ConnId, target: &str, key: &str, v: &[u8]) -> std::rc::Rc<[u8]> {
