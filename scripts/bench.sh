@@ -41,7 +41,8 @@
 #   SCENARIOS ("connect fanout_1x500 fanout_100x50 privmsg rate churn")
 #   NGIRCD (/usr/sbin/ngircd)  INSPIRCD (/usr/sbin/inspircd; apt-get install -y inspircd)
 #   SKIP_BUILD=1  RESULTS_DIR (temp dir)  PORTICO_BIN (target/release/portico; another
-#   build, e.g. a copy from before a change, for before/after runs)
+#   build, e.g. a copy from before a change, for before/after runs)  LOAD_BIN
+#   (target/release/portico-load; a copy keeps a long run apart from rebuilds)
 #   NGIRCD_LOG (RESULTS_DIR/ngircd.log; /dev/null spares ngIRCd the console log writes)
 #
 # Output: progress on stderr, the table on stdout; every run's output, JSON line, server
@@ -122,7 +123,7 @@ if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
     cargo build --release --bins >&2
 fi
 portico_bin="${PORTICO_BIN:-$root/target/release/portico}"
-load_bin="$root/target/release/portico-load"
+load_bin="${LOAD_BIN:-$root/target/release/portico-load}"
 [[ -x "$portico_bin" && -x "$load_bin" ]] || die "release binaries missing (build first)"
 if [[ " $SERVERS " == *" ngircd "* && ! -x "$NGIRCD" ]]; then
     die "ngIRCd not found at $NGIRCD (apt-get install -y ngircd, or SERVERS=portico)"

@@ -18,6 +18,7 @@ use slab::Slab;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use crate::transport::{Kind, Transport};
+use portico::proto::framer::find_byte;
 
 /// Linux `EINPROGRESS`: a non-blocking `connect` has started.
 const EINPROGRESS: i32 = 115;
@@ -133,21 +134,25 @@ impl<'a> Msg<'a> {
 
     /// The nickname part of the prefix (`nick!user@host`).
     pub fn nick(&self) -> &'a [u8] {
-        match self.prefix.iter().position(|&b| b == b'!') {
+        match find_byte(self.prefix, b'!') {
             Some(p) => &self.prefix[..p],
             None => self.prefix,
         }
     }
 }
 
-fn trim_spaces(s: &[u8]) -> &[u8] {
-    let n = s.iter().take_while(|&&b| b == b' ').count();
-    &s[n..]
+fn trim_spaces(mut s: &[u8]) -> &[u8] {
+    while let [b' ', rest @ ..] = s {
+        s = rest;
+    }
+    s
 }
 
+/// The first word of `s` and the rest. The tool splits every line the server sends, so
+/// it searches eight bytes at a time, as the server's framer does.
 fn split_word(s: &[u8]) -> (&[u8], &[u8]) {
     let s = trim_spaces(s);
-    match s.iter().position(|&b| b == b' ') {
+    match find_byte(s, b' ') {
         Some(p) => (&s[..p], &s[p + 1..]),
         None => (s, &[]),
     }
@@ -155,17 +160,19 @@ fn split_word(s: &[u8]) -> (&[u8], &[u8]) {
 
 /// Parse an unsigned decimal number (the whole slice must be digits).
 pub fn parse_u64(s: &[u8]) -> Option<u64> {
-    if s.is_empty() || s.len() > 20 {
+    // Up to 19 digits cannot overflow, so only a 20-digit number is checked as it goes.
+    if s.is_empty() || s.len() > 20 || !s.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let mut v: u64 = 0;
-    for &b in s {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    let (head, last) = match s.len() {
+        20 => (&s[..19], Some(s[19])),
+        _ => (s, None),
+    };
+    let v = head.iter().fold(0u64, |v, &b| v * 10 + u64::from(b - b'0'));
+    match last {
+        Some(b) => v.checked_mul(10)?.checked_add(u64::from(b - b'0')),
+        None => Some(v),
     }
-    Some(v)
 }
 
 /// Append the decimal form of `v` (no allocation, no formatting machinery).
@@ -575,7 +582,7 @@ impl Engine {
         let mut start = 0;
         // The server's own eight-bytes-at-a-time search: a byte-by-byte one was 40 % of
         // the tool's CPU in fanout 1x500, where the tool bounds the server's figures.
-        while let Some(pos) = portico::proto::framer::find_newline(&buf[start..]) {
+        while let Some(pos) = find_byte(&buf[start..], b'\n') {
             let mut line = &buf[start..start + pos];
             start += pos + 1;
             if let Some(l) = line.strip_suffix(b"\r") {
@@ -718,6 +725,43 @@ impl Engine {
             drop(c.stream);
             let now = self.now();
             h.on_closed(self, c.cid, reason, now);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_what_servers_send() {
+        let m = Msg::parse(b":lab12!~u@127.0.0.1 PRIVMSG  #c :1 2 x y");
+        assert_eq!(m.prefix, b"lab12!~u@127.0.0.1");
+        assert_eq!(m.nick(), b"lab12");
+        assert_eq!(m.cmd, b"PRIVMSG");
+        assert_eq!(m.param(0), Some(&b"#c"[..]));
+        assert_eq!(m.param(1), Some(&b"1 2 x y"[..]));
+        assert_eq!(m.param(2), None);
+        let m = Msg::parse(b"PING irc.example");
+        assert_eq!((m.prefix, m.cmd), (&b""[..], &b"PING"[..]));
+        assert_eq!(m.last_param(), Some(&b"irc.example"[..]));
+        assert_eq!(Msg::parse(b":server").nick(), b"server");
+    }
+
+    #[test]
+    fn parse_u64_takes_digits_only_and_never_overflows() {
+        assert_eq!(parse_u64(b"0"), Some(0));
+        assert_eq!(parse_u64(b"1732611111111"), Some(1_732_611_111_111));
+        assert_eq!(
+            parse_u64(b"9999999999999999999"),
+            Some(9_999_999_999_999_999_999)
+        );
+        assert_eq!(parse_u64(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_u64(b"18446744073709551616"), None);
+        assert_eq!(parse_u64(b"99999999999999999999"), None);
+        assert_eq!(parse_u64(b"123456789012345678901"), None);
+        for bad in [&b""[..], b"12a", b" 1", b"-1", b"1.0"] {
+            assert_eq!(parse_u64(bad), None, "{bad:?}");
         }
     }
 }

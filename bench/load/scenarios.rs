@@ -8,6 +8,7 @@ use crate::engine::{push_u64, CloseReason, Engine, Handler, Msg};
 use crate::fleet::{Fleet, Phase, NO_CHAN, NO_TOK};
 use crate::stats::{rss_bytes, CpuMark, Hist, Report};
 use crate::Config;
+use portico::proto::framer::find_byte;
 
 /// What the driver should do next.
 pub enum Step {
@@ -583,10 +584,13 @@ fn write_msg(out: &mut Vec<u8>, target: &[u8], seq: u64, ts: u64, size: usize) {
 
 /// `<seq> <ts> ...` -> (seq, ts)
 fn parse_payload(text: &[u8]) -> Option<(u64, u64)> {
-    let mut it = text.splitn(3, |&b| b == b' ');
-    let seq = crate::engine::parse_u64(it.next()?)?;
-    let ts = crate::engine::parse_u64(it.next()?)?;
-    Some((seq, ts))
+    let at = find_byte(text, b' ')?;
+    let (seq, rest) = (&text[..at], &text[at + 1..]);
+    let ts = &rest[..find_byte(rest, b' ').unwrap_or(rest.len())];
+    Some((
+        crate::engine::parse_u64(seq)?,
+        crate::engine::parse_u64(ts)?,
+    ))
 }
 
 impl Handler for Traffic {
@@ -1014,5 +1018,23 @@ impl Scenario for Churn {
 
     fn errors(&self) -> u64 {
         self.errors.iter().sum::<u64>() + self.connect_errors
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payloads_round_trip() {
+        let mut out = Vec::new();
+        write_msg(&mut out, b"#c", 42, 1_732_611_111_111, 100);
+        assert_eq!(out.len(), 100);
+        let text = &out[b"PRIVMSG #c :".len()..out.len() - 2];
+        assert_eq!(parse_payload(text), Some((42, 1_732_611_111_111)));
+        assert_eq!(parse_payload(b"7 8"), Some((7, 8)));
+        assert_eq!(parse_payload(b"7"), None);
+        assert_eq!(parse_payload(b"7 x 9"), None);
+        assert_eq!(parse_payload(b"hello world"), None);
     }
 }

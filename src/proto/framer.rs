@@ -115,18 +115,26 @@ impl Framer {
 
 /// The first `\n` in `buf`, eight bytes at a time: the framer looks at every byte read,
 /// and a byte-by-byte search was a tenth of the server's own time relaying messages.
-/// Public for the load tool (`portico-load`), which reads every line the server sends.
+#[inline]
 pub fn find_newline(buf: &[u8]) -> Option<usize> {
+    find_byte(buf, b'\n')
+}
+
+/// The first `byte` in `buf`, eight bytes at a time (see [`find_newline`]). Public for
+/// the load tool (`portico-load`), which splits every line the server sends at its line
+/// ends and spaces.
+#[inline]
+pub fn find_byte(buf: &[u8], byte: u8) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
-    const NL: u64 = LO * b'\n' as u64;
+    let pattern = LO * u64::from(byte);
     let mut chunks = buf.chunks_exact(8);
     let mut at = 0;
     for c in &mut chunks {
         let word = u64::from_le_bytes(c.try_into().expect("8 bytes"));
-        // A byte of `v` is zero where `word` has a `\n`; the lowest byte flagged here is
+        // A byte of `v` is zero where `word` has `byte`; the lowest byte flagged here is
         // always such a byte (only bytes above a zero can be flagged wrongly).
-        let v = word ^ NL;
+        let v = word ^ pattern;
         let found = v.wrapping_sub(LO) & !v & HI;
         if found != 0 {
             return Some(at + (found.trailing_zeros() / 8) as usize);
@@ -134,7 +142,7 @@ pub fn find_newline(buf: &[u8]) -> Option<usize> {
         at += 8;
     }
     let rest = chunks.remainder();
-    rest.iter().position(|&b| b == b'\n').map(|p| at + p)
+    rest.iter().position(|&b| b == byte).map(|p| at + p)
 }
 
 #[cfg(test)]
@@ -273,7 +281,7 @@ mod tests {
     }
 
     #[test]
-    fn find_newline_is_position() {
+    fn find_newline_and_find_byte_are_position() {
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         for _ in 0..5000 {
             seed ^= seed << 13;
@@ -281,10 +289,16 @@ mod tests {
             seed ^= seed << 17;
             let len = (seed % 40) as usize;
             let buf: Vec<u8> = (0..len)
-                .map(|k| [b'a', b'\n', 0x0b, 0x8a, 0x09, 0xff][(seed >> (k % 60)) as usize % 6])
+                .map(|k| {
+                    [b'a', b'\n', 0x0b, 0x8a, 0x09, 0xff, b' '][(seed >> (k % 60)) as usize % 7]
+                })
                 .collect();
             let want = buf.iter().position(|&b| b == b'\n');
             assert_eq!(find_newline(&buf), want, "{buf:?}");
+            let want = buf.iter().position(|&b| b == 0xff);
+            assert_eq!(find_byte(&buf, 0xff), want, "{buf:?}");
+            let want = buf.iter().position(|&b| b == b' ');
+            assert_eq!(find_byte(&buf, b' '), want, "{buf:?}");
         }
     }
 }
