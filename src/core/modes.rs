@@ -265,6 +265,19 @@ pub const CHANNEL_MODES: &[ChanMode] = &[
 /// others.
 pub const EXCLUSIVE: &[u8] = b"hps";
 
+/// The letters of a mode string (`+ab-c`) with their signs: `+` until a `-` comes, and
+/// after each sign until the next. Every MODE reader walks a string this way.
+pub fn signed_letters(modes: &[u8]) -> impl Iterator<Item = (bool, u8)> + '_ {
+    let mut plus = true;
+    modes.iter().filter_map(move |&letter| match letter {
+        b'+' | b'-' => {
+            plus = letter == b'+';
+            None
+        }
+        _ => Some((plus, letter)),
+    })
+}
+
 pub fn channel_mode(letter: u8) -> Option<&'static ChanMode> {
     CHANNEL_MODES.iter().find(|m| m.letter == letter)
 }
@@ -372,6 +385,22 @@ pub fn myinfo_channel_modes() -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signed_letters_carry_the_last_sign() {
+        let got: Vec<(bool, u8)> = signed_letters(b"ab-c+-d++e-").collect();
+        assert_eq!(
+            got,
+            vec![
+                (true, b'a'),
+                (true, b'b'),
+                (false, b'c'),
+                (false, b'd'),
+                (true, b'e')
+            ]
+        );
+        assert_eq!(signed_letters(b"").count(), 0);
+    }
 
     #[test]
     fn derived_tokens() {

@@ -9,8 +9,9 @@
 use super::{Dialect, LinkMsg};
 use crate::core::accounts::valid_account;
 use crate::core::handlers::chghost::valid_host;
+use crate::core::modes::{self, signed_letters};
 use crate::core::state::umode;
-use crate::core::{modes, ClientId, ConnId, ServerId, World};
+use crate::core::{ClientId, ConnId, ServerId, World};
 use crate::limits::MAX_MODES;
 use crate::proto::casemap::is_channel;
 use crate::proto::line::Line;
@@ -616,7 +617,8 @@ fn keep_hidden(rfc: &mut RfcLink, cid: ClientId, hidden: Box<str>, shown: &str) 
 
 /// Whether `cid` is a user behind the ngIRCd link to `peer`.
 fn behind(w: &World, peer: ServerId, cid: ClientId) -> bool {
-    w.route(cid).is_some() && w.route(cid) == w.servers[peer].via
+    w.route(cid)
+        .is_some_and(|via| Some(via) == w.servers[peer].via)
 }
 
 /// `:origin CHGHOST nick user host`: `cid` shows `host`.
@@ -707,15 +709,10 @@ fn cloak_mode(
     peer: ServerId,
     msg: &Message<'_>,
 ) -> Option<OwnedMessage> {
-    let mut plus = true;
-    let mut x = None;
-    for &b in msg.param(1) {
-        match b {
-            b'+' | b'-' => plus = b == b'+',
-            b'x' => x = Some(plus),
-            _ => {}
-        }
-    }
+    let x = signed_letters(msg.param(1))
+        .filter(|&(_, letter)| letter == b'x')
+        .last()
+        .map(|(plus, _)| plus);
     let (Some(cid), Some(plus)) = (w.find_nick(msg.param(0)), x) else {
         return None;
     };
@@ -745,26 +742,20 @@ fn ngircd_mode_has_param(letter: u8, plus: bool) -> bool {
 /// allows 5, and a remote change is applied as sent).
 fn channel_mode(prefix: &str, msg: &Message<'_>) -> Inbound {
     let mut params = msg.params()[2..].iter();
-    let mut plus = true;
     let mut kept: Vec<(bool, u8, Option<&[u8]>)> = Vec::new();
-    for &c in msg.param(1) {
-        match c {
-            b'+' | b'-' => plus = c == b'+',
-            _ => {
-                let arg = if ngircd_mode_has_param(c, plus) {
-                    match params.next() {
-                        Some(a) => Some(*a),
-                        None => continue,
-                    }
-                } else {
-                    None
-                };
-                // Its admin and halfop (`a`, `h`) are our op and voice, not IRCX's flags.
-                let c = ng_member_mode(c).map_or(c, |d| d.letter);
-                if modes::channel_mode(c).is_some_and(|m| m.ngircd) {
-                    kept.push((plus, c, arg));
-                }
+    for (plus, c) in signed_letters(msg.param(1)) {
+        let arg = if ngircd_mode_has_param(c, plus) {
+            match params.next() {
+                Some(a) => Some(*a),
+                None => continue,
             }
+        } else {
+            None
+        };
+        // Its admin and halfop (`a`, `h`) are our op and voice, not IRCX's flags.
+        let c = ng_member_mode(c).map_or(c, |d| d.letter);
+        if modes::channel_mode(c).is_some_and(|m| m.ngircd) {
+            kept.push((plus, c, arg));
         }
     }
     let mut lines = Vec::new();
@@ -797,28 +788,23 @@ fn channel_mode(prefix: &str, msg: &Message<'_>) -> Inbound {
 
 /// A user MODE from ngIRCd: `+a`/`-a` is its way of carrying AWAY.
 fn user_mode(prefix: &str, msg: &Message<'_>) -> Vec<OwnedMessage> {
-    let mut plus = true;
     let mut rest = String::new();
     let mut lines = Vec::new();
-    for &c in msg.param(1) {
-        match c {
-            b'+' | b'-' => plus = c == b'+',
-            b'a' => {
-                let mut l = OwnedMessage::new(prefix, "AWAY");
-                if plus {
-                    l = l.trailing(AWAY_TEXT);
-                }
-                lines.push(l);
+    for (plus, c) in signed_letters(msg.param(1)) {
+        if c == b'a' {
+            let mut l = OwnedMessage::new(prefix, "AWAY");
+            if plus {
+                l = l.trailing(AWAY_TEXT);
             }
-            _ => {
-                // A sign only where it changes, and none left behind by a removed `a`.
-                let sign = if plus { '+' } else { '-' };
-                if rest.rfind(['+', '-']).map(|i| rest.as_bytes()[i] as char) != Some(sign) {
-                    rest.push(sign);
-                }
-                rest.push(c as char);
-            }
+            lines.push(l);
+            continue;
         }
+        // A sign only where it changes, and none left behind by a removed `a`.
+        let sign = if plus { '+' } else { '-' };
+        if rest.rfind(['+', '-']).map(|i| rest.as_bytes()[i] as char) != Some(sign) {
+            rest.push(sign);
+        }
+        rest.push(c as char);
     }
     if !rest.is_empty() {
         lines.insert(

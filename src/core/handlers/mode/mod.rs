@@ -117,12 +117,7 @@ fn parse_as<'a>(modes: &[u8], params: &[&'a [u8]], by_server: bool) -> Request<'
     let mut req = Request::default();
     let mut params = params.iter().copied();
     let mut budget = MAX_MODES;
-    let mut plus = true;
-    for &letter in modes {
-        if letter == b'+' || letter == b'-' {
-            plus = letter == b'+';
-            continue;
-        }
+    for (plus, letter) in modes::signed_letters(modes) {
         let Some(mode) = modes::channel_mode(letter) else {
             req.unknown.get_or_insert(letter);
             continue;
@@ -727,13 +722,11 @@ fn user_mode(ctx: &mut Ctx<'_>, msg: &Message<'_>, target: ClientId) -> HResult 
 
 /// The user modes after `modes`, every known letter taken as it is (a remote server's word).
 pub(super) fn apply_umodes(mut umodes: u16, modes: &[u8]) -> u16 {
-    let mut plus = true;
-    for &letter in modes {
-        match (letter, umode_bit(letter)) {
-            (b'+' | b'-', _) => plus = letter == b'+',
-            (_, Some(bit)) if plus => umodes |= bit,
-            (_, Some(bit)) => umodes &= !bit,
-            (_, None) => {}
+    for (plus, letter) in modes::signed_letters(modes) {
+        match umode_bit(letter) {
+            Some(bit) if plus => umodes |= bit,
+            Some(bit) => umodes &= !bit,
+            None => {}
         }
     }
     umodes
@@ -742,11 +735,9 @@ pub(super) fn apply_umodes(mut umodes: u16, modes: &[u8]) -> u16 {
 /// The user modes after `modes` asked by the user for themselves, and whether it held a
 /// letter that is not a user mode. `sysop`: the user may set and lift their own gag.
 fn parse_umodes(mut umodes: u16, modes: &[u8], sysop: bool) -> (u16, bool) {
-    let mut plus = true;
     let mut unknown = false;
-    for &letter in modes {
+    for (plus, letter) in modes::signed_letters(modes) {
         match (letter, umode_bit(letter)) {
-            (b'+' | b'-', _) => plus = letter == b'+',
             // Operator status comes from OPER alone; giving it up is allowed.
             (b'o' | b'a', _) if plus => {}
             // A gag is a sysop's to set and lift, and its user never learns of it.
