@@ -25,12 +25,7 @@ const MAX_CLONES: u32 = 99;
 /// The clone a joiner of the full cloneable channel `ch` goes to, made if need be; none
 /// when all 99 names are taken or too long.
 pub fn clone_for(w: &mut World, ch: ChanId, out: &mut Outbox) -> Option<ChanId> {
-    let base = w.channels[ch].name.clone();
-    for i in 1..=MAX_CLONES {
-        let name = format!("{base}{i}");
-        if name.len() > CHANNEL_LEN {
-            return None;
-        }
+    for name in clone_names(&w.channels[ch].name.clone()) {
         match w.find_channel(name.as_bytes()) {
             Some(c) if has_room_as_clone(w, c) => return Some(c),
             Some(_) => continue,
@@ -42,12 +37,17 @@ pub fn clone_for(w: &mut World, ch: ChanId, out: &mut Outbox) -> Option<ChanId> 
 
 /// Whether any clone of the cloneable channel `ch` exists.
 pub fn has_clones(w: &World, ch: ChanId) -> bool {
-    let base = &w.channels[ch].name;
-    (1..=MAX_CLONES)
-        .map(|i| format!("{base}{i}"))
-        .take_while(|name| name.len() <= CHANNEL_LEN)
+    clone_names(&w.channels[ch].name)
         .filter_map(|name| w.find_channel(name.as_bytes()))
         .any(|c| w.channels[c].has(cmode::CLONE))
+}
+
+/// The names a clone of `base` may have, in order: `<base>1` … `<base>99`, while they fit
+/// in a channel name.
+fn clone_names(base: &str) -> impl Iterator<Item = String> + '_ {
+    (1..=MAX_CLONES)
+        .map(move |i| format!("{base}{i}"))
+        .take_while(|name| name.len() <= CHANNEL_LEN)
 }
 
 fn has_room_as_clone(w: &World, ch: ChanId) -> bool {

@@ -307,6 +307,32 @@ fn a_cloneable_channel_with_clones_is_not_renamed() {
     assert!(t.w.find_channel(b"#huge").is_some() && t.w.find_channel(b"#big").is_none());
 }
 
+/// A clone's name is the original's and a number, within CHANNELLEN: a full cloneable
+/// channel whose name leaves no room for one turns joiners away as any full channel does,
+/// one a character shorter sends them to its clone.
+#[test]
+fn no_clone_past_the_channel_name_length() {
+    let mut t = world();
+    let [a, b] = ["alice", "bob"].map(|n| t.user(n));
+    let longest = format!("#{}", "x".repeat(crate::limits::CHANNEL_LEN - 1));
+    let shorter = &longest[..longest.len() - 1];
+    for name in [&*longest, shorter] {
+        t.feed(a, &format!("JOIN {name}"));
+        t.feed(a, &format!("MODE {name} +dl 1"));
+    }
+    t.take(a);
+    assert_eq!(
+        t.ask(b, &format!("JOIN {longest}")),
+        vec![format!(
+            ":irc.test 471 bob {longest} :Cannot join channel (+l)"
+        )]
+    );
+    assert_eq!(
+        t.ask(b, &format!("JOIN {shorter}"))[0],
+        format!(":bob!~bob@127.0.0.1 JOIN {shorter}1")
+    );
+}
+
 #[test]
 fn clone_limits_and_errors() {
     let (mut t, [a, _, _, d, e]) = full_cloneable();
