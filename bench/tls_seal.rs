@@ -16,6 +16,8 @@
 
 #[path = "harness.rs"]
 mod harness;
+#[path = "../src/config/tls_pipe.rs"]
+mod tls_pipe;
 
 use harness::{Harness, Thrpt};
 use rustls::crypto::cipher::{AeadKey, Iv, MessageEncrypter, OutboundPlainMessage};
@@ -28,6 +30,7 @@ use std::hint::black_box;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
+use tls_pipe::pipe;
 
 /// Line lengths a channel's traffic has: a short reply to a long message, 131 on average.
 const LINE_LENGTHS: [usize; 5] = [62, 95, 130, 170, 200];
@@ -73,19 +76,6 @@ fn server_keys(suite: CipherSuite) -> (AeadKey, Iv) {
             (key, iv)
         }
         _ => panic!("a TLS 1.3 suite"),
-    }
-}
-
-/// Moves every record `from` has for `to` and lets `to` process them.
-fn pipe(from: &mut rustls::Connection, to: &mut rustls::Connection) {
-    let mut wire = Vec::new();
-    while from.wants_write() {
-        from.write_tls(&mut wire).unwrap();
-    }
-    let mut rest = &wire[..];
-    while !rest.is_empty() {
-        to.read_tls(&mut rest).unwrap();
-        to.process_new_packets().unwrap();
     }
 }
 

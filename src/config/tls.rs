@@ -236,7 +236,12 @@ impl ClientCertVerifier for AnyClientCert {
 }
 
 #[cfg(test)]
+#[path = "tls_pipe.rs"]
+mod tls_pipe;
+
+#[cfg(test)]
 mod tests {
+    use super::tls_pipe::pipe;
     use super::*;
     use rustls::{ClientConnection, ServerConnection};
     use std::io::{Read, Write};
@@ -245,19 +250,6 @@ mod tests {
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/data")
             .join(name)
-    }
-
-    /// Moves every record `from` has for `to` and lets `to` process them.
-    fn pipe(from: &mut rustls::Connection, to: &mut rustls::Connection) {
-        let mut wire = Vec::new();
-        while from.wants_write() {
-            from.write_tls(&mut wire).unwrap();
-        }
-        let mut rest = &wire[..];
-        while !rest.is_empty() {
-            to.read_tls(&mut rest).unwrap();
-            to.process_new_packets().unwrap();
-        }
     }
 
     /// Our server (lean suites) and a client on ring's own suites agree on every record,
