@@ -115,14 +115,14 @@ impl Framer {
 
 /// The first `\n` in `buf`, eight bytes at a time: the framer looks at every byte read,
 /// and a byte-by-byte search was a tenth of the server's own time relaying messages.
+/// Public for the load tool (`portico-load`), which reads every line the server sends.
 #[inline]
 pub fn find_newline(buf: &[u8]) -> Option<usize> {
     find_byte(buf, b'\n')
 }
 
 /// The first `byte` in `buf`, eight bytes at a time (see [`find_newline`]). Public for
-/// the load tool (`portico-load`), which splits every line the server sends at its line
-/// ends and spaces.
+/// the load tool, which splits every line the server sends at its spaces.
 #[inline]
 pub fn find_byte(buf: &[u8], byte: u8) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
